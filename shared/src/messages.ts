@@ -1,0 +1,90 @@
+/**
+ * Messages into the extension's background, the only trusted party. Every message is parsed with
+ * these schemas before any handler runs; content scripts may send only `contentMessage`s.
+ */
+import { z } from 'zod';
+import {
+  accessRequest,
+  crmConnection,
+  decisionOutcome,
+  durationDays,
+  id,
+  pageContext,
+  permissionKey,
+  person,
+  personRef,
+  catalogEntry,
+} from './schemas.ts';
+
+/** What a content script may tell the background about its page: identifiers only. */
+export const observedPage = pageContext.extend({
+  /** record: view|edit|clone; object: home|list|new. */
+  view: z.string().max(20).nullable(),
+});
+export type ObservedPage = z.infer<typeof observedPage>;
+
+export const contentMessage = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('page.decide'), page: observedPage }),
+  z.object({
+    type: z.literal('request.submit'),
+    page: observedPage,
+    permissions: z.array(permissionKey).min(1).max(20),
+    justification: z.string().trim().min(1, 'is required').max(2000),
+    durationDays,
+  }),
+  z.object({ type: z.literal('sync.now') }),
+]);
+export type ContentMessage = z.infer<typeof contentMessage>;
+
+export const extensionPageMessage = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('auth.status') }),
+  z.object({
+    type: z.literal('auth.signIn'),
+    serverUrl: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }),
+    email: z.email(),
+    password: z.string().min(1, 'is required'),
+  }),
+  z.object({ type: z.literal('auth.signOut') }),
+  z.object({ type: z.literal('popup.state') }),
+  z.object({
+    type: z.literal('decision.submit'),
+    requestId: id,
+    outcome: decisionOutcome,
+    reason: z.string().trim().max(2000).nullable(),
+    durationDays: z.number().int().positive().nullable(),
+  }),
+  z.object({ type: z.literal('request.cancel'), requestId: id }),
+  z.object({ type: z.literal('sync.now') }),
+]);
+export type ExtensionPageMessage = z.infer<typeof extensionPageMessage>;
+
+/** A failure a UI can show: a code for logic, a message for people, the field when input was bad. */
+export const uiError = z.object({ code: z.string(), message: z.string(), field: z.string().optional() });
+export type UiError = z.infer<typeof uiError>;
+
+export type Result<T> = ({ ok: true } & T) | { ok: false; error: UiError };
+
+export const syncStatus = z.object({
+  lastSyncAt: z.string().nullable(),
+  /** Set while the server cannot be reached or refuses; cleared by the next good pull. */
+  lastError: uiError.nullable(),
+  /** Mutations waiting to be delivered. */
+  outbox: z.number().int().nonnegative(),
+});
+export type SyncStatus = z.infer<typeof syncStatus>;
+
+export const popupState = z.discriminatedUnion('signedIn', [
+  z.object({ signedIn: z.literal(false), serverUrl: z.string().nullable() }),
+  z.object({
+    signedIn: z.literal(true),
+    serverUrl: z.string(),
+    me: person,
+    queue: z.array(accessRequest),
+    myRequests: z.array(accessRequest),
+    people: z.array(personRef),
+    connections: z.array(crmConnection),
+    catalog: z.array(catalogEntry),
+    sync: syncStatus,
+  }),
+]);
+export type PopupState = z.infer<typeof popupState>;

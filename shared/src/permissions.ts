@@ -1,0 +1,130 @@
+/**
+ * Permission key grammar.
+ *
+ *   object:{Object}:{read|create|edit|delete}
+ *   field:{Object}.{Field}:{read|edit}
+ *   system:{Name}
+ *   scope:{Object}:{own|team|businessUnit|org}
+ *
+ * Object, field and system names are CRM API names: a letter first, then letters, digits and
+ * underscores (Salesforce custom objects end in `__c`).
+ */
+
+export const OBJECT_ACTIONS = ['read', 'create', 'edit', 'delete'] as const;
+export type ObjectAction = (typeof OBJECT_ACTIONS)[number];
+
+export const FIELD_ACTIONS = ['read', 'edit'] as const;
+export type FieldAction = (typeof FIELD_ACTIONS)[number];
+
+export const RECORD_SCOPES = ['own', 'team', 'businessUnit', 'org'] as const;
+export type RecordScope = (typeof RECORD_SCOPES)[number];
+
+export type PermissionKey =
+  | { kind: 'object'; object: string; action: ObjectAction }
+  | { kind: 'field'; object: string; field: string; action: FieldAction }
+  | { kind: 'system'; name: string }
+  | { kind: 'scope'; object: string; scope: RecordScope };
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
+
+const NAME = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
+
+export function isApiName(name: string): boolean {
+  return NAME.test(name);
+}
+
+export function parsePermissionKey(key: string): ParseResult<PermissionKey> {
+  if (typeof key !== 'string' || key.length === 0) return { ok: false, error: 'permission key is empty' };
+  if (key.length > 200) return { ok: false, error: 'permission key is longer than 200 characters' };
+  const parts = key.split(':');
+  const kind = parts[0];
+  switch (kind) {
+    case 'object': {
+      if (parts.length !== 3) return { ok: false, error: `"${key}": expected object:{Object}:{action}` };
+      const [, object, action] = parts as [string, string, string];
+      if (!isApiName(object)) return { ok: false, error: `"${key}": "${object}" is not a valid object name` };
+      if (!(OBJECT_ACTIONS as readonly string[]).includes(action))
+        return { ok: false, error: `"${key}": action must be one of ${OBJECT_ACTIONS.join(', ')}` };
+      return { ok: true, value: { kind, object, action: action as ObjectAction } };
+    }
+    case 'field': {
+      if (parts.length !== 3) return { ok: false, error: `"${key}": expected field:{Object}.{Field}:{read|edit}` };
+      const [, path, action] = parts as [string, string, string];
+      const dot = path.split('.');
+      if (dot.length !== 2 || !isApiName(dot[0]!) || !isApiName(dot[1]!))
+        return { ok: false, error: `"${key}": "${path}" is not {Object}.{Field}` };
+      if (!(FIELD_ACTIONS as readonly string[]).includes(action))
+        return { ok: false, error: `"${key}": action must be one of ${FIELD_ACTIONS.join(', ')}` };
+      return { ok: true, value: { kind, object: dot[0]!, field: dot[1]!, action: action as FieldAction } };
+    }
+    case 'system': {
+      if (parts.length !== 2) return { ok: false, error: `"${key}": expected system:{Name}` };
+      const name = parts[1]!;
+      if (!isApiName(name)) return { ok: false, error: `"${key}": "${name}" is not a valid system permission name` };
+      return { ok: true, value: { kind, name } };
+    }
+    case 'scope': {
+      if (parts.length !== 3) return { ok: false, error: `"${key}": expected scope:{Object}:{own|team|businessUnit|org}` };
+      const [, object, scope] = parts as [string, string, string];
+      if (!isApiName(object)) return { ok: false, error: `"${key}": "${object}" is not a valid object name` };
+      if (!(RECORD_SCOPES as readonly string[]).includes(scope))
+        return { ok: false, error: `"${key}": scope must be one of ${RECORD_SCOPES.join(', ')}` };
+      return { ok: true, value: { kind, object, scope: scope as RecordScope } };
+    }
+    default:
+      return { ok: false, error: `"${key}": unknown kind "${kind}" (expected object, field, system or scope)` };
+  }
+}
+
+export function formatPermissionKey(p: PermissionKey): string {
+  switch (p.kind) {
+    case 'object':
+      return `object:${p.object}:${p.action}`;
+    case 'field':
+      return `field:${p.object}.${p.field}:${p.action}`;
+    case 'system':
+      return `system:${p.name}`;
+    case 'scope':
+      return `scope:${p.object}:${p.scope}`;
+  }
+}
+
+export function objectPermissionKey(object: string, action: ObjectAction): string {
+  return `object:${object}:${action}`;
+}
+
+export function isValidPermissionKey(key: string): boolean {
+  return parsePermissionKey(key).ok;
+}
+
+/**
+ * Direct implications between keys, as data: holding the key on the left also grants the keys on the
+ * right. Salesforce requires Read for Edit and Edit for Delete; the same holds for field edit.
+ */
+const OBJECT_ACTION_IMPLIES: Record<ObjectAction, readonly ObjectAction[]> = {
+  read: [],
+  create: ['read'],
+  edit: ['read'],
+  delete: ['edit'],
+};
+const FIELD_ACTION_IMPLIES: Record<FieldAction, readonly FieldAction[]> = { read: [], edit: ['read'] };
+const SCOPE_ORDER: readonly RecordScope[] = RECORD_SCOPES;
+
+/** Keys directly implied by `key` (one step). Unparseable keys imply nothing. */
+export function directImplications(key: string): string[] {
+  const parsed = parsePermissionKey(key);
+  if (!parsed.ok) return [];
+  const p = parsed.value;
+  switch (p.kind) {
+    case 'object':
+      return OBJECT_ACTION_IMPLIES[p.action].map((a) => objectPermissionKey(p.object, a));
+    case 'field':
+      return FIELD_ACTION_IMPLIES[p.action].map((a) => `field:${p.object}.${p.field}:${a}`);
+    case 'scope': {
+      const i = SCOPE_ORDER.indexOf(p.scope);
+      return i > 0 ? [`scope:${p.object}:${SCOPE_ORDER[i - 1]}`] : [];
+    }
+    case 'system':
+      return [];
+  }
+}

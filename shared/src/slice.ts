@@ -1,0 +1,58 @@
+import type { SyncResponse } from './schemas.ts';
+
+/** The part of the directory a signed-in person holds locally: what sync has sent them. */
+export type Slice = Omit<SyncResponse, 'cursor' | 'reset' | 'me'> & { me: NonNullable<SyncResponse['me']> | null };
+
+export const emptySlice = (): Slice => ({
+  me: null,
+  people: [],
+  connections: [],
+  accounts: [],
+  catalog: [],
+  bundles: [],
+  assignments: [],
+  requests: [],
+});
+
+type Entity = { id: string } | { connectionId: string; key: string };
+const entityKey = (e: Entity) => ('id' in e ? e.id : `${e.connectionId}\u0000${e.key}`);
+
+function upsert<T extends Entity>(current: T[], incoming: T[]): T[] {
+  if (incoming.length === 0) return current;
+  const byKey = new Map(current.map((e) => [entityKey(e), e] as const));
+  for (const e of incoming) byKey.set(entityKey(e), e);
+  return [...byKey.values()];
+}
+
+/** Applies a pull to what the client held: a reset replaces, otherwise entities are upserted by id. */
+export function applySync(current: Slice | null, pull: SyncResponse): Slice {
+  const base = pull.reset || current === null ? emptySlice() : current;
+  return {
+    me: pull.me ?? base.me,
+    people: upsert(base.people, pull.people),
+    connections: upsert(base.connections, pull.connections),
+    accounts: upsert(base.accounts, pull.accounts),
+    catalog: upsert(base.catalog, pull.catalog),
+    bundles: upsert(base.bundles, pull.bundles),
+    assignments: upsert(base.assignments, pull.assignments),
+    requests: upsert(base.requests, pull.requests),
+  };
+}
+
+/** Requests waiting for a decision by `personId` (never their own). */
+export function approverQueue(slice: Slice, personId: string) {
+  return slice.requests
+    .filter(
+      (r) =>
+        r.requesterId !== personId &&
+        (r.status === 'pending' || r.status === 'needs-info') &&
+        r.stages.some((s) => s.decision === null && s.approverIds.includes(personId)),
+    )
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+}
+
+export function myRequests(slice: Slice, personId: string) {
+  return slice.requests
+    .filter((r) => r.requesterId === personId)
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+}

@@ -1,0 +1,14 @@
+// `shared/` compiles without DOM or Node types to stay pure. URL is a standard global in every
+// runtime we target (browsers, service workers, Node), so only its shape is declared here.
+declare class URL {
+  constructor(url: string, base?: string | URL);
+  readonly hash: string;
+  readonly host: string;
+  readonly hostname: string;
+  readonly href: string;
+  readonly origin: string;
+  readonly pathname: string;
+  readonly protocol: string;
+  readonly search: string;
+  toString(): string;
+}
