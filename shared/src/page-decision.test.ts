@@ -1,0 +1,207 @@
+import { describe, expect, it } from 'vitest';
+import { decidePage, durationChoicesFor } from './page-decision.ts';
+import { applySync, approverQueue, emptySlice, myRequests, type Slice } from './slice.ts';
+import type { AccessRequest, CatalogEntry, SyncResponse } from './schemas.ts';
+
+const now = new Date('2026-06-01T12:00:00.000Z');
+const host = 'acme.lightning.force.com';
+
+const catalog = (key: string, maxDurationDays: number | null, requestable = true): CatalogEntry => ({
+  connectionId: 'sf',
+  key,
+  labels: { en: key, 'zh-CN': key },
+  risk: 'low',
+  maxDurationDays,
+  requestable,
+});
+
+function slice(): Slice {
+  return {
+    me: {
+      id: 'ava',
+      email: 'ava@acme.test',
+      name: 'Ava Chen',
+      department: 'Sales',
+      title: 'AE',
+      managerId: 'ben',
+      status: 'active',
+      roles: ['requester'],
+    },
+    people: [{ id: 'ben', name: 'Ben Ortiz', email: 'ben@acme.test', title: 'Sales Manager' }],
+    connections: [{ id: 'sf', kind: 'salesforce', name: 'Acme', hosts: [host] }],
+    accounts: [
+      { id: 'acct', personId: 'ava', connectionId: 'sf', externalUserId: '005', username: 'ava', active: true, lastLoginAt: null },
+    ],
+    catalog: [catalog('object:Contract:read', 90), catalog('object:Contract:delete', 7)],
+    bundles: [
+      { id: 'profile', connectionId: 'sf', kind: 'profile', name: 'Standard Sales User', includes: [], permissions: ['object:Account:edit'] },
+      { id: 'cm', connectionId: 'sf', kind: 'permissionSet', name: 'Contract Manager', includes: [], permissions: ['object:Contract:edit'] },
+    ],
+    assignments: [
+      {
+        id: 'as1',
+        accountId: 'acct',
+        target: { type: 'bundle', bundleId: 'profile' },
+        source: 'directory',
+        requestId: null,
+        grantedAt: '2026-01-01T00:00:00.000Z',
+        expiresAt: null,
+        revokedAt: null,
+      },
+    ],
+    requests: [],
+  };
+}
+
+const contractPage = {
+  url: 'https://acme.lightning.force.com/lightning/r/Contract/800xx000001AbCdAAK/view',
+  object: 'Contract',
+  recordId: '800xx000001AbCdAAK',
+  denialText: 'Insufficient Privileges',
+  view: 'view',
+};
+
+const request = (over: Partial<AccessRequest>): AccessRequest => ({
+  id: 'r1',
+  requesterId: 'ava',
+  connectionId: 'sf',
+  accountId: 'acct',
+  permissions: ['object:Contract:read'],
+  page: null,
+  justification: 'renewal',
+  durationDays: 30,
+  status: 'pending',
+  stages: [{ kind: 'manager', approverIds: ['ben'], decision: null }],
+  createdAt: '2026-06-01T11:00:00.000Z',
+  updatedAt: '2026-06-01T11:00:00.000Z',
+  decidedAt: null,
+  grantedAt: null,
+  expiresAt: null,
+  ...over,
+});
+
+describe('decidePage', () => {
+  it('on a denied Contract page: read is missing, nothing grants it, and the bundle that would is named', () => {
+    const verdict = decidePage(slice(), host, contractPage, now);
+    expect(verdict.state).toBe('ready');
+    if (verdict.state !== 'ready') return;
+    const d = verdict.decision;
+    expect(d.focus).toBe('read');
+    expect(d.rows.map((r) => [r.action, r.state])).toEqual([
+      ['read', 'missing'],
+      ['create', 'missing'],
+      ['edit', 'missing'],
+      ['delete', 'missing'],
+    ]);
+    const read = d.rows[0]!;
+    expect(read.explanation.allowed).toBe(false);
+    if (!read.explanation.allowed) expect(read.explanation.grantableBy.map((b) => b.name)).toEqual(['Contract Manager']);
+    expect(d.approvers.map((p) => p.name)).toEqual(['Ben Ortiz']);
+    expect(d.durationChoices).toEqual([1, 7, 30, 90]);
+    expect(d.requestable).toBe(true);
+  });
+
+  it('shows allowed (with implication) on an object the profile grants', () => {
+    const verdict = decidePage(slice(), host, { ...contractPage, object: 'Account', denialText: null }, now);
+    if (verdict.state !== 'ready') throw new Error(verdict.state);
+    expect(verdict.decision.rows.map((r) => r.state)).toEqual(['allowed', 'missing', 'allowed', 'missing']);
+    expect(verdict.decision.summary).toEqual({ allowed: 2, missing: 2 });
+  });
+
+  it('shows pending while a request is open, granted with its end once approved, missing again after expiry', () => {
+    const s = slice();
+    s.requests = [request({})];
+    let verdict = decidePage(s, host, contractPage, now);
+    if (verdict.state !== 'ready') throw new Error(verdict.state);
+    expect(verdict.decision.rows[0]).toMatchObject({ state: 'pending', request: { id: 'r1' } });
+
+    s.requests = [request({ status: 'approved', grantedAt: '2026-06-01T11:30:00.000Z', expiresAt: '2026-06-08T11:30:00.000Z' })];
+    s.assignments.push({
+      id: 'g1',
+      accountId: 'acct',
+      target: { type: 'permission', key: 'object:Contract:read' },
+      source: 'request',
+      requestId: 'r1',
+      grantedAt: '2026-06-01T11:30:00.000Z',
+      expiresAt: '2026-06-08T11:30:00.000Z',
+      revokedAt: null,
+    });
+    verdict = decidePage(s, host, contractPage, now);
+    if (verdict.state !== 'ready') throw new Error(verdict.state);
+    expect(verdict.decision.rows[0]).toMatchObject({ state: 'granted', grantExpiresAt: '2026-06-08T11:30:00.000Z' });
+
+    verdict = decidePage(s, host, contractPage, new Date('2026-06-08T11:30:00.000Z'));
+    if (verdict.state !== 'ready') throw new Error(verdict.state);
+    expect(verdict.decision.rows[0]!.state).toBe('missing');
+  });
+
+  it('a denied request leaves the row missing but attached, so the reason can be shown', () => {
+    const s = slice();
+    s.requests = [request({ status: 'denied' })];
+    const verdict = decidePage(s, host, contractPage, now);
+    if (verdict.state !== 'ready') throw new Error(verdict.state);
+    expect(verdict.decision.rows[0]).toMatchObject({ state: 'missing', request: { status: 'denied' } });
+  });
+
+  it('says when the host is not a known connection, or the viewer has no account there', () => {
+    expect(decidePage(slice(), 'other.lightning.force.com', contractPage, now).state).toBe('no-connection');
+    const s = slice();
+    s.accounts = [];
+    expect(decidePage(s, host, contractPage, now)).toEqual({ state: 'no-account', connectionId: 'sf' });
+  });
+
+  it('asks for create on a "new" page and edit on an edit page, when no denial is shown', () => {
+    const newPage = { ...contractPage, recordId: null, denialText: null, view: 'new' };
+    const verdict = decidePage(slice(), host, newPage, now);
+    if (verdict.state !== 'ready') throw new Error(verdict.state);
+    expect(verdict.decision.focus).toBe('create');
+    expect(verdict.decision.requestable).toBe(false); // not in the catalog
+  });
+});
+
+describe('durationChoicesFor', () => {
+  it('caps by the smallest maximum of the keys', () => {
+    const c = [catalog('a', 90), catalog('b', 7), catalog('c', null)];
+    expect(durationChoicesFor(['a'], c, 'sf')).toEqual([1, 7, 30, 90]);
+    expect(durationChoicesFor(['a', 'b'], c, 'sf')).toEqual([1, 7]);
+    expect(durationChoicesFor(['c'], c, 'sf')).toEqual([1, 7, 30, 90]);
+    expect(durationChoicesFor(['d'], [catalog('d', 3)], 'sf')).toEqual([1]);
+  });
+});
+
+describe('slice', () => {
+  const pull = (over: Partial<SyncResponse>): SyncResponse => ({
+    cursor: 'c',
+    reset: false,
+    me: null,
+    people: [],
+    connections: [],
+    accounts: [],
+    catalog: [],
+    bundles: [],
+    assignments: [],
+    requests: [],
+    ...over,
+  });
+
+  it('upserts by id on an incremental pull and replaces on a reset', () => {
+    const base = slice();
+    base.requests = [request({})];
+    const updated = applySync(base, pull({ requests: [request({ status: 'approved' })] }));
+    expect(updated.requests).toHaveLength(1);
+    expect(updated.requests[0]!.status).toBe('approved');
+    expect(updated.me?.id).toBe('ava');
+    expect(updated.catalog).toHaveLength(2);
+
+    const reset = applySync(base, pull({ reset: true, me: base.me, catalog: [catalog('object:Lead:read', null)] }));
+    expect(reset.requests).toHaveLength(0);
+    expect(reset.catalog.map((c) => c.key)).toEqual(['object:Lead:read']);
+  });
+
+  it('the approver queue holds open requests routed to the viewer, never their own', () => {
+    const s = { ...emptySlice(), requests: [request({}), request({ id: 'r2', requesterId: 'ben' }), request({ id: 'r3', status: 'approved' })] };
+    expect(approverQueue(s, 'ben').map((r) => r.id)).toEqual(['r1']);
+    expect(approverQueue(s, 'dan')).toEqual([]);
+    expect(myRequests(s, 'ava').map((r) => r.id).sort()).toEqual(['r1', 'r3']);
+  });
+});

@@ -1,0 +1,93 @@
+/**
+ * Launches Debian's Chromium with the built extension loaded (recipe: shared/reference/browser-testing.md),
+ * one fresh profile per person, with the real Salesforce hostnames mapped to the local fixture server.
+ */
+import { chromium, type BrowserContext, type Page, type Worker } from 'playwright-core';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from './server.ts';
+
+export const extensionPath = join(repoRoot, 'extension/.output/chrome-mv3');
+export const artifactsDir = join(repoRoot, 'test/artifacts');
+export const screenshotsDir = join(repoRoot, 'docs/screenshots');
+
+export function chromiumPath(): string {
+  const path = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (!existsSync(path)) throw new Error(`Chromium not found at ${path}: install it (apt-get install chromium) or set CHROMIUM_PATH`);
+  return path;
+}
+
+export interface ExtensionBrowser {
+  context: BrowserContext;
+  extensionId: string;
+  worker: Worker;
+  open(path: 'popup.html' | 'options.html'): Promise<Page>;
+  close(): Promise<void>;
+}
+
+export async function launchWithExtension(options: { crmPort: number; crmHosts: string[]; locale?: string }): Promise<ExtensionBrowser> {
+  if (!existsSync(join(extensionPath, 'manifest.json')))
+    throw new Error(`built extension missing at ${extensionPath}: run \`pnpm build\` first`);
+  const userDataDir = mkdtempSync(join(tmpdir(), 'accesslens-profile-'));
+  const rules = options.crmHosts.map((h) => `MAP ${h} 127.0.0.1:${options.crmPort}`).join(', ');
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: chromiumPath(),
+    headless: true,
+    locale: options.locale ?? 'en-US',
+    viewport: { width: 1280, height: 800 },
+    args: [
+      '--headless=new',
+      `--disable-extensions-except=${extensionPath}`,
+      `--load-extension=${extensionPath}`,
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      `--host-resolver-rules=${rules}`,
+      '--ignore-certificate-errors',
+      `--lang=${options.locale ?? 'en-US'}`,
+    ],
+  });
+  const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker', { timeout: 30_000 }));
+  const extensionId = new URL(worker.url()).host;
+  return {
+    context,
+    extensionId,
+    worker,
+    async open(path) {
+      const page = await context.newPage();
+      await page.goto(`chrome-extension://${extensionId}/${path}`);
+      return page;
+    },
+    async close() {
+      await context.close();
+      rmSync(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Signs in through the options page, as a person would. */
+export async function signIn(browser: ExtensionBrowser, serverUrl: string, email: string, password: string, name: string) {
+  const options = await browser.open('options.html');
+  await options.getByTestId('al-server-url').fill(serverUrl);
+  await options.getByTestId('al-email').fill(email);
+  await options.getByTestId('al-password').fill(password);
+  await options.getByTestId('al-sign-in').click();
+  await options.getByTestId('al-signed-in-as').filter({ hasText: name }).waitFor({ timeout: 15_000 });
+  return options;
+}
+
+export async function screenshot(page: Page, name: string, where: 'artifacts' | 'docs' = 'artifacts') {
+  const dir = where === 'docs' ? screenshotsDir : artifactsDir;
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: join(dir, `${name}.png`) });
+}
+
+/** The extension's badge text, read from its service worker. */
+export async function badgeText(browser: ExtensionBrowser): Promise<string> {
+  return browser.worker.evaluate(() => (globalThis as any).chrome.action.getBadgeText({}));
+}
