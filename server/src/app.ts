@@ -1,0 +1,90 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { HTTPException } from 'hono/http-exception';
+import { primeDummyHash } from './auth/password.ts';
+import type { Db } from './db.ts';
+import type { Env } from './env.ts';
+import { ApiFailure } from './errors.ts';
+import { Notifier } from './notifier.ts';
+import { auth } from './routes/auth.ts';
+import { health } from './routes/health.ts';
+import { me } from './routes/me.ts';
+import { mutations } from './routes/mutations.ts';
+import { sync } from './routes/sync.ts';
+
+export interface AppOptions {
+  db: Db;
+  /** The clock; tests move it. */
+  now?: () => Date;
+  notifier?: Notifier;
+  /** Extra origins allowed besides browser extensions (ACCESSLENS_CORS_ORIGINS). */
+  corsOrigins?: string[];
+}
+
+const EXTENSION_ORIGIN = /^(chrome-extension|moz-extension):\/\/[A-Za-z0-9-]+$/;
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export function createApp({ db, now = () => new Date(), notifier = new Notifier(), corsOrigins = [] }: AppOptions) {
+  const allowed = new Set(corsOrigins);
+  primeDummyHash();
+  const app = new Hono<Env>();
+
+  app.onError((err, c) => {
+    if (err instanceof ApiFailure) {
+      for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
+      return c.json(err.body, err.status);
+    }
+    if (err instanceof HTTPException && err.status === 400 && /malformed json/i.test(err.message))
+      return c.json({ error: { code: 'invalid_json', message: 'The request body is not valid JSON.' } }, 400);
+    if (err instanceof HTTPException && err.status < 500)
+      return c.json({ error: { code: 'bad_request', message: err.message || 'Bad request.' } }, err.status);
+    console.error(`[accesslens] ${c.req.method} ${new URL(c.req.url).pathname} failed:`, err);
+    return c.json({ error: { code: 'internal', message: 'Something went wrong on the server.' } }, 500);
+  });
+  app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}.` } }, 404));
+
+  app.use(
+    '/api/*',
+    cors({
+      origin: (origin) => (EXTENSION_ORIGIN.test(origin) || allowed.has(origin) ? origin : null),
+      allowMethods: ['GET', 'POST', 'OPTIONS'],
+      allowHeaders: ['Authorization', 'Content-Type'],
+      exposeHeaders: ['Retry-After'],
+      maxAge: 600,
+    }),
+  );
+  app.use('/api/*', async (c, next) => {
+    c.set('db', db);
+    c.set('now', now);
+    c.set('notifier', notifier);
+    await next();
+    if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
+  });
+  app.use(
+    '/api/*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => c.json({ error: { code: 'payload_too_large', message: 'The request body is larger than 1 MB.' } }, 413),
+    }),
+  );
+
+  return app
+    .route('/api/health', health)
+    .route('/api/auth', auth)
+    .route('/api/me', me)
+    .route('/api/sync', sync)
+    .route('/api/mutations', mutations);
+}
+
+export type AppType = ReturnType<typeof createApp>;
+export { Notifier };
+
+// The package's entry points, for tests and tools.
+export { startServer, createServer, type RunningServer, type StartOptions } from './server.ts';
+export { openDatabase, Db } from './db.ts';
+export { migrate } from './migrate.ts';
+export { loadConfig, type Config } from './config.ts';
+export { seedDemoIfEmpty, DEMO_PASSWORDS, DEMO_CONNECTION_ID } from './seed/demo.ts';
+export { verifyAuditChain } from './audit.ts';
+export { sweepExpiredGrants } from './expiry.ts';

@@ -1,0 +1,55 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { canonicalJson, verifyAuditChain } from './audit.ts';
+import { createMutation, decisionMutation, harness, type Harness } from './testing.ts';
+
+let h: Harness;
+beforeEach(async () => {
+  h = await harness();
+  const ava = await h.signIn('ava@acme.test');
+  const ben = await h.signIn('ben@acme.test');
+  const m = createMutation();
+  await h.mutate(ava, [m]);
+  await h.mutate(ben, [decisionMutation(m.args.requestId, 'approve')]);
+  await h.post(null, '/api/auth/sign-in', { email: 'ava@acme.test', password: 'wrong' });
+});
+afterEach(async () => {
+  await h.close();
+});
+
+describe('audit chain', () => {
+  it('records seeding, sign-ins, requests, decisions and grants, chained', async () => {
+    const rows = (await h.db.execute('SELECT seq, action, prev_hash, hash FROM audit_events ORDER BY seq')).rows;
+    expect(rows.map((r) => r.action)).toEqual([
+      'org.seeded',
+      'auth.signed_in',
+      'auth.signed_in',
+      'request.created',
+      'decision.recorded',
+      'grant.created',
+      'auth.sign_in_failed',
+    ]);
+    expect(rows[0]!.prev_hash).toBe('0'.repeat(64));
+    for (let i = 1; i < rows.length; i++) expect(rows[i]!.prev_hash).toBe(rows[i - 1]!.hash);
+    expect(await verifyAuditChain(h.db)).toEqual({ ok: true, events: 7 });
+  });
+
+  it('detects an edited event', async () => {
+    await h.db.execute(`UPDATE audit_events SET data = '{"outcome":"deny"}' WHERE action = 'decision.recorded'`);
+    const seq = Number((await h.db.execute("SELECT seq FROM audit_events WHERE action = 'decision.recorded'")).rows[0]!.seq);
+    expect(await verifyAuditChain(h.db)).toMatchObject({ ok: false, brokenSeq: seq });
+  });
+
+  it('detects a deleted event', async () => {
+    await h.db.execute('DELETE FROM audit_events WHERE seq = 3');
+    expect(await verifyAuditChain(h.db)).toMatchObject({ ok: false, brokenSeq: 3 });
+  });
+
+  it('detects a recomputed hash that breaks the link to the next event', async () => {
+    await h.db.execute("UPDATE audit_events SET actor_id = 'p-cara', hash = 'f'||substr(hash, 2) WHERE seq = 2");
+    expect(await verifyAuditChain(h.db)).toMatchObject({ ok: false, brokenSeq: 2 });
+  });
+
+  it('canonical JSON sorts keys at every level', () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: null } })).toBe('{"a":{"c":null,"d":[1,{"y":2,"z":1}]},"b":1}');
+  });
+});

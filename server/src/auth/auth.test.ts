@@ -1,0 +1,171 @@
+import { meResponse, signInResponse } from '@accesslens/shared';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DAY_MS, harness, type Harness } from '../testing.ts';
+import { hashSecret } from './session.ts';
+
+let h: Harness;
+beforeEach(async () => {
+  h = await harness();
+});
+afterEach(async () => {
+  await h.close();
+});
+
+const signIn = (email: string, password: string, env?: unknown) =>
+  h.app.request(
+    '/api/auth/sign-in',
+    { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email, password }) },
+    env as never,
+  );
+
+async function auditActions(): Promise<string[]> {
+  const r = await h.db.execute('SELECT action FROM audit_events ORDER BY seq');
+  return r.rows.map((row) => String(row.action));
+}
+
+describe('sign-in', () => {
+  it('returns a token, its expiry and the person', async () => {
+    const res = await signIn('ava@acme.test', 'ava-demo-2026');
+    expect(res.status).toBe(200);
+    const body = signInResponse.parse(await res.json());
+    expect(body.person).toMatchObject({ id: 'p-ava', name: 'Ava Chen', managerId: 'p-ben', roles: ['requester'] });
+    expect(body.expiresAt).toBe(new Date(h.clock.now().getTime() + 30 * DAY_MS).toISOString());
+    expect(await auditActions()).toContain('auth.signed_in');
+  });
+
+  it('accepts the email in any case', async () => {
+    expect((await signIn('Ava@ACME.test', 'ava-demo-2026')).status).toBe(200);
+  });
+
+  it('says the same for a wrong password and an unknown email', async () => {
+    const wrong = await signIn('ava@acme.test', 'nope');
+    const unknown = await signIn('nobody@acme.test', 'nope');
+    expect(wrong.status).toBe(401);
+    expect(unknown.status).toBe(401);
+    const a = (await wrong.json()) as { error: { code: string; message: string } };
+    const b = (await unknown.json()) as { error: { code: string; message: string } };
+    expect(a.error.code).toBe('invalid_credentials');
+    expect(a).toEqual(b);
+    expect((await auditActions()).filter((x) => x === 'auth.sign_in_failed')).toHaveLength(2);
+  });
+
+  it('refuses a departed person with the right password', async () => {
+    expect((await signIn('jon@acme.test', 'jon-demo-2026')).status).toBe(401);
+  });
+
+  it('rate-limits after 5 failures for one email, persisted across app instances, with Retry-After', async () => {
+    for (let i = 0; i < 5; i++) expect((await signIn('ava@acme.test', `wrong-${i}`)).status).toBe(401);
+    // A new app over the same database (a restart, or another process) still counts them.
+    const other = h.newApp();
+    const limited = await other.request('/api/auth/sign-in', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email: 'ava@acme.test', password: 'ava-demo-2026' }),
+    });
+    expect(limited.status).toBe(429);
+    expect(((await limited.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
+    expect(Number(limited.headers.get('Retry-After'))).toBe(15 * 60);
+    // Other emails are not affected.
+    expect((await signIn('ben@acme.test', 'ben-demo-2026')).status).toBe(200);
+    // Once the failures age out of the window the right password works again.
+    h.clock.advance(15 * 60 * 1000 + 1);
+    expect((await signIn('ava@acme.test', 'ava-demo-2026')).status).toBe(200);
+  });
+
+  it('Retry-After counts down to when the oldest counted failure leaves the window', async () => {
+    for (let i = 0; i < 5; i++) {
+      await signIn('ava@acme.test', 'wrong');
+      h.clock.advance(60_000);
+    }
+    const res = await signIn('ava@acme.test', 'ava-demo-2026');
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get('Retry-After'))).toBe(15 * 60 - 5 * 60);
+  });
+
+  it('rate-limits after 20 failures from one client address', async () => {
+    const env = { incoming: { socket: { remoteAddress: '203.0.113.7' } } };
+    for (let i = 0; i < 20; i++) expect((await signIn(`user${i}@acme.test`, 'x', env)).status).toBe(401);
+    expect((await signIn('ben@acme.test', 'ben-demo-2026', env)).status).toBe(429);
+    const elsewhere = { incoming: { socket: { remoteAddress: '198.51.100.1' } } };
+    expect((await signIn('ben@acme.test', 'ben-demo-2026', elsewhere)).status).toBe(200);
+  });
+
+  it('a correct password clears the email count', async () => {
+    for (let i = 0; i < 4; i++) await signIn('ava@acme.test', 'wrong');
+    expect((await signIn('ava@acme.test', 'ava-demo-2026')).status).toBe(200);
+    for (let i = 0; i < 4; i++) expect((await signIn('ava@acme.test', 'wrong')).status).toBe(401);
+  });
+});
+
+describe('sessions', () => {
+  it('token is <id>.<secret>; only SHA-256 of the secret is stored', async () => {
+    const token = await h.signIn('ava@acme.test');
+    const [id, secret, ...rest] = token.split('.');
+    expect(rest).toHaveLength(0);
+    expect(id).toMatch(/^[a-z2-7]{32}$/);
+    expect(secret).toMatch(/^[a-z2-7]{52}$/); // 32 random bytes
+    const row = (await h.db.execute('SELECT * FROM sessions WHERE id = ?', [id!])).rows[0]!;
+    const stored = new Uint8Array(row.secret_hash as ArrayBuffer);
+    expect(Buffer.from(stored).equals(Buffer.from(hashSecret(secret!)))).toBe(true);
+    const everything = JSON.stringify(Object.values(row).map((v) => (v instanceof ArrayBuffer ? Buffer.from(v).toString('hex') : v)));
+    expect(everything).not.toContain(secret);
+  });
+
+  it('GET /api/me returns the person and session expiry', async () => {
+    const token = await h.signIn('ben@acme.test');
+    const res = await h.get(token, '/api/me');
+    expect(res.status).toBe(200);
+    const body = meResponse.parse(await res.json());
+    expect(body.person.id).toBe('p-ben');
+    expect(body.session.expiresAt).toBe(new Date(h.clock.now().getTime() + 30 * DAY_MS).toISOString());
+  });
+
+  it('rejects missing, malformed, wrong-secret and unknown tokens with 401', async () => {
+    const token = await h.signIn('ava@acme.test');
+    const [id] = token.split('.');
+    for (const bad of [null, 'garbage', `${id}.${'a'.repeat(52)}`, `${'b'.repeat(32)}.${'a'.repeat(52)}`]) {
+      const res = await h.get(bad, '/api/me');
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('unauthenticated');
+    }
+  });
+
+  it('expires after 30 idle days; use within them slides the expiry (refreshed at most hourly)', async () => {
+    const token = await h.signIn('ava@acme.test');
+    const [id] = token.split('.');
+    const lastVerified = async () => Number((await h.db.execute('SELECT last_verified_at FROM sessions WHERE id = ?', [id!])).rows[0]!.last_verified_at);
+    const t0 = h.clock.now().getTime();
+
+    h.clock.advance(30 * 60 * 1000); // 30 minutes: no refresh yet
+    expect((await h.get(token, '/api/me')).status).toBe(200);
+    expect(await lastVerified()).toBe(t0);
+
+    h.clock.advance(31 * 60 * 1000); // past an hour: refreshed
+    const me = (await (await h.get(token, '/api/me')).json()) as { session: { expiresAt: string } };
+    expect(await lastVerified()).toBe(h.clock.now().getTime());
+    expect(me.session.expiresAt).toBe(new Date(h.clock.now().getTime() + 30 * DAY_MS).toISOString());
+
+    h.clock.advance(30 * DAY_MS - 1);
+    expect((await h.get(token, '/api/me')).status).toBe(200);
+    h.clock.advance(30 * DAY_MS);
+    expect((await h.get(token, '/api/me')).status).toBe(401);
+    expect((await h.db.execute('SELECT COUNT(*) AS n FROM sessions WHERE id = ?', [id!])).rows[0]!.n).toBe(0);
+  });
+
+  it('an idle session exactly 30 days old is expired', async () => {
+    const token = await h.signIn('ava@acme.test');
+    h.clock.advance(30 * DAY_MS);
+    expect((await h.get(token, '/api/me')).status).toBe(401);
+  });
+
+  it('sign-out deletes the session and is audited', async () => {
+    const token = await h.signIn('ava@acme.test');
+    const other = await h.signIn('ava@acme.test');
+    const res = await h.post(token, '/api/auth/sign-out', {});
+    expect(res.status).toBe(204);
+    expect((await h.get(token, '/api/me')).status).toBe(401);
+    expect((await h.get(other, '/api/me')).status).toBe(200);
+    expect(await auditActions()).toContain('auth.signed_out');
+    expect((await h.post(token, '/api/auth/sign-out', {})).status).toBe(401);
+  });
+});

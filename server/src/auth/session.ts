@@ -1,0 +1,106 @@
+/**
+ * Sessions after Lucia's guide: token `<id>.<secret>`, only SHA-256(secret) is stored and compared in
+ * constant time, sessions end after 30 days without use, `last_verified_at` moves at most hourly.
+ */
+import type { Person } from '@accesslens/shared';
+import { sha256 } from '@oslojs/crypto/sha2';
+import { constantTimeEqual } from '@oslojs/crypto/subtle';
+import { encodeBase32LowerCaseNoPadding } from '@oslojs/encoding';
+import type { Db, Transaction } from '../db.ts';
+import type { DbPosition, SessionInfo } from '../env.ts';
+import { PERSON_COLUMNS, personFromRow } from '../model.ts';
+
+export const SESSION_IDLE_TIMEOUT_MS = 30 * 24 * 60 * 60 * 1000;
+export const SESSION_REFRESH_INTERVAL_MS = 60 * 60 * 1000;
+
+const TOKEN = /^([a-z2-7]{16,64})\.([a-z2-7]{32,128})$/;
+
+function randomBase32(bytes: number): string {
+  return encodeBase32LowerCaseNoPadding(crypto.getRandomValues(new Uint8Array(bytes)));
+}
+
+export function hashSecret(secret: string): Uint8Array {
+  return sha256(new TextEncoder().encode(secret));
+}
+
+export function sessionExpiry(lastVerifiedAt: Date): Date {
+  return new Date(lastVerifiedAt.getTime() + SESSION_IDLE_TIMEOUT_MS);
+}
+
+/** Creates a session inside the caller's transaction; the token is returned once and never stored. */
+export async function createSession(
+  tx: Transaction,
+  personId: string,
+  now: Date,
+): Promise<{ token: string; session: SessionInfo }> {
+  const id = randomBase32(20);
+  const secret = randomBase32(32);
+  await tx.execute({
+    sql: 'INSERT INTO sessions (id, person_id, secret_hash, created_at, last_verified_at) VALUES (?, ?, ?, ?, ?)',
+    args: [id, personId, hashSecret(secret), now.getTime(), now.getTime()],
+  });
+  return {
+    token: `${id}.${secret}`,
+    session: { id, personId, createdAt: now, lastVerifiedAt: now, expiresAt: sessionExpiry(now) },
+  };
+}
+
+export type SessionValidation =
+  | { ok: true; session: SessionInfo; person: Person; position: DbPosition }
+  | { ok: false };
+
+/**
+ * One indexed read: the session, its person and the database's sync position (so an unchanged pull
+ * needs nothing more). Writes only when the session expired (delete) or is due a refresh.
+ */
+export async function validateSessionToken(db: Db, token: string, now: Date): Promise<SessionValidation> {
+  const match = TOKEN.exec(token);
+  if (!match) return { ok: false };
+  const [, id, secret] = match as unknown as [string, string, string];
+  const result = await db.execute(
+    `SELECT s.id AS session_id, s.secret_hash, s.created_at, s.last_verified_at, ${PERSON_COLUMNS},
+            m.instance_id, m.version AS db_version
+     FROM sessions s JOIN people p ON p.id = s.person_id JOIN meta m ON m.id = 1
+     WHERE s.id = ?`,
+    [id],
+  );
+  const row = result.rows[0];
+  if (!row) return { ok: false };
+  const stored = new Uint8Array(row.secret_hash as ArrayBuffer);
+  if (!constantTimeEqual(stored, hashSecret(secret))) return { ok: false };
+
+  const lastVerifiedAt = new Date(Number(row.last_verified_at));
+  const person = personFromRow(row);
+  if (now.getTime() - lastVerifiedAt.getTime() >= SESSION_IDLE_TIMEOUT_MS || person.status !== 'active') {
+    await invalidateSession(db, id);
+    return { ok: false };
+  }
+  let verified = lastVerifiedAt;
+  if (now.getTime() - lastVerifiedAt.getTime() >= SESSION_REFRESH_INTERVAL_MS) {
+    verified = now;
+    await db.transaction((tx) =>
+      tx.execute({ sql: 'UPDATE sessions SET last_verified_at = ? WHERE id = ?', args: [now.getTime(), id] }),
+    );
+  }
+  return {
+    ok: true,
+    person,
+    session: {
+      id,
+      personId: person.id,
+      createdAt: new Date(Number(row.created_at)),
+      lastVerifiedAt: verified,
+      expiresAt: sessionExpiry(verified),
+    },
+    position: { instanceId: String(row.instance_id), version: Number(row.db_version) },
+  };
+}
+
+export async function invalidateSession(db: Db, sessionId: string): Promise<void> {
+  await db.transaction((tx) => tx.execute({ sql: 'DELETE FROM sessions WHERE id = ?', args: [sessionId] }));
+}
+
+/** "Sign out everywhere". */
+export async function invalidatePersonSessions(tx: Transaction, personId: string): Promise<void> {
+  await tx.execute({ sql: 'DELETE FROM sessions WHERE person_id = ?', args: [personId] });
+}

@@ -1,0 +1,90 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createClient, type Client, type InArgs, type InStatement, type ResultSet, type Transaction } from '@libsql/client';
+
+export type { Transaction, ResultSet, InArgs, InStatement };
+
+const BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * The database handle every module uses. All writes go through `transaction()`: one writer at a time
+ * per process. For a `file:` database that matters beyond tidiness — the libsql driver is synchronous,
+ * so a second writer waiting on SQLite's busy lock would block the event loop that the first writer
+ * needs to finish.
+ */
+export class Db {
+  #writeQueue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly client: Client,
+    readonly url: string,
+  ) {}
+
+  get isFile(): boolean {
+    return this.url.startsWith('file:');
+  }
+
+  execute(sql: string, args: InArgs = []): Promise<ResultSet> {
+    return this.client.execute({ sql, args });
+  }
+
+  /** Several reads in one read transaction: one consistent snapshot, one round trip. */
+  readBatch(statements: InStatement[]): Promise<ResultSet[]> {
+    return this.client.batch(statements, 'read');
+  }
+
+  /** Runs `fn` in a write transaction; commits when it resolves, rolls back when it throws. */
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    const run = async () => {
+      const tx = await this.client.transaction('write');
+      try {
+        const result = await fn(tx);
+        await tx.commit();
+        return result;
+      } catch (error) {
+        if (!tx.closed) await tx.rollback().catch(() => {});
+        throw error;
+      } finally {
+        tx.close();
+      }
+    };
+    const result = this.#writeQueue.then(run, run);
+    this.#writeQueue = result.catch(() => {});
+    return result;
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+/** The filesystem path of a `file:` URL (null for `:memory:`). */
+export function filePathOf(url: string): string | null {
+  if (!url.startsWith('file:')) return null;
+  const rest = url.slice('file:'.length).split('?')[0]!;
+  if (rest === ':memory:' || rest === '') return null;
+  if (rest.startsWith('//')) return fileURLToPath(url.split('?')[0]!);
+  return resolve(decodeURIComponent(rest));
+}
+
+export async function openDatabase(url: string, authToken?: string): Promise<Db> {
+  if (!/^(file:|https?:\/\/|libsql:\/\/|wss?:\/\/)/.test(url))
+    throw new Error(`DATABASE_URL must be a file:, http(s)://, libsql:// or ws(s):// URL, got "${url}"`);
+  const path = filePathOf(url);
+  if (url.startsWith('file:') && path === null)
+    throw new Error('An in-memory database is not supported: it allows a single connection. Use a file.');
+  if (path) mkdirSync(dirname(path), { recursive: true });
+  const client = createClient({ url, authToken, timeout: BUSY_TIMEOUT_MS });
+  if (path) {
+    // WAL lets readers proceed while one writer commits; it persists in the file. busy_timeout and
+    // foreign_keys are per connection: the `timeout` option and libsql's default set them on every
+    // pooled connection, these statements only make the intent explicit and verify it.
+    await client.execute('PRAGMA journal_mode=WAL');
+    await client.execute(`PRAGMA busy_timeout=${BUSY_TIMEOUT_MS}`);
+    await client.execute('PRAGMA foreign_keys=ON');
+    const fk = await client.execute('PRAGMA foreign_keys');
+    if (Number(fk.rows[0]?.[0]) !== 1) throw new Error('SQLite foreign key enforcement could not be enabled');
+  }
+  return new Db(client, url);
+}

@@ -1,0 +1,56 @@
+import type { Person } from '@accesslens/shared';
+import { zValidator } from '@hono/zod-validator';
+import { issuesOf } from '@accesslens/shared';
+import type { ValidationTargets } from 'hono';
+import { createFactory } from 'hono/factory';
+import type { z } from 'zod';
+import type { Db } from './db.ts';
+import type { Notifier } from './notifier.ts';
+
+export interface SessionInfo {
+  id: string;
+  personId: string;
+  createdAt: Date;
+  lastVerifiedAt: Date;
+  expiresAt: Date;
+}
+
+/** The database's sync position as read with the session: lets an unchanged pull answer at once. */
+export interface DbPosition {
+  instanceId: string;
+  version: number;
+}
+
+export interface Env {
+  Variables: {
+    db: Db;
+    notifier: Notifier;
+    now: () => Date;
+    /** Set by `requireSession`. */
+    person: Person;
+    session: SessionInfo;
+    position: DbPosition;
+  };
+}
+
+export const factory = createFactory<Env>();
+
+/** zValidator with the one hook every route shares: 400 invalid_input naming the first bad field. */
+export function validate<Target extends keyof ValidationTargets, Schema extends z.ZodType>(target: Target, schema: Schema) {
+  return zValidator(target, schema, (result, c) => {
+    if (result.success) return;
+    const issues = issuesOf(result.error as unknown as z.ZodError);
+    const first = issues[0] ?? { field: '(body)', message: 'is invalid' };
+    return c.json(
+      {
+        error: {
+          code: 'invalid_input',
+          message: `${first.field}: ${first.message}`,
+          field: first.field,
+          issues,
+        },
+      },
+      400,
+    );
+  });
+}

@@ -1,0 +1,51 @@
+import type { Db } from './db.ts';
+import type { Notifier } from './notifier.ts';
+import { runWrite } from './write.ts';
+
+/**
+ * Marks approved requests whose grant has ended as `expired`. The grants themselves stop counting on
+ * their own (isAssignmentActive); this keeps request status truthful and pokes the people concerned.
+ */
+export async function sweepExpiredGrants(db: Db, now: Date, notifier?: Notifier): Promise<number> {
+  const nowIso = now.toISOString();
+  const due = await db.execute(
+    "SELECT 1 FROM requests WHERE status = 'approved' AND expires_at <= ? LIMIT 1",
+    [nowIso],
+  );
+  if (due.rows.length === 0) return 0;
+  return runWrite(
+    db,
+    now,
+    async (w) => {
+      const rows = await w.tx.execute({
+        sql: "SELECT id, requester_id, stages FROM requests WHERE status = 'approved' AND expires_at <= ?",
+        args: [nowIso],
+      });
+      if (rows.rows.length === 0) return 0;
+      const version = await w.version();
+      for (const r of rows.rows) {
+        await w.tx.execute({
+          sql: "UPDATE requests SET status = 'expired', updated_at = ?, version = ? WHERE id = ?",
+          args: [nowIso, version, String(r.id)],
+        });
+        await w.audit({ actorId: null, action: 'request.expired', subjectType: 'request', subjectId: String(r.id) });
+        w.affected.add(String(r.requester_id));
+        for (const stage of JSON.parse(String(r.stages)) as { approverIds: string[] }[])
+          for (const id of stage.approverIds) w.affected.add(id);
+      }
+      return rows.rows.length;
+    },
+    notifier,
+  );
+}
+
+const SWEEP_INTERVAL_MS = 60_000;
+const lastSweep = new WeakMap<Db, number>();
+
+/** At most one sweep a minute per database handle, so pulls stay cheap. */
+export async function sweepIfDue(db: Db, now: Date, notifier?: Notifier): Promise<number> {
+  const last = lastSweep.get(db);
+  if (last !== undefined && Math.abs(now.getTime() - last) < SWEEP_INTERVAL_MS) return 0;
+  lastSweep.set(db, now.getTime());
+  return sweepExpiredGrants(db, now, notifier);
+}

@@ -1,0 +1,124 @@
+/**
+ * Rows to wire entities. Column lists live here beside their mappers so a query and its mapping
+ * cannot drift apart.
+ */
+import type {
+  AccessRequest,
+  ApprovalStage,
+  Assignment,
+  Bundle,
+  CatalogEntry,
+  CrmAccount,
+  CrmConnection,
+  PageContext,
+  Person,
+  PersonRef,
+} from '@accesslens/shared';
+import type { Row } from '@libsql/client';
+
+const str = (v: unknown): string => String(v);
+const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const json = <T>(v: unknown): T => JSON.parse(String(v)) as T;
+
+export const PERSON_COLUMNS = 'p.id, p.email, p.name, p.department, p.title, p.manager_id, p.status, p.roles, p.version, p.slice_version';
+export function personFromRow(r: Row): Person {
+  return {
+    id: str(r.id),
+    email: str(r.email),
+    name: str(r.name),
+    department: str(r.department),
+    title: str(r.title),
+    managerId: strOrNull(r.manager_id),
+    status: str(r.status) as Person['status'],
+    roles: json<Person['roles']>(r.roles),
+  };
+}
+
+export const PERSON_REF_COLUMNS = 'p.id, p.name, p.email, p.title';
+export function personRefFromRow(r: Row): PersonRef {
+  return { id: str(r.id), name: str(r.name), email: str(r.email), title: str(r.title) };
+}
+
+export const CONNECTION_COLUMNS = 'c.id, c.kind, c.name, c.hosts';
+export function connectionFromRow(r: Row): CrmConnection {
+  return { id: str(r.id), kind: str(r.kind) as CrmConnection['kind'], name: str(r.name), hosts: json<string[]>(r.hosts) };
+}
+
+export const ACCOUNT_COLUMNS = 'ac.id, ac.person_id, ac.connection_id, ac.external_user_id, ac.username, ac.active, ac.last_login_at';
+export function accountFromRow(r: Row): CrmAccount {
+  return {
+    id: str(r.id),
+    personId: str(r.person_id),
+    connectionId: str(r.connection_id),
+    externalUserId: str(r.external_user_id),
+    username: str(r.username),
+    active: Number(r.active) === 1,
+    lastLoginAt: strOrNull(r.last_login_at),
+  };
+}
+
+export const CATALOG_COLUMNS = 'k.connection_id, k.key, k.label_en, k.label_zh_cn, k.risk, k.max_duration_days, k.requestable';
+export function catalogFromRow(r: Row): CatalogEntry {
+  return {
+    connectionId: str(r.connection_id),
+    key: str(r.key),
+    labels: { en: str(r.label_en), 'zh-CN': str(r.label_zh_cn) },
+    risk: str(r.risk) as CatalogEntry['risk'],
+    maxDurationDays: r.max_duration_days === null ? null : Number(r.max_duration_days),
+    requestable: Number(r.requestable) === 1,
+  };
+}
+
+export const BUNDLE_COLUMNS = `b.id, b.connection_id, b.kind, b.name,
+  (SELECT json_group_array(included_id) FROM (SELECT included_id FROM bundle_includes WHERE bundle_id = b.id ORDER BY position)) AS includes,
+  (SELECT json_group_array(key) FROM (SELECT key FROM bundle_permissions WHERE bundle_id = b.id ORDER BY position)) AS permissions`;
+export function bundleFromRow(r: Row): Bundle {
+  return {
+    id: str(r.id),
+    connectionId: str(r.connection_id),
+    kind: str(r.kind) as Bundle['kind'],
+    name: str(r.name),
+    includes: json<string[]>(r.includes),
+    permissions: json<string[]>(r.permissions),
+  };
+}
+
+export const ASSIGNMENT_COLUMNS =
+  'a.id, a.account_id, a.target_type, a.bundle_id, a.permission_key, a.source, a.request_id, a.granted_at, a.expires_at, a.revoked_at';
+export function assignmentFromRow(r: Row): Assignment {
+  return {
+    id: str(r.id),
+    accountId: str(r.account_id),
+    target:
+      r.target_type === 'bundle'
+        ? { type: 'bundle', bundleId: str(r.bundle_id) }
+        : { type: 'permission', key: str(r.permission_key) },
+    source: str(r.source) as Assignment['source'],
+    requestId: strOrNull(r.request_id),
+    grantedAt: str(r.granted_at),
+    expiresAt: strOrNull(r.expires_at),
+    revokedAt: strOrNull(r.revoked_at),
+  };
+}
+
+export const REQUEST_COLUMNS = `r.id, r.requester_id, r.connection_id, r.account_id, r.permissions, r.page, r.justification,
+  r.duration_days, r.status, r.stages, r.created_at, r.updated_at, r.decided_at, r.granted_at, r.expires_at, r.version`;
+export function requestFromRow(r: Row): AccessRequest {
+  return {
+    id: str(r.id),
+    requesterId: str(r.requester_id),
+    connectionId: str(r.connection_id),
+    accountId: str(r.account_id),
+    permissions: json<string[]>(r.permissions),
+    page: r.page === null ? null : json<PageContext>(r.page),
+    justification: str(r.justification),
+    durationDays: Number(r.duration_days),
+    status: str(r.status) as AccessRequest['status'],
+    stages: json<ApprovalStage[]>(r.stages),
+    createdAt: str(r.created_at),
+    updatedAt: str(r.updated_at),
+    decidedAt: strOrNull(r.decided_at),
+    grantedAt: strOrNull(r.granted_at),
+    expiresAt: strOrNull(r.expires_at),
+  };
+}

@@ -1,0 +1,91 @@
+import { signInBody, type SignInResponse } from '@accesslens/shared';
+import { Hono } from 'hono';
+import type { Context } from 'hono';
+import { verifyPassword } from '../auth/password.ts';
+import { checkSignInLimit, clearEmailFailures, recordSignInFailure } from '../auth/rate-limit.ts';
+import { requireSession } from '../auth/require-session.ts';
+import { createSession } from '../auth/session.ts';
+import { validate, type Env } from '../env.ts';
+import { ApiFailure } from '../errors.ts';
+import { PERSON_COLUMNS, personFromRow } from '../model.ts';
+import { runWrite } from '../write.ts';
+
+/** The socket's peer address. Forwarded headers are not trusted: any client can set them. */
+function clientAddress(c: Context<Env>): string {
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+  return env?.incoming?.socket?.remoteAddress ?? 'unknown';
+}
+
+const INVALID_CREDENTIALS = 'The email or password is incorrect.';
+
+export const auth = new Hono<Env>()
+  .post('/sign-in', validate('json', signInBody), async (c) => {
+    const db = c.var.db;
+    const now = c.var.now();
+    const email = c.req.valid('json').email.trim().toLowerCase();
+    const { password } = c.req.valid('json');
+    const address = clientAddress(c);
+
+    const limit = await checkSignInLimit(db, email, address, now);
+    if (limit.limited) {
+      await runWrite(db, now, (w) =>
+        w.audit({
+          actorId: null,
+          action: 'auth.sign_in_failed',
+          subjectType: 'email',
+          subjectId: null,
+          data: { email, address, reason: 'rate_limited' },
+        }),
+      );
+      throw new ApiFailure(
+        429,
+        'rate_limited',
+        `Too many failed sign-in attempts. Try again in ${limit.retryAfterSeconds} seconds.`,
+        undefined,
+        { 'Retry-After': String(limit.retryAfterSeconds) },
+      );
+    }
+
+    const found = await db.execute(`SELECT ${PERSON_COLUMNS}, p.password_hash FROM people p WHERE p.email = ?`, [email]);
+    const row = found.rows[0];
+    const storedHash = row && row.password_hash !== null ? String(row.password_hash) : null;
+    const passwordOk = await verifyPassword(storedHash, password);
+    const person = row ? personFromRow(row) : null;
+
+    if (!person || !passwordOk || person.status !== 'active') {
+      const reason = !person ? 'unknown_email' : !passwordOk ? 'wrong_password' : `person_${person.status}`;
+      await runWrite(db, now, async (w) => {
+        await recordSignInFailure(w.tx, email, address, now);
+        await w.audit({
+          actorId: person?.id ?? null,
+          action: 'auth.sign_in_failed',
+          subjectType: 'email',
+          subjectId: null,
+          data: { email, address, reason },
+        });
+      });
+      throw new ApiFailure(401, 'invalid_credentials', INVALID_CREDENTIALS);
+    }
+
+    const { token, session } = await runWrite(db, now, async (w) => {
+      await clearEmailFailures(w.tx, email);
+      const created = await createSession(w.tx, person.id, now);
+      await w.audit({
+        actorId: person.id,
+        action: 'auth.signed_in',
+        subjectType: 'session',
+        subjectId: created.session.id,
+        data: { address },
+      });
+      return created;
+    });
+    return c.json({ token, expiresAt: session.expiresAt.toISOString(), person } satisfies SignInResponse, 200);
+  })
+  .post('/sign-out', requireSession, async (c) => {
+    const { session, person, db } = c.var;
+    await runWrite(db, c.var.now(), async (w) => {
+      await w.tx.execute({ sql: 'DELETE FROM sessions WHERE id = ?', args: [session.id] });
+      await w.audit({ actorId: person.id, action: 'auth.signed_out', subjectType: 'session', subjectId: session.id });
+    });
+    return c.body(null, 204);
+  });

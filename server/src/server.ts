@@ -1,0 +1,106 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import type { Server } from 'node:http';
+import { createApp } from './app.ts';
+import type { Config } from './config.ts';
+import { openDatabase, type Db } from './db.ts';
+import { sweepExpiredGrants } from './expiry.ts';
+import { migrate } from './migrate.ts';
+import { Notifier } from './notifier.ts';
+import { pruneSignInAttempts } from './auth/rate-limit.ts';
+import { seedDemoIfEmpty } from './seed/demo.ts';
+
+export interface StartOptions {
+  /** 0 picks a free port; the bound one is reported in `port` and `url`. */
+  port?: number;
+  /** Defaults to the local database file used by `pnpm start`. */
+  databaseUrl: string;
+  databaseAuthToken?: string;
+  seed?: 'demo' | 'none';
+  corsOrigins?: string[];
+  /** Interface to bind; all interfaces by default. */
+  hostname?: string;
+  now?: () => Date;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  db: Db;
+  notifier: Notifier;
+  close(): Promise<void>;
+}
+
+const SWEEP_EVERY_MS = 60_000;
+
+/** Opens and migrates the database, seeds it if asked, and serves the API. */
+export async function startServer(options: StartOptions): Promise<RunningServer> {
+  const now = options.now ?? (() => new Date());
+  const db = await openDatabase(options.databaseUrl, options.databaseAuthToken);
+  try {
+    await migrate(db);
+    if ((options.seed ?? 'demo') === 'demo') await seedDemoIfEmpty(db, now());
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  const notifier = new Notifier();
+  const app = createApp({ db, now, notifier, corsOrigins: options.corsOrigins ?? [] });
+
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: options.port ?? 8787, ...(options.hostname ? { hostname: options.hostname } : {}) }, () =>
+      resolve(s as Server),
+    ) as Server;
+    s.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  const sweep = async () => {
+    try {
+      await sweepExpiredGrants(db, now(), notifier);
+      await pruneSignInAttempts(db, now());
+    } catch (error) {
+      console.error('[accesslens] expiry sweep failed:', error);
+    }
+  };
+  const timer = setInterval(() => void sweep(), SWEEP_EVERY_MS);
+  timer.unref();
+  void sweep();
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://localhost:${port}`,
+    port,
+    db,
+    notifier,
+    close: () =>
+      (closing ??= (async () => {
+        clearInterval(timer);
+        notifier.closeAll();
+        await new Promise<void>((resolve) => {
+          // Ended event streams leave keep-alive connections behind as they finish: close those as they
+          // go idle, and cut whatever is still busy after a second.
+          const idle = setInterval(() => server.closeIdleConnections(), 10);
+          const cut = setTimeout(() => server.closeAllConnections(), 1000);
+          server.close(() => {
+            clearInterval(idle);
+            clearTimeout(cut);
+            resolve();
+          });
+          server.closeIdleConnections();
+        });
+        db.close();
+      })()),
+  };
+}
+
+export function createServer(config: Config, extra: Partial<StartOptions> = {}): Promise<RunningServer> {
+  return startServer({
+    port: config.port,
+    databaseUrl: config.databaseUrl,
+    ...(config.databaseAuthToken ? { databaseAuthToken: config.databaseAuthToken } : {}),
+    seed: config.seed,
+    corsOrigins: config.corsOrigins,
+    ...extra,
+  });
+}

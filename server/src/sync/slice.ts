@@ -1,0 +1,117 @@
+/**
+ * What one person may see, whole (snapshot) or changed since a version (delta). Every query is
+ * bounded by an index on `version` or on the person; a snapshot is the delta since version -1.
+ */
+import type { AccessRequest, Person, SyncResponse } from '@accesslens/shared';
+import type { Db, InStatement } from '../db.ts';
+import {
+  ACCOUNT_COLUMNS,
+  ASSIGNMENT_COLUMNS,
+  BUNDLE_COLUMNS,
+  CATALOG_COLUMNS,
+  CONNECTION_COLUMNS,
+  PERSON_COLUMNS,
+  PERSON_REF_COLUMNS,
+  accountFromRow,
+  assignmentFromRow,
+  bundleFromRow,
+  catalogFromRow,
+  connectionFromRow,
+  personFromRow,
+  personRefFromRow,
+  requestFromRow,
+} from '../model.ts';
+import { formatCursor } from './cursor.ts';
+
+type SliceLists = Omit<SyncResponse, 'cursor' | 'reset'>;
+
+export interface SliceRead extends SliceLists {
+  instanceId: string;
+  version: number;
+  sliceVersion: number;
+}
+
+const MY_REQUEST_IDS = `SELECT id FROM requests WHERE requester_id = ?1
+  UNION SELECT request_id FROM request_approvers WHERE person_id = ?1`;
+
+/**
+ * People the caller needs names for: themself, their manager, approvers of their requests and
+ * requesters (and fellow approvers) of requests routed to them.
+ */
+const RELATED_PEOPLE = `SELECT ?1
+  UNION SELECT manager_id FROM people WHERE id = ?1 AND manager_id IS NOT NULL
+  UNION SELECT ra.person_id FROM request_approvers ra WHERE ra.request_id IN (${MY_REQUEST_IDS})
+  UNION SELECT r.requester_id FROM requests r WHERE r.id IN (SELECT request_id FROM request_approvers WHERE person_id = ?1)`;
+
+/** Reads the caller's slice changed after `since` (-1 for everything) in one read transaction. */
+export async function readSlice(db: Db, personId: string, since: number): Promise<SliceRead> {
+  const args = [personId, since];
+  const statements: InStatement[] = [
+    { sql: 'SELECT m.instance_id, m.version, p.slice_version FROM meta m JOIN people p ON p.id = ?1 WHERE m.id = 1', args },
+    { sql: `SELECT ${PERSON_COLUMNS} FROM people p WHERE p.id = ?1 AND p.version > ?2`, args },
+    { sql: `SELECT ${PERSON_REF_COLUMNS} FROM people p WHERE p.version > ?2 AND p.id IN (${RELATED_PEOPLE})`, args },
+    { sql: `SELECT ${CONNECTION_COLUMNS} FROM crm_connections c WHERE c.version > ?1 ORDER BY c.id`, args: [since] },
+    { sql: `SELECT ${ACCOUNT_COLUMNS} FROM crm_accounts ac WHERE ac.person_id = ?1 AND ac.version > ?2 ORDER BY ac.id`, args },
+    {
+      sql: `SELECT ${CATALOG_COLUMNS} FROM permission_catalog k WHERE k.version > ?1 ORDER BY k.connection_id, k.key`,
+      args: [since],
+    },
+    { sql: `SELECT ${BUNDLE_COLUMNS} FROM bundles b WHERE b.version > ?1 ORDER BY b.id`, args: [since] },
+    {
+      sql: `SELECT ${ASSIGNMENT_COLUMNS} FROM assignments a
+            WHERE a.account_id IN (SELECT id FROM crm_accounts WHERE person_id = ?1) AND a.version > ?2 ORDER BY a.id`,
+      args,
+    },
+    {
+      sql: `SELECT r.* FROM (
+              SELECT * FROM requests WHERE requester_id = ?1 AND version > ?2
+              UNION SELECT q.* FROM request_approvers ra JOIN requests q ON q.id = ra.request_id
+                    WHERE ra.person_id = ?1 AND q.version > ?2
+            ) r ORDER BY r.created_at, r.id`,
+      args,
+    },
+  ];
+  const [meta, me, people, connections, accounts, catalog, bundles, assignments, requests] = await db.readBatch(statements);
+  const head = meta!.rows[0];
+  if (!head) throw new Error(`person ${personId} not found`);
+  const requestList: AccessRequest[] = requests!.rows.map(requestFromRow);
+  const peopleList = people!.rows.map(personRefFromRow);
+
+  // A request newly in the slice may name people whose rows did not change: send them too.
+  if (since >= 0 && requestList.length > 0) {
+    const have = new Set(peopleList.map((p) => p.id));
+    const missing = new Set<string>();
+    for (const r of requestList) {
+      for (const id of [r.requesterId, ...r.stages.flatMap((s) => [...s.approverIds, ...(s.decision ? [s.decision.deciderId] : [])])])
+        if (!have.has(id)) missing.add(id);
+    }
+    if (missing.size > 0) {
+      const ids = [...missing];
+      const extra = await db.execute(
+        `SELECT ${PERSON_REF_COLUMNS} FROM people p WHERE p.id IN (${ids.map(() => '?').join(', ')})`,
+        ids,
+      );
+      peopleList.push(...extra.rows.map(personRefFromRow));
+    }
+  }
+
+  const meRow = me!.rows[0];
+  return {
+    instanceId: String(head.instance_id),
+    version: Number(head.version),
+    sliceVersion: Number(head.slice_version),
+    me: meRow ? (personFromRow(meRow) satisfies Person) : null,
+    people: peopleList.sort((a, b) => a.id.localeCompare(b.id)),
+    connections: connections!.rows.map(connectionFromRow),
+    accounts: accounts!.rows.map(accountFromRow),
+    catalog: catalog!.rows.map(catalogFromRow),
+    bundles: bundles!.rows.map(bundleFromRow),
+    assignments: assignments!.rows.map(assignmentFromRow),
+    requests: requestList,
+  };
+}
+
+export function toSyncResponse(read: SliceRead, reset: boolean): SyncResponse {
+  const { instanceId, version, sliceVersion: _sliceVersion, ...lists } = read;
+  return { cursor: formatCursor({ instanceId, version }), reset, ...lists };
+}

@@ -1,0 +1,125 @@
+/**
+ * Test support (not a test file): a fresh database file per test with the real migrations and the
+ * real demo seed, the real app, and a clock the test moves.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Mutation, MutationsResponse, RequestCreateArgs, SyncResponse } from '@accesslens/shared';
+import { createApp } from './app.ts';
+import { openDatabase, type Db } from './db.ts';
+import { migrate } from './migrate.ts';
+import { Notifier } from './notifier.ts';
+import { DEMO_PASSWORDS, seedDemoIfEmpty } from './seed/demo.ts';
+
+export const T0 = new Date('2026-03-02T09:00:00.000Z');
+export const DAY_MS = 24 * 60 * 60 * 1000;
+
+export interface Harness {
+  db: Db;
+  url: string;
+  app: ReturnType<typeof createApp>;
+  notifier: Notifier;
+  clock: { now(): Date; set(d: Date): void; advance(ms: number): void };
+  newApp(): ReturnType<typeof createApp>;
+  signIn(email: keyof typeof DEMO_PASSWORDS): Promise<string>;
+  get(token: string | null, path: string): Promise<Response>;
+  post(token: string | null, path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
+  mutate(token: string, mutations: unknown[]): Promise<MutationsResponse>;
+  pull(token: string, cursor?: string): Promise<SyncResponse>;
+  close(): Promise<void>;
+}
+
+export async function harness(options: { seed?: boolean; dir?: string } = {}): Promise<Harness> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'accesslens-test-'));
+  const url = `file:${join(dir, 'accesslens.db')}`;
+  const db = await openDatabase(url);
+  await migrate(db);
+  let t = T0;
+  const clock = {
+    now: () => t,
+    set: (d: Date) => void (t = d),
+    advance: (ms: number) => void (t = new Date(t.getTime() + ms)),
+  };
+  if (options.seed ?? true) await seedDemoIfEmpty(db, clock.now());
+  const notifier = new Notifier();
+  const newApp = () => createApp({ db, now: clock.now, notifier });
+  const app = newApp();
+
+  const h: Harness = {
+    db,
+    url,
+    app,
+    notifier,
+    clock,
+    newApp,
+    async signIn(email) {
+      const res = await h.post(null, '/api/auth/sign-in', { email, password: DEMO_PASSWORDS[email] });
+      if (res.status !== 200) throw new Error(`sign-in as ${email} failed: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { token: string }).token;
+    },
+    get: (token, path) => Promise.resolve(app.request(path, { headers: token ? { Authorization: `Bearer ${token}` } : {} })),
+    post: (token, path, body, headers = {}) =>
+      Promise.resolve(
+        app.request(path, {
+          method: 'POST',
+          headers: {
+            'Content-Type': 'application/json',
+            ...(token ? { Authorization: `Bearer ${token}` } : {}),
+            ...headers,
+          },
+          body: typeof body === 'string' ? body : JSON.stringify(body),
+        }),
+      ),
+    async mutate(token, mutations) {
+      const res = await h.post(token, '/api/mutations', { mutations });
+      if (res.status !== 200) throw new Error(`mutations failed: ${res.status} ${await res.text()}`);
+      return (await res.json()) as MutationsResponse;
+    },
+    async pull(token, cursor) {
+      const res = await h.get(token, cursor === undefined ? '/api/sync' : `/api/sync?cursor=${encodeURIComponent(cursor)}`);
+      if (res.status !== 200) throw new Error(`sync failed: ${res.status} ${await res.text()}`);
+      return (await res.json()) as SyncResponse;
+    },
+    async close() {
+      notifier.closeAll();
+      db.close();
+      if (!options.dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return h;
+}
+
+export function createMutation(args: Partial<RequestCreateArgs> = {}, id = crypto.randomUUID()): Mutation & { name: 'request.create' } {
+  return {
+    id,
+    name: 'request.create',
+    args: {
+      requestId: crypto.randomUUID(),
+      connectionId: 'sf-acme',
+      permissions: ['object:Contract:read'],
+      page: {
+        url: 'https://acme.lightning.force.com/lightning/r/Contract/800xx000001AbCdAAK/view',
+        object: 'Contract',
+        recordId: '800xx000001AbCdAAK',
+        denialText: 'Insufficient Privileges',
+      },
+      justification: 'Renewal for Globex is due this week.',
+      durationDays: 30,
+      ...args,
+    },
+  };
+}
+
+export function decisionMutation(
+  requestId: string,
+  outcome: 'approve' | 'deny',
+  extra: { reason?: string | null; durationDays?: number | null } = {},
+  id = crypto.randomUUID(),
+) {
+  return { id, name: 'decision.record' as const, args: { requestId, outcome, reason: null, durationDays: null, ...extra } };
+}
+
+export function cancelMutation(requestId: string, id = crypto.randomUUID()) {
+  return { id, name: 'request.cancel' as const, args: { requestId } };
+}
