@@ -33,6 +33,8 @@ export const contentMessage = z.discriminatedUnion('type', [
     durationDays,
   }),
   z.object({ type: z.literal('sync.now') }),
+  /** Content scripts cannot open the options page themselves (e.g. the overlay's "Sign in"). */
+  z.object({ type: z.literal('options.open') }),
 ]);
 export type ContentMessage = z.infer<typeof contentMessage>;
 

@@ -1,0 +1,90 @@
+/** The server's HTTP API (docs/api.md), with every failure turned into a UiError a UI can show. */
+import { apiError, type UiError } from '@accesslens/shared';
+import type { z } from 'zod';
+import { t } from '../../utils/i18n';
+
+export type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
+
+export class ApiFailure extends Error {
+  constructor(
+    /** 0 when the server could not be reached. */
+    readonly status: number,
+    readonly error: UiError,
+    readonly retryAfterMs: number | null = null,
+  ) {
+    super(error.message);
+    this.name = 'ApiFailure';
+  }
+
+  /** Worth retrying later: unreachable, overloaded or failing server. */
+  get transient(): boolean {
+    return this.status === 0 || this.status === 429 || this.status >= 500;
+  }
+
+  get unauthenticated(): boolean {
+    return this.status === 401;
+  }
+}
+
+export function normaliseServerUrl(url: string): string {
+  return url.trim().replace(/\/+$/, '');
+}
+
+interface ApiCall<S extends z.ZodType | null> {
+  method?: 'GET' | 'POST';
+  token?: string | null;
+  body?: unknown;
+  schema: S;
+  signal?: AbortSignal;
+}
+
+export async function callApi<S extends z.ZodType | null>(
+  fetchFn: Fetch,
+  serverUrl: string,
+  path: string,
+  call: ApiCall<S>,
+): Promise<S extends z.ZodType ? z.infer<S> : null> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (call.token) headers.Authorization = `Bearer ${call.token}`;
+  if (call.body !== undefined) headers['Content-Type'] = 'application/json';
+  let res: Response;
+  try {
+    res = await fetchFn(`${normaliseServerUrl(serverUrl)}${path}`, {
+      method: call.method ?? 'GET',
+      headers,
+      body: call.body === undefined ? undefined : JSON.stringify(call.body),
+      signal: call.signal,
+    });
+  } catch (e) {
+    if (call.signal?.aborted) throw e;
+    throw new ApiFailure(0, { code: 'network', message: t('error.network', { url: normaliseServerUrl(serverUrl) }) });
+  }
+  if (!res.ok) {
+    let body: unknown = null;
+    try {
+      body = await res.json();
+    } catch {
+      // not JSON: fall back to the status
+    }
+    const parsed = apiError.safeParse(body);
+    const error: UiError = parsed.success
+      ? {
+          code: parsed.data.error.code,
+          message: parsed.data.error.message,
+          ...(parsed.data.error.field ? { field: parsed.data.error.field } : {}),
+        }
+      : { code: res.status >= 500 ? 'internal' : `http_${res.status}`, message: t('error.server', { status: res.status }) };
+    const retryAfter = Number(res.headers.get('Retry-After'));
+    throw new ApiFailure(res.status, error, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : null);
+  }
+  if (call.schema === null || res.status === 204) return null as never;
+  let json: unknown;
+  try {
+    json = await res.json();
+  } catch {
+    throw new ApiFailure(res.status, { code: 'bad_response', message: t('error.badResponse') });
+  }
+  const parsed = call.schema.safeParse(json);
+  if (!parsed.success) throw new ApiFailure(res.status, { code: 'bad_response', message: t('error.badResponse') });
+  return parsed.data as never;
+}

@@ -1,0 +1,77 @@
+/** What an approver does from the popup: see the queue and decide. */
+import {
+  approverQueue,
+  decisionRecordArgs,
+  myRequests,
+  type DecisionOutcome,
+  type Result,
+} from '@accesslens/shared';
+import { t } from '../../utils/i18n';
+import type { PopupStateAnswer, RequestAnswer } from '../../utils/protocol';
+import type { RequesterDeps } from './requester';
+
+export async function popupState(deps: RequesterDeps): Promise<Result<PopupStateAnswer>> {
+  const { replica } = deps;
+  const [signedIn, view, sync, failures, serverUrl] = await Promise.all([
+    replica.signedIn(),
+    replica.view(),
+    replica.syncStatus(),
+    replica.failures(),
+    replica.serverUrl(),
+  ]);
+  if (!signedIn || !view?.me || !serverUrl) return { ok: true, signedIn: false, serverUrl, failures: [] };
+  const mine = new Set(view.requests.map((r) => r.id));
+  return {
+    ok: true,
+    signedIn: true,
+    serverUrl,
+    me: view.me,
+    queue: approverQueue(view, view.me.id),
+    myRequests: myRequests(view, view.me.id),
+    people: view.people,
+    connections: view.connections,
+    catalog: view.catalog,
+    sync,
+    failures: failures.filter((f) => f.name !== 'request.create' || !mine.has(f.requestId)),
+  };
+}
+
+export async function submitDecision(
+  deps: RequesterDeps,
+  msg: { requestId: string; outcome: DecisionOutcome; reason: string | null; durationDays: number | null },
+): Promise<Result<RequestAnswer>> {
+  const { replica } = deps;
+  const view = await replica.view();
+  if (!(await replica.signedIn()) || !view?.me)
+    return { ok: false, error: { code: 'unauthenticated', message: t('error.notSignedIn') } };
+  const request = approverQueue(view, view.me.id).find((r) => r.id === msg.requestId);
+  if (!request) return { ok: false, error: { code: 'not_found', message: t('error.notInQueue') } };
+  const reason = msg.reason?.trim() ? msg.reason.trim() : null;
+  if (msg.outcome === 'deny' && !reason)
+    return { ok: false, error: { code: 'invalid_input', message: t('popup.denyReasonRequired'), field: 'reason' } };
+  let durationDays = msg.outcome === 'approve' ? msg.durationDays : null;
+  if (durationDays !== null && durationDays > request.durationDays)
+    return {
+      ok: false,
+      error: { code: 'invalid_input', message: t('error.approveLonger', { n: request.durationDays }), field: 'durationDays' },
+    };
+  // Approving for exactly what was asked is not a shortening.
+  if (durationDays === request.durationDays) durationDays = null;
+  const args = decisionRecordArgs.safeParse({ requestId: msg.requestId, outcome: msg.outcome, reason, durationDays });
+  if (!args.success) {
+    const issue = args.error.issues[0];
+    return {
+      ok: false,
+      error: { code: 'invalid_input', message: issue?.message ?? 'invalid', field: issue?.path.map(String).join('.') },
+    };
+  }
+  const now = deps.now().toISOString();
+  await replica.enqueue({
+    mutation: { id: deps.uuid(), name: 'decision.record', args: args.data },
+    queuedAt: now,
+    delivered: false,
+    predicted: null,
+  });
+  const updated = (await replica.view())?.requests.find((r) => r.id === msg.requestId) ?? request;
+  return { ok: true, request: updated };
+}

@@ -1,0 +1,71 @@
+import { browser } from 'wxt/browser';
+import { defineBackground } from 'wxt/utils/define-background';
+import { PORT_NAMES } from '../../utils/protocol';
+import { wireBadge } from './badge';
+import { LiveUpdates } from './live';
+import { handleMessage, type Sender } from './router';
+import { RETRY_ALARM, Replica } from './sync';
+import { indexedDbTokenStore } from './token-store';
+
+const SYNC_ALARM = 'accesslens-sync';
+
+export default defineBackground(() => {
+  // Keep storage.local away from content scripts (they have no business there).
+  try {
+    void (browser.storage.local as { setAccessLevel?: (o: { accessLevel: string }) => Promise<void> })
+      .setAccessLevel?.({ accessLevel: 'TRUSTED_CONTEXTS' })
+      ?.catch(() => undefined);
+  } catch {
+    // not supported by this browser
+  }
+
+  const tokens = indexedDbTokenStore();
+  const fetchFn = (input: string, init?: RequestInit) => fetch(input, init);
+  const now = () => new Date();
+  const replica = new Replica({ fetch: fetchFn, now, tokens });
+  const live = new LiveUpdates({ fetch: fetchFn, tokens, replica });
+  const deps = {
+    replica,
+    tokens,
+    fetch: fetchFn,
+    now,
+    uuid: () => crypto.randomUUID(),
+    openOptionsPage: () => browser.runtime.openOptionsPage(),
+  };
+  const self = { id: browser.runtime.id, origin: browser.runtime.getURL('/') };
+
+  replica.onChange(() => live.broadcast({ type: 'slice.changed' }));
+  const refreshBadge = wireBadge(replica);
+
+  browser.runtime.onMessage.addListener((raw, sender, sendResponse) => {
+    const wasSignedIn = replica.signedIn();
+    void handleMessage(deps, raw, sender as Sender, self).then(async (answer) => {
+      sendResponse(answer);
+      const type = (raw as { type?: unknown } | null)?.type;
+      if (answer.ok && (type === 'auth.signIn' || type === 'auth.signOut') && (await wasSignedIn) !== (await replica.signedIn()))
+        live.restart();
+    });
+    return true;
+  });
+
+  browser.runtime.onConnect.addListener((port) => {
+    const sender = port.sender as Sender | undefined;
+    const fromUs = sender?.id === self.id && (sender.tab !== undefined || sender.url?.startsWith(self.origin));
+    if (!fromUs || !(PORT_NAMES as readonly string[]).includes(port.name)) {
+      port.disconnect();
+      return;
+    }
+    live.attach(port);
+  });
+
+  void browser.alarms.get(SYNC_ALARM).then((alarm) => {
+    if (!alarm) void browser.alarms.create(SYNC_ALARM, { periodInMinutes: 1 });
+  });
+  browser.alarms.onAlarm.addListener((alarm) => {
+    if (alarm.name === SYNC_ALARM || alarm.name === RETRY_ALARM) void replica.syncNow();
+  });
+
+  // Startup (and every service-worker wake): catch up, and restore the badge.
+  void replica.syncNow();
+  void refreshBadge();
+});

@@ -1,0 +1,167 @@
+/** What a requester does from a CRM page: see the page decided, request access, cancel. */
+import {
+  decidePage,
+  durationChoicesFor,
+  requestCancelArgs,
+  requestCreateArgs,
+  type AccessRequest,
+  type ObservedPage,
+  type PageVerdict,
+  type Result,
+  type Slice,
+} from '@accesslens/shared';
+import { t } from '../../utils/i18n';
+import type { PageDecideAnswer, RequestAnswer } from '../../utils/protocol';
+import type { Replica } from './sync';
+
+export interface RequesterDeps {
+  replica: Replica;
+  now: () => Date;
+  uuid: () => string;
+}
+
+/** Names the overlay may show: the approvers and deciders its verdict refers to. */
+function namesFor(view: Slice, verdict: PageVerdict): Record<string, string> {
+  const names: Record<string, string> = {};
+  if (verdict.state !== 'ready') return names;
+  const ids = new Set<string>();
+  for (const p of verdict.decision.approvers) ids.add(p.id);
+  for (const row of verdict.decision.rows)
+    for (const stage of row.request?.stages ?? []) {
+      stage.approverIds.forEach((id) => ids.add(id));
+      if (stage.decision) ids.add(stage.decision.deciderId);
+    }
+  for (const p of view.people) if (ids.has(p.id)) names[p.id] = p.name;
+  if (view.me && ids.has(view.me.id)) names[view.me.id] = view.me.name;
+  return names;
+}
+
+/** Decides from the local slice only: this is on the page's critical path, no network. */
+export async function pageDecide(deps: RequesterDeps, host: string, page: ObservedPage): Promise<Result<PageDecideAnswer>> {
+  const { replica } = deps;
+  const [signedIn, view, sync, failures] = await Promise.all([
+    replica.signedIn(),
+    replica.view(),
+    replica.syncStatus(),
+    replica.failures(),
+  ]);
+  if (!signedIn || !view) return { ok: true, signedIn: false, verdict: null, me: null, sync, names: {}, failures: [] };
+  const verdict = decidePage(view, host, page, deps.now());
+  const mine = new Set(view.requests.filter((r) => r.requesterId === view.me?.id).map((r) => r.id));
+  return {
+    ok: true,
+    signedIn: true,
+    verdict,
+    me: view.me ? { name: view.me.name } : null,
+    sync,
+    names: namesFor(view, verdict),
+    // Rejected creates never reach the slice; show them on the page they were made from.
+    failures:
+      verdict.state === 'ready'
+        ? failures.filter(
+            (f) =>
+              f.name === 'request.create' &&
+              !mine.has(f.requestId) &&
+              f.permissions.some((k) => verdict.decision.rows.some((r) => r.key === k)),
+          )
+        : [],
+  };
+}
+
+export async function submitRequest(
+  deps: RequesterDeps,
+  host: string,
+  msg: { page: ObservedPage; permissions: string[]; justification: string; durationDays: number },
+): Promise<Result<RequestAnswer>> {
+  const { replica } = deps;
+  const view = await replica.view();
+  if (!(await replica.signedIn()) || !view?.me)
+    return { ok: false, error: { code: 'unauthenticated', message: t('error.notSignedIn') } };
+  const me = view.me;
+  const now = deps.now();
+  const verdict = decidePage(view, host, msg.page, now);
+  if (verdict.state !== 'ready') return { ok: false, error: { code: 'no_account', message: t('error.noAccount') } };
+  const decision = verdict.decision;
+  const permissions = [...new Set(msg.permissions)];
+  for (const key of permissions) {
+    const row = decision.rows.find((r) => r.key === key);
+    if (!row) return { ok: false, error: { code: 'invalid_input', message: t('error.notOnPage'), field: 'permissions' } };
+    if (row.state === 'allowed' || row.state === 'granted')
+      return { ok: false, error: { code: 'already_held', message: t('error.alreadyHeld'), field: 'permissions' } };
+    if (row.state === 'pending')
+      return { ok: false, error: { code: 'duplicate_request', message: t('error.duplicate'), field: 'permissions' } };
+    const entry = view.catalog.find((c) => c.connectionId === decision.connectionId && c.key === key);
+    if (!entry?.requestable)
+      return { ok: false, error: { code: 'not_requestable', message: t('error.notRequestable'), field: 'permissions' } };
+  }
+  const choices = durationChoicesFor(permissions, view.catalog, decision.connectionId);
+  if (!choices.includes(msg.durationDays))
+    return {
+      ok: false,
+      error: { code: 'invalid_input', message: t('error.durationChoice', { choices: choices.join(', ') }), field: 'durationDays' },
+    };
+
+  const page = { url: msg.page.url, object: msg.page.object, recordId: msg.page.recordId, denialText: msg.page.denialText };
+  const args = requestCreateArgs.safeParse({
+    requestId: deps.uuid(),
+    connectionId: decision.connectionId,
+    permissions,
+    page,
+    justification: msg.justification,
+    durationDays: msg.durationDays,
+  });
+  if (!args.success) {
+    const issue = args.error.issues[0];
+    return {
+      ok: false,
+      error: { code: 'invalid_input', message: issue?.message ?? 'invalid', field: issue?.path.map(String).join('.') },
+    };
+  }
+  const at = now.toISOString();
+  const predicted: AccessRequest = {
+    id: args.data.requestId,
+    requesterId: me.id,
+    connectionId: decision.connectionId,
+    accountId: decision.accountId,
+    permissions,
+    page,
+    justification: args.data.justification,
+    durationDays: args.data.durationDays,
+    status: 'pending',
+    // The server routes to the manager (or, without one, to the connection's admins).
+    stages: [{ kind: 'manager', approverIds: decision.approvers.map((p) => p.id), decision: null }],
+    createdAt: at,
+    updatedAt: at,
+    decidedAt: null,
+    grantedAt: null,
+    expiresAt: null,
+  };
+  await replica.enqueue({
+    mutation: { id: deps.uuid(), name: 'request.create', args: args.data },
+    queuedAt: at,
+    delivered: false,
+    predicted,
+  });
+  return { ok: true, request: predicted };
+}
+
+export async function cancelRequest(deps: RequesterDeps, requestId: string): Promise<Result<RequestAnswer>> {
+  const { replica } = deps;
+  const view = await replica.view();
+  if (!(await replica.signedIn()) || !view?.me)
+    return { ok: false, error: { code: 'unauthenticated', message: t('error.notSignedIn') } };
+  const meId = view.me.id;
+  const request = view.requests.find((r) => r.id === requestId && r.requesterId === meId);
+  if (!request || (request.status !== 'pending' && request.status !== 'needs-info'))
+    return { ok: false, error: { code: 'not_found', message: t('error.notYours') } };
+  const args = requestCancelArgs.safeParse({ requestId });
+  if (!args.success) return { ok: false, error: { code: 'invalid_input', message: t('error.notYours') } };
+  await replica.enqueue({
+    mutation: { id: deps.uuid(), name: 'request.cancel', args: args.data },
+    queuedAt: deps.now().toISOString(),
+    delivered: false,
+    predicted: null,
+  });
+  const updated = (await replica.view())?.requests.find((r) => r.id === requestId) ?? request;
+  return { ok: true, request: updated };
+}

@@ -1,0 +1,134 @@
+/**
+ * The trust boundary. Every message is parsed with the shared schemas before any handler runs;
+ * what a message may ask depends on who sent it, and the page's host comes from the browser's
+ * sender record, never from the message.
+ */
+import {
+  contentMessage,
+  extensionPageMessage,
+  type ContentMessage,
+  type ExtensionPageMessage,
+  type Result,
+  type UiError,
+} from '@accesslens/shared';
+import type { z } from 'zod';
+import { t } from '../../utils/i18n';
+import type { SyncAnswer } from '../../utils/protocol';
+import { popupState, submitDecision } from './approver';
+import { authStatus, signIn, signOut, type AuthDeps } from './auth';
+import { cancelRequest, pageDecide, submitRequest, type RequesterDeps } from './requester';
+
+/** The parts of `runtime.MessageSender` the router trusts. */
+export interface Sender {
+  id?: string;
+  url?: string;
+  tab?: { id?: number; url?: string };
+}
+
+export type Incoming =
+  | { from: 'content'; message: ContentMessage; host: string }
+  | { from: 'page'; message: ExtensionPageMessage };
+
+function invalid(issues?: z.ZodError): { ok: false; error: UiError } {
+  const issue = issues?.issues.find((i) => i.path[0] !== 'type') ?? issues?.issues[0];
+  const field = issue?.path.map(String).join('.');
+  return {
+    ok: false,
+    error: {
+      code: 'invalid_message',
+      message: issue && field && field !== 'type' ? `${field}: ${issue.message}` : t('error.invalidMessage'),
+      ...(field && field !== 'type' ? { field } : {}),
+    },
+  };
+}
+
+function hostOf(url: string | undefined): string | null {
+  if (!url) return null;
+  try {
+    return new URL(url).hostname.toLowerCase();
+  } catch {
+    return null;
+  }
+}
+
+/** Decides who sent a message and whether it may be handled at all. */
+export function classify(
+  raw: unknown,
+  sender: Sender,
+  self: { id: string; origin: string },
+): { ok: true; value: Incoming } | { ok: false; error: UiError } {
+  if (sender.id !== self.id) return invalid();
+  if (sender.url?.startsWith(self.origin)) {
+    const parsed = extensionPageMessage.safeParse(raw);
+    return parsed.success ? { ok: true, value: { from: 'page', message: parsed.data } } : invalid(parsed.error);
+  }
+  if (!sender.tab) return invalid();
+  // Content scripts: only content messages, and only about the page they run in.
+  const host = hostOf(sender.url ?? sender.tab.url);
+  if (!host) return invalid();
+  const parsed = contentMessage.safeParse(raw);
+  if (!parsed.success) return invalid(parsed.error);
+  const message = parsed.data;
+  if ('page' in message && hostOf(message.page.url) !== host) return invalid();
+  return { ok: true, value: { from: 'content', message, host } };
+}
+
+export interface RouterDeps extends RequesterDeps, AuthDeps {
+  openOptionsPage: () => Promise<void>;
+}
+
+export async function route(deps: RouterDeps, incoming: Incoming): Promise<Result<object>> {
+  const { replica } = deps;
+  if (incoming.from === 'content') {
+    const { message, host } = incoming;
+    switch (message.type) {
+      case 'page.decide':
+        return pageDecide(deps, host, message.page);
+      case 'request.submit':
+        return submitRequest(deps, host, message);
+      case 'sync.now':
+        return syncNow(replica);
+      case 'options.open':
+        await deps.openOptionsPage();
+        return { ok: true };
+    }
+  }
+  const { message } = incoming;
+  switch (message.type) {
+    case 'auth.status':
+      return authStatus(deps);
+    case 'auth.signIn':
+      return signIn(deps, message);
+    case 'auth.signOut':
+      return signOut(deps);
+    case 'popup.state':
+      return popupState(deps);
+    case 'decision.submit':
+      return submitDecision(deps, message);
+    case 'request.cancel':
+      return cancelRequest(deps, message.requestId);
+    case 'sync.now':
+      return syncNow(replica);
+  }
+}
+
+async function syncNow(replica: RouterDeps['replica']): Promise<Result<SyncAnswer>> {
+  await replica.syncNow({ force: true });
+  return { ok: true, sync: await replica.syncStatus() };
+}
+
+/** classify + route, never throwing: a handler's crash becomes an error answer. */
+export async function handleMessage(
+  deps: RouterDeps,
+  raw: unknown,
+  sender: Sender,
+  self: { id: string; origin: string },
+): Promise<Result<object>> {
+  const incoming = classify(raw, sender, self);
+  if (!incoming.ok) return incoming;
+  try {
+    return await route(deps, incoming.value);
+  } catch (e) {
+    return { ok: false, error: { code: 'internal', message: e instanceof Error ? e.message : String(e) } };
+  }
+}

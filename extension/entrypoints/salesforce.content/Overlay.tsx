@@ -1,0 +1,299 @@
+/** The badge (bottom-right) and its panel: what the viewer may do with this page's object, and why. */
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import type { ObservedPage, PageDecision, PermissionRow, Result, UiError } from '@accesslens/shared';
+import { ask } from '../../utils/messaging';
+import { formatDate, formatRelative, labelOf, t, type MessageKey } from '../../utils/i18n';
+import type { PageDecideAnswer } from '../../utils/protocol';
+import { isOpen, namesOf, statusLine } from '../../utils/requests';
+import { usePort } from '../../utils/use-port';
+import { recordBadgeShown, type Navigation } from './perf';
+import { RequestForm } from './RequestForm';
+
+interface Props {
+  page: ObservedPage;
+  nav: Navigation;
+  host: HTMLElement;
+  decide: (page: ObservedPage) => Promise<Result<PageDecideAnswer>>;
+}
+
+export function Overlay({ page, nav, host, decide }: Props) {
+  const [answer, setAnswer] = useState<PageDecideAnswer | null>(null);
+  const [error, setError] = useState<UiError | null>(null);
+  const [open, setOpen] = useState(page.denialText !== null);
+  const measured = useRef(false);
+  const badge = useRef<HTMLButtonElement>(null);
+
+  const refresh = useCallback(async () => {
+    const result = await decide(page);
+    if (result.ok) {
+      const { ok: _ok, ...rest } = result;
+      setAnswer(rest);
+      setError(null);
+    } else setError(result.error);
+  }, [page, decide]);
+
+  useEffect(() => {
+    void refresh();
+  }, [refresh]);
+
+  // The CRM refused this page: explain at once.
+  useEffect(() => {
+    if (page.denialText) setOpen(true);
+  }, [page.denialText]);
+
+  useLayoutEffect(() => {
+    if (measured.current || (!answer && !error)) return;
+    measured.current = true;
+    recordBadgeShown(host, nav);
+  }, [answer, error]);
+
+  const decision = answer?.verdict?.state === 'ready' ? answer.verdict.decision : null;
+  const waiting = decision?.rows.some((r) => r.request !== null && isOpen(r.request)) ?? false;
+  usePort('overlay', open || waiting, () => void refresh());
+
+  const close = () => {
+    setOpen(false);
+    badge.current?.focus();
+  };
+  const onKeyDown = (e: KeyboardEvent) => {
+    if (e.key === 'Escape' && open) {
+      e.stopPropagation();
+      close();
+    }
+  };
+
+  return (
+    <div class="al-root" onKeyDown={onKeyDown}>
+      {/* Always in the DOM (hidden when closed) so the rows can be read without opening it. */}
+      <section data-testid="al-panel" class="al-panel" hidden={!open} role="dialog" aria-label={panelTitle(page, decision)}>
+          <header class="al-panel-head">
+            <h2>{panelTitle(page, decision)}</h2>
+            <button type="button" class="al-icon-button" onClick={close} aria-label={t('panel.close')} title={t('panel.close')}>
+              ×
+            </button>
+          </header>
+          <PanelBody answer={answer} error={error} page={page} refresh={refresh} />
+      </section>
+      <button
+        ref={badge}
+        type="button"
+        data-testid="al-badge"
+        class={`al-badge al-badge--${badgeTone(answer, decision)}`}
+        aria-expanded={open}
+        aria-label={`${badgeText(answer, decision)} — ${t('badge.open')}`}
+        onClick={() => setOpen(!open)}
+      >
+        {badgeText(answer, decision)}
+      </button>
+    </div>
+  );
+}
+
+function panelTitle(page: ObservedPage, decision: PageDecision | null): string {
+  return t('panel.title', { object: decision?.object ?? page.object ?? '' });
+}
+
+function badgeText(answer: PageDecideAnswer | null, decision: PageDecision | null): string {
+  if (!answer) return t('badge.loading');
+  if (!answer.signedIn) return t('badge.signIn');
+  if (decision)
+    return t('badge.summary', { object: decision.object, allowed: decision.summary.allowed, total: decision.rows.length });
+  if (answer.verdict?.state === 'no-account') return t('badge.noAccount');
+  return t('badge.noConnection');
+}
+
+function badgeTone(answer: PageDecideAnswer | null, decision: PageDecision | null): string {
+  if (!answer || !answer.signedIn || !decision) return 'neutral';
+  if (decision.rows.some((r) => r.state === 'pending')) return 'pending';
+  return decision.summary.missing > 0 ? 'missing' : 'allowed';
+}
+
+function PanelBody({
+  answer,
+  error,
+  page,
+  refresh,
+}: {
+  answer: PageDecideAnswer | null;
+  error: UiError | null;
+  page: ObservedPage;
+  refresh: () => Promise<void>;
+}) {
+  if (error && !answer)
+    return (
+      <p class="al-error" data-testid="al-error" role="alert">
+        {t('panel.error', { message: error.message })}
+      </p>
+    );
+  if (!answer) return <p class="al-muted">{t('badge.loading')}</p>;
+  if (!answer.signedIn)
+    return (
+      <div class="al-section">
+        <p>{t('panel.signedOut')}</p>
+        <button type="button" class="al-button al-button--primary" onClick={() => void ask({ type: 'options.open' })}>
+          {t('panel.openOptions')}
+        </button>
+      </div>
+    );
+  const verdict = answer.verdict;
+  if (!verdict || verdict.state === 'no-connection') return <p class="al-muted">{t('panel.noConnection')}</p>;
+  if (verdict.state === 'no-account') return <p class="al-muted">{t('panel.noAccount')}</p>;
+  const decision = verdict.decision;
+  const nameOf = (id: string) => answer.names[id];
+  return (
+    <>
+      {answer.sync.lastError && answer.sync.lastError.code === 'network' && <p class="al-note">{t('panel.offline')}</p>}
+      {page.denialText && <p class="al-denial">{t('panel.denialSeen', { text: page.denialText })}</p>}
+      <ul class="al-rows">
+        {decision.rows.map((row) => (
+          <Row key={row.key} row={row} focus={row.action === decision.focus} nameOf={nameOf} approvers={decision.approvers.map((p) => p.id)} />
+        ))}
+      </ul>
+      <FocusSection answer={answer} decision={decision} page={page} refresh={refresh} />
+    </>
+  );
+}
+
+function Row({
+  row,
+  focus,
+  nameOf,
+  approvers,
+}: {
+  row: PermissionRow;
+  focus: boolean;
+  nameOf: (id: string) => string | undefined;
+  approvers: string[];
+}) {
+  const title = labelOf(row.label, t(`action.${row.action}` as MessageKey));
+  return (
+    <li
+      data-testid="al-permission-row"
+      data-permission={row.key}
+      data-state={row.state}
+      class={`al-row al-row--${row.state}${focus ? ' al-row--focus' : ''}`}
+    >
+      <div class="al-row-head">
+        <span class="al-row-action">{t(`action.${row.action}` as MessageKey)}</span>
+        <span class={`al-chip al-chip--${row.state}`}>{t(`state.${row.state}` as MessageKey)}</span>
+      </div>
+      <div class="al-row-label" title={row.key}>
+        {title}
+      </div>
+      <Why row={row} nameOf={nameOf} approvers={approvers} />
+    </li>
+  );
+}
+
+function Why({ row, nameOf, approvers }: { row: PermissionRow; nameOf: (id: string) => string | undefined; approvers: string[] }) {
+  const ex = row.explanation;
+  if (row.state === 'granted')
+    return (
+      <p class="al-why">
+        {row.grantExpiresAt ? t('why.grantedUntil', { date: formatDate(row.grantExpiresAt) }) : t('why.grantedOpenEnded')}
+      </p>
+    );
+  if (ex.allowed) {
+    const path = ex.paths[0];
+    if (!path) return null;
+    let text: string;
+    if (path.bundles.length > 0)
+      text = t('why.via', {
+        path: path.bundles.map((b) => `${t(`bundle.${b.kind}` as MessageKey)}: ${b.name}`).join(' › '),
+      });
+    else text = t('why.direct');
+    return (
+      <p class="al-why">
+        {text}
+        {path.impliedBy ? ` (${t('why.impliedBy', { key: path.impliedBy })})` : ''}
+      </p>
+    );
+  }
+  if (row.state === 'pending' && row.request) {
+    const ids = row.request.stages.find((s) => s.decision === null)?.approverIds ?? approvers;
+    return (
+      <p class="al-why">
+        {t('why.pending', { when: formatRelative(row.request.createdAt), names: namesOf(ids.length ? ids : approvers, nameOf) })}
+      </p>
+    );
+  }
+  return (
+    <div class="al-why">
+      <p>{t('why.nothingGrants')}</p>
+      {ex.grantableBy.length > 0 && (
+        <p class="al-muted">{t('why.heldBy', { bundles: ex.grantableBy.map((b) => `${b.name} (${b.kind})`).join(', ') })}</p>
+      )}
+    </div>
+  );
+}
+
+function FocusSection({
+  answer,
+  decision,
+  page,
+  refresh,
+}: {
+  answer: PageDecideAnswer;
+  decision: PageDecision;
+  page: ObservedPage;
+  refresh: () => Promise<void>;
+}) {
+  const [formOpen, setFormOpen] = useState(false);
+  const row = decision.rows.find((r) => r.action === decision.focus);
+  if (!row) return null;
+  const nameOf = (id: string) => answer.names[id];
+  const approverIds = decision.approvers.map((p) => p.id);
+  const request = row.request;
+  const failure = answer.failures.find((f) => f.permissions.includes(row.key));
+  const granted = request && (request.status === 'approved' || request.status === 'fulfilled');
+  const canRequest = row.state === 'missing' && (!request || !isOpen(request)) && !granted;
+
+  return (
+    <div class="al-section al-focus">
+      {request && (
+        <div data-testid="al-request-status" data-status={request.status} class={`al-status al-status--${request.status}`} role="status">
+          <p>{statusLine(request, nameOf, approverIds)}</p>
+          {request.status === 'pending' && answer.sync.outbox > 0 && answer.sync.lastError && (
+            <p class="al-muted">{t('status.queued')}</p>
+          )}
+          {granted && (
+            <button type="button" class="al-button al-button--primary" onClick={() => location.reload()}>
+              {t('status.reload')}
+            </button>
+          )}
+        </div>
+      )}
+      {failure && (!request || !isOpen(request)) && (
+        <p class="al-error" data-testid="al-error" role="alert">
+          {t('status.failed', { message: failure.error.message })}
+        </p>
+      )}
+      {canRequest &&
+        (decision.requestable ? (
+          formOpen ? (
+            <RequestForm
+              decision={decision}
+              row={row}
+              page={page}
+              onCancel={() => setFormOpen(false)}
+              onSubmitted={async () => {
+                setFormOpen(false);
+                await refresh();
+              }}
+            />
+          ) : (
+            <button
+              type="button"
+              data-testid="al-request-button"
+              class="al-button al-button--primary"
+              onClick={() => setFormOpen(true)}
+            >
+              {request ? t('request.again') : t('request.button')}
+            </button>
+          )
+        ) : (
+          <p class="al-muted">{t('request.notRequestable')}</p>
+        ))}
+    </div>
+  );
+}

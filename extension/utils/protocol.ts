@@ -1,0 +1,57 @@
+/**
+ * What the background answers to each message (the requests themselves are the shared zod schemas in
+ * `@accesslens/shared` messages.ts). Plain data only: it crosses `runtime.sendMessage`.
+ */
+import type { AccessRequest, PageVerdict, Person, PopupState, SyncStatus, UiError } from '@accesslens/shared';
+
+/** A mutation the server refused for good; the optimistic change it made was dropped. */
+export interface MutationFailure {
+  mutationId: string;
+  name: string;
+  requestId: string;
+  permissions: string[];
+  error: UiError;
+  at: string;
+}
+
+export interface PageDecideAnswer {
+  signedIn: boolean;
+  verdict: PageVerdict | null;
+  me: { name: string } | null;
+  sync: SyncStatus;
+  /** Names of the people the verdict refers to (approvers, deciders), by person id. */
+  names: Record<string, string>;
+  /** Recently rejected requests on this CRM connection. */
+  failures: MutationFailure[];
+}
+
+export interface RequestAnswer {
+  request: AccessRequest;
+}
+
+export type PopupStateAnswer = PopupState & { failures: MutationFailure[] };
+
+export interface AuthStatusAnswer {
+  signedIn: boolean;
+  serverUrl: string | null;
+  me: Person | null;
+  sync: SyncStatus;
+}
+
+export interface SignInAnswer {
+  person: Person;
+}
+
+export interface SyncAnswer {
+  sync: SyncStatus;
+}
+
+/** Posted by the background on `overlay` and `popup` ports. */
+export type PortMessage = { type: 'slice.changed' };
+
+export const PORT_NAMES = ['overlay', 'popup'] as const;
+export type PortName = (typeof PORT_NAMES)[number];
+
+export type { UiError };
+
+export const DEFAULT_SERVER_URL = 'http://localhost:8787';

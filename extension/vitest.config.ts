@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+import { WxtVitest } from 'wxt/testing/vitest-plugin';
+
+export default defineConfig({
+  // Root explicit: the workspace's vitest runs this project from the repository root.
+  plugins: [WxtVitest({ root: import.meta.dirname })],
+  test: {
+    name: 'extension',
+    include: ['**/*.test.ts', '**/*.test.tsx'],
+    exclude: ['node_modules/**', '.output/**', '.wxt/**'],
+    environment: 'node',
+  },
+});
