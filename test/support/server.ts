@@ -23,9 +23,9 @@ export interface RunningServer {
   output(): string;
 }
 
-export async function startServer(options: { seed?: 'demo' | 'none' } = {}): Promise<RunningServer> {
+export async function startServer(options: { seed?: 'demo' | 'none'; databaseUrl?: string } = {}): Promise<RunningServer> {
   const dir = mkdtempSync(join(tmpdir(), 'accesslens-test-'));
-  const databaseUrl = `file:${join(dir, 'accesslens.db')}`;
+  const databaseUrl = options.databaseUrl ?? `file:${join(dir, 'accesslens.db')}`;
   let port = 0;
   let child: ChildProcess | null = null;
   let log = '';

@@ -1,0 +1,64 @@
+/**
+ * The scale path: several stateless AccessLens server processes on one libsql server (sqld), the same
+ * code as the embedded default with a different DATABASE_URL. A request made through one process is
+ * decided through the other, and each sees the other's writes.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClient, DEMO, startServer, type RunningServer } from '../support/server.ts';
+import { startSqld, type RunningSqld } from '../support/sqld.ts';
+
+let sqld: RunningSqld;
+let a: RunningServer;
+let b: RunningServer;
+
+beforeAll(async () => {
+  sqld = await startSqld();
+  // Both start at once against an empty database: migrations and the demo seed must happen exactly once.
+  [a, b] = await Promise.all([startServer({ databaseUrl: sqld.url }), startServer({ databaseUrl: sqld.url })]);
+});
+
+afterAll(async () => {
+  await Promise.allSettled([a?.dispose(), b?.dispose()]);
+  await sqld?.stop();
+});
+
+describe('two server processes on a libsql server', () => {
+  it('share one directory: request through one, decide through the other, see it everywhere', async () => {
+    const avaA = new ApiClient(a.url);
+    await avaA.signIn(DEMO.ava.email, DEMO.ava.password);
+    const first = (await avaA.sync()).json;
+    expect(first.me.name).toBe('Ava Chen');
+    // The demo seed ran once: one Salesforce connection, one account for Ava.
+    expect(first.connections.map((c: any) => c.id)).toEqual(['sf-acme']);
+    expect(first.accounts).toHaveLength(1);
+
+    const requestId = randomUUID();
+    const created = await avaA.mutate({
+      id: randomUUID(),
+      name: 'request.create',
+      args: { requestId, connectionId: 'sf-acme', permissions: ['object:Contract:read'], page: null, justification: 'Contract renewal', durationDays: 30 },
+    });
+    expect(created.json.results[0].status).toBe('applied');
+
+    const benB = new ApiClient(b.url);
+    await benB.signIn(DEMO.ben.email, DEMO.ben.password);
+    const queue = (await benB.sync()).json.requests.filter((r: any) => r.status === 'pending');
+    expect(queue.map((r: any) => r.id)).toEqual([requestId]);
+    const decided = await benB.mutate({
+      id: randomUUID(),
+      name: 'decision.record',
+      args: { requestId, outcome: 'approve', reason: null, durationDays: 7 },
+    });
+    expect(decided.json.results[0].status).toBe('applied');
+
+    const after = (await avaA.sync(first.cursor)).json;
+    expect(after.reset).toBe(false);
+    expect(after.requests.find((r: any) => r.id === requestId).status).toBe('approved');
+    expect(after.assignments.some((g: any) => g.target.key === 'object:Contract:read' && g.source === 'request')).toBe(true);
+
+    // A session made on one process is honoured by the other (sessions live in the database).
+    avaA.token && (benB.token = avaA.token);
+    expect((await benB.call('GET', '/api/me')).json.person.email).toBe(DEMO.ava.email);
+  });
+});
