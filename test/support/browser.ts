@@ -60,6 +60,8 @@ export async function launchWithExtension(options: { crmPort: number; crmHosts: 
     worker,
     async open(path) {
       const page = await context.newPage();
+      // The popup is a small window in the browser; keep its screenshots that size.
+      if (path === 'popup.html') await page.setViewportSize({ width: 420, height: 640 });
       await page.goto(`chrome-extension://${extensionId}/${path}`);
       return page;
     },

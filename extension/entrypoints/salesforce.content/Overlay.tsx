@@ -221,7 +221,7 @@ function Why({ row, nameOf, approvers }: { row: PermissionRow; nameOf: (id: stri
     <div class="al-why">
       <p>{t('why.nothingGrants')}</p>
       {ex.grantableBy.length > 0 && (
-        <p class="al-muted">{t('why.heldBy', { bundles: ex.grantableBy.map((b) => `${b.name} (${b.kind})`).join(', ') })}</p>
+        <p class="al-muted">{t('why.heldBy', { bundles: ex.grantableBy.map((b) => `${b.name} (${t(`bundle.${b.kind}` as MessageKey)})`).join(', ') })}</p>
       )}
     </div>
   );

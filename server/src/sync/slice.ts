@@ -47,7 +47,10 @@ const RELATED_PEOPLE = `SELECT ?1
 export async function readSlice(db: Db, personId: string, since: number): Promise<SliceRead> {
   const args = [personId, since];
   const statements: InStatement[] = [
-    { sql: 'SELECT m.instance_id, m.version, p.slice_version FROM meta m JOIN people p ON p.id = ?1 WHERE m.id = 1', args },
+    {
+      sql: 'SELECT m.instance_id, m.version, p.slice_version FROM meta m JOIN people p ON p.id = ?1 WHERE m.id = 1',
+      args: [personId], // a libsql server refuses arguments a statement does not use
+    },
     { sql: `SELECT ${PERSON_COLUMNS} FROM people p WHERE p.id = ?1 AND p.version > ?2`, args },
     { sql: `SELECT ${PERSON_REF_COLUMNS} FROM people p WHERE p.version > ?2 AND p.id IN (${RELATED_PEOPLE})`, args },
     { sql: `SELECT ${CONNECTION_COLUMNS} FROM crm_connections c WHERE c.version > ?1 ORDER BY c.id`, args: [since] },
