@@ -5,6 +5,17 @@ export default defineConfig({
     projects: [
       { test: { name: 'shared', include: ['shared/src/**/*.test.ts'], environment: 'node' } },
       { test: { name: 'server', include: ['server/src/**/*.test.ts'], environment: 'node', testTimeout: 20_000 } },
+      {
+        // The same route and domain tests against a real libsql server (sqld) instead of a file.
+        test: {
+          name: 'server-libsql',
+          include: ['server/src/{auth,mutations,routes,sync}/**/*.test.ts', 'server/src/audit.test.ts'],
+          environment: 'node',
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+          env: { ACCESSLENS_TEST_DB: 'sqld' },
+        },
+      },
       'extension/vitest.config.{ts,mts}',
       {
         test: {

@@ -11,6 +11,7 @@ import { openDatabase, type Db } from './db.ts';
 import { migrate } from './migrate.ts';
 import { Notifier } from './notifier.ts';
 import { DEMO_PASSWORDS, seedDemoIfEmpty } from './seed/demo.ts';
+import { startSqld } from './testing-sqld.ts';
 
 export const T0 = new Date('2026-03-02T09:00:00.000Z');
 export const DAY_MS = 24 * 60 * 60 * 1000;
@@ -30,9 +31,14 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/**
+ * With ACCESSLENS_TEST_DB=sqld (the `server-libsql` test project) every harness gets its own libsql
+ * server instead of a file, so the same tests prove the same code on both kinds of DATABASE_URL.
+ */
 export async function harness(options: { seed?: boolean; dir?: string } = {}): Promise<Harness> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'accesslens-test-'));
-  const url = `file:${join(dir, 'accesslens.db')}`;
+  const sqld = process.env.ACCESSLENS_TEST_DB === 'sqld' ? await startSqld() : null;
+  const url = sqld ? sqld.url : `file:${join(dir, 'accesslens.db')}`;
   const db = await openDatabase(url);
   await migrate(db);
   let t = T0;
@@ -84,6 +90,7 @@ export async function harness(options: { seed?: boolean; dir?: string } = {}): P
     async close() {
       notifier.closeAll();
       db.close();
+      await sqld?.stop();
       if (!options.dir) rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, DEMO, startServer, type RunningServer } from '../support/server.ts';
-import { startSqld, type RunningSqld } from '../support/sqld.ts';
+import { startSqld, type RunningSqld } from '@accesslens/server/testing-sqld';
 
 let sqld: RunningSqld;
 let a: RunningServer;

