@@ -2,10 +2,10 @@
  * A request made while the server is down waits in the extension's persisted outbox and is delivered
  * exactly once when the server comes back. Also: the overlay speaks Chinese to a zh-CN browser.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, DEMO, startServer, type RunningServer } from '../support/server.ts';
 import { startCrmFixture, type CrmFixture } from '../support/crm-fixture.ts';
-import { launchWithExtension, screenshot, signIn, type ExtensionBrowser } from '../support/browser.ts';
+import { captureFailure, launchWithExtension, screenshot, signIn, type ExtensionBrowser } from '../support/browser.ts';
 
 const ORDER_URL = 'https://acme.lightning.force.com/lightning/r/Order/801xx000000AbCdAAK/view';
 
@@ -17,6 +17,10 @@ beforeAll(async () => {
   [server, crm] = await Promise.all([startServer(), startCrmFixture()]);
   ava = await launchWithExtension({ crmPort: crm.port, crmHosts: crm.hosts, locale: 'zh-CN' });
   await (await signIn(ava, server.url, DEMO.ava.email, DEMO.ava.password, DEMO.ava.name)).close();
+});
+
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === 'fail') await captureFailure(ctx.task.name, { ava });
 });
 
 afterAll(async () => {

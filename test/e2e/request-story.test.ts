@@ -3,11 +3,11 @@
  * Salesforce Contract page, requests access inline, Ben approves (or denies) from his popup, and Ava's
  * overlay shows the outcome. Two browser profiles, the real server on a random port, a real database file.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { ApiClient, DEMO, startServer, type RunningServer } from '../support/server.ts';
 import { startCrmFixture, type CrmFixture } from '../support/crm-fixture.ts';
-import { badgeText, launchWithExtension, screenshot, signIn, type ExtensionBrowser } from '../support/browser.ts';
+import { badgeText, captureFailure, launchWithExtension, screenshot, signIn, type ExtensionBrowser } from '../support/browser.ts';
 
 const CONTRACT_URL = 'https://acme.lightning.force.com/lightning/r/Contract/800xx000001AbCdAAK/view';
 const QUOTE_URL = 'https://acme.lightning.force.com/lightning/r/Quote/0Q0xx0000004CmnCAE/view';
@@ -30,6 +30,10 @@ beforeAll(async () => {
     signIn(ava, server.url, DEMO.ava.email, DEMO.ava.password, DEMO.ava.name).then((p) => p.close()),
     signIn(ben, server.url, DEMO.ben.email, DEMO.ben.password, DEMO.ben.name).then((p) => screenshot(p, 'options-signed-in', 'docs').then(() => p.close())),
   ]);
+});
+
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === 'fail') await captureFailure(ctx.task.name, { ava, ben });
 });
 
 afterAll(async () => {

@@ -10,7 +10,8 @@ import { repoRoot } from './server.ts';
 
 export const extensionPath = join(repoRoot, 'extension/.output/chrome-mv3');
 export const artifactsDir = join(repoRoot, 'test/artifacts');
-export const screenshotsDir = join(repoRoot, 'docs/screenshots');
+/** README screenshots are refreshed only when asked (UPDATE_SCREENSHOTS=1), so a test run leaves the tree clean. */
+export const screenshotsDir = process.env.UPDATE_SCREENSHOTS ? join(repoRoot, 'docs/screenshots') : join(artifactsDir, 'screenshots');
 
 export function chromiumPath(): string {
   const path = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -92,4 +93,15 @@ export async function screenshot(page: Page, name: string, where: 'artifacts' | 
 /** The extension's badge text, read from its service worker. */
 export async function badgeText(browser: ExtensionBrowser): Promise<string> {
   return browser.worker.evaluate(() => (globalThis as any).chrome.action.getBadgeText({}));
+}
+
+/** Saves a screenshot of every open page of each browser, named after the failed test. */
+export async function captureFailure(testName: string, browsers: Record<string, ExtensionBrowser | undefined>) {
+  const safe = testName.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 80);
+  for (const [who, browser] of Object.entries(browsers)) {
+    const pages = browser?.context.pages() ?? [];
+    for (const [i, page] of pages.entries()) {
+      await screenshot(page, `FAILED-${safe}-${who}-${i}`).catch(() => undefined);
+    }
+  }
 }
