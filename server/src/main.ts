@@ -14,6 +14,17 @@ async function main() {
   }
   const server = await createServer(config);
   console.log(`AccessLens server listening on http://localhost:${server.port}`);
+  if (config.seed === 'demo') {
+    // What a newcomer needs next; the demo people exist only in a database the demo seed created.
+    console.log(
+      [
+        'Extension: load extension/.output/chrome-mv3 unpacked (chrome://extensions → Developer mode → Load unpacked),',
+        `then sign in on its options page with server URL http://localhost:${server.port} and a demo account:`,
+        '  ava@acme.test / ava-demo-2026 (sales rep)   ben@acme.test / ben-demo-2026 (her manager, approver)',
+        '  cara@acme.test / cara-demo-2026 (admin)',
+      ].join('\n'),
+    );
+  }
 
   let stopping = false;
   const stop = (signal: string) => {
