@@ -6,3 +6,4 @@ export * from './page-decision.ts';
 export * from './messages.ts';
 export * from './denial.ts';
 export * from './crm/salesforce.ts';
+export * from './engine/index.ts';

@@ -1,17 +1,28 @@
 /**
  * Permission key grammar.
  *
- *   object:{Object}:{read|create|edit|delete}
+ *   object:{Object}:{read|create|edit|delete|viewAll|modifyAll}
  *   field:{Object}.{Field}:{read|edit}
  *   system:{Name}
  *   scope:{Object}:{own|team|businessUnit|org}
+ *   app:{Name}
+ *   feature:{Name}
  *
  * Object, field and system names are CRM API names: a letter first, then letters, digits and
  * underscores (Salesforce custom objects end in `__c`).
  */
 
+/** The four record actions a page can need (the overlay iterates exactly these). */
 export const OBJECT_ACTIONS = ['read', 'create', 'edit', 'delete'] as const;
 export type ObjectAction = (typeof OBJECT_ACTIONS)[number];
+
+/** Every object action the grammar accepts: the four record actions plus the "all records" ones. */
+export const ALL_OBJECT_ACTIONS = ['read', 'create', 'edit', 'delete', 'viewAll', 'modifyAll'] as const;
+export type AnyObjectAction = (typeof ALL_OBJECT_ACTIONS)[number];
+
+/** Key kinds, in the order error messages list them. */
+export const PERMISSION_KINDS = ['object', 'field', 'system', 'scope', 'app', 'feature'] as const;
+export type PermissionKind = (typeof PERMISSION_KINDS)[number];
 
 export const FIELD_ACTIONS = ['read', 'edit'] as const;
 export type FieldAction = (typeof FIELD_ACTIONS)[number];
@@ -20,10 +31,12 @@ export const RECORD_SCOPES = ['own', 'team', 'businessUnit', 'org'] as const;
 export type RecordScope = (typeof RECORD_SCOPES)[number];
 
 export type PermissionKey =
-  | { kind: 'object'; object: string; action: ObjectAction }
+  | { kind: 'object'; object: string; action: AnyObjectAction }
   | { kind: 'field'; object: string; field: string; action: FieldAction }
   | { kind: 'system'; name: string }
-  | { kind: 'scope'; object: string; scope: RecordScope };
+  | { kind: 'scope'; object: string; scope: RecordScope }
+  | { kind: 'app'; name: string }
+  | { kind: 'feature'; name: string };
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -43,9 +56,9 @@ export function parsePermissionKey(key: string): ParseResult<PermissionKey> {
       if (parts.length !== 3) return { ok: false, error: `"${key}": expected object:{Object}:{action}` };
       const [, object, action] = parts as [string, string, string];
       if (!isApiName(object)) return { ok: false, error: `"${key}": "${object}" is not a valid object name` };
-      if (!(OBJECT_ACTIONS as readonly string[]).includes(action))
-        return { ok: false, error: `"${key}": action must be one of ${OBJECT_ACTIONS.join(', ')}` };
-      return { ok: true, value: { kind, object, action: action as ObjectAction } };
+      if (!(ALL_OBJECT_ACTIONS as readonly string[]).includes(action))
+        return { ok: false, error: `"${key}": action must be one of ${ALL_OBJECT_ACTIONS.join(', ')}` };
+      return { ok: true, value: { kind, object, action: action as AnyObjectAction } };
     }
     case 'field': {
       if (parts.length !== 3) return { ok: false, error: `"${key}": expected field:{Object}.{Field}:{read|edit}` };
@@ -71,8 +84,18 @@ export function parsePermissionKey(key: string): ParseResult<PermissionKey> {
         return { ok: false, error: `"${key}": scope must be one of ${RECORD_SCOPES.join(', ')}` };
       return { ok: true, value: { kind, object, scope: scope as RecordScope } };
     }
+    case 'app':
+    case 'feature': {
+      if (parts.length !== 2) return { ok: false, error: `"${key}": expected ${kind}:{Name}` };
+      const name = parts[1]!;
+      if (!isApiName(name)) return { ok: false, error: `"${key}": "${name}" is not a valid ${kind} name` };
+      return { ok: true, value: { kind, name } };
+    }
     default:
-      return { ok: false, error: `"${key}": unknown kind "${kind}" (expected object, field, system or scope)` };
+      return {
+        ok: false,
+        error: `"${key}": unknown kind "${kind}" (expected object, field, system, scope, app or feature)`,
+      };
   }
 }
 
@@ -86,10 +109,14 @@ export function formatPermissionKey(p: PermissionKey): string {
       return `system:${p.name}`;
     case 'scope':
       return `scope:${p.object}:${p.scope}`;
+    case 'app':
+      return `app:${p.name}`;
+    case 'feature':
+      return `feature:${p.name}`;
   }
 }
 
-export function objectPermissionKey(object: string, action: ObjectAction): string {
+export function objectPermissionKey(object: string, action: AnyObjectAction): string {
   return `object:${object}:${action}`;
 }
 
@@ -101,16 +128,22 @@ export function isValidPermissionKey(key: string): boolean {
  * Direct implications between keys, as data: holding the key on the left also grants the keys on the
  * right. Salesforce requires Read for Edit and Edit for Delete; the same holds for field edit.
  */
-const OBJECT_ACTION_IMPLIES: Record<ObjectAction, readonly ObjectAction[]> = {
+const OBJECT_ACTION_IMPLIES: Record<AnyObjectAction, readonly AnyObjectAction[]> = {
   read: [],
   create: ['read'],
   edit: ['read'],
   delete: ['edit'],
+  viewAll: ['read'],
+  modifyAll: ['viewAll', 'edit', 'read'],
 };
 const FIELD_ACTION_IMPLIES: Record<FieldAction, readonly FieldAction[]> = { read: [], edit: ['read'] };
 const SCOPE_ORDER: readonly RecordScope[] = RECORD_SCOPES;
 
-/** Keys directly implied by `key` (one step). Unparseable keys imply nothing. */
+/**
+ * Keys directly implied by `key` (one step), by the generic table. Unparseable keys imply nothing.
+ * Org-wide system implications (ModifyAllData ⇒ every object's modifyAll) need the set of objects
+ * and the CRM kind: see `implicationsOf` in engine/implications.ts.
+ */
 export function directImplications(key: string): string[] {
   const parsed = parsePermissionKey(key);
   if (!parsed.ok) return [];
@@ -125,6 +158,8 @@ export function directImplications(key: string): string[] {
       return i > 0 ? [`scope:${p.object}:${SCOPE_ORDER[i - 1]}`] : [];
     }
     case 'system':
+    case 'app':
+    case 'feature':
       return [];
   }
 }

@@ -1,0 +1,368 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Finding, FindingKind } from './findings.ts';
+import { findingId } from './findings.ts';
+import { findings, OrgEngine } from './org.ts';
+import {
+  daysAfter,
+  daysBefore,
+  TEST_NOW,
+  testAccount,
+  testAssignment,
+  testBundle,
+  testOrg,
+  testPerson,
+  testPolicy,
+} from './testkit.ts';
+import type { OrgData, SodRule } from './types.ts';
+import { salesforceSystemCatalog } from './catalog/salesforce.ts';
+
+const bundles = [
+  testBundle('Sales', ['object:Opportunity:edit', 'object:Account:read']),
+  testBundle('Export', ['system:ExportReport']),
+  testBundle('Payables', ['object:Invoice__c:edit']),
+  testBundle('Approvals', ['object:Payment__c:edit']),
+  testBundle('Admin', ['system:ModifyAllData', 'system:ViewAllData', 'system:ManageUsers']),
+  testBundle('MadOnly', ['system:ModifyAllData']),
+];
+
+/** One sales rep ("u") with account "acc" holding `held` (bundle ids or keys), plus optional peers. */
+function org(held: string[], extra: Partial<OrgData> = {}, opts: { peers?: number; peerHeld?: string[] } = {}): OrgData {
+  const people = [testPerson('u')];
+  const accounts = [testAccount('acc', 'u')];
+  const assignments = held.map((h, i) => testAssignment(`as${i}`, 'acc', h));
+  const usage = held.map((h) => ({ accountId: 'acc', key: h.includes(':') ? h : bundles.find((b) => b.id === h)!.permissions[0]!, lastUsedAt: daysBefore(2), count: 5 }));
+  for (let i = 0; i < (opts.peers ?? 0); i++) {
+    people.push(testPerson(`p${i}`));
+    accounts.push(testAccount(`pa${i}`, `p${i}`));
+    (opts.peerHeld ?? ['Sales']).forEach((h, j) => assignments.push(testAssignment(`pas${i}-${j}`, `pa${i}`, h)));
+  }
+  return testOrg({
+    people,
+    accounts,
+    bundles,
+    assignments,
+    usage,
+    catalog: salesforceSystemCatalog('sf'),
+    policy: testPolicy({ baselines: [{ id: 'bl', connectionId: 'sf', name: 'Sales rep', match: { department: 'Sales', title: 'Rep' }, bundleIds: ['Sales'], keys: [] }] }),
+    ...extra,
+  });
+}
+
+const kinds = (fs: Finding[], accountId = 'acc') =>
+  fs
+    .filter((f) => f.accountId === accountId)
+    .map((f) => `${f.kind}:${[...f.bundleIds, ...f.keys].join('+')}:${f.severity}`)
+    .sort();
+const ofKind = (fs: Finding[], kind: FindingKind, accountId = 'acc') => fs.filter((f) => f.kind === kind && f.accountId === accountId);
+
+describe('findings: one example table per kind', () => {
+  it('a clean account within its baseline has no findings', () => {
+    expect(kinds(findings(org(['Sales']), TEST_NOW))).toEqual([]);
+  });
+
+  it('beyond baseline: a bundle or direct key outside the job baseline (per assignment, with the uncovered keys)', () => {
+    const fs = findings(org(['Sales', 'Payables', 'object:Lead:read']), TEST_NOW);
+    const beyond = ofKind(fs, 'beyond-baseline');
+    expect(beyond.map((f) => [f.bundleIds, f.keys])).toEqual([
+      [['Payables'], ['object:Invoice__c:edit']],
+      [[], ['object:Lead:read']],
+    ]);
+    expect(beyond[0]!.evidence).toMatchObject({ kind: 'beyond-baseline', baselineIds: ['bl'], grantedBy: [{ assignmentId: 'as1', bundleName: 'Payables' }] });
+  });
+
+  it('beyond baseline: a baseline matching the department only applies to every title; no baseline, no judgement', () => {
+    const deptOnly = org(['Sales', 'Payables']);
+    deptOnly.policy.baselines = [{ id: 'd', connectionId: 'sf', name: 'Sales', match: { department: 'Sales' }, bundleIds: ['Sales', 'Payables'], keys: [] }];
+    expect(ofKind(findings(deptOnly, TEST_NOW), 'beyond-baseline')).toEqual([]);
+    const none = org(['Sales', 'Payables']);
+    none.policy.baselines = [];
+    expect(ofKind(findings(none, TEST_NOW), 'beyond-baseline')).toEqual([]);
+  });
+
+  it('a baseline key covers what it implies (a baseline edit covers a granted read)', () => {
+    const o = org(['object:Lead:read']);
+    o.policy.baselines[0]!.keys = ['object:Lead:edit'];
+    expect(ofKind(findings(o, TEST_NOW), 'beyond-baseline')).toEqual([]);
+  });
+
+  const sod: SodRule = { id: 'sod1', connectionId: 'sf', name: 'Pay what you book', left: { bundleIds: ['Payables'] }, right: { keys: ['object:Payment__c:edit'] }, severity: 'critical' };
+  it.each([
+    [['Payables', 'Approvals'], 1],
+    [['Payables'], 0],
+    [['Approvals'], 0],
+    [['Payables', 'object:Payment__c:edit'], 1],
+  ])('SoD conflict when both sides are held: %j → %i', (held, n) => {
+    const o = org(held);
+    o.policy.sodRules = [sod];
+    const fs = ofKind(findings(o, TEST_NOW), 'sod-conflict');
+    expect(fs).toHaveLength(n);
+    if (n) expect(fs[0]).toMatchObject({ severity: 'critical', bundleIds: ['Payables'], keys: ['object:Payment__c:edit'] });
+  });
+
+  it('high risk on a non-admin function (granted keys only; the admin function is exempt)', () => {
+    const fs = findings(org(['Sales', 'Export']), TEST_NOW);
+    expect(ofKind(fs, 'high-risk').map((f) => [f.keys, f.severity])).toEqual([[['system:ExportReport'], 'high']]);
+    const admin = org(['Sales', 'Export']);
+    admin.people[0] = testPerson('u', { department: 'IT', title: 'CRM Administrator' });
+    expect(ofKind(findings(admin, TEST_NOW), 'high-risk')).toEqual([]);
+    // ModifyAllData implies ViewAllData: only the granted one is a finding.
+    expect(ofKind(findings(org(['MadOnly']), TEST_NOW), 'high-risk').map((f) => f.keys[0])).toEqual(['system:ModifyAllData']);
+  });
+
+  it('super-admin equivalent: ViewAllData + ModifyAllData + ManageUsers (critical; high on an admin function)', () => {
+    const fs = ofKind(findings(org(['Admin']), TEST_NOW), 'super-admin');
+    expect(fs.map((f) => [f.keys, f.severity])).toEqual([[['system:ManageUsers', 'system:ModifyAllData', 'system:ViewAllData'], 'critical']]);
+    // ModifyAllData implies ViewAllData, so MAD + ManageUsers is enough.
+    expect(ofKind(findings(org(['MadOnly', 'system:ManageUsers']), TEST_NOW), 'super-admin')).toHaveLength(1);
+    expect(ofKind(findings(org(['MadOnly']), TEST_NOW), 'super-admin')).toHaveLength(0);
+    const admin = org(['Admin']);
+    admin.people[0] = testPerson('u', { department: 'IT', title: 'CRM Administrator' });
+    expect(ofKind(findings(admin, TEST_NOW), 'super-admin')[0]!.severity).toBe('high');
+  });
+
+  describe('unused (window 90 days)', () => {
+    const withUsage = (lastUsed: string | null, account: Partial<ReturnType<typeof testAccount>> = {}, grantedAt = daysBefore(400)) =>
+      testOrg({
+        people: [testPerson('u')],
+        accounts: [testAccount('acc', 'u', account)],
+        bundles,
+        assignments: [testAssignment('as0', 'acc', 'Sales', { grantedAt })],
+        usage: lastUsed ? [{ accountId: 'acc', key: 'object:Account:read', lastUsedAt: lastUsed, count: 3 }] : [],
+      });
+    it.each([
+      ['never used', null, {}, daysBefore(400), 1],
+      ['used 10 days ago', daysBefore(10), {}, daysBefore(400), 0],
+      ['last used 91 days ago', daysBefore(91), {}, daysBefore(400), 1],
+      ['used exactly at the window start', daysBefore(90), {}, daysBefore(400), 0],
+      ['account younger than the window', null, { createdAt: daysBefore(89) }, daysBefore(89), 0],
+      ['account exactly as old as the window', null, { createdAt: daysBefore(90) }, daysBefore(90), 1],
+      ['assignment younger than the window', null, {}, daysBefore(30), 0],
+    ] as const)('%s', (_name, lastUsed, account, grantedAt, n) => {
+      const fs = ofKind(findings(withUsage(lastUsed, account, grantedAt), TEST_NOW), 'unused');
+      expect(fs).toHaveLength(n);
+      if (n && lastUsed) expect(fs[0]!.evidence).toMatchObject({ kind: 'unused', lastUsedAt: lastUsed, windowDays: 90 });
+    });
+    it('use of an implied key counts for the assignment that implies it', () => {
+      const o = withUsage(null);
+      o.usage = [{ accountId: 'acc', key: 'object:Opportunity:read', lastUsedAt: daysBefore(1), count: 1 }];
+      expect(ofKind(findings(o, TEST_NOW), 'unused')).toHaveLength(0);
+    });
+  });
+
+  it.each([
+    ['logged in 29 days ago', daysBefore(29), daysBefore(500), 0],
+    ['logged in exactly 30 days ago', daysBefore(30), daysBefore(500), 1],
+    ['never logged in, created 10 days ago', null, daysBefore(10), 0],
+    ['never logged in, created 40 days ago', null, daysBefore(40), 1],
+  ])('dormant: %s', (_name, lastLoginAt, createdAt, n) => {
+    const o = org(['Sales']);
+    o.accounts[0] = testAccount('acc', 'u', { lastLoginAt, createdAt });
+    expect(ofKind(findings(o, TEST_NOW), 'dormant')).toHaveLength(n);
+  });
+
+  describe('peer outliers (share < 10%, peer group >= 5)', () => {
+    it.each([
+      ['held by none of 6 peers', 6, ['Sales'], 1],
+      ['held by all of 6 peers', 6, ['Sales', 'Payables'], 0],
+      ['peer group of 4 (too small to judge)', 4, ['Sales'], 0],
+      ['no peers at all (empty group)', 0, ['Sales'], 0],
+    ])('%s', (_name, peers, peerHeld, n) => {
+      const fs = ofKind(findings(org(['Sales', 'Payables'], {}, { peers, peerHeld }), TEST_NOW), 'peer-outlier');
+      expect(fs).toHaveLength(n);
+      if (n) expect(fs[0]).toMatchObject({ bundleIds: ['Payables'], evidence: { holders: 0, peers, share: 0 } });
+    });
+    it('the share is configurable', () => {
+      // 1 of 10 peers hold it: 10%. Below 0.2 → outlier; below 0.1 → not (10% is not fewer than 10%).
+      const o = org(['Sales', 'Payables'], {}, { peers: 10 });
+      o.assignments.push(testAssignment('extra', 'pa0', 'Payables'));
+      expect(ofKind(findings(o, TEST_NOW), 'peer-outlier')).toHaveLength(0);
+      o.policy.thresholds.peerOutlierShare = 0.2;
+      expect(ofKind(findings(o, TEST_NOW), 'peer-outlier')).toHaveLength(1);
+    });
+    it('departed and suspended people, and inactive accounts, are not peers', () => {
+      const o = org(['Sales', 'Payables'], {}, { peers: 5 });
+      expect(ofKind(findings(o, TEST_NOW), 'peer-outlier')).toHaveLength(1);
+      o.people[1] = { ...o.people[1]!, status: 'departed' };
+      expect(ofKind(findings(o, TEST_NOW), 'peer-outlier')).toHaveLength(0);
+      o.people[1] = { ...o.people[1]!, status: 'active' };
+      o.accounts[2] = { ...o.accounts[2]!, active: false };
+      expect(ofKind(findings(o, TEST_NOW), 'peer-outlier')).toHaveLength(0);
+    });
+  });
+
+  it.each([
+    ['departed', 'critical'],
+    ['suspended', 'high'],
+  ] as const)('a %s person with an active account (%s)', (status, severity) => {
+    const o = org(['Sales']);
+    o.people[0] = testPerson('u', { status });
+    const fs = findings(o, TEST_NOW);
+    expect(kinds(fs)).toEqual([`inactive-person::${severity}`]);
+    o.accounts[0] = { ...o.accounts[0]!, active: false };
+    expect(findings(o, TEST_NOW)).toEqual([]);
+  });
+
+  it.each([
+    ['expires exactly now', TEST_NOW.toISOString(), null, 1],
+    ['expired yesterday', daysBefore(1), null, 1],
+    ['expires 1 ms from now', new Date(TEST_NOW.getTime() + 1).toISOString(), null, 0],
+    ['expired and revoked', daysBefore(1), daysBefore(1), 0],
+    ['no expiry', null, null, 0],
+  ])('expired grant still present: %s', (_name, expiresAt, revokedAt, n) => {
+    const o = org(['Sales']);
+    o.assignments.push(testAssignment('g', 'acc', 'object:Lead:read', { source: 'request', expiresAt, revokedAt }));
+    const fs = ofKind(findings(o, TEST_NOW), 'expired-grant');
+    expect(fs).toHaveLength(n);
+    if (n) expect(fs[0]!.evidence).toMatchObject({ assignmentId: 'g', key: 'object:Lead:read' });
+  });
+});
+
+describe('finding identity and accepted risk', () => {
+  it('ids are stable across recomputation and derive from account + kind + subject', () => {
+    const a = findings(org(['Sales', 'Payables', 'Export']), TEST_NOW).map((f) => f.id).sort();
+    const b = findings(org(['Export', 'Payables', 'Sales']), TEST_NOW).map((f) => f.id).sort();
+    expect(a).toEqual(b);
+    expect(a).toContain(findingId('acc', 'high-risk', ['system:ExportReport']));
+  });
+
+  it('an accepted risk stays accepted until it expires, then reopens', () => {
+    const id = findingId('acc', 'high-risk', ['system:ExportReport']);
+    const o = org(['Sales', 'Export'], {
+      acceptances: [{ findingId: id, reason: 'quarterly reporting', acceptedBy: 'boss', acceptedAt: daysBefore(5), expiresAt: daysAfter(10) }],
+    });
+    const engine = new OrgEngine(o, TEST_NOW);
+    expect(engine.findingsOf('acc').find((f) => f.id === id)).toMatchObject({ status: 'accepted', reopened: false });
+    const delta = engine.advanceTo(new Date(Date.parse(daysAfter(10))));
+    const reopened = delta.updated.find((f) => f.id === id);
+    expect(reopened).toMatchObject({ status: 'open', reopened: true, acceptance: { reason: 'quarterly reporting' } });
+  });
+
+  it('accepting and revoking acceptance report the finding as updated', () => {
+    const engine = new OrgEngine(org(['Sales', 'Export']), TEST_NOW);
+    const id = findingId('acc', 'high-risk', ['system:ExportReport']);
+    expect(engine.acceptRisk({ findingId: id, reason: 'ok', acceptedBy: 'x', acceptedAt: daysBefore(0), expiresAt: daysAfter(1) }).updated[0]!.status).toBe('accepted');
+    expect(engine.revokeAcceptance(id).updated[0]!.status).toBe('open');
+  });
+});
+
+describe('incremental recompute', () => {
+  it('an assignment change returns the findings it opens and resolves', () => {
+    const engine = new OrgEngine(org(['Sales']), TEST_NOW);
+    const grant = testAssignment('new', 'acc', 'Export', { grantedAt: daysBefore(1) });
+    const opened = engine.applyAssignmentChange({ type: 'upsert', assignment: grant });
+    expect(opened.opened.map((f) => f.kind).sort()).toEqual(['beyond-baseline', 'high-risk']);
+    const resolved = engine.applyAssignmentChange({ type: 'remove', assignmentId: 'new' });
+    expect(resolved.resolved.map((f) => f.id).sort()).toEqual(opened.opened.map((f) => f.id).sort());
+    expect(resolved.opened).toEqual([]);
+  });
+
+  it('a person change (department, status) recomputes their accounts and both peer groups', () => {
+    const engine = new OrgEngine(org(['Sales', 'Payables'], {}, { peers: 6 }), TEST_NOW);
+    expect(ofKind(engine.findings(), 'peer-outlier')).toHaveLength(1);
+    const d = engine.applyPersonChange(testPerson('u', { status: 'departed' }));
+    expect(d.opened.map((f) => f.kind)).toEqual(['inactive-person']);
+    expect(d.resolved.map((f) => f.kind).sort()).toEqual(['beyond-baseline', 'peer-outlier']);
+  });
+
+  it('a bundle change reaches every account holding it through inheritance', () => {
+    const o = org([]);
+    o.bundles = [...bundles, testBundle('Group', [], ['Payables'], { kind: 'permissionSetGroup' })];
+    o.assignments = [testAssignment('g', 'acc', 'Group')];
+    o.policy.baselines[0]!.bundleIds = ['Group'];
+    const engine = new OrgEngine(o, TEST_NOW);
+    expect(ofKind(engine.findings(), 'high-risk')).toHaveLength(0);
+    const d = engine.applyBundleChange(testBundle('Payables', ['object:Invoice__c:edit', 'system:ExportReport']));
+    expect(d.opened.map((f) => `${f.kind}:${f.keys.join()}`)).toEqual(['high-risk:system:ExportReport']);
+  });
+
+  // ---- properties ----
+  const holdings = fc.array(fc.constantFrom('Sales', 'Export', 'Payables', 'Approvals', 'Admin', 'MadOnly', 'object:Lead:read', 'system:ManageUsers'), { maxLength: 5 });
+  const sodRules: SodRule[] = [
+    { id: 's1', connectionId: 'sf', name: 's1', left: { bundleIds: ['Payables'] }, right: { bundleIds: ['Approvals'] }, severity: 'high' },
+    { id: 's2', connectionId: 'sf', name: 's2', left: { keys: ['object:Invoice__c:read'] }, right: { keys: ['system:ExportReport'] }, severity: 'medium' },
+  ];
+  const orgOf = (held: string[], peerHeld: string[][]) => {
+    const o = org([...new Set(held)], {}, {});
+    o.policy.sodRules = sodRules;
+    peerHeld.forEach((h, i) => {
+      o.people.push(testPerson(`p${i}`));
+      o.accounts.push(testAccount(`pa${i}`, `p${i}`));
+      [...new Set(h)].forEach((x, j) => o.assignments.push(testAssignment(`pas${i}-${j}`, `pa${i}`, x)));
+    });
+    return o;
+  };
+  const snapshot = (fs: Finding[]) => fs.map((f) => `${f.id}:${f.severity}:${JSON.stringify(f.evidence)}`).sort();
+
+  it('incremental results equal a full recomputation (property)', () => {
+    fc.assert(
+      fc.property(holdings, fc.array(holdings, { maxLength: 7 }), holdings, (held, peers, change) => {
+        const engine = new OrgEngine(orgOf(held, peers), TEST_NOW);
+        change.forEach((x, i) => engine.applyAssignmentChange({ type: 'upsert', assignment: testAssignment(`chg${i}`, i % 2 === 0 || peers.length === 0 ? 'acc' : 'pa0', x) }));
+        if (change.length > 0) engine.applyAssignmentChange({ type: 'remove', assignmentId: 'chg0' });
+        const expected = orgOf(held, peers);
+        change.forEach((x, i) => {
+          if (i !== 0) expected.assignments.push(testAssignment(`chg${i}`, i % 2 === 0 || peers.length === 0 ? 'acc' : 'pa0', x));
+        });
+        expect(snapshot(engine.findings())).toEqual(snapshot(findings(expected, TEST_NOW)));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('a finding disappears when its cause is removed (property)', () => {
+    fc.assert(
+      fc.property(holdings, (held) => {
+        const o = orgOf(held, []);
+        const engine = new OrgEngine(o, TEST_NOW);
+        for (const f of engine.findings()) {
+          const ev = f.evidence;
+          const causes =
+            ev.kind === 'beyond-baseline' || ev.kind === 'high-risk'
+              ? ev.grantedBy.map((g) => g.assignmentId)
+              : ev.kind === 'unused' || ev.kind === 'expired-grant'
+                ? [ev.assignmentId]
+                : null;
+          if (!causes) continue;
+          const probe = new OrgEngine(o, TEST_NOW);
+          for (const id of causes) probe.applyAssignmentChange({ type: 'remove', assignmentId: id });
+          expect(probe.findings().some((x) => x.id === f.id)).toBe(false);
+          expect(findings({ ...o, assignments: o.assignments.filter((a) => !causes.includes(a.id)) }, TEST_NOW).some((x) => x.id === f.id)).toBe(false);
+        }
+        // SoD: removing every assignment on one side clears the conflict.
+        for (const f of ofKind(engine.findings(), 'sod-conflict')) {
+          const ev = f.evidence;
+          if (ev.kind !== 'sod-conflict') continue;
+          const rule = sodRules.find((r) => r.id === ev.ruleId)!;
+          const after = findings({ ...o, assignments: o.assignments.filter((a) => a.accountId !== 'acc' || !engineGrantsSide(o, a.id, rule.left)) }, TEST_NOW);
+          expect(after.some((x) => x.id === f.id)).toBe(false);
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('SoD is symmetric: swapping the sides finds the same conflicts (property)', () => {
+    fc.assert(
+      fc.property(holdings, (held) => {
+        const o = orgOf(held, []);
+        const swapped = { ...o, policy: { ...o.policy, sodRules: sodRules.map((r) => ({ ...r, left: r.right, right: r.left })) } };
+        const a = ofKind(findings(o, TEST_NOW), 'sod-conflict');
+        const b = ofKind(findings(swapped, TEST_NOW), 'sod-conflict');
+        expect(a.map((f) => [f.id, f.keys, f.bundleIds])).toEqual(b.map((f) => [f.id, f.keys, f.bundleIds]));
+        const e = new OrgEngine(o, TEST_NOW);
+        const es = new OrgEngine(swapped, TEST_NOW);
+        expect(e.sodConflicts('acc', ['object:Payment__c:edit']).map((c) => c.rule.id)).toEqual(es.sodConflicts('acc', ['object:Payment__c:edit']).map((c) => c.rule.id));
+      }),
+    );
+  });
+});
+
+/** Whether assignment `id` alone puts its account on `side`. */
+function engineGrantsSide(o: OrgData, id: string, side: { bundleIds?: string[]; keys?: string[] }): boolean {
+  const a = o.assignments.find((x) => x.id === id)!;
+  const e = new OrgEngine({ ...o, assignments: [a], policy: { ...o.policy, sodRules: [] } }, TEST_NOW);
+  const ix = e.connection('sf')!;
+  const acc = ix.accountIndex(a.accountId);
+  return (side.keys ?? []).some((k) => e.can(a.accountId, k)) || (side.bundleIds ?? []).some((b) => ix.bundleIndex(b) >= 0 && ix.holdsBundle(acc, ix.bundleIndex(b)));
+}

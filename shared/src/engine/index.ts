@@ -1,0 +1,10 @@
+export * from './types.ts';
+export * from './implications.ts';
+export * from './keys.ts';
+export { hash64 } from './hash.ts';
+export * from './access.ts';
+export * from './findings.ts';
+export * from './org.ts';
+export * from './policy.ts';
+export * from './catalog/index.ts';
+export * from './synthetic.ts';
