@@ -14,6 +14,7 @@ import {
   person,
   personRef,
   catalogEntry,
+  evidenceLinks,
 } from './schemas.ts';
 
 /** What a content script may tell the background about its page: identifiers only. */
@@ -30,9 +31,17 @@ export const contentMessage = z.discriminatedUnion('type', [
     page: observedPage,
     permissions: z.array(permissionKey).min(1).max(20),
     justification: z.string().trim().min(1, 'is required').max(2000),
+    evidence: evidenceLinks,
     durationDays,
   }),
   z.object({ type: z.literal('sync.now') }),
+  /** What submitting would do (who is asked, caps, blockers); the background asks the server. */
+  z.object({
+    type: z.literal('request.preview'),
+    page: observedPage,
+    permissions: z.array(permissionKey).min(1).max(20),
+    durationDays: durationDays.nullable(),
+  }),
   /** Content scripts cannot open the options page themselves (e.g. the overlay's "Sign in"). */
   z.object({ type: z.literal('options.open') }),
 ]);

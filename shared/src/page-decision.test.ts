@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decidePage, durationChoicesFor } from './page-decision.ts';
-import { applySync, approverQueue, emptySlice, myRequests, type Slice } from './slice.ts';
+import { applySync, approverQueue, emptySlice, myRequests, openStage, type Slice } from './slice.ts';
 import type { AccessRequest, CatalogEntry, SyncResponse } from './schemas.ts';
 
 const now = new Date('2026-06-01T12:00:00.000Z');
@@ -71,7 +71,7 @@ const request = (over: Partial<AccessRequest>): AccessRequest => ({
   justification: 'renewal',
   durationDays: 30,
   status: 'pending',
-  stages: [{ kind: 'manager', approverIds: ['ben'], decision: null }],
+  stages: [{ kind: 'manager', label: 'Manager', keys: [], approverIds: ['ben'], required: 1, approvals: [], decision: null, escalated: false }],
   createdAt: '2026-06-01T11:00:00.000Z',
   updatedAt: '2026-06-01T11:00:00.000Z',
   decidedAt: null,
@@ -196,6 +196,27 @@ describe('slice', () => {
     const reset = applySync(base, pull({ reset: true, me: base.me, catalog: [catalog('object:Lead:read', null)] }));
     expect(reset.requests).toHaveLength(0);
     expect(reset.catalog.map((c) => c.key)).toEqual(['object:Lead:read']);
+  });
+
+  it('the approver queue follows stage order and N-of-M: only the open stage, only approvers yet to approve', () => {
+    const approval = (deciderId: string) => ({ deciderId, outcome: 'approve' as const, reason: null, durationDays: null, decidedAt: '2026-06-01T11:10:00.000Z' });
+    const twoStage = request({
+      id: 'r9',
+      stages: [
+        { kind: 'manager', label: 'Manager', keys: [], approverIds: ['ben'], required: 1, approvals: [], decision: null, escalated: false },
+        { kind: 'group', label: 'Deal Desk', keys: [], approverIds: ['dan', 'eve', 'fay'], required: 2, approvals: [], decision: null, escalated: false },
+      ],
+    });
+    const s = { ...emptySlice(), requests: [twoStage] };
+    expect(approverQueue(s, 'ben').map((r) => r.id)).toEqual(['r9']);
+    expect(approverQueue(s, 'dan')).toEqual([]); // stage 2 is not open yet
+
+    const afterBen = { ...twoStage, stages: [{ ...twoStage.stages[0]!, approvals: [approval('ben')], decision: approval('ben') }, { ...twoStage.stages[1]!, approvals: [approval('dan')] }] };
+    const s2 = { ...emptySlice(), requests: [afterBen] };
+    expect(approverQueue(s2, 'ben')).toEqual([]);
+    expect(approverQueue(s2, 'dan')).toEqual([]); // already approved; one more of eve/fay is needed
+    expect(approverQueue(s2, 'eve').map((r) => r.id)).toEqual(['r9']);
+    expect(openStage(afterBen)?.label).toBe('Deal Desk');
   });
 
   it('the approver queue holds open requests routed to the viewer, never their own', () => {

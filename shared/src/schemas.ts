@@ -154,10 +154,25 @@ export const stageDecision = z.object({
 });
 export type StageDecision = z.infer<typeof stageDecision>;
 
+/**
+ * One step of a request's approval, in order: the first stage without a `decision` is the open one.
+ * `any` is required = 1, `all` is required = every approver, N of M is required = N.
+ */
 export const approvalStage = z.object({
   kind: z.enum(['manager', 'owner', 'group', 'person']),
+  /** Shown to people: "Manager", "Deal Desk", "Permission owner". */
+  label: z.string().default(''),
+  /** The requested keys this stage approves; empty = all of them. */
+  keys: z.array(permissionKey).default([]),
   approverIds: z.array(id),
+  /** Approvals needed to pass the stage. */
+  required: z.number().int().positive().default(1),
+  /** Every approval recorded in this stage so far (a denial ends the request instead). */
+  approvals: z.array(stageDecision).default([]),
+  /** What concluded the stage — the approval that completed it, or the denial; null while open. */
   decision: stageDecision.nullable(),
+  /** True when the stage's own approvers were not enough and the policy's fallback was asked. */
+  escalated: z.boolean().default(false),
 });
 export type ApprovalStage = z.infer<typeof approvalStage>;
 
@@ -169,6 +184,7 @@ export const accessRequest = z.object({
   permissions: z.array(permissionKey).min(1),
   page: pageContext.nullable(),
   justification: z.string(),
+  evidence: z.array(z.string()).default([]),
   /** Duration asked for, after the catalog's cap. */
   durationDays: z.number().int().positive(),
   status: requestStatus,
@@ -241,12 +257,16 @@ export type SyncResponse = z.infer<typeof syncResponse>;
 
 // ---------- mutations ----------
 
+/** Links to a ticket or an approval document backing a request. */
+export const evidenceLinks = z.array(z.url({ protocol: /^https?$/, message: 'must be an http(s) link' }).max(2048)).max(5).default([]);
+
 export const requestCreateArgs = z.object({
   requestId: clientId,
   connectionId: id,
   permissions: z.array(permissionKey).min(1, 'name at least one permission').max(20),
   page: pageContext.nullable(),
   justification: z.string().trim().min(1, 'is required').max(2000),
+  evidence: evidenceLinks,
   durationDays,
 });
 export type RequestCreateArgs = z.infer<typeof requestCreateArgs>;
@@ -294,6 +314,72 @@ export type MutationResult = z.infer<typeof mutationResult>;
 
 export const mutationsResponse = z.object({ results: z.array(mutationResult), cursor: syncCursor });
 export type MutationsResponse = z.infer<typeof mutationsResponse>;
+
+// ---------- request preview (policy at request time, before submitting) ----------
+
+export const requestPreviewBody = z.object({
+  connectionId: id,
+  permissions: z.array(permissionKey).min(1, 'name at least one permission').max(20),
+  /** null = the matching rule's default duration. */
+  durationDays: durationDays.nullable().default(null),
+});
+export type RequestPreviewBody = z.infer<typeof requestPreviewBody>;
+
+/**
+ * What submitting the request would do, from the server's policy: who will be asked (per stage, in
+ * order), whether it is approved automatically, the duration after caps, and what is missing or in
+ * conflict. `problems` block submission; `warnings` do not. Structured fields are there so clients can
+ * say the same in their own language; the sentences are English.
+ */
+export const requestPreviewResponse = z.object({
+  ok: z.boolean(),
+  autoApproved: z.boolean(),
+  stages: z.array(
+    z.object({
+      index: z.number().int().nonnegative(),
+      kind: z.enum(['manager', 'owner', 'group', 'person']),
+      label: z.string(),
+      keys: z.array(permissionKey),
+      required: z.number().int().nonnegative(),
+      approvers: z.array(personRef),
+      escalated: z.boolean(),
+      escalationReason: z.string().nullable(),
+    }),
+  ),
+  willNotify: z.array(z.object({ person: personRef, stages: z.array(z.number().int()), roles: z.array(z.string()) })),
+  keys: z.array(
+    z.object({ key: permissionKey, requestable: z.boolean(), reason: z.string().nullable(), alreadyHeld: z.boolean() }),
+  ),
+  missingPrerequisites: z.array(
+    z.object({
+      kind: z.enum(['training', 'tenure']),
+      keys: z.array(permissionKey),
+      training: z.string().optional(),
+      requiredDays: z.number().optional(),
+      actualDays: z.number().nullable().optional(),
+      message: z.string(),
+    }),
+  ),
+  sodConflicts: z.array(z.object({ ruleId: z.string(), name: z.string(), severity: risk })),
+  licenses: z.array(
+    z.object({
+      licenseId: z.string(),
+      name: z.string(),
+      seats: z.number().int(),
+      used: z.number().int(),
+      left: z.number().int(),
+      needsSeat: z.boolean(),
+    }),
+  ),
+  duration: z.object({ requested: z.number().int(), granted: z.number().int(), cappedBy: z.array(z.string()) }),
+  /** The duration choices (of 1, 7, 30, 90) within the cap. */
+  durationChoices: z.array(z.number().int().positive()),
+  justificationRequired: z.boolean(),
+  evidenceRequired: z.boolean(),
+  problems: z.array(z.string()),
+  warnings: z.array(z.string()),
+});
+export type RequestPreviewResponse = z.infer<typeof requestPreviewResponse>;
 
 // ---------- helpers ----------
 

@@ -1,4 +1,4 @@
-import type { SyncResponse } from './schemas.ts';
+import type { AccessRequest, SyncResponse } from './schemas.ts';
 
 /** The part of the directory a signed-in person holds locally: what sync has sent them. */
 export type Slice = Omit<SyncResponse, 'cursor' | 'reset' | 'me'> & { me: NonNullable<SyncResponse['me']> | null };
@@ -39,15 +39,22 @@ export function applySync(current: Slice | null, pull: SyncResponse): Slice {
   };
 }
 
-/** Requests waiting for a decision by `personId` (never their own). */
+/** The stage a request waits on: the first one not yet concluded (stages run in order). */
+export function openStage(request: AccessRequest): AccessRequest['stages'][number] | null {
+  return request.stages.find((s) => s.decision === null) ?? null;
+}
+
+/** Whether `personId` may decide `request` now: an approver of its open stage who has not yet approved it. */
+export function awaitsDecisionBy(request: AccessRequest, personId: string): boolean {
+  if (request.requesterId === personId || request.status !== 'pending') return false;
+  const stage = openStage(request);
+  return !!stage && stage.approverIds.includes(personId) && !stage.approvals.some((a) => a.deciderId === personId);
+}
+
+/** Requests waiting for a decision by `personId` (never their own), oldest first. */
 export function approverQueue(slice: Slice, personId: string) {
   return slice.requests
-    .filter(
-      (r) =>
-        r.requesterId !== personId &&
-        (r.status === 'pending' || r.status === 'needs-info') &&
-        r.stages.some((s) => s.decision === null && s.approverIds.includes(personId)),
-    )
+    .filter((r) => awaitsDecisionBy(r, personId))
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 }
 
