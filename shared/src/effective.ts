@@ -1,5 +1,5 @@
 import type { Assignment, Bundle } from './schemas.ts';
-import { directImplications } from './permissions.ts';
+import { directImplications } from './engine/implications.ts';
 
 /** One step on a path that grants a permission: a bundle, outermost (assigned) first. */
 export interface BundleStep {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { directImplications, formatPermissionKey, parsePermissionKey } from './permissions.ts';
+import { formatPermissionKey, parsePermissionKey } from './permissions.ts';
+import { directImplications } from './engine/implications.ts';
 
 describe('permission key grammar', () => {
   it.each([
@@ -36,5 +37,6 @@ describe('permission key grammar', () => {
     expect(directImplications('field:Account.Phone:edit')).toEqual(['field:Account.Phone:read']);
     expect(directImplications('scope:Account:team')).toEqual(['scope:Account:own']);
     expect(directImplications('not a key')).toEqual([]);
+    expect(directImplications('system:ModifyAllData')).toEqual(['system:ViewAllData']); // org-wide expansion needs the objects
   });
 });

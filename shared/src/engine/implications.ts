@@ -116,6 +116,14 @@ export function implicationsOf(key: string, table: ImplicationTable, objects: It
   return parsed.ok ? impliedByParsed(parsed.value, key, table, objects) : [];
 }
 
+/**
+ * Keys directly implied by `key` (one step) by the generic table, without org-wide expansion
+ * (ModifyAllData ⇒ every object's modifyAll needs the org's objects: use `implicationsOf`).
+ */
+export function directImplications(key: string): string[] {
+  return implicationsOf(key, GENERIC_IMPLICATIONS);
+}
+
 /** The object a key is about (object, field and scope keys), else null. */
 export function objectOf(p: PermissionKey): string | null {
   return p.kind === 'object' || p.kind === 'field' || p.kind === 'scope' ? p.object : null;
