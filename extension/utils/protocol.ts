@@ -2,7 +2,7 @@
  * What the background answers to each message (the requests themselves are the shared zod schemas in
  * `@accesslens/shared` messages.ts). Plain data only: it crosses `runtime.sendMessage`.
  */
-import type { AccessRequest, PageVerdict, Person, PopupState, SyncStatus, UiError } from '@accesslens/shared';
+import type { AccessRequest, PageVerdict, Person, PopupState, RequestPreviewResponse, SyncStatus, UiError } from '@accesslens/shared';
 
 /** A mutation the server refused for good; the optimistic change it made was dropped. */
 export interface MutationFailure {
@@ -23,6 +23,18 @@ export interface PageDecideAnswer {
   names: Record<string, string>;
   /** Recently rejected requests on this CRM connection. */
   failures: MutationFailure[];
+  /** For each of the page's permissions: whether it may be requested, and for how long (catalog caps). */
+  keys: Record<string, { requestable: boolean; durationChoices: number[] }>;
+}
+
+/**
+ * The server's preview of a request, or null when it could not be asked: `offline` (unreachable,
+ * timed out, failing) or `error` (it refused to preview); the form then predicts locally.
+ */
+export interface PreviewAnswer {
+  preview: RequestPreviewResponse | null;
+  offline: boolean;
+  error: UiError | null;
 }
 
 export interface RequestAnswer {

@@ -1,22 +1,51 @@
 /** How requests read to people, shared by the overlay and the popup. */
-import type { AccessRequest } from '@accesslens/shared';
-import { formatDate, joinNames, t } from './i18n';
+import type { AccessRequest, ApprovalStage } from '@accesslens/shared';
+import { dictionaries, formatDate, joinNames, t, type MessageKey } from './i18n';
 
 export const OPEN_STATUSES: ReadonlySet<AccessRequest['status']> = new Set(['pending', 'needs-info']);
+
+export type NameOf = (id: string) => string | undefined;
 
 export function isOpen(r: AccessRequest): boolean {
   return OPEN_STATUSES.has(r.status);
 }
 
-/** Who must still decide an open request. */
-export function waitingForIds(r: AccessRequest): string[] {
-  const stage = r.stages.find((s) => s.decision === null);
-  return stage ? stage.approverIds : [];
+/** The stage a request waits on: the first one not yet concluded (stages run in order). */
+export function openStageOf(r: AccessRequest): ApprovalStage | null {
+  return r.stages.find((s) => s.decision === null) ?? null;
 }
 
-export function namesOf(ids: string[], nameOf: (id: string) => string | undefined): string {
+/** Who must still decide an open request: the open stage's approvers who have not approved it yet. */
+export function waitingForIds(r: AccessRequest): string[] {
+  const stage = openStageOf(r);
+  if (!stage) return [];
+  return stage.approverIds.filter((id) => !stage.approvals.some((a) => a.deciderId === id));
+}
+
+export function namesOf(ids: string[], nameOf: NameOf): string {
   if (ids.length === 0) return t('people.admins');
   return joinNames(ids.map((id) => nameOf(id) ?? t('people.unknown')));
+}
+
+/** A stage's name for people: its label, or what kind of stage it is. */
+export function stageLabel(stage: Pick<ApprovalStage, 'kind' | 'label'>): string {
+  const key = `stage.${stage.kind}` as MessageKey;
+  const label = stage.label.trim();
+  // The server's labels are English; its default name for a kind of stage has a translation.
+  if (!label || label.toLowerCase() === dictionaries.en[key].toLowerCase()) return t(key);
+  return label;
+}
+
+/** Approvals still needed to conclude a stage. */
+export function stillNeeded(stage: ApprovalStage): number {
+  return Math.max(0, stage.required - stage.approvals.length);
+}
+
+/** Everyone who has approved so far, in order, once each. */
+export function approvedSoFar(r: AccessRequest): string[] {
+  const ids: string[] = [];
+  for (const s of r.stages) for (const a of s.approvals) if (a.outcome === 'approve' && !ids.includes(a.deciderId)) ids.push(a.deciderId);
+  return ids;
 }
 
 /** The decision that closed a request, if any (the deny, or the last approval). */
@@ -25,16 +54,51 @@ export function closingDecision(r: AccessRequest) {
   return decided.find((d) => d.outcome === 'deny') ?? decided.at(-1) ?? null;
 }
 
-/** One line for a request's state: "Pending — waiting for Ben Ortiz", "Granted until …", "Denied by …: …". */
-export function statusLine(r: AccessRequest, nameOf: (id: string) => string | undefined, fallbackApprovers: string[] = []): string {
+/** Approved without anyone deciding: the policy approved it automatically. */
+export function approvedAutomatically(r: AccessRequest): boolean {
+  return (
+    (r.status === 'approved' || r.status === 'fulfilled') &&
+    r.stages.every((s) => s.approvals.length === 0 && s.decision === null)
+  );
+}
+
+/** "waiting for Dan Wu (Deal Desk)", "waiting for 2 of Dan Wu, Eve Park (Legal)", "escalated to Cara Diaz (Manager)". */
+export function waitingText(r: AccessRequest, nameOf: NameOf, fallbackApprovers: string[] = []): string {
+  const stage = openStageOf(r);
+  const ids = waitingForIds(r);
+  const names = namesOf(ids.length ? ids : fallbackApprovers, nameOf);
+  if (!stage) return t('status.waitingFor', { names });
+  const need = stillNeeded(stage);
+  let text: string;
+  if (stage.escalated) text = t('status.escalatedTo', { names });
+  else if (need > 1 && ids.length > need) text = t('status.waitingForN', { n: need, names });
+  else text = t('status.waitingFor', { names });
+  const multi = r.stages.length > 1 || stage.required > 1 || stage.escalated || stage.kind !== 'manager';
+  return multi ? t('status.withLabel', { names: text, label: stageLabel(stage) }) : text;
+}
+
+/**
+ * One line for a request's state: "Pending — waiting for Ben Ortiz", "Approved by Ben Ortiz · waiting
+ * for Dan Wu (Deal Desk)", "Granted until …", "Approved automatically until …", "Denied by …: …".
+ */
+export function statusLine(r: AccessRequest, nameOf: NameOf, fallbackApprovers: string[] = []): string {
   switch (r.status) {
     case 'pending':
     case 'needs-info': {
-      const ids = waitingForIds(r);
-      return t('status.pending', { names: namesOf(ids.length ? ids : fallbackApprovers, nameOf) });
+      const approved = approvedSoFar(r);
+      const waiting = waitingText(r, nameOf, fallbackApprovers);
+      if (approved.length === 0) {
+        // The single-stage wording people know: "Pending — waiting for Ben Ortiz".
+        if (r.stages.length <= 1 && !openStageOf(r)?.escalated && (openStageOf(r)?.required ?? 1) <= 1)
+          return t('status.pending', { names: namesOf(waitingForIds(r).length ? waitingForIds(r) : fallbackApprovers, nameOf) });
+        return t('status.pendingProgress', { progress: waiting });
+      }
+      return `${t('status.approvedBy', { names: namesOf(approved, nameOf) })} · ${waiting}`;
     }
     case 'approved':
     case 'fulfilled':
+      if (approvedAutomatically(r))
+        return r.expiresAt ? t('status.autoApproved', { date: formatDate(r.expiresAt) }) : t('status.autoApprovedOpenEnded');
       return r.expiresAt ? t('status.grantedUntil', { date: formatDate(r.expiresAt) }) : t('status.grantedOpenEnded');
     case 'denied': {
       const d = closingDecision(r);
@@ -50,4 +114,23 @@ export function statusLine(r: AccessRequest, nameOf: (id: string) => string | un
     case 'revoked':
       return t('status.revoked');
   }
+}
+
+export type StageState = 'approved' | 'denied' | 'open' | 'later';
+
+/** Each stage of a request in order, with where it stands: for the popup's per-stage progress. */
+export function stageProgress(r: AccessRequest): { stage: ApprovalStage; index: number; state: StageState }[] {
+  const open = r.stages.findIndex((s) => s.decision === null);
+  return r.stages.map((stage, index) => ({
+    stage,
+    index,
+    state:
+      stage.decision?.outcome === 'deny'
+        ? 'denied'
+        : stage.decision
+          ? 'approved'
+          : index === open && isOpen(r)
+            ? 'open'
+            : 'later',
+  }));
 }

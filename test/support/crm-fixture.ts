@@ -12,7 +12,7 @@ import { generate } from 'selfsigned';
 const fixtures = join(import.meta.dirname, '../fixtures/salesforce');
 
 /** Objects the demo requester cannot read: their pages render Salesforce's denial. */
-const DENIED_OBJECTS = new Set(['Contract', 'Quote', 'Order']);
+const DENIED_OBJECTS = new Set(['Contract', 'Quote', 'Order', 'Case']);
 
 export interface CrmFixture {
   port: number;

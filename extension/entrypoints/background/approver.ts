@@ -28,7 +28,8 @@ export async function popupState(deps: RequesterDeps): Promise<Result<PopupState
     me: view.me,
     queue: approverQueue(view, view.me.id),
     myRequests: myRequests(view, view.me.id),
-    people: view.people,
+    // People a recent preview named (e.g. a group's approvers) until sync brings them.
+    people: [...view.people, ...deps.previews.people().filter((p) => !view.people.some((q) => q.id === p.id))],
     connections: view.connections,
     catalog: view.catalog,
     sync,

@@ -3,6 +3,7 @@ import { defineBackground } from 'wxt/utils/define-background';
 import { PORT_NAMES } from '../../utils/protocol';
 import { wireBadge } from './badge';
 import { LiveUpdates } from './live';
+import { PreviewCache } from './preview';
 import { handleMessage, type Sender } from './router';
 import { RETRY_ALARM, Replica } from './sync';
 import { indexedDbTokenStore } from './token-store';
@@ -30,6 +31,7 @@ export default defineBackground(() => {
     fetch: fetchFn,
     now,
     uuid: () => crypto.randomUUID(),
+    previews: new PreviewCache(),
     openOptionsPage: () => browser.runtime.openOptionsPage(),
   };
   const self = { id: browser.runtime.id, origin: browser.runtime.getURL('/') };

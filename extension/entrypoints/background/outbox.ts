@@ -3,7 +3,7 @@
  * Optimistic updates are not written into the stored slice; they are replayed on top of the server's
  * slice (as Replicache does), so a reset pull or a rejection never leaves a stale guess behind.
  */
-import type { AccessRequest, MutationResult, Slice } from '@accesslens/shared';
+import type { AccessRequest, ApprovalStage, MutationResult, Slice, StageDecision } from '@accesslens/shared';
 import type { MutationFailure } from '../../utils/protocol';
 import type { OutboxEntry } from './storage';
 
@@ -44,43 +44,59 @@ export function replay(base: Slice, outbox: OutboxEntry[]): Slice {
         );
         break;
       case 'decision.record':
-        update(m.args.requestId, (r) => {
-          if (!OPEN.has(r.status) || !base.me) return null;
-          const deciderId = base.me.id;
-          const index = r.stages.findIndex((s) => s.decision === null && s.approverIds.includes(deciderId));
-          if (index < 0) return null;
-          const stages = r.stages.map((s, i) =>
-            i === index
-              ? {
-                  ...s,
-                  decision: {
-                    deciderId,
-                    outcome: m.args.outcome,
-                    reason: m.args.reason,
-                    durationDays: m.args.durationDays,
-                    decidedAt: entry.queuedAt,
-                  },
-                }
-              : s,
-          );
-          if (m.args.outcome === 'deny')
-            return { ...r, stages, status: 'denied', decidedAt: entry.queuedAt, updatedAt: entry.queuedAt };
-          if (stages.some((s) => s.decision === null)) return { ...r, stages, updatedAt: entry.queuedAt };
-          const days = m.args.durationDays ?? r.durationDays;
-          return {
-            ...r,
-            stages,
-            status: 'approved',
-            decidedAt: entry.queuedAt,
-            grantedAt: entry.queuedAt,
-            expiresAt: new Date(Date.parse(entry.queuedAt) + days * DAY_MS).toISOString(),
-            updatedAt: entry.queuedAt,
-          };
-        });
+        update(m.args.requestId, (r) =>
+          base.me
+            ? applyDecision(r, base.me.id, {
+                deciderId: base.me.id,
+                outcome: m.args.outcome,
+                reason: m.args.reason,
+                durationDays: m.args.durationDays,
+                decidedAt: entry.queuedAt,
+              })
+            : null,
+        );
         break;
     }
   }
   return requests === base.requests ? base : { ...base, requests };
+}
+
+/**
+ * A decision as the server applies it: stages run in order and only the open one (the first without
+ * a decision) may be decided, by one of its approvers who has not approved it yet. An approval is
+ * added to the stage and concludes it once `required` approvals are in; the request is approved when
+ * its last stage concludes. A denial ends the request. Null when the decision would not apply.
+ */
+export function applyDecision(r: AccessRequest, deciderId: string, d: StageDecision): AccessRequest | null {
+  if (!OPEN.has(r.status)) return null;
+  const index = r.stages.findIndex((s) => s.decision === null);
+  const stage = r.stages[index];
+  if (!stage || !stage.approverIds.includes(deciderId) || stage.approvals.some((a) => a.deciderId === deciderId)) return null;
+  const at = d.decidedAt;
+  const next: ApprovalStage =
+    d.outcome === 'deny'
+      ? { ...stage, decision: d }
+      : (() => {
+          const approvals = [...stage.approvals, d];
+          return { ...stage, approvals, decision: approvals.length >= stage.required ? d : null };
+        })();
+  const stages = r.stages.map((s, i) => (i === index ? next : s));
+  if (d.outcome === 'deny') return { ...r, stages, status: 'denied', decidedAt: at, updatedAt: at };
+  if (stages.some((s) => s.decision === null)) return { ...r, stages, updatedAt: at };
+  // Any approver may shorten the grant; the shortest wins, never longer than asked.
+  const days = Math.min(
+    r.durationDays,
+    ...stages.flatMap((s) => s.approvals.map((a) => a.durationDays ?? r.durationDays)),
+  );
+  return {
+    ...r,
+    stages,
+    status: 'approved',
+    decidedAt: at,
+    grantedAt: at,
+    expiresAt: new Date(Date.parse(at) + days * DAY_MS).toISOString(),
+    updatedAt: at,
+  };
 }
 
 /** Folds a push's results into the outbox: accepted → delivered, rejected → dropped and reported. */

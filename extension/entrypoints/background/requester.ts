@@ -5,23 +5,31 @@ import {
   requestCancelArgs,
   requestCreateArgs,
   type AccessRequest,
+  type ApprovalStage,
   type ObservedPage,
   type PageVerdict,
+  type PersonRef,
+  type RequestPreviewResponse,
   type Result,
   type Slice,
 } from '@accesslens/shared';
 import { t } from '../../utils/i18n';
 import type { PageDecideAnswer, RequestAnswer } from '../../utils/protocol';
+import type { PreviewCache } from './preview';
 import type { Replica } from './sync';
 
 export interface RequesterDeps {
   replica: Replica;
   now: () => Date;
   uuid: () => string;
+  /** Recent server previews, to predict a new request's stages. */
+  previews: PreviewCache;
 }
 
+const DAY_MS = 86_400_000;
+
 /** Names the overlay may show: the approvers and deciders its verdict refers to. */
-function namesFor(view: Slice, verdict: PageVerdict): Record<string, string> {
+function namesFor(view: Slice, verdict: PageVerdict, extra: PersonRef[]): Record<string, string> {
   const names: Record<string, string> = {};
   if (verdict.state !== 'ready') return names;
   const ids = new Set<string>();
@@ -29,11 +37,45 @@ function namesFor(view: Slice, verdict: PageVerdict): Record<string, string> {
   for (const row of verdict.decision.rows)
     for (const stage of row.request?.stages ?? []) {
       stage.approverIds.forEach((id) => ids.add(id));
+      stage.approvals.forEach((a) => ids.add(a.deciderId));
       if (stage.decision) ids.add(stage.decision.deciderId);
     }
+  // People a preview named (e.g. a group's approvers) until sync brings them.
+  for (const p of extra) if (ids.has(p.id)) names[p.id] = p.name;
   for (const p of view.people) if (ids.has(p.id)) names[p.id] = p.name;
   if (view.me && ids.has(view.me.id)) names[view.me.id] = view.me.name;
   return names;
+}
+
+/** The stages the server is expected to create: from its preview, else one manager stage. */
+export function predictStages(preview: RequestPreviewResponse | null, managerIds: string[]): ApprovalStage[] {
+  if (preview?.autoApproved && preview.problems.length === 0) return [];
+  if (preview && preview.stages.length > 0)
+    return [...preview.stages]
+      .sort((a, b) => a.index - b.index)
+      .map((s) => ({
+        kind: s.kind,
+        label: s.label,
+        keys: s.keys,
+        approverIds: s.approvers.map((p) => p.id),
+        required: Math.max(1, s.required),
+        approvals: [],
+        decision: null,
+        escalated: s.escalated,
+      }));
+  // The server routes to the manager (or, without one, to the connection's admins).
+  return [
+    {
+      kind: 'manager',
+      label: t('stage.manager'),
+      keys: [],
+      approverIds: managerIds,
+      required: 1,
+      approvals: [],
+      decision: null,
+      escalated: false,
+    },
+  ];
 }
 
 /** Decides from the local slice only: this is on the page's critical path, no network. */
@@ -45,8 +87,18 @@ export async function pageDecide(deps: RequesterDeps, host: string, page: Observ
     replica.syncStatus(),
     replica.failures(),
   ]);
-  if (!signedIn || !view) return { ok: true, signedIn: false, verdict: null, me: null, sync, names: {}, failures: [] };
+  if (!signedIn || !view)
+    return { ok: true, signedIn: false, verdict: null, me: null, sync, names: {}, failures: [], keys: {} };
   const verdict = decidePage(view, host, page, deps.now());
+  const keys: PageDecideAnswer['keys'] = {};
+  if (verdict.state === 'ready') {
+    const { connectionId } = verdict.decision;
+    for (const row of verdict.decision.rows)
+      keys[row.key] = {
+        requestable: view.catalog.find((c) => c.connectionId === connectionId && c.key === row.key)?.requestable ?? false,
+        durationChoices: durationChoicesFor([row.key], view.catalog, connectionId),
+      };
+  }
   const mine = new Set(view.requests.filter((r) => r.requesterId === view.me?.id).map((r) => r.id));
   return {
     ok: true,
@@ -54,7 +106,8 @@ export async function pageDecide(deps: RequesterDeps, host: string, page: Observ
     verdict,
     me: view.me ? { name: view.me.name } : null,
     sync,
-    names: namesFor(view, verdict),
+    names: namesFor(view, verdict, deps.previews.people()),
+    keys,
     // Rejected creates never reach the slice; show them on the page they were made from.
     failures:
       verdict.state === 'ready'
@@ -71,7 +124,7 @@ export async function pageDecide(deps: RequesterDeps, host: string, page: Observ
 export async function submitRequest(
   deps: RequesterDeps,
   host: string,
-  msg: { page: ObservedPage; permissions: string[]; justification: string; durationDays: number },
+  msg: { page: ObservedPage; permissions: string[]; justification: string; evidence: string[]; durationDays: number },
 ): Promise<Result<RequestAnswer>> {
   const { replica } = deps;
   const view = await replica.view();
@@ -108,6 +161,7 @@ export async function submitRequest(
     permissions,
     page,
     justification: msg.justification,
+    evidence: msg.evidence,
     durationDays: msg.durationDays,
   });
   if (!args.success) {
@@ -118,6 +172,8 @@ export async function submitRequest(
     };
   }
   const at = now.toISOString();
+  const preview = deps.previews.get(me.id, decision.connectionId, permissions, args.data.durationDays, now.getTime());
+  const auto = preview?.autoApproved === true && preview.problems.length === 0;
   const predicted: AccessRequest = {
     id: args.data.requestId,
     requesterId: me.id,
@@ -126,15 +182,15 @@ export async function submitRequest(
     permissions,
     page,
     justification: args.data.justification,
+    evidence: args.data.evidence,
     durationDays: args.data.durationDays,
-    status: 'pending',
-    // The server routes to the manager (or, without one, to the connection's admins).
-    stages: [{ kind: 'manager', approverIds: decision.approvers.map((p) => p.id), decision: null }],
+    status: auto ? 'approved' : 'pending',
+    stages: predictStages(preview, decision.approvers.map((p) => p.id)),
     createdAt: at,
     updatedAt: at,
-    decidedAt: null,
-    grantedAt: null,
-    expiresAt: null,
+    decidedAt: auto ? at : null,
+    grantedAt: auto ? at : null,
+    expiresAt: auto ? new Date(now.getTime() + args.data.durationDays * DAY_MS).toISOString() : null,
   };
   await replica.enqueue({
     mutation: { id: deps.uuid(), name: 'request.create', args: args.data },

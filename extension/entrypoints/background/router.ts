@@ -16,6 +16,7 @@ import { t } from '../../utils/i18n';
 import type { SyncAnswer } from '../../utils/protocol';
 import { popupState, submitDecision } from './approver';
 import { authStatus, signIn, signOut, type AuthDeps } from './auth';
+import { previewRequest } from './preview';
 import { cancelRequest, pageDecide, submitRequest, type RequesterDeps } from './requester';
 
 /** The parts of `runtime.MessageSender` the router trusts. */
@@ -86,6 +87,8 @@ export async function route(deps: RouterDeps, incoming: Incoming): Promise<Resul
         return pageDecide(deps, host, message.page);
       case 'request.submit':
         return submitRequest(deps, host, message);
+      case 'request.preview':
+        return previewRequest(deps, host, message);
       case 'sync.now':
         return syncNow(replica);
       case 'options.open':

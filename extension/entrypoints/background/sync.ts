@@ -4,6 +4,7 @@
  * Pulls and pushes run one at a time; reads (`view`) never wait for the network.
  */
 import { browser } from 'wxt/browser';
+import type { z } from 'zod';
 import {
   applySync,
   emptySlice,
@@ -180,6 +181,27 @@ export class Replica {
     s.status = { ...s.status, lastError: { code: 'unauthenticated', message: t('error.sessionEnded') } };
     await syncStatusItem.setValue(s.status);
     this.changed();
+  }
+
+  // ---------- direct calls ----------
+
+  /**
+   * One authenticated call outside sync (e.g. the request preview), with the same 401 handling as a
+   * pull: the token is dropped and the user is told the session ended. Throws `ApiFailure`; returns
+   * null when signed out.
+   */
+  async call<S extends z.ZodType>(
+    path: string,
+    call: { method?: 'GET' | 'POST'; body?: unknown; schema: S; signal?: AbortSignal },
+  ): Promise<z.infer<S> | null> {
+    const creds = await this.credentials();
+    if (!creds) return null;
+    try {
+      return (await callApi(this.deps.fetch, creds.serverUrl, path, { ...call, token: creds.token })) as z.infer<S>;
+    } catch (e) {
+      if (e instanceof ApiFailure && e.unauthenticated) await this.unauthenticated();
+      throw e;
+    }
   }
 
   // ---------- writing ----------

@@ -2,8 +2,22 @@
  * Test helpers: a small in-memory server speaking docs/api.md (enough of it for the background's
  * unit tests) and a demo directory. Not bundled: only *.test.ts files import it.
  */
-import type { AccessRequest, Assignment, Bundle, CatalogEntry, CrmAccount, CrmConnection, Person, PersonRef } from '@accesslens/shared';
+import {
+  DURATION_CHOICES,
+  requestPreviewBody,
+  type AccessRequest,
+  type ApprovalStage,
+  type Assignment,
+  type Bundle,
+  type CatalogEntry,
+  type CrmAccount,
+  type CrmConnection,
+  type Person,
+  type PersonRef,
+  type RequestPreviewResponse,
+} from '@accesslens/shared';
 import { memoryTokenStore } from './token-store';
+import { PreviewCache } from './preview';
 import { Replica } from './sync';
 import type { RouterDeps } from './router';
 
@@ -27,7 +41,55 @@ export const ben: Person = {
   status: 'active',
   roles: ['requester', 'approver'],
 };
+export const dan: Person = {
+  id: 'p-dan',
+  email: 'dan@acme.test',
+  name: 'Dan Wu',
+  department: 'Sales',
+  title: 'VP Sales',
+  managerId: null,
+  status: 'active',
+  roles: ['requester', 'approver'],
+};
+export const eve: Person = {
+  id: 'p-eve',
+  email: 'eve@acme.test',
+  name: 'Eve Park',
+  department: 'Legal',
+  title: 'Counsel',
+  managerId: null,
+  status: 'active',
+  roles: ['requester', 'approver'],
+};
+export const PEOPLE = [ava, ben, dan, eve];
 const ref = (p: Person): PersonRef => ({ id: p.id, name: p.name, email: p.email, title: p.title });
+const personById = (id: string) => PEOPLE.find((p) => p.id === id);
+
+/** One stage of the fake policy; `manager` resolves to the requester's manager. */
+export interface StageRule {
+  kind: ApprovalStage['kind'];
+  label: string;
+  approverIds: string[] | 'manager';
+  required: number;
+}
+/** The fake server's policy for one key. */
+export interface PolicyRule {
+  stages: StageRule[];
+  autoApproved?: boolean;
+  maxDays?: number;
+  missingTraining?: string;
+  sod?: { ruleId: string; name: string; severity: 'low' | 'medium' | 'high' | 'critical' };
+}
+const MANAGER: StageRule = { kind: 'manager', label: 'Manager', approverIds: 'manager', required: 1 };
+/**
+ * Contract edit: manager, then Deal Desk. Contract delete: 2 of Ben, Dan and Eve (Legal). Contract
+ * create: approved automatically for up to 7 days. Anything else: the manager.
+ */
+export const DEFAULT_POLICY: Record<string, PolicyRule> = {
+  'object:Contract:edit': { stages: [MANAGER, { kind: 'group', label: 'Deal Desk', approverIds: ['p-dan'], required: 1 }] },
+  'object:Contract:delete': { stages: [{ kind: 'group', label: 'Legal', approverIds: ['p-ben', 'p-dan', 'p-eve'], required: 2 }] },
+  'object:Contract:create': { stages: [], autoApproved: true, maxDays: 7 },
+};
 
 export const connection: CrmConnection = { id: 'c-acme', kind: 'salesforce', name: 'Acme Salesforce', hosts: ['acme.lightning.force.com'] };
 export const HOST = 'acme.lightning.force.com';
@@ -52,7 +114,7 @@ const bundles: Bundle[] = [
     permissions: ['object:Contract:read', 'object:Contract:create', 'object:Contract:edit', 'object:Contract:delete'],
   },
 ];
-const accounts: CrmAccount[] = [ava, ben].map((p) => ({
+const accounts: CrmAccount[] = PEOPLE.map((p) => ({
   id: `a-${p.id}`,
   personId: p.id,
   connectionId: connection.id,
@@ -81,6 +143,9 @@ export class FakeServer {
   ];
   tokens = new Map<string, Person>();
   issued = 0;
+  policy: Record<string, PolicyRule> = { ...DEFAULT_POLICY };
+  /** Answer previews this late (ms); the client gives up after its timeout. */
+  previewDelayMs = 0;
 
   fetch = async (input: string, init: RequestInit = {}): Promise<Response> => {
     const url = new URL(input);
@@ -93,7 +158,7 @@ export class FakeServer {
       return json({ error: { code: 'internal', message: 'boom' } }, this.failWith.status);
     }
     if (url.pathname === '/api/auth/sign-in') {
-      const person = [ava, ben].find((p) => p.email === body.email);
+      const person = PEOPLE.find((p) => p.email === body.email);
       if (!person || body.password !== `${person.email.split('@')[0]}-demo-2026`)
         return json({ error: { code: 'invalid_credentials', message: 'Wrong email or password' } }, 401);
       const token = `sess-${person.id}.secret-${++this.issued}`;
@@ -108,6 +173,13 @@ export class FakeServer {
     }
     if (url.pathname === '/api/sync') return json(this.sync(person, url.searchParams.get('cursor')));
     if (url.pathname === '/api/mutations') return json(this.mutate(person, body.mutations));
+    if (url.pathname === '/api/requests/preview' && init.method === 'POST') {
+      if (this.previewDelayMs > 0) await delay(this.previewDelayMs, init.signal);
+      const parsed = requestPreviewBody.safeParse(body);
+      if (!parsed.success)
+        return json({ error: { code: 'invalid_input', message: parsed.error.issues[0]!.message, field: parsed.error.issues[0]!.path.join('.') } }, 400);
+      return json(this.preview(person, parsed.data.permissions, parsed.data.durationDays));
+    }
     return json({ error: { code: 'not_found', message: 'no route' } }, 404);
   };
 
@@ -123,7 +195,7 @@ export class FakeServer {
       cursor: String(this.version),
       reset,
       me: reset ? p : null,
-      people: reset ? [ref(ava), ref(ben)] : [],
+      people: reset ? PEOPLE.map(ref) : [],
       connections: reset ? [connection] : [],
       accounts: reset ? accounts.filter((a) => a.personId === p.id) : [],
       catalog: reset ? catalog : [],
@@ -142,47 +214,64 @@ export class FakeServer {
       this.version++;
       const now = new Date().toISOString();
       if (m.name === 'request.create') {
-        this.requests.push({
-          v: this.version,
-          value: {
-            id: m.args.requestId,
-            requesterId: p.id,
-            connectionId: m.args.connectionId,
-            accountId: `a-${p.id}`,
-            permissions: m.args.permissions,
-            page: m.args.page,
-            justification: m.args.justification,
-            durationDays: m.args.durationDays,
-            status: 'pending',
-            stages: [{ kind: 'manager', approverIds: [p.managerId ?? 'p-admin'], decision: null }],
-            createdAt: now,
-            updatedAt: now,
-            decidedAt: null,
-            grantedAt: null,
-            expiresAt: null,
-          },
-        });
-      } else if (m.name === 'decision.record') {
-        const entry = this.requests.find((r) => r.value.id === m.args.requestId)!;
-        const r = entry.value;
-        const days = m.args.durationDays ?? r.durationDays;
-        const expiresAt = new Date(Date.now() + days * 86_400_000).toISOString();
-        entry.v = this.version;
-        entry.value = {
-          ...r,
-          status: m.args.outcome === 'approve' ? 'approved' : 'denied',
-          stages: [{ ...r.stages[0]!, decision: { deciderId: p.id, outcome: m.args.outcome, reason: m.args.reason, durationDays: m.args.durationDays, decidedAt: now } }],
-          decidedAt: now,
-          grantedAt: m.args.outcome === 'approve' ? now : null,
-          expiresAt: m.args.outcome === 'approve' ? expiresAt : null,
+        const plan = this.plan(p, m.args.permissions);
+        const days = Math.min(m.args.durationDays, plan.maxDays ?? Infinity);
+        const request: AccessRequest = {
+          id: m.args.requestId,
+          requesterId: p.id,
+          connectionId: m.args.connectionId,
+          accountId: `a-${p.id}`,
+          permissions: m.args.permissions,
+          page: m.args.page,
+          justification: m.args.justification,
+          evidence: m.args.evidence ?? [],
+          durationDays: days,
+          status: 'pending',
+          stages: plan.autoApproved
+            ? []
+            : plan.stages.map((st) => ({ kind: st.kind, label: st.label, keys: [], approverIds: st.approverIds, required: st.required, approvals: [], decision: null, escalated: false })),
+          createdAt: now,
           updatedAt: now,
+          decidedAt: null,
+          grantedAt: null,
+          expiresAt: null,
         };
-        if (m.args.outcome === 'approve')
-          for (const key of r.permissions)
-            this.assignments.push({
-              v: this.version,
-              value: { id: `as-${this.version}-${key.replace(/:/g, '_')}`, accountId: r.accountId, target: { type: 'permission', key }, source: 'request', requestId: r.id, grantedAt: now, expiresAt, revokedAt: null },
-            });
+        const entry = { v: this.version, value: request };
+        this.requests.push(entry);
+        if (plan.autoApproved) this.grant(entry, now, days);
+      } else if (m.name === 'decision.record') {
+        const entry = this.requests.find((r) => r.value.id === m.args.requestId);
+        if (!entry) return this.undo(m.id, { code: 'not_found', message: 'No such request.' });
+        const r = entry.value;
+        if (r.status !== 'pending') return this.undo(m.id, { code: 'conflict', message: 'The request is no longer pending.' });
+        // Stages run in order: only the first one without a decision may be decided.
+        let open = -1;
+        for (let i = 0; i < r.stages.length; i++)
+          if (r.stages[i]!.decision === null) {
+            open = i;
+            break;
+          }
+        const stage = r.stages[open];
+        if (!stage || !stage.approverIds.includes(p.id))
+          return this.undo(m.id, { code: 'forbidden', message: 'This request is not waiting for you.' });
+        if (stage.approvals.some((a) => a.deciderId === p.id))
+          return this.undo(m.id, { code: 'conflict', message: 'You already approved this stage.' });
+        const decision = { deciderId: p.id, outcome: m.args.outcome, reason: m.args.reason, durationDays: m.args.durationDays, decidedAt: now };
+        const stages = [...r.stages];
+        entry.v = this.version;
+        if (m.args.outcome === 'deny') {
+          stages[open] = { ...stage, decision };
+          entry.value = { ...r, stages, status: 'denied', decidedAt: now, updatedAt: now };
+        } else {
+          const approvals = [...stage.approvals, decision];
+          stages[open] = { ...stage, approvals, decision: approvals.length >= stage.required ? decision : null };
+          entry.value = { ...r, stages, updatedAt: now };
+          if (stages.every((st) => st.decision !== null)) {
+            let days = r.durationDays;
+            for (const st of stages) for (const a of st.approvals) if (a.durationDays !== null && a.durationDays < days) days = a.durationDays;
+            this.grant(entry, now, days);
+          }
+        }
       } else if (m.name === 'request.cancel') {
         const entry = this.requests.find((r) => r.value.id === m.args.requestId)!;
         entry.v = this.version;
@@ -196,6 +285,114 @@ export class FakeServer {
   mutationCalls() {
     return this.calls.filter((c) => c.path === '/api/mutations');
   }
+
+  previewCalls() {
+    return this.calls.filter((c) => c.path === '/api/requests/preview');
+  }
+
+  /** A mutation that turned out not to apply: nothing of it stays. */
+  private undo(id: string, error: { code: string; message: string }) {
+    this.applied.delete(id);
+    this.version--;
+    return { id, status: 'rejected' as const, error };
+  }
+
+  private grant(entry: Versioned<AccessRequest>, now: string, days: number) {
+    const r = entry.value;
+    const expiresAt = new Date(Date.parse(now) + days * 86_400_000).toISOString();
+    entry.v = this.version;
+    entry.value = { ...r, status: 'approved', decidedAt: now, grantedAt: now, expiresAt, updatedAt: now };
+    for (const key of r.permissions)
+      this.assignments.push({
+        v: this.version,
+        value: { id: `as-${this.version}-${key.replace(/:/g, '_')}`, accountId: r.accountId, target: { type: 'permission', key }, source: 'request', requestId: r.id, grantedAt: now, expiresAt, revokedAt: null },
+      });
+  }
+
+  /** The policy for a set of keys: the stages of every key's rule, in order, without repeats. */
+  plan(p: Person, keys: string[]) {
+    const rules = keys.map((k) => this.policy[k] ?? { stages: [MANAGER] });
+    const stages: { kind: ApprovalStage['kind']; label: string; approverIds: string[]; required: number }[] = [];
+    for (const rule of rules)
+      for (const st of rule.stages) {
+        const approverIds = st.approverIds === 'manager' ? [p.managerId ?? 'p-ben'] : st.approverIds;
+        if (!stages.some((x) => x.label === st.label && x.approverIds.join() === approverIds.join()))
+          stages.push({ kind: st.kind, label: st.label, approverIds, required: Math.min(st.required, approverIds.length) });
+      }
+    const caps = rules.map((r) => r.maxDays ?? Infinity);
+    const maxDays = Math.min(...caps);
+    return {
+      stages,
+      autoApproved: rules.every((r) => r.autoApproved),
+      maxDays: Number.isFinite(maxDays) ? maxDays : null,
+      missingTraining: rules.flatMap((r) => (r.missingTraining ? [r.missingTraining] : [])),
+      sod: rules.flatMap((r) => (r.sod ? [r.sod] : [])),
+    };
+  }
+
+  preview(p: Person, keys: string[], durationDays: number | null): RequestPreviewResponse {
+    const plan = this.plan(p, keys);
+    const catalogCap = Math.min(...keys.map((k) => catalog.find((c) => c.key === k)?.maxDurationDays ?? Infinity));
+    const cap = Math.min(catalogCap, plan.maxDays ?? Infinity);
+    const choices = DURATION_CHOICES.filter((d) => d <= cap);
+    const requested = durationDays ?? 7;
+    const granted = Math.min(requested, cap);
+    const problems = [
+      ...keys.filter((k) => !catalog.some((c) => c.key === k && c.requestable)).map((k) => `${k} cannot be requested`),
+      ...plan.missingTraining.map((tr) => `Complete the "${tr}" training first.`),
+    ];
+    const stages = plan.autoApproved
+      ? []
+      : plan.stages.map((st, index) => ({
+          index,
+          kind: st.kind,
+          label: st.label,
+          keys: [],
+          required: st.required,
+          approvers: st.approverIds.map((id) => ref(personById(id)!)),
+          escalated: false,
+          escalationReason: null,
+        }));
+    const willNotify = new Map<string, { person: PersonRef; stages: number[]; roles: string[] }>();
+    for (const st of stages)
+      for (const a of st.approvers) {
+        const w = willNotify.get(a.id) ?? { person: a, stages: [], roles: [] };
+        w.stages.push(st.index);
+        w.roles.push(st.label);
+        willNotify.set(a.id, w);
+      }
+    return {
+      ok: problems.length === 0,
+      autoApproved: plan.autoApproved,
+      stages,
+      willNotify: [...willNotify.values()],
+      keys: keys.map((key) => ({ key, requestable: catalog.some((c) => c.key === key && c.requestable), reason: null, alreadyHeld: false })),
+      missingPrerequisites: plan.missingTraining.map((training) => ({
+        kind: 'training' as const,
+        keys,
+        training,
+        message: `Complete the "${training}" training first.`,
+      })),
+      sodConflicts: plan.sod,
+      licenses: [],
+      duration: { requested, granted, cappedBy: granted < requested ? ['policy'] : [] },
+      durationChoices: [...choices],
+      justificationRequired: true,
+      evidenceRequired: false,
+      problems,
+      warnings: plan.sod.map((x) => `Conflicts with ${x.name}`),
+    };
+  }
+}
+
+function delay(ms: number, signal: AbortSignal | null | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      reject(new DOMException('The operation was aborted.', 'AbortError'));
+    });
+  });
 }
 
 function json(body: unknown, status = 200): Response {
@@ -213,7 +410,7 @@ export function createDeps(server: FakeServer): RouterDeps {
   const tokens = memoryTokenStore();
   const now = () => new Date();
   const replica = new Replica({ fetch: server.fetch, now, tokens });
-  return { replica, tokens, fetch: server.fetch, now, uuid, openOptionsPage: async () => undefined };
+  return { replica, tokens, fetch: server.fetch, now, uuid, previews: new PreviewCache(), openOptionsPage: async () => undefined };
 }
 
 export const SELF = { id: 'test-extension-id', origin: 'chrome-extension://test-extension-id/' };

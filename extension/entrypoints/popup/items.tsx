@@ -1,10 +1,20 @@
 /** One request in the approver queue, and one of the viewer's own requests. */
 import { useRef, useState } from 'preact/hooks';
 import { DURATION_CHOICES, type AccessRequest } from '@accesslens/shared';
-import { durationText, formatRelative, t } from '../../utils/i18n';
+import { durationText, formatRelative, joinNames, t } from '../../utils/i18n';
 import { ask } from '../../utils/messaging';
 import type { RequestAnswer } from '../../utils/protocol';
-import { isOpen, statusLine } from '../../utils/requests';
+import {
+  approvedSoFar,
+  isOpen,
+  namesOf,
+  openStageOf,
+  stageLabel,
+  stageProgress,
+  statusLine,
+  stillNeeded,
+  type NameOf,
+} from '../../utils/requests';
 import { labelFor, type SignedIn } from './state';
 
 interface QueueItemProps {
@@ -43,6 +53,68 @@ function PageFacts({ request }: { request: AccessRequest }) {
         </>
       )}
     </>
+  );
+}
+
+/** Where a queued request stands: "Stage 2 of 2 · Deal Desk", "Needs 2 of 3 approvals", "Ben Ortiz approved". */
+function StageFacts({ request, nameOf }: { request: AccessRequest; nameOf: NameOf }) {
+  const stage = openStageOf(request);
+  if (!stage) return null;
+  const index = request.stages.indexOf(stage);
+  const multi = request.stages.length > 1;
+  const nOfM = stage.required > 1;
+  const approved = approvedSoFar(request);
+  if (!multi && !nOfM && approved.length === 0 && !stage.escalated) return null;
+  return (
+    <div class="stage" data-testid="al-stage">
+      <p>
+        <strong>{t('popup.stage', { n: index + 1, total: request.stages.length, label: stageLabel(stage) })}</strong>
+        {stage.escalated && <span class="chip chip--pending">{t('popup.stageEscalated')}</span>}
+      </p>
+      {nOfM && (
+        <p class="muted">
+          {t('popup.needs', { n: stage.required, total: stage.approverIds.length })}
+          {stillNeeded(stage) < stage.required && ` · ${t('status.waitingForN', { n: stillNeeded(stage), names: namesOf(stage.approverIds.filter((id) => !stage.approvals.some((a) => a.deciderId === id)), nameOf) })}`}
+        </p>
+      )}
+      {approved.length > 0 && (
+        <ul class="history" data-testid="al-stage-history">
+          {approved.map((id) => (
+            <li key={id}>{t('popup.approvedBy', { name: nameOf(id) ?? t('people.unknown') })}</li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+/** Each stage of one's own request, in order: approved by whom, waiting for whom, who comes later. */
+function StageProgress({ request, nameOf }: { request: AccessRequest; nameOf: NameOf }) {
+  if (request.stages.length <= 1 && (request.stages[0]?.required ?? 1) <= 1) return null;
+  return (
+    <ol class="stages" data-testid="al-stage-progress" aria-label={t('popup.stages')}>
+      {stageProgress(request).map(({ stage, index, state }) => {
+        const pendingIds = stage.approverIds.filter((id) => !stage.approvals.some((a) => a.deciderId === id));
+        let text: string;
+        if (state === 'approved') text = t('popup.stageApproved', { names: namesOf(stage.approvals.map((a) => a.deciderId), nameOf) });
+        else if (state === 'denied') text = t('popup.stageDenied', { name: (stage.decision && nameOf(stage.decision.deciderId)) ?? t('people.unknown') });
+        else if (state === 'open') {
+          const need = stillNeeded(stage);
+          text =
+            need > 1 && pendingIds.length > need
+              ? t('popup.stageWaitingN', { n: need, names: namesOf(pendingIds, nameOf) })
+              : t('popup.stageWaiting', { names: namesOf(pendingIds, nameOf) });
+          if (stage.approvals.length > 0)
+            text = `${t('popup.stageApproved', { names: joinNames(stage.approvals.map((a) => nameOf(a.deciderId) ?? t('people.unknown'))) })} · ${text}`;
+        } else text = t('popup.stageLater', { names: namesOf(stage.approverIds, nameOf) });
+        return (
+          <li key={index} class={`stage-row stage-row--${state}`} data-state={state}>
+            <span class="stage-label">{stageLabel(stage)}</span> — {text}
+            {stage.escalated && ` (${t('popup.stageEscalated')})`}
+          </li>
+        );
+      })}
+    </ol>
   );
 }
 
@@ -99,10 +171,23 @@ export function QueueItem({ request, state, active, onActivate, onDecided, nameO
         {labels.join(', ')}{' '}
         <span class="muted">({request.permissions.join(', ')})</span>
       </p>
+      <StageFacts request={request} nameOf={nameOf} />
       <dl class="facts">
         <PageFacts request={request} />
         <dt>{t('popup.why')}</dt>
         <dd class="why">{request.justification}</dd>
+        {request.evidence.length > 0 && (
+          <>
+            <dt>{t('popup.evidence')}</dt>
+            <dd data-testid="al-evidence-links">
+              {request.evidence.map((link) => (
+                <a key={link} class="url" href={link} target="_blank" rel="noopener noreferrer">
+                  {link}
+                </a>
+              ))}
+            </dd>
+          </>
+        )}
         <dt>{t('popup.duration')}</dt>
         <dd>{durationText(request.durationDays)}</dd>
       </dl>
@@ -176,6 +261,7 @@ export function MyRequest({
         <span class={`chip chip--${request.status}`}>{t(`requestStatus.${request.status}`)}</span>
       </div>
       <p>{statusLine(request, nameOf, manager)}</p>
+      <StageProgress request={request} nameOf={nameOf} />
       <p class="muted">
         {request.page ? `${request.page.object ?? ''} ${request.page.recordId ?? ''} · ` : ''}
         {formatRelative(request.createdAt)}

@@ -4,7 +4,7 @@ import type { ObservedPage, PageDecision, PermissionRow, Result, UiError } from 
 import { ask } from '../../utils/messaging';
 import { formatDate, formatRelative, labelOf, t, type MessageKey } from '../../utils/i18n';
 import type { PageDecideAnswer } from '../../utils/protocol';
-import { isOpen, namesOf, statusLine } from '../../utils/requests';
+import { isOpen, namesOf, statusLine, waitingForIds } from '../../utils/requests';
 import { usePort } from '../../utils/use-port';
 import { recordBadgeShown, type Navigation } from './perf';
 import { RequestForm } from './RequestForm';
@@ -210,7 +210,7 @@ function Why({ row, nameOf, approvers }: { row: PermissionRow; nameOf: (id: stri
     );
   }
   if (row.state === 'pending' && row.request) {
-    const ids = row.request.stages.find((s) => s.decision === null)?.approverIds ?? approvers;
+    const ids = waitingForIds(row.request);
     return (
       <p class="al-why">
         {t('why.pending', { when: formatRelative(row.request.createdAt), names: namesOf(ids.length ? ids : approvers, nameOf) })}
@@ -227,6 +227,16 @@ function Why({ row, nameOf, approvers }: { row: PermissionRow; nameOf: (id: stri
   );
 }
 
+/** Rows that may be asked for from here: missing, with no open or just-approved request. */
+function requestableRows(decision: PageDecision, keys: PageDecideAnswer['keys']): PermissionRow[] {
+  return decision.rows.filter(
+    (r) =>
+      r.state === 'missing' &&
+      (keys[r.key]?.requestable ?? (r.action === decision.focus && decision.requestable)) &&
+      !(r.request && (isOpen(r.request) || r.request.status === 'approved' || r.request.status === 'fulfilled')),
+  );
+}
+
 function FocusSection({
   answer,
   decision,
@@ -239,19 +249,36 @@ function FocusSection({
   refresh: () => Promise<void>;
 }) {
   const [formOpen, setFormOpen] = useState(false);
-  const row = decision.rows.find((r) => r.action === decision.focus);
-  if (!row) return null;
+  /** The permission last requested from this overlay (may differ from the page's focus). */
+  const [chosen, setChosen] = useState<string | null>(null);
+  const focusRow = decision.rows.find((r) => r.action === decision.focus);
+  if (!focusRow) return null;
   const nameOf = (id: string) => answer.names[id];
   const approverIds = decision.approvers.map((p) => p.id);
-  const request = row.request;
-  const failure = answer.failures.find((f) => f.permissions.includes(row.key));
+  // Whose request to show: the one just made here, else the focus's, else the newest on this page.
+  const newest = decision.rows
+    .filter((r) => r.request)
+    .sort((a, b) => b.request!.createdAt.localeCompare(a.request!.createdAt))[0];
+  const statusRow =
+    decision.rows.find((r) => r.key === chosen && r.request) ?? (focusRow.request ? focusRow : (newest ?? focusRow));
+  const request = statusRow.request;
+  const failure = answer.failures.find((f) => f.permissions.includes(focusRow.key) || (chosen !== null && f.permissions.includes(chosen)));
   const granted = request && (request.status === 'approved' || request.status === 'fulfilled');
-  const canRequest = row.state === 'missing' && (!request || !isOpen(request)) && !granted;
+  const focusRequest = focusRow.request;
+  const focusGranted = focusRequest && (focusRequest.status === 'approved' || focusRequest.status === 'fulfilled');
+  const canRequest = focusRow.state === 'missing' && (!focusRequest || !isOpen(focusRequest)) && !focusGranted;
+  const options = requestableRows(decision, answer.keys ?? {});
 
   return (
     <div class="al-section al-focus">
       {request && (
-        <div data-testid="al-request-status" data-status={request.status} class={`al-status al-status--${request.status}`} role="status">
+        <div
+          data-testid="al-request-status"
+          data-status={request.status}
+          data-permission={statusRow.key}
+          class={`al-status al-status--${request.status}`}
+          role="status"
+        >
           <p>{statusLine(request, nameOf, approverIds)}</p>
           {request.status === 'pending' && answer.sync.outbox > 0 && answer.sync.lastError && (
             <p class="al-muted">{t('status.queued')}</p>
@@ -269,14 +296,17 @@ function FocusSection({
         </p>
       )}
       {canRequest &&
-        (decision.requestable ? (
+        (options.length > 0 ? (
           formOpen ? (
             <RequestForm
               decision={decision}
-              row={row}
+              rows={options}
+              initialKey={focusRow.key}
+              keys={answer.keys ?? {}}
               page={page}
               onCancel={() => setFormOpen(false)}
-              onSubmitted={async () => {
+              onSubmitted={async (key) => {
+                setChosen(key);
                 setFormOpen(false);
                 await refresh();
               }}
@@ -288,7 +318,7 @@ function FocusSection({
               class="al-button al-button--primary"
               onClick={() => setFormOpen(true)}
             >
-              {request ? t('request.again') : t('request.button')}
+              {focusRequest ? t('request.again') : t('request.button')}
             </button>
           )
         ) : (

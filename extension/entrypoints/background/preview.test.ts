@@ -1,0 +1,202 @@
+/** The request preview: trust boundary, the server call, offline fallback, 401, and what submit predicts from it. */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { fakeBrowser } from 'wxt/testing/fake-browser';
+import type { PageDecideAnswer, PreviewAnswer, RequestAnswer } from '../../utils/protocol';
+import { PREVIEW_TIMEOUT_MS } from './preview';
+import { handleMessage, type RouterDeps } from './router';
+import { FakeServer, SELF, contentSender, contractPage, createDeps, popupSender } from './test-support';
+
+let server: FakeServer;
+let deps: RouterDeps;
+
+async function signIn(email = 'ava@acme.test') {
+  const answer = await handleMessage(
+    deps,
+    { type: 'auth.signIn', serverUrl: 'http://localhost:8787', email, password: `${email.split('@')[0]}-demo-2026` },
+    popupSender,
+    SELF,
+  );
+  expect(answer.ok).toBe(true);
+}
+
+const previewMessage = (key: string, durationDays: number | null = 7) => ({
+  type: 'request.preview',
+  page: contractPage,
+  permissions: [key],
+  durationDays,
+});
+
+async function preview(key: string, durationDays: number | null = 7) {
+  return handleMessage(deps, previewMessage(key, durationDays), contentSender, SELF);
+}
+
+async function submit(key: string, extra: Record<string, unknown> = {}) {
+  return handleMessage(
+    deps,
+    { type: 'request.submit', page: contractPage, permissions: [key], justification: 'Renewal due Friday', durationDays: 7, ...extra },
+    contentSender,
+    SELF,
+  );
+}
+
+beforeEach(() => {
+  fakeBrowser.reset();
+  vi.useFakeTimers();
+  server = new FakeServer();
+  deps = createDeps(server);
+});
+afterEach(() => vi.useRealTimers());
+
+describe('request.preview at the trust boundary', () => {
+  it('a content script cannot preview for another host', async () => {
+    await signIn();
+    const other = { ...contractPage, url: 'https://globex.lightning.force.com/lightning/r/Contract/800xx000001AbCdAAK/view' };
+    const answer = await handleMessage(deps, { ...previewMessage('object:Contract:edit'), page: other }, contentSender, SELF);
+    expect(answer).toMatchObject({ ok: false, error: { code: 'invalid_message' } });
+    // Nor from a tab on another host about this one.
+    const globexTab = { id: SELF.id, url: other.url, tab: { id: 2, url: other.url } };
+    expect(await handleMessage(deps, previewMessage('object:Contract:edit'), globexTab, SELF)).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_message' },
+    });
+    expect(server.previewCalls()).toHaveLength(0);
+  });
+
+  it('only for permissions of the page, and only well-formed', async () => {
+    await signIn();
+    expect(await preview('object:Account:read')).toMatchObject({ ok: false, error: { code: 'invalid_input', field: 'permissions' } });
+    const bad = [
+      { ...previewMessage('object:Contract:edit'), durationDays: 5 },
+      { ...previewMessage('object:Contract:edit'), permissions: [] },
+      { ...previewMessage('object:Contract:edit'), permissions: ['not a key'] },
+    ];
+    for (const message of bad)
+      expect(await handleMessage(deps, message, contentSender, SELF)).toMatchObject({ ok: false, error: { code: 'invalid_message' } });
+    // Extension pages have no business previewing a page.
+    expect(await handleMessage(deps, previewMessage('object:Contract:edit'), popupSender, SELF)).toMatchObject({ ok: false });
+    expect(server.previewCalls()).toHaveLength(0);
+  });
+
+  it('answers signed-out without calling the server', async () => {
+    expect(await preview('object:Contract:edit')).toMatchObject({ ok: false, error: { code: 'unauthenticated' } });
+    expect(server.previewCalls()).toHaveLength(0);
+  });
+});
+
+describe('request.preview against the server', () => {
+  it("asks the server with the session token and answers its preview: Ben, then Dan's Deal Desk", async () => {
+    await signIn();
+    const answer = await preview('object:Contract:edit', 30);
+    expect(answer.ok).toBe(true);
+    const { preview: p, offline } = answer as unknown as PreviewAnswer;
+    expect(offline).toBe(false);
+    expect(p?.stages.map((s) => [s.label, s.approvers.map((a) => a.name)])).toEqual([
+      ['Manager', ['Ben Ortiz']],
+      ['Deal Desk', ['Dan Wu']],
+    ]);
+    const call = server.previewCalls()[0]!;
+    expect(call.method).toBe('POST');
+    expect(call.auth).toMatch(/^Bearer sess-p-ava\./);
+    expect(call.body).toEqual({ connectionId: 'c-acme', permissions: ['object:Contract:edit'], durationDays: 30 });
+  });
+
+  it('offline, failing or slow server → preview null and offline, so the form predicts locally', async () => {
+    await signIn();
+    server.down = true;
+    expect(await preview('object:Contract:edit')).toEqual({ ok: true, preview: null, offline: true, error: null });
+    server.down = false;
+    server.failWith = { status: 503, times: 1 };
+    expect(await preview('object:Contract:edit')).toEqual({ ok: true, preview: null, offline: true, error: null });
+    server.previewDelayMs = 10_000;
+    const slow = preview('object:Contract:edit');
+    await vi.advanceTimersByTimeAsync(PREVIEW_TIMEOUT_MS + 10);
+    expect(await slow).toEqual({ ok: true, preview: null, offline: true, error: null });
+    // Still signed in: a preview that failed is not a session that ended.
+    expect(((await handleMessage(deps, { type: 'page.decide', page: contractPage }, contentSender, SELF)) as unknown as PageDecideAnswer).signedIn).toBe(true);
+  });
+
+  it('a server that refuses the preview (4xx) falls back too, and says why', async () => {
+    await signIn();
+    server.failWith = { status: 404, times: 1 };
+    const answer = (await preview('object:Contract:edit')) as unknown as PreviewAnswer & { ok: true };
+    expect(answer).toMatchObject({ ok: true, preview: null, offline: false, error: { code: 'internal' } });
+  });
+
+  it('401 → signed out, like a failed pull', async () => {
+    await signIn();
+    server.tokens.clear();
+    expect(await preview('object:Contract:edit')).toMatchObject({ ok: false, error: { code: 'unauthenticated' } });
+    const page = (await handleMessage(deps, { type: 'page.decide', page: contractPage }, contentSender, SELF)) as unknown as PageDecideAnswer;
+    expect(page.signedIn).toBe(false);
+    expect(page.sync.lastError?.code).toBe('unauthenticated');
+  });
+});
+
+describe('what submit predicts', () => {
+  it('from the preview: both stages, named before the server answers', async () => {
+    await signIn();
+    await preview('object:Contract:edit');
+    server.down = true;
+    const submitted = (await submit('object:Contract:edit')) as unknown as RequestAnswer;
+    expect(submitted.request.status).toBe('pending');
+    expect(submitted.request.stages.map((s) => [s.kind, s.label, s.approverIds, s.required, s.decision])).toEqual([
+      ['manager', 'Manager', ['p-ben'], 1, null],
+      ['group', 'Deal Desk', ['p-dan'], 1, null],
+    ]);
+    const page = (await handleMessage(deps, { type: 'page.decide', page: contractPage }, contentSender, SELF)) as unknown as PageDecideAnswer;
+    expect(page.names).toMatchObject({ 'p-ben': 'Ben Ortiz', 'p-dan': 'Dan Wu' });
+  });
+
+  it('without a preview (offline): one manager stage', async () => {
+    await signIn();
+    server.down = true;
+    await preview('object:Contract:edit');
+    const submitted = (await submit('object:Contract:edit')) as unknown as RequestAnswer;
+    expect(submitted.request.stages).toEqual([
+      { kind: 'manager', label: 'Manager', keys: [], approverIds: ['p-ben'], required: 1, approvals: [], decision: null, escalated: false },
+    ]);
+  });
+
+  it('approved automatically: predicted approved until the end of the grant, then granted by the server', async () => {
+    await signIn();
+    const p = (await preview('object:Contract:create', 30)) as unknown as PreviewAnswer;
+    expect(p.preview).toMatchObject({ autoApproved: true, durationChoices: [1, 7], duration: { requested: 30, granted: 7 } });
+    await preview('object:Contract:create', 7);
+    server.down = true;
+    const submitted = (await submit('object:Contract:create')) as unknown as RequestAnswer;
+    expect(submitted.request).toMatchObject({ status: 'approved', stages: [] });
+    expect(Date.parse(submitted.request.expiresAt!) - Date.parse(submitted.request.grantedAt!)).toBe(7 * 86_400_000);
+    server.down = false;
+    await (deps.replica as any).syncNow({ force: true });
+    const page = (await handleMessage(deps, { type: 'page.decide', page: contractPage }, contentSender, SELF)) as unknown as PageDecideAnswer;
+    const row = page.verdict?.state === 'ready' ? page.verdict.decision.rows.find((r) => r.key === 'object:Contract:create') : undefined;
+    expect(row?.state).toBe('granted');
+  });
+});
+
+describe('evidence links', () => {
+  it('are sent with the request when they are http(s) links', async () => {
+    await signIn();
+    const ok = (await submit('object:Contract:read', { evidence: ['https://tickets.acme.test/OPS-1142'] })) as unknown as RequestAnswer;
+    expect(ok.request.evidence).toEqual(['https://tickets.acme.test/OPS-1142']);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(server.requests[0]!.value.evidence).toEqual(['https://tickets.acme.test/OPS-1142']);
+    const sent = server.mutationCalls()[0]!.body as { mutations: { args: { evidence: string[] } }[] };
+    expect(sent.mutations[0]!.args.evidence).toEqual(['https://tickets.acme.test/OPS-1142']);
+  });
+
+  it.each([['javascript:alert(1)'], ['not a link'], ['ftp://files.acme.test/x']])('refuses %s, naming the field', async (link) => {
+    await signIn();
+    expect(await submit('object:Contract:read', { evidence: [link] })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_message', field: 'evidence.0' },
+    });
+    expect(server.mutationCalls()).toHaveLength(0);
+  });
+
+  it('default to none', async () => {
+    await signIn();
+    const ok = (await submit('object:Contract:read')) as unknown as RequestAnswer;
+    expect(ok.request.evidence).toEqual([]);
+  });
+});

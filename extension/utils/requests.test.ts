@@ -1,0 +1,165 @@
+/** How multi-stage requests and previews read, in English and Chinese. */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AccessRequest, ApprovalStage, RequestPreviewResponse } from '@accesslens/shared';
+import { setLocale } from './i18n';
+import { evidenceProblem, previewNotes, willAskText } from './preview';
+import { approvedAutomatically, stageProgress, statusLine } from './requests';
+
+const NAMES: Record<string, string> = { 'p-ben': 'Ben Ortiz', 'p-dan': 'Dan Wu', 'p-eve': 'Eve Park', 'p-cara': 'Cara Diaz' };
+const nameOf = (id: string) => NAMES[id];
+const at = '2026-03-01T00:00:00.000Z';
+const approval = (deciderId: string, outcome: 'approve' | 'deny' = 'approve', reason: string | null = null) => ({
+  deciderId,
+  outcome,
+  reason,
+  durationDays: null,
+  decidedAt: at,
+});
+const stage = (over: Partial<ApprovalStage>): ApprovalStage => ({
+  kind: 'manager',
+  label: 'Manager',
+  keys: [],
+  approverIds: ['p-ben'],
+  required: 1,
+  approvals: [],
+  decision: null,
+  escalated: false,
+  ...over,
+});
+const request = (over: Partial<AccessRequest>): AccessRequest => ({
+  id: 'r1',
+  requesterId: 'p-ava',
+  connectionId: 'c-acme',
+  accountId: 'a-ava',
+  permissions: ['object:Quote:edit'],
+  page: null,
+  justification: 'x',
+  evidence: [],
+  durationDays: 7,
+  status: 'pending',
+  stages: [stage({})],
+  createdAt: at,
+  updatedAt: at,
+  decidedAt: null,
+  grantedAt: null,
+  expiresAt: null,
+  ...over,
+});
+const dealDesk = stage({ kind: 'group', label: 'Deal Desk', approverIds: ['p-dan'] });
+
+afterEach(() => setLocale('en'));
+
+describe('statusLine', () => {
+  it('single stage: the wording people know', () => {
+    expect(statusLine(request({}), nameOf)).toBe('Pending — waiting for Ben Ortiz');
+  });
+
+  it('two stages, before and after the first approval', () => {
+    expect(statusLine(request({ stages: [stage({}), dealDesk] }), nameOf)).toBe('Pending — waiting for Ben Ortiz (Manager)');
+    const after = request({ stages: [stage({ approvals: [approval('p-ben')], decision: approval('p-ben') }), dealDesk] });
+    expect(statusLine(after, nameOf)).toBe('Approved by Ben Ortiz · waiting for Dan Wu (Deal Desk)');
+    setLocale('zh-CN');
+    expect(statusLine(after, nameOf)).toBe('Ben Ortiz 已批准 · 等待 Dan Wu（Deal Desk）');
+    expect(statusLine(request({ stages: [stage({}), dealDesk] }), nameOf)).toBe('审批中 — 等待 Ben Ortiz（经理）');
+  });
+
+  it('N of M: how many are still needed, from whom', () => {
+    const legal = stage({ kind: 'group', label: 'Legal', approverIds: ['p-ben', 'p-dan', 'p-eve'], required: 2 });
+    expect(statusLine(request({ stages: [legal] }), nameOf)).toBe('Pending — waiting for 2 of Ben Ortiz, Dan Wu, Eve Park (Legal)');
+    const one = request({ stages: [{ ...legal, approvals: [approval('p-dan')] }] });
+    expect(statusLine(one, nameOf)).toBe('Approved by Dan Wu · waiting for Ben Ortiz, Eve Park (Legal)');
+  });
+
+  it('escalated stages say so', () => {
+    const escalated = request({ stages: [stage({ approverIds: ['p-cara'], escalated: true })] });
+    expect(statusLine(escalated, nameOf)).toBe('Pending — escalated to Cara Diaz (Manager)');
+  });
+
+  it('granted, approved automatically, denied', () => {
+    const expiresAt = '2026-03-08T12:00:00.000Z';
+    const granted = request({ status: 'approved', expiresAt, stages: [stage({ approvals: [approval('p-ben')], decision: approval('p-ben') })] });
+    expect(statusLine(granted, nameOf)).toMatch(/^Granted until Mar 8, 2026$/);
+    const auto = request({ status: 'approved', expiresAt, stages: [] });
+    expect(approvedAutomatically(auto)).toBe(true);
+    expect(approvedAutomatically(granted)).toBe(false);
+    expect(statusLine(auto, nameOf)).toBe('Approved automatically until Mar 8, 2026');
+    const denied = request({
+      status: 'denied',
+      stages: [stage({ approvals: [approval('p-ben')], decision: approval('p-ben') }), { ...dealDesk, decision: approval('p-dan', 'deny', 'Not this quarter') }],
+    });
+    expect(statusLine(denied, nameOf)).toBe('Denied by Dan Wu: Not this quarter');
+  });
+
+  it('per-stage progress for the popup', () => {
+    const r = request({ stages: [stage({ approvals: [approval('p-ben')], decision: approval('p-ben') }), dealDesk, stage({ label: 'Legal' })] });
+    expect(stageProgress(r).map((s) => s.state)).toEqual(['approved', 'open', 'later']);
+  });
+});
+
+const preview = (over: Partial<RequestPreviewResponse>): RequestPreviewResponse => ({
+  ok: true,
+  autoApproved: false,
+  stages: [],
+  willNotify: [],
+  keys: [],
+  missingPrerequisites: [],
+  sodConflicts: [],
+  licenses: [],
+  duration: { requested: 7, granted: 7, cappedBy: [] },
+  durationChoices: [1, 7, 30],
+  justificationRequired: true,
+  evidenceRequired: false,
+  problems: [],
+  warnings: [],
+  ...over,
+});
+const ref = (id: string) => ({ id, name: NAMES[id]!, email: `${id}@acme.test`, title: '' });
+const previewStage = (index: number, label: string, ids: string[], required = 1) => ({
+  index,
+  kind: (index === 0 ? 'manager' : 'group') as 'manager' | 'group',
+  label,
+  keys: [],
+  required,
+  approvers: ids.map(ref),
+  escalated: false,
+  escalationReason: null,
+});
+
+describe('the preview in the form', () => {
+  it('who will be asked, in stage order', () => {
+    const p = preview({ stages: [previewStage(1, 'Deal Desk', ['p-dan']), previewStage(0, 'Manager', ['p-ben'])] });
+    expect(willAskText(p)).toBe('Ben Ortiz (Manager), then Dan Wu (Deal Desk)');
+    expect(willAskText(preview({ stages: [previewStage(0, 'Legal', ['p-ben', 'p-dan', 'p-eve'], 2)] }))).toBe('2 of Ben Ortiz, Dan Wu, Eve Park (Legal)');
+    expect(willAskText(preview({}))).toBeNull();
+  });
+
+  it('blocking problems are localized from the structured fields; conflicts and seats only warn', () => {
+    const p = preview({
+      ok: false,
+      problems: ['Complete the "sfdc-security-101" training first.', 'Not requestable.'],
+      missingPrerequisites: [
+        { kind: 'training', keys: ['system:ViewSetup'], training: 'sfdc-security-101', message: 'Complete the "sfdc-security-101" training first.' },
+      ],
+      sodConflicts: [{ ruleId: 'sod-1', name: 'Quote approve vs. create', severity: 'high' }],
+      licenses: [{ licenseId: 'l1', name: 'CPQ', seats: 10, used: 9, left: 1, needsSeat: true }],
+    });
+    expect(previewNotes(p)).toEqual({
+      blocking: ['Complete the “sfdc-security-101” training first', 'Not requestable.'],
+      warnings: ['Conflicts with “Quote approve vs. create” (separation of duties, high risk)', 'CPQ license: 1 of 10 seats left'],
+    });
+    setLocale('zh-CN');
+    expect(previewNotes(p).blocking[0]).toBe('请先完成“sfdc-security-101”培训');
+  });
+
+  it('a refusal without reasons still blocks', () => {
+    expect(previewNotes(preview({ ok: false })).blocking).toHaveLength(1);
+  });
+
+  it('evidence must be an http(s) link', () => {
+    expect(evidenceProblem('', false)).toBeNull();
+    expect(evidenceProblem('', true)).not.toBeNull();
+    expect(evidenceProblem('https://tickets.acme.test/OPS-1', false)).toBeNull();
+    expect(evidenceProblem(' http://wiki/approval ', false)).toBeNull();
+    for (const bad of ['javascript:alert(1)', 'ftp://x.test/a', 'tickets/OPS-1', 'https://']) expect(evidenceProblem(bad, false)).not.toBeNull();
+  });
+});
