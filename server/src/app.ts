@@ -6,11 +6,15 @@ import { primeDummyHash } from './auth/password.ts';
 import type { Db } from './db.ts';
 import type { Env } from './env.ts';
 import { ApiFailure } from './errors.ts';
+import { FindingsService } from './findings/service.ts';
 import { Notifier } from './notifier.ts';
 import { auth } from './routes/auth.ts';
 import { health } from './routes/health.ts';
+import { findingsRoutes } from './routes/findings.ts';
 import { me } from './routes/me.ts';
 import { mutations } from './routes/mutations.ts';
+import { policyRoutes } from './routes/policy.ts';
+import { requestRoutes } from './routes/requests.ts';
 import { sync } from './routes/sync.ts';
 
 export interface AppOptions {
@@ -18,6 +22,8 @@ export interface AppOptions {
   /** The clock; tests move it. */
   now?: () => Date;
   notifier?: Notifier;
+  /** This process's findings engine; one per process (tests give each app its own to act as another process). */
+  findings?: FindingsService;
   /** Extra origins allowed besides browser extensions (ACCESSLENS_CORS_ORIGINS). */
   corsOrigins?: string[];
 }
@@ -25,7 +31,13 @@ export interface AppOptions {
 const EXTENSION_ORIGIN = /^(chrome-extension|moz-extension):\/\/[A-Za-z0-9-]+$/;
 const MAX_BODY_BYTES = 1024 * 1024;
 
-export function createApp({ db, now = () => new Date(), notifier = new Notifier(), corsOrigins = [] }: AppOptions) {
+export function createApp({
+  db,
+  now = () => new Date(),
+  notifier = new Notifier(),
+  findings = new FindingsService(db),
+  corsOrigins = [],
+}: AppOptions) {
   const allowed = new Set(corsOrigins);
   primeDummyHash();
   const app = new Hono<Env>();
@@ -48,7 +60,7 @@ export function createApp({ db, now = () => new Date(), notifier = new Notifier(
     '/api/*',
     cors({
       origin: (origin) => (EXTENSION_ORIGIN.test(origin) || allowed.has(origin) ? origin : null),
-      allowMethods: ['GET', 'POST', 'OPTIONS'],
+      allowMethods: ['GET', 'POST', 'PUT', 'OPTIONS'],
       allowHeaders: ['Authorization', 'Content-Type'],
       exposeHeaders: ['Retry-After'],
       maxAge: 600,
@@ -58,6 +70,7 @@ export function createApp({ db, now = () => new Date(), notifier = new Notifier(
     c.set('db', db);
     c.set('now', now);
     c.set('notifier', notifier);
+    c.set('findings', findings);
     await next();
     if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
   });
@@ -74,11 +87,14 @@ export function createApp({ db, now = () => new Date(), notifier = new Notifier(
     .route('/api/auth', auth)
     .route('/api/me', me)
     .route('/api/sync', sync)
-    .route('/api/mutations', mutations);
+    .route('/api/mutations', mutations)
+    .route('/api/requests', requestRoutes)
+    .route('/api/findings', findingsRoutes)
+    .route('/api/policy', policyRoutes);
 }
 
 export type AppType = ReturnType<typeof createApp>;
-export { Notifier };
+export { Notifier, FindingsService };
 
 // The package's entry points, for tests and tools.
 export { startServer, createServer, type RunningServer, type StartOptions } from './server.ts';

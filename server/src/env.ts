@@ -5,6 +5,7 @@ import type { ValidationTargets } from 'hono';
 import { createFactory } from 'hono/factory';
 import type { z } from 'zod';
 import type { Db } from './db.ts';
+import type { FindingsService } from './findings/service.ts';
 import type { Notifier } from './notifier.ts';
 
 export interface SessionInfo {
@@ -25,6 +26,7 @@ export interface Env {
   Variables: {
     db: Db;
     notifier: Notifier;
+    findings: FindingsService;
     now: () => Date;
     /** Set by `requireSession`. */
     person: Person;

@@ -1,12 +1,15 @@
 import type { Db } from './db.ts';
+import type { FindingsService } from './findings/service.ts';
 import type { Notifier } from './notifier.ts';
 import { runWrite } from './write.ts';
 
 /**
  * Marks approved requests whose grant has ended as `expired`. The grants themselves stop counting on
  * their own (isAssignmentActive); this keeps request status truthful and pokes the people concerned.
+ * With `findings`, the findings engine moves its clock in the same transaction (the ended grants'
+ * findings are remediated; a grant still present in the CRM after its expiry becomes a finding).
  */
-export async function sweepExpiredGrants(db: Db, now: Date, notifier?: Notifier): Promise<number> {
+export async function sweepExpiredGrants(db: Db, now: Date, notifier?: Notifier, findings?: FindingsService): Promise<number> {
   const nowIso = now.toISOString();
   const due = await db.execute(
     "SELECT 1 FROM requests WHERE status = 'approved' AND expires_at <= ? LIMIT 1",
@@ -23,6 +26,7 @@ export async function sweepExpiredGrants(db: Db, now: Date, notifier?: Notifier)
       });
       if (rows.rows.length === 0) return 0;
       const version = await w.version();
+      findings?.track(w, { advance: true });
       for (const r of rows.rows) {
         await w.tx.execute({
           sql: "UPDATE requests SET status = 'expired', updated_at = ?, version = ? WHERE id = ?",
@@ -43,9 +47,9 @@ const SWEEP_INTERVAL_MS = 60_000;
 const lastSweep = new WeakMap<Db, number>();
 
 /** At most one sweep a minute per database handle, so pulls stay cheap. */
-export async function sweepIfDue(db: Db, now: Date, notifier?: Notifier): Promise<number> {
+export async function sweepIfDue(db: Db, now: Date, notifier?: Notifier, findings?: FindingsService): Promise<number> {
   const last = lastSweep.get(db);
   if (last !== undefined && Math.abs(now.getTime() - last) < SWEEP_INTERVAL_MS) return 0;
   lastSweep.set(db, now.getTime());
-  return sweepExpiredGrants(db, now, notifier);
+  return sweepExpiredGrants(db, now, notifier, findings);
 }

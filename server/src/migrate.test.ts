@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from './db.ts';
+import { policyDocument } from '@accesslens/shared';
+import { createApp } from './app.ts';
+import { createSession } from './auth/session.ts';
 import { MIGRATIONS_DIR, migrate, readMigrations } from './migrate.ts';
+import { requestFromRow, REQUEST_COLUMNS } from './model.ts';
+import { loadOrg } from './policy/load.ts';
 
 let dir: string;
 let db: Db;
@@ -55,5 +60,96 @@ describe('migrate', () => {
     const tables = (await db.execute("SELECT name FROM sqlite_master WHERE name = 'half_done'")).rows;
     expect(tables).toEqual([]);
     expect((await db.execute('SELECT COUNT(*) AS n FROM schema_migrations')).rows[0]!.n).toBe(1);
+  });
+
+  it('0002 upgrades a database made by 0001 with an organisation in it: backfills, and a default policy', async () => {
+    const custom = join(dir, 'migrations');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(custom);
+    copyFileSync(join(MIGRATIONS_DIR, '0001_init.sql'), join(custom, '0001_init.sql'));
+    await migrate(db, custom);
+    // An organisation as the first seed wrote it: one-stage requests, one decision per stage.
+    await db.transaction(async (tx) => {
+      await tx.executeMultiple(`
+        UPDATE meta SET version = 1;
+        INSERT INTO people (id, email, name, department, title, manager_id, status, roles, hire_date, trainings, version) VALUES
+          ('p-boss', 'boss@x.test', 'Boss', 'Sales', 'Manager', NULL, 'active', '["requester","approver"]', '2020-01-01', '[]', 1),
+          ('p-rep', 'rep@x.test', 'Rep', 'Sales', 'Rep', 'p-boss', 'active', '["requester"]', '2024-02-01', '[]', 1),
+          ('p-adm', 'adm@x.test', 'Adm', 'IT', 'Admin', NULL, 'active', '["requester","admin"]', '2019-01-01', '[]', 1);
+        INSERT INTO crm_connections (id, kind, name, hosts, settings, version) VALUES ('sf', 'salesforce', 'SF', '[]', '{}', 1);
+        INSERT INTO permission_catalog (connection_id, key, label_en, label_zh_cn, risk, max_duration_days, requestable, owner_id, version)
+          VALUES ('sf', 'object:Quote:read', 'Read Quotes', '查看报价', 'medium', 30, 1, 'p-boss', 1),
+                 ('sf', 'object:Lead:read', 'Read Leads', '查看潜在客户', 'low', NULL, 1, NULL, 1);
+        INSERT INTO crm_accounts (id, person_id, connection_id, external_user_id, username, active, last_login_at, version) VALUES
+          ('acct-rep', 'p-rep', 'sf', '005A', 'rep@sf', 1, '2026-03-01T00:00:00.000Z', 1),
+          ('acct-boss', 'p-boss', 'sf', '005B', 'boss@sf', 1, NULL, 1);
+        INSERT INTO requests (id, requester_id, connection_id, account_id, permissions, page, justification, duration_days, status, stages,
+            created_at, updated_at, decided_at, granted_at, expires_at, version)
+          VALUES ('11111111-1111-4111-8111-111111111111', 'p-rep', 'sf', 'acct-rep', '["object:Quote:read"]', NULL, 'why', 30, 'approved',
+            '[{"kind":"manager","approverIds":["p-boss"],"decision":{"deciderId":"p-boss","outcome":"approve","reason":null,"durationDays":30,"decidedAt":"2026-02-01T00:00:00.000Z"}}]',
+            '2026-02-01T00:00:00.000Z', '2026-02-01T00:00:00.000Z', '2026-02-01T00:00:00.000Z', '2026-02-01T00:00:00.000Z', '2026-03-03T00:00:00.000Z', 1);
+        INSERT INTO decisions (request_id, position, decider_id, outcome, reason, duration_days, decided_at)
+          VALUES ('11111111-1111-4111-8111-111111111111', 0, 'p-boss', 'approve', NULL, 30, '2026-02-01T00:00:00.000Z');
+        INSERT INTO assignments (id, account_id, target_type, bundle_id, permission_key, source, request_id, granted_at, expires_at, revoked_at, version)
+          VALUES ('asg-1', 'acct-rep', 'permission', NULL, 'object:Quote:read', 'request', '11111111-1111-4111-8111-111111111111',
+            '2026-02-01T00:00:00.000Z', '2026-03-03T00:00:00.000Z', NULL, 1);
+      `);
+    });
+
+    expect((await migrate(db)).applied).toEqual(['0002_policy_findings.sql']);
+
+    const policy = (await db.execute('SELECT version, document, created_by FROM policy_versions')).rows;
+    expect(policy).toHaveLength(1);
+    expect(Number(policy[0]!.version)).toBe(1);
+    const document = policyDocument.parse(JSON.parse(String(policy[0]!.document)));
+    expect(document.requestRules).toMatchObject([
+      {
+        id: 'default-sf',
+        connectionId: 'sf',
+        requestable: true,
+        match: {},
+        stages: [{ kind: 'manager', mode: { type: 'any' }, label: 'Manager' }],
+        fallback: [{ kind: 'group', groupId: 'grp-admins' }],
+        defaultDurationDays: 30,
+        maxDurationDays: 90,
+      },
+    ]);
+    expect((await db.execute("SELECT member_ids FROM approver_groups WHERE id = 'grp-admins'")).rows[0]!.member_ids).toBe('["p-adm"]');
+    const accounts = (await db.execute('SELECT id, created_at FROM crm_accounts ORDER BY id')).rows.map((r) => [r.id, r.created_at]);
+    expect(accounts).toEqual([
+      ['acct-boss', '2020-01-01T00:00:00.000Z'],
+      ['acct-rep', '2026-02-01T00:00:00.000Z'],
+    ]);
+    const owner = (await db.execute("SELECT owner FROM permission_catalog WHERE key = 'object:Quote:read'")).rows[0]!.owner;
+    expect(JSON.parse(String(owner))).toEqual({ type: 'person', personId: 'p-boss' });
+    expect((await db.execute('SELECT stage, decider_id FROM request_decisions')).rows.map((r) => [Number(r.stage), r.decider_id])).toEqual([[0, 'p-boss']]);
+    // Old stages read in the new shape.
+    const row = (await db.execute(`SELECT ${REQUEST_COLUMNS} FROM requests r`)).rows[0]!;
+    expect(requestFromRow(row)).toMatchObject({
+      evidence: [],
+      stages: [{ kind: 'manager', label: '', keys: [], required: 1, escalated: false, approvals: [{ deciderId: 'p-boss' }], decision: { deciderId: 'p-boss' } }],
+    });
+    // The engine loads it, and a request on it routes to the manager by the default policy.
+    const { org } = await loadOrg(db, new Date('2026-03-02T00:00:00.000Z'));
+    expect(org.policy.version).toBe(1);
+    const now = new Date('2026-03-02T00:00:00.000Z');
+    const app = createApp({ db, now: () => now });
+    const { token } = await db.transaction((tx) => createSession(tx, 'p-rep', now));
+    const res = await app.request('/api/requests/preview', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ connectionId: 'sf', permissions: ['object:Lead:read'] }),
+    });
+    expect(res.status).toBe(200);
+    const preview = (await res.json()) as { ok: boolean; stages: { approvers: { id: string }[] }[]; durationChoices: number[] };
+    expect(preview.ok).toBe(true);
+    expect(preview.stages.map((s) => s.approvers.map((a) => a.id))).toEqual([['p-boss']]);
+    expect(preview.durationChoices).toEqual([1, 7, 30, 90]);
+  });
+
+  it('0002 on an empty database leaves the policy to the seed', async () => {
+    await migrate(db);
+    expect((await db.execute('SELECT COUNT(*) AS n FROM policy_versions')).rows[0]!.n).toBe(0);
+    expect((await db.execute('SELECT COUNT(*) AS n FROM approver_groups')).rows[0]!.n).toBe(0);
   });
 });

@@ -2,17 +2,18 @@
  * Rows to wire entities. Column lists live here beside their mappers so a query and its mapping
  * cannot drift apart.
  */
-import type {
-  AccessRequest,
-  ApprovalStage,
-  Assignment,
-  Bundle,
-  CatalogEntry,
-  CrmAccount,
-  CrmConnection,
-  PageContext,
-  Person,
-  PersonRef,
+import {
+  approvalStage,
+  type AccessRequest,
+  type ApprovalStage,
+  type Assignment,
+  type Bundle,
+  type CatalogEntry,
+  type CrmAccount,
+  type CrmConnection,
+  type PageContext,
+  type Person,
+  type PersonRef,
 } from '@accesslens/shared';
 import type { Row } from '@libsql/client';
 
@@ -102,7 +103,7 @@ export function assignmentFromRow(r: Row): Assignment {
 }
 
 export const REQUEST_COLUMNS = `r.id, r.requester_id, r.connection_id, r.account_id, r.permissions, r.page, r.justification,
-  r.duration_days, r.status, r.stages, r.created_at, r.updated_at, r.decided_at, r.granted_at, r.expires_at, r.version`;
+  r.evidence, r.duration_days, r.status, r.stages, r.created_at, r.updated_at, r.decided_at, r.granted_at, r.expires_at, r.version`;
 export function requestFromRow(r: Row): AccessRequest {
   return {
     id: str(r.id),
@@ -112,13 +113,27 @@ export function requestFromRow(r: Row): AccessRequest {
     permissions: json<string[]>(r.permissions),
     page: r.page === null ? null : json<PageContext>(r.page),
     justification: str(r.justification),
+    evidence: r.evidence === null || r.evidence === undefined ? [] : json<string[]>(r.evidence),
     durationDays: Number(r.duration_days),
     status: str(r.status) as AccessRequest['status'],
-    stages: json<ApprovalStage[]>(r.stages),
+    stages: stagesFromJson(r.stages),
     createdAt: str(r.created_at),
     updatedAt: str(r.updated_at),
     decidedAt: strOrNull(r.decided_at),
     grantedAt: strOrNull(r.granted_at),
     expiresAt: strOrNull(r.expires_at),
   };
+}
+
+/**
+ * Stages as stored. Rows written before multi-stage approvals lack label, keys, required, approvals
+ * and escalated: the schema's defaults fill them in (a concluded old stage had exactly one approval).
+ */
+export function stagesFromJson(v: unknown): ApprovalStage[] {
+  const raw = json<Record<string, unknown>[]>(v);
+  return raw.map((s) => {
+    const stage = approvalStage.parse(s);
+    if (!('approvals' in s) && stage.decision?.outcome === 'approve') stage.approvals = [stage.decision];
+    return stage;
+  });
 }

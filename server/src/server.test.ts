@@ -59,6 +59,19 @@ describe('startServer', () => {
     expect(Number(n.rows[0]!.n)).toBe(1);
   });
 
+  it('recomputes the findings table in the background at start-up', async () => {
+    server = await startServer({ port: 0, databaseUrl: databaseUrl(), seed: 'demo' });
+    // Listening already; the first build fills the table shortly after.
+    expect((await fetch(`${server.url}/api/health`)).status).toBe(200);
+    let n = 0;
+    for (let i = 0; i < 200 && n === 0; i++) {
+      n = Number((await server.db.execute("SELECT COUNT(*) AS n FROM findings WHERE status = 'open'")).rows[0]!.n);
+      if (n === 0) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(n).toBeGreaterThan(0);
+    expect(server.findings.built).toBe(true);
+  });
+
   it('seed none starts empty', async () => {
     server = await startServer({ port: 0, databaseUrl: databaseUrl(), seed: 'none' });
     const n = await server.db.execute('SELECT COUNT(*) AS n FROM people');

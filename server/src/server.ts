@@ -5,6 +5,7 @@ import { createApp } from './app.ts';
 import type { Config } from './config.ts';
 import { openDatabase, type Db } from './db.ts';
 import { sweepExpiredGrants } from './expiry.ts';
+import { FindingsService } from './findings/service.ts';
 import { migrate } from './migrate.ts';
 import { Notifier } from './notifier.ts';
 import { pruneSignInAttempts } from './auth/rate-limit.ts';
@@ -28,6 +29,7 @@ export interface RunningServer {
   port: number;
   db: Db;
   notifier: Notifier;
+  findings: FindingsService;
   close(): Promise<void>;
 }
 
@@ -45,7 +47,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     throw error;
   }
   const notifier = new Notifier();
-  const app = createApp({ db, now, notifier, corsOrigins: options.corsOrigins ?? [] });
+  const findings = new FindingsService(db);
+  const app = createApp({ db, now, notifier, findings, corsOrigins: options.corsOrigins ?? [] });
 
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: options.port ?? 8787, ...(options.hostname ? { hostname: options.hostname } : {}) }, () =>
@@ -55,17 +58,25 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   });
   const port = (server.address() as AddressInfo).port;
 
+  // The findings engine's first build and a full recompute of the findings table, in the background:
+  // the server listens meanwhile (a findings read or a request waits for it).
+  let running: Promise<unknown> = findings.start(now()).catch((error: unknown) => {
+    console.error('[accesslens] findings start-up recompute failed:', error);
+  });
+
   const sweep = async () => {
     try {
-      await sweepExpiredGrants(db, now(), notifier);
+      await sweepExpiredGrants(db, now(), notifier, findings);
       await pruneSignInAttempts(db, now());
+      // Keeps the findings table current with the clock (dormancy, expiries) and other processes' writes.
+      await findings.ensureCurrent(now());
     } catch (error) {
-      console.error('[accesslens] expiry sweep failed:', error);
+      console.error('[accesslens] periodic sweep failed:', error);
     }
   };
-  const timer = setInterval(() => void sweep(), SWEEP_EVERY_MS);
+  const timer = setInterval(() => void (running = running.then(sweep)), SWEEP_EVERY_MS);
   timer.unref();
-  void sweep();
+  running = running.then(sweep);
 
   let closing: Promise<void> | undefined;
   return {
@@ -73,9 +84,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     port,
     db,
     notifier,
+    findings,
     close: () =>
       (closing ??= (async () => {
         clearInterval(timer);
+        await running;
         notifier.closeAll();
         await new Promise<void>((resolve) => {
           // Ended event streams leave keep-alive connections behind as they finish: close those as they

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Mutation, MutationsResponse, RequestCreateArgs, SyncResponse } from '@accesslens/shared';
 import { createApp } from './app.ts';
+import { FindingsService } from './findings/service.ts';
 import { openDatabase, type Db } from './db.ts';
 import { migrate } from './migrate.ts';
 import { Notifier } from './notifier.ts';
@@ -21,11 +22,15 @@ export interface Harness {
   url: string;
   app: ReturnType<typeof createApp>;
   notifier: Notifier;
+  /** The app's findings engine (one per server process). */
+  findings: FindingsService;
   clock: { now(): Date; set(d: Date): void; advance(ms: number): void };
-  newApp(): ReturnType<typeof createApp>;
+  /** Another app on the same database, with its own findings engine: as another server process would be. */
+  newApp(findings?: FindingsService): ReturnType<typeof createApp>;
   signIn(email: keyof typeof DEMO_PASSWORDS): Promise<string>;
   get(token: string | null, path: string): Promise<Response>;
   post(token: string | null, path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
+  put(token: string | null, path: string, body: unknown): Promise<Response>;
   mutate(token: string, mutations: unknown[]): Promise<MutationsResponse>;
   pull(token: string, cursor?: string): Promise<SyncResponse>;
   close(): Promise<void>;
@@ -49,14 +54,16 @@ export async function harness(options: { seed?: boolean; dir?: string } = {}): P
   };
   if (options.seed ?? true) await seedDemoIfEmpty(db, clock.now());
   const notifier = new Notifier();
-  const newApp = () => createApp({ db, now: clock.now, notifier });
-  const app = newApp();
+  const findings = new FindingsService(db);
+  const newApp = (f = new FindingsService(db)) => createApp({ db, now: clock.now, notifier, findings: f });
+  const app = newApp(findings);
 
   const h: Harness = {
     db,
     url,
     app,
     notifier,
+    findings,
     clock,
     newApp,
     async signIn(email) {
@@ -75,6 +82,14 @@ export async function harness(options: { seed?: boolean; dir?: string } = {}): P
             ...headers,
           },
           body: typeof body === 'string' ? body : JSON.stringify(body),
+        }),
+      ),
+    put: (token, path, body) =>
+      Promise.resolve(
+        app.request(path, {
+          method: 'PUT',
+          headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+          body: JSON.stringify(body),
         }),
       ),
     async mutate(token, mutations) {
@@ -112,6 +127,7 @@ export function createMutation(args: Partial<RequestCreateArgs> = {}, id = crypt
         denialText: 'Insufficient Privileges',
       },
       justification: 'Renewal for Globex is due this week.',
+      evidence: [],
       durationDays: 30,
       ...args,
     },

@@ -7,6 +7,9 @@ export class WriteContext {
   #version: number | undefined;
   /** People whose slice this write may change: poked once it commits. */
   readonly affected = new Set<string>();
+  readonly #beforeCommit = new Map<string, () => Promise<void>>();
+  readonly #afterCommit: (() => void)[] = [];
+  readonly #afterRollback: (() => void)[] = [];
 
   constructor(
     readonly tx: Transaction,
@@ -26,8 +29,39 @@ export class WriteContext {
     return this.#version;
   }
 
+  /** Whether this transaction has taken a sync version (i.e. wrote synced rows). */
+  get versioned(): boolean {
+    return this.#version !== undefined;
+  }
+
   audit(input: AuditInput): Promise<number> {
     return appendAudit(this.tx, this.now, input);
+  }
+
+  /**
+   * Runs `fn` inside the transaction after the write's own work, just before commit; registering the
+   * same `key` twice runs it once. Work that must see the whole write (e.g. recomputing findings) goes here.
+   */
+  beforeCommit(key: string, fn: () => Promise<void>): void {
+    if (!this.#beforeCommit.has(key)) this.#beforeCommit.set(key, fn);
+  }
+
+  afterCommit(fn: () => void): void {
+    this.#afterCommit.push(fn);
+  }
+
+  afterRollback(fn: () => void): void {
+    this.#afterRollback.push(fn);
+  }
+
+  /** @internal runWrite's. */
+  async runBeforeCommit(): Promise<void> {
+    for (const fn of this.#beforeCommit.values()) await fn();
+  }
+
+  /** @internal runWrite's. */
+  settle(committed: boolean): void {
+    for (const fn of committed ? this.#afterCommit : this.#afterRollback) fn();
   }
 }
 
@@ -38,7 +72,19 @@ export async function runWrite<T>(
   notifier?: Notifier,
 ): Promise<T> {
   let context: WriteContext | undefined;
-  const result = await db.transaction((tx) => fn((context = new WriteContext(tx, now))));
+  let result: T;
+  try {
+    result = await db.transaction(async (tx) => {
+      const w = (context = new WriteContext(tx, now));
+      const r = await fn(w);
+      await w.runBeforeCommit();
+      return r;
+    });
+  } catch (error) {
+    context?.settle(false);
+    throw error;
+  }
+  context?.settle(true);
   if (notifier && context) notifier.poke(context.affected);
   return result;
 }

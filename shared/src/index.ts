@@ -7,3 +7,4 @@ export * from './messages.ts';
 export * from './denial.ts';
 export * from './crm/salesforce.ts';
 export * from './engine/index.ts';
+export * from './policy-schema.ts';

@@ -69,6 +69,7 @@ const request = (over: Partial<AccessRequest>): AccessRequest => ({
   permissions: ['object:Contract:read'],
   page: null,
   justification: 'renewal',
+  evidence: [],
   durationDays: 30,
   status: 'pending',
   stages: [{ kind: 'manager', label: 'Manager', keys: [], approverIds: ['ben'], required: 1, approvals: [], decision: null, escalated: false }],

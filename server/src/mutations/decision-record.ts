@@ -1,26 +1,37 @@
-import type { ApprovalStage, DecisionRecordArgs, Person } from '@accesslens/shared';
+import type { ApprovalStage, DecisionRecordArgs, Person, StageDecision } from '@accesslens/shared';
 import { ApiFailure, conflict, forbidden, notFound } from '../errors.ts';
+import type { FindingsService } from '../findings/service.ts';
 import type { WriteContext } from '../write.ts';
 import { withField } from './request-create.ts';
-import { loadRequest, OPEN_STATUSES, peopleConcerned } from './requests.ts';
+import { grantKeys, indexStageApprovers, loadRequest, reachedApprovers } from './requests.ts';
 
-const DAY_MS = 24 * 60 * 60 * 1000;
+const NOT_WAITING = 'This request is not waiting for you.';
 
 /**
- * decision.record: an approver of the open stage approves (granting each key for the approved
- * number of days, which may be shorter but never longer than asked) or denies with a reason.
+ * decision.record, by an approver of the open stage who has not approved it yet.
+ * - approve: recorded in the stage's `approvals`; once the stage has `required` approvals its
+ *   `decision` is set and the next stage opens (its approvers get the request and a poke); after the
+ *   last stage the request is approved and each key granted for the shortest duration any approver
+ *   gave (never longer than asked).
+ * - deny (with a reason): ends the request; the open stage's `decision` is the denial.
  */
-export async function recordDecision(w: WriteContext, me: Person, args: DecisionRecordArgs, field: (f: string) => string) {
+export async function recordDecision(
+  w: WriteContext,
+  me: Person,
+  args: DecisionRecordArgs,
+  field: (f: string) => string,
+  findings: FindingsService,
+) {
   const request = await loadRequest(w.tx, args.requestId);
   if (!request) throw withField(notFound('There is no such request.'), field('requestId'));
   if (request.requesterId === me.id) throw forbidden('You cannot decide your own request.');
-  const concerned = peopleConcerned(request);
-  if (!concerned.includes(me.id)) throw forbidden('This request is not routed to you.');
-  if (!OPEN_STATUSES.has(request.status)) throw conflict(`This request is no longer pending (it is ${request.status}).`);
+  const reached = await reachedApprovers(w.tx, request.id);
+  if (!reached.includes(me.id)) throw forbidden(NOT_WAITING);
+  if (request.status !== 'pending') throw conflict(`This request is no longer pending (it is ${request.status}).`);
   const position = request.stages.findIndex((s) => s.decision === null);
   const stage = request.stages[position];
-  if (!stage || !stage.approverIds.includes(me.id))
-    throw forbidden('You are not an approver of the open stage of this request.');
+  if (!stage || !stage.approverIds.includes(me.id) || stage.approvals.some((a) => a.deciderId === me.id))
+    throw forbidden(NOT_WAITING);
 
   let days: number | null = null;
   if (args.outcome === 'approve') {
@@ -35,12 +46,27 @@ export async function recordDecision(w: WriteContext, me: Person, args: Decision
   }
   const reason = args.reason && args.reason.length > 0 ? args.reason : null;
   const decidedAt = w.nowIso;
-  const stages: ApprovalStage[] = request.stages.map((s, i) =>
-    i === position ? { ...s, decision: { deciderId: me.id, outcome: args.outcome, reason, durationDays: days, decidedAt } } : s,
-  );
+  const decision: StageDecision = { deciderId: me.id, outcome: args.outcome, reason, durationDays: days, decidedAt };
+
+  const stages: ApprovalStage[] = request.stages.map((s) => ({ ...s, approvals: [...s.approvals] }));
+  const open = stages[position]!;
+  let concluded = false;
+  if (args.outcome === 'deny') {
+    open.decision = decision;
+    concluded = true;
+  } else {
+    open.approvals.push(decision);
+    if (open.approvals.length >= open.required) {
+      open.decision = decision;
+      concluded = true;
+    }
+  }
+  const next = concluded && args.outcome === 'approve' ? stages[position + 1] : undefined;
+  const status = args.outcome === 'deny' ? 'denied' : concluded && !next ? 'approved' : 'pending';
+
   const version = await w.version();
   await w.tx.execute({
-    sql: `INSERT INTO decisions (request_id, position, decider_id, outcome, reason, duration_days, decided_at)
+    sql: `INSERT INTO request_decisions (request_id, stage, decider_id, outcome, reason, duration_days, decided_at)
           VALUES (?, ?, ?, ?, ?, ?, ?)`,
     args: [request.id, position, me.id, args.outcome, reason, days, decidedAt],
   });
@@ -49,39 +75,48 @@ export async function recordDecision(w: WriteContext, me: Person, args: Decision
     action: 'decision.recorded',
     subjectType: 'request',
     subjectId: request.id,
-    data: { outcome: args.outcome, reason, durationDays: days, stage: position },
+    data: {
+      outcome: args.outcome,
+      reason,
+      durationDays: days,
+      stage: position,
+      stageLabel: open.label,
+      approvals: open.approvals.length,
+      required: open.required,
+      stageConcluded: concluded,
+      status,
+    },
   });
 
-  // One stage today: its decision settles the request.
-  if (args.outcome === 'deny') {
+  for (const id of reached) w.affected.add(id);
+  w.affected.add(request.requesterId);
+
+  if (status === 'denied') {
     await w.tx.execute({
       sql: "UPDATE requests SET status = 'denied', stages = ?, decided_at = ?, updated_at = ?, version = ? WHERE id = ?",
       args: [JSON.stringify(stages), decidedAt, decidedAt, version, request.id],
     });
+  } else if (status === 'pending') {
+    await w.tx.execute({
+      sql: 'UPDATE requests SET stages = ?, updated_at = ?, version = ? WHERE id = ?',
+      args: [JSON.stringify(stages), decidedAt, version, request.id],
+    });
+    if (next) {
+      // The next stage opens: its approvers get the request in their slice, and a poke.
+      const approverIds = next.approverIds.filter((id) => id !== request.requesterId);
+      await indexStageApprovers(w.tx, request.id, position + 1, approverIds);
+      for (const id of approverIds) w.affected.add(id);
+    }
   } else {
-    const grantedAt = w.nowIso;
-    const expiresAt = new Date(w.now.getTime() + days! * DAY_MS).toISOString();
+    // Approved: the shortest duration any approver gave, never longer than asked.
+    const given = stages.flatMap((s) => s.approvals.map((a) => a.durationDays ?? request.durationDays));
+    const grantDays = Math.min(request.durationDays, ...given);
+    const { grantedAt, expiresAt } = await grantKeys(w, request, grantDays, me.id);
     await w.tx.execute({
       sql: `UPDATE requests SET status = 'approved', stages = ?, decided_at = ?, granted_at = ?, expires_at = ?,
               updated_at = ?, version = ? WHERE id = ?`,
       args: [JSON.stringify(stages), decidedAt, grantedAt, expiresAt, decidedAt, version, request.id],
     });
-    for (const key of request.permissions) {
-      const assignmentId = `asg-${crypto.randomUUID()}`;
-      await w.tx.execute({
-        sql: `INSERT INTO assignments (id, account_id, target_type, bundle_id, permission_key, source, request_id,
-                granted_at, expires_at, revoked_at, version)
-              VALUES (?, ?, 'permission', NULL, ?, 'request', ?, ?, ?, NULL, ?)`,
-        args: [assignmentId, request.accountId, key, request.id, grantedAt, expiresAt, version],
-      });
-      await w.audit({
-        actorId: me.id,
-        action: 'grant.created',
-        subjectType: 'assignment',
-        subjectId: assignmentId,
-        data: { accountId: request.accountId, key, requestId: request.id, grantedAt, expiresAt },
-      });
-    }
+    findings.track(w);
   }
-  for (const id of concerned) w.affected.add(id);
 }

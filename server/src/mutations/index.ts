@@ -1,6 +1,7 @@
 import type { Mutation, MutationResult, Person } from '@accesslens/shared';
 import type { Db } from '../db.ts';
 import { ApiFailure } from '../errors.ts';
+import type { FindingsService } from '../findings/service.ts';
 import type { Notifier } from '../notifier.ts';
 import { runWrite } from '../write.ts';
 import { recordDecision } from './decision-record.ts';
@@ -16,15 +17,27 @@ export async function applyMutations(
   me: Person,
   mutations: Mutation[],
   now: () => Date,
+  findings: FindingsService,
   notifier?: Notifier,
 ): Promise<MutationResult[]> {
   const results: MutationResult[] = [];
-  for (const [index, m] of mutations.entries()) results.push(await applyOne(db, me, m, index, now(), notifier));
+  for (const [index, m] of mutations.entries()) results.push(await applyOne(db, me, m, index, now(), findings, notifier));
   return results;
 }
 
-async function applyOne(db: Db, me: Person, m: Mutation, index: number, now: Date, notifier?: Notifier): Promise<MutationResult> {
+async function applyOne(
+  db: Db,
+  me: Person,
+  m: Mutation,
+  index: number,
+  now: Date,
+  findings: FindingsService,
+  notifier?: Notifier,
+): Promise<MutationResult> {
   const field = (f: string) => `mutations.${index}.args.${f}`;
+  // The policy engine catches up (and moves its clock) outside the mutation's transaction, so a
+  // rejected request does not throw that work away.
+  if (m.name === 'request.create') await findings.ensureCurrent(now);
   try {
     return await runWrite(
       db,
@@ -38,13 +51,13 @@ async function applyOne(db: Db, me: Person, m: Mutation, index: number, now: Dat
         }
         switch (m.name) {
           case 'request.create':
-            await createRequest(w, me, m.args, field);
+            await createRequest(w, me, m.args, field, findings);
             break;
           case 'request.cancel':
             await cancelRequest(w, me, m.args, field);
             break;
           case 'decision.record':
-            await recordDecision(w, me, m.args, field);
+            await recordDecision(w, me, m.args, field, findings);
             break;
         }
         await w.tx.execute({

@@ -106,7 +106,8 @@ describe('request.create', () => {
   it('caps the duration at the smallest maxDurationDays of the keys', async () => {
     const quote = createMutation({ permissions: ['object:Quote:read'], durationDays: 90 });
     const mixed = createMutation({ permissions: ['object:Contract:edit', 'object:Contract:delete'], durationDays: 90 });
-    const uncapped = createMutation({ permissions: ['object:Case:read'], durationDays: 90 });
+    // Campaign create has no catalog cap; its rule ("Other requestable permissions") allows 90 days.
+    const uncapped = createMutation({ permissions: ['object:Campaign:create'], durationDays: 90 });
     await h.mutate(ava, [quote, mixed, uncapped]);
     expect((await requestById(quote.args.requestId))?.durationDays).toBe(30);
     expect((await requestById(mixed.args.requestId))?.durationDays).toBe(7);
@@ -115,15 +116,30 @@ describe('request.create', () => {
 
   it('falls back to the admins (never the requester) when there is no eligible manager', async () => {
     const dan = await h.signIn('dan@acme.test'); // no manager
-    const m = createMutation({ permissions: ['object:Case:read'] });
+    const m = createMutation({ permissions: ['object:Order:read'] });
     expect(only((await h.mutate(dan, [m])).results).status).toBe('applied');
     const slice = await h.pull(dan);
-    expect(slice.requests[0]!.stages).toEqual([{ kind: 'manager', approverIds: ['p-cara'], decision: null }]);
+    // The manager stage escalates to the rule's fallback, the AccessLens administrators (Cara).
+    expect(slice.requests[0]!.stages).toEqual([
+      {
+        kind: 'manager',
+        label: 'Manager',
+        keys: ['object:Order:read'],
+        approverIds: ['p-cara'],
+        required: 1,
+        approvals: [],
+        decision: null,
+        escalated: true,
+      },
+    ]);
 
-    // A departed manager is not eligible either.
-    await h.db.execute("UPDATE people SET status = 'departed' WHERE id = 'p-ben'");
+    // A departed manager is not eligible either (the directory change reaches the policy engine).
+    await h.db.transaction(async (tx) => {
+      const v = Number((await tx.execute('UPDATE meta SET version = version + 1 RETURNING version')).rows[0]!.version);
+      await tx.execute({ sql: "UPDATE people SET status = 'departed', version = ? WHERE id = 'p-ben'", args: [v] });
+    });
     const eli = await h.signIn('eli@acme.test');
-    const m2 = createMutation({ permissions: ['object:Case:read'] });
+    const m2 = createMutation({ permissions: ['object:Order:read'] });
     await h.mutate(eli, [m2]);
     expect((await h.pull(eli)).requests[0]!.stages[0]!.approverIds).toEqual(['p-cara']);
   });
@@ -311,7 +327,7 @@ describe('grant expiry', () => {
 
 describe('concurrency', () => {
   it('parallel batches, pulls and sign-ins neither fail nor double-apply', async () => {
-    const keys = ['object:Contract:read', 'object:Quote:read', 'object:Order:read', 'object:Case:read', 'object:Lead:delete'];
+    const keys = ['object:Contract:read', 'object:Quote:read', 'object:Order:read', 'object:Contact:delete', 'object:Lead:delete'];
     const muts = keys.map((k) => createMutation({ permissions: [k] }));
     const results = await Promise.all([
       ...muts.map((m) => h.mutate(ava, [m])),

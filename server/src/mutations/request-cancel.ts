@@ -2,7 +2,7 @@ import type { Person, RequestCancelArgs } from '@accesslens/shared';
 import { conflict, forbidden, notFound } from '../errors.ts';
 import type { WriteContext } from '../write.ts';
 import { withField } from './request-create.ts';
-import { loadRequest, OPEN_STATUSES, peopleConcerned } from './requests.ts';
+import { loadRequest, OPEN_STATUSES, reachedApprovers } from './requests.ts';
 
 /** request.cancel: only the requester, only while the request is still open. */
 export async function cancelRequest(w: WriteContext, me: Person, args: RequestCancelArgs, field: (f: string) => string) {
@@ -10,12 +10,12 @@ export async function cancelRequest(w: WriteContext, me: Person, args: RequestCa
   if (!request) throw withField(notFound('There is no such request.'), field('requestId'));
   if (request.requesterId !== me.id) throw forbidden('Only the requester can cancel a request.');
   if (!OPEN_STATUSES.has(request.status)) throw conflict(`This request is no longer pending (it is ${request.status}).`);
-
   const version = await w.version();
   await w.tx.execute({
     sql: "UPDATE requests SET status = 'cancelled', updated_at = ?, version = ? WHERE id = ?",
     args: [w.nowIso, version, request.id],
   });
   await w.audit({ actorId: me.id, action: 'request.cancelled', subjectType: 'request', subjectId: request.id });
-  for (const id of peopleConcerned(request)) w.affected.add(id);
+  w.affected.add(me.id);
+  for (const id of await reachedApprovers(w.tx, request.id)) w.affected.add(id);
 }

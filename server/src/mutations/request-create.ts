@@ -1,55 +1,171 @@
 import {
   BundleIndex,
   effectivePermissions,
+  evaluateRequest,
   type AccessRequest,
   type ApprovalStage,
   type Person,
   type RequestCreateArgs,
+  type RequestEvaluation,
 } from '@accesslens/shared';
 import { ApiFailure, conflict, forbidden, notFound } from '../errors.ts';
+import type { FindingsService } from '../findings/service.ts';
 import { ASSIGNMENT_COLUMNS, BUNDLE_COLUMNS, assignmentFromRow, bundleFromRow } from '../model.ts';
 import type { WriteContext } from '../write.ts';
-import { OPEN_STATUSES } from './requests.ts';
+import { OPEN_STATUSES, grantKeys, indexStageApprovers } from './requests.ts';
 
 /**
- * request.create: the caller asks for permissions on one CRM connection. Validates against the
- * catalog and what the caller already holds, caps the duration, routes to the manager (or admins).
+ * request.create: the caller asks for permissions on one CRM connection. The directory checks come
+ * first (connection, account, catalog, already held, a pending duplicate), each with its own code;
+ * then the policy decides (`evaluateRequest`): the approval stages in order, the duration after every
+ * cap, prerequisites, or an automatic approval.
  */
-export async function createRequest(w: WriteContext, me: Person, args: RequestCreateArgs, field: (f: string) => string) {
+export async function createRequest(
+  w: WriteContext,
+  me: Person,
+  args: RequestCreateArgs,
+  field: (f: string) => string,
+  findings: FindingsService,
+) {
   const { tx } = w;
   const taken = await tx.execute({ sql: 'SELECT 1 FROM requests WHERE id = ?', args: [args.requestId] });
   if (taken.rows.length > 0) throw withField(conflict('A request with this id already exists.'), field('requestId'));
+  const checked = await checkRequestable(w, me, args.connectionId, args.permissions, field);
+  const { accountId, keys } = checked;
 
-  const conn = await tx.execute({ sql: 'SELECT id, name FROM crm_connections WHERE id = ?', args: [args.connectionId] });
+  const engine = await findings.catchUpWithin(w);
+  const evaluation = evaluateRequest(engine, me.id, accountId, keys, args.durationDays, w.now, {
+    justification: args.justification,
+    evidence: args.evidence,
+  });
+  if (!evaluation.ok)
+    throw new ApiFailure(
+      403,
+      'policy_blocked',
+      `The access policy does not allow this request: ${evaluation.problems.join('; ')}.`,
+      blockedField(evaluation, args, field),
+    );
+
+  if (!evaluation.autoApproved && evaluation.stages.length === 0)
+    throw conflict('Nobody can approve this request under the current policy.');
+  const durationDays = evaluation.duration.granted;
+  const version = await w.version();
+  const stages: ApprovalStage[] = evaluation.stages.map((s) => ({
+    kind: s.kind,
+    label: s.label,
+    keys: s.keys,
+    approverIds: s.approvers.map((a) => a.id),
+    required: s.required,
+    approvals: [],
+    decision: null,
+    escalated: s.escalated,
+  }));
+  const ruleIds = [...new Set(evaluation.keys.map((k) => k.ruleId).filter((r): r is string => r !== null))];
+  await tx.execute({
+    sql: `INSERT INTO requests (id, requester_id, connection_id, account_id, permissions, page, justification, evidence,
+            duration_days, status, stages, created_at, updated_at, decided_at, granted_at, expires_at, version)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, NULL, NULL, NULL, ?)`,
+    args: [
+      args.requestId,
+      me.id,
+      args.connectionId,
+      accountId,
+      JSON.stringify(keys),
+      args.page === null ? null : JSON.stringify(args.page),
+      args.justification,
+      JSON.stringify(args.evidence),
+      durationDays,
+      JSON.stringify(stages),
+      w.nowIso,
+      w.nowIso,
+      version,
+    ],
+  });
+  await w.audit({
+    actorId: me.id,
+    action: 'request.created',
+    subjectType: 'request',
+    subjectId: args.requestId,
+    data: {
+      connectionId: args.connectionId,
+      accountId,
+      permissions: keys,
+      durationDays,
+      requestedDurationDays: args.durationDays,
+      cappedBy: evaluation.duration.cappedBy,
+      ruleIds,
+      policyVersion: engine.data.policy.version,
+      approverIds: stages[0]?.approverIds ?? [],
+      stages: stages.map((s) => ({ kind: s.kind, label: s.label, approverIds: s.approverIds, required: s.required, escalated: s.escalated })),
+      autoApproved: evaluation.autoApproved,
+      warnings: evaluation.warnings,
+      evidence: args.evidence,
+      page: args.page,
+    },
+  });
+  w.affected.add(me.id);
+
+  if (evaluation.autoApproved) {
+    // No stages: the rule approved it, for at most its auto-approval duration.
+    const { grantedAt, expiresAt } = await grantKeys(w, { id: args.requestId, accountId, permissions: keys }, durationDays, null);
+    await tx.execute({
+      sql: `UPDATE requests SET status = 'approved', decided_at = ?, granted_at = ?, expires_at = ?, updated_at = ? WHERE id = ?`,
+      args: [grantedAt, grantedAt, expiresAt, grantedAt, args.requestId],
+    });
+    await w.audit({
+      actorId: null,
+      action: 'request.auto_approved',
+      subjectType: 'request',
+      subjectId: args.requestId,
+      data: { ruleIds: evaluation.autoApprovalRuleIds, durationDays, grantedAt, expiresAt, policyVersion: engine.data.policy.version },
+    });
+    findings.track(w);
+    return;
+  }
+
+  await indexStageApprovers(tx, args.requestId, 0, stages[0]!.approverIds);
+  for (const id of stages[0]!.approverIds) w.affected.add(id);
+}
+
+/**
+ * The checks that come before the policy, shared with the preview: the connection exists, the caller
+ * has an active account on it, every key is in its catalog and requestable there, none is held
+ * already, and no open request of the caller overlaps.
+ */
+export async function checkRequestable(
+  w: Pick<WriteContext, 'tx' | 'now'>,
+  me: Person,
+  connectionId: string,
+  permissions: string[],
+  field: (f: string) => string,
+): Promise<{ accountId: string; connectionName: string; keys: string[] }> {
+  const { tx } = w;
+  const conn = await tx.execute({ sql: 'SELECT id, name FROM crm_connections WHERE id = ?', args: [connectionId] });
   const connection = conn.rows[0];
-  if (!connection) throw withField(notFound(`There is no CRM connection "${args.connectionId}".`), field('connectionId'));
+  if (!connection) throw withField(notFound(`There is no CRM connection "${connectionId}".`), field('connectionId'));
   const connectionName = String(connection.name);
-
   const acc = await tx.execute({
     sql: 'SELECT id FROM crm_accounts WHERE person_id = ? AND connection_id = ? AND active = 1 ORDER BY id LIMIT 1',
-    args: [me.id, args.connectionId],
+    args: [me.id, connectionId],
   });
   if (!acc.rows[0]) throw withField(forbidden(`You have no active account on ${connectionName}.`), field('connectionId'));
   const accountId = String(acc.rows[0].id);
-
-  const keys = [...new Set(args.permissions)];
+  const keys = [...new Set(permissions)];
   const cat = await tx.execute({
-    sql: `SELECT key, max_duration_days, requestable FROM permission_catalog
+    sql: `SELECT key, requestable FROM permission_catalog
           WHERE connection_id = ? AND key IN (${keys.map(() => '?').join(', ')})`,
-    args: [args.connectionId, ...keys],
+    args: [connectionId, ...keys],
   });
   const catalog = new Map(cat.rows.map((r) => [String(r.key), r] as const));
   for (const key of keys) {
     const entry = catalog.get(key);
-    const at = field(`permissions.${args.permissions.indexOf(key)}`);
+    const at = field(`permissions.${permissions.indexOf(key)}`);
     if (!entry) throw withField(notFound(`${key} is not in the permission catalog of ${connectionName}.`), at);
-    if (Number(entry.requestable) !== 1)
-      throw withField(forbidden(`${key} cannot be requested; ask an administrator.`), at);
+    if (Number(entry.requestable) !== 1) throw withField(forbidden(`${key} cannot be requested; ask an administrator.`), at);
   }
-
   // Keys already held, through any bundle, direct grant or implication.
   const [bundleRows, assignmentRows] = await tx.batch([
-    { sql: `SELECT ${BUNDLE_COLUMNS} FROM bundles b WHERE b.connection_id = ?`, args: [args.connectionId] },
+    { sql: `SELECT ${BUNDLE_COLUMNS} FROM bundles b WHERE b.connection_id = ?`, args: [connectionId] },
     { sql: `SELECT ${ASSIGNMENT_COLUMNS} FROM assignments a WHERE a.account_id = ?`, args: [accountId] },
   ]);
   const held = effectivePermissions(
@@ -58,13 +174,11 @@ export async function createRequest(w: WriteContext, me: Person, args: RequestCr
     w.now,
   );
   for (const key of keys)
-    if (held.has(key))
-      throw withField(conflict(`You already have ${key}.`), field(`permissions.${args.permissions.indexOf(key)}`));
-
+    if (held.has(key)) throw withField(conflict(`You already have ${key}.`), field(`permissions.${permissions.indexOf(key)}`));
   const open = await tx.execute({
     sql: `SELECT id, permissions, status FROM requests WHERE requester_id = ? AND connection_id = ?
           ORDER BY created_at`,
-    args: [me.id, args.connectionId],
+    args: [me.id, connectionId],
   });
   for (const r of open.rows) {
     if (!OPEN_STATUSES.has(String(r.status) as AccessRequest['status'])) continue;
@@ -77,79 +191,19 @@ export async function createRequest(w: WriteContext, me: Person, args: RequestCr
         field('permissions'),
       );
   }
-
-  let durationDays = args.durationDays;
-  for (const entry of catalog.values())
-    if (entry.max_duration_days !== null) durationDays = Math.min(durationDays, Number(entry.max_duration_days));
-
-  const approverIds = await routeApprovers(w, me, args.connectionId);
-  if (approverIds.length === 0)
-    throw conflict('Nobody can approve this request: you have no eligible manager and there is no administrator.');
-  const stages: ApprovalStage[] = [{ kind: 'manager', approverIds, decision: null }];
-
-  const version = await w.version();
-  await tx.execute({
-    sql: `INSERT INTO requests (id, requester_id, connection_id, account_id, permissions, page, justification, duration_days,
-            status, stages, created_at, updated_at, decided_at, granted_at, expires_at, version)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, NULL, NULL, NULL, ?)`,
-    args: [
-      args.requestId,
-      me.id,
-      args.connectionId,
-      accountId,
-      JSON.stringify(keys),
-      args.page === null ? null : JSON.stringify(args.page),
-      args.justification,
-      durationDays,
-      JSON.stringify(stages),
-      w.nowIso,
-      w.nowIso,
-      version,
-    ],
-  });
-  for (const approverId of approverIds)
-    await tx.execute({
-      sql: 'INSERT INTO request_approvers (request_id, position, person_id) VALUES (?, 0, ?)',
-      args: [args.requestId, approverId],
-    });
-  await w.audit({
-    actorId: me.id,
-    action: 'request.created',
-    subjectType: 'request',
-    subjectId: args.requestId,
-    data: {
-      connectionId: args.connectionId,
-      accountId,
-      permissions: keys,
-      durationDays,
-      requestedDurationDays: args.durationDays,
-      approverIds,
-      page: args.page,
-    },
-  });
-  w.affected.add(me.id);
-  for (const id of approverIds) w.affected.add(id);
+  return { accountId, connectionName, keys };
 }
 
-/**
- * One manager stage: the requester's manager when active and not the requester; otherwise the
- * connection's administrators (admins with an active account on it, else every active admin), never
- * the requester.
- */
-async function routeApprovers(w: WriteContext, me: Person, connectionId: string): Promise<string[]> {
-  if (me.managerId !== null && me.managerId !== me.id) {
-    const m = await w.tx.execute({ sql: "SELECT id FROM people WHERE id = ? AND status = 'active'", args: [me.managerId] });
-    if (m.rows[0]) return [String(m.rows[0].id)];
-  }
-  const admins = await w.tx.execute({
-    sql: `SELECT p.id, EXISTS (SELECT 1 FROM crm_accounts ac WHERE ac.person_id = p.id AND ac.connection_id = ? AND ac.active = 1) AS on_connection
-          FROM people p
-          WHERE p.status = 'active' AND p.id <> ? AND EXISTS (SELECT 1 FROM json_each(p.roles) WHERE value = 'admin')
-          ORDER BY p.id`,
-    args: [connectionId, me.id],
-  });
-  const onConnection = admins.rows.filter((r) => Number(r.on_connection) === 1).map((r) => String(r.id));
-  return onConnection.length > 0 ? onConnection : admins.rows.map((r) => String(r.id));
+/** The field a policy rejection is about: the first refused key, a key missing a prerequisite, or the evidence. */
+function blockedField(e: RequestEvaluation, args: RequestCreateArgs, field: (f: string) => string): string {
+  const at = (key: string) => field(`permissions.${Math.max(0, args.permissions.indexOf(key))}`);
+  const refused = e.keys.find((k) => !k.requestable);
+  if (refused) return at(refused.key);
+  const missing = e.missingPrerequisites[0];
+  if (missing && missing.keys[0]) return at(missing.keys[0]);
+  if (e.problems.some((p) => p.startsWith('evidence'))) return field('evidence');
+  if (e.problems.some((p) => p.startsWith('a justification'))) return field('justification');
+  return field('permissions');
 }
 
 export function withField(failure: ApiFailure, field: string): ApiFailure {

@@ -1,7 +1,10 @@
-/** Shared by the request mutations: loading a request and who it concerns. */
+/** Shared by the request mutations: loading a request, who it concerns, granting it. */
 import type { AccessRequest } from '@accesslens/shared';
 import type { Transaction } from '../db.ts';
 import { REQUEST_COLUMNS, requestFromRow } from '../model.ts';
+import type { WriteContext } from '../write.ts';
+
+export const DAY_MS = 24 * 60 * 60 * 1000;
 
 export async function loadRequest(tx: Transaction, id: string): Promise<(AccessRequest & { version: number }) | null> {
   const r = await tx.execute({ sql: `SELECT ${REQUEST_COLUMNS} FROM requests r WHERE r.id = ?`, args: [id] });
@@ -9,9 +12,57 @@ export async function loadRequest(tx: Transaction, id: string): Promise<(AccessR
   return row ? { ...requestFromRow(row), version: Number(row.version) } : null;
 }
 
-/** The requester and every approver: the people whose slice holds this request. */
-export function peopleConcerned(request: Pick<AccessRequest, 'requesterId' | 'stages'>): string[] {
-  return [request.requesterId, ...request.stages.flatMap((s) => s.approverIds)];
+/**
+ * Approvers the request has reached so far (every stage up to the open one): they hold it in their
+ * slice. Later stages' approvers are added to `request_approvers` when their stage opens.
+ */
+export async function reachedApprovers(tx: Transaction, requestId: string): Promise<string[]> {
+  const r = await tx.execute({
+    sql: 'SELECT DISTINCT person_id FROM request_approvers WHERE request_id = ? ORDER BY person_id',
+    args: [requestId],
+  });
+  return r.rows.map((x) => String(x.person_id));
+}
+
+/** Makes stage `position`'s approvers see the request (sync slice) — when the stage opens. */
+export async function indexStageApprovers(tx: Transaction, requestId: string, position: number, approverIds: string[]): Promise<void> {
+  for (const personId of new Set(approverIds))
+    await tx.execute({
+      sql: 'INSERT OR IGNORE INTO request_approvers (request_id, position, person_id) VALUES (?, ?, ?)',
+      args: [requestId, position, personId],
+    });
+}
+
+/**
+ * One direct `permission` assignment per key, from now for `days` (expiry counts from the grant),
+ * each audited. Returns the grant's times.
+ */
+export async function grantKeys(
+  w: WriteContext,
+  request: Pick<AccessRequest, 'id' | 'accountId' | 'permissions'>,
+  days: number,
+  actorId: string | null,
+): Promise<{ grantedAt: string; expiresAt: string }> {
+  const version = await w.version();
+  const grantedAt = w.nowIso;
+  const expiresAt = new Date(w.now.getTime() + days * DAY_MS).toISOString();
+  for (const key of request.permissions) {
+    const assignmentId = `asg-${crypto.randomUUID()}`;
+    await w.tx.execute({
+      sql: `INSERT INTO assignments (id, account_id, target_type, bundle_id, permission_key, source, request_id,
+              granted_at, expires_at, revoked_at, version)
+            VALUES (?, ?, 'permission', NULL, ?, 'request', ?, ?, ?, NULL, ?)`,
+      args: [assignmentId, request.accountId, key, request.id, grantedAt, expiresAt, version],
+    });
+    await w.audit({
+      actorId,
+      action: 'grant.created',
+      subjectType: 'assignment',
+      subjectId: assignmentId,
+      data: { accountId: request.accountId, key, requestId: request.id, grantedAt, expiresAt },
+    });
+  }
+  return { grantedAt, expiresAt };
 }
 
 export const OPEN_STATUSES: ReadonlySet<AccessRequest['status']> = new Set(['pending', 'needs-info']);

@@ -6,8 +6,8 @@ import { applyMutations } from '../mutations/index.ts';
 import { formatCursor } from '../sync/cursor.ts';
 
 export const mutations = new Hono<Env>().post('/', requireSession, validate('json', mutationsBody), async (c) => {
-  const { db, person, notifier } = c.var;
-  const results = await applyMutations(db, person, c.req.valid('json').mutations, c.var.now, notifier);
+  const { db, person, notifier, findings } = c.var;
+  const results = await applyMutations(db, person, c.req.valid('json').mutations, c.var.now, findings, notifier);
   // The position at which every effect of this batch is visible: a pull that returns this cursor
   // (or a later one) has seen them.
   const meta = await db.execute('SELECT instance_id, version FROM meta WHERE id = 1');

@@ -24,9 +24,9 @@ const unchanged = (cursor: string): SyncResponse => ({
 
 export const sync = new Hono<Env>()
   .get('/', requireSession, validate('query', syncQuery), async (c) => {
-    const { db, person, notifier } = c.var;
+    const { db, person, notifier, findings } = c.var;
     let position = c.var.position;
-    if ((await sweepIfDue(db, c.var.now(), notifier)) > 0) {
+    if ((await sweepIfDue(db, c.var.now(), notifier, findings)) > 0) {
       const meta = await db.execute('SELECT instance_id, version FROM meta WHERE id = 1');
       position = { instanceId: String(meta.rows[0]!.instance_id), version: Number(meta.rows[0]!.version) };
     }

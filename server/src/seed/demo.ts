@@ -2,7 +2,17 @@
  * The demo organisation, Acme, on one Salesforce org. Seeded into an empty database unless
  * ACCESSLENS_SEED=none. The passwords below exist only here, for demos and tests.
  */
-import { OBJECT_ACTIONS, type BundleKind, type ObjectAction, type PersonRole, type Risk } from '@accesslens/shared';
+import {
+  DEFAULT_THRESHOLDS,
+  OBJECT_ACTIONS,
+  policyDocument,
+  type ApproverRef,
+  type BundleKind,
+  type ObjectAction,
+  type PersonRole,
+  type PolicyDocument,
+  type Risk,
+} from '@accesslens/shared';
 import { hashPassword } from '../auth/password.ts';
 import type { Db } from '../db.ts';
 import { runWrite, type WriteContext } from '../write.ts';
@@ -37,43 +47,75 @@ interface DemoPerson {
   /** Bundles assigned in Salesforce. */
   bundles: string[];
   lastLoginDaysAgo: number;
+  /** Keys used in Salesforce (usage aggregates): key → days since last use. */
+  usage?: Record<string, number>;
 }
 
 export const DEMO_PEOPLE: DemoPerson[] = [
   { id: 'p-dan', name: 'Dan Wu', email: 'dan@acme.test', department: 'Sales', title: 'VP Sales', managerId: null,
     roles: ['requester', 'approver'], status: 'active', hireDate: '2019-03-04', trainings: ['security-awareness-2025', 'data-privacy-2025'],
-    bundles: ['profile-standard-sales', 'psg-revenue-ops', 'ps-report-builder'], lastLoginDaysAgo: 1 },
+    bundles: ['profile-standard-sales', 'psg-revenue-ops', 'ps-report-builder'], lastLoginDaysAgo: 1,
+    usage: { 'object:Opportunity:read': 1, 'object:Quote:read': 3, 'object:Contract:read': 9, 'system:RunReports': 2 } },
   { id: 'p-ben', name: 'Ben Ortiz', email: 'ben@acme.test', department: 'Sales', title: 'Sales Manager', managerId: 'p-dan',
     roles: ['requester', 'approver'], status: 'active', hireDate: '2020-06-15', trainings: ['security-awareness-2025'],
-    bundles: ['profile-standard-sales', 'ps-sales-ops', 'ps-report-builder'], lastLoginDaysAgo: 0 },
+    bundles: ['profile-standard-sales', 'ps-sales-ops', 'ps-report-builder'], lastLoginDaysAgo: 0,
+    // Sales Ops (Campaign changes, Lead delete, ScheduleReports) last used long ago: an unused permission set.
+    usage: { 'object:Opportunity:edit': 0, 'object:Account:read': 0, 'system:RunReports': 5, 'system:ScheduleReports': 212 } },
   { id: 'p-ava', name: 'Ava Chen', email: 'ava@acme.test', department: 'Sales', title: 'Account Executive', managerId: 'p-ben',
     roles: ['requester'], status: 'active', hireDate: '2024-09-02', trainings: ['security-awareness-2025'],
-    bundles: ['profile-standard-sales'], lastLoginDaysAgo: 0 },
+    bundles: ['profile-standard-sales'], lastLoginDaysAgo: 0,
+    usage: { 'object:Account:read': 0, 'object:Opportunity:edit': 1, 'object:Contact:read': 2, 'object:Lead:create': 6 } },
   { id: 'p-eli', name: 'Eli Brooks', email: 'eli@acme.test', department: 'Sales', title: 'Account Executive', managerId: 'p-ben',
     roles: ['requester'], status: 'active', hireDate: '2023-01-09', trainings: ['security-awareness-2025'],
-    bundles: ['profile-standard-sales'], lastLoginDaysAgo: 2 },
+    bundles: ['profile-standard-sales'], lastLoginDaysAgo: 2,
+    usage: { 'object:Account:read': 2, 'object:Opportunity:read': 2 } },
   { id: 'p-kai', name: 'Kai Rossi', email: 'kai@acme.test', department: 'IT', title: 'IT Director', managerId: null,
-    roles: ['requester', 'approver'], status: 'active', hireDate: '2018-11-12', trainings: ['security-awareness-2025', 'salesforce-admin'],
-    bundles: ['profile-sysadmin'], lastLoginDaysAgo: 6 },
+    roles: ['requester', 'approver'], status: 'active', hireDate: '2018-11-12',
+    trainings: ['security-awareness-2025', 'salesforce-admin', 'sfdc-security-101'],
+    bundles: ['profile-sysadmin'], lastLoginDaysAgo: 6, usage: { 'system:ViewSetup': 6, 'system:ManageUsers': 20 } },
   { id: 'p-cara', name: 'Cara Diaz', email: 'cara@acme.test', department: 'IT', title: 'Salesforce Administrator', managerId: 'p-kai',
-    roles: ['requester', 'admin'], status: 'active', hireDate: '2021-04-19', trainings: ['security-awareness-2025', 'salesforce-admin'],
-    bundles: ['profile-sysadmin'], lastLoginDaysAgo: 0 },
+    roles: ['requester', 'admin'], status: 'active', hireDate: '2021-04-19',
+    trainings: ['security-awareness-2025', 'salesforce-admin', 'sfdc-security-101'],
+    bundles: ['profile-sysadmin'], lastLoginDaysAgo: 0,
+    usage: { 'system:ModifyAllData': 1, 'system:CustomizeApplication': 3, 'object:Account:read': 0 } },
   { id: 'p-gil', name: 'Gil Novak', email: 'gil@acme.test', department: 'Finance', title: 'Finance Director', managerId: null,
     roles: ['requester', 'approver'], status: 'active', hireDate: '2017-08-21', trainings: ['security-awareness-2025', 'sox-controls'],
-    bundles: ['profile-finance', 'ps-contract-manager', 'ps-report-builder'], lastLoginDaysAgo: 3 },
+    bundles: ['profile-finance', 'ps-contract-manager', 'ps-report-builder'], lastLoginDaysAgo: 3,
+    usage: { 'object:Order:read': 3, 'object:Contract:read': 8, 'system:ExportReport': 15 } },
   { id: 'p-fay', name: 'Fay Okafor', email: 'fay@acme.test', department: 'Finance', title: 'Financial Analyst', managerId: 'p-gil',
     roles: ['requester'], status: 'active', hireDate: '2022-02-14', trainings: ['security-awareness-2025', 'sox-controls'],
-    bundles: ['profile-finance', 'ps-contract-manager'], lastLoginDaysAgo: 1 },
+    bundles: ['profile-finance', 'ps-contract-manager'], lastLoginDaysAgo: 1,
+    usage: { 'object:Order:edit': 1, 'object:Contract:edit': 4 } },
   { id: 'p-ivy', name: 'Ivy Lund', email: 'ivy@acme.test', department: 'Support', title: 'Support Manager', managerId: null,
     roles: ['requester', 'approver'], status: 'active', hireDate: '2019-10-01', trainings: ['security-awareness-2025'],
-    bundles: ['profile-support'], lastLoginDaysAgo: 1 },
+    // Has not signed in to Salesforce for six weeks: a dormant account.
+    bundles: ['profile-support'], lastLoginDaysAgo: 41, usage: { 'object:Case:read': 45 } },
   { id: 'p-hal', name: 'Hal Sato', email: 'hal@acme.test', department: 'Support', title: 'Customer Support Agent', managerId: 'p-ivy',
     roles: ['requester'], status: 'active', hireDate: '2023-07-17', trainings: [],
-    bundles: ['profile-support'], lastLoginDaysAgo: 0 },
+    bundles: ['profile-support'], lastLoginDaysAgo: 0, usage: { 'object:Case:edit': 0, 'object:Contact:read': 1 } },
   { id: 'p-jon', name: 'Jon Park', email: 'jon@acme.test', department: 'Sales', title: 'Account Executive', managerId: 'p-ben',
     roles: ['requester'], status: 'departed', hireDate: '2021-05-10', trainings: ['security-awareness-2024'],
+    // Left the company; the Salesforce user was never deactivated.
     bundles: ['profile-standard-sales', 'ps-report-builder'], lastLoginDaysAgo: 140 },
 ];
+
+/** Salesforce users still active although their person is not (deprovisioning lag). */
+const ACTIVE_DESPITE_STATUS = new Set(['p-jon']);
+
+/** Grants that ended but were never removed in Salesforce: [person, bundle, granted days ago, expired days ago]. */
+const STALE_GRANTS: [string, string, number, number][] = [['p-eli', 'ps-quote-desk', 42, 12]];
+
+// ---------- approver groups, licenses ----------
+
+export const DEMO_GROUPS: { id: string; name: string; memberIds: string[] }[] = [
+  { id: 'grp-admins', name: 'AccessLens administrators', memberIds: ['p-cara'] },
+  { id: 'grp-sf-admins', name: 'Salesforce Admins', memberIds: ['p-cara', 'p-kai'] },
+  { id: 'grp-deal-desk', name: 'Deal Desk', memberIds: ['p-dan'] },
+];
+
+export const DEMO_LICENSE = { id: 'lic-sf-platform', name: 'Salesforce Platform', seats: 13 } as const;
+
+export const SECURITY_TRAINING = 'sfdc-security-101';
 
 // ---------- catalog ----------
 
@@ -124,7 +166,7 @@ const SYSTEM_PERMISSIONS: { name: string; en: string; zh: string; risk: Risk; ma
   { name: 'ScheduleReports', en: 'Schedule Reports', zh: '计划报表', risk: 'medium', maxDays: 7, requestable: true },
 ];
 
-/** Who answers for a permission (not on the wire yet; used by future owner stages). */
+/** Who answers for a permission as its owner (stages of kind `owner`). */
 const OWNERS: Record<string, string> = { Contract: 'p-gil', Quote: 'p-gil', Order: 'p-gil', Case: 'p-ivy' };
 
 export interface DemoCatalogEntry {
@@ -134,7 +176,9 @@ export interface DemoCatalogEntry {
   risk: Risk;
   maxDurationDays: number | null;
   requestable: boolean;
-  ownerId: string | null;
+  owner: ApproverRef | null;
+  license: string | null;
+  requiredTrainings: string[];
 }
 
 export function demoCatalog(): DemoCatalogEntry[] {
@@ -149,7 +193,9 @@ export function demoCatalog(): DemoCatalogEntry[] {
         risk,
         maxDurationDays: o.maxDays?.[action] ?? (action === 'delete' ? 7 : null),
         requestable: true,
-        ownerId: OWNERS[o.name] ?? 'p-cara',
+        owner: { type: 'person', personId: OWNERS[o.name] ?? 'p-cara' },
+        license: DEMO_LICENSE.id,
+        requiredTrainings: [],
       });
     }
   }
@@ -161,7 +207,9 @@ export function demoCatalog(): DemoCatalogEntry[] {
       risk: s.risk,
       maxDurationDays: s.maxDays,
       requestable: s.requestable,
-      ownerId: 'p-kai',
+      owner: { type: 'group', groupId: 'grp-sf-admins' },
+      license: null,
+      requiredTrainings: s.risk === 'high' || s.risk === 'critical' ? [SECURITY_TRAINING] : [],
     });
   return entries;
 }
@@ -245,6 +293,63 @@ export const DEMO_BUNDLES: { id: string; kind: BundleKind; name: string; include
   },
 ];
 
+// ---------- policy (version 1) ----------
+
+const CONN = 'sf-acme';
+const ADMINS_FALLBACK = [{ kind: 'group' as const, groupId: 'grp-admins' }];
+const MANAGER = { kind: 'manager' as const, mode: { type: 'any' as const }, label: 'Manager' };
+
+export const DEMO_POLICY: PolicyDocument = policyDocument.parse({
+  baselines: [
+    { id: 'bl-sales-ae', connectionId: CONN, name: 'Account Executive', match: { department: 'Sales', title: 'Account Executive' },
+      bundleIds: ['profile-standard-sales'] },
+    { id: 'bl-sales-manager', connectionId: CONN, name: 'Sales Manager', match: { department: 'Sales', title: 'Sales Manager' },
+      bundleIds: ['profile-standard-sales', 'ps-report-builder'] },
+    { id: 'bl-sf-admin', connectionId: CONN, name: 'Salesforce Administrator',
+      match: { department: 'IT', title: 'Salesforce Administrator' }, bundleIds: ['profile-sysadmin'] },
+    { id: 'bl-finance-analyst', connectionId: CONN, name: 'Financial Analyst', match: { department: 'Finance', title: 'Financial Analyst' },
+      bundleIds: ['profile-finance', 'ps-contract-manager'] },
+    { id: 'bl-finance-director', connectionId: CONN, name: 'Finance Director', match: { department: 'Finance', title: 'Finance Director' },
+      bundleIds: ['profile-finance', 'ps-contract-manager', 'ps-report-builder'] },
+    { id: 'bl-support-agent', connectionId: CONN, name: 'Customer Support Agent',
+      match: { department: 'Support', title: 'Customer Support Agent' }, bundleIds: ['profile-support'] },
+    { id: 'bl-support-manager', connectionId: CONN, name: 'Support Manager', match: { department: 'Support', title: 'Support Manager' },
+      bundleIds: ['profile-support'] },
+  ],
+  sodRules: [
+    { id: 'sod-quote-contract', connectionId: CONN, name: 'Quote Desk vs Contract Manager',
+      left: { bundleIds: ['ps-quote-desk'] }, right: { bundleIds: ['ps-contract-manager'] }, severity: 'high' },
+    { id: 'sod-mad-users', connectionId: CONN, name: 'Modify All Data vs Manage Users',
+      left: { keys: ['system:ModifyAllData'] }, right: { keys: ['system:ManageUsers'] }, severity: 'high' },
+  ],
+  // The first rule matching a key decides for it.
+  requestRules: [
+    { id: 'rr-self-service-case', connectionId: CONN, name: 'Self-service case access', match: { keys: ['object:Case:read'] },
+      stages: [MANAGER], fallback: ADMINS_FALLBACK,
+      autoApprove: { maxRisk: 'low', maxDurationDays: 7, requesters: [{ department: 'Sales' }] },
+      defaultDurationDays: 7, maxDurationDays: 90 },
+    { id: 'rr-deal-desk', connectionId: CONN, name: 'Deal Desk changes', match: { keys: ['object:Quote:create', 'object:Quote:edit'] },
+      stages: [MANAGER, { kind: 'group', groupId: 'grp-deal-desk', mode: { type: 'any' }, label: 'Deal Desk' }],
+      fallback: ADMINS_FALLBACK, defaultDurationDays: 30, maxDurationDays: 30 },
+    { id: 'rr-standard-objects', connectionId: CONN, name: 'Standard object access',
+      match: { keys: ['object:*:read'], risks: ['low', 'medium'] },
+      stages: [MANAGER], fallback: ADMINS_FALLBACK, defaultDurationDays: 30, maxDurationDays: 90 },
+    { id: 'rr-system', connectionId: CONN, name: 'System permissions', match: { keys: ['system:*'], risks: ['high', 'critical'] },
+      stages: [MANAGER, { kind: 'owner', mode: { type: 'all' }, label: 'Salesforce Admins' }],
+      fallback: ADMINS_FALLBACK, prerequisites: { trainings: [SECURITY_TRAINING] },
+      defaultDurationDays: 7, maxDurationDays: 7, evidenceRequired: true },
+    { id: 'rr-other', connectionId: CONN, name: 'Other requestable permissions', match: {},
+      stages: [MANAGER], fallback: ADMINS_FALLBACK, defaultDurationDays: 30, maxDurationDays: 90 },
+  ],
+  adminFunctions: [
+    { department: 'IT', title: 'Salesforce Administrator' },
+    // Kai runs the Salesforce Admins group with Cara.
+    { department: 'IT', title: 'IT Director' },
+  ],
+  thresholds: { ...DEFAULT_THRESHOLDS },
+  sodAtRequest: 'warn',
+});
+
 // ---------- seeding ----------
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -294,12 +399,25 @@ async function seedDemo(w: WriteContext, passwordHashes: Map<string, string>): P
       JSON.stringify(['acme.lightning.force.com', 'acme.my.salesforce.com']), JSON.stringify({ orgId: '00DHs000000AcmeMAA' }), v],
   });
 
+  for (const g of DEMO_GROUPS)
+    await tx.execute({
+      sql: 'INSERT INTO approver_groups (id, name, member_ids, version) VALUES (?, ?, ?, ?)',
+      args: [g.id, g.name, JSON.stringify(g.memberIds), v],
+    });
+  await tx.execute({
+    sql: 'INSERT INTO licenses (id, connection_id, name, seats, version) VALUES (?, ?, ?, ?, ?)',
+    args: [DEMO_LICENSE.id, DEMO_CONNECTION_ID, DEMO_LICENSE.name, DEMO_LICENSE.seats, v],
+  });
+
   const catalog = demoCatalog();
   for (const e of catalog)
     await tx.execute({
-      sql: `INSERT INTO permission_catalog (connection_id, key, label_en, label_zh_cn, risk, max_duration_days, requestable, owner_id, version)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      args: [DEMO_CONNECTION_ID, e.key, e.en, e.zh, e.risk, e.maxDurationDays, e.requestable ? 1 : 0, e.ownerId, v],
+      sql: `INSERT INTO permission_catalog (connection_id, key, label_en, label_zh_cn, risk, max_duration_days, requestable, owner_id,
+              owner, license_id, required_trainings, version)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      args: [DEMO_CONNECTION_ID, e.key, e.en, e.zh, e.risk, e.maxDurationDays, e.requestable ? 1 : 0,
+        e.owner?.type === 'person' ? e.owner.personId : null, e.owner ? JSON.stringify(e.owner) : null, e.license,
+        JSON.stringify(e.requiredTrainings), v],
     });
 
   for (const b of DEMO_BUNDLES)
@@ -317,12 +435,26 @@ async function seedDemo(w: WriteContext, passwordHashes: Map<string, string>): P
   for (const [n, p] of DEMO_PEOPLE.entries()) {
     const first = p.email.split('@')[0]!;
     const accountId = `acct-${first}`;
+    const active = p.status === 'active' || ACTIVE_DESPITE_STATUS.has(p.id);
     await tx.execute({
-      sql: `INSERT INTO crm_accounts (id, person_id, connection_id, external_user_id, username, active, last_login_at, version)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      args: [accountId, p.id, DEMO_CONNECTION_ID, salesforceUserId(n + 1), `${first}@acme.test.sf`, p.status === 'active' ? 1 : 0,
-        new Date(now.getTime() - p.lastLoginDaysAgo * DAY_MS - (n + 1) * 37 * 60 * 1000).toISOString(), v],
+      sql: `INSERT INTO crm_accounts (id, person_id, connection_id, external_user_id, username, active, last_login_at, created_at, version)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      args: [accountId, p.id, DEMO_CONNECTION_ID, salesforceUserId(n + 1), `${first}@acme.test.sf`, active ? 1 : 0,
+        new Date(now.getTime() - p.lastLoginDaysAgo * DAY_MS - (n + 1) * 37 * 60 * 1000).toISOString(),
+        `${p.hireDate}T09:00:00.000Z`, v],
     });
+    for (const [key, daysAgo] of Object.entries(p.usage ?? {}))
+      await tx.execute({
+        sql: 'INSERT INTO usage_aggregates (account_id, key, last_used_at, count, version) VALUES (?, ?, ?, ?, ?)',
+        args: [accountId, key, new Date(now.getTime() - daysAgo * DAY_MS - 3_600_000).toISOString(), 3 + ((n * 7 + key.length) % 40), v],
+      });
+    for (const [i, [, bundleId, grantedDaysAgo, expiredDaysAgo]] of STALE_GRANTS.filter(([id]) => id === p.id).entries())
+      await tx.execute({
+        sql: `INSERT INTO assignments (id, account_id, target_type, bundle_id, permission_key, source, request_id, granted_at, expires_at, revoked_at, version)
+              VALUES (?, ?, 'bundle', ?, NULL, 'directory', NULL, ?, ?, NULL, ?)`,
+        args: [`asg-${first}-${p.bundles.length + i + 1}`, accountId, bundleId, new Date(now.getTime() - grantedDaysAgo * DAY_MS).toISOString(),
+          new Date(now.getTime() - expiredDaysAgo * DAY_MS).toISOString(), v],
+      });
     for (const [i, bundleId] of p.bundles.entries())
       await tx.execute({
         sql: `INSERT INTO assignments (id, account_id, target_type, bundle_id, permission_key, source, request_id, granted_at, expires_at, revoked_at, version)
@@ -331,11 +463,23 @@ async function seedDemo(w: WriteContext, passwordHashes: Map<string, string>): P
       });
   }
 
+  await tx.execute({
+    sql: 'INSERT INTO policy_versions (version, document, created_at, created_by, note) VALUES (1, ?, ?, NULL, ?)',
+    args: [JSON.stringify(DEMO_POLICY), w.nowIso, 'Demo policy'],
+  });
+
   await w.audit({
     actorId: null,
     action: 'org.seeded',
     subjectType: 'organisation',
     subjectId: 'acme',
-    data: { organisation: 'Acme', people: DEMO_PEOPLE.length, catalog: catalog.length, bundles: DEMO_BUNDLES.length },
+    data: {
+      organisation: 'Acme',
+      people: DEMO_PEOPLE.length,
+      catalog: catalog.length,
+      bundles: DEMO_BUNDLES.length,
+      groups: DEMO_GROUPS.length,
+      policyVersion: 1,
+    },
   });
 }

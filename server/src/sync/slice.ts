@@ -80,12 +80,13 @@ export async function readSlice(db: Db, personId: string, since: number): Promis
   const requestList: AccessRequest[] = requests!.rows.map(requestFromRow);
   const peopleList = people!.rows.map(personRefFromRow);
 
-  // A request newly in the slice may name people whose rows did not change: send them too.
-  if (since >= 0 && requestList.length > 0) {
+  // A request newly in the slice may name people whose rows did not change (and, in a snapshot,
+  // approvers of stages not yet open, who are not in request_approvers): send them too.
+  if (requestList.length > 0) {
     const have = new Set(peopleList.map((p) => p.id));
     const missing = new Set<string>();
     for (const r of requestList) {
-      for (const id of [r.requesterId, ...r.stages.flatMap((s) => [...s.approverIds, ...(s.decision ? [s.decision.deciderId] : [])])])
+      for (const id of [r.requesterId, ...r.stages.flatMap((s) => [...s.approverIds, ...s.approvals.map((a) => a.deciderId), ...(s.decision ? [s.decision.deciderId] : [])])])
         if (!have.has(id)) missing.add(id);
     }
     if (missing.size > 0) {

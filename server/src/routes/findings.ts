@@ -1,0 +1,120 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { requireRole } from '../auth/require-role.ts';
+import { requireSession } from '../auth/require-session.ts';
+import { validate, type Env } from '../env.ts';
+import { ApiFailure, conflict, notFound } from '../errors.ts';
+import { getFinding, listFindings } from '../findings/query.ts';
+import { acceptFindingBody, findingsQuery, type FindingView } from '../findings/schemas.ts';
+import { runWrite } from '../write.ts';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const MAX_ACCEPT_DAYS = 365;
+
+const findingParam = z.object({ id: z.string().min(1).max(100) });
+
+/**
+ * Over-privilege findings (GET for administrators and auditors); accepting a risk and reopening it
+ * (administrators), both audited.
+ */
+export const findingsRoutes = new Hono<Env>()
+  .get('/', requireSession, requireRole(['admin', 'auditor'], 'read findings'), validate('query', findingsQuery), async (c) => {
+    const now = c.var.now();
+    await c.var.findings.ensureCurrent(now);
+    return c.json(await listFindings(c.var.db, c.req.valid('query'), now), 200);
+  })
+  .post(
+    '/:id/accept',
+    requireSession,
+    requireRole(['admin'], 'accept a risk'),
+    validate('param', findingParam),
+    validate('json', acceptFindingBody),
+    async (c) => {
+      const { db, person, findings } = c.var;
+      const now = c.var.now();
+      const { id } = c.req.valid('param');
+      const { reason, expiresAt } = c.req.valid('json');
+      const until = Date.parse(expiresAt);
+      if (until <= now.getTime()) throw new ApiFailure(400, 'invalid_input', 'expiresAt: must be in the future', 'expiresAt');
+      if (until > now.getTime() + MAX_ACCEPT_DAYS * DAY_MS)
+        throw new ApiFailure(400, 'invalid_input', `expiresAt: must be at most ${MAX_ACCEPT_DAYS} days ahead`, 'expiresAt');
+      const expiresIso = new Date(until).toISOString();
+      await findings.ensureCurrent(now);
+      await runWrite(
+        db,
+        now,
+        async (w) => {
+          const row = await w.tx.execute({ sql: 'SELECT id, status, kind, account_id, person_id FROM findings WHERE id = ?', args: [id] });
+          const f = row.rows[0];
+          if (!f) throw notFound('There is no such finding.');
+          if (f.status === 'remediated') throw conflict('This finding is remediated: there is no risk left to accept.');
+          const prior = await w.tx.execute({
+            sql: 'SELECT reason, expires_at FROM finding_acceptances WHERE finding_id = ? AND revoked_at IS NULL',
+            args: [id],
+          });
+          const version = await w.version();
+          await w.tx.execute({
+            sql: `INSERT INTO finding_acceptances (finding_id, reason, accepted_by, accepted_at, expires_at, revoked_at, revoked_by, version)
+                  VALUES (?, ?, ?, ?, ?, NULL, NULL, ?)
+                  ON CONFLICT (finding_id) DO UPDATE SET reason = excluded.reason, accepted_by = excluded.accepted_by,
+                    accepted_at = excluded.accepted_at, expires_at = excluded.expires_at, revoked_at = NULL, revoked_by = NULL,
+                    version = excluded.version`,
+            args: [id, reason, person.id, w.nowIso, expiresIso, version],
+          });
+          await w.audit({
+            actorId: person.id,
+            action: 'finding.accepted',
+            subjectType: 'finding',
+            subjectId: id,
+            data: {
+              reason,
+              expiresAt: expiresIso,
+              kind: String(f.kind),
+              accountId: String(f.account_id),
+              personId: String(f.person_id),
+              replaces: prior.rows[0] ? { reason: String(prior.rows[0].reason), expiresAt: String(prior.rows[0].expires_at) } : null,
+            },
+          });
+          const engine = await findings.catchUpWithin(w);
+          if (!engine.findingsOf(String(f.account_id)).some((x) => x.id === id))
+            throw conflict('This finding is no longer present: its cause was removed.');
+        },
+      );
+      return c.json({ finding: (await getFinding(db, id, now)) as FindingView }, 200);
+    },
+  )
+  .post('/:id/reopen', requireSession, requireRole(['admin'], 'reopen a finding'), validate('param', findingParam), async (c) => {
+    const { db, person, findings } = c.var;
+    const now = c.var.now();
+    const { id } = c.req.valid('param');
+    await findings.ensureCurrent(now);
+    await runWrite(db, now, async (w) => {
+      const row = await w.tx.execute({ sql: 'SELECT status FROM findings WHERE id = ?', args: [id] });
+      const f = row.rows[0];
+      if (!f) throw notFound('There is no such finding.');
+      if (f.status !== 'accepted') throw conflict(`Only an accepted finding can be reopened (this one is ${String(f.status)}).`);
+      const acc = await w.tx.execute({
+        sql: 'SELECT reason, accepted_by, accepted_at, expires_at FROM finding_acceptances WHERE finding_id = ? AND revoked_at IS NULL',
+        args: [id],
+      });
+      const version = await w.version();
+      await w.tx.execute({
+        sql: 'UPDATE finding_acceptances SET revoked_at = ?, revoked_by = ?, version = ? WHERE finding_id = ? AND revoked_at IS NULL',
+        args: [w.nowIso, person.id, version, id],
+      });
+      const a = acc.rows[0];
+      await w.audit({
+        actorId: person.id,
+        action: 'finding.reopened',
+        subjectType: 'finding',
+        subjectId: id,
+        data: {
+          acceptance: a
+            ? { reason: String(a.reason), acceptedBy: String(a.accepted_by), acceptedAt: String(a.accepted_at), expiresAt: String(a.expires_at) }
+            : null,
+        },
+      });
+      findings.track(w);
+    });
+    return c.json({ finding: (await getFinding(db, id, now)) as FindingView }, 200);
+  });
