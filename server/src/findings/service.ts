@@ -13,7 +13,8 @@
  *   assignments, usage, accepted risks), incrementally; a changed policy, catalog, connection, group
  *   or license rebuilds the engine.
  * - Time: dormancy, unused windows, grant expiry and acceptance expiry depend on the clock; the engine
- *   moves its clock (a full recomputation) when it is a minute behind, or when a change needs it.
+ *   advances (a full recomputation) when it is a minute behind. A grant made now starts after the
+ *   engine's clock: for that, only the clock of the touched accounts moves (OrgEngine.moveClock).
  *
  * Every engine change happens inside a database write transaction, so this process's write queue
  * serialises them; only the "nothing relevant changed" check runs outside one.
@@ -86,7 +87,7 @@ export class FindingsService {
   readonly #touchedCommitted = new WeakSet<WriteContext>();
   readonly #advanceAfterMs: number;
   /** Counters, for tests and logs. */
-  readonly stats = { builds: 0, catchUps: 0, advances: 0 };
+  readonly stats = { builds: 0, catchUps: 0, advances: 0, clockMoves: 0 };
 
   constructor(
     readonly db: Db,
@@ -192,12 +193,16 @@ export class FindingsService {
         for (const a of changes.assignments) apply(engine.applyAssignmentChange({ type: 'upsert', assignment: a }));
         if (changes.usage.length > 0) apply(engine.applyUsage(changes.usage));
         for (const a of changes.acceptances) apply(a.revoked ? engine.revokeAcceptance(a.findingId) : engine.acceptRisk(a));
-        // A grant that starts after the engine's clock would not count yet: move the clock.
         const engineNow = engine.now.getTime();
         const startsLater = changes.assignments.some((a) => Date.parse(a.grantedAt) > engineNow);
-        if (options.advance || startsLater || this.#needsAdvance(engine, now)) {
+        if (options.advance || this.#needsAdvance(engine, now)) {
           this.stats.advances++;
           apply(engine.advanceTo(now));
+        } else if (startsLater) {
+          // A grant made now starts after the engine's clock: move the clock for the accounts it touches
+          // only. Recomputing every account here would hold the write lock for seconds in a large org.
+          this.stats.clockMoves++;
+          apply(engine.moveClock(now));
         }
         if (touched) await persistChanges(tx, foldDeltas(deltas), version, now);
       }

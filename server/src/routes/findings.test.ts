@@ -253,6 +253,21 @@ describe('remediation', () => {
     expect(find(open, 'expired-grant', 'p-ava')).toMatchObject({ keys: ['object:Contract:read'], severity: 'high' });
   });
 
+  it('a grant made after the engine last moved its clock counts at once, without recomputing every account', async () => {
+    const ava = await h.signIn('ava@acme.test');
+    const ben = await h.signIn('ben@acme.test');
+    await list(); // the engine is built now, at the harness clock
+    const { advances, builds } = h.findings.stats;
+    h.clock.advance(10_000); // later than the engine's clock, sooner than its periodic full refresh
+    const m = createMutation({ permissions: ['object:Contract:read'], durationDays: 7 });
+    await h.mutate(ava, [m]);
+    await h.mutate(ben, [decisionMutation(m.args.requestId, 'approve')]);
+    expect(find((await list()).findings, 'beyond-baseline', 'p-ava')).toMatchObject({ status: 'open', keys: ['object:Contract:read'] });
+    expect(h.findings.stats.clockMoves).toBeGreaterThan(0);
+    expect(h.findings.stats.advances).toBe(advances);
+    expect(h.findings.stats.builds).toBe(builds);
+  });
+
   it('a policy change remediates what the new baseline covers', async () => {
     const beyond = find((await list()).findings, 'beyond-baseline', 'p-ben')!;
     const current = policyResponse.parse(await (await h.get(cara, '/api/policy')).json());

@@ -388,20 +388,22 @@ export class AccessIndex {
 
   /** Moves the clock; returns the accounts whose rows changed. */
   setNow(now: Date): number[] {
-    const t = now.getTime();
-    const before = this.nowMs;
-    this.nowMs = t;
-    const changed: number[] = [];
-    const lo = Math.min(before, t);
-    const hi = Math.max(before, t);
-    const crossed = (x: number) => x > lo && x <= hi;
-    for (let a = 0; a < this.grants.length; a++) {
-      if (this.grants[a]!.some((g) => crossed(g.start) || crossed(g.end) || crossed(g.revoked))) {
-        this.computeAccount(a);
-        changed.push(a);
-      }
-    }
+    const changed = this.accountsCrossing(now);
+    this.nowMs = now.getTime();
+    for (const a of changed) this.computeAccount(a);
     return changed;
+  }
+
+  /** Accounts holding a grant that starts, ends or is revoked between the clock and `now`. */
+  accountsCrossing(now: Date): number[] {
+    const t = now.getTime();
+    const lo = Math.min(this.nowMs, t);
+    const hi = Math.max(this.nowMs, t);
+    const crossed = (x: number) => x > lo && x <= hi;
+    const out: number[] = [];
+    for (let a = 0; a < this.grants.length; a++)
+      if (this.grants[a]!.some((g) => crossed(g.start) || crossed(g.end) || crossed(g.revoked))) out.push(a);
+    return out;
   }
 
   // ================= incremental changes =================

@@ -294,6 +294,37 @@ describe('incremental recompute', () => {
   };
   const snapshot = (fs: Finding[]) => fs.map((f) => `${f.id}:${f.severity}:${JSON.stringify(f.evidence)}`).sort();
 
+  it('moving the clock makes a grant that starts later count, recomputing only the accounts it touches', () => {
+    const engine = new OrgEngine(org(['Sales'], {}, { peers: 6 }), TEST_NOW);
+    const later = new Date(TEST_NOW.getTime() + 60_000);
+    const grant = testAssignment('new', 'acc', 'Export', { grantedAt: new Date(TEST_NOW.getTime() + 30_000).toISOString() });
+    expect(engine.applyAssignmentChange({ type: 'upsert', assignment: grant })).toEqual({ opened: [], resolved: [], updated: [] });
+    expect(engine.can('acc', 'system:ExportReport')).toBe(false);
+    const moved = engine.moveClock(later);
+    expect(engine.can('acc', 'system:ExportReport')).toBe(true);
+    expect(moved.opened.map((f) => f.kind).sort()).toEqual(['beyond-baseline', 'high-risk', 'peer-outlier']);
+    expect(moved.opened.every((f) => f.accountId === 'acc')).toBe(true);
+  });
+
+  it('a grant made after the clock, then a clock move, equals a full recomputation at the new time (property)', () => {
+    const later = new Date(TEST_NOW.getTime() + 60_000);
+    const startsAt = new Date(TEST_NOW.getTime() + 30_000).toISOString();
+    fc.assert(
+      fc.property(holdings, fc.array(holdings, { maxLength: 7 }), holdings, (held, peers, change) => {
+        const engine = new OrgEngine(orgOf(held, peers), TEST_NOW);
+        const grants = change.map((x, i) =>
+          testAssignment(`chg${i}`, i % 2 === 0 || peers.length === 0 ? 'acc' : 'pa0', x, { grantedAt: startsAt }),
+        );
+        grants.forEach((g) => engine.applyAssignmentChange({ type: 'upsert', assignment: g }));
+        engine.moveClock(later);
+        const expected = orgOf(held, peers);
+        expected.assignments.push(...grants);
+        expect(snapshot(engine.findings())).toEqual(snapshot(findings(expected, later)));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('incremental results equal a full recomputation (property)', () => {
     fc.assert(
       fc.property(holdings, fc.array(holdings, { maxLength: 7 }), holdings, (held, peers, change) => {

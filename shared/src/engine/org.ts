@@ -370,6 +370,27 @@ export class OrgEngine {
   }
 
   /** Moves the clock (expiries, dormancy, unused windows, acceptances) and recomputes everything. */
+  /**
+   * Moves the clock for access only: grants that start, end or are revoked in between take effect,
+   * and the findings of the accounts they touch (and of those accounts' peers) are recomputed. Cheap:
+   * a scan of the grants plus the touched accounts, where `advanceTo` recomputes every account.
+   * Time-based findings of untouched accounts (dormant, unused, acceptance expiry) wait for `advanceTo`.
+   */
+  moveClock(now: Date): FindingsDelta {
+    this.nowMs = now.getTime();
+    const delta = emptyDelta();
+    for (const cs of this.conns.values()) {
+      const crossing = cs.index.accountsCrossing(now);
+      const { eff, held } = cs.index.rows();
+      const olds = new Map<number, OldRows>();
+      for (const a of crossing)
+        olds.set(a, { eff: eff.slice(a * cs.W, a * cs.W + cs.W), held: held.slice(a * cs.BW, a * cs.BW + cs.BW) });
+      cs.index.setNow(now);
+      if (olds.size > 0) this.mergeDelta(delta, this.afterRowsChanged(cs, olds));
+    }
+    return delta;
+  }
+
   advanceTo(now: Date): FindingsDelta {
     this.nowMs = now.getTime();
     const delta = emptyDelta();
