@@ -306,6 +306,24 @@ describe('incremental recompute', () => {
     expect(moved.opened.every((f) => f.accountId === 'acc')).toBe(true);
   });
 
+  it('when several accounts change at once, each is judged against its peers after all the changes', () => {
+    // Found by the property below: a key held directly by "acc" and, through a bundle, by peer "pa0";
+    // both grants take effect in one clock move. Judged one by one, "acc" looked like an outlier.
+    const later = new Date(TEST_NOW.getTime() + 60_000);
+    const startsAt = new Date(TEST_NOW.getTime() + 30_000).toISOString();
+    const o = orgOf([], [[], [], [], [], []]);
+    const engine = new OrgEngine(o, TEST_NOW);
+    const grants = [
+      testAssignment('chg0', 'acc', 'system:ManageUsers', { grantedAt: startsAt }),
+      testAssignment('chg1', 'pa0', 'Admin', { grantedAt: startsAt }),
+    ];
+    grants.forEach((g) => engine.applyAssignmentChange({ type: 'upsert', assignment: g }));
+    engine.moveClock(later);
+    expect(ofKind(engine.findings(), 'peer-outlier')).toEqual([]);
+    o.assignments.push(...grants);
+    expect(snapshot(engine.findings())).toEqual(snapshot(findings(o, later)));
+  });
+
   it('a grant made after the clock, then a clock move, equals a full recomputation at the new time (property)', () => {
     const later = new Date(TEST_NOW.getTime() + 60_000);
     const startsAt = new Date(TEST_NOW.getTime() + 30_000).toISOString();

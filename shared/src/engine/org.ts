@@ -582,6 +582,8 @@ export class OrgEngine {
         }
       }
     };
+    // Every changed account's peer counts first: recomputing one of them before another's change is
+    // counted would judge it against stale peers.
     for (const [a, old] of olds) {
       const g = cs.groupOf[a];
       if (g) {
@@ -590,8 +592,8 @@ export class OrgEngine {
         diff(old.held, held, a * cs.BW, cs.BW, g.bundleCounts, c.bundles);
         changed.set(g, c);
       }
-      this.mergeDelta(delta, this.recomputeAccount(cs, a));
     }
+    for (const a of olds.keys()) this.mergeDelta(delta, this.recomputeAccount(cs, a));
     for (const [g, c] of changed) {
       if (c.keys.size === 0 && c.bundles.size === 0) continue;
       for (const m of g.members) {
