@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decidePage, durationChoicesFor } from './page-decision.ts';
-import { applySync, approverQueue, emptySlice, myRequests, openStage, type Slice } from './slice.ts';
+import { applySync, approverQueue, emptySlice, myRequests, openStage, unchangedPull, type Slice } from './slice.ts';
 import type { AccessRequest, CatalogEntry, SyncResponse } from './schemas.ts';
 
 const now = new Date('2026-06-01T12:00:00.000Z');
@@ -171,19 +171,7 @@ describe('durationChoicesFor', () => {
 });
 
 describe('slice', () => {
-  const pull = (over: Partial<SyncResponse>): SyncResponse => ({
-    cursor: 'c',
-    reset: false,
-    me: null,
-    people: [],
-    connections: [],
-    accounts: [],
-    catalog: [],
-    bundles: [],
-    assignments: [],
-    requests: [],
-    ...over,
-  });
+  const pull = (over: Partial<SyncResponse>): SyncResponse => ({ ...unchangedPull('c'), ...over });
 
   it('upserts by id on an incremental pull and replaces on a reset', () => {
     const base = slice();

@@ -14,6 +14,9 @@ export const emptySlice = (): Slice => ({
   requests: [],
 });
 
+/** A pull that carries no change: what the server answers when nothing moved since `cursor`. */
+export const unchangedPull = (cursor: string): SyncResponse => ({ cursor, reset: false, ...emptySlice() });
+
 type Entity = { id: string } | { connectionId: string; key: string };
 const entityKey = (e: Entity) => ('id' in e ? e.id : `${e.connectionId}\u0000${e.key}`);
 

@@ -1,4 +1,4 @@
-import { syncQuery, type SyncResponse } from '@accesslens/shared';
+import { syncQuery, unchangedPull } from '@accesslens/shared';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { requireSession } from '../auth/require-session.ts';
@@ -9,18 +9,6 @@ import { readSlice, toSyncResponse } from '../sync/slice.ts';
 
 export const KEEP_ALIVE_MS = 20_000;
 
-const unchanged = (cursor: string): SyncResponse => ({
-  cursor,
-  reset: false,
-  me: null,
-  people: [],
-  connections: [],
-  accounts: [],
-  catalog: [],
-  bundles: [],
-  assignments: [],
-  requests: [],
-});
 
 export const sync = new Hono<Env>()
   .get('/', requireSession, validate('query', syncQuery), async (c) => {
@@ -35,7 +23,7 @@ export const sync = new Hono<Env>()
     if (from && from.instanceId === position.instanceId) {
       // The hot path: nothing anywhere changed since the cursor; the session read already told us.
       if (from.version === position.version)
-        return c.json(unchanged(formatCursor(position)), 200);
+        return c.json(unchangedPull(formatCursor(position)), 200);
       if (from.version < position.version) {
         const delta = await readSlice(db, person.id, from.version);
         // Past a change of what this person may see, "changed since" is not enough: start over.
