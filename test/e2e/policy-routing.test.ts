@@ -82,7 +82,7 @@ describe('policy routing: preview, ordered stages, automatic approval', () => {
     await page.locator('[data-testid="al-error"][data-field="evidence"]').waitFor();
     await page.getByTestId('al-evidence').fill('https://tickets.acme.test/DD-2211');
     await page.getByTestId('al-preview').scrollIntoViewIfNeeded();
-    await screenshot(page, 'policy-form-two-stages');
+    await screenshot(page, 'policy-form-two-stages', 'docs');
     await panel.screenshot({ path: join(artifactsDir, 'policy-form-two-stages-panel.png') });
     await page.getByTestId('al-submit-request').click();
 
@@ -117,7 +117,7 @@ describe('policy routing: preview, ordered stages, automatic approval', () => {
     expect(danText).toContain('Stage 2 of 2');
     expect(danText).toContain('Deal Desk');
     expect(danText).toContain('Ben Ortiz approved');
-    await screenshot(danPopup, 'policy-popup-stage-2');
+    await screenshot(danPopup, 'policy-popup-stage-2', 'docs');
     await danItem.getByTestId('al-approve').click();
     await expect.poll(() => danPopup.getByTestId('al-queue-item').count(), { timeout: 10_000 }).toBe(0);
 
