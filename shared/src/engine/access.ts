@@ -394,6 +394,16 @@ export class AccessIndex {
     return changed;
   }
 
+  /**
+   * Moves the clock forward to `now`, recomputing the rows of `accounts` only. The caller guarantees
+   * that `accounts` holds every account with a grant that starts, ends or is revoked in (clock, now]
+   * (the org engine keeps each account's next such instant); `setNow` finds them by a scan instead.
+   */
+  advanceClock(now: Date, accounts: Iterable<number>): void {
+    this.nowMs = now.getTime();
+    for (const a of accounts) this.computeAccount(a);
+  }
+
   /** Accounts holding a grant that starts, ends or is revoked between the clock and `now`. */
   accountsCrossing(now: Date): number[] {
     const t = now.getTime();

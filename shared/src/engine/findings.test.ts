@@ -415,3 +415,235 @@ function engineGrantsSide(o: OrgData, id: string, side: { bundleIds?: string[]; 
   const acc = ix.accountIndex(a.accountId);
   return (side.keys ?? []).some((k) => e.can(a.accountId, k)) || (side.bundleIds ?? []).some((b) => ix.bundleIndex(b) >= 0 && ix.holdsBundle(acc, ix.bundleIndex(b)));
 }
+
+describe('advancing the clock recomputes only the accounts with events, exactly at their boundaries', () => {
+  const MIN = 60_000;
+  const DAY = 86_400_000;
+  const at = (ms: number) => new Date(TEST_NOW.getTime() + ms);
+  const iso = (ms: number) => at(ms).toISOString();
+  const full = (fs: Finding[]) =>
+    fs.map((f) => `${f.id}|${f.severity}|${f.status}|${f.reopened}|${f.keys.join()}|${f.bundleIds.join()}|${JSON.stringify(f.evidence)}`).sort();
+  /** "acc" as in `org`, plus six quiet peers (each held Sales, used yesterday, logged in yesterday). */
+  const withPeers = (held: string[], extra: Partial<OrgData> = {}) => org(held, extra, { peers: 6 });
+  const peersUsage = (o: OrgData) => {
+    for (let i = 0; i < 6; i++) o.usage.push({ accountId: `pa${i}`, key: 'object:Opportunity:edit', lastUsedAt: daysBefore(1), count: 1 });
+    return o;
+  };
+
+  it('dormant: opens the instant the threshold is reached, then its day count moves once a day', () => {
+    const o = peersUsage(withPeers(['Sales']));
+    o.accounts[0] = { ...o.accounts[0]!, lastLoginAt: iso(-30 * DAY + 5 * MIN) };
+    const engine = new OrgEngine(o, TEST_NOW);
+    expect(ofKind(engine.findings(), 'dormant')).toEqual([]);
+    expect(engine.advanceTo(at(5 * MIN - 1)).opened).toEqual([]);
+    const d = engine.advanceTo(at(5 * MIN));
+    expect(d.opened.map((f) => [f.kind, (f.evidence as { daysSinceLogin: number }).daysSinceLogin])).toEqual([['dormant', 30]]);
+    expect(engine.lastAdvanceRecomputed).toBe(1);
+    expect(engine.advanceTo(at(DAY + 5 * MIN - 1)).updated).toEqual([]);
+    const next = engine.advanceTo(at(DAY + 5 * MIN));
+    expect(next.updated.map((f) => (f.evidence as { daysSinceLogin: number }).daysSinceLogin)).toEqual([31]);
+    expect(full(engine.findings())).toEqual(full(findings(o, at(DAY + 5 * MIN))));
+  });
+
+  it('unused: a use stops counting 1 ms after lastUsedAt + unusedDays', () => {
+    const o = peersUsage(withPeers(['Sales']));
+    o.usage[0] = { ...o.usage[0]!, lastUsedAt: iso(-90 * DAY + 10 * MIN) };
+    const engine = new OrgEngine(o, TEST_NOW);
+    expect(engine.advanceTo(at(10 * MIN)).opened).toEqual([]);
+    const d = engine.advanceTo(at(10 * MIN + 1));
+    expect(d.opened.map((f) => f.kind)).toEqual(['unused']);
+    expect(engine.lastAdvanceRecomputed).toBe(1);
+  });
+
+  it('unused: an assignment is judged from grantedAt + unusedDays', () => {
+    const o = peersUsage(withPeers([]));
+    o.assignments.push(testAssignment('late', 'acc', 'Sales', { grantedAt: iso(-90 * DAY + 10 * MIN) }));
+    const engine = new OrgEngine(o, TEST_NOW);
+    expect(engine.advanceTo(at(10 * MIN - 1)).opened).toEqual([]);
+    expect(engine.advanceTo(at(10 * MIN)).opened.map((f) => f.kind)).toEqual(['unused']);
+  });
+
+  it('unused: an account is judged from createdAt + unusedDays', () => {
+    const o = peersUsage(withPeers([]));
+    o.accounts[0] = { ...o.accounts[0]!, createdAt: iso(-90 * DAY + 10 * MIN) };
+    o.assignments.push(testAssignment('old', 'acc', 'Sales', { grantedAt: daysBefore(400) }));
+    const engine = new OrgEngine(o, TEST_NOW);
+    expect(engine.advanceTo(at(10 * MIN - 1)).opened).toEqual([]);
+    expect(engine.advanceTo(at(10 * MIN)).opened.map((f) => f.kind)).toEqual(['unused']);
+  });
+
+  it('accepted risk: accepted until 1 ms before expiresAt, reopened at it (also when accepted after construction)', () => {
+    const id = findingId('acc', 'high-risk', ['system:ExportReport']);
+    const engine = new OrgEngine(peersUsage(withPeers(['Sales', 'Export'])), TEST_NOW);
+    engine.acceptRisk({ findingId: id, reason: 'ok', acceptedBy: 'x', acceptedAt: daysBefore(0), expiresAt: iso(3 * MIN) });
+    expect(engine.advanceTo(at(3 * MIN - 1)).updated).toEqual([]);
+    const d = engine.advanceTo(at(3 * MIN));
+    expect(d.updated.map((f) => [f.id, f.status, f.reopened])).toEqual([[id, 'open', true]]);
+    expect(engine.lastAdvanceRecomputed).toBe(1);
+  });
+
+  it('expired grant and grant start: take effect exactly at expiresAt / grantedAt, with the peers', () => {
+    const o = peersUsage(withPeers(['Sales']));
+    o.assignments.push(testAssignment('exp', 'acc', 'Export', { source: 'request', grantedAt: daysBefore(1), expiresAt: iso(7 * MIN) }));
+    o.assignments.push(testAssignment('start', 'pa0', 'Payables', { grantedAt: iso(9 * MIN) }));
+    const engine = new OrgEngine(o, TEST_NOW);
+    expect(engine.advanceTo(at(7 * MIN - 1)).opened).toEqual([]);
+    const d = engine.advanceTo(at(7 * MIN));
+    expect(d.opened.map((f) => f.kind)).toEqual(['expired-grant']);
+    expect(d.resolved.map((f) => f.kind).sort()).toEqual(['beyond-baseline', 'high-risk', 'peer-outlier']);
+    expect(engine.advanceTo(at(9 * MIN - 1)).opened).toEqual([]);
+    expect(engine.advanceTo(at(9 * MIN)).opened.map((f) => `${f.accountId}:${f.kind}`).sort()).toEqual(['pa0:beyond-baseline', 'pa0:peer-outlier']);
+    expect(full(engine.findings())).toEqual(full(findings(o, at(9 * MIN))));
+  });
+
+  it('accepted risk on a peer outlier that opens through a peer change reopens at its expiry', () => {
+    const id = findingId('acc', 'peer-outlier', ['bundle:Payables']);
+    const o = peersUsage(withPeers(['Sales', 'Payables']));
+    o.assignments.push(testAssignment('pp', 'pa0', 'Payables', { grantedAt: daysBefore(1), expiresAt: iso(5 * MIN) }));
+    o.acceptances.push({ findingId: id, reason: 'r', acceptedBy: 'x', acceptedAt: daysBefore(1), expiresAt: iso(10 * MIN) });
+    const engine = new OrgEngine(o, TEST_NOW);
+    expect(engine.findingsOf('acc').some((f) => f.id === id)).toBe(false);
+    expect(engine.advanceTo(at(5 * MIN)).opened.filter((f) => f.id === id).map((f) => f.status)).toEqual(['accepted']);
+    expect(engine.advanceTo(at(10 * MIN)).updated.map((f) => [f.id, f.status, f.reopened])).toEqual([[id, 'open', true]]);
+    expect(full(engine.findings())).toEqual(full(findings(o, at(10 * MIN))));
+  });
+
+  it('moving backwards recomputes everything and matches a full recomputation', () => {
+    const o = peersUsage(withPeers(['Sales', 'Export']));
+    o.accounts[0] = { ...o.accounts[0]!, lastLoginAt: iso(-30 * DAY + 5 * MIN) };
+    const engine = new OrgEngine(o, TEST_NOW);
+    engine.advanceTo(at(2 * DAY));
+    engine.advanceTo(at(MIN));
+    expect(engine.lastAdvanceRecomputed).toBe(7);
+    expect(full(engine.findings())).toEqual(full(findings(o, at(MIN))));
+    // A clock move backwards, then an advance forwards, also recomputes everything.
+    engine.advanceTo(at(2 * DAY));
+    engine.moveClock(at(MIN));
+    engine.advanceTo(at(2 * MIN));
+    expect(engine.lastAdvanceRecomputed).toBe(7);
+    expect(full(engine.findings())).toEqual(full(findings(o, at(2 * MIN))));
+  });
+
+  // ---- property: random orgs with times near every threshold, advanced in random steps ----
+  const targets = ['Sales', 'Export', 'Payables', 'Approvals', 'Admin', 'object:Lead:read', 'system:ManageUsers'];
+  const usedKeys = ['object:Opportunity:edit', 'system:ExportReport', 'object:Invoice__c:edit', 'object:Payment__c:edit', 'system:ModifyAllData', 'object:Lead:read', 'system:ManageUsers'];
+  /** Milliseconds around 0: whole minutes within ±2 days, sometimes ±1 ms. */
+  const near = fc.tuple(fc.integer({ min: -2 * 1440, max: 2 * 1440 }), fc.constantFrom(0, 0, 0, -1, 1)).map(([m, e]) => m * MIN + e);
+  const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { freq: 2 });
+  const accountArb = fc.record({
+    login: fc.oneof(near.map((x) => -30 * DAY + x), fc.constant(null), fc.integer({ min: -60, max: 0 }).map((d) => d * DAY)),
+    created: fc.oneof(near.map((x) => -90 * DAY + x), fc.constant(-500 * DAY)),
+    department: fc.constantFrom('Sales', 'Sales', 'Finance'),
+    status: fc.constantFrom('active', 'active', 'active', 'active', 'departed', 'suspended') as fc.Arbitrary<'active' | 'departed' | 'suspended'>,
+    active: fc.constantFrom(true, true, true, true, false),
+    grants: fc.array(
+      fc.record({
+        target: fc.constantFrom(...targets),
+        granted: fc.oneof(near.map((x) => -90 * DAY + x), near.map((x) => Math.abs(x)), fc.constant(-400 * DAY)),
+        expires: maybe(near.map((x) => Math.abs(x) + 1)),
+        revoked: maybe(near.map((x) => Math.abs(x) + 1)),
+      }),
+      { maxLength: 3 },
+    ),
+    usage: fc.array(fc.record({ key: fc.constantFrom(...usedKeys), last: fc.oneof(near.map((x) => -90 * DAY + x), near.map((x) => -Math.abs(x))) }), { maxLength: 3 }),
+  });
+  const stepArb = fc.oneof(
+    fc.constantFrom(MIN, MIN, 60 * MIN, DAY, 3 * DAY).map((ms) => ({ kind: 'by' as const, ms, pick: 0, off: 0 })),
+    fc.integer({ min: 1, max: 2 * DAY }).map((ms) => ({ kind: 'by' as const, ms, pick: 0, off: 0 })),
+    fc.tuple(fc.nat(), fc.constantFrom(-1, 0, 0, 1)).map(([pick, off]) => ({ kind: 'boundary' as const, ms: 0, pick, off })),
+    // A clock move for access only (as the server does for a grant made now), before the next advance.
+    fc.integer({ min: 1, max: DAY }).map((ms) => ({ kind: 'move' as const, ms, pick: 0, off: 0 })),
+  );
+  type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never;
+  const scenario = fc.record({
+    accounts: fc.array(accountArb, { minLength: 1, maxLength: 7 }),
+    accept: fc.array(fc.tuple(fc.nat(), near.map((x) => Math.abs(x) + 1)), { maxLength: 4 }),
+    steps: fc.array(stepArb, { minLength: 1, maxLength: 8 }),
+  });
+
+  const build = (s: Scenario): { o: OrgData; boundaries: number[] } => {
+    const o = org([]);
+    o.people = [];
+    o.accounts = [];
+    o.usage = [];
+    o.policy.sodRules = [];
+    const boundaries: number[] = [];
+    s.accounts.forEach((a, i) => {
+      o.people.push(testPerson(`p${i}`, { department: a.department, status: a.status }));
+      o.accounts.push(testAccount(`a${i}`, `p${i}`, { active: a.active, lastLoginAt: a.login === null ? null : iso(a.login), createdAt: iso(a.created) }));
+      boundaries.push((a.login ?? a.created) + 30 * DAY, (a.login ?? a.created) + 31 * DAY, a.created + 90 * DAY);
+      a.grants.forEach((g, j) => {
+        o.assignments.push(testAssignment(`g${i}-${j}`, `a${i}`, g.target, {
+          grantedAt: iso(g.granted),
+          expiresAt: g.expires === null ? null : iso(g.expires),
+          revokedAt: g.revoked === null ? null : iso(g.revoked),
+        }));
+        boundaries.push(g.granted, g.granted + 90 * DAY, ...(g.expires === null ? [] : [g.expires]), ...(g.revoked === null ? [] : [g.revoked]));
+      });
+      const seen = new Set<string>();
+      for (const u of a.usage) {
+        if (seen.has(u.key)) continue;
+        seen.add(u.key);
+        o.usage.push({ accountId: `a${i}`, key: u.key, lastUsedAt: iso(u.last), count: 1 });
+        boundaries.push(u.last + 90 * DAY, u.last + 90 * DAY + 1);
+      }
+    });
+    // Acceptances for findings that exist now or later (picked by index), expiring near now.
+    const ids = [...new Set([...findings(o, TEST_NOW), ...findings(o, at(3 * DAY))].map((f) => f.id))].sort();
+    if (ids.length > 0)
+      for (const [pick, exp] of s.accept) {
+        o.acceptances.push({ findingId: ids[pick % ids.length]!, reason: 'r', acceptedBy: 'x', acceptedAt: daysBefore(1), expiresAt: iso(exp) });
+        boundaries.push(exp);
+      }
+    return { o, boundaries: [...new Set(boundaries)].sort((x, y) => x - y) };
+  };
+
+  const runProperty = (seed: number) =>
+    fc.assert(
+      fc.property(scenario, (s) => {
+        const { o, boundaries } = build(s);
+        const engine = new OrgEngine(o, TEST_NOW);
+        let t = 0;
+        let before: string[] | null = full(findings(o, TEST_NOW));
+        expect(full(engine.findings())).toEqual(before);
+        for (const step of s.steps) {
+          if (step.kind === 'move') {
+            t += step.ms;
+            engine.moveClock(at(t));
+            before = null;
+            continue;
+          }
+          if (step.kind === 'by') t += step.ms;
+          else {
+            const ahead = boundaries.filter((b) => b > t);
+            if (ahead.length > 0) t = Math.max(t, ahead[step.pick % ahead.length]! + step.off);
+            else t += MIN;
+          }
+          const delta = engine.advanceTo(at(t));
+          const expected = findings(o, at(t));
+          const after = full(expected);
+          expect(full(engine.findings())).toEqual(after);
+          // Access itself (rows) is current for every account, active or not.
+          const fresh = new OrgEngine(o, at(t), { deferFindings: true });
+          for (const acc of o.accounts) for (const k of usedKeys) expect(engine.can(acc.id, k)).toBe(fresh.can(acc.id, k));
+          if (before === null) {
+            before = after;
+            continue;
+          }
+          // The delta names exactly what changed.
+          const beforeById = new Map(before.map((x) => [x.split('|')[0]!, x]));
+          const afterById = new Map(after.map((x) => [x.split('|')[0]!, x]));
+          const ids = (fs: Finding[]) => [...new Set(fs.map((f) => f.id))].sort();
+          expect(ids(delta.opened)).toEqual([...afterById.keys()].filter((id) => !beforeById.has(id)).sort());
+          expect(ids(delta.resolved)).toEqual([...beforeById.keys()].filter((id) => !afterById.has(id)).sort());
+          expect(ids(delta.updated)).toEqual([...afterById.keys()].filter((id) => beforeById.has(id) && beforeById.get(id) !== afterById.get(id)).sort());
+          before = after;
+        }
+      }),
+      { numRuns: 100, seed },
+    );
+
+  it.each(Array.from({ length: 20 }, (_, i) => 1000 + i * 7919))('advancing in random steps equals a full recomputation at each step (property, seed %i)', (seed) => {
+    runProperty(seed);
+  });
+});

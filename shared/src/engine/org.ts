@@ -69,6 +69,68 @@ interface OldRows {
   held: Uint32Array;
 }
 
+/** Binary min-heap of (instant, account index) pairs. */
+class EventHeap {
+  private times: number[] = [];
+  private items: number[] = [];
+
+  get size(): number {
+    return this.times.length;
+  }
+
+  clear(): void {
+    this.times = [];
+    this.items = [];
+  }
+
+  peekTime(): number {
+    return this.times[0]!;
+  }
+
+  push(t: number, item: number): void {
+    const times = this.times;
+    const items = this.items;
+    let i = times.length;
+    times.push(t);
+    items.push(item);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (times[p]! <= t) break;
+      times[i] = times[p]!;
+      items[i] = items[p]!;
+      i = p;
+    }
+    times[i] = t;
+    items[i] = item;
+  }
+
+  /** Removes the earliest pair and returns its item. */
+  pop(): number {
+    const times = this.times;
+    const items = this.items;
+    const top = items[0]!;
+    const t = times.pop()!;
+    const item = items.pop()!;
+    const n = times.length;
+    if (n > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= n) break;
+        const r = l + 1;
+        const c = r < n && times[r]! < times[l]! ? r : l;
+        if (times[c]! >= t) break;
+        times[i] = times[c]!;
+        items[i] = items[c]!;
+        i = c;
+      }
+      times[i] = t;
+      items[i] = item;
+    }
+    return top;
+  }
+}
+
 /** Per-connection state: the access index and what findings need beside it. */
 class ConnState {
   riskOf = new Int8Array(0);
@@ -83,6 +145,14 @@ class ConnState {
   createdMs: number[] = [];
   lastLoginMs: number[] = [];
   usage: (UsageRow[] | undefined)[] = [];
+  /**
+   * Per account index: the earliest instant after the account's last computation at which its rows
+   * or findings can change (a grant starting, ending or revoked; dormancy; unused windows; acceptance
+   * expiry); Infinity or undefined when none. `events` holds (instant, account) pairs; a pair is current only while it
+   * matches `nextEvent` (older pairs are skipped when popped).
+   */
+  nextEvent: number[] = [];
+  events = new EventHeap();
   W = 0;
   BW = 0;
 
@@ -103,6 +173,12 @@ export class OrgEngine {
   private readonly byAccount = new Map<string, Map<string, Finding>>();
   private readonly org: OrgData;
   private scratch = new Uint32Array(0);
+  /** Set when the clock moved backwards without a full recompute: the next advance recomputes all. */
+  private clockRewound = false;
+  /** Accounts recomputed by the last `advanceTo`, and peers whose outliers it re-checked (for measurements). */
+  lastAdvanceRecomputed = 0;
+  lastAdvancePeerRechecks = 0;
+  private outlierRechecks = 0;
 
   constructor(org: OrgData, now: Date, options: { deferFindings?: boolean } = {}) {
     this.org = org;
@@ -369,36 +445,76 @@ export class OrgEngine {
     return this.restatus(findingId);
   }
 
-  /** Moves the clock (expiries, dormancy, unused windows, acceptances) and recomputes everything. */
   /**
    * Moves the clock for access only: grants that start, end or are revoked in between take effect,
    * and the findings of the accounts they touch (and of those accounts' peers) are recomputed. Cheap:
-   * a scan of the grants plus the touched accounts, where `advanceTo` recomputes every account.
-   * Time-based findings of untouched accounts (dormant, unused, acceptance expiry) wait for `advanceTo`.
+   * a scan of the grants plus the touched accounts. Time-based findings of untouched accounts
+   * (dormant, unused, acceptance expiry) wait for `advanceTo`.
    */
   moveClock(now: Date): FindingsDelta {
+    if (now.getTime() < this.nowMs) this.clockRewound = true;
     this.nowMs = now.getTime();
     const delta = emptyDelta();
-    for (const cs of this.conns.values()) {
-      const crossing = cs.index.accountsCrossing(now);
-      const { eff, held } = cs.index.rows();
-      const olds = new Map<number, OldRows>();
-      for (const a of crossing)
-        olds.set(a, { eff: eff.slice(a * cs.W, a * cs.W + cs.W), held: held.slice(a * cs.BW, a * cs.BW + cs.BW) });
-      cs.index.setNow(now);
-      if (olds.size > 0) this.mergeDelta(delta, this.afterRowsChanged(cs, olds));
-    }
+    for (const cs of this.conns.values()) this.mergeDelta(delta, this.moveConnClock(cs, now));
     return delta;
   }
 
+  /**
+   * Moves the clock and brings every finding up to date at `now`, recomputing only the accounts
+   * whose findings can change in between, found from each account's next event instant (kept when
+   * the account is computed): a grant that starts, ends or is revoked (rows, then peers' outliers, as
+   * `moveClock`), the dormancy threshold or day count, the unused-window edges, an acceptance expiry.
+   * Moving backwards (or after `moveClock` went backwards) recomputes everything.
+   */
   advanceTo(now: Date): FindingsDelta {
-    this.nowMs = now.getTime();
+    const t = now.getTime();
     const delta = emptyDelta();
-    for (const cs of this.conns.values()) {
-      cs.index.setNow(now);
-      this.mergeDelta(delta, this.refreshConn(cs));
+    let recomputed = 0;
+    const rechecks = this.outlierRechecks;
+    if (t < this.nowMs || this.clockRewound) {
+      this.nowMs = t;
+      this.clockRewound = false;
+      for (const cs of this.conns.values()) {
+        cs.index.setNow(now);
+        this.mergeDelta(delta, this.refreshConn(cs));
+        recomputed += cs.index.accountCount;
+      }
+      this.lastAdvanceRecomputed = recomputed;
+      this.lastAdvancePeerRechecks = 0;
+      return delta;
     }
+    this.nowMs = t;
+    for (const cs of this.conns.values()) {
+      // Every account with an event in (clock, t]: a grant crossing or a time-based threshold.
+      const heap = cs.events;
+      const { eff, held } = cs.index.rows();
+      const olds = new Map<number, OldRows>();
+      while (heap.size > 0 && heap.peekTime() <= t) {
+        const at = heap.peekTime();
+        const a = heap.pop();
+        if (cs.nextEvent[a] === at && !olds.has(a))
+          olds.set(a, { eff: eff.slice(a * cs.W, a * cs.W + cs.W), held: held.slice(a * cs.BW, a * cs.BW + cs.BW) });
+      }
+      cs.index.advanceClock(now, olds.keys());
+      recomputed += olds.size;
+      // Recomputes the due accounts; peers' outliers only where rows (grants) changed.
+      if (olds.size > 0) this.mergeDelta(delta, this.afterRowsChanged(cs, olds));
+      if (heap.size > 4 * cs.index.accountCount + 1024) this.rebuildEvents(cs);
+    }
+    this.lastAdvanceRecomputed = recomputed;
+    this.lastAdvancePeerRechecks = this.outlierRechecks - rechecks;
     return delta;
+  }
+
+  /** Grants crossing between the connection's clock and `now`: rows, findings and peers' outliers. */
+  private moveConnClock(cs: ConnState, now: Date): FindingsDelta {
+    const crossing = cs.index.accountsCrossing(now);
+    const { eff, held } = cs.index.rows();
+    const olds = new Map<number, OldRows>();
+    for (const a of crossing)
+      olds.set(a, { eff: eff.slice(a * cs.W, a * cs.W + cs.W), held: held.slice(a * cs.BW, a * cs.BW + cs.BW) });
+    cs.index.setNow(now);
+    return olds.size > 0 ? this.afterRowsChanged(cs, olds) : emptyDelta();
   }
 
   // ================= internals: setup =================
@@ -507,6 +623,8 @@ export class OrgEngine {
 
   private computeConn(cs: ConnState): void {
     const ix = cs.index;
+    cs.events.clear();
+    cs.nextEvent = [];
     for (let a = 0; a < ix.accountCount; a++) {
       const f = this.computeAccount(cs, a);
       const id = ix.accountId(a);
@@ -615,6 +733,7 @@ export class OrgEngine {
     const delta = emptyDelta();
     const acct = cs.accounts[a];
     if (!acct) return delta;
+    this.outlierRechecks++;
     const current = this.byAccount.get(acct.id) ?? new Map<string, Finding>();
     const fresh = new Map<string, Finding>();
     const considered = new Set<string>();
@@ -624,7 +743,10 @@ export class OrgEngine {
       if (changed && !(g.bundle >= 0 ? changed.bundles.has(g.bundle) : changed.keys.has(g.keyId))) continue;
       considered.add(findingId(acct.id, 'peer-outlier', [this.subjectOf(cs, g)]));
       const f = grantActiveAt(g, this.nowMs) ? this.outlierFinding(cs, a, g) : null;
-      if (f) fresh.set(f.id, f);
+      if (f) {
+        fresh.set(f.id, f);
+        this.scheduleAcceptance(cs, a, f);
+      }
     }
     if (changed === null) for (const f of current.values()) if (f.kind === 'peer-outlier') considered.add(f.id);
     for (const id of considered) {
@@ -654,6 +776,8 @@ export class OrgEngine {
       if (!f) continue;
       const next = this.withStatus(f);
       m.set(findingId, next);
+      const cs = this.accountConn.get(next.accountId);
+      if (cs) this.scheduleAcceptance(cs, cs.index.accountIndex(next.accountId), next);
       if (!sameFinding(f, next)) delta.updated.push(next);
     }
     return delta;
@@ -800,8 +924,80 @@ export class OrgEngine {
     );
   }
 
-  /** Every finding of one account, from scratch. */
+  /** Every finding of one account, from scratch, and the account's next time-based event. */
   private computeAccount(cs: ConnState, a: number): Map<string, Finding> {
+    const out = this.computeFindings(cs, a);
+    cs.nextEvent[a] = Infinity;
+    this.schedule(cs, a, this.nextEventOf(cs, a));
+    for (const f of out.values()) this.scheduleAcceptance(cs, a, f);
+    return out;
+  }
+
+  /** Keeps `t` as the account's next event if it is in the future and earlier than the one held. */
+  private schedule(cs: ConnState, a: number, t: number): void {
+    if (!(t > this.nowMs) || !(t < (cs.nextEvent[a] ?? Infinity))) return;
+    cs.nextEvent[a] = t;
+    cs.events.push(t, a);
+  }
+
+  /** An accepted finding reopens when its acceptance expires (`nowMs < until` turns false at `until`). */
+  private scheduleAcceptance(cs: ConnState, a: number, f: Finding): void {
+    if (f.status !== 'accepted') return;
+    const acc = this.acceptances.get(f.id);
+    if (acc) this.schedule(cs, a, acc.until);
+  }
+
+  /** Rebuilds the event heap from the accounts' current next events (drops stale pairs). */
+  private rebuildEvents(cs: ConnState): void {
+    cs.events.clear();
+    for (let a = 0; a < cs.nextEvent.length; a++) {
+      const t = cs.nextEvent[a];
+      if (t !== undefined && t !== Infinity) cs.events.push(t, a);
+    }
+  }
+
+  /**
+   * The earliest instant after the clock at which the dormant or unused findings of account `a` can
+   * change, mirroring the rules of `computeFindings` exactly (whole milliseconds; thresholds are
+   * whole days), and the next start, end or revocation of any of its grants.
+   */
+  private nextEventOf(cs: ConnState, a: number): number {
+    const now = this.nowMs;
+    let next = Infinity;
+    // A grant starting, ending or being revoked (rows, expired-grant and every access-based finding;
+    // `grantActiveAt` and `accountsCrossing` change at exactly these instants).
+    for (const g of cs.index.grantsOf(a)) {
+      if (g.start > now && g.start < next) next = g.start;
+      if (g.end > now && g.end < next) next = g.end;
+      if (g.revoked > now && g.revoked < next) next = g.revoked;
+    }
+    const acct = cs.accounts[a];
+    if (!acct || !acct.active) return next;
+    const person = this.people.get(acct.personId);
+    if (!person || person.status !== 'active') return next;
+    const th = this.org.policy.thresholds;
+    // Dormant when floor((now - since) / DAY) >= dormantDays, with the day count in the evidence:
+    // the next change is when the count reaches max(count + 1, dormantDays).
+    const login = cs.lastLoginMs[a]!;
+    const since = Number.isNaN(login) ? cs.createdMs[a]! : login;
+    if (Number.isFinite(since)) {
+      const days = Math.floor((now - since) / DAY_MS);
+      next = Math.min(next, since + Math.max(days + 1, Math.ceil(th.dormantDays)) * DAY_MS);
+    }
+    // Unused, with windowStart = now - unusedDays: the account is judged once createdMs <= windowStart
+    // (from created + U), an assignment once start <= windowStart (from start + U), and a use counts
+    // while last >= windowStart (until last + U, so it stops counting at last + U + 1 ms).
+    const U = th.unusedDays * DAY_MS;
+    const created = cs.createdMs[a]!;
+    if (Number.isFinite(created) && created + U > now) next = Math.min(next, created + U);
+    for (const g of cs.index.grantsOf(a)) if (Number.isFinite(g.start) && g.start + U > now) next = Math.min(next, g.start + U);
+    const usage = cs.usage[a];
+    if (usage) for (const u of usage) if (Number.isFinite(u.last) && u.last + U + 1 > now) next = Math.min(next, u.last + U + 1);
+    return next;
+  }
+
+  /** Every finding of one account, from scratch (no event bookkeeping). */
+  private computeFindings(cs: ConnState, a: number): Map<string, Finding> {
     const out = new Map<string, Finding>();
     const acct = cs.accounts[a];
     if (!acct || !acct.active) return out;
