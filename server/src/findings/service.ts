@@ -13,8 +13,9 @@
  *   assignments, usage, accepted risks), incrementally; a changed policy, catalog, connection, group
  *   or license rebuilds the engine.
  * - Time: dormancy, unused windows, grant expiry and acceptance expiry depend on the clock; the engine
- *   advances (a full recomputation) when it is a minute behind. A grant made now starts after the
- *   engine's clock: for that, only the clock of the touched accounts moves (OrgEngine.moveClock).
+ *   advances when it is a minute behind, recomputing only the accounts with an event due in between
+ *   (OrgEngine.advanceTo). A grant made now starts after the engine's clock: for that, only the
+ *   accounts it touches move (OrgEngine.moveClock).
  *
  * Every engine change happens inside a database write transaction, so this process's write queue
  * serialises them; only the "nothing relevant changed" check runs outside one.
