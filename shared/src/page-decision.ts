@@ -47,15 +47,21 @@ export function focusAction(view: string | null): ObjectAction {
   return 'read';
 }
 
+/** The duration choices (of DURATION_CHOICES) a cap allows; null = no cap. */
+export function durationChoicesWithin(cap: number | null): number[] {
+  const limit = cap ?? Infinity;
+  const choices = DURATION_CHOICES.filter((d) => d <= limit);
+  // A cap below the shortest choice still allows the shortest grant the cap permits.
+  return choices.length > 0 ? [...choices] : [Math.max(1, Math.floor(limit))];
+}
+
 export function durationChoicesFor(keys: string[], catalog: CatalogEntry[], connectionId: string): number[] {
   let cap = Infinity;
   for (const key of keys) {
     const entry = catalog.find((c) => c.connectionId === connectionId && c.key === key);
     if (entry?.maxDurationDays != null) cap = Math.min(cap, entry.maxDurationDays);
   }
-  const choices = DURATION_CHOICES.filter((d) => d <= cap);
-  // A cap below the shortest choice still allows the shortest grant the cap permits.
-  return choices.length > 0 ? [...choices] : [Math.max(1, Math.floor(cap))];
+  return durationChoicesWithin(Number.isFinite(cap) ? cap : null);
 }
 
 const OPEN: ReadonlySet<AccessRequest['status']> = new Set(['pending', 'needs-info']);

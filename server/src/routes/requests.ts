@@ -1,5 +1,5 @@
 import {
-  DURATION_CHOICES,
+  durationChoicesWithin,
   evaluateRequest,
   requestPreviewBody,
   type AccessRequest,
@@ -11,15 +11,6 @@ import { validate, type Env } from '../env.ts';
 import { forbidden, notFound } from '../errors.ts';
 import { withField } from '../mutations/request-create.ts';
 import { OPEN_STATUSES } from '../mutations/requests.ts';
-
-/** Longer than any policy allows: evaluating with it yields the cap. */
-const UNCAPPED_DAYS = 36_500;
-
-/** The duration choices within `cap` — the same rule as shared `durationChoicesFor`. */
-export function choicesWithin(cap: number): number[] {
-  const choices = DURATION_CHOICES.filter((d) => d <= cap);
-  return choices.length > 0 ? [...choices] : [Math.max(1, Math.floor(cap))];
-}
 
 /**
  * POST /api/requests/preview: what submitting a request for the caller's own account would do under
@@ -70,7 +61,6 @@ export const requestRoutes = new Hono<Env>().post('/preview', requireSession, va
     if (overlap.length > 0) problems.push(`you already have a pending request (${String(r.id)}) for ${overlap.join(', ')}`);
   }
   const requestable = keyViews.some((k) => k.requestable);
-  const cap = requestable ? evaluateRequest(engine, person.id, accountId, keys, UNCAPPED_DAYS, now).duration.granted : 0;
 
   const response: RequestPreviewResponse = {
     ok: problems.length === 0,
@@ -97,8 +87,8 @@ export const requestRoutes = new Hono<Env>().post('/preview', requireSession, va
     })),
     sodConflicts: e.sodConflicts.map((s) => ({ ruleId: s.ruleId, name: s.name, severity: s.severity })),
     licenses: e.licenses.map((l) => ({ licenseId: l.licenseId, name: l.name, seats: l.seats, used: l.used, left: l.left, needsSeat: l.needsSeat })),
-    duration: e.duration,
-    durationChoices: requestable ? choicesWithin(cap) : [],
+    duration: { requested: e.duration.requested, granted: e.duration.granted, cappedBy: e.duration.cappedBy },
+    durationChoices: requestable ? durationChoicesWithin(e.duration.max) : [],
     justificationRequired: e.justificationRequired,
     evidenceRequired: e.evidenceRequired,
     problems,

@@ -78,7 +78,7 @@ describe('evaluateRequest', () => {
   it('auto-approves a low-risk read, always with the rule\'s maximum duration', () => {
     const r = ask(setup(), ['object:Lead:read'], 30);
     expect(r).toMatchObject({ ok: true, autoApproved: true, autoApprovalRuleIds: ['low-read'], stages: [], willNotify: [] });
-    expect(r.duration).toEqual({ requested: 30, granted: 14, cappedBy: ['auto-approval:low-read'] });
+    expect(r.duration).toEqual({ requested: 30, granted: 14, cappedBy: ['auto-approval:low-read'], max: 14 });
   });
 
   it('resolves manager and permission owner stages to concrete people ("will notify")', () => {
@@ -169,8 +169,8 @@ describe('evaluateRequest', () => {
   });
 
   it('caps the duration by rule and catalog, and uses the rule default when none is asked', () => {
-    expect(ask(setup(), ['object:Quote:edit'], 90).duration).toEqual({ requested: 90, granted: 7, cappedBy: ['rule:std', 'catalog:object:Quote:edit'] });
-    expect(ask(setup(), ['object:Lead:edit'], null).duration).toEqual({ requested: 30, granted: 30, cappedBy: [] });
+    expect(ask(setup(), ['object:Quote:edit'], 90).duration).toEqual({ requested: 90, granted: 7, cappedBy: ['rule:std', 'catalog:object:Quote:edit'], max: 7 });
+    expect(ask(setup(), ['object:Lead:edit'], null).duration).toEqual({ requested: 30, granted: 30, cappedBy: [], max: 60 });
   });
 
   it.each([

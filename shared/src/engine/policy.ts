@@ -93,7 +93,8 @@ export interface RequestEvaluation {
   missingPrerequisites: MissingPrerequisite[];
   sodConflicts: SodPrediction[];
   licenses: LicenseSeats[];
-  duration: { requested: number; granted: number; cappedBy: string[] };
+  /** `max`: the longest grant the rules, catalog and any auto-approval allow (null = no cap). */
+  duration: { requested: number; granted: number; cappedBy: string[]; max: number | null };
   justificationRequired: boolean;
   evidenceRequired: boolean;
   /** Everything that blocks submission, in words. */
@@ -156,7 +157,7 @@ export function evaluateRequest(
     missingPrerequisites: [],
     sodConflicts: [],
     licenses: [],
-    duration: { requested: durationDays ?? 0, granted: 0, cappedBy: [] },
+    duration: { requested: durationDays ?? 0, granted: 0, cappedBy: [], max: null },
     justificationRequired: false,
     evidenceRequired: false,
     problems: [msg],
@@ -282,8 +283,10 @@ export function evaluateRequest(
   const cappedBy: string[] = [];
   const requested = durationDays ?? (usedRules.length > 0 ? Math.min(...usedRules.map((r) => r.defaultDurationDays)) : 0);
   let granted = requested;
+  let max: number | null = null;
   const cap = (limit: number | null | undefined, why: string) => {
     if (limit == null) return;
+    max = max === null ? limit : Math.min(max, limit);
     if (limit < granted) {
       granted = limit;
       cappedBy.push(why);
@@ -440,7 +443,7 @@ export function evaluateRequest(
     missingPrerequisites: missing,
     sodConflicts: sod,
     licenses,
-    duration: { requested, granted, cappedBy },
+    duration: { requested, granted, cappedBy, max },
     justificationRequired,
     evidenceRequired,
     problems,
