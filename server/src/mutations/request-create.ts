@@ -12,7 +12,7 @@ import { ApiFailure, conflict, forbidden, notFound } from '../errors.ts';
 import type { FindingsService } from '../findings/service.ts';
 import { ASSIGNMENT_COLUMNS, BUNDLE_COLUMNS, assignmentFromRow, bundleFromRow } from '../model.ts';
 import type { WriteContext } from '../write.ts';
-import { OPEN_STATUSES, grantKeys, indexStageApprovers } from './requests.ts';
+import { grantKeys, indexStageApprovers, readRequestContext } from './requests.ts';
 
 /**
  * request.create: the caller asks for permissions on one CRM connection. The directory checks come
@@ -140,28 +140,16 @@ export async function checkRequestable(
   field: (f: string) => string,
 ): Promise<{ accountId: string; connectionName: string; keys: string[] }> {
   const { tx } = w;
-  const conn = await tx.execute({ sql: 'SELECT id, name FROM crm_connections WHERE id = ?', args: [connectionId] });
-  const connection = conn.rows[0];
-  if (!connection) throw withField(notFound(`There is no CRM connection "${connectionId}".`), field('connectionId'));
-  const connectionName = String(connection.name);
-  const acc = await tx.execute({
-    sql: 'SELECT id FROM crm_accounts WHERE person_id = ? AND connection_id = ? AND active = 1 ORDER BY id LIMIT 1',
-    args: [me.id, connectionId],
-  });
-  if (!acc.rows[0]) throw withField(forbidden(`You have no active account on ${connectionName}.`), field('connectionId'));
-  const accountId = String(acc.rows[0].id);
   const keys = [...new Set(permissions)];
-  const cat = await tx.execute({
-    sql: `SELECT key, requestable FROM permission_catalog
-          WHERE connection_id = ? AND key IN (${keys.map(() => '?').join(', ')})`,
-    args: [connectionId, ...keys],
-  });
-  const catalog = new Map(cat.rows.map((r) => [String(r.key), r] as const));
+  const context = await readRequestContext(tx, me.id, connectionId, keys);
+  const { connectionName, accountId } = context;
+  if (connectionName === null) throw withField(notFound(`There is no CRM connection "${connectionId}".`), field('connectionId'));
+  if (accountId === null) throw withField(forbidden(`You have no active account on ${connectionName}.`), field('connectionId'));
   for (const key of keys) {
-    const entry = catalog.get(key);
+    const entry = context.catalog.get(key);
     const at = field(`permissions.${permissions.indexOf(key)}`);
     if (!entry) throw withField(notFound(`${key} is not in the permission catalog of ${connectionName}.`), at);
-    if (Number(entry.requestable) !== 1) throw withField(forbidden(`${key} cannot be requested; ask an administrator.`), at);
+    if (!entry.requestable) throw withField(forbidden(`${key} cannot be requested; ask an administrator.`), at);
   }
   // Keys already held, through any bundle, direct grant or implication.
   const [bundleRows, assignmentRows] = await tx.batch([
@@ -175,22 +163,14 @@ export async function checkRequestable(
   );
   for (const key of keys)
     if (held.has(key)) throw withField(conflict(`You already have ${key}.`), field(`permissions.${permissions.indexOf(key)}`));
-  const open = await tx.execute({
-    sql: `SELECT id, permissions, status FROM requests WHERE requester_id = ? AND connection_id = ?
-          ORDER BY created_at`,
-    args: [me.id, connectionId],
-  });
-  for (const r of open.rows) {
-    if (!OPEN_STATUSES.has(String(r.status) as AccessRequest['status'])) continue;
-    const overlap = (JSON.parse(String(r.permissions)) as string[]).filter((k) => keys.includes(k));
-    if (overlap.length > 0)
-      throw new ApiFailure(
-        409,
-        'duplicate_request',
-        `You already have a pending request (${String(r.id)}) for ${overlap.join(', ')}.`,
-        field('permissions'),
-      );
-  }
+  const first = context.overlapping[0];
+  if (first)
+    throw new ApiFailure(
+      409,
+      'duplicate_request',
+      `You already have a pending request (${first.id}) for ${first.keys.join(', ')}.`,
+      field('permissions'),
+    );
   return { accountId, connectionName, keys };
 }
 
