@@ -10,20 +10,12 @@ import type { AccessRequest } from '@accesslens/shared';
 import type { PageDecideAnswer, PopupStateAnswer, RequestAnswer } from '../../utils/protocol';
 import { applyDecision } from './outbox';
 import { handleMessage, type RouterDeps } from './router';
-import { FakeServer, SELF, contentSender, contractPage, createDeps, popupSender } from './test-support';
+import { FakeServer, SELF, contentSender, contractPage, createDeps, popupSender, signInAs } from './test-support';
 
 let server: FakeServer;
 let deps: RouterDeps;
 
-async function signIn(email: string) {
-  const answer = await handleMessage(
-    deps,
-    { type: 'auth.signIn', serverUrl: 'http://localhost:8787', email, password: `${email.split('@')[0]}-demo-2026` },
-    popupSender,
-    SELF,
-  );
-  expect(answer.ok).toBe(true);
-}
+const signIn = (email: string) => signInAs(deps, email);
 
 async function signOut() {
   await handleMessage(deps, { type: 'auth.signOut' }, popupSender, SELF);

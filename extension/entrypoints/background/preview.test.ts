@@ -4,20 +4,12 @@ import { fakeBrowser } from 'wxt/testing/fake-browser';
 import type { PageDecideAnswer, PreviewAnswer, RequestAnswer } from '../../utils/protocol';
 import { PREVIEW_TIMEOUT_MS } from './preview';
 import { handleMessage, type RouterDeps } from './router';
-import { FakeServer, SELF, contentSender, contractPage, createDeps, popupSender } from './test-support';
+import { FakeServer, SELF, contentSender, contractPage, createDeps, popupSender, signInAs } from './test-support';
 
 let server: FakeServer;
 let deps: RouterDeps;
 
-async function signIn(email = 'ava@acme.test') {
-  const answer = await handleMessage(
-    deps,
-    { type: 'auth.signIn', serverUrl: 'http://localhost:8787', email, password: `${email.split('@')[0]}-demo-2026` },
-    popupSender,
-    SELF,
-  );
-  expect(answer.ok).toBe(true);
-}
+const signIn = (email = 'ava@acme.test') => signInAs(deps, email);
 
 const previewMessage = (key: string, durationDays: number | null = 7) => ({
   type: 'request.preview',

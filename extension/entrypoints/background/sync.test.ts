@@ -4,17 +4,8 @@ import type { PageDecideAnswer, PopupStateAnswer, RequestAnswer } from '../../ut
 import { ALARM_THRESHOLD_MS, backoffDelay } from './outbox';
 import { handleMessage, type RouterDeps } from './router';
 import { RETRY_ALARM } from './sync';
-import { FakeServer, SELF, contentSender, contractPage, createDeps, popupSender } from './test-support';
+import { FakeServer, SELF, contentSender, contractPage, createDeps, popupSender, signInAs } from './test-support';
 
-async function signIn(deps: RouterDeps, email: string) {
-  const answer = await handleMessage(
-    deps,
-    { type: 'auth.signIn', serverUrl: 'http://localhost:8787', email, password: `${email.split('@')[0]}-demo-2026` },
-    popupSender,
-    SELF,
-  );
-  expect(answer.ok).toBe(true);
-}
 
 async function decide(deps: RouterDeps) {
   const answer = await handleMessage(deps, { type: 'page.decide', page: contractPage }, contentSender, SELF);
@@ -53,7 +44,7 @@ describe('sync and outbox', () => {
   afterEach(() => vi.useRealTimers());
 
   it('decides a page from the synced slice after sign-in', async () => {
-    await signIn(deps, 'ava@acme.test');
+    await signInAs(deps, 'ava@acme.test');
     const answer = await decide(deps);
     expect(answer.signedIn).toBe(true);
     expect(answer.verdict?.state).toBe('ready');
@@ -73,7 +64,7 @@ describe('sync and outbox', () => {
   });
 
   it('shows a request as pending at once, and delivers it exactly once after the server comes back', async () => {
-    await signIn(deps, 'ava@acme.test');
+    await signInAs(deps, 'ava@acme.test');
     server.down = true;
     const before = server.calls.length;
 
@@ -120,7 +111,7 @@ describe('sync and outbox', () => {
   });
 
   it('re-sending after a lost response gets "duplicate" and creates nothing twice', async () => {
-    await signIn(deps, 'ava@acme.test');
+    await signInAs(deps, 'ava@acme.test');
     const first = await submit(deps);
     expect(first.ok).toBe(true);
     await vi.advanceTimersByTimeAsync(0);
@@ -136,7 +127,7 @@ describe('sync and outbox', () => {
   });
 
   it('retries server errors, and schedules long waits with an alarm that survives the worker', async () => {
-    await signIn(deps, 'ava@acme.test');
+    await signInAs(deps, 'ava@acme.test');
     server.failWith = { status: 503, times: 100 };
     await submit(deps);
     await vi.advanceTimersByTimeAsync(0);
@@ -157,7 +148,7 @@ describe('sync and outbox', () => {
   });
 
   it('drops a rejected mutation and tells the user', async () => {
-    await signIn(deps, 'ava@acme.test');
+    await signInAs(deps, 'ava@acme.test');
     server.reject = () => ({ code: 'forbidden', message: 'Contract access needs legal training.' });
     const submitted = await submit(deps);
     expect(submitted.ok).toBe(true);
@@ -178,7 +169,7 @@ describe('sync and outbox', () => {
   });
 
   it('refuses a second request while one is pending, and a duration beyond the cap', async () => {
-    await signIn(deps, 'ava@acme.test');
+    await signInAs(deps, 'ava@acme.test');
     const tooLong = await handleMessage(
       deps,
       { type: 'request.submit', page: contractPage, permissions: ['object:Contract:read'], justification: 'x', durationDays: 90 },
@@ -191,7 +182,7 @@ describe('sync and outbox', () => {
   });
 
   it('goes to the signed-out state on 401', async () => {
-    await signIn(deps, 'ava@acme.test');
+    await signInAs(deps, 'ava@acme.test');
     server.tokens.clear();
     await (deps.replica as any).syncNow();
     const answer = await decide(deps);
@@ -201,12 +192,12 @@ describe('sync and outbox', () => {
   });
 
   it('carries the whole story: Ava requests, Ben approves a shorter grant, Ava sees it granted', async () => {
-    await signIn(deps, 'ava@acme.test');
+    await signInAs(deps, 'ava@acme.test');
     const request = ((await submit(deps)) as unknown as RequestAnswer).request;
     await vi.advanceTimersByTimeAsync(0);
     await handleMessage(deps, { type: 'auth.signOut' }, popupSender, SELF);
 
-    await signIn(deps, 'ben@acme.test');
+    await signInAs(deps, 'ben@acme.test');
     const popup = (await handleMessage(deps, { type: 'popup.state' }, popupSender, SELF)) as unknown as PopupStateAnswer;
     if (!popup.signedIn) throw new Error('not signed in');
     expect(popup.queue.map((r) => r.id)).toEqual([request.id]);
@@ -222,18 +213,18 @@ describe('sync and outbox', () => {
     expect(server.requests[0]!.value.status).toBe('approved');
     await handleMessage(deps, { type: 'auth.signOut' }, popupSender, SELF);
 
-    await signIn(deps, 'ava@acme.test');
+    await signInAs(deps, 'ava@acme.test');
     const answer = await decide(deps);
     expect(readRow(answer)?.state).toBe('granted');
     expect(readRow(answer)?.request?.status).toBe('approved');
   });
 
   it('needs a reason to deny, and never approves longer than asked', async () => {
-    await signIn(deps, 'ava@acme.test');
+    await signInAs(deps, 'ava@acme.test');
     const request = ((await submit(deps)) as unknown as RequestAnswer).request;
     await vi.advanceTimersByTimeAsync(0);
     await handleMessage(deps, { type: 'auth.signOut' }, popupSender, SELF);
-    await signIn(deps, 'ben@acme.test');
+    await signInAs(deps, 'ben@acme.test');
     const deny = (reason: string | null) =>
       handleMessage(deps, { type: 'decision.submit', requestId: request.id, outcome: 'deny', reason, durationDays: null }, popupSender, SELF);
     expect(await deny(null)).toMatchObject({ ok: false, error: { field: 'reason' } });

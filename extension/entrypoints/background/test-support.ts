@@ -19,7 +19,7 @@ import {
 import { memoryTokenStore } from './token-store';
 import { PreviewCache } from './preview';
 import { Replica } from './sync';
-import type { RouterDeps } from './router';
+import { handleMessage, type RouterDeps } from './router';
 
 export const ava: Person = {
   id: 'p-ava',
@@ -411,6 +411,17 @@ export function createDeps(server: FakeServer): RouterDeps {
   const now = () => new Date();
   const replica = new Replica({ fetch: server.fetch, now, tokens });
   return { replica, tokens, fetch: server.fetch, now, uuid, previews: new PreviewCache(), openOptionsPage: async () => undefined };
+}
+
+/** Signs in through the router as a demo person (password `<name>-demo-2026`), as the options page does. */
+export async function signInAs(deps: RouterDeps, email: string): Promise<void> {
+  const answer = await handleMessage(
+    deps,
+    { type: 'auth.signIn', serverUrl: 'http://localhost:8787', email, password: `${email.split('@')[0]}-demo-2026` },
+    popupSender,
+    SELF,
+  );
+  if (!answer.ok) throw new Error(`sign-in as ${email} failed: ${answer.error.message}`);
 }
 
 export const SELF = { id: 'test-extension-id', origin: 'chrome-extension://test-extension-id/' };
