@@ -5,6 +5,7 @@ export * from './slice.ts';
 export * from './page-decision.ts';
 export * from './messages.ts';
 export * from './denial.ts';
-export * from './crm/salesforce.ts';
+export * from './crm/index.ts';
+export * from './constants.ts';
 export * from './engine/index.ts';
 export * from './policy-schema.ts';

@@ -1,5 +1,8 @@
 import { z } from 'zod';
+import { CRM_KINDS, DURATION_CHOICES } from './constants.ts';
 import { parsePermissionKey } from './permissions.ts';
+
+export { CRM_KINDS, DURATION_CHOICES, type CrmKind } from './constants.ts';
 
 // ---------- primitives ----------
 
@@ -19,9 +22,7 @@ export const RISK_LEVELS = ['low', 'medium', 'high', 'critical'] as const;
 export const risk = z.enum(RISK_LEVELS);
 export type Risk = z.infer<typeof risk>;
 
-export const CRM_KINDS = ['salesforce', 'dynamics', 'hubspot', 'zoho', 'fxiaoke', 'generic'] as const;
 export const crmKind = z.enum(CRM_KINDS);
-export type CrmKind = z.infer<typeof crmKind>;
 
 export const PERSON_ROLES = ['requester', 'approver', 'admin', 'auditor'] as const;
 export const personRole = z.enum(PERSON_ROLES);
@@ -31,8 +32,6 @@ export const BUNDLE_KINDS = ['profile', 'role', 'permissionSet', 'permissionSetG
 export const bundleKind = z.enum(BUNDLE_KINDS);
 export type BundleKind = z.infer<typeof bundleKind>;
 
-/** Grant durations a requester may pick, in days; each request is further capped by the catalog. */
-export const DURATION_CHOICES = [1, 7, 30, 90] as const;
 export const durationDays = z
   .number()
   .int('must be a whole number of days')

@@ -10,5 +10,12 @@ declare class URL {
   readonly pathname: string;
   readonly protocol: string;
   readonly search: string;
+  readonly searchParams: URLSearchParams;
   toString(): string;
+}
+
+declare class URLSearchParams {
+  constructor(init?: string);
+  get(name: string): string | null;
+  has(name: string): boolean;
 }

@@ -1,10 +1,10 @@
 import './style.css';
-import { SALESFORCE_MATCHES } from '@accesslens/shared';
+import { salesforce } from '@accesslens/shared';
 import { defineContentScript } from 'wxt/utils/define-content-script';
 import { startOverlay } from './start';
 
 export default defineContentScript({
-  matches: SALESFORCE_MATCHES,
+  matches: [...salesforce.matches],
   runAt: 'document_end',
   cssInjectionMode: 'ui',
   main: (ctx) => startOverlay(ctx),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { objectPageExamples, recordPageExamples, unrecognisedPageExamples } from '@accesslens/shared';
+import { salesforce } from '@accesslens/shared';
 import { findDenialText, observedPageOf } from './page-watch';
 
 describe('observedPageOf', () => {
@@ -16,8 +16,9 @@ describe('observedPageOf', () => {
   });
 
   it('recognises record and object pages, and nothing else', () => {
-    for (const url of [...recordPageExamples, ...objectPageExamples]) expect(observedPageOf(url), url).not.toBeNull();
-    for (const url of unrecognisedPageExamples) expect(observedPageOf(url), url).toBeNull();
+    const checks = salesforce.checks.filter((c) => c.name === 'lightning-record' || c.name === 'lightning-object');
+    for (const { url } of checks.flatMap((c) => c.examples).filter((e) => e.expect?.pageKind !== 'user-record')) expect(observedPageOf(url), url).not.toBeNull();
+    for (const { url } of salesforce.otherExamples) expect(observedPageOf(url), url).toBeNull();
   });
 });
 

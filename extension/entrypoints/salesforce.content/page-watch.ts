@@ -3,28 +3,26 @@
  * plus a bounded watch for the CRM's own denial message. Only identifiers leave the page: the URL
  * without query or fragment, object, record id, view, and the known denial phrase that matched.
  */
-import {
-  SALESFORCE_DENIAL_TEXTS,
-  matchDenialText,
-  parseSalesforceUrl,
-  type ObservedPage,
-} from '@accesslens/shared';
+import { detectDenial, detectWith, salesforce, type ObservedPage } from '@accesslens/shared';
+
+const VIEWS: Record<string, string> = { record: 'view', 'record-edit': 'edit', new: 'new', home: 'home', list: 'list' };
 
 export function observedPageOf(href: string, denialText: string | null = null): ObservedPage | null {
-  const parsed = parseSalesforceUrl(href);
-  if (!parsed) return null;
+  const page = detectWith(salesforce, href);
+  const view = page ? VIEWS[page.pageKind] : undefined;
+  if (!page || !view || !page.object) return null;
   const url = new URL(href);
   return {
     url: `${url.origin}${url.pathname}`,
-    object: parsed.object,
-    recordId: parsed.recordId,
-    view: parsed.view,
+    object: page.object,
+    recordId: page.recordId,
+    view,
     denialText,
   };
 }
 
 export function findDenialText(text: string): string | null {
-  return matchDenialText(text, SALESFORCE_DENIAL_TEXTS);
+  return detectDenial('salesforce', text);
 }
 
 export interface DenialWatchOptions {
