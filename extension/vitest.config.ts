@@ -9,5 +9,6 @@ export default defineConfig({
     include: ['**/*.test.ts', '**/*.test.tsx'],
     exclude: ['node_modules/**', '.output/**', '.wxt/**'],
     environment: 'node',
+    setupFiles: ['./vitest.setup.ts'],
   },
 });

@@ -1,8 +1,12 @@
 import { defineConfig } from 'wxt';
 import preact from '@preact/preset-vite';
+import { LOCALES } from '@accesslens/shared/constants';
+import { chromeMessages, LOCALE_FOLDERS } from './locales';
 
 // See https://wxt.dev/api/config.html
 export default defineConfig({
+  // The end-to-end build (open shadow root) goes beside the production one, never over it.
+  outDir: process.env.ACCESSLENS_E2E === '1' ? '.output-e2e' : '.output',
   // Explicit imports everywhere: every name's origin stays visible.
   imports: false,
   manifest: {
@@ -14,7 +18,18 @@ export default defineConfig({
     permissions: ['storage', 'alarms'],
     action: { default_title: 'AccessLens' },
   },
+  hooks: {
+    // Strings ship as the browser's own `_locales`, generated from locales/*.ts (one source of truth).
+    'build:publicAssets': (_wxt, files) => {
+      for (const locale of LOCALES)
+        files.push({
+          relativeDest: `_locales/${LOCALE_FOLDERS[locale]}/messages.json`,
+          contents: `${JSON.stringify(chromeMessages(locale), null, 2)}\n`,
+        });
+    },
+  },
   vite: () => ({
+    define: { 'import.meta.env.ACCESSLENS_E2E': JSON.stringify(process.env.ACCESSLENS_E2E === '1') },
     plugins: [preact({ prefreshEnabled: false, devToolsEnabled: false })],
   }),
 });

@@ -1,6 +1,6 @@
 /** How a request preview reads to people (the request form), and the evidence link check. */
 import type { RequestPreviewResponse } from '@accesslens/shared';
-import { joinNames, t, type MessageKey } from './i18n';
+import { joinNames, t} from './i18n';
 import { stageLabel } from './requests';
 
 /** An http(s) link, or the reason it is not one. */
@@ -56,7 +56,7 @@ export function previewNotes(preview: RequestPreviewResponse): { blocking: strin
   for (const p of prereqs) if (!used.has(p)) blocking.push(prerequisiteText(p));
   if (!preview.ok && blocking.length === 0) blocking.push(t('request.blockedGeneric'));
   const warnings = [
-    ...preview.sodConflicts.map((c) => t('request.sod', { name: c.name, severity: t(`risk.${c.severity}` as MessageKey) })),
+    ...preview.sodConflicts.map((c) => t('request.sod', { name: c.name, severity: t(`risk.${c.severity}`) })),
     ...preview.licenses
       .filter((l) => l.needsSeat)
       .map((l) => (l.left > 0 ? t('request.license', { name: l.name, left: l.left, seats: l.seats }) : t('request.licenseNone', { name: l.name }))),

@@ -3,6 +3,7 @@
  * `@accesslens/shared` messages.ts). Plain data only: it crosses `runtime.sendMessage`.
  */
 import type { AccessRequest, PageVerdict, Person, PopupState, RequestPreviewResponse, SyncStatus, UiError } from '@accesslens/shared';
+import type { KillSwitch, PageRule } from '@accesslens/shared/crm';
 
 /** A mutation the server refused for good; the optimistic change it made was dropped. */
 export interface MutationFailure {
@@ -25,6 +26,14 @@ export interface PageDecideAnswer {
   failures: MutationFailure[];
   /** For each of the page's permissions: whether it may be requested, and for how long (catalog caps). */
   keys: Record<string, { requestable: boolean; durationChoices: number[] }>;
+  /** The admins' page rules for this host: the content script reads its pages again with them. */
+  rules: PageRule[];
+  /** Set when a kill switch pauses AccessLens on this CRM (or page kind) for the installed version. */
+  paused: Pick<KillSwitch, 'fixedIn' | 'reason'> | null;
+}
+
+export interface PageRulesAnswer {
+  rules: PageRule[];
 }
 
 /**

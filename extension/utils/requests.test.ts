@@ -1,7 +1,7 @@
 /** How multi-stage requests and previews read, in English and Chinese. */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AccessRequest, ApprovalStage, RequestPreviewResponse } from '@accesslens/shared';
-import { setLocale } from './i18n';
+import { setTestLocale as setLocale } from '../locales/testing';
 import { evidenceProblem, previewNotes, willAskText } from './preview';
 import { approvedAutomatically, stageProgress, statusLine } from './requests';
 

@@ -1,6 +1,7 @@
 /** How requests read to people, shared by the overlay and the popup. */
 import type { AccessRequest, ApprovalStage } from '@accesslens/shared';
-import { dictionaries, formatDate, joinNames, t, type MessageKey } from './i18n';
+import { DEFAULT_STAGE_LABELS } from '@accesslens/shared/constants';
+import { formatDate, joinNames, t } from './i18n';
 
 export const OPEN_STATUSES: ReadonlySet<AccessRequest['status']> = new Set(['pending', 'needs-info']);
 
@@ -29,10 +30,9 @@ export function namesOf(ids: string[], nameOf: NameOf): string {
 
 /** A stage's name for people: its label, or what kind of stage it is. */
 export function stageLabel(stage: Pick<ApprovalStage, 'kind' | 'label'>): string {
-  const key = `stage.${stage.kind}` as MessageKey;
   const label = stage.label.trim();
   // The server's labels are English; its default name for a kind of stage has a translation.
-  if (!label || label.toLowerCase() === dictionaries.en[key].toLowerCase()) return t(key);
+  if (!label || label.toLowerCase() === DEFAULT_STAGE_LABELS[stage.kind]) return t(`stage.${stage.kind}`);
   return label;
 }
 

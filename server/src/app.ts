@@ -13,6 +13,7 @@ import { health } from './routes/health.ts';
 import { findingsRoutes } from './routes/findings.ts';
 import { me } from './routes/me.ts';
 import { mutations } from './routes/mutations.ts';
+import { killSwitchRoutes, pageRuleRoutes } from './routes/page-config.ts';
 import { policyRoutes } from './routes/policy.ts';
 import { requestRoutes } from './routes/requests.ts';
 import { sync } from './routes/sync.ts';
@@ -60,7 +61,7 @@ export function createApp({
     '/api/*',
     cors({
       origin: (origin) => (EXTENSION_ORIGIN.test(origin) || allowed.has(origin) ? origin : null),
-      allowMethods: ['GET', 'POST', 'PUT', 'OPTIONS'],
+      allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
       allowHeaders: ['Authorization', 'Content-Type'],
       exposeHeaders: ['Retry-After'],
       maxAge: 600,
@@ -90,7 +91,9 @@ export function createApp({
     .route('/api/mutations', mutations)
     .route('/api/requests', requestRoutes)
     .route('/api/findings', findingsRoutes)
-    .route('/api/policy', policyRoutes);
+    .route('/api/policy', policyRoutes)
+    .route('/api/admin/page-rules', pageRuleRoutes)
+    .route('/api/admin/kill-switches', killSwitchRoutes);
 }
 
 export type AppType = ReturnType<typeof createApp>;

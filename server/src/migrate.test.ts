@@ -96,7 +96,7 @@ describe('migrate', () => {
       `);
     });
 
-    expect((await migrate(db)).applied).toEqual(['0002_policy_findings.sql']);
+    expect((await migrate(db)).applied[0]).toBe('0002_policy_findings.sql');
 
     const policy = (await db.execute('SELECT version, document, created_by FROM policy_versions')).rows;
     expect(policy).toHaveLength(1);

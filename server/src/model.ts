@@ -14,6 +14,8 @@ import {
   type PageContext,
   type Person,
   type PersonRef,
+  type SyncedKillSwitch,
+  type SyncedPageRule,
 } from '@accesslens/shared';
 import type { Row } from '@libsql/client';
 
@@ -136,4 +138,38 @@ export function stagesFromJson(v: unknown): ApprovalStage[] {
     if (!('approvals' in s) && stage.decision?.outcome === 'approve') stage.approvals = [stage.decision];
     return stage;
   });
+}
+
+/** Page rules take their CRM kind from their connection (`c`), so a rule always means what its connection is. */
+export const PAGE_RULE_COLUMNS = `pr.id, pr.connection_id, c.kind, NULL AS tenant, pr.host, pr.protocol, pr.path, pr.hash, pr.page_kind,
+  pr.object, pr.record_id_group, pr.denial_phrases, pr.priority, pr.deleted`;
+export function pageRuleFromRow(r: Row): SyncedPageRule {
+  return {
+    id: str(r.id),
+    connectionId: str(r.connection_id),
+    crm: str(r.kind) as SyncedPageRule['crm'],
+    tenant: strOrNull(r.tenant),
+    host: str(r.host),
+    protocol: str(r.protocol) as SyncedPageRule['protocol'],
+    path: str(r.path),
+    hash: strOrNull(r.hash),
+    pageKind: str(r.page_kind) as SyncedPageRule['pageKind'],
+    object: r.object === null ? null : json<SyncedPageRule['object']>(r.object),
+    recordId: r.record_id_group === null ? null : { group: str(r.record_id_group) },
+    denialPhrases: json<string[]>(r.denial_phrases),
+    priority: Number(r.priority),
+    deleted: Number(r.deleted) === 1,
+  };
+}
+
+export const KILL_SWITCH_COLUMNS = 'ks.id, ks.crm, ks.page_kind, ks.fixed_in, ks.reason, ks.deleted';
+export function killSwitchFromRow(r: Row): SyncedKillSwitch {
+  return {
+    id: str(r.id),
+    crm: str(r.crm) as SyncedKillSwitch['crm'],
+    pageKind: strOrNull(r.page_kind) as SyncedKillSwitch['pageKind'],
+    fixedIn: str(r.fixed_in),
+    reason: str(r.reason),
+    deleted: Number(r.deleted) === 1,
+  };
 }

@@ -12,3 +12,14 @@ export const DURATION_CHOICES = [1, 7, 30, 90] as const;
 /** The languages every user-facing text exists in. */
 export const LOCALES = ['en', 'zh-CN'] as const;
 export type Locale = (typeof LOCALES)[number];
+
+/**
+ * The label the server gives a stage of each kind when the policy names none (a group stage is named
+ * after its group). Clients translate a stage whose label is its kind's default.
+ */
+export const DEFAULT_STAGE_LABELS = {
+  manager: 'manager',
+  owner: 'permission owner',
+  group: null,
+  person: 'named approver',
+} as const satisfies Record<'manager' | 'owner' | 'group' | 'person', string | null>;

@@ -3,6 +3,7 @@
  * these schemas before any handler runs; content scripts may send only `contentMessage`s.
  */
 import { z } from 'zod';
+import { PAGE_KINDS } from './crm/types.ts';
 import {
   accessRequest,
   crmConnection,
@@ -14,18 +15,25 @@ import {
   person,
   personRef,
   catalogEntry,
+  crmKind,
   evidenceLinks,
 } from './schemas.ts';
 
-/** What a content script may tell the background about its page: identifiers only. */
+/**
+ * What a content script may tell the background about its page: identifiers only, as its adapter
+ * read them from the URL (`detectPage`), and the CRM's own denial phrase when one is shown.
+ */
 export const observedPage = pageContext.extend({
-  /** record: view|edit|clone; object: home|list|new. */
-  view: z.string().max(20).nullable(),
+  crm: crmKind,
+  tenant: z.string().max(200).nullable(),
+  pageKind: z.enum(PAGE_KINDS),
 });
 export type ObservedPage = z.infer<typeof observedPage>;
 
 export const contentMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('page.decide'), page: observedPage }),
+  /** An in-house CRM's content script asks how to read its host's pages (the admins' page rules). */
+  z.object({ type: z.literal('page.rules') }),
   z.object({
     type: z.literal('request.submit'),
     page: observedPage,

@@ -17,6 +17,7 @@ const catalog = (key: string, maxDurationDays: number | null, requestable = true
 
 function slice(): Slice {
   return {
+    ...emptySlice(),
     me: {
       id: 'ava',
       email: 'ava@acme.test',

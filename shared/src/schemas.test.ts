@@ -49,10 +49,12 @@ describe('request and decision schemas', () => {
   });
 
   it('keeps page context to identifiers: only http(s) URLs, bounded denial text', () => {
-    const page = { ...create.page, view: 'view' };
+    const page = { ...create.page, crm: 'salesforce', tenant: 'acme', pageKind: 'record' };
     expect(contentMessage.safeParse({ type: 'page.decide', page }).success).toBe(true);
     expect(contentMessage.safeParse({ type: 'page.decide', page: { ...page, url: 'javascript:alert(1)' } }).success).toBe(false);
     expect(contentMessage.safeParse({ type: 'page.decide', page: { ...page, denialText: 'x'.repeat(501) } }).success).toBe(false);
+    expect(contentMessage.safeParse({ type: 'page.decide', page: { ...page, pageKind: 'detail' } }).success).toBe(false);
+    expect(contentMessage.safeParse({ type: 'page.decide', page: { ...page, crm: 'sap' } }).success).toBe(false);
     expect(contentMessage.safeParse({ type: 'auth.signIn', email: 'a@b.c', password: 'x' }).success).toBe(false);
   });
 });

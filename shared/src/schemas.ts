@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { CRM_KINDS, DURATION_CHOICES } from './constants.ts';
-import { parsePermissionKey } from './permissions.ts';
+import { PAGE_KINDS } from './crm/types.ts';
+import { compilePattern, patternGroups } from './crm/rules.ts';
+import { isApiName, parsePermissionKey } from './permissions.ts';
 
 export { CRM_KINDS, DURATION_CHOICES, type CrmKind } from './constants.ts';
 
@@ -196,6 +198,85 @@ export const accessRequest = z.object({
 });
 export type AccessRequest = z.infer<typeof accessRequest>;
 
+// ---------- page rules and kill switches (synced to every extension) ----------
+
+export const pageKind = z.enum(PAGE_KINDS);
+
+/** `crm.acme.internal`, `localhost:8788`: a host as the browser shows it, lower-case, port when not default. */
+export const pageRuleHost = z
+  .string()
+  .max(253)
+  .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?$/, 'must be a lower-case host name, with :port when not the default');
+
+const pattern = (lead: '/' | '#') =>
+  z.string().superRefine((value, ctx) => {
+    const compiled = compilePattern(value, lead);
+    if (!compiled.ok) ctx.addIssue({ code: 'custom', message: compiled.error });
+  });
+
+/** What an admin writes: a page rule without its id and the connection-derived fields. */
+export const pageRuleInput = z
+  .object({
+    connectionId: id,
+    host: pageRuleHost,
+    protocol: z.enum(['https', 'http']).default('https'),
+    path: pattern('/'),
+    hash: pattern('#').nullable().default(null),
+    pageKind,
+    object: z
+      .union([
+        z.object({ group: z.string().min(1).max(31) }).strict(),
+        z.object({ value: z.string().refine(isApiName, 'must be an API name (a letter, then letters, digits or _)') }).strict(),
+      ])
+      .nullable()
+      .default(null),
+    recordId: z.object({ group: z.string().min(1).max(31) }).strict().nullable().default(null),
+    denialPhrases: z.array(z.string().trim().min(1, 'is empty').max(200)).max(20).default([]),
+    priority: z.number().int().min(0).max(1000).default(100),
+  })
+  .superRefine((rule, ctx) => {
+    const groups = patternGroups(rule);
+    if (rule.object && 'group' in rule.object && !groups.includes(rule.object.group))
+      ctx.addIssue({ code: 'custom', path: ['object', 'group'], message: `is not a group of the path or hash pattern (${groups.join(', ') || 'none'})` });
+    if (rule.recordId && !groups.includes(rule.recordId.group))
+      ctx.addIssue({ code: 'custom', path: ['recordId', 'group'], message: `is not a group of the path or hash pattern (${groups.join(', ') || 'none'})` });
+  });
+export type PageRuleInput = z.infer<typeof pageRuleInput>;
+
+/** A page rule as synced: what the extension reads pages with (see crm/types.ts `PageRule`). */
+export const pageRule = z.object({
+  id,
+  connectionId: id,
+  crm: crmKind,
+  tenant: z.string().nullable(),
+  host: pageRuleHost,
+  protocol: z.enum(['https', 'http']),
+  path: z.string(),
+  hash: z.string().nullable(),
+  pageKind,
+  object: z.union([z.object({ group: z.string() }), z.object({ value: z.string() })]).nullable(),
+  recordId: z.object({ group: z.string() }).nullable(),
+  denialPhrases: z.array(z.string()),
+  priority: z.number().int(),
+  /** Sync never deletes: a removed rule is sent once more with `deleted: true`. */
+  deleted: z.boolean(),
+});
+export type SyncedPageRule = z.infer<typeof pageRule>;
+
+/** `0.2.0`: the extension's version format. */
+export const extensionVersion = z.string().regex(/^\d{1,5}(\.\d{1,5}){0,3}$/, 'must be a version such as 0.2.0');
+
+export const killSwitchInput = z.object({
+  crm: crmKind,
+  pageKind: pageKind.nullable().default(null),
+  fixedIn: extensionVersion,
+  reason: z.string().trim().min(1, 'is required').max(300),
+});
+export type KillSwitchInput = z.infer<typeof killSwitchInput>;
+
+export const killSwitch = killSwitchInput.extend({ id, deleted: z.boolean() });
+export type SyncedKillSwitch = z.infer<typeof killSwitch>;
+
 // ---------- API errors ----------
 
 export const apiError = z.object({
@@ -251,6 +332,10 @@ export const syncResponse = z.object({
   assignments: z.array(assignment),
   /** The caller's own requests, and requests routed to them as approver. */
   requests: z.array(accessRequest),
+  /** How to read in-house CRMs' pages, and admins' overrides of built-in adapters: for everyone. */
+  pageRules: z.array(pageRule).default([]),
+  /** Adapters (or page kinds) paused for extension versions below a fixed one: for everyone. */
+  killSwitches: z.array(killSwitch).default([]),
 });
 export type SyncResponse = z.infer<typeof syncResponse>;
 

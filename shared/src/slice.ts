@@ -12,6 +12,8 @@ export const emptySlice = (): Slice => ({
   bundles: [],
   assignments: [],
   requests: [],
+  pageRules: [],
+  killSwitches: [],
 });
 
 /** A pull that carries no change: what the server answers when nothing moved since `cursor`. */
@@ -39,6 +41,8 @@ export function applySync(current: Slice | null, pull: SyncResponse): Slice {
     bundles: upsert(base.bundles, pull.bundles),
     assignments: upsert(base.assignments, pull.assignments),
     requests: upsert(base.requests, pull.requests),
+    pageRules: upsert(base.pageRules, pull.pageRules),
+    killSwitches: upsert(base.killSwitches, pull.killSwitches),
   };
 }
 

@@ -8,7 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './server.ts';
 
-export const extensionPath = join(repoRoot, 'extension/.output/chrome-mv3');
+/** The end-to-end build (`pnpm build:e2e`): an open shadow root, so Playwright can reach the overlay. */
+export const defaultExtensionPath = join(repoRoot, 'extension/.output-e2e/chrome-mv3');
+/** The production build (`pnpm build`): what people install; its overlay's shadow root is closed. */
+export const productionExtensionPath = join(repoRoot, 'extension/.output/chrome-mv3');
 export const artifactsDir = join(repoRoot, 'test/artifacts');
 /** README screenshots are refreshed only when asked (UPDATE_SCREENSHOTS=1), so a test run leaves the tree clean. */
 export const screenshotsDir = process.env.UPDATE_SCREENSHOTS ? join(repoRoot, 'docs/screenshots') : join(artifactsDir, 'screenshots');
@@ -27,9 +30,16 @@ export interface ExtensionBrowser {
   close(): Promise<void>;
 }
 
-export async function launchWithExtension(options: { crmPort: number; crmHosts: string[]; locale?: string }): Promise<ExtensionBrowser> {
-  if (!existsSync(join(extensionPath, 'manifest.json')))
-    throw new Error(`built extension missing at ${extensionPath}: run \`pnpm build\` first`);
+export async function launchWithExtension(options: {
+  crmPort: number;
+  crmHosts: string[];
+  locale?: string;
+  /** Defaults to the end-to-end build. */
+  extension?: string;
+}): Promise<ExtensionBrowser> {
+  const extension = options.extension ?? defaultExtensionPath;
+  if (!existsSync(join(extension, 'manifest.json')))
+    throw new Error(`built extension missing at ${extension}: run \`pnpm build:e2e\` (or \`pnpm build\`) first`);
   const userDataDir = mkdtempSync(join(tmpdir(), 'accesslens-profile-'));
   const rules = options.crmHosts.map((h) => `MAP ${h} 127.0.0.1:${options.crmPort}`).join(', ');
   const context = await chromium.launchPersistentContext(userDataDir, {
@@ -39,8 +49,8 @@ export async function launchWithExtension(options: { crmPort: number; crmHosts: 
     viewport: { width: 1280, height: 800 },
     args: [
       '--headless=new',
-      `--disable-extensions-except=${extensionPath}`,
-      `--load-extension=${extensionPath}`,
+      `--disable-extensions-except=${extension}`,
+      `--load-extension=${extension}`,
       '--no-sandbox',
       '--disable-gpu',
       '--disable-quic',

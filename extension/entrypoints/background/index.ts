@@ -32,6 +32,7 @@ export default defineBackground(() => {
     now,
     uuid: () => crypto.randomUUID(),
     previews: new PreviewCache(),
+    version: browser.runtime.getManifest().version,
     openOptionsPage: () => browser.runtime.openOptionsPage(),
   };
   const self = { id: browser.runtime.id, origin: browser.runtime.getURL('/') };

@@ -4,7 +4,6 @@
  * kept for a few minutes so the optimistic request made on submit can predict the same stages.
  */
 import {
-  decidePage,
   requestPreviewBody,
   requestPreviewResponse,
   type ObservedPage,
@@ -13,6 +12,7 @@ import {
   type Result,
 } from '@accesslens/shared';
 import { t } from '../../utils/i18n';
+import { decideObserved } from './page';
 import type { PreviewAnswer } from '../../utils/protocol';
 import { ApiFailure } from './api';
 import type { RequesterDeps } from './requester';
@@ -74,7 +74,7 @@ export async function previewRequest(
   if (!(await replica.signedIn()) || !view?.me)
     return { ok: false, error: { code: 'unauthenticated', message: t('error.notSignedIn') } };
   const me = view.me;
-  const verdict = decidePage(view, host, msg.page, deps.now());
+  const verdict = decideObserved(view, host, msg.page, deps.now());
   if (verdict.state !== 'ready') return { ok: false, error: { code: 'no_account', message: t('error.noAccount') } };
   const decision = verdict.decision;
   const permissions = [...new Set(msg.permissions)];

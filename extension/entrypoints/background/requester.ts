@@ -1,6 +1,5 @@
 /** What a requester does from a CRM page: see the page decided, request access, cancel. */
 import {
-  decidePage,
   durationChoicesFor,
   requestCancelArgs,
   requestCreateArgs,
@@ -14,12 +13,15 @@ import {
   type Slice,
 } from '@accesslens/shared';
 import { t } from '../../utils/i18n';
+import { decideObserved, pageRules, pausedOn } from './page';
 import type { PageDecideAnswer, RequestAnswer } from '../../utils/protocol';
 import type { PreviewCache } from './preview';
 import type { Replica } from './sync';
 
 export interface RequesterDeps {
   replica: Replica;
+  /** The installed extension's version (kill switches apply below a fixed version). */
+  version: string;
   now: () => Date;
   uuid: () => string;
   /** Recent server previews, to predict a new request's stages. */
@@ -87,9 +89,11 @@ export async function pageDecide(deps: RequesterDeps, host: string, page: Observ
     replica.syncStatus(),
     replica.failures(),
   ]);
+  const rules = pageRules(view, host);
+  const paused = pausedOn(view, page, deps.version);
   if (!signedIn || !view)
-    return { ok: true, signedIn: false, verdict: null, me: null, sync, names: {}, failures: [], keys: {} };
-  const verdict = decidePage(view, host, page, deps.now());
+    return { ok: true, signedIn: false, verdict: null, me: null, sync, names: {}, failures: [], keys: {}, rules, paused };
+  const verdict = decideObserved(view, host, page, deps.now());
   const keys: PageDecideAnswer['keys'] = {};
   if (verdict.state === 'ready') {
     const { connectionId } = verdict.decision;
@@ -108,6 +112,8 @@ export async function pageDecide(deps: RequesterDeps, host: string, page: Observ
     sync,
     names: namesFor(view, verdict, deps.previews.people()),
     keys,
+    rules,
+    paused,
     // Rejected creates never reach the slice; show them on the page they were made from.
     failures:
       verdict.state === 'ready'
@@ -132,7 +138,7 @@ export async function submitRequest(
     return { ok: false, error: { code: 'unauthenticated', message: t('error.notSignedIn') } };
   const me = view.me;
   const now = deps.now();
-  const verdict = decidePage(view, host, msg.page, now);
+  const verdict = decideObserved(view, host, msg.page, now);
   if (verdict.state !== 'ready') return { ok: false, error: { code: 'no_account', message: t('error.noAccount') } };
   const decision = verdict.decision;
   const permissions = [...new Set(msg.permissions)];

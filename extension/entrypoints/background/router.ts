@@ -13,10 +13,11 @@ import {
 } from '@accesslens/shared';
 import type { z } from 'zod';
 import { t } from '../../utils/i18n';
-import type { SyncAnswer } from '../../utils/protocol';
+import type { PageRulesAnswer, SyncAnswer } from '../../utils/protocol';
 import { popupState, submitDecision } from './approver';
 import { authStatus, signIn, signOut, type AuthDeps } from './auth';
 import { previewRequest } from './preview';
+import { pageRules } from './page';
 import { cancelRequest, pageDecide, submitRequest, type RequesterDeps } from './requester';
 
 /** The parts of `runtime.MessageSender` the router trusts. */
@@ -43,10 +44,11 @@ function invalid(issues?: z.ZodError): { ok: false; error: UiError } {
   };
 }
 
+/** Host with its port when not the default (`localhost:8788`), as page rules and connections name it. */
 function hostOf(url: string | undefined): string | null {
   if (!url) return null;
   try {
-    return new URL(url).hostname.toLowerCase();
+    return new URL(url).host.toLowerCase();
   } catch {
     return null;
   }
@@ -85,6 +87,10 @@ export async function route(deps: RouterDeps, incoming: Incoming): Promise<Resul
     switch (message.type) {
       case 'page.decide':
         return pageDecide(deps, host, message.page);
+      case 'page.rules': {
+        const answer: Result<PageRulesAnswer> = { ok: true, rules: pageRules(await replica.view(), host) };
+        return answer;
+      }
       case 'request.submit':
         return submitRequest(deps, host, message);
       case 'request.preview':

@@ -410,7 +410,7 @@ export function createDeps(server: FakeServer): RouterDeps {
   const tokens = memoryTokenStore();
   const now = () => new Date();
   const replica = new Replica({ fetch: server.fetch, now, tokens });
-  return { replica, tokens, fetch: server.fetch, now, uuid, previews: new PreviewCache(), openOptionsPage: async () => undefined };
+  return { replica, tokens, fetch: server.fetch, now, uuid, previews: new PreviewCache(), version: '0.1.0', openOptionsPage: async () => undefined };
 }
 
 /** Signs in through the router as a demo person (password `<name>-demo-2026`), as the options page does. */
@@ -430,8 +430,10 @@ export const contentSender = { id: SELF.id, url: CONTRACT_URL, tab: { id: 1, url
 
 export const contractPage = {
   url: CONTRACT_URL,
+  crm: 'salesforce' as const,
+  tenant: 'acme',
+  pageKind: 'record' as const,
   object: 'Contract',
   recordId: '800xx000001AbCdAAK',
-  view: 'view',
   denialText: 'Insufficient Privileges',
 };

@@ -1,11 +1,9 @@
-import './style.css';
-import { salesforce } from '@accesslens/shared';
+import { salesforce } from '@accesslens/shared/crm';
 import { defineContentScript } from 'wxt/utils/define-content-script';
-import { startOverlay } from './start';
+import { startOverlay } from '../../overlay/start';
 
 export default defineContentScript({
   matches: [...salesforce.matches],
   runAt: 'document_end',
-  cssInjectionMode: 'ui',
-  main: (ctx) => startOverlay(ctx),
+  main: (ctx) => startOverlay(ctx, salesforce),
 });

@@ -10,6 +10,8 @@ import {
   BUNDLE_COLUMNS,
   CATALOG_COLUMNS,
   CONNECTION_COLUMNS,
+  KILL_SWITCH_COLUMNS,
+  PAGE_RULE_COLUMNS,
   PERSON_COLUMNS,
   PERSON_REF_COLUMNS,
   accountFromRow,
@@ -17,6 +19,8 @@ import {
   bundleFromRow,
   catalogFromRow,
   connectionFromRow,
+  killSwitchFromRow,
+  pageRuleFromRow,
   personFromRow,
   personRefFromRow,
   requestFromRow,
@@ -73,8 +77,15 @@ export async function readSlice(db: Db, personId: string, since: number): Promis
             ) r ORDER BY r.created_at, r.id`,
       args,
     },
+    {
+      sql: `SELECT ${PAGE_RULE_COLUMNS} FROM page_rules pr JOIN crm_connections c ON c.id = pr.connection_id
+            WHERE pr.version > ?1 ORDER BY pr.id`,
+      args: [since],
+    },
+    { sql: `SELECT ${KILL_SWITCH_COLUMNS} FROM kill_switches ks WHERE ks.version > ?1 ORDER BY ks.id`, args: [since] },
   ];
-  const [meta, me, people, connections, accounts, catalog, bundles, assignments, requests] = await db.readBatch(statements);
+  const [meta, me, people, connections, accounts, catalog, bundles, assignments, requests, pageRules, killSwitches] =
+    await db.readBatch(statements);
   const head = meta!.rows[0];
   if (!head) throw new Error(`person ${personId} not found`);
   const requestList: AccessRequest[] = requests!.rows.map(requestFromRow);
@@ -112,6 +123,9 @@ export async function readSlice(db: Db, personId: string, since: number): Promis
     bundles: bundles!.rows.map(bundleFromRow),
     assignments: assignments!.rows.map(assignmentFromRow),
     requests: requestList,
+    // A snapshot need not carry what was deleted before it.
+    pageRules: pageRules!.rows.map(pageRuleFromRow).filter((r) => since >= 0 || !r.deleted),
+    killSwitches: killSwitches!.rows.map(killSwitchFromRow).filter((k) => since >= 0 || !k.deleted),
   };
 }
 

@@ -86,6 +86,8 @@ describe('incremental pulls', () => {
       bundles: [],
       assignments: [],
       requests: [],
+      pageRules: [],
+      killSwitches: [],
     });
   });
 

@@ -10,6 +10,7 @@ import type { CrmAdapter, DetectedPage, PageRule } from './types.ts';
 
 export * from './types.ts';
 export * from './rules.ts';
+export * from './kill-switch.ts';
 export { salesforce, SALESFORCE_KEY_PREFIXES } from './salesforce.ts';
 
 /** The built-in adapters (in-house CRMs are read by page rules alone). */

@@ -42,7 +42,6 @@ export function compilePattern(pattern: string, lead: '/' | '#'): { ok: true; va
     }
     const colon = part.indexOf(':');
     if (colon < 0) {
-      if (part.includes('*')) return { ok: false, error: '"*" must be a whole segment' };
       if (!LITERAL.test(part)) return { ok: false, error: literalProblem(part) };
       segments.push({ literal: part });
       continue;
@@ -59,9 +58,10 @@ export function compilePattern(pattern: string, lead: '/' | '#'): { ok: true; va
 }
 
 function literalProblem(segment: string): string {
-  return /[()[\]+?^$|\\{}]/.test(segment)
-    ? `segment "${segment}" looks like a regular expression: use :name for a part and * for the rest`
-    : `segment "${segment}" has characters a URL path does not use`;
+  if (/[()[\]+?^$|\\{}]/.test(segment))
+    return `segment "${segment}" looks like a regular expression: use :name for a part and * for the rest`;
+  if (segment.includes('*')) return '"*" must be a whole segment';
+  return `segment "${segment}" has characters a URL path does not use`;
 }
 
 /** Matches a path or hash (without its lead character) against a compiled pattern. */

@@ -4,11 +4,13 @@
  * form says so before anything is sent; offline, it falls back to the local prediction (the manager).
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { DURATION_CHOICES, type ObservedPage, type PageDecision, type PermissionRow } from '@accesslens/shared';
-import { durationText, joinNames, labelOf, t, type MessageKey } from '../../utils/i18n';
-import { ask } from '../../utils/messaging';
-import { evidenceProblem, previewNotes, willAskText } from '../../utils/preview';
-import type { PageDecideAnswer, PreviewAnswer, RequestAnswer } from '../../utils/protocol';
+import type { ObservedPage, PageDecision, PermissionRow } from '@accesslens/shared';
+import { DURATION_CHOICES } from '@accesslens/shared/constants';
+import { durationText, joinNames, labelOf, t } from '../utils/i18n';
+import { ask } from '../utils/messaging';
+import { trusted } from './trusted';
+import { evidenceProblem, previewNotes, willAskText } from '../utils/preview';
+import type { PageDecideAnswer, PreviewAnswer, RequestAnswer } from '../utils/protocol';
 
 interface Props {
   decision: PageDecision;
@@ -95,9 +97,13 @@ export function RequestForm({ decision, rows, initialKey, keys, page, onCancel, 
     if (!nextChoices.includes(duration)) setDuration(defaultDuration(nextChoices));
   };
 
+  /**
+   * Filing a request needs the person's own click on Send (or Enter, which the browser turns into a
+   * trusted click on it): a page script's `click()` or `requestSubmit()` is not trusted and does nothing.
+   */
   const submit = async (e: Event) => {
     e.preventDefault();
-    if (sending || blocked) return;
+    if (!e.isTrusted || sending || blocked) return;
     if (!justification.trim()) {
       setError(t('request.justificationRequired'));
       textarea.current?.focus();
@@ -130,7 +136,7 @@ export function RequestForm({ decision, rows, initialKey, keys, page, onCancel, 
   };
 
   return (
-    <form class="al-form" onSubmit={submit} noValidate>
+    <form class="al-form" onSubmit={(e) => e.preventDefault()} noValidate>
       <h3>{t('request.title', { permission })}</h3>
       {rows.length > 1 && (
         <label class="al-field">
@@ -138,7 +144,7 @@ export function RequestForm({ decision, rows, initialKey, keys, page, onCancel, 
           <select data-testid="al-request-permission" value={key} onChange={(e) => chooseKey((e.target as HTMLSelectElement).value)}>
             {rows.map((r) => (
               <option key={r.key} value={r.key}>
-                {t(`action.${r.action}` as MessageKey)} — {labelOf(r.label, r.key)}
+                {t(`action.${r.action}`)} — {labelOf(r.label, r.key)}
               </option>
             ))}
           </select>
@@ -246,13 +252,14 @@ export function RequestForm({ decision, rows, initialKey, keys, page, onCancel, 
         <button
           type="submit"
           data-testid="al-submit-request"
+          onClick={submit}
           class="al-button al-button--primary"
           disabled={sending || blocked}
           title={blocked ? t('request.blockedShort') : undefined}
         >
           {sending ? t('request.sending') : t('request.submit')}
         </button>
-        <button type="button" class="al-button" onClick={onCancel}>
+        <button type="button" class="al-button" onClick={trusted(onCancel)}>
           {t('request.cancel')}
         </button>
       </div>

@@ -1,13 +1,14 @@
 /** The badge (bottom-right) and its panel: what the viewer may do with this page's object, and why. */
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { ObservedPage, PageDecision, PermissionRow, Result, UiError } from '@accesslens/shared';
-import { ask } from '../../utils/messaging';
-import { formatDate, formatRelative, labelOf, t, type MessageKey } from '../../utils/i18n';
-import type { PageDecideAnswer } from '../../utils/protocol';
-import { isOpen, namesOf, statusLine, waitingForIds } from '../../utils/requests';
-import { usePort } from '../../utils/use-port';
+import { ask } from '../utils/messaging';
+import { formatDate, formatRelative, labelOf, t} from '../utils/i18n';
+import type { PageDecideAnswer } from '../utils/protocol';
+import { isOpen, namesOf, statusLine, waitingForIds } from '../utils/requests';
+import { usePort } from '../utils/use-port';
 import { recordBadgeShown, type Navigation } from './perf';
 import { RequestForm } from './RequestForm';
+import { trusted } from './trusted';
 
 interface Props {
   page: ObservedPage;
@@ -68,7 +69,7 @@ export function Overlay({ page, nav, host, decide }: Props) {
       <section data-testid="al-panel" class="al-panel" hidden={!open} role="dialog" aria-label={panelTitle(page, decision)}>
           <header class="al-panel-head">
             <h2>{panelTitle(page, decision)}</h2>
-            <button type="button" class="al-icon-button" onClick={close} aria-label={t('panel.close')} title={t('panel.close')}>
+            <button type="button" class="al-icon-button" onClick={trusted(close)} aria-label={t('panel.close')} title={t('panel.close')}>
               ×
             </button>
           </header>
@@ -81,7 +82,7 @@ export function Overlay({ page, nav, host, decide }: Props) {
         class={`al-badge al-badge--${badgeTone(answer, decision)}`}
         aria-expanded={open}
         aria-label={`${badgeText(answer, decision)} — ${t('badge.open')}`}
-        onClick={() => setOpen(!open)}
+        onClick={trusted(() => setOpen(!open))}
       >
         {badgeText(answer, decision)}
       </button>
@@ -95,6 +96,7 @@ function panelTitle(page: ObservedPage, decision: PageDecision | null): string {
 
 function badgeText(answer: PageDecideAnswer | null, decision: PageDecision | null): string {
   if (!answer) return t('badge.loading');
+  if (answer.paused) return t('badge.paused');
   if (!answer.signedIn) return t('badge.signIn');
   if (decision)
     return t('badge.summary', { object: decision.object, allowed: decision.summary.allowed, total: decision.rows.length });
@@ -126,11 +128,17 @@ function PanelBody({
       </p>
     );
   if (!answer) return <p class="al-muted">{t('badge.loading')}</p>;
+  if (answer.paused)
+    return (
+      <p class="al-note" data-testid="al-paused" role="status">
+        {t('panel.paused', { version: answer.paused.fixedIn, reason: answer.paused.reason })}
+      </p>
+    );
   if (!answer.signedIn)
     return (
       <div class="al-section">
         <p>{t('panel.signedOut')}</p>
-        <button type="button" class="al-button al-button--primary" onClick={() => void ask({ type: 'options.open' })}>
+        <button type="button" class="al-button al-button--primary" onClick={trusted(() => void ask({ type: 'options.open' }))}>
           {t('panel.openOptions')}
         </button>
       </div>
@@ -165,7 +173,7 @@ function Row({
   nameOf: (id: string) => string | undefined;
   approvers: string[];
 }) {
-  const title = labelOf(row.label, t(`action.${row.action}` as MessageKey));
+  const title = labelOf(row.label, t(`action.${row.action}`));
   return (
     <li
       data-testid="al-permission-row"
@@ -174,8 +182,8 @@ function Row({
       class={`al-row al-row--${row.state}${focus ? ' al-row--focus' : ''}`}
     >
       <div class="al-row-head">
-        <span class="al-row-action">{t(`action.${row.action}` as MessageKey)}</span>
-        <span class={`al-chip al-chip--${row.state}`}>{t(`state.${row.state}` as MessageKey)}</span>
+        <span class="al-row-action">{t(`action.${row.action}`)}</span>
+        <span class={`al-chip al-chip--${row.state}`}>{t(`state.${row.state}`)}</span>
       </div>
       <div class="al-row-label" title={row.key}>
         {title}
@@ -199,7 +207,7 @@ function Why({ row, nameOf, approvers }: { row: PermissionRow; nameOf: (id: stri
     let text: string;
     if (path.bundles.length > 0)
       text = t('why.via', {
-        path: path.bundles.map((b) => `${t(`bundle.${b.kind}` as MessageKey)}: ${b.name}`).join(' › '),
+        path: path.bundles.map((b) => `${t(`bundle.${b.kind}`)}: ${b.name}`).join(' › '),
       });
     else text = t('why.direct');
     return (
@@ -221,7 +229,7 @@ function Why({ row, nameOf, approvers }: { row: PermissionRow; nameOf: (id: stri
     <div class="al-why">
       <p>{t('why.nothingGrants')}</p>
       {ex.grantableBy.length > 0 && (
-        <p class="al-muted">{t('why.heldBy', { bundles: ex.grantableBy.map((b) => `${b.name} (${t(`bundle.${b.kind}` as MessageKey)})`).join(', ') })}</p>
+        <p class="al-muted">{t('why.heldBy', { bundles: ex.grantableBy.map((b) => `${b.name} (${t(`bundle.${b.kind}`)})`).join(', ') })}</p>
       )}
     </div>
   );
@@ -284,7 +292,7 @@ function FocusSection({
             <p class="al-muted">{t('status.queued')}</p>
           )}
           {granted && (
-            <button type="button" class="al-button al-button--primary" onClick={() => location.reload()}>
+            <button type="button" class="al-button al-button--primary" onClick={trusted(() => location.reload())}>
               {t('status.reload')}
             </button>
           )}
@@ -316,7 +324,7 @@ function FocusSection({
               type="button"
               data-testid="al-request-button"
               class="al-button al-button--primary"
-              onClick={() => setFormOpen(true)}
+              onClick={trusted(() => setFormOpen(true))}
             >
               {focusRequest ? t('request.again') : t('request.button')}
             </button>
