@@ -87,6 +87,7 @@ describe('single sign-on in the browser', () => {
     await signInAtProvider(window, 'jon-sub');
     await options.getByTestId('al-error').filter({ hasText: 'marked as departed' }).waitFor({ timeout: 15_000 });
     expect(await options.getByTestId('al-error').getAttribute('data-code')).toBe('sso_person_inactive');
+    await screenshot(options, 'options-sso-refused');
     expect(await options.getByTestId('al-signed-in-as').count()).toBe(0);
     await options.close();
     // A fresh provider session for the next person.

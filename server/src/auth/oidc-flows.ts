@@ -8,8 +8,12 @@ import type { FlowSecrets } from './oidc.ts';
 
 /** Long enough for a password manager and a second factor at the provider; short enough to be useless later. */
 export const SSO_FLOW_TTL_MS = 10 * 60 * 1000;
-/** Open flows one client address may hold at once (each start writes a row, unauthenticated). */
-export const MAX_OPEN_FLOWS_PER_ADDRESS = 20;
+/**
+ * Open (started, not finished) flows one client address may hold at once: each start writes a row
+ * without a session. Finished flows are deleted, so only abandoned or in-progress ones count; generous
+ * because a whole office may reach the server through one proxy address.
+ */
+export const MAX_OPEN_FLOWS_PER_ADDRESS = 100;
 
 export interface StoredFlow extends FlowSecrets {
   issuer: string;
