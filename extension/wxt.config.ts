@@ -14,8 +14,8 @@ export default defineConfig({
     description: '__MSG_extDescription__',
     default_locale: 'en',
     // No host permissions: the server answers CORS for extension origins, and content scripts are
-    // declared with their own match patterns.
-    permissions: ['storage', 'alarms'],
+    // declared with their own match patterns. `identity`: single sign-on (launchWebAuthFlow).
+    permissions: ['storage', 'alarms', 'identity'],
     action: { default_title: 'AccessLens' },
   },
   hooks: {

@@ -2,7 +2,16 @@
  * What the background answers to each message (the requests themselves are the shared zod schemas in
  * `@accesslens/shared` messages.ts). Plain data only: it crosses `runtime.sendMessage`.
  */
-import type { AccessRequest, PageVerdict, Person, PopupState, RequestPreviewResponse, SyncStatus, UiError } from '@accesslens/shared';
+import type {
+  AccessRequest,
+  AuthMethodsResponse,
+  PageVerdict,
+  Person,
+  PopupState,
+  RequestPreviewResponse,
+  SyncStatus,
+  UiError,
+} from '@accesslens/shared';
 import type { KillSwitch, PageRule } from '@accesslens/shared/crm';
 
 /** A mutation the server refused for good; the optimistic change it made was dropped. */
@@ -61,6 +70,11 @@ export interface AuthStatusAnswer {
 
 export interface SignInAnswer {
   person: Person;
+}
+
+/** How the server at a URL lets people sign in (password; the company's SSO and its name). */
+export interface AuthMethodsAnswer {
+  methods: AuthMethodsResponse;
 }
 
 export interface SyncAnswer {

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
+import { OidcClient, type OidcSettings } from './auth/oidc.ts';
 import { primeDummyHash } from './auth/password.ts';
 import type { Db } from './db.ts';
 import type { Env } from './env.ts';
@@ -16,6 +17,7 @@ import { mutations } from './routes/mutations.ts';
 import { killSwitchRoutes, pageRuleRoutes } from './routes/page-config.ts';
 import { policyRoutes } from './routes/policy.ts';
 import { requestRoutes } from './routes/requests.ts';
+import { ssoRoutes } from './routes/sso.ts';
 import { sync } from './routes/sync.ts';
 
 export interface AppOptions {
@@ -27,6 +29,8 @@ export interface AppOptions {
   findings?: FindingsService;
   /** Extra origins allowed besides browser extensions (ACCESSLENS_CORS_ORIGINS). */
   corsOrigins?: string[];
+  /** Single sign-on with this OpenID Connect provider; none when absent. */
+  oidc?: OidcSettings;
 }
 
 const EXTENSION_ORIGIN = /^(chrome-extension|moz-extension):\/\/[A-Za-z0-9-]+$/;
@@ -38,8 +42,10 @@ export function createApp({
   notifier = new Notifier(),
   findings = new FindingsService(db),
   corsOrigins = [],
+  oidc,
 }: AppOptions) {
   const allowed = new Set(corsOrigins);
+  const oidcClient = oidc ? new OidcClient(oidc) : null;
   primeDummyHash();
   const app = new Hono<Env>();
 
@@ -86,6 +92,7 @@ export function createApp({
   return app
     .route('/api/health', health)
     .route('/api/auth', auth)
+    .route('/api/auth', ssoRoutes(oidcClient))
     .route('/api/me', me)
     .route('/api/sync', sync)
     .route('/api/mutations', mutations)
@@ -104,6 +111,7 @@ export { startServer, createServer, type RunningServer, type StartOptions } from
 export { openDatabase, Db } from './db.ts';
 export { migrate } from './migrate.ts';
 export { loadConfig, type Config } from './config.ts';
+export type { OidcSettings } from './auth/oidc.ts';
 export { seedDemoIfEmpty, DEMO_PASSWORDS, DEMO_CONNECTION_ID } from './seed/demo.ts';
 export { verifyAuditChain } from './audit.ts';
 export { sweepExpiredGrants } from './expiry.ts';

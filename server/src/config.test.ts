@@ -35,4 +35,45 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);
   });
+
+  it('reads single sign-on settings; none without any ACCESSLENS_OIDC_* variable', () => {
+    expect(loadConfig({}).oidc).toBeUndefined();
+    expect(
+      loadConfig({
+        ACCESSLENS_OIDC_ISSUER: 'https://acme.okta.com',
+        ACCESSLENS_OIDC_CLIENT_ID: '0oa1b2c3',
+        ACCESSLENS_OIDC_CLIENT_SECRET: 's3cret',
+        ACCESSLENS_OIDC_NAME: 'Okta',
+        ACCESSLENS_OIDC_EMAIL_DOMAINS: 'Acme.com, @acme.cn',
+      }).oidc,
+    ).toEqual({
+      issuer: 'https://acme.okta.com',
+      clientId: '0oa1b2c3',
+      clientSecret: 's3cret',
+      name: 'Okta',
+      emailDomains: ['acme.com', 'acme.cn'],
+      requireVerifiedEmail: true,
+    });
+    // A public client (PKCE only), the default name, and verification relaxed for providers without the claim.
+    expect(
+      loadConfig({
+        ACCESSLENS_OIDC_ISSUER: 'http://127.0.0.1:9000',
+        ACCESSLENS_OIDC_CLIENT_ID: 'accesslens',
+        ACCESSLENS_OIDC_REQUIRE_VERIFIED_EMAIL: 'false',
+      }).oidc,
+    ).toEqual({ issuer: 'http://127.0.0.1:9000', clientId: 'accesslens', name: 'SSO', emailDomains: [], requireVerifiedEmail: false });
+  });
+
+  it.each([
+    [{ ACCESSLENS_OIDC_ISSUER: 'https://acme.okta.com' }, 'ACCESSLENS_OIDC_CLIENT_ID'],
+    [{ ACCESSLENS_OIDC_CLIENT_ID: 'x' }, 'ACCESSLENS_OIDC_ISSUER'],
+    [{ ACCESSLENS_OIDC_NAME: 'Okta' }, 'ACCESSLENS_OIDC_ISSUER'],
+    [{ ACCESSLENS_OIDC_ISSUER: 'http://idp.acme.com', ACCESSLENS_OIDC_CLIENT_ID: 'x' }, 'ACCESSLENS_OIDC_ISSUER'],
+    [{ ACCESSLENS_OIDC_ISSUER: 'not a url', ACCESSLENS_OIDC_CLIENT_ID: 'x' }, 'ACCESSLENS_OIDC_ISSUER'],
+    [{ ACCESSLENS_OIDC_ISSUER: 'https://idp.acme.com', ACCESSLENS_OIDC_CLIENT_ID: 'x', ACCESSLENS_OIDC_EMAIL_DOMAINS: 'acme' }, 'ACCESSLENS_OIDC_EMAIL_DOMAINS'],
+    [{ ACCESSLENS_OIDC_ISSUER: 'https://idp.acme.com', ACCESSLENS_OIDC_CLIENT_ID: 'x', ACCESSLENS_OIDC_REQUIRE_VERIFIED_EMAIL: 'no' }, 'ACCESSLENS_OIDC_REQUIRE_VERIFIED_EMAIL'],
+  ])('rejects single sign-on settings %o naming %s', (env, name) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(name);
+  });
 });

@@ -1,6 +1,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { isLoopbackUrl, type OidcSettings } from './auth/oidc.ts';
 
 export const DEFAULT_DATABASE_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', 'data', 'accesslens.db');
 
@@ -31,6 +32,26 @@ const envSchema = z.object({
     .default('')
     .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean))
     .pipe(z.array(origin)),
+  ACCESSLENS_OIDC_ISSUER: z
+    .string()
+    .refine((s) => {
+      try {
+        const u = new URL(s);
+        return (u.protocol === 'https:' || (u.protocol === 'http:' && isLoopbackUrl(u))) && !u.search && !u.hash;
+      } catch {
+        return false;
+      }
+    }, 'must be the provider\'s https:// issuer URL (http:// only for a provider on this machine)')
+    .optional(),
+  ACCESSLENS_OIDC_CLIENT_ID: z.string().max(500).optional(),
+  ACCESSLENS_OIDC_CLIENT_SECRET: z.string().max(2000).optional(),
+  ACCESSLENS_OIDC_NAME: z.string().trim().min(1).max(60, 'must be at most 60 characters').default('SSO'),
+  ACCESSLENS_OIDC_EMAIL_DOMAINS: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((d) => d.trim().toLowerCase().replace(/^@/, '')).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/, 'each entry must be a domain like acme.com'))),
+  ACCESSLENS_OIDC_REQUIRE_VERIFIED_EMAIL: z.enum(['true', 'false'], { message: 'must be true or false' }).default('true'),
 });
 
 export interface Config {
@@ -39,6 +60,8 @@ export interface Config {
   databaseAuthToken?: string;
   seed: 'demo' | 'none';
   corsOrigins: string[];
+  /** Single sign-on (OpenID Connect); absent when ACCESSLENS_OIDC_ISSUER is not set. */
+  oidc?: OidcSettings;
 }
 
 export class ConfigError extends Error {
@@ -54,11 +77,31 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  // Any ACCESSLENS_OIDC_* variable means single sign-on is meant to be on: then issuer and client id are required.
+  const oidcSet = Object.keys(present).some((k) => k.startsWith('ACCESSLENS_OIDC_'));
+  if (oidcSet && (!e.ACCESSLENS_OIDC_ISSUER || !e.ACCESSLENS_OIDC_CLIENT_ID)) {
+    const missing = !e.ACCESSLENS_OIDC_ISSUER ? 'ACCESSLENS_OIDC_ISSUER' : 'ACCESSLENS_OIDC_CLIENT_ID';
+    throw new ConfigError(
+      `Invalid configuration:\n  ${missing}: is required for single sign-on (set both ACCESSLENS_OIDC_ISSUER and ACCESSLENS_OIDC_CLIENT_ID, or no ACCESSLENS_OIDC_* variable)`,
+    );
+  }
+  const oidc: OidcSettings | undefined =
+    oidcSet && e.ACCESSLENS_OIDC_ISSUER && e.ACCESSLENS_OIDC_CLIENT_ID
+      ? {
+          issuer: e.ACCESSLENS_OIDC_ISSUER,
+          clientId: e.ACCESSLENS_OIDC_CLIENT_ID,
+          ...(e.ACCESSLENS_OIDC_CLIENT_SECRET ? { clientSecret: e.ACCESSLENS_OIDC_CLIENT_SECRET } : {}),
+          name: e.ACCESSLENS_OIDC_NAME,
+          emailDomains: e.ACCESSLENS_OIDC_EMAIL_DOMAINS,
+          requireVerifiedEmail: e.ACCESSLENS_OIDC_REQUIRE_VERIFIED_EMAIL === 'true',
+        }
+      : undefined;
   return {
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
     ...(e.DATABASE_AUTH_TOKEN ? { databaseAuthToken: e.DATABASE_AUTH_TOKEN } : {}),
     seed: e.ACCESSLENS_SEED,
     corsOrigins: e.ACCESSLENS_CORS_ORIGINS.map((o) => o.replace(/\/$/, '')),
+    ...(oidc ? { oidc } : {}),
   };
 }

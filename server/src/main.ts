@@ -14,6 +14,7 @@ async function main() {
   }
   const server = await createServer(config);
   console.log(`AccessLens server listening on http://localhost:${server.port}`);
+  if (config.oidc) console.log(`Single sign-on: "Sign in with ${config.oidc.name}" (OpenID Connect provider ${config.oidc.issuer})`);
   if (config.seed === 'demo') {
     // What a newcomer needs next; the demo people exist only in a database the demo seed created.
     console.log(

@@ -96,7 +96,8 @@ describe('migrate', () => {
       `);
     });
 
-    expect((await migrate(db)).applied[0]).toBe('0002_policy_findings.sql');
+    // 0002 and every later migration (later ones must not break on such a database either).
+    expect((await migrate(db)).applied).toEqual(readMigrations().slice(1).map((m) => m.name));
 
     const policy = (await db.execute('SELECT version, document, created_by FROM policy_versions')).rows;
     expect(policy).toHaveLength(1);

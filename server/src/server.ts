@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Server } from 'node:http';
 import { createApp } from './app.ts';
+import type { OidcSettings } from './auth/oidc.ts';
 import type { Config } from './config.ts';
 import { openDatabase, type Db } from './db.ts';
 import { sweepExpiredGrants } from './expiry.ts';
@@ -22,6 +23,8 @@ export interface StartOptions {
   /** Interface to bind; all interfaces by default. */
   hostname?: string;
   now?: () => Date;
+  /** Single sign-on (OpenID Connect); none when absent. */
+  oidc?: OidcSettings;
 }
 
 export interface RunningServer {
@@ -48,7 +51,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   }
   const notifier = new Notifier();
   const findings = new FindingsService(db);
-  const app = createApp({ db, now, notifier, findings, corsOrigins: options.corsOrigins ?? [] });
+  const app = createApp({ db, now, notifier, findings, corsOrigins: options.corsOrigins ?? [], ...(options.oidc ? { oidc: options.oidc } : {}) });
 
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: options.port ?? 8787, ...(options.hostname ? { hostname: options.hostname } : {}) }, () =>
@@ -114,6 +117,7 @@ export function createServer(config: Config, extra: Partial<StartOptions> = {}):
     ...(config.databaseAuthToken ? { databaseAuthToken: config.databaseAuthToken } : {}),
     seed: config.seed,
     corsOrigins: config.corsOrigins,
+    ...(config.oidc ? { oidc: config.oidc } : {}),
     ...extra,
   });
 }

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Mutation, MutationsResponse, RequestCreateArgs, SyncResponse } from '@accesslens/shared';
 import { createApp } from './app.ts';
+import type { OidcSettings } from './auth/oidc.ts';
 import { FindingsService } from './findings/service.ts';
 import { openDatabase, type Db } from './db.ts';
 import { migrate } from './migrate.ts';
@@ -41,7 +42,7 @@ export interface Harness {
  * With ACCESSLENS_TEST_DB=sqld (the `server-libsql` test project) every harness gets its own libsql
  * server instead of a file, so the same tests prove the same code on both kinds of DATABASE_URL.
  */
-export async function harness(options: { seed?: boolean; dir?: string } = {}): Promise<Harness> {
+export async function harness(options: { seed?: boolean; dir?: string; oidc?: OidcSettings } = {}): Promise<Harness> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'accesslens-test-'));
   const sqld = process.env.ACCESSLENS_TEST_DB === 'sqld' ? await startSqld() : null;
   const url = sqld ? sqld.url : `file:${join(dir, 'accesslens.db')}`;
@@ -56,7 +57,8 @@ export async function harness(options: { seed?: boolean; dir?: string } = {}): P
   if (options.seed ?? true) await seedDemoIfEmpty(db, clock.now());
   const notifier = new Notifier();
   const findings = new FindingsService(db);
-  const newApp = (f = new FindingsService(db)) => createApp({ db, now: clock.now, notifier, findings: f });
+  const newApp = (f = new FindingsService(db)) =>
+    createApp({ db, now: clock.now, notifier, findings: f, ...(options.oidc ? { oidc: options.oidc } : {}) });
   const app = newApp(findings);
 
   const h: Harness = {

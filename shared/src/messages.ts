@@ -55,14 +55,20 @@ export const contentMessage = z.discriminatedUnion('type', [
 ]);
 export type ContentMessage = z.infer<typeof contentMessage>;
 
+const serverUrl = z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' });
+
 export const extensionPageMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('auth.status') }),
+  /** Which sign-in methods the server at `serverUrl` offers (password; the company's SSO). */
+  z.object({ type: z.literal('auth.methods'), serverUrl }),
   z.object({
     type: z.literal('auth.signIn'),
-    serverUrl: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }),
+    serverUrl,
     email: z.email(),
     password: z.string().min(1, 'is required'),
   }),
+  /** Single sign-on: the background runs the whole flow (identity.launchWebAuthFlow) and keeps the token. */
+  z.object({ type: z.literal('auth.signInSso'), serverUrl }),
   z.object({ type: z.literal('auth.signOut') }),
   z.object({ type: z.literal('popup.state') }),
   z.object({

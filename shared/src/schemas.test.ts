@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decisionRecordArgs, issuesOf, mutationsBody, requestCreateArgs } from './schemas.ts';
-import { contentMessage } from './messages.ts';
+import { decisionRecordArgs, extensionRedirectProblem, issuesOf, mutationsBody, requestCreateArgs, ssoFinishBody } from './schemas.ts';
+import { contentMessage, extensionPageMessage } from './messages.ts';
 
 const create = {
   requestId: '7d1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b',
@@ -56,5 +56,42 @@ describe('request and decision schemas', () => {
     expect(contentMessage.safeParse({ type: 'page.decide', page: { ...page, pageKind: 'detail' } }).success).toBe(false);
     expect(contentMessage.safeParse({ type: 'page.decide', page: { ...page, crm: 'sap' } }).success).toBe(false);
     expect(contentMessage.safeParse({ type: 'auth.signIn', email: 'a@b.c', password: 'x' }).success).toBe(false);
+  });
+});
+
+describe('extension redirect URLs (single sign-on)', () => {
+  const chromium = 'https://abcdefghijklmnopabcdefghijklmnop.chromiumapp.org/oidc';
+  const firefox = 'https://0123456789abcdef0123456789abcdef01234567.extensions.allizom.org/';
+
+  it("accepts what identity.getRedirectURL() returns in Chromium and Firefox", () => {
+    expect(extensionRedirectProblem(chromium, { query: false })).toBeNull();
+    expect(extensionRedirectProblem(firefox, { query: false })).toBeNull();
+    expect(extensionRedirectProblem('https://abcdefghijklmnopabcdefghijklmnop.chromiumapp.org/', { query: false })).toBeNull();
+  });
+
+  it.each([
+    'https://evil.example/oidc',
+    'http://abcdefghijklmnopabcdefghijklmnop.chromiumapp.org/oidc',
+    'https://abcdefghijklmnopabcdefghijklmno.chromiumapp.org/oidc',
+    'https://abcdefghijklmnopabcdefghijklmnop.chromiumapp.org.evil.example/oidc',
+    'https://evil.example/abcdefghijklmnopabcdefghijklmnop.chromiumapp.org',
+    'https://user@abcdefghijklmnopabcdefghijklmnop.chromiumapp.org/oidc',
+    'https://abcdefghijklmnopabcdefghijklmnop.chromiumapp.org/oidc#x',
+    'https://0123456789ABCDEF0123456789abcdef01234567.extensions.allizom.org.evil/',
+    'chrome-extension://abcdefghijklmnopabcdefghijklmnop/options.html',
+    'not a url',
+  ])('refuses %s', (url) => {
+    expect(extensionRedirectProblem(url, { query: true })).not.toBeNull();
+  });
+
+  it('allows a query only on callbacks', () => {
+    expect(extensionRedirectProblem(`${chromium}?code=a&state=b`, { query: false })).toMatch(/query/);
+    expect(ssoFinishBody.safeParse({ callbackUrl: `${chromium}?code=a&state=b` }).success).toBe(true);
+  });
+
+  it('SSO messages from extension pages carry a server URL', () => {
+    expect(extensionPageMessage.safeParse({ type: 'auth.signInSso', serverUrl: 'https://accesslens.acme.com' }).success).toBe(true);
+    expect(extensionPageMessage.safeParse({ type: 'auth.methods', serverUrl: 'ftp://x' }).success).toBe(false);
+    expect(contentMessage.safeParse({ type: 'auth.signInSso', serverUrl: 'https://accesslens.acme.com' }).success).toBe(false);
   });
 });

@@ -308,6 +308,64 @@ export type SignInResponse = z.infer<typeof signInResponse>;
 export const meResponse = z.object({ person, session: z.object({ expiresAt: isoDateTime }) });
 export type MeResponse = z.infer<typeof meResponse>;
 
+// ---------- single sign-on (OpenID Connect, authorization code + PKCE) ----------
+
+/**
+ * Where `identity.launchWebAuthFlow` hands the identity provider's answer back to the extension:
+ * Chromium `https://<extension id: 32 letters a-p>.chromiumapp.org/…`, Firefox
+ * `https://<SHA-1 of the add-on id: 40 hex>.extensions.allizom.org/…` (`identity.getRedirectURL()`).
+ */
+export const EXTENSION_REDIRECT_HOST = /^(?:[a-p]{32}\.chromiumapp\.org|[0-9a-f]{40}\.extensions\.allizom\.org)$/;
+
+/** Why `value` is not an extension redirect URL (with `query` allowed: a callback), or null when it is one. */
+export function extensionRedirectProblem(value: string, options: { query: boolean }): string | null {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'must be a URL';
+  }
+  if (url.protocol !== 'https:' || !EXTENSION_REDIRECT_HOST.test(url.hostname))
+    return 'must be an extension redirect URL (https://<extension id>.chromiumapp.org/… or https://<id>.extensions.allizom.org/…)';
+  if (url.port !== '' || url.username !== '' || url.password !== '') return 'must not carry a port or credentials';
+  if (url.hash !== '') return 'must not have a fragment';
+  if (!options.query && url.search !== '') return 'must not have a query';
+  return null;
+}
+
+const extensionRedirect = (query: boolean) =>
+  z
+    .string()
+    .max(query ? 4096 : 2048)
+    .superRefine((value, ctx) => {
+      const problem = extensionRedirectProblem(value, { query });
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });
+
+/** `GET /api/auth/methods`: how people may sign in to this server. */
+export const authMethodsResponse = z.object({
+  /** Email + password (always offered: small teams and the first admin use it). */
+  password: z.boolean(),
+  /** The company's single sign-on, when the server has an OpenID Connect provider configured. */
+  sso: z.object({ protocol: z.literal('oidc'), name: z.string().min(1) }).nullable(),
+});
+export type AuthMethodsResponse = z.infer<typeof authMethodsResponse>;
+
+export const ssoStartBody = z.object({ redirectUri: extensionRedirect(false) });
+export type SsoStartBody = z.infer<typeof ssoStartBody>;
+
+export const ssoStartResponse = z.object({
+  /** Open this (identity.launchWebAuthFlow); the provider sends the person back to `redirectUri`. */
+  authorizationUrl: z.url({ protocol: /^https?$/ }),
+  /** The flow must be finished before then. */
+  expiresAt: isoDateTime,
+});
+export type SsoStartResponse = z.infer<typeof ssoStartResponse>;
+
+/** The whole URL the provider redirected to (code, state, iss — or error). The answer is a `signInResponse`. */
+export const ssoFinishBody = z.object({ callbackUrl: extensionRedirect(true) });
+export type SsoFinishBody = z.infer<typeof ssoFinishBody>;
+
 // ---------- sync ----------
 
 /** Opaque to clients. */

@@ -8,6 +8,9 @@ declare class URL {
   readonly href: string;
   readonly origin: string;
   readonly pathname: string;
+  readonly port: string;
+  readonly username: string;
+  readonly password: string;
   readonly protocol: string;
   readonly search: string;
   readonly searchParams: URLSearchParams;

@@ -23,7 +23,9 @@ export interface RunningServer {
   output(): string;
 }
 
-export async function startServer(options: { seed?: 'demo' | 'none'; databaseUrl?: string } = {}): Promise<RunningServer> {
+export async function startServer(
+  options: { seed?: 'demo' | 'none'; databaseUrl?: string; /** Extra environment (e.g. ACCESSLENS_OIDC_*). */ env?: Record<string, string> } = {},
+): Promise<RunningServer> {
   const dir = mkdtempSync(join(tmpdir(), 'accesslens-test-'));
   const databaseUrl = options.databaseUrl ?? `file:${join(dir, 'accesslens.db')}`;
   let port = 0;
@@ -41,6 +43,7 @@ export async function startServer(options: { seed?: 'demo' | 'none'; databaseUrl
           DATABASE_URL: databaseUrl,
           ACCESSLENS_SEED: options.seed ?? 'demo',
           NODE_ENV: 'test',
+          ...options.env,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       });

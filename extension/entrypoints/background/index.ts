@@ -45,7 +45,7 @@ export default defineBackground(() => {
     void handleMessage(deps, raw, sender as Sender, self).then(async (answer) => {
       sendResponse(answer);
       const type = (raw as { type?: unknown } | null)?.type;
-      if (answer.ok && (type === 'auth.signIn' || type === 'auth.signOut') && (await wasSignedIn) !== (await replica.signedIn()))
+      if (answer.ok && (type === 'auth.signIn' || type === 'auth.signInSso' || type === 'auth.signOut') && (await wasSignedIn) !== (await replica.signedIn()))
         live.restart();
     });
     return true;

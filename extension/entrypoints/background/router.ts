@@ -15,7 +15,7 @@ import type { z } from 'zod';
 import { t } from '../../utils/i18n';
 import type { PageRulesAnswer, SyncAnswer } from '../../utils/protocol';
 import { popupState, submitDecision } from './approver';
-import { authStatus, signIn, signOut, type AuthDeps } from './auth';
+import { authMethods, authStatus, signIn, signInWithSso, signOut, type AuthDeps } from './auth';
 import { previewRequest } from './preview';
 import { pageRules } from './page';
 import { cancelRequest, pageDecide, submitRequest, type RequesterDeps } from './requester';
@@ -106,8 +106,12 @@ export async function route(deps: RouterDeps, incoming: Incoming): Promise<Resul
   switch (message.type) {
     case 'auth.status':
       return authStatus(deps);
+    case 'auth.methods':
+      return authMethods(deps, message);
     case 'auth.signIn':
       return signIn(deps, message);
+    case 'auth.signInSso':
+      return signInWithSso(deps, message);
     case 'auth.signOut':
       return signOut(deps);
     case 'popup.state':

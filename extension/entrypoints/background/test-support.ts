@@ -5,6 +5,8 @@
 import {
   DURATION_CHOICES,
   requestPreviewBody,
+  ssoFinishBody,
+  ssoStartBody,
   type AccessRequest,
   type ApprovalStage,
   type Assignment,
@@ -91,6 +93,9 @@ export const DEFAULT_POLICY: Record<string, PolicyRule> = {
   'object:Contract:create': { stages: [], autoApproved: true, maxDays: 7 },
 };
 
+/** The fake identity provider's origin (its pages are played by a fake `identity.launchWebAuthFlow`). */
+export const FAKE_IDP = 'https://idp.acme.test';
+
 export const connection: CrmConnection = { id: 'c-acme', kind: 'salesforce', name: 'Acme Salesforce', hosts: ['acme.lightning.force.com'] };
 export const HOST = 'acme.lightning.force.com';
 export const CONTRACT_URL = 'https://acme.lightning.force.com/lightning/r/Contract/800xx000001AbCdAAK/view';
@@ -146,6 +151,10 @@ export class FakeServer {
   policy: Record<string, PolicyRule> = { ...DEFAULT_POLICY };
   /** Answer previews this late (ms); the client gives up after its timeout. */
   previewDelayMs = 0;
+  /** Single sign-on offered by this server (null: password only), by its display name. */
+  sso: { name: string } | null = null;
+  /** Started SSO flows: state → the redirect URI they were started for (finished once). */
+  ssoFlows = new Map<string, string>();
 
   fetch = async (input: string, init: RequestInit = {}): Promise<Response> => {
     const url = new URL(input);
@@ -157,6 +166,8 @@ export class FakeServer {
       this.failWith.times--;
       return json({ error: { code: 'internal', message: 'boom' } }, this.failWith.status);
     }
+    if (url.pathname === '/api/auth/methods') return json({ password: true, sso: this.sso ? { protocol: 'oidc', name: this.sso.name } : null });
+    if (url.pathname === '/api/auth/sso/start' || url.pathname === '/api/auth/sso/finish') return this.ssoRoute(url.pathname, body);
     if (url.pathname === '/api/auth/sign-in') {
       const person = PEOPLE.find((p) => p.email === body.email);
       if (!person || body.password !== `${person.email.split('@')[0]}-demo-2026`)
@@ -182,6 +193,40 @@ export class FakeServer {
     }
     return json({ error: { code: 'not_found', message: 'no route' } }, 404);
   };
+
+  /**
+   * docs/api.md "Single sign-on": start returns the provider's URL for a state it keeps; the (fake)
+   * provider answers `code=code-for-<email>`; finish takes the state once and signs that person in.
+   */
+  private ssoRoute(path: string, body: unknown): Response {
+    if (!this.sso) return json({ error: { code: 'sso_not_configured', message: 'Single sign-on is not configured on this server.' } }, 404);
+    const invalid = (e: { issues: { path: PropertyKey[]; message: string }[] }) =>
+      json({ error: { code: 'invalid_input', message: e.issues[0]!.message, field: e.issues[0]!.path.join('.') } }, 400);
+    if (path === '/api/auth/sso/start') {
+      const parsed = ssoStartBody.safeParse(body);
+      if (!parsed.success) return invalid(parsed.error);
+      const state = `state-${++this.issued}`;
+      this.ssoFlows.set(state, parsed.data.redirectUri);
+      const params = new URLSearchParams({ client_id: 'accesslens', response_type: 'code', redirect_uri: parsed.data.redirectUri, state });
+      return json({ authorizationUrl: `${FAKE_IDP}/authorize?${params}`, expiresAt: new Date(Date.now() + 600_000).toISOString() });
+    }
+    const parsed = ssoFinishBody.safeParse(body);
+    if (!parsed.success) return invalid(parsed.error);
+    const callback = new URL(parsed.data.callbackUrl);
+    const state = callback.searchParams.get('state') ?? '';
+    const redirectUri = this.ssoFlows.get(state);
+    this.ssoFlows.delete(state);
+    if (!redirectUri || `${callback.origin}${callback.pathname}` !== redirectUri)
+      return json({ error: { code: 'sso_flow_unknown', message: 'This answer does not belong to a sign-in in progress.' } }, 401);
+    if (callback.searchParams.has('error'))
+      return json({ error: { code: 'sso_denied', message: `Acme SSO did not sign you in: ${callback.searchParams.get('error')}` } }, 401);
+    const email = (callback.searchParams.get('code') ?? '').replace(/^code-for-/, '');
+    const person = PEOPLE.find((p) => p.email === email);
+    if (!person) return json({ error: { code: 'sso_unknown_person', message: `Nobody with the email ${email} is in the AccessLens directory.` } }, 403);
+    const token = `sess-${person.id}.secret-${++this.issued}`;
+    this.tokens.set(token, person);
+    return json({ token, expiresAt: '2099-01-01T00:00:00.000Z', person });
+  }
 
   private visibleRequests(p: Person) {
     return this.requests.filter((r) => r.value.requesterId === p.id || r.value.stages.some((s) => s.approverIds.includes(p.id)));

@@ -1,9 +1,15 @@
-/** Sign-in and session: server URL, email, password; "Signed in as …" with sign-out. */
+/**
+ * Sign-in and session: server URL; "Sign in with <company SSO>" when that server offers it; email and
+ * password; "Signed in as …" with sign-out.
+ */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { UiError } from '@accesslens/shared';
+import type { AuthMethodsResponse, UiError } from '@accesslens/shared';
 import { t } from '../../utils/i18n';
 import { ask } from '../../utils/messaging';
-import { DEFAULT_SERVER_URL, type AuthStatusAnswer, type SignInAnswer } from '../../utils/protocol';
+import { DEFAULT_SERVER_URL, type AuthMethodsAnswer, type AuthStatusAnswer, type SignInAnswer } from '../../utils/protocol';
+
+/** Wait this long after the last keystroke in the server URL before asking that server how to sign in. */
+const METHODS_DEBOUNCE_MS = 400;
 
 type Field = 'serverUrl' | 'email' | 'password';
 
@@ -14,7 +20,27 @@ export function Options() {
   const [password, setPassword] = useState('');
   const [error, setError] = useState<UiError | null>(null);
   const [busy, setBusy] = useState(false);
+  const [methods, setMethods] = useState<AuthMethodsResponse | null>(null);
+  const [ssoBusy, setSsoBusy] = useState(false);
+  const [ssoError, setSsoError] = useState<UiError | null>(null);
+  const methodsAsked = useRef(0);
   const refs = { serverUrl: useRef<HTMLInputElement>(null), email: useRef<HTMLInputElement>(null), password: useRef<HTMLInputElement>(null) };
+
+  // Which methods the server in the field offers (only the latest answer counts).
+  useEffect(() => {
+    const asked = ++methodsAsked.current;
+    const url = serverUrl.trim();
+    if (!/^https?:\/\/./.test(url)) {
+      setMethods(null);
+      return;
+    }
+    const timer = setTimeout(() => {
+      void ask<AuthMethodsAnswer>({ type: 'auth.methods', serverUrl: url }).then((result) => {
+        if (asked === methodsAsked.current) setMethods(result.ok ? result.methods : null);
+      });
+    }, METHODS_DEBOUNCE_MS);
+    return () => clearTimeout(timer);
+  }, [serverUrl]);
 
   const load = async () => {
     const result = await ask<AuthStatusAnswer>({ type: 'auth.status' });
@@ -35,6 +61,7 @@ export function Options() {
 
   const signIn = async (e: Event) => {
     e.preventDefault();
+    setSsoError(null);
     for (const [field, value] of [['serverUrl', serverUrl], ['email', email], ['password', password]] as const)
       if (!value.trim()) return fail({ code: 'invalid_input', field, message: `${label(field)} ${t('options.required')}` });
     setBusy(true);
@@ -42,6 +69,19 @@ export function Options() {
     const result = await ask<SignInAnswer>({ type: 'auth.signIn', serverUrl: serverUrl.trim(), email: email.trim(), password });
     setBusy(false);
     if (!result.ok) return fail(result.error);
+    setPassword('');
+    await load();
+  };
+
+  // The provider's pages open in a browser window the background waits on; this page says so meanwhile.
+  const signInSso = async () => {
+    setError(null);
+    setSsoError(null);
+    if (!serverUrl.trim()) return fail({ code: 'invalid_input', field: 'serverUrl', message: `${label('serverUrl')} ${t('options.required')}` });
+    setSsoBusy(true);
+    const result = await ask<SignInAnswer>({ type: 'auth.signInSso', serverUrl: serverUrl.trim() });
+    setSsoBusy(false);
+    if (!result.ok) return result.error.field ? fail(result.error) : setSsoError(result.error);
     setPassword('');
     await load();
   };
@@ -88,6 +128,29 @@ export function Options() {
             />
           </label>
           {errorFor('serverUrl')}
+          {methods?.sso && (
+            <div class="sso" data-testid="al-sso">
+              <button
+                type="button"
+                class="button button--primary"
+                data-testid="al-sso-sign-in"
+                disabled={busy || ssoBusy}
+                aria-describedby="sso-status"
+                onClick={() => void signInSso()}
+              >
+                {t('sso.signIn', { name: methods.sso.name })}
+              </button>
+              <p id="sso-status" class="muted" data-testid="al-sso-progress" role="status" aria-live="polite">
+                {ssoBusy ? t('sso.waiting', { name: methods.sso.name }) : ''}
+              </p>
+              {ssoError && (
+                <p class="error" data-testid="al-error" data-code={ssoError.code} role="alert">
+                  {ssoError.message}
+                </p>
+              )}
+              <p class="muted sso__or">{t('options.orPassword')}</p>
+            </div>
+          )}
           <label class="field">
             <span>{t('options.email')}</span>
             <input
@@ -121,7 +184,7 @@ export function Options() {
               {error.message}
             </p>
           )}
-          <button type="submit" class="button button--primary" data-testid="al-sign-in" disabled={busy}>
+          <button type="submit" class={methods?.sso ? 'button' : 'button button--primary'} data-testid="al-sign-in" disabled={busy || ssoBusy}>
             {busy ? t('options.signingIn') : t('options.signIn')}
           </button>
         </form>

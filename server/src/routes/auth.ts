@@ -4,14 +4,14 @@ import type { Context } from 'hono';
 import { verifyPassword } from '../auth/password.ts';
 import { checkSignInLimit, clearEmailFailures, recordSignInFailure } from '../auth/rate-limit.ts';
 import { requireSession } from '../auth/require-session.ts';
-import { createSession } from '../auth/session.ts';
+import { openSession } from '../auth/sign-in.ts';
 import { validate, type Env } from '../env.ts';
 import { ApiFailure } from '../errors.ts';
 import { PERSON_COLUMNS, personFromRow } from '../model.ts';
 import { runWrite } from '../write.ts';
 
 /** The socket's peer address. Forwarded headers are not trusted: any client can set them. */
-function clientAddress(c: Context<Env>): string {
+export function clientAddress(c: Context<Env>): string {
   const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
   return env?.incoming?.socket?.remoteAddress ?? 'unknown';
 }
@@ -67,19 +67,8 @@ export const auth = new Hono<Env>()
       throw new ApiFailure(401, 'invalid_credentials', INVALID_CREDENTIALS);
     }
 
-    const { token, session } = await runWrite(db, now, async (w) => {
-      await clearEmailFailures(w.tx, email);
-      const created = await createSession(w.tx, person.id, now);
-      await w.audit({
-        actorId: person.id,
-        action: 'auth.signed_in',
-        subjectType: 'session',
-        subjectId: created.session.id,
-        data: { address },
-      });
-      return created;
-    });
-    return c.json({ token, expiresAt: session.expiresAt.toISOString(), person } satisfies SignInResponse, 200);
+    const answer = await openSession(db, now, person, { method: 'password', address }, (w) => clearEmailFailures(w.tx, email));
+    return c.json(answer satisfies SignInResponse, 200);
   })
   .post('/sign-out', requireSession, async (c) => {
     const { session, person, db } = c.var;

@@ -1,0 +1,241 @@
+/**
+ * Sign-in methods and single sign-on (OpenID Connect, authorization code + PKCE) for the extension:
+ * it asks `start` for the provider's URL for its redirect URI, opens it with
+ * `identity.launchWebAuthFlow`, and posts the URL the provider sent it back to `finish`.
+ * The directory decides who may sign in: a provider never creates a person.
+ */
+import {
+  authMethodsResponse,
+  ssoFinishBody,
+  ssoStartBody,
+  type AuthMethodsResponse,
+  type Person,
+  type SignInResponse,
+  type SsoStartResponse,
+} from '@accesslens/shared';
+import { Hono } from 'hono';
+import { claimFlow, storeFlow } from '../auth/oidc-flows.ts';
+import { OidcClient, SsoRefusal, randomFlowSecrets, type VerifiedIdentity } from '../auth/oidc.ts';
+import { openSession } from '../auth/sign-in.ts';
+import type { Db, Transaction } from '../db.ts';
+import { validate, type Env } from '../env.ts';
+import { ApiFailure } from '../errors.ts';
+import { PERSON_COLUMNS, personFromRow } from '../model.ts';
+import { runWrite } from '../write.ts';
+import { clientAddress } from './auth.ts';
+
+const notConfigured = () => new ApiFailure(404, 'sso_not_configured', 'Single sign-on is not configured on this server. Sign in with your email and password.');
+
+function asFailure(refusal: SsoRefusal): ApiFailure {
+  return new ApiFailure(refusal.status, refusal.code, refusal.message);
+}
+
+export function ssoRoutes(oidc: OidcClient | null) {
+  return new Hono<Env>()
+    .get('/methods', (c) => {
+      const methods: AuthMethodsResponse = { password: true, sso: oidc ? { protocol: 'oidc', name: oidc.name } : null };
+      return c.json(authMethodsResponse.parse(methods), 200);
+    })
+    .post('/sso/start', validate('json', ssoStartBody), async (c) => {
+      if (!oidc) throw notConfigured();
+      const now = c.var.now();
+      const flow = randomFlowSecrets(c.req.valid('json').redirectUri);
+      let url: URL;
+      try {
+        // Before storing anything: an unreachable provider leaves no flow behind.
+        url = await oidc.authorizationUrl(flow);
+      } catch (error) {
+        if (!(error instanceof SsoRefusal)) throw error;
+        console.warn(`[accesslens] single sign-on: ${error.reason}`);
+        throw asFailure(error);
+      }
+      const stored = await storeFlow(c.var.db, flow, oidc.issuer, clientAddress(c), now);
+      if (!stored.ok)
+        throw new ApiFailure(
+          429,
+          'rate_limited',
+          `Too many sign-ins were started from this address. Try again in ${stored.retryAfterSeconds} seconds.`,
+          undefined,
+          { 'Retry-After': String(stored.retryAfterSeconds) },
+        );
+      return c.json({ authorizationUrl: url.href, expiresAt: stored.expiresAt.toISOString() } satisfies SsoStartResponse, 200);
+    })
+    .post('/sso/finish', validate('json', ssoFinishBody), async (c) => {
+      if (!oidc) throw notConfigured();
+      const db = c.var.db;
+      const now = c.var.now();
+      const address = clientAddress(c);
+      const callback = new URL(c.req.valid('json').callbackUrl);
+      // What the audit log knows about this attempt so far.
+      const attempt: Record<string, unknown> = { method: 'oidc', address, issuer: oidc.issuer };
+
+      const refuse = async (refusal: SsoRefusal, personId: string | null = null): Promise<never> => {
+        await runWrite(db, now, (w) =>
+          w.audit({
+            actorId: personId,
+            action: 'auth.sign_in_failed',
+            subjectType: 'email',
+            subjectId: null,
+            data: { ...attempt, reason: refusal.reason },
+          }),
+        );
+        if (refusal.status === 502) console.warn(`[accesslens] single sign-on: ${refusal.reason}`);
+        throw asFailure(refusal);
+      };
+      const startAgain = `This answer from ${oidc.name} does not belong to a sign-in in progress. Start the sign-in again.`;
+
+      const state = callback.searchParams.get('state');
+      if (!state) return refuse(new SsoRefusal(401, 'sso_flow_unknown', startAgain, 'state_missing'));
+      // Taken out of the database here, whatever happens next: a flow is tried once.
+      const flow = await claimFlow(db, state);
+      if (!flow) return refuse(new SsoRefusal(401, 'sso_flow_unknown', startAgain, 'state_unknown_or_used'));
+      if (flow.expiresAt.getTime() <= now.getTime())
+        return refuse(
+          new SsoRefusal(401, 'sso_flow_expired', `The sign-in with ${oidc.name} took too long. Start it again.`, 'flow_expired'),
+        );
+      if (flow.issuer !== oidc.issuer) return refuse(new SsoRefusal(401, 'sso_flow_unknown', startAgain, 'issuer_changed'));
+      if (stripQuery(callback) !== stripQuery(new URL(flow.redirectUri)))
+        return refuse(new SsoRefusal(401, 'sso_flow_unknown', startAgain, 'redirect_uri_mismatch'));
+
+      let identity: VerifiedIdentity;
+      try {
+        identity = await oidc.verify(callback, flow);
+      } catch (error) {
+        if (error instanceof SsoRefusal) return refuse(error);
+        throw error;
+      }
+      attempt.subject = identity.subject;
+      attempt.email = identity.email;
+
+      const problem = emailProblem(oidc, identity);
+      if (problem) return refuse(problem);
+      const email = identity.email!.trim().toLowerCase();
+
+      const found = await findPerson(db, identity, email);
+      if (!found.ok) return refuse(found.refusal, found.personId);
+      const person = found.person;
+      if (person.status !== 'active')
+        return refuse(
+          new SsoRefusal(
+            403,
+            'sso_person_inactive',
+            `${person.email} is marked as ${person.status} in the AccessLens directory, so it cannot sign in. Ask an administrator if this is wrong.`,
+            `person_${person.status}`,
+          ),
+          person.id,
+        );
+
+      let answer: SignInResponse;
+      try {
+        answer = await openSession(db, now, person, { ...attempt, linkedBy: found.linkedBy }, (w) =>
+          linkIdentity(w.tx, identity, email, person, now, (data) =>
+            w.audit({ actorId: person.id, action: 'auth.sso_linked', subjectType: 'person', subjectId: person.id, data }),
+          ),
+        );
+      } catch (error) {
+        if (error instanceof SsoRefusal) return refuse(error, person.id);
+        throw error;
+      }
+      return c.json(answer, 200);
+    });
+}
+
+function stripQuery(url: URL): string {
+  return `${url.origin}${url.pathname}`;
+}
+
+function emailProblem(oidc: OidcClient, identity: VerifiedIdentity): SsoRefusal | null {
+  const { name, settings } = oidc;
+  if (!identity.email || !identity.email.includes('@'))
+    return new SsoRefusal(
+      403,
+      'sso_email_missing',
+      `${name} did not tell AccessLens your email address. Ask an administrator to release the "email" claim to AccessLens.`,
+      'email_missing',
+    );
+  if (identity.emailVerified === false || (settings.requireVerifiedEmail && identity.emailVerified !== true))
+    return new SsoRefusal(
+      403,
+      'sso_email_unverified',
+      `${name} has not verified the email address ${identity.email}, so AccessLens cannot rely on it.`,
+      identity.emailVerified === false ? 'email_unverified' : 'email_verified_missing',
+    );
+  const domain = identity.email.slice(identity.email.lastIndexOf('@') + 1).toLowerCase();
+  if (settings.emailDomains.length > 0 && !settings.emailDomains.includes(domain))
+    return new SsoRefusal(
+      403,
+      'sso_domain_not_allowed',
+      `Sign-in with ${name} is limited to addresses at ${settings.emailDomains.join(', ')}; ${identity.email} is not one of them.`,
+      'domain_not_allowed',
+    );
+  return null;
+}
+
+type FoundPerson =
+  | { ok: true; person: Person; linkedBy: 'subject' | 'email' }
+  | { ok: false; refusal: SsoRefusal; personId: string | null };
+
+/** The person this provider account is linked to (by `sub`), or else the person with its email. */
+async function findPerson(db: Db, identity: VerifiedIdentity, email: string): Promise<FoundPerson> {
+  const [byLink, byEmail] = await db.readBatch([
+    {
+      sql: `SELECT ${PERSON_COLUMNS} FROM oidc_identities i JOIN people p ON p.id = i.person_id WHERE i.issuer = ? AND i.subject = ?`,
+      args: [identity.issuer, identity.subject],
+    },
+    { sql: `SELECT ${PERSON_COLUMNS} FROM people p WHERE p.email = ?`, args: [email] },
+  ]);
+  const linked = byLink!.rows[0];
+  if (linked) return { ok: true, person: personFromRow(linked), linkedBy: 'subject' };
+  const row = byEmail!.rows[0];
+  if (!row)
+    return {
+      ok: false,
+      personId: null,
+      refusal: new SsoRefusal(
+        403,
+        'sso_unknown_person',
+        `Nobody with the email ${email} is in the AccessLens directory. Ask an administrator to add you.`,
+        'unknown_email',
+      ),
+    };
+  return { ok: true, person: personFromRow(row), linkedBy: 'email' };
+}
+
+/**
+ * Records (issuer, sub) → person on the first sign-in and the email on every one. A person already
+ * linked to another account at this provider is refused: the email alone must not move a person to
+ * a different provider account.
+ */
+async function linkIdentity(
+  tx: Transaction,
+  identity: VerifiedIdentity,
+  email: string,
+  person: Person,
+  now: Date,
+  audit: (data: Record<string, unknown>) => Promise<unknown>,
+): Promise<void> {
+  const existing = await tx.execute({
+    sql: 'SELECT subject FROM oidc_identities WHERE issuer = ? AND person_id = ?',
+    args: [identity.issuer, person.id],
+  });
+  const linkedSubject = existing.rows[0] ? String(existing.rows[0].subject) : null;
+  if (linkedSubject === identity.subject) {
+    await tx.execute({
+      sql: 'UPDATE oidc_identities SET email = ?, last_sign_in_at = ? WHERE issuer = ? AND subject = ?',
+      args: [email, now.getTime(), identity.issuer, identity.subject],
+    });
+    return;
+  }
+  if (linkedSubject !== null)
+    throw new SsoRefusal(
+      403,
+      'sso_identity_mismatch',
+      `${person.email} is already linked to another account at this identity provider. Ask an administrator.`,
+      'linked_to_other_subject',
+    );
+  await tx.execute({
+    sql: `INSERT INTO oidc_identities (issuer, subject, person_id, email, linked_at, last_sign_in_at) VALUES (?, ?, ?, ?, ?, ?)`,
+    args: [identity.issuer, identity.subject, person.id, email, now.getTime(), now.getTime()],
+  });
+  await audit({ issuer: identity.issuer, subject: identity.subject, email });
+}
