@@ -1,9 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BundleCycleError, BundleIndex, effectivePermissions } from '../effective.ts';
 import type { Assignment, Bundle } from '../schemas.ts';
-import { AccessIndex, type EnginePath } from './access.ts';
-import { implicationChain, SALESFORCE_IMPLICATIONS } from './implications.ts';
+import { AccessIndex, BundleCycleError, isAssignmentActive, type EnginePath } from './access.ts';
+import { impliedKeys, implicationChain, SALESFORCE_IMPLICATIONS } from './implications.ts';
 import { daysAfter, daysBefore, TEST_NOW, testAssignment, testBundle } from './testkit.ts';
 
 const build = (bundles: Bundle[], assignments: Assignment[], keys: string[] = []) =>
@@ -111,7 +110,7 @@ describe('AccessIndex: effective permissions and can()', () => {
 });
 
 // ---------------- properties over random bundle graphs ----------------
-const KEYS = ['object:Account:read', 'object:Account:edit', 'object:Account:modifyAll', 'object:Case:delete', 'object:Case:viewAll', 'field:Case.Amount:edit', 'scope:Case:org', 'system:ViewAllData', 'app:Console'];
+const KEYS = ['object:Account:read', 'object:Account:edit', 'object:Account:modifyAll', 'object:Case:delete', 'object:Case:viewAll', 'field:Case.Amount:edit', 'scope:Case:read:org', 'system:ViewAllData', 'app:Console'];
 const graph = fc
   .integer({ min: 1, max: 8 })
   .chain((n) =>
@@ -155,7 +154,7 @@ function pathGrants(ix: AccessIndex, bs: Bundle[], as: Assignment[], key: string
 describe('AccessIndex properties', () => {
   it('every path explain() returns actually grants the key; allowed iff can()', () => {
     fc.assert(
-      fc.property(graph, fc.constantFrom(...KEYS, 'object:Account:viewAll', 'object:Case:read', 'field:Case.Amount:read', 'scope:Case:own'), ({ bs, as }, key) => {
+      fc.property(graph, fc.constantFrom(...KEYS, 'object:Account:viewAll', 'object:Case:read', 'field:Case.Amount:read', 'scope:Case:read:own'), ({ bs, as }, key) => {
         const ix = build(bs, as);
         const e = ix.explain('acct', key);
         expect(e.allowed).toBe(ix.canKey('acct', key));
@@ -189,15 +188,33 @@ describe('AccessIndex properties', () => {
     );
   });
 
-  it('agrees with the existing effectivePermissions() on keys both know', () => {
+  it('agrees with impliedKeys() (the reference set implementation) on every account (property)', () => {
     fc.assert(
       fc.property(graph, ({ bs, as }) => {
         const ix = build(bs, as);
-        const old = effectivePermissions(as, new BundleIndex(bs), TEST_NOW);
-        const mine = new Set(ix.heldKeys(ix.accountIndex('acct')));
-        // The old path knows no org-wide (ViewAllData ⇒ every viewAll) or Salesforce-only implications.
-        for (const k of old.keys()) expect(mine.has(k)).toBe(true);
+        const byId = new Map(bs.map((b) => [b.id, b]));
+        const listed = (id: string, seen = new Set<string>()): string[] => {
+          const b = byId.get(id);
+          if (!b || seen.has(id)) return [];
+          seen.add(id);
+          return [...b.permissions, ...b.includes.flatMap((i) => listed(i, seen))];
+        };
+        const granted = as
+          .filter((a) => isAssignmentActive(a, TEST_NOW))
+          .flatMap((a) => (a.target.type === 'permission' ? [a.target.key] : listed(a.target.bundleId)));
+        const expected = impliedKeys('salesforce', granted, [...ix.universe.objects]);
+        expect(new Set(ix.heldKeys(ix.accountIndex('acct')))).toEqual(expected);
       }),
     );
+  });
+});
+
+describe('isAssignmentActive', () => {
+  const grant = testAssignment('g', 'acct', 'object:Contract:read', { grantedAt: daysBefore(10), expiresAt: daysAfter(0) });
+  it('counts from grantedAt (inclusive) until expiresAt (exclusive), unless revoked', () => {
+    expect(isAssignmentActive(grant, new Date(TEST_NOW.getTime() - 1))).toBe(true);
+    expect(isAssignmentActive(grant, TEST_NOW)).toBe(false);
+    expect(isAssignmentActive({ ...grant, expiresAt: null, revokedAt: daysBefore(1) }, TEST_NOW)).toBe(false);
+    expect(isAssignmentActive({ ...grant, expiresAt: null, grantedAt: daysAfter(1) }, TEST_NOW)).toBe(false);
   });
 });
