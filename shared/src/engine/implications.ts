@@ -95,7 +95,10 @@ export interface ImplicationTable {
     scopes?: Partial<Record<RecordScope, BilingualLabel>>;
     actions?: Partial<Record<AnyObjectAction, BilingualLabel>>;
   };
-  /** Source for "a wider scope of `vocabulary.scopes` implies the next narrower one"; null = no order. */
+  /**
+   * Source for "a wider scope of `vocabulary.scopes` implies the next narrower one, for the same
+   * object and one of `vocabulary.scopeActions`"; null = no order.
+   */
   scopeOrder: RuleSource | null;
   rules: readonly ImplicationRule[];
   prerequisites: readonly Prerequisite[];
@@ -131,6 +134,8 @@ interface Compiled {
   field: Map<FieldAction, FieldAction[]>;
   scopeToObject: Set<RecordAction>;
   scopeIndex: Map<RecordScope, number>;
+  /** Actions whose scopes chain (the CRM's scope actions). */
+  scopeActions: Set<RecordAction>;
   keys: Map<string, ImpliedTarget[]>;
   objectRequires: Map<AnyObjectAction, AnyObjectAction[]>;
   scopeRequires: Map<RecordAction, RecordAction[]>;
@@ -155,6 +160,7 @@ function compile(table: ImplicationTable): Compiled {
     field: new Map(),
     scopeToObject: new Set(),
     scopeIndex: new Map(table.scopeOrder ? table.vocabulary.scopes.map((s, i) => [s, i] as const) : []),
+    scopeActions: new Set(table.vocabulary.scopeActions),
     keys: new Map(),
     objectRequires: new Map(),
     scopeRequires: new Map(),
@@ -190,7 +196,7 @@ export function impliedByParsed(p: PermissionKey, key: string, table: Implicatio
       return (c.field.get(p.action) ?? []).map((a) => `field:${p.object}.${p.field}:${a}`);
     case 'scope': {
       const out: string[] = [];
-      const i = c.scopeIndex.get(p.scope) ?? -1;
+      const i = c.scopeActions.has(p.action) ? (c.scopeIndex.get(p.scope) ?? -1) : -1;
       if (i > 0) out.push(`scope:${p.object}:${p.action}:${table.vocabulary.scopes[i - 1]}`);
       if (c.scopeToObject.has(p.action)) out.push(`object:${p.object}:${p.action}`);
       return out;
