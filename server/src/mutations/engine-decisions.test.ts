@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSlice, toSyncResponse } from '../sync/slice.ts';
 import { runWrite } from '../write.ts';
 import { createMutation, harness, type Harness } from '../testing.ts';
-import { DEMO_CONNECTION_ID, DEMO_PEOPLE } from './demo.ts';
+import { DEMO_CONNECTION_ID, DEMO_PEOPLE } from '../seed/demo.ts';
 
 const HOST = 'acme.lightning.force.com';
 
