@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Assignment, Bundle } from '../schemas.ts';
 import { AccessIndex, BundleCycleError, isAssignmentActive, type EnginePath } from './access.ts';
-import { impliedKeys, implicationChain, SALESFORCE_IMPLICATIONS } from './implications.ts';
+import { DYNAMICS_IMPLICATIONS, impliedKeys, implicationChain, SALESFORCE_IMPLICATIONS } from './implications.ts';
 import { daysAfter, daysBefore, TEST_NOW, testAssignment, testBundle } from './testkit.ts';
 
 const build = (bundles: Bundle[], assignments: Assignment[], keys: string[] = []) =>
@@ -207,6 +207,45 @@ describe('AccessIndex properties', () => {
         expect(new Set(ix.heldKeys(ix.accountIndex('acct')))).toEqual(expected);
       }),
     );
+  });
+});
+
+describe('AccessIndex: prerequisites (Dataverse: Assign needs Assign, Write and Read)', () => {
+  const dyn = (assignments: Assignment[]) =>
+    new AccessIndex({
+      connectionId: 'd365',
+      table: DYNAMICS_IMPLICATIONS,
+      bundles: [
+        testBundle('Assigner', ['object:account:assign', 'object:account:read'], [], { kind: 'role' }),
+        testBundle('Writer', ['object:account:edit'], [], { kind: 'role' }),
+      ],
+      accountIds: ['acct'],
+      assignments,
+      now: TEST_NOW,
+    });
+
+  it('a key held without its prerequisites is not allowed, and the explanation names what is missing', () => {
+    const ix = dyn([testAssignment('a', 'acct', 'Assigner')]);
+    expect(ix.canKey('acct', 'object:account:assign')).toBe(false);
+    expect(ix.canKey('acct', 'object:account:read')).toBe(true);
+    const e = ix.explain('acct', 'object:account:assign');
+    expect(e.allowed).toBe(false);
+    if (!e.allowed) {
+      expect(e.missingPrerequisites).toEqual(['object:account:edit']);
+      expect(e.heldPaths.map((p) => p.bundles.map((b) => b.name))).toEqual([['Assigner']]);
+    }
+    expect(ix.effective('acct').has('object:account:assign')).toBe(false);
+    expect(ix.heldKeys(ix.accountIndex('acct'))).not.toContain('object:account:assign');
+  });
+
+  it('is allowed once another role brings the prerequisite, and not again when that role goes', () => {
+    const ix = dyn([testAssignment('a', 'acct', 'Assigner'), testAssignment('w', 'acct', 'Writer')]);
+    expect(ix.canKey('acct', 'object:account:assign')).toBe(true);
+    expect(ix.explain('acct', 'object:account:assign').allowed).toBe(true);
+    ix.removeAssignment('w');
+    expect(ix.canKey('acct', 'object:account:assign')).toBe(false);
+    // A key outside the universe is decided the same way.
+    expect(ix.canKey('acct', 'scope:account:assign:org')).toBe(false);
   });
 });
 

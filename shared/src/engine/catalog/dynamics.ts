@@ -133,7 +133,7 @@ export function dynamicsCatalog(connectionId: string): CatalogMeta[] {
   return DYNAMICS_HIGH_RISK.map((d) => ({
     connectionId,
     key: d.key,
-    labels: { en: d.en || defaultLabels(d.key).en, 'zh-CN': d.zh },
+    labels: { en: d.en || defaultLabels(d.key, 'dynamics').en, 'zh-CN': d.zh || defaultLabels(d.key, 'dynamics')['zh-CN'] },
     risk: d.risk,
     owner: null,
     license: null,
