@@ -1,4 +1,9 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { CRM_KINDS } from './constants.ts';
+import { isAssignmentActive } from './engine/access.ts';
+import { impliedKeys } from './engine/implications.ts';
+import { OBJECT_ACTIONS } from './permissions.ts';
 import { decidePage, durationChoicesFor } from './page-decision.ts';
 import { applySync, approverQueue, emptySlice, myRequests, openStage, unchangedPull, type Slice } from './slice.ts';
 import type { AccessRequest, CatalogEntry, SyncResponse } from './schemas.ts';
@@ -158,6 +163,81 @@ describe('decidePage', () => {
     if (verdict.state !== 'ready') throw new Error(verdict.state);
     expect(verdict.decision.focus).toBe('create');
     expect(verdict.decision.requestable).toBe(false); // not in the catalog
+  });
+});
+
+describe('decidePage uses the engine with the CRM kind\'s semantics', () => {
+  const withBundle = (kind: Slice['connections'][number]['kind'], permissions: string[]) => {
+    const s = slice();
+    s.connections = [{ ...s.connections[0]!, kind }];
+    s.bundles.push({ id: 'extra', connectionId: 'sf', kind: 'permissionSet', name: 'Extra', includes: [], permissions });
+    s.assignments.push({ ...s.assignments[0]!, id: 'as-extra', target: { type: 'bundle', bundleId: 'extra' } });
+    return s;
+  };
+  const states = (s: Slice, object: string) => {
+    const v = decidePage(s, host, { ...contractPage, object, denialText: null }, now);
+    if (v.state !== 'ready') throw new Error(v.state);
+    return v.decision.rows.map((r) => r.state);
+  };
+
+  it('a Modify All holder is shown Delete as allowed (Salesforce: Modify All requires Delete)', () => {
+    expect(states(withBundle('salesforce', ['object:Contract:modifyAll']), 'Contract')).toEqual(['allowed', 'missing', 'allowed', 'allowed']);
+  });
+
+  it('View All Data and Modify All Data reach objects no bundle names', () => {
+    expect(states(withBundle('salesforce', ['system:ViewAllData']), 'Invoice__c')).toEqual(['allowed', 'missing', 'missing', 'missing']);
+    expect(states(withBundle('salesforce', ['system:ModifyAllData']), 'Invoice__c')).toEqual(['allowed', 'allowed', 'allowed', 'allowed']);
+  });
+
+  it('Dynamics: Write does not grant Read, Delete does not grant Write', () => {
+    expect(states(withBundle('dynamics', ['object:account:edit', 'object:account:delete']), 'account')).toEqual([
+      'missing',
+      'missing',
+      'allowed',
+      'allowed',
+    ]);
+  });
+
+  it('for every CRM kind, each row is allowed exactly when the engine grants its key (property)', () => {
+    const keys = [
+      'object:Contract:read',
+      'object:Contract:edit',
+      'object:Contract:delete',
+      'object:Contract:modifyAll',
+      'object:Contract:viewAll',
+      'object:Contract:create',
+      'scope:Contract:read:team',
+      'system:ModifyAllData',
+      'system:ViewAllData',
+      'object:Contract:assign',
+    ];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...CRM_KINDS),
+        fc.array(fc.subarray(keys, { maxLength: 3 }), { minLength: 1, maxLength: 3 }),
+        fc.subarray(keys, { maxLength: 2 }),
+        fc.boolean(),
+        (kind, bundlePerms, direct, expired) => {
+          const s = slice();
+          s.connections = [{ ...s.connections[0]!, kind }];
+          s.bundles = bundlePerms.map((permissions, i) => ({ id: `b${i}`, connectionId: 'sf', kind: 'permissionSet', name: `B${i}`, includes: i > 0 ? [`b${i - 1}`] : [], permissions }));
+          s.assignments = [
+            { ...s.assignments[0]!, id: 'top', target: { type: 'bundle', bundleId: `b${bundlePerms.length - 1}` }, expiresAt: expired ? now.toISOString() : null },
+            ...direct.map((key, i) => ({ ...s.assignments[0]!, id: `d${i}`, target: { type: 'permission' as const, key }, source: 'request' as const })),
+          ];
+          const v = decidePage(s, host, { ...contractPage, denialText: null }, now);
+          if (v.state !== 'ready') throw new Error(v.state);
+          const granted = s.assignments
+            .filter((a) => isAssignmentActive(a, now))
+            .flatMap((a) => (a.target.type === 'permission' ? [a.target.key] : s.bundles.flatMap((b) => b.permissions)));
+          const engine = impliedKeys(kind, granted, ['Contract']);
+          for (const [i, row] of v.decision.rows.entries()) {
+            expect(row.key).toBe(`object:Contract:${OBJECT_ACTIONS[i]}`);
+            expect(row.state === 'allowed' || row.state === 'granted', `${kind} ${row.key}`).toBe(engine.has(row.key));
+          }
+        },
+      ),
+    );
   });
 });
 

@@ -1,7 +1,8 @@
 import type { AccessRequest, CatalogEntry, PageContext, PersonRef } from './schemas.ts';
 import { DURATION_CHOICES } from './schemas.ts';
 import { OBJECT_ACTIONS, objectPermissionKey, type ObjectAction } from './permissions.ts';
-import { BundleIndex, effectivePermissions, explain, type Explanation } from './effective.ts';
+import { AccessIndex, type EngineExplanation } from './engine/access.ts';
+import { implicationTableFor } from './engine/implications.ts';
 import type { Slice } from './slice.ts';
 
 export type RowState = 'allowed' | 'missing' | 'pending' | 'granted';
@@ -11,7 +12,8 @@ export interface PermissionRow {
   action: ObjectAction;
   state: RowState;
   label: CatalogEntry['labels'] | null;
-  explanation: Explanation;
+  /** The engine's explanation (allowed: every path; not allowed: bundles that would grant it, missing prerequisites …). */
+  explanation: EngineExplanation;
   /** The newest request of the viewer that covers this key (any status), if any. */
   request: AccessRequest | null;
   /** When the grant that makes this row `granted` ends. */
@@ -68,7 +70,9 @@ const OPEN: ReadonlySet<AccessRequest['status']> = new Set(['pending', 'needs-in
 
 /**
  * Decides a page from the locally synced slice: for the page's object, each action allowed or
- * missing and why, with the viewer's requests for them. No network involved.
+ * missing and why, with the viewer's requests for them. No network involved. The decision is the
+ * engine's (`AccessIndex` with the implication table of the connection's CRM kind), the same one the
+ * server uses for "already held".
  */
 export function decidePage(
   slice: Slice,
@@ -85,19 +89,24 @@ export function decidePage(
     : undefined;
   if (!me || !account) return { state: 'no-account', connectionId: connection.id };
 
-  const bundles = new BundleIndex(slice.bundles.filter((b) => b.connectionId === connection.id));
-  const effective = effectivePermissions(
-    slice.assignments.filter((a) => a.accountId === account.id),
-    bundles,
+  const pageKeys = OBJECT_ACTIONS.map((action) => objectPermissionKey(page.object!, action));
+  const index = new AccessIndex({
+    connectionId: connection.id,
+    table: implicationTableFor(connection.kind),
+    bundles: slice.bundles.filter((b) => b.connectionId === connection.id),
+    accountIds: [account.id],
+    assignments: slice.assignments.filter((a) => a.accountId === account.id),
+    // The page's object joins the universe, so org-wide permissions (Modify All Data …) reach it.
+    keys: pageKeys,
     now,
-  );
+  });
   const mine = slice.requests
     .filter((r) => r.requesterId === me.id && r.connectionId === connection.id)
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 
-  const rows: PermissionRow[] = OBJECT_ACTIONS.map((action) => {
-    const key = objectPermissionKey(page.object!, action);
-    const explanation = explain(key, effective, bundles, connection.id);
+  const rows: PermissionRow[] = OBJECT_ACTIONS.map((action, i) => {
+    const key = pageKeys[i]!;
+    const explanation = index.explain(account.id, key);
     const request = mine.find((r) => r.permissions.includes(key)) ?? null;
     let state: RowState;
     let grantExpiresAt: string | null = null;

@@ -13,7 +13,7 @@ const days = (max: number) =>
   z.number().int('must be a whole number of days').min(1, 'must be at least 1 day').max(max, `must be at most ${max} days`);
 
 /** Segments per key kind, for patterns. */
-const SEGMENTS: Record<(typeof PERMISSION_KINDS)[number], number> = { object: 3, field: 3, system: 2, scope: 3, app: 2, feature: 2 };
+const SEGMENTS: Record<(typeof PERMISSION_KINDS)[number], number> = { object: 3, field: 3, system: 2, scope: 4, app: 2, feature: 2 };
 
 /** A permission key, or a pattern where `*` stands for any run of characters within one segment. */
 export const keyPattern = z

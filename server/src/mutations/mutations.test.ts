@@ -1,4 +1,4 @@
-import { BundleIndex, effectivePermissions, mutationsResponse, type AccessRequest, type MutationResult } from '@accesslens/shared';
+import { AccessIndex, implicationTableFor, mutationsResponse, type AccessRequest, type MutationResult } from '@accesslens/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sweepExpiredGrants } from '../expiry.ts';
 import { DAY_MS, cancelMutation, createMutation, decisionMutation, harness, type Harness } from '../testing.ts';
@@ -28,12 +28,16 @@ async function requestById(id: string): Promise<AccessRequest | undefined> {
 async function avaCan(key: string, at = h.clock.now()): Promise<boolean> {
   const slice = await h.pull(ava);
   const account = slice.accounts.find((a) => a.connectionId === 'sf-acme')!;
-  const held = effectivePermissions(
-    slice.assignments.filter((a) => a.accountId === account.id),
-    new BundleIndex(slice.bundles),
-    at,
-  );
-  return held.has(key);
+  const index = new AccessIndex({
+    connectionId: 'sf-acme',
+    table: implicationTableFor('salesforce'),
+    bundles: slice.bundles,
+    accountIds: [account.id],
+    assignments: slice.assignments.filter((a) => a.accountId === account.id),
+    keys: [key],
+    now: at,
+  });
+  return index.canKey(account.id, key);
 }
 
 describe('request.create', () => {

@@ -1,7 +1,9 @@
 import {
-  BundleIndex,
-  effectivePermissions,
+  AccessIndex,
+  CRM_KINDS,
   evaluateRequest,
+  implicationTableFor,
+  type CrmKind,
   type AccessRequest,
   type ApprovalStage,
   type Person,
@@ -151,18 +153,26 @@ export async function checkRequestable(
     if (!entry) throw withField(notFound(`${key} is not in the permission catalog of ${connectionName}.`), at);
     if (!entry.requestable) throw withField(forbidden(`${key} cannot be requested; ask an administrator.`), at);
   }
-  // Keys already held, through any bundle, direct grant or implication.
-  const [bundleRows, assignmentRows] = await tx.batch([
+  // Keys already held, through any bundle, direct grant or implication: the engine's decision with
+  // the implication table of the connection's CRM kind (the overlay decides with the same one).
+  const [kindRows, bundleRows, assignmentRows] = await tx.batch([
+    { sql: 'SELECT kind FROM crm_connections WHERE id = ?', args: [connectionId] },
     { sql: `SELECT ${BUNDLE_COLUMNS} FROM bundles b WHERE b.connection_id = ?`, args: [connectionId] },
     { sql: `SELECT ${ASSIGNMENT_COLUMNS} FROM assignments a WHERE a.account_id = ?`, args: [accountId] },
   ]);
-  const held = effectivePermissions(
-    assignmentRows!.rows.map(assignmentFromRow),
-    new BundleIndex(bundleRows!.rows.map(bundleFromRow)),
-    w.now,
-  );
+  const kind = String(kindRows!.rows[0]?.kind ?? 'generic');
+  const index = new AccessIndex({
+    connectionId,
+    table: implicationTableFor((CRM_KINDS as readonly string[]).includes(kind) ? (kind as CrmKind) : 'generic'),
+    bundles: bundleRows!.rows.map(bundleFromRow),
+    accountIds: [accountId],
+    assignments: assignmentRows!.rows.map(assignmentFromRow),
+    keys,
+    now: w.now,
+  });
   for (const key of keys)
-    if (held.has(key)) throw withField(conflict(`You already have ${key}.`), field(`permissions.${permissions.indexOf(key)}`));
+    if (index.canKey(accountId, key))
+      throw withField(conflict(`You already have ${key}.`), field(`permissions.${permissions.indexOf(key)}`));
   const first = context.overlapping[0];
   if (first)
     throw new ApiFailure(

@@ -1,9 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BundleCycleError, BundleIndex, effectivePermissions } from '../effective.ts';
 import type { Assignment, Bundle } from '../schemas.ts';
-import { AccessIndex, type EnginePath } from './access.ts';
-import { implicationChain, SALESFORCE_IMPLICATIONS } from './implications.ts';
+import { AccessIndex, BundleCycleError, isAssignmentActive, type EnginePath } from './access.ts';
+import { DYNAMICS_IMPLICATIONS, impliedKeys, implicationChain, SALESFORCE_IMPLICATIONS } from './implications.ts';
 import { daysAfter, daysBefore, TEST_NOW, testAssignment, testBundle } from './testkit.ts';
 
 const build = (bundles: Bundle[], assignments: Assignment[], keys: string[] = []) =>
@@ -67,7 +66,8 @@ describe('AccessIndex: effective permissions and can()', () => {
     const adm = build(bundles, [testAssignment('x', 'acct', 'Admin')]);
     const e = adm.explain('acct', 'object:Invoice__c:delete');
     expect(e.allowed).toBe(true);
-    if (e.allowed) expect(e.paths[0]!.implication).toEqual(['system:ModifyAllData', 'object:Invoice__c:modifyAll', 'object:Invoice__c:delete']);
+    // Knowledge article 000321298: Modify All Data grants Delete on every object directly.
+    if (e.allowed) expect(e.paths[0]!.implication).toEqual(['system:ModifyAllData', 'object:Invoice__c:delete']);
     expect(adm.canKey('acct', 'object:Invoice__c:delete')).toBe(true);
   });
 
@@ -111,7 +111,7 @@ describe('AccessIndex: effective permissions and can()', () => {
 });
 
 // ---------------- properties over random bundle graphs ----------------
-const KEYS = ['object:Account:read', 'object:Account:edit', 'object:Account:modifyAll', 'object:Case:delete', 'object:Case:viewAll', 'field:Case.Amount:edit', 'scope:Case:org', 'system:ViewAllData', 'app:Console'];
+const KEYS = ['object:Account:read', 'object:Account:edit', 'object:Account:modifyAll', 'object:Case:delete', 'object:Case:viewAll', 'field:Case.Amount:edit', 'scope:Case:read:org', 'system:ViewAllData', 'app:Console'];
 const graph = fc
   .integer({ min: 1, max: 8 })
   .chain((n) =>
@@ -155,7 +155,7 @@ function pathGrants(ix: AccessIndex, bs: Bundle[], as: Assignment[], key: string
 describe('AccessIndex properties', () => {
   it('every path explain() returns actually grants the key; allowed iff can()', () => {
     fc.assert(
-      fc.property(graph, fc.constantFrom(...KEYS, 'object:Account:viewAll', 'object:Case:read', 'field:Case.Amount:read', 'scope:Case:own'), ({ bs, as }, key) => {
+      fc.property(graph, fc.constantFrom(...KEYS, 'object:Account:viewAll', 'object:Case:read', 'field:Case.Amount:read', 'scope:Case:read:own'), ({ bs, as }, key) => {
         const ix = build(bs, as);
         const e = ix.explain('acct', key);
         expect(e.allowed).toBe(ix.canKey('acct', key));
@@ -189,15 +189,72 @@ describe('AccessIndex properties', () => {
     );
   });
 
-  it('agrees with the existing effectivePermissions() on keys both know', () => {
+  it('agrees with impliedKeys() (the reference set implementation) on every account (property)', () => {
     fc.assert(
       fc.property(graph, ({ bs, as }) => {
         const ix = build(bs, as);
-        const old = effectivePermissions(as, new BundleIndex(bs), TEST_NOW);
-        const mine = new Set(ix.heldKeys(ix.accountIndex('acct')));
-        // The old path knows no org-wide (ViewAllData ⇒ every viewAll) or Salesforce-only implications.
-        for (const k of old.keys()) expect(mine.has(k)).toBe(true);
+        const byId = new Map(bs.map((b) => [b.id, b]));
+        const listed = (id: string, seen = new Set<string>()): string[] => {
+          const b = byId.get(id);
+          if (!b || seen.has(id)) return [];
+          seen.add(id);
+          return [...b.permissions, ...b.includes.flatMap((i) => listed(i, seen))];
+        };
+        const granted = as
+          .filter((a) => isAssignmentActive(a, TEST_NOW))
+          .flatMap((a) => (a.target.type === 'permission' ? [a.target.key] : listed(a.target.bundleId)));
+        const expected = impliedKeys('salesforce', granted, [...ix.universe.objects]);
+        expect(new Set(ix.heldKeys(ix.accountIndex('acct')))).toEqual(expected);
       }),
     );
+  });
+});
+
+describe('AccessIndex: prerequisites (Dataverse: Assign needs Assign, Write and Read)', () => {
+  const dyn = (assignments: Assignment[]) =>
+    new AccessIndex({
+      connectionId: 'd365',
+      table: DYNAMICS_IMPLICATIONS,
+      bundles: [
+        testBundle('Assigner', ['object:account:assign', 'object:account:read'], [], { kind: 'role' }),
+        testBundle('Writer', ['object:account:edit'], [], { kind: 'role' }),
+      ],
+      accountIds: ['acct'],
+      assignments,
+      now: TEST_NOW,
+    });
+
+  it('a key held without its prerequisites is not allowed, and the explanation names what is missing', () => {
+    const ix = dyn([testAssignment('a', 'acct', 'Assigner')]);
+    expect(ix.canKey('acct', 'object:account:assign')).toBe(false);
+    expect(ix.canKey('acct', 'object:account:read')).toBe(true);
+    const e = ix.explain('acct', 'object:account:assign');
+    expect(e.allowed).toBe(false);
+    if (!e.allowed) {
+      expect(e.missingPrerequisites).toEqual(['object:account:edit']);
+      expect(e.heldPaths.map((p) => p.bundles.map((b) => b.name))).toEqual([['Assigner']]);
+    }
+    expect(ix.effective('acct').has('object:account:assign')).toBe(false);
+    expect(ix.heldKeys(ix.accountIndex('acct'))).not.toContain('object:account:assign');
+  });
+
+  it('is allowed once another role brings the prerequisite, and not again when that role goes', () => {
+    const ix = dyn([testAssignment('a', 'acct', 'Assigner'), testAssignment('w', 'acct', 'Writer')]);
+    expect(ix.canKey('acct', 'object:account:assign')).toBe(true);
+    expect(ix.explain('acct', 'object:account:assign').allowed).toBe(true);
+    ix.removeAssignment('w');
+    expect(ix.canKey('acct', 'object:account:assign')).toBe(false);
+    // A key outside the universe is decided the same way.
+    expect(ix.canKey('acct', 'scope:account:assign:org')).toBe(false);
+  });
+});
+
+describe('isAssignmentActive', () => {
+  const grant = testAssignment('g', 'acct', 'object:Contract:read', { grantedAt: daysBefore(10), expiresAt: daysAfter(0) });
+  it('counts from grantedAt (inclusive) until expiresAt (exclusive), unless revoked', () => {
+    expect(isAssignmentActive(grant, new Date(TEST_NOW.getTime() - 1))).toBe(true);
+    expect(isAssignmentActive(grant, TEST_NOW)).toBe(false);
+    expect(isAssignmentActive({ ...grant, expiresAt: null, revokedAt: daysBefore(1) }, TEST_NOW)).toBe(false);
+    expect(isAssignmentActive({ ...grant, expiresAt: null, grantedAt: daysAfter(1) }, TEST_NOW)).toBe(false);
   });
 });

@@ -7,11 +7,48 @@
  * array read and a shift. The provenance-rich paths (`effective`, `explain`) are computed on demand
  * from the source data and never slow down `can`.
  */
-import { BundleCycleError, type BundleStep, type GrantPath } from '../effective.ts';
+import { parsePermissionKey } from '../permissions.ts';
 import type { Assignment, Bundle } from '../schemas.ts';
 import { bitsOf, countRow, forEachBit, hasBit, orRow, setBit, wordsFor } from './bitset.ts';
-import { implicationChain, type ImplicationTable } from './implications.ts';
+import { implicationChain, prerequisitesOfParsed, type ImplicationTable } from './implications.ts';
 import { KeyUniverse } from './keys.ts';
+
+/** One step on a path that grants a permission: a bundle, outermost (assigned) first. */
+export interface BundleStep {
+  bundleId: string;
+  name: string;
+  kind: Bundle['kind'];
+}
+
+/** One way an account holds a key. */
+export interface GrantPath {
+  /** The assignment the path starts from. */
+  assignmentId: string;
+  source: Assignment['source'];
+  requestId: string | null;
+  expiresAt: string | null;
+  /** Bundles from the assigned one down to the one that lists the key; empty for a direct grant. */
+  bundles: BundleStep[];
+  /** Set when the key is held because another key implies it (e.g. edit implies read). */
+  impliedBy: string | null;
+}
+
+/** Bundle inheritance that loops: thrown naming the cycle, so a bad import fails loudly. */
+export class BundleCycleError extends Error {
+  constructor(readonly cycle: string[]) {
+    super(`bundle inheritance has a cycle: ${cycle.join(' → ')}`);
+    this.name = 'BundleCycleError';
+  }
+}
+
+/** An assignment counts from grantedAt (inclusive) until expiresAt (exclusive), unless revoked. */
+export function isAssignmentActive(a: Assignment, now: Date): boolean {
+  const t = now.getTime();
+  if (a.revokedAt !== null && Date.parse(a.revokedAt) <= t) return false;
+  if (Date.parse(a.grantedAt) > t) return false;
+  if (a.expiresAt !== null && Date.parse(a.expiresAt) <= t) return false;
+  return true;
+}
 
 /** One active or inactive assignment, with its dates parsed once. */
 export interface Grant {
@@ -47,6 +84,13 @@ export type EngineExplanation =
       grantingKeys: string[];
       /** The account's assignments that would grant it but do not count now, and why. */
       inactive: { path: EnginePath; reason: InactiveReason }[];
+      /**
+       * Keys the account holds `key` without but needs before it is allowed (the CRM's prerequisites,
+       * e.g. Dataverse Assign needs Write and Read); empty when the key itself is not held.
+       */
+      missingPrerequisites: string[];
+      /** When `missingPrerequisites` is not empty: the ways the account holds the key itself. */
+      heldPaths: EnginePath[];
     };
 
 export interface AccessIndexInput {
@@ -92,6 +136,10 @@ export class AccessIndex {
   private eff = new Uint32Array(0);
   private granted = new Uint32Array(0);
   private held = new Uint32Array(0);
+  /** Keys with prerequisites (a mask over key ids), and whether a prerequisite can itself have some. */
+  private gateMask = new Uint32Array(0);
+  private hasGates = false;
+  private nestedGates = false;
   /** How many times every row was rebuilt (the key universe or bundle set outgrew the rows). */
   rebuilds = 0;
   /** Warnings collected while indexing (unknown bundles), for admins. */
@@ -127,8 +175,25 @@ export class AccessIndex {
     if (a === undefined) return false;
     const k = this.universe.id(key);
     if (k >= 0) return this.can(a, k);
+    return this.holdsOutside(a, key) && this.prerequisitesOutside(key).every((r) => this.canKey(accountId, r));
+  }
+
+  /** Whether the account holds a key outside the universe (implied by a granted key), prerequisites aside. */
+  private holdsOutside(a: number, key: string): boolean {
     const table = this.universe.table;
     return this.grantedKeys(a).some((g) => implicationChain(g, key, table, this.universe.objects) !== null);
+  }
+
+  private prerequisitesOutside(key: string): string[] {
+    const p = parsePermissionKey(key);
+    return p.ok ? prerequisitesOfParsed(p.value, this.universe.table) : [];
+  }
+
+  /** The prerequisites of `key` the account does not have (empty when it has them all). */
+  missingPrerequisites(accountId: string, key: string): string[] {
+    const k = this.universe.id(key);
+    const reqs = k >= 0 ? [...this.universe.prerequisites(k)].map((r) => this.universe.key(r)) : this.prerequisitesOutside(key);
+    return reqs.filter((r) => !this.canKey(accountId, r));
   }
 
   keyId(key: string): number {
@@ -353,6 +418,7 @@ export class AccessIndex {
     for (const list of this.grants) for (const g of list) this.resolveGrantTarget(g);
     this.W = wordsFor(this.universe.size + 64);
     this.BW = wordsFor(this.bundleList.length + 32);
+    this.buildGates();
     this.buildBundles();
     this.capacity = 0;
     this.eff = new Uint32Array(0);
@@ -360,6 +426,45 @@ export class AccessIndex {
     this.held = new Uint32Array(0);
     this.ensureCapacity(this.accountList.length);
     for (let a = 0; a < this.accountList.length; a++) this.computeAccount(a);
+  }
+
+  private buildGates(): void {
+    const gated = this.universe.gated();
+    this.gateMask = new Uint32Array(this.W);
+    for (const g of gated) setBit(this.gateMask, 0, g);
+    this.hasGates = gated.length > 0;
+    this.nestedGates = false;
+    for (const g of gated)
+      for (const r of this.universe.prerequisites(g)) if (hasBit(this.gateMask, 0, r)) this.nestedGates = true;
+  }
+
+  /**
+   * Clears, in the row at `off`, every key whose prerequisites the row does not hold: what remains
+   * is the largest set of held keys whose prerequisites are all allowed.
+   */
+  private applyPrerequisites(bits: Uint32Array, off: number): void {
+    if (!this.hasGates) return;
+    const W = this.W;
+    const mask = this.gateMask;
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (let w = 0; w < W; w++) {
+        let m = bits[off + w]! & mask[w]!;
+        while (m !== 0) {
+          const low = m & -m;
+          m ^= low;
+          const id = (w << 5) | (31 - Math.clz32(low));
+          for (const r of this.universe.prerequisites(id)) {
+            if (!hasBit(bits, off, r)) {
+              bits[off + w]! &= ~low;
+              changed = true;
+              break;
+            }
+          }
+        }
+      }
+      if (!this.nestedGates) break;
+    }
   }
 
   /** Recomputes one account's rows from its grants. */
@@ -384,6 +489,7 @@ export class AccessIndex {
         for (const c of this.universe.closure(g.keyId)) setBit(this.eff, off, c);
       }
     }
+    this.applyPrerequisites(this.eff, off);
   }
 
   /** Moves the clock; returns the accounts whose rows changed. */
@@ -586,6 +692,7 @@ export class AccessIndex {
           for (const n of this.universe.directOf(queue[q]!))
             if (!parents.has(n)) (parents.set(n, queue[q]!), queue.push(n));
         for (const k of queue) {
+          if (!this.can(a, k)) continue; // held without its prerequisites: not allowed
           const chain: string[] = [];
           for (let c = k; c !== -1; c = parents.get(c)!) chain.push(this.universe.key(c));
           chain.reverse();
@@ -624,8 +731,17 @@ export class AccessIndex {
         for (const path of found) inactive.push({ path, reason });
       }
     }
-    if (paths.length > 0) return { key, allowed: true, paths };
-    return { key, allowed: false, grantableBy: this.bundlesGranting(key), grantingKeys: this.keysGranting(key), inactive };
+    const missingPrerequisites = paths.length > 0 ? this.missingPrerequisites(accountId, key) : [];
+    if (paths.length > 0 && missingPrerequisites.length === 0) return { key, allowed: true, paths };
+    return {
+      key,
+      allowed: false,
+      grantableBy: this.bundlesGranting(key),
+      grantingKeys: this.keysGranting(key),
+      inactive,
+      missingPrerequisites,
+      heldPaths: missingPrerequisites.length > 0 ? paths : [],
+    };
   }
 
   /** Bundles whose closure holds `key`, smallest first. */
@@ -634,7 +750,8 @@ export class AccessIndex {
     const out: number[] = [];
     for (let b = 0; b < this.bundleList.length; b++) {
       if (k >= 0) {
-        if (hasBit(this.bundleEff, b * this.W, k)) out.push(b);
+        const off = b * this.W;
+        if (hasBit(this.bundleEff, off, k) && this.bundleAllows(off, k)) out.push(b);
       } else {
         const keys: string[] = [];
         forEachBit(this.bundleGranted, b * this.W, this.W, (i) => keys.push(this.universe.key(i)));
@@ -644,6 +761,14 @@ export class AccessIndex {
     return out
       .sort((x, y) => this.bundleSize[x]! - this.bundleSize[y]! || this.bundleList[x]!.name.localeCompare(this.bundleList[y]!.name))
       .map((b) => this.step(b));
+  }
+
+  /** Whether the bundle row at `off` holds every prerequisite of `k` (recursively). */
+  private bundleAllows(off: number, k: number, depth = 0): boolean {
+    if (depth > 32) return false;
+    for (const r of this.universe.prerequisites(k))
+      if (!hasBit(this.bundleEff, off, r) || !this.bundleAllows(off, r, depth + 1)) return false;
+    return true;
   }
 
   /** Keys that grant `key` when held: itself, then its impliers with the narrowest closure first. */

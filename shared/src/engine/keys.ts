@@ -1,10 +1,11 @@
 /**
  * Interned permission keys: each key of a connection's universe gets a small integer id, and every
- * id its implication closure (sorted ids, itself included). The universe is closed under implication:
- * interning `object:X:modifyAll` also interns what it implies.
+ * id its implication closure (sorted ids, itself included) and its prerequisites. The universe is
+ * closed under implication and prerequisites: interning `object:X:modifyAll` also interns what it
+ * implies, interning `object:X:assign` (Dynamics) the keys it needs.
  */
 import { parsePermissionKey, type PermissionKey } from '../permissions.ts';
-import { impliedByParsed, objectOf, type ImplicationTable } from './implications.ts';
+import { impliedByParsed, objectOf, prerequisitesOfParsed, type ImplicationTable } from './implications.ts';
 
 export class InvalidPermissionKeyError extends Error {
   constructor(
@@ -32,6 +33,8 @@ export class KeyUniverse {
   /** Objects named by any key of the universe: what org-wide implications range over. */
   readonly objects = new Set<string>();
   private direct: Int32Array[] = [];
+  private requires: Int32Array[] = [];
+  private gatedIds = new Int32Array(0);
   private closures: Int32Array[] = [];
   private reverse: Int32Array[] | null = null;
   private closedSize = -1;
@@ -95,13 +98,23 @@ export class KeyUniverse {
     if (!this.dirty) return false;
     // Implied keys never name a new object, so one pass over the growing list reaches the fixpoint.
     const direct: Int32Array[] = [];
+    const requires: Int32Array[] = [];
+    const gated: number[] = [];
     for (let i = 0; i < this.keyList.length; i++) {
-      const implied = impliedByParsed(this.parsedList[i]!, this.keyList[i]!, this.table, this.objects);
+      const p = this.parsedList[i]!;
+      const implied = impliedByParsed(p, this.keyList[i]!, this.table, this.objects);
       const ids = new Int32Array(implied.length);
       for (let j = 0; j < implied.length; j++) ids[j] = this.intern(implied[j]!);
       direct.push(ids);
+      const reqs = prerequisitesOfParsed(p, this.table);
+      const rids = new Int32Array(reqs.length);
+      for (let j = 0; j < reqs.length; j++) rids[j] = this.intern(reqs[j]!);
+      requires.push(rids);
+      if (rids.length > 0) gated.push(i);
     }
     this.direct = direct;
+    this.requires = requires;
+    this.gatedIds = Int32Array.from(gated);
     const n = this.keyList.length;
     const closures: Int32Array[] = new Array(n);
     const seen = new Int32Array(n).fill(-1);
@@ -130,6 +143,18 @@ export class KeyUniverse {
   closure(id: number): Int32Array {
     if (this.dirty) this.close();
     return this.closures[id] ?? EMPTY;
+  }
+
+  /** Ids of the keys `id` needs before it is allowed (one step; empty for most keys). */
+  prerequisites(id: number): Int32Array {
+    if (this.dirty) this.close();
+    return this.requires[id] ?? EMPTY;
+  }
+
+  /** Ids of every key that has prerequisites. */
+  gated(): Int32Array {
+    if (this.dirty) this.close();
+    return this.gatedIds;
   }
 
   /** Ids directly implied by `id` (one step). */

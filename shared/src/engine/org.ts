@@ -281,7 +281,7 @@ export class OrgEngine {
 
   explain(accountId: string, key: string): EngineExplanation {
     const cs = this.accountConn.get(accountId);
-    if (!cs) return { key, allowed: false, grantableBy: [], grantingKeys: [key], inactive: [] };
+    if (!cs) return { key, allowed: false, grantableBy: [], grantingKeys: [key], inactive: [], missingPrerequisites: [], heldPaths: [] };
     return cs.index.explain(accountId, key);
   }
 

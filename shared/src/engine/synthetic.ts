@@ -8,7 +8,7 @@
  * usage aggregates, 50 SoD rules, request rules, licenses and owner groups.
  */
 import type { Assignment, Bundle, BundleKind, Risk } from '../schemas.ts';
-import { ALL_OBJECT_ACTIONS, RECORD_SCOPES } from '../permissions.ts';
+import { SALESFORCE_PERMISSIONS } from '../crm/salesforce-permissions.ts';
 import { SALESFORCE_HIGH_RISK_PERMISSIONS } from './catalog/salesforce.ts';
 import { defaultLabels } from './catalog/labels.ts';
 import type {
@@ -97,7 +97,11 @@ export function generateSyntheticOrg(opts: SyntheticOptions = {}): SyntheticOrg 
 
   // ---------------- keys ----------------
   const objects = Array.from({ length: nObjects }, (_, i) => (i < 10 ? ['Account', 'Contact', 'Opportunity', 'Lead', 'Case', 'Contract', 'Quote', 'Order', 'Product2', 'Campaign'][i]! : `Obj${i}__c`));
-  const objectKeys = (o: string) => [...ALL_OBJECT_ACTIONS.map((a) => `object:${o}:${a}`), ...RECORD_SCOPES.map((s) => `scope:${o}:${s}`)];
+  // A Salesforce org: its six object actions and its record scopes (of read access).
+  const objectKeys = (o: string) => [
+    ...SALESFORCE_PERMISSIONS.vocabulary.objectActions.map((a) => `object:${o}:${a}`),
+    ...SALESFORCE_PERMISSIONS.vocabulary.scopes.map((s) => `scope:${o}:read:${s}`),
+  ];
   const fieldKeys: string[] = [];
   for (let i = 0; i < nFields; i++) {
     const o = objects[i % nObjects]!;
@@ -111,7 +115,7 @@ export function generateSyntheticOrg(opts: SyntheticOptions = {}): SyntheticOrg 
 
   // Each department works mostly on its own objects.
   const deptObjects = Array.from({ length: nDepts }, () => sample(objects, 25));
-  const everyday = (o: string) => [`object:${o}:read`, `object:${o}:create`, `object:${o}:edit`, `scope:${o}:team`];
+  const everyday = (o: string) => [`object:${o}:read`, `object:${o}:create`, `object:${o}:edit`, `scope:${o}:read:team`];
   const deptKeyPool = deptObjects.map((os) => [
     ...os.flatMap(everyday),
     ...fieldKeys.filter((f) => os.includes(f.slice(6, f.indexOf('.')))),
@@ -119,7 +123,7 @@ export function generateSyntheticOrg(opts: SyntheticOptions = {}): SyntheticOrg 
     ...sample(apps, 3),
     ...sample(features, 3),
   ]);
-  const strongKeys = (os: string[]) => os.flatMap((o) => [`object:${o}:delete`, `object:${o}:viewAll`, `object:${o}:modifyAll`, `scope:${o}:org`]);
+  const strongKeys = (os: string[]) => os.flatMap((o) => [`object:${o}:delete`, `object:${o}:viewAll`, `object:${o}:modifyAll`, `scope:${o}:read:org`]);
 
   // ---------------- bundles ----------------
   const levelSizes = [0.4, 0.27, 0.17, 0.1, 0.06].map((f) => Math.round(f * nBundles));
@@ -281,7 +285,7 @@ export function generateSyntheticOrg(opts: SyntheticOptions = {}): SyntheticOrg 
   const catalog: CatalogMeta[] = keys.map((key) => {
     const hr = highRisk.get(key);
     const risk: Risk = hr ? hr.risk : key.endsWith(':modifyAll') ? 'high' : key.endsWith(':delete') || key.endsWith(':viewAll') || key.endsWith(':org') ? 'medium' : 'low';
-    const labels = hr ? { en: hr.en, 'zh-CN': hr.zh } : defaultLabels(key);
+    const labels = hr ? { en: hr.en, 'zh-CN': hr.zh } : defaultLabels(key, 'salesforce');
     return {
       connectionId: conn,
       key,

@@ -1,11 +1,14 @@
 /**
  * Dynamics 365 / Dataverse privileges: `prv{Action}{Entity}` with a depth (Basic, Local, Deep,
- * Global). Create/Read/Write/Delete map onto object keys of the entity's logical name (lower case);
- * Append, AppendTo, Assign and Share keep their privilege name as a feature key; privileges that are
- * not about an entity (prvExportToExcel, prvBulkDelete …) become system keys. The depth becomes a
- * record scope on the entity.
+ * Global). Each table privilege maps onto an object key of the entity's logical name (lower case)
+ * and a scope key *for that privilege*: `prvReadAccount` at Global is `object:account:read` and
+ * `scope:account:read:org`, `prvWriteAccount` at Basic `object:account:edit` and
+ * `scope:account:edit:team` — the depth is set per privilege, never merged per entity. Append,
+ * Append To, Assign and Share are object actions of their own (`append`, `appendTo`, `assign`,
+ * `share`), with the prerequisites of crm/dynamics-permissions.ts. Privileges that are not about an
+ * entity (prvExportToExcel, prvBulkDelete …) become system keys.
  */
-import type { RecordScope } from '../../permissions.ts';
+import type { RecordAction, RecordScope } from '../../permissions.ts';
 import { isApiName } from '../../permissions.ts';
 import type { Risk } from '../../schemas.ts';
 import type { CatalogMeta } from '../types.ts';
@@ -15,15 +18,16 @@ export const DYNAMICS_DEPTHS = ['Basic', 'Local', 'Deep', 'Global'] as const;
 export type DynamicsDepth = (typeof DYNAMICS_DEPTHS)[number];
 
 /**
- * Depth → scope, order-preserving (a wider depth implies the narrower ones, like scopes):
- * Basic (the user's own records) → own; Local (the user's business unit — its default team holds
- * every user of the unit) → team; Deep (the business unit and its child units, like a Salesforce
- * role subtree) → businessUnit; Global (the organisation) → org.
+ * Depth → scope, order-preserving (PrivilegeDepth: Global ⊃ Deep ⊃ Local ⊃ Basic):
+ * Basic (user: records the user owns, records shared with the user or with a team they are in, and
+ * records their teams own) → team; Local (the user's business unit) → businessUnit; Deep (the
+ * business unit and every unit below it) → hierarchy; Global (the organization) → org.
+ * The labels that say so are in crm/dynamics-permissions.ts.
  */
 export const DYNAMICS_DEPTH_TO_SCOPE: Readonly<Record<DynamicsDepth, RecordScope>> = {
-  Basic: 'own',
-  Local: 'team',
-  Deep: 'businessUnit',
+  Basic: 'team',
+  Local: 'businessUnit',
+  Deep: 'hierarchy',
   Global: 'org',
 };
 
@@ -32,7 +36,17 @@ const DEPTH_MASKS: Readonly<Record<number, DynamicsDepth>> = { 1: 'Basic', 2: 'L
 
 /** Actions, longest first so AppendTo wins over Append. */
 const ACTIONS = ['AppendTo', 'Append', 'Assign', 'Create', 'Delete', 'Read', 'Share', 'Write'] as const;
-const OBJECT_ACTION: Readonly<Record<string, string>> = { Create: 'create', Read: 'read', Write: 'edit', Delete: 'delete' };
+/** Dataverse privilege action → grammar action. */
+const RECORD_ACTION: Readonly<Record<(typeof ACTIONS)[number], RecordAction>> = {
+  Create: 'create',
+  Read: 'read',
+  Write: 'edit',
+  Delete: 'delete',
+  Append: 'append',
+  AppendTo: 'appendTo',
+  Assign: 'assign',
+  Share: 'share',
+};
 
 /** Privileges that look like prv{Action}{X} but are not about an entity. */
 const NON_ENTITY = new Set(['prvReadSharePointData', 'prvWriteSharePointData']);
@@ -56,7 +70,7 @@ export function dynamicsDepth(depth: DynamicsDepth | string | number): DynamicsD
 
 /**
  * Maps one Dataverse privilege with its depth onto permission keys, e.g.
- * `prvReadAccount` + Global → `object:account:read`, `scope:account:org`.
+ * `prvReadAccount` + Global → `object:account:read`, `scope:account:read:org`.
  */
 export function mapDynamicsPrivilege(privilege: string, depthIn: DynamicsDepth | string | number): DynamicsMapping {
   const depth = dynamicsDepth(depthIn);
@@ -71,12 +85,14 @@ export function mapDynamicsPrivilege(privilege: string, depthIn: DynamicsDepth |
   const entity = rest.slice(action.length).toLowerCase();
   if (!isApiName(entity)) return { ok: false, privilege, error: `"${privilege}": "${entity}" is not an entity name` };
   const scope = DYNAMICS_DEPTH_TO_SCOPE[depth];
-  const objectAction = OBJECT_ACTION[action];
-  const main = objectAction ? `object:${entity}:${objectAction}` : `feature:${privilege}`;
-  return { ok: true, privilege, entity, action, depth, scope, keys: [main, `scope:${entity}:${scope}`] };
+  const a = RECORD_ACTION[action];
+  return { ok: true, privilege, entity, action, depth, scope, keys: [`object:${entity}:${a}`, `scope:${entity}:${a}:${scope}`] };
 }
 
-/** Maps RetrieveUserPrivileges' RolePrivileges; keeps the widest depth per entity. */
+/**
+ * Maps RetrieveUserPrivileges' RolePrivileges: every privilege keeps its own depth (two privileges
+ * of one entity at different depths stay apart).
+ */
 export function mapDynamicsPrivileges(
   privileges: Iterable<{ PrivilegeName: string; Depth: DynamicsDepth | string | number }>,
 ): { keys: string[]; errors: string[] } {
@@ -100,7 +116,7 @@ interface DynamicsRisky {
 /** High-risk Dataverse privileges (security roles, users, customisation, impersonation, bulk data). */
 export const DYNAMICS_HIGH_RISK: readonly DynamicsRisky[] = [
   { key: 'system:prvActOnBehalfOfAnotherUser', risk: 'critical', en: 'Act on behalf of another user', zh: '代表其他用户操作' },
-  { key: 'feature:prvAssignRole', risk: 'critical', en: 'Assign security roles', zh: '分配安全角色' },
+  { key: 'object:role:assign', risk: 'critical', en: 'Assign security roles', zh: '分配安全角色' },
   { key: 'object:role:edit', risk: 'critical', en: 'Write security roles', zh: '编辑安全角色' },
   { key: 'object:role:create', risk: 'critical', en: 'Create security roles', zh: '创建安全角色' },
   { key: 'object:pluginassembly:create', risk: 'critical', en: 'Register plug-in assemblies', zh: '注册插件程序集' },
@@ -117,7 +133,7 @@ export function dynamicsCatalog(connectionId: string): CatalogMeta[] {
   return DYNAMICS_HIGH_RISK.map((d) => ({
     connectionId,
     key: d.key,
-    labels: { en: d.en || defaultLabels(d.key).en, 'zh-CN': d.zh },
+    labels: { en: d.en || defaultLabels(d.key, 'dynamics').en, 'zh-CN': d.zh || defaultLabels(d.key, 'dynamics')['zh-CN'] },
     risk: d.risk,
     owner: null,
     license: null,

@@ -2,7 +2,7 @@
  * Built-in Salesforce catalog data: the high-risk system permissions named by public security
  * benchmarks (see docs reference crm-pages.md), and how Salesforce record sharing maps onto scopes.
  */
-import type { RecordScope } from '../../permissions.ts';
+import type { RecordAction, RecordScope } from '../../permissions.ts';
 import type { Risk } from '../../schemas.ts';
 import type { CatalogMeta } from '../types.ts';
 
@@ -62,19 +62,43 @@ export function salesforceSystemCatalog(connectionId: string): CatalogMeta[] {
 }
 
 /**
- * How Salesforce record access maps onto scopes: owner-only (Private org-wide default) → own;
- * account/opportunity/case teams and sharing rules to groups → team; access through the role
- * hierarchy (subordinates' records) → businessUnit; Public Read Only / Read/Write org-wide defaults
- * and View All → org.
+ * Salesforce record access levels (the AccessLevel of share rows: Read = Read Only, Edit = Read/Write,
+ * All = Full Access) and the actions each allows. Apex Developer Guide, "Understanding Sharing"
+ * (https://developer.salesforce.com/docs/atlas.en-us.apexcode.meta/apexcode/apex_bulk_sharing_understanding.htm):
+ * Full Access lets a user "view, edit, transfer, share, and delete the record"; transfer is `assign`.
  */
-export const SALESFORCE_SHARING_TO_SCOPE: Readonly<Record<string, RecordScope>> = {
-  Private: 'own',
+export const SALESFORCE_ACCESS_LEVEL_ACTIONS: Readonly<Record<'Read' | 'Edit' | 'All', readonly RecordAction[]>> = {
+  Read: ['read'],
+  Edit: ['read', 'edit'],
+  All: ['read', 'edit', 'delete', 'assign', 'share'],
+};
+
+/**
+ * Where record access comes from, and the scope it reaches (Apex Developer Guide, "Understanding
+ * Sharing"; Security Implementation Guide, "Control Who Sees What"): the record owner → own; teams,
+ * sharing rules to groups or roles and manual shares → team; the role hierarchy (records owned by or
+ * shared with users below) → hierarchy; organization-wide defaults (Public Read Only, Public
+ * Read/Write) → org.
+ */
+export const SALESFORCE_SHARING_SCOPE: Readonly<Record<SalesforceSharingSource, RecordScope>> = {
   Owner: 'own',
   Team: 'team',
   SharingRule: 'team',
-  RoleHierarchy: 'businessUnit',
-  Read: 'org',
-  Edit: 'org',
-  ReadWrite: 'org',
-  ViewAll: 'org',
+  Manual: 'team',
+  RoleHierarchy: 'hierarchy',
+  OrgWideDefault: 'org',
 };
+
+export type SalesforceSharingSource = 'Owner' | 'Team' | 'SharingRule' | 'Manual' | 'RoleHierarchy' | 'OrgWideDefault';
+
+/**
+ * Scope keys for one kind of Salesforce record access on `object`, e.g. an organization-wide default
+ * of Public Read/Write on Account → `scope:Account:read:org`, `scope:Account:edit:org`. The owner and
+ * users above them in the role hierarchy get Full Access ("Understanding Sharing"). The keys are
+ * allowed only with the matching object permission (crm/salesforce-permissions.ts).
+ */
+export function salesforceSharingKeys(object: string, source: SalesforceSharingSource, level: 'Read' | 'Edit' | 'All'): string[] {
+  const effective = source === 'Owner' || source === 'RoleHierarchy' ? 'All' : level;
+  const scope = SALESFORCE_SHARING_SCOPE[source];
+  return SALESFORCE_ACCESS_LEVEL_ACTIONS[effective].map((a) => `scope:${object}:${a}:${scope}`);
+}
