@@ -4,16 +4,36 @@
  */
 import type { CrmKind } from '../constants.ts';
 import { matchDenialText } from '../denial.ts';
+import { dynamics } from './dynamics.ts';
+import { fxiaoke } from './fxiaoke.ts';
+import { detectGeneric, GENERIC_DENIAL_PHRASES, isGenericAdapter } from './generic.ts';
+import { hubspot } from './hubspot.ts';
 import { matchRules, rulesFor } from './rules.ts';
 import { salesforce } from './salesforce.ts';
 import type { CrmAdapter, DetectedPage, PageRule } from './types.ts';
+import { zoho } from './zoho.ts';
 
 export * from './types.ts';
 export * from './rules.ts';
 export { salesforce, SALESFORCE_KEY_PREFIXES } from './salesforce.ts';
+export { dynamics, DYNAMICS_MAX_REGION, DYNAMICS_USER_TABLE } from './dynamics.ts';
+export { hubspot, hubspotCatalogObject, HUBSPOT_HOSTS, HUBSPOT_OBJECT_TYPES, HUBSPOT_USER_OBJECT } from './hubspot.ts';
+export { zoho, ZOHO_DOMAINS, ZOHO_HOSTS, ZOHO_MODULE_API_NAMES, ZOHO_USER_OBJECT } from './zoho.ts';
+export { fxiaoke, FXIAOKE_HOSTS, FXIAOKE_USER_OBJECT } from './fxiaoke.ts';
+export {
+  detectGeneric,
+  genericAdapter,
+  genericCatalogObject,
+  genericDenialPhrases,
+  genericSample,
+  isGenericAdapter,
+  GENERIC_DENIAL_PHRASES,
+  GENERIC_SAMPLE_RULES,
+  type GenericAdapter,
+} from './generic.ts';
 
-/** The built-in adapters (in-house CRMs are read by page rules alone). */
-export const ADAPTERS: readonly CrmAdapter[] = [salesforce];
+/** The built-in adapters (in-house CRMs are read by page rules alone: `genericAdapter(rules)`). */
+export const ADAPTERS: readonly CrmAdapter[] = [salesforce, dynamics, hubspot, zoho, fxiaoke];
 
 export function adapterFor(kind: CrmKind): CrmAdapter | null {
   return ADAPTERS.find((a) => a.kind === kind) ?? null;
@@ -32,6 +52,7 @@ function parseUrl(href: string): URL | null {
  * `other` for a page of the CRM that no check knows, null when the URL is not this CRM's.
  */
 export function detectWith(adapter: CrmAdapter, href: string | URL, pageRules: readonly PageRule[] = []): DetectedPage | null {
+  if (isGenericAdapter(adapter)) return detectGeneric(href, [...adapter.rules, ...pageRules]);
   const url = typeof href === 'string' ? parseUrl(href) : href;
   if (!url || url.protocol !== 'https:' || !adapter.isHost(url.hostname)) return null;
   const tenant = adapter.tenantOf(url);
@@ -43,17 +64,6 @@ export function detectWith(adapter: CrmAdapter, href: string | URL, pageRules: r
     if (page) return { crm: adapter.kind, tenant, ...page };
   }
   return { crm: adapter.kind, tenant, pageKind: 'other', object: null, recordId: null };
-}
-
-/** Reads `url` with an in-house CRM's page rules: null when none of them reads it. */
-export function detectGeneric(href: string | URL, pageRules: readonly PageRule[]): DetectedPage | null {
-  const url = typeof href === 'string' ? parseUrl(href) : href;
-  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) return null;
-  const ruled = matchRules(
-    rulesFor(pageRules, url).filter((r) => r.crm === 'generic'),
-    url,
-  );
-  return ruled ? { crm: 'generic', tenant: ruled.rule.tenant ?? url.host.toLowerCase(), ...ruled.page } : null;
 }
 
 /**
@@ -72,11 +82,12 @@ export function detectPage(url: string, options: { pageRules?: readonly PageRule
 }
 
 /**
- * The CRM's own refusal phrase found in `pageText` (every language the adapter knows, plus any
- * phrases given, e.g. from page rules), or null. Only the known phrase is returned, never page text.
+ * The CRM's own refusal phrase found in `pageText` (the phrases given first, e.g. a page rule's, then
+ * every language the adapter knows; in-house CRMs: common refusal wording), or null. Only the known
+ * phrase is returned, never page text.
  */
 export function detectDenial(crm: CrmKind, pageText: string, extraPhrases: readonly string[] = []): string | null {
-  const adapter = adapterFor(crm);
-  const phrases = [...(adapter ? [...adapter.denialPhrases.en, ...adapter.denialPhrases['zh-CN']] : []), ...extraPhrases];
+  const known = crm === 'generic' ? GENERIC_DENIAL_PHRASES : adapterFor(crm)?.denialPhrases;
+  const phrases = [...extraPhrases, ...(known ? [...known.en, ...known['zh-CN']] : [])];
   return phrases.length > 0 ? matchDenialText(pageText, phrases) : null;
 }
