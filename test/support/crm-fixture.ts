@@ -7,7 +7,8 @@
  * configurable per CRM: their record pages render the CRM's own denial a moment after load.
  * Pages are hand-built after each CRM's real structure (test/fixtures/{crm}/); nothing leaves the machine.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -148,7 +149,7 @@ const FX_LABELS: Record<string, string> = { AccountObj: '客户', ContactObj: '�
 
 /** Each CRM's own routing, written independently of AccessLens's adapters (they must agree with it, not derive from it). */
 const ROUTERS: Record<FixtureCrm, (url: URL, denied: ReadonlySet<string>) => Route | null> = {
-  salesforce(url, denied) {
+  salesforce(url, denied): Route | null {
     const p = url.pathname;
     let m = /^\/lightning\/r\/([A-Za-z_]+)\/([A-Za-z0-9]{15,18})\/(view|edit)$/.exec(p);
     if (m) {
@@ -181,7 +182,7 @@ const ROUTERS: Record<FixtureCrm, (url: URL, denied: ReadonlySet<string>) => Rou
     return null;
   },
 
-  dynamics(url, denied) {
+  dynamics(url, denied): Route | null {
     if (url.pathname.toLowerCase() !== '/main.aspx') return null;
     const q = new Map<string, string>();
     url.searchParams.forEach((v, k) => q.set(k.toLowerCase(), v));
@@ -201,7 +202,7 @@ const ROUTERS: Record<FixtureCrm, (url: URL, denied: ReadonlySet<string>) => Rou
     }
   },
 
-  hubspot(url, denied) {
+  hubspot(url, denied): Route | null {
     const s = url.pathname.replace(/\/+$/, '').split('/').slice(1);
     const types: Record<string, string> = { '0-1': 'contact', '0-2': 'company', '0-3': 'deal', '0-5': 'ticket' };
     if (s[0] === 'contacts' && s[2] === 'record' && s.length === 5) {
@@ -217,7 +218,7 @@ const ROUTERS: Record<FixtureCrm, (url: URL, denied: ReadonlySet<string>) => Rou
     return null;
   },
 
-  zoho(url, denied) {
+  zoho(url, denied): Route | null {
     const s = url.pathname.replace(/\/+$/, '').split('/').slice(1);
     if (s[0] !== 'crm' || !/^org\d+$/.test(s[1] ?? '')) return null;
     const org = s[1]!;
@@ -236,7 +237,7 @@ const ROUTERS: Record<FixtureCrm, (url: URL, denied: ReadonlySet<string>) => Rou
     return null;
   },
 
-  fxiaoke(url, denied) {
+  fxiaoke(url, denied): Route | null {
     if (url.pathname !== '/XV/UI/Home' && url.pathname !== '/XV/UI/manage') return null;
     const hash = url.searchParams.get('__route');
     if (hash === null) return { template: 'shell.html', kind: 'shell' };
@@ -321,7 +322,8 @@ export interface CrmFixture {
 }
 
 export async function startCrmFixture(options: CrmFixtureOptions = {}): Promise<CrmFixture> {
-  const denied = Object.fromEntries(FIXTURE_CRMS.map((crm) => [crm, new Set(options.denied?.[crm] ?? DEFAULT_DENIED[crm])])) as Record<FixtureCrm, ReadonlySet<string>>;
+  const denied = {} as Record<FixtureCrm, ReadonlySet<string>>;
+  for (const crm of FIXTURE_CRMS) denied[crm] = new Set(options.denied?.[crm] ?? DEFAULT_DENIED[crm]);
   const pems = await generate([{ name: 'commonName', value: 'accesslens-crm-fixtures.test' }], {
     keyType: 'ec',
     curve: 'P-256',

@@ -132,44 +132,48 @@ const rule = (over: Partial<PageRule> & Pick<PageRule, 'id' | 'path' | 'pageKind
  * over plain HTTP on loopback (as the demo CRM of `pnpm start` is). Its "new" page is listed before
  * the record page, which would otherwise read `new` as a record id.
  */
-export const GENERIC_SAMPLE_RULES: readonly PageRule[] = [
-  rule({ id: 'desk-new', path: '/records/:object/new', pageKind: 'new', recordId: null, priority: 1 }),
-  rule({ id: 'desk-record', path: '/records/:object/:recordId', pageKind: 'record' }),
-  rule({ id: 'desk-edit', path: '/records/:object/:recordId/edit', pageKind: 'record-edit' }),
-  rule({ id: 'desk-list', path: '/records/:object', pageKind: 'list', recordId: null }),
-  rule({ id: 'desk-users', path: '/admin/users', pageKind: 'user-list', object: { value: 'User' }, recordId: null }),
-  rule({ id: 'desk-user', path: '/admin/users/:recordId', pageKind: 'user-record', object: { value: 'User' } }),
-  rule({
-    id: 'demo-deal',
-    connectionId: 'c-demo',
-    tenant: 'demo',
-    host: 'localhost:8788',
-    protocol: 'http',
-    path: '/app',
-    hash: '#/deals/:recordId',
-    pageKind: 'record',
-    object: { value: 'Deal' },
-    denialPhrases: ['Access to this deal is restricted'],
-  }),
-  rule({
-    id: 'demo-deals',
-    connectionId: 'c-demo',
-    tenant: 'demo',
-    host: 'localhost:8788',
-    protocol: 'http',
-    path: '/app',
-    hash: '#/deals',
-    pageKind: 'list',
-    object: { value: 'Deal' },
-    recordId: null,
-    denialPhrases: [],
-  }),
-];
+export const GENERIC_SAMPLE_RULES: readonly PageRule[] = /* @__PURE__ */ sampleRules();
+
+function sampleRules(): PageRule[] {
+  return [
+    rule({ id: 'desk-new', path: '/records/:object/new', pageKind: 'new', recordId: null, priority: 1 }),
+    rule({ id: 'desk-record', path: '/records/:object/:recordId', pageKind: 'record' }),
+    rule({ id: 'desk-edit', path: '/records/:object/:recordId/edit', pageKind: 'record-edit' }),
+    rule({ id: 'desk-list', path: '/records/:object', pageKind: 'list', recordId: null }),
+    rule({ id: 'desk-users', path: '/admin/users', pageKind: 'user-list', object: { value: 'User' }, recordId: null }),
+    rule({ id: 'desk-user', path: '/admin/users/:recordId', pageKind: 'user-record', object: { value: 'User' } }),
+    rule({
+      id: 'demo-deal',
+      connectionId: 'c-demo',
+      tenant: 'demo',
+      host: 'localhost:8788',
+      protocol: 'http',
+      path: '/app',
+      hash: '#/deals/:recordId',
+      pageKind: 'record',
+      object: { value: 'Deal' },
+      denialPhrases: ['Access to this deal is restricted'],
+    }),
+    rule({
+      id: 'demo-deals',
+      connectionId: 'c-demo',
+      tenant: 'demo',
+      host: 'localhost:8788',
+      protocol: 'http',
+      path: '/app',
+      hash: '#/deals',
+      pageKind: 'list',
+      object: { value: 'Deal' },
+      recordId: null,
+      denialPhrases: [],
+    }),
+  ];
+}
 
 const desk = (page: Omit<DetectedPage, 'crm' | 'tenant'>): DetectedPage => ({ crm: 'generic', tenant: 'crm.acme.internal', ...page });
 const demo = (page: Omit<DetectedPage, 'crm' | 'tenant'>): DetectedPage => ({ crm: 'generic', tenant: 'demo', ...page });
 
-export const genericSample: GenericAdapter = genericAdapter(
+export const genericSample: GenericAdapter = /* @__PURE__ */ genericAdapter(
   GENERIC_SAMPLE_RULES,
   [
     { url: 'https://crm.acme.internal/records/Account/42', expect: desk({ pageKind: 'record', object: 'Account', recordId: '42' }) },

@@ -3,18 +3,18 @@
  * (`detectPage`), and did the CRM refuse the user (`detectDenial`).
  */
 import type { CrmKind } from '../constants.ts';
-import { matchDenialText } from '../denial.ts';
+import { denialWith, detectWith, parseUrl } from './detect.ts';
 import { dynamics } from './dynamics.ts';
 import { fxiaoke } from './fxiaoke.ts';
-import { detectGeneric, GENERIC_DENIAL_PHRASES, isGenericAdapter } from './generic.ts';
+import { detectGeneric, GENERIC_DENIAL_PHRASES } from './generic.ts';
 import { hubspot } from './hubspot.ts';
-import { matchRules, rulesFor } from './rules.ts';
 import { salesforce } from './salesforce.ts';
 import type { CrmAdapter, DetectedPage, PageRule } from './types.ts';
 import { zoho } from './zoho.ts';
 
 export * from './types.ts';
 export * from './rules.ts';
+export { denialWith, detectWith } from './detect.ts';
 export { salesforce, SALESFORCE_KEY_PREFIXES } from './salesforce.ts';
 export { dynamics, DYNAMICS_MAX_REGION, DYNAMICS_USER_TABLE } from './dynamics.ts';
 export { hubspot, hubspotCatalogObject, HUBSPOT_HOSTS, HUBSPOT_OBJECT_TYPES, HUBSPOT_USER_OBJECT } from './hubspot.ts';
@@ -39,33 +39,6 @@ export function adapterFor(kind: CrmKind): CrmAdapter | null {
   return ADAPTERS.find((a) => a.kind === kind) ?? null;
 }
 
-function parseUrl(href: string): URL | null {
-  try {
-    return new URL(href);
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Reads `url` with one adapter (and the admins' rules that override it for this tenant): the page,
- * `other` for a page of the CRM that no check knows, null when the URL is not this CRM's.
- */
-export function detectWith(adapter: CrmAdapter, href: string | URL, pageRules: readonly PageRule[] = []): DetectedPage | null {
-  if (isGenericAdapter(adapter)) return detectGeneric(href, [...adapter.rules, ...pageRules]);
-  const url = typeof href === 'string' ? parseUrl(href) : href;
-  if (!url || url.protocol !== 'https:' || !adapter.isHost(url.hostname)) return null;
-  const tenant = adapter.tenantOf(url);
-  const overrides = rulesFor(pageRules, url).filter((r) => r.crm === adapter.kind && (r.tenant === null || r.tenant === tenant));
-  const ruled = matchRules(overrides, url);
-  if (ruled) return { crm: adapter.kind, tenant, ...ruled.page };
-  for (const check of adapter.checks) {
-    const page = check.match(url);
-    if (page) return { crm: adapter.kind, tenant, ...page };
-  }
-  return { crm: adapter.kind, tenant, pageKind: 'other', object: null, recordId: null };
-}
-
 /**
  * Which CRM page `url` is: `{ crm, tenant, pageKind, object, recordId }`, or null for anything that is
  * not a CRM page (plain `http:` included, unless an admin's rule reads an in-house CRM served so).
@@ -88,6 +61,5 @@ export function detectPage(url: string, options: { pageRules?: readonly PageRule
  */
 export function detectDenial(crm: CrmKind, pageText: string, extraPhrases: readonly string[] = []): string | null {
   const known = crm === 'generic' ? GENERIC_DENIAL_PHRASES : adapterFor(crm)?.denialPhrases;
-  const phrases = [...extraPhrases, ...(known ? [...known.en, ...known['zh-CN']] : [])];
-  return phrases.length > 0 ? matchDenialText(pageText, phrases) : null;
+  return denialWith({ denialPhrases: known ?? { en: [], 'zh-CN': [] } }, pageText, extraPhrases);
 }

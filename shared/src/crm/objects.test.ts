@@ -8,7 +8,9 @@ import {
   adapterFor,
   detectDenial,
   detectGeneric,
+  denialWith,
   detectPage,
+  detectWith,
   dynamics,
   fxiaoke,
   genericAdapter,
@@ -64,6 +66,16 @@ describe('catalogObject', () => {
       for (const check of adapter.checks)
         for (const { expect: page } of check.examples)
           if (page?.object) expect(parsePermissionKey(objectKeyFor(adapter, page.object, 'read')), `${adapter.kind} ${page.object}`).toMatchObject({ ok: true });
+  });
+});
+
+describe('one adapter alone (what a CRM content script imports)', () => {
+  it('detectWith and denialWith read pages and denials without the registry', () => {
+    expect(detectWith(zoho, 'https://crm.zoho.com.cn/crm/org7700001/tab/Potentials/770000100000245007')).toMatchObject({ tenant: '7700001', object: 'Potentials' });
+    expect(detectWith(zoho, 'https://app.hubspot.com/contacts/4242424/record/0-1/51')).toBeNull();
+    expect(denialWith(zoho, '商机 · 您没有权限查看此记录。请联系管理员')).toBe('您没有权限');
+    expect(denialWith(zoho, 'Deal closed', ['Deal closed'])).toBe('Deal closed');
+    expect(denialWith(fxiaoke, '客户名称 环球科技')).toBeNull();
   });
 });
 
