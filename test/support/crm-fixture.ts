@@ -154,6 +154,7 @@ const ROUTERS: Record<FixtureCrm, (url: URL, denied: ReadonlySet<string>) => Rou
     let m = /^\/lightning\/r\/([A-Za-z_]+)\/([A-Za-z0-9]{15,18})\/(view|edit)$/.exec(p);
     if (m) {
       const [, object, id, view] = m as unknown as [string, string, string, string];
+      if (object === 'User') return null; // Lightning's user profile page is not modelled (Setup's user pages are)
       const kind = view === 'edit' ? 'record-edit' : 'record';
       return { template: denied.has(object) ? 'record-denied.html' : 'record.html', kind, vars: { object, recordId: id } };
     }
