@@ -1,5 +1,5 @@
 // @vitest-environment happy-dom
-import { salesforce, type PageRule } from '@accesslens/shared/crm';
+import { genericAdapter, salesforce, type PageRule } from '@accesslens/shared/crm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { detect, observedPageOf, watchForDenial } from './page';
 
@@ -44,13 +44,13 @@ describe('observedPageOf', () => {
       denialPhrases: [],
       priority: 0,
     };
-    expect(observedPageOf(detect(null, 'http://localhost:8788/records/Invoice/INV-1', [rule]), 'http://localhost:8788/records/Invoice/INV-1')).toMatchObject({
+    expect(observedPageOf(detect(genericAdapter([rule]), 'http://localhost:8788/records/Invoice/INV-1', []), 'http://localhost:8788/records/Invoice/INV-1')).toMatchObject({
       crm: 'generic',
       object: 'Invoice',
       recordId: 'INV-1',
       url: 'http://localhost:8788/records/Invoice/INV-1',
     });
-    expect(detect(null, 'http://localhost:8788/records/Invoice/INV-1', [])).toBeNull();
+    expect(detect(genericAdapter([]), 'http://localhost:8788/records/Invoice/INV-1', [])).toBeNull();
   });
 });
 
@@ -64,7 +64,7 @@ describe('watchForDenial', () => {
     const controller = new AbortController();
     controllers.push(controller);
     const found: string[] = [];
-    watchForDenial(controller.signal, { crm: 'salesforce', regions: salesforce.denialRegions, phrases }, (p) => found.push(p));
+    watchForDenial(controller.signal, { adapter: salesforce, phrases }, (p) => found.push(p));
     return found;
   };
   const settle = () => new Promise((r) => setTimeout(r, 0));

@@ -3,15 +3,15 @@
  * rules), plus a bounded watch for the CRM's own denial phrase. Only identifiers leave the page: the
  * URL without query or fragment, CRM, tenant, page kind, object, record id, and the known phrase.
  */
-import { detectDenial, detectGeneric, detectWith, type CrmAdapter, type DetectedPage, type PageRule } from '@accesslens/shared/crm';
+import { denialWith, detectWith, type CrmAdapter, type DetectedPage, type PageRule } from '@accesslens/shared/crm';
 import type { ObservedPage } from '@accesslens/shared';
 
 /** Page kinds the overlay explains: an object's records. */
 const OBJECT_PAGES: ReadonlySet<DetectedPage['pageKind']> = new Set(['record', 'record-edit', 'new', 'home', 'list']);
 
-/** Reads `href` with the CRM's adapter, or with the admins' rules alone for an in-house CRM (`adapter` null). */
-export function detect(adapter: CrmAdapter | null, href: string, rules: readonly PageRule[]): DetectedPage | null {
-  return adapter ? detectWith(adapter, href, rules) : detectGeneric(href, rules);
+/** Reads `href` with the CRM's adapter (an in-house CRM's is made of its page rules) and the admins' overrides. */
+export function detect(adapter: CrmAdapter, href: string, rules: readonly PageRule[]): DetectedPage | null {
+  return detectWith(adapter, href, rules);
 }
 
 /** The page as the background may know it, or null when the overlay has nothing to explain here. */
@@ -37,10 +37,9 @@ const MAX_TEXT = 4000;
 const MAX_REGIONS = 40;
 
 export interface DenialWatch {
-  crm: DetectedPage['crm'];
-  /** CSS selectors of the regions to read (the adapter's), besides alerts and dialogs. */
-  regions: readonly string[];
-  /** Phrases besides the adapter's own (an in-house CRM's, from its page rules). */
+  /** Whose denial regions and phrases: the page's CRM adapter. */
+  adapter: Pick<CrmAdapter, 'denialRegions' | 'denialPhrases'>;
+  /** Phrases besides the adapter's own (from the admins' page rules for this host). */
   phrases: readonly string[];
   /** Give up after this long: a denial is rendered soon after navigation or not at all. */
   timeoutMs?: number;
@@ -55,7 +54,7 @@ export interface DenialWatch {
  */
 export function watchForDenial(signal: AbortSignal, watch: DenialWatch, onFound: (phrase: string) => void): void {
   if (signal.aborted) return;
-  const selector = [...watch.regions, ...COMMON_REGIONS].join(', ');
+  const selector = [...new Set([...watch.adapter.denialRegions, ...COMMON_REGIONS])].join(', ');
   const root = watch.root ?? document;
   let done = false;
   let pending = new Set<Element>();
@@ -66,7 +65,7 @@ export function watchForDenial(signal: AbortSignal, watch: DenialWatch, onFound:
     for (const region of regions) {
       if (done || n++ >= MAX_REGIONS) return;
       const text = (region.textContent ?? '').slice(0, MAX_TEXT);
-      const found = text && detectDenial(watch.crm, text, watch.phrases);
+      const found = text && denialWith(watch.adapter, text, watch.phrases);
       if (found) {
         stop();
         onFound(found);

@@ -5,7 +5,7 @@
  * pages about an object's records, and hands it what the page shows. Everything is tied to `ctx`.
  */
 import { render } from 'preact';
-import type { CrmAdapter, PageRule } from '@accesslens/shared/crm';
+import { genericAdapter, type CrmAdapter, type PageRule } from '@accesslens/shared/crm';
 import type { ObservedPage, Result } from '@accesslens/shared';
 import type { ContentScriptContext } from 'wxt/utils/content-script-context';
 import { createShadowRootUi } from 'wxt/utils/content-script-ui/shadow-root';
@@ -24,13 +24,16 @@ const SHADOW_MODE: ShadowRootMode = import.meta.env.ACCESSLENS_E2E ? 'open' : 'c
 
 const sameRules = (a: readonly PageRule[], b: readonly PageRule[]) => JSON.stringify(a) === JSON.stringify(b);
 
-export async function startOverlay(ctx: ContentScriptContext, adapter: CrmAdapter | null): Promise<void> {
+export async function startOverlay(ctx: ContentScriptContext, builtIn: CrmAdapter | null): Promise<void> {
   let rules: readonly PageRule[] = [];
-  if (!adapter) {
+  let adapter: CrmAdapter;
+  if (builtIn) adapter = builtIn;
+  else {
     // An in-house CRM: nothing is known about its pages until the admins' rules arrive.
     const answer = await ask<PageRulesAnswer>({ type: 'page.rules' });
     if (!answer.ok || ctx.isInvalid) return;
     rules = answer.rules;
+    adapter = genericAdapter(rules);
   }
   const observe = (href: string) => {
     const detected = detect(adapter, href, rules);
@@ -102,7 +105,7 @@ export async function startOverlay(ctx: ContentScriptContext, adapter: CrmAdapte
     navAbort = new AbortController();
     const signal = AbortSignal.any([ctx.signal, navAbort.signal]);
     const phrases = rules.filter((r) => r.host === location.host.toLowerCase()).flatMap((r) => r.denialPhrases);
-    watchForDenial(signal, { crm: current.detected.crm, regions: adapter?.denialRegions ?? [], phrases }, (text) => {
+    watchForDenial(signal, { adapter, phrases }, (text) => {
       if (nav.id !== next.id || !page) return;
       page = { ...page, denialText: text };
       paint();

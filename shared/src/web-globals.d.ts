@@ -21,4 +21,5 @@ declare class URLSearchParams {
   constructor(init?: string);
   get(name: string): string | null;
   has(name: string): boolean;
+  forEach(callback: (value: string, key: string) => void): void;
 }

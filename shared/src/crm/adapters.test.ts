@@ -4,16 +4,21 @@
  * every host the adapter accepts; denial phrases exist in English and Chinese.
  */
 import { describe, expect, it } from 'vitest';
-import { ADAPTERS, detectDenial, detectPage, detectWith, type CrmAdapter, type PageExample } from './index.ts';
+import { isApiName } from '../permissions.ts';
+import { ADAPTERS, detectDenial, detectPage, detectWith, genericSample, isGenericAdapter, type CrmAdapter, type PageExample } from './index.ts';
 
-/** Chrome's match-pattern semantics for `scheme://host/path` patterns (host may start with `*.`). */
+/**
+ * Chrome's match-pattern semantics for `scheme://host[:port]/path` patterns (host may start with `*.`;
+ * without a port the pattern matches any port).
+ */
 export function matchesPattern(pattern: string, href: string): boolean {
-  const m = /^(https?|\*):\/\/(\*|\*\.[^/*]+|[^/*]+)(\/.*)$/.exec(pattern);
+  const m = /^(https?|\*):\/\/(\*|\*\.[^/*:]+|[^/*:]+)(?::(\d+|\*))?(\/.*)$/.exec(pattern);
   if (!m) throw new Error(`not a match pattern: ${pattern}`);
-  const [, scheme, host, path] = m as unknown as [string, string, string, string];
+  const [, scheme, host, port, path] = m as unknown as [string, string, string, string | undefined, string];
   const url = new URL(href);
   const proto = url.protocol.slice(0, -1);
   if (scheme === '*' ? proto !== 'http' && proto !== 'https' : proto !== scheme) return false;
+  if (port !== undefined && port !== '*' && (url.port || (proto === 'https' ? '443' : '80')) !== port) return false;
   const h = url.hostname.toLowerCase();
   if (host !== '*') {
     if (host.startsWith('*.')) {
@@ -26,8 +31,12 @@ export function matchesPattern(pattern: string, href: string): boolean {
 }
 
 const examplesOf = (a: CrmAdapter): PageExample[] => [...a.checks.flatMap((c) => c.examples), ...a.otherExamples];
+/** The built-in adapters and the in-house (page-rule) adapter over its sample rules. */
+const ALL = [...ADAPTERS, genericSample];
+/** The page rules detectPage needs to read an adapter's examples (the in-house CRM's own rules). */
+const rulesOf = (a: CrmAdapter) => (isGenericAdapter(a) ? a.rules : []);
 
-describe.each(ADAPTERS.map((a) => [a.kind, a] as const))('%s adapter', (_kind, adapter) => {
+describe.each(ALL.map((a) => [a.kind, a] as const))('%s adapter', (_kind, adapter) => {
   it('has page checks, each with examples, and examples of other pages and look-alike hosts', () => {
     expect(adapter.checks.length).toBeGreaterThan(0);
     for (const check of adapter.checks) expect(check.examples.length, check.name).toBeGreaterThan(0);
@@ -47,11 +56,12 @@ describe.each(ADAPTERS.map((a) => [a.kind, a] as const))('%s adapter', (_kind, a
   });
 
   it('detectPage gives every example the expected page', () => {
-    for (const example of examplesOf(adapter)) expect(detectPage(example.url), example.url).toEqual(example.expect);
+    for (const example of examplesOf(adapter))
+      expect(detectPage(example.url, { pageRules: rulesOf(adapter) }), example.url).toEqual(example.expect);
   });
 
   it("accepts no other adapter's examples", () => {
-    for (const other of ADAPTERS) {
+    for (const other of ALL) {
       if (other === adapter) continue;
       for (const example of examplesOf(other)) expect(detectWith(adapter, example.url), `${adapter.kind} read ${example.url}`).toBeNull();
     }
@@ -62,6 +72,18 @@ describe.each(ADAPTERS.map((a) => [a.kind, a] as const))('%s adapter', (_kind, a
       if (example.expect === null) continue;
       expect(adapter.matches.some((p) => matchesPattern(p, example.url)), example.url).toBe(true);
     }
+  });
+
+  it("maps every example's object to a valid catalog object name", () => {
+    for (const example of examplesOf(adapter)) {
+      if (!example.expect?.object) continue;
+      expect(isApiName(adapter.catalogObject(example.expect.object)), `${example.expect.object} → ${adapter.catalogObject(example.expect.object)}`).toBe(true);
+    }
+  });
+
+  it('declares where its denials show, and each region is a plain selector', () => {
+    expect(adapter.denialRegions.length).toBeGreaterThan(0);
+    for (const selector of adapter.denialRegions) expect(selector).toMatch(/^[\w\-.#[\]="' :]+$/);
   });
 
   it('knows denial phrases in English and Chinese, and returns only the phrase', () => {

@@ -3,58 +3,41 @@
  * (`detectPage`), and did the CRM refuse the user (`detectDenial`).
  */
 import type { CrmKind } from '../constants.ts';
-import { matchDenialText } from '../denial.ts';
-import { matchRules, rulesFor } from './rules.ts';
+import { denialWith, detectWith, parseUrl } from './detect.ts';
+import { dynamics } from './dynamics.ts';
+import { fxiaoke } from './fxiaoke.ts';
+import { detectGeneric, GENERIC_DENIAL_PHRASES } from './generic.ts';
+import { hubspot } from './hubspot.ts';
 import { salesforce } from './salesforce.ts';
 import type { CrmAdapter, DetectedPage, PageRule } from './types.ts';
+import { zoho } from './zoho.ts';
 
 export * from './types.ts';
 export * from './rules.ts';
 export * from './kill-switch.ts';
+export { denialWith, detectWith } from './detect.ts';
 export { salesforce, SALESFORCE_KEY_PREFIXES } from './salesforce.ts';
+export { dynamics, DYNAMICS_MAX_REGION, DYNAMICS_USER_TABLE } from './dynamics.ts';
+export { hubspot, hubspotCatalogObject, HUBSPOT_HOSTS, HUBSPOT_OBJECT_TYPES, HUBSPOT_USER_OBJECT } from './hubspot.ts';
+export { zoho, ZOHO_DOMAINS, ZOHO_HOSTS, ZOHO_MODULE_API_NAMES, ZOHO_USER_OBJECT } from './zoho.ts';
+export { fxiaoke, FXIAOKE_HOSTS, FXIAOKE_USER_OBJECT } from './fxiaoke.ts';
+export {
+  detectGeneric,
+  genericAdapter,
+  genericCatalogObject,
+  genericDenialPhrases,
+  genericSample,
+  isGenericAdapter,
+  GENERIC_DENIAL_PHRASES,
+  GENERIC_SAMPLE_RULES,
+  type GenericAdapter,
+} from './generic.ts';
 
-/** The built-in adapters (in-house CRMs are read by page rules alone). */
-export const ADAPTERS: readonly CrmAdapter[] = [salesforce];
+/** The built-in adapters (in-house CRMs are read by page rules alone: `genericAdapter(rules)`). */
+export const ADAPTERS: readonly CrmAdapter[] = [salesforce, dynamics, hubspot, zoho, fxiaoke];
 
 export function adapterFor(kind: CrmKind): CrmAdapter | null {
   return ADAPTERS.find((a) => a.kind === kind) ?? null;
-}
-
-function parseUrl(href: string): URL | null {
-  try {
-    return new URL(href);
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Reads `url` with one adapter (and the admins' rules that override it for this tenant): the page,
- * `other` for a page of the CRM that no check knows, null when the URL is not this CRM's.
- */
-export function detectWith(adapter: CrmAdapter, href: string | URL, pageRules: readonly PageRule[] = []): DetectedPage | null {
-  const url = typeof href === 'string' ? parseUrl(href) : href;
-  if (!url || url.protocol !== 'https:' || !adapter.isHost(url.hostname)) return null;
-  const tenant = adapter.tenantOf(url);
-  const overrides = rulesFor(pageRules, url).filter((r) => r.crm === adapter.kind && (r.tenant === null || r.tenant === tenant));
-  const ruled = matchRules(overrides, url);
-  if (ruled) return { crm: adapter.kind, tenant, ...ruled.page };
-  for (const check of adapter.checks) {
-    const page = check.match(url);
-    if (page) return { crm: adapter.kind, tenant, ...page };
-  }
-  return { crm: adapter.kind, tenant, pageKind: 'other', object: null, recordId: null };
-}
-
-/** Reads `url` with an in-house CRM's page rules: null when none of them reads it. */
-export function detectGeneric(href: string | URL, pageRules: readonly PageRule[]): DetectedPage | null {
-  const url = typeof href === 'string' ? parseUrl(href) : href;
-  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) return null;
-  const ruled = matchRules(
-    rulesFor(pageRules, url).filter((r) => r.crm === 'generic'),
-    url,
-  );
-  return ruled ? { crm: 'generic', tenant: ruled.rule.tenant ?? url.host.toLowerCase(), ...ruled.page } : null;
 }
 
 /**
@@ -73,11 +56,11 @@ export function detectPage(url: string, options: { pageRules?: readonly PageRule
 }
 
 /**
- * The CRM's own refusal phrase found in `pageText` (every language the adapter knows, plus any
- * phrases given, e.g. from page rules), or null. Only the known phrase is returned, never page text.
+ * The CRM's own refusal phrase found in `pageText` (the phrases given first, e.g. a page rule's, then
+ * every language the adapter knows; in-house CRMs: common refusal wording), or null. Only the known
+ * phrase is returned, never page text.
  */
 export function detectDenial(crm: CrmKind, pageText: string, extraPhrases: readonly string[] = []): string | null {
-  const adapter = adapterFor(crm);
-  const phrases = [...(adapter ? [...adapter.denialPhrases.en, ...adapter.denialPhrases['zh-CN']] : []), ...extraPhrases];
-  return phrases.length > 0 ? matchDenialText(pageText, phrases) : null;
+  const known = crm === 'generic' ? GENERIC_DENIAL_PHRASES : adapterFor(crm)?.denialPhrases;
+  return denialWith({ denialPhrases: known ?? { en: [], 'zh-CN': [] } }, pageText, extraPhrases);
 }

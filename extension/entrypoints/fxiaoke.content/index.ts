@@ -1,0 +1,9 @@
+import { fxiaoke } from '@accesslens/shared/crm';
+import { defineContentScript } from 'wxt/utils/define-content-script';
+import { startOverlay } from '../../overlay/start';
+
+export default defineContentScript({
+  matches: [...fxiaoke.matches],
+  runAt: 'document_end',
+  main: (ctx) => startOverlay(ctx, fxiaoke),
+});

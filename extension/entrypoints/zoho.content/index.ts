@@ -1,0 +1,9 @@
+import { zoho } from '@accesslens/shared/crm';
+import { defineContentScript } from 'wxt/utils/define-content-script';
+import { startOverlay } from '../../overlay/start';
+
+export default defineContentScript({
+  matches: [...zoho.matches],
+  runAt: 'document_end',
+  main: (ctx) => startOverlay(ctx, zoho),
+});
