@@ -24,6 +24,7 @@ export const en = {
   'panel.signedOut': 'Sign in to AccessLens to see what you may do on this page and request what is missing.',
   'panel.openOptions': 'Open AccessLens settings',
   'panel.noAccount': 'AccessLens has no active account of yours for this CRM. Ask an administrator to link it.',
+  'panel.chooseConnection': 'Several CRM connections could be this page\'s ({names}). Choose yours in the AccessLens settings.',
   'panel.noConnection': 'This CRM is not connected to AccessLens.',
   'panel.offline': 'Offline — showing what was last synced.',
   'panel.paused': 'AccessLens is paused on this CRM until version {version}: {reason}',

@@ -17,6 +17,7 @@ export const zhCN: Record<MessageKey, string> = {
   'panel.signedOut': '登录 AccessLens 以查看您在此页面上可以做什么，并申请缺少的权限。',
   'panel.openOptions': '打开 AccessLens 设置',
   'panel.noAccount': 'AccessLens 中没有您在此 CRM 上的有效账号。请联系管理员关联。',
+  'panel.chooseConnection': '此页面可能属于多个 CRM 连接（{names}）。请在 AccessLens 设置中选择您的连接。',
   'panel.noConnection': '此 CRM 尚未连接到 AccessLens。',
   'panel.offline': '离线 — 显示的是上次同步的内容。',
   'panel.paused': 'AccessLens 在此 CRM 上已暂停，直到版本 {version}：{reason}',

@@ -146,6 +146,15 @@ function PanelBody({
   const verdict = answer.verdict;
   if (!verdict || verdict.state === 'no-connection') return <p class="al-muted">{t('panel.noConnection')}</p>;
   if (verdict.state === 'no-account') return <p class="al-muted">{t('panel.noAccount')}</p>;
+  if (verdict.state === 'choose-connection')
+    return (
+      <div class="al-section" data-testid="al-choose-connection">
+        <p>{t('panel.chooseConnection', { names: verdict.connections.map((c) => c.name).join(t('people.separator')) })}</p>
+        <button type="button" class="al-button al-button--primary" onClick={trusted(() => void ask({ type: 'options.open' }))}>
+          {t('panel.openOptions')}
+        </button>
+      </div>
+    );
   const decision = verdict.decision;
   const nameOf = (id: string) => answer.names[id];
   return (

@@ -4,9 +4,9 @@ import { CRM_KINDS } from './constants.ts';
 import { isAssignmentActive } from './engine/access.ts';
 import { impliedKeys } from './engine/implications.ts';
 import { OBJECT_ACTIONS } from './permissions.ts';
-import { decidePage, durationChoicesFor } from './page-decision.ts';
+import { connectionForPage, decidePage, durationChoicesFor } from './page-decision.ts';
 import { applySync, approverQueue, emptySlice, myRequests, openStage, unchangedPull, type Slice } from './slice.ts';
-import type { AccessRequest, CatalogEntry, SyncResponse } from './schemas.ts';
+import type { AccessRequest, CatalogEntry, CrmConnection, SyncResponse } from './schemas.ts';
 
 const now = new Date('2026-06-01T12:00:00.000Z');
 const host = 'acme.lightning.force.com';
@@ -64,7 +64,9 @@ const contractPage = {
   object: 'Contract',
   recordId: '800xx000001AbCdAAK',
   denialText: 'Insufficient Privileges',
-  view: 'view',
+  crm: 'salesforce' as const,
+  tenant: 'acme',
+  pageKind: 'record' as const,
 };
 
 const request = (over: Partial<AccessRequest>): AccessRequest => ({
@@ -158,7 +160,7 @@ describe('decidePage', () => {
   });
 
   it('asks for create on a "new" page and edit on an edit page, when no denial is shown', () => {
-    const newPage = { ...contractPage, recordId: null, denialText: null, view: 'new' };
+    const newPage = { ...contractPage, recordId: null, denialText: null, pageKind: 'new' as const };
     const verdict = decidePage(slice(), host, newPage, now);
     if (verdict.state !== 'ready') throw new Error(verdict.state);
     expect(verdict.decision.focus).toBe('create');
@@ -175,7 +177,7 @@ describe('decidePage uses the engine with the CRM kind\'s semantics', () => {
     return s;
   };
   const states = (s: Slice, object: string) => {
-    const v = decidePage(s, host, { ...contractPage, object, denialText: null }, now);
+    const v = decidePage(s, host, { ...contractPage, crm: s.connections[0]!.kind, object, denialText: null }, now);
     if (v.state !== 'ready') throw new Error(v.state);
     return v.decision.rows.map((r) => r.state);
   };
@@ -225,7 +227,7 @@ describe('decidePage uses the engine with the CRM kind\'s semantics', () => {
             { ...s.assignments[0]!, id: 'top', target: { type: 'bundle', bundleId: `b${bundlePerms.length - 1}` }, expiresAt: expired ? now.toISOString() : null },
             ...direct.map((key, i) => ({ ...s.assignments[0]!, id: `d${i}`, target: { type: 'permission' as const, key }, source: 'request' as const })),
           ];
-          const v = decidePage(s, host, { ...contractPage, denialText: null }, now);
+          const v = decidePage(s, host, { ...contractPage, crm: kind, denialText: null }, now);
           if (v.state !== 'ready') throw new Error(v.state);
           const granted = s.assignments
             .filter((a) => isAssignmentActive(a, now))
@@ -294,5 +296,73 @@ describe('slice', () => {
     expect(approverQueue(s, 'ben').map((r) => r.id)).toEqual(['r1']);
     expect(approverQueue(s, 'dan')).toEqual([]);
     expect(myRequests(s, 'ava').map((r) => r.id).sort()).toEqual(['r1', 'r3']);
+  });
+});
+
+describe('which connection a page belongs to', () => {
+  const conn = (id: string, kind: CrmConnection['kind'], hosts: string[], tenant: string | null = null): CrmConnection => ({
+    id,
+    kind,
+    name: id,
+    hosts,
+    tenant,
+  });
+  const me = slice().me!;
+  const account = (connectionId: string) => ({
+    id: `acct-${connectionId}`,
+    personId: me.id,
+    connectionId,
+    externalUserId: 'u',
+    username: 'u',
+    active: true,
+    lastLoginAt: null,
+  });
+
+  it('by (kind, tenant) on a shared host: two Zoho orgs on crm.zoho.com.cn are told apart', () => {
+    const s = { me, connections: [conn('zoho-a', 'zoho', ['crm.zoho.com.cn'], '7700001'), conn('zoho-b', 'zoho', ['crm.zoho.com.cn'], '7700002')], accounts: [] };
+    expect(connectionForPage(s, { crm: 'zoho', tenant: '7700002' }, 'crm.zoho.com.cn')).toEqual({ connection: s.connections[1] });
+    expect(connectionForPage(s, { crm: 'zoho', tenant: '9999999' }, 'crm.zoho.com.cn')).toBeNull();
+    // Same tenant string, other CRM kind: not this connection.
+    expect(connectionForPage(s, { crm: 'hubspot', tenant: '7700001' }, 'app.hubspot.com')).toBeNull();
+  });
+
+  it('by host for a connection that names no tenant', () => {
+    const s = { me, connections: [conn('sf', 'salesforce', ['acme.lightning.force.com'])], accounts: [] };
+    expect(connectionForPage(s, { crm: 'salesforce', tenant: 'acme' }, 'acme.lightning.force.com')).toEqual({ connection: s.connections[0] });
+    expect(connectionForPage(s, { crm: 'salesforce', tenant: 'globex' }, 'globex.lightning.force.com')).toBeNull();
+  });
+
+  it('where the URL names no tenant (Fxiaoke): the one the person has an account on, or the one chosen, or ask', () => {
+    const a = conn('fx-a', 'fxiaoke', ['www.fxiaoke.com']);
+    const b = conn('fx-b', 'fxiaoke', ['www.fxiaoke.com']);
+    expect(connectionForPage({ me, connections: [a, b], accounts: [account('fx-b')] }, { crm: 'fxiaoke', tenant: null }, 'www.fxiaoke.com')).toEqual({
+      connection: b,
+    });
+    const both = { me, connections: [a, b], accounts: [account('fx-a'), account('fx-b')] };
+    expect(connectionForPage(both, { crm: 'fxiaoke', tenant: null }, 'www.fxiaoke.com')).toEqual({ choose: [a, b] });
+    expect(connectionForPage(both, { crm: 'fxiaoke', tenant: null }, 'www.fxiaoke.com', { fxiaoke: 'fx-a' })).toEqual({ connection: a });
+  });
+
+  it("an in-house CRM by its host; a page's object by the catalog's name (Zoho Potentials → Deals)", () => {
+    const desk = conn('desk', 'generic', ['localhost:8788']);
+    expect(connectionForPage({ me, connections: [desk], accounts: [] }, { crm: 'generic', tenant: 'localhost:8788' }, 'localhost:8788')).toEqual({
+      connection: desk,
+    });
+    const s = slice();
+    s.connections = [conn('sf', 'zoho', ['crm.zoho.com.cn'], '7700001')];
+    s.catalog = [{ ...s.catalog[0]!, key: 'object:Deals:read' }];
+    const v = decidePage(s, 'crm.zoho.com.cn', { ...contractPage, crm: 'zoho', tenant: '7700001', object: 'Potentials' }, now);
+    if (v.state !== 'ready') throw new Error(v.state);
+    expect(v.decision.object).toBe('Deals');
+    expect(v.decision.rows.map((r) => r.key)).toEqual(['object:Deals:read', 'object:Deals:create', 'object:Deals:edit', 'object:Deals:delete']);
+  });
+
+  it('reuses the access index kept for the same slice, and sees a new slice', () => {
+    const s = slice();
+    const indexes = new Map();
+    const first = decidePage(s, host, contractPage, now, { indexes });
+    expect(indexes.size).toBe(1);
+    const again = decidePage(s, host, contractPage, now, { indexes });
+    expect(again).toEqual(first);
   });
 });

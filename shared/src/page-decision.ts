@@ -1,4 +1,8 @@
-import type { AccessRequest, CatalogEntry, PageContext, PersonRef } from './schemas.ts';
+import type { CrmKind } from './constants.ts';
+import { adapterFor } from './crm/index.ts';
+import { genericCatalogObject } from './crm/generic.ts';
+import type { PageKind } from './crm/types.ts';
+import type { AccessRequest, CatalogEntry, CrmConnection, PageContext, PersonRef } from './schemas.ts';
 import { DURATION_CHOICES } from './schemas.ts';
 import { OBJECT_ACTIONS, objectPermissionKey, type ObjectAction } from './permissions.ts';
 import { AccessIndex, type EngineExplanation } from './engine/access.ts';
@@ -39,14 +43,90 @@ export interface PageDecision {
 
 export type PageVerdict =
   | { state: 'no-connection' }
+  /** Several connections of this CRM could be the page's (its URL names no tenant): the person picks one in settings. */
+  | { state: 'choose-connection'; connections: { id: string; name: string }[] }
   | { state: 'no-account'; connectionId: string }
   | { state: 'ready'; decision: PageDecision };
 
-/** Which action a page is about: record edit → edit, object new → create, otherwise read. */
-export function focusAction(view: string | null): ObjectAction {
-  if (view === 'edit') return 'edit';
-  if (view === 'new' || view === 'clone') return 'create';
+/** A page as a content script reported it (`ObservedPage`): what its URL says, and the denial seen. */
+export interface PageToDecide extends PageContext {
+  crm: CrmKind;
+  tenant: string | null;
+  pageKind: PageKind;
+}
+
+/** Which action a page is about: record edit → edit, a new record → create, otherwise read. */
+export function focusAction(pageKind: PageKind): ObjectAction {
+  if (pageKind === 'record-edit') return 'edit';
+  if (pageKind === 'new') return 'create';
   return 'read';
+}
+
+/** The catalog's name of a page's object (Zoho `Potentials` → `Deals`; most CRMs: the same). */
+export function catalogObjectOf(crm: CrmKind, object: string): string {
+  return adapterFor(crm)?.catalogObject(object) ?? genericCatalogObject(object);
+}
+
+const sameText = (a: string | null | undefined, b: string | null | undefined) => (a ?? '').toLowerCase() === (b ?? '').toLowerCase();
+
+/**
+ * Which connection a page belongs to: by (CRM kind, tenant) — a shared host (HubSpot, Zoho, Fxiaoke)
+ * does not identify the company — else by host for connections that name no tenant. Where the URL
+ * names no tenant and several connections of the kind are the person's, the one chosen in settings.
+ */
+export function connectionForPage(
+  slice: Pick<Slice, 'connections' | 'accounts' | 'me'>,
+  page: Pick<PageToDecide, 'crm' | 'tenant'>,
+  host: string,
+  chosen: Partial<Record<CrmKind, string>> = {},
+): { connection: CrmConnection } | { choose: CrmConnection[] } | null {
+  const ofKind = slice.connections.filter((c) => c.kind === page.crm);
+  const byHost = ofKind.filter((c) => c.hosts.some((x) => sameText(x, host)));
+  if (page.crm === 'generic') return byHost[0] ? { connection: byHost[0] } : null;
+  if (page.tenant !== null) {
+    const byTenant = ofKind.find((c) => c.tenant != null && sameText(c.tenant, page.tenant));
+    if (byTenant) return { connection: byTenant };
+    const untenanted = byHost.find((c) => c.tenant == null);
+    return untenanted ? { connection: untenanted } : null;
+  }
+  const pick = ofKind.find((c) => c.id === chosen[page.crm]);
+  if (pick) return { connection: pick };
+  const mine = slice.me ? ofKind.filter((c) => slice.accounts.some((a) => a.connectionId === c.id && a.personId === slice.me!.id && a.active)) : [];
+  const candidates = mine.length > 0 ? mine : byHost;
+  if (candidates.length === 1) return { connection: candidates[0]! };
+  return candidates.length > 1 ? { choose: candidates } : null;
+}
+
+/**
+ * Access indexes a caller keeps for one slice (by connection and account), so deciding page after page
+ * builds each once and only moves its clock. The caller drops it when the slice changes.
+ */
+export type AccessIndexCache = Map<string, AccessIndex>;
+
+function indexFor(slice: Slice, connection: CrmConnection, accountId: string, now: Date, cache: AccessIndexCache | null): AccessIndex {
+  const id = `${connection.id}\u0000${accountId}`;
+  let index = cache?.get(id);
+  if (!index) {
+    index = new AccessIndex({
+      connectionId: connection.id,
+      table: implicationTableFor(connection.kind),
+      bundles: slice.bundles.filter((b) => b.connectionId === connection.id),
+      accountIds: [accountId],
+      assignments: slice.assignments.filter((a) => a.accountId === accountId),
+      // Every object the connection's catalog knows joins the universe, so org-wide permissions reach it.
+      keys: slice.catalog.filter((c) => c.connectionId === connection.id).map((c) => c.key),
+      now,
+    });
+    cache?.set(id, index);
+  } else if (index.now !== now.getTime()) index.setNow(now);
+  return index;
+}
+
+export interface DecideOptions {
+  /** Per CRM kind, the connection the person chose for pages whose URL names no tenant. */
+  chosen?: Partial<Record<CrmKind, string>>;
+  /** Indexes kept for this very slice (see AccessIndexCache). */
+  indexes?: AccessIndexCache;
 }
 
 /** The duration choices (of DURATION_CHOICES) a cap allows; null = no cap. */
@@ -77,29 +157,23 @@ const OPEN: ReadonlySet<AccessRequest['status']> = new Set(['pending', 'needs-in
 export function decidePage(
   slice: Slice,
   host: string,
-  page: PageContext & { view: string | null },
+  page: PageToDecide,
   now: Date,
+  options: DecideOptions = {},
 ): PageVerdict {
-  const h = host.toLowerCase();
-  const connection = slice.connections.find((c) => c.hosts.some((x) => x.toLowerCase() === h));
-  if (!connection || !page.object) return { state: 'no-connection' };
+  const found = page.object ? connectionForPage(slice, page, host, options.chosen) : null;
+  if (!found || !page.object) return { state: 'no-connection' };
+  if ('choose' in found) return { state: 'choose-connection', connections: found.choose.map((c) => ({ id: c.id, name: c.name })) };
+  const { connection } = found;
+  const object = catalogObjectOf(page.crm, page.object);
   const me = slice.me;
   const account = me
     ? slice.accounts.find((a) => a.connectionId === connection.id && a.personId === me.id && a.active)
     : undefined;
   if (!me || !account) return { state: 'no-account', connectionId: connection.id };
 
-  const pageKeys = OBJECT_ACTIONS.map((action) => objectPermissionKey(page.object!, action));
-  const index = new AccessIndex({
-    connectionId: connection.id,
-    table: implicationTableFor(connection.kind),
-    bundles: slice.bundles.filter((b) => b.connectionId === connection.id),
-    accountIds: [account.id],
-    assignments: slice.assignments.filter((a) => a.accountId === account.id),
-    // The page's object joins the universe, so org-wide permissions (Modify All Data …) reach it.
-    keys: pageKeys,
-    now,
-  });
+  const pageKeys = OBJECT_ACTIONS.map((action) => objectPermissionKey(object, action));
+  const index = indexFor(slice, connection, account.id, now, options.indexes ?? null);
   const mine = slice.requests
     .filter((r) => r.requesterId === me.id && r.connectionId === connection.id)
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
@@ -124,8 +198,8 @@ export function decidePage(
     return { key, action, state, label, explanation, request, grantExpiresAt };
   });
 
-  const focus = page.denialText ? 'read' : focusAction(page.view);
-  const focusKey = objectPermissionKey(page.object, focus);
+  const focus = page.denialText ? 'read' : focusAction(page.pageKind);
+  const focusKey = objectPermissionKey(object, focus);
   const catalogEntry = slice.catalog.find((c) => c.connectionId === connection.id && c.key === focusKey);
   const manager = me.managerId ? slice.people.find((p) => p.id === me.managerId) : undefined;
 
@@ -134,7 +208,7 @@ export function decidePage(
     decision: {
       connectionId: connection.id,
       accountId: account.id,
-      object: page.object,
+      object,
       recordId: page.recordId,
       denialText: page.denialText,
       focus,

@@ -64,6 +64,12 @@ export const crmConnection = z.object({
   kind: crmKind,
   name: z.string(),
   hosts: z.array(z.string()),
+  /**
+   * Which company's CRM, as its adapter reads it from a page's URL (`tenantOf`): Salesforce My Domain
+   * (`acme`, `acme--uat`), Dynamics org name, HubSpot portal id, Zoho org id or sandbox name; null where
+   * URLs do not say (Fxiaoke). Pages are matched to a connection by (kind, tenant).
+   */
+  tenant: z.string().nullable().optional(),
 });
 export type CrmConnection = z.infer<typeof crmConnection>;
 

@@ -2,22 +2,26 @@
  * The page a content script reported, decided from the local slice: one place for the three handlers
  * that need it (decide, preview, submit), so they can never judge a page differently.
  */
-import { decidePage, pausingSwitch, type ObservedPage, type PageRule, type PageVerdict, type Slice } from '@accesslens/shared';
+import {
+  decidePage,
+  pausingSwitch,
+  type AccessIndexCache,
+  type CrmKind,
+  type ObservedPage,
+  type PageRule,
+  type PageVerdict,
+  type Slice,
+} from '@accesslens/shared';
+import { chosenConnectionsItem } from './storage';
 
-/** Which action a page is about, as the decision names it. */
-const VIEW_OF_KIND: Partial<Record<ObservedPage['pageKind'], string>> = {
-  record: 'view',
-  'record-edit': 'edit',
-  new: 'new',
-  home: 'home',
-  list: 'list',
-};
+/** The access indexes built for the slice last decided against (slices are never changed in place). */
+let cached: { slice: Slice; indexes: AccessIndexCache } | null = null;
 
-/** Page kinds the overlay explains (the object's record actions); user pages and others get no panel. */
-export const OBJECT_PAGE_KINDS: ReadonlySet<ObservedPage['pageKind']> = new Set(Object.keys(VIEW_OF_KIND) as ObservedPage['pageKind'][]);
-
-export function decideObserved(view: Slice, host: string, page: ObservedPage, now: Date): PageVerdict {
-  return decidePage(view, host, { ...page, view: VIEW_OF_KIND[page.pageKind] ?? null }, now);
+/** Decides a page against the person's slice, with the connections they chose where URLs name no tenant. */
+export async function decideObserved(view: Slice, host: string, page: ObservedPage, now: Date): Promise<PageVerdict> {
+  const chosen: Partial<Record<CrmKind, string>> = await chosenConnectionsItem.getValue();
+  if (cached?.slice !== view) cached = { slice: view, indexes: new Map() };
+  return decidePage(view, host, page, now, { chosen, indexes: cached.indexes });
 }
 
 /** The admins' page rules for one host (with port), as content scripts read pages with them. */

@@ -74,7 +74,7 @@ export async function previewRequest(
   if (!(await replica.signedIn()) || !view?.me)
     return { ok: false, error: { code: 'unauthenticated', message: t('error.notSignedIn') } };
   const me = view.me;
-  const verdict = decideObserved(view, host, msg.page, deps.now());
+  const verdict = await decideObserved(view, host, msg.page, deps.now());
   if (verdict.state !== 'ready') return { ok: false, error: { code: 'no_account', message: t('error.noAccount') } };
   const decision = verdict.decision;
   const permissions = [...new Set(msg.permissions)];

@@ -93,7 +93,7 @@ export async function pageDecide(deps: RequesterDeps, host: string, page: Observ
   const paused = pausedOn(view, page, deps.version);
   if (!signedIn || !view)
     return { ok: true, signedIn: false, verdict: null, me: null, sync, names: {}, failures: [], keys: {}, rules, paused };
-  const verdict = decideObserved(view, host, page, deps.now());
+  const verdict = await decideObserved(view, host, page, deps.now());
   const keys: PageDecideAnswer['keys'] = {};
   if (verdict.state === 'ready') {
     const { connectionId } = verdict.decision;
@@ -138,7 +138,7 @@ export async function submitRequest(
     return { ok: false, error: { code: 'unauthenticated', message: t('error.notSignedIn') } };
   const me = view.me;
   const now = deps.now();
-  const verdict = decideObserved(view, host, msg.page, now);
+  const verdict = await decideObserved(view, host, msg.page, now);
   if (verdict.state !== 'ready') return { ok: false, error: { code: 'no_account', message: t('error.noAccount') } };
   const decision = verdict.decision;
   const permissions = [...new Set(msg.permissions)];

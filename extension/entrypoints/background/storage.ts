@@ -3,7 +3,7 @@
  * be granted access to storage.local, so the token lives in IndexedDB instead (token-store.ts).
  */
 import { storage } from 'wxt/utils/storage';
-import type { Mutation, AccessRequest, Slice, UiError } from '@accesslens/shared';
+import type { AccessRequest, CrmKind, Mutation, Slice, UiError } from '@accesslens/shared';
 import type { MutationFailure } from '../../utils/protocol';
 
 export { DEFAULT_SERVER_URL } from '../../utils/protocol';
@@ -45,3 +45,12 @@ export const syncStatusItem = storage.defineItem<StoredSyncStatus>('local:syncSt
 });
 
 export const failuresItem = storage.defineItem<MutationFailure[]>('local:failures', { fallback: [], version: 1 });
+
+/**
+ * The connection a person chose, per CRM kind, for pages whose URL names no tenant (Fxiaoke; a Zoho
+ * URL without its org id) when several connections of that kind are theirs.
+ */
+export const chosenConnectionsItem = storage.defineItem<Partial<Record<CrmKind, string>>>('local:chosenConnections', {
+  fallback: {},
+  version: 1,
+});
