@@ -13,9 +13,12 @@ export default defineConfig({
     name: 'AccessLens',
     description: '__MSG_extDescription__',
     default_locale: 'en',
-    // No host permissions: the server answers CORS for extension origins, and content scripts are
-    // declared with their own match patterns. `identity`: single sign-on (launchWebAuthFlow).
-    permissions: ['storage', 'alarms', 'identity'],
+    // No host permissions up front: the server answers CORS for extension origins, and the built-in
+    // CRMs' content scripts are declared with their own match patterns. In-house CRMs' hosts are asked
+    // for at run time, one host at a time, when the person allows them in settings (`scripting` then
+    // registers the in-house content script for them). `identity`: single sign-on (launchWebAuthFlow).
+    permissions: ['storage', 'alarms', 'identity', 'scripting'],
+    optional_host_permissions: ['https://*/*', 'http://*/*'],
     action: { default_title: 'AccessLens' },
   },
   hooks: {

@@ -13,6 +13,7 @@ import type {
   UiError,
 } from '@accesslens/shared';
 import type { KillSwitch, PageRule } from '@accesslens/shared/crm';
+import type { CrmKind } from '@accesslens/shared/constants';
 
 /** A mutation the server refused for good; the optimistic change it made was dropped. */
 export interface MutationFailure {
@@ -90,3 +91,11 @@ export type PortName = (typeof PORT_NAMES)[number];
 export type { UiError };
 
 export const DEFAULT_SERVER_URL = 'http://localhost:8787';
+
+/** What the settings page shows about CRM connections. */
+export interface ConnectionsAnswer {
+  connections: { id: string; kind: CrmKind; name: string; tenant: string | null }[];
+  /** In-house CRM hosts, and whether this browser lets AccessLens run on them. */
+  inHouse: { connectionId: string; connectionName: string; host: string; origin: string; allowed: boolean }[];
+  chosen: Partial<Record<CrmKind, string>>;
+}

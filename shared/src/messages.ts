@@ -80,6 +80,10 @@ export const extensionPageMessage = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('request.cancel'), requestId: id }),
   z.object({ type: z.literal('sync.now') }),
+  /** Settings: the CRM connections, in-house hosts and whether they are allowed, the chosen connections. */
+  z.object({ type: z.literal('connections.state') }),
+  /** Settings: for pages whose URL names no tenant, which connection of this CRM kind is the person's. */
+  z.object({ type: z.literal('connections.choose'), kind: crmKind, connectionId: id.nullable() }),
 ]);
 export type ExtensionPageMessage = z.infer<typeof extensionPageMessage>;
 

@@ -4,6 +4,7 @@ import { PORT_NAMES } from '../../utils/protocol';
 import { wireBadge } from './badge';
 import { LiveUpdates } from './live';
 import { PreviewCache } from './preview';
+import { syncInHouseScripts } from './in-house';
 import { handleMessage, type Sender } from './router';
 import { RETRY_ALARM, Replica } from './sync';
 import { indexedDbTokenStore } from './token-store';
@@ -40,6 +41,17 @@ export default defineBackground(() => {
   replica.onChange(() => live.broadcast({ type: 'slice.changed' }));
   const refreshBadge = wireBadge(replica);
 
+  // In-house CRMs: the content script runs on exactly the in-house hosts the person allowed.
+  let inHouse: Promise<unknown> = Promise.resolve();
+  const refreshInHouse = () => {
+    inHouse = inHouse
+      .then(async () => syncInHouseScripts(await replica.view()))
+      .catch((e: unknown) => console.warn('[accesslens] in-house CRM scripts:', e));
+  };
+  replica.onChange(refreshInHouse);
+  browser.permissions.onAdded.addListener(refreshInHouse);
+  browser.permissions.onRemoved.addListener(refreshInHouse);
+
   browser.runtime.onMessage.addListener((raw, sender, sendResponse) => {
     const wasSignedIn = replica.signedIn();
     void handleMessage(deps, raw, sender as Sender, self).then(async (answer) => {
@@ -71,4 +83,5 @@ export default defineBackground(() => {
   // Startup (and every service-worker wake): catch up, and restore the badge.
   void replica.syncNow();
   void refreshBadge();
+  refreshInHouse();
 });

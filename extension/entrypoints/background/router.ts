@@ -13,7 +13,9 @@ import {
 } from '@accesslens/shared';
 import type { z } from 'zod';
 import { t } from '../../utils/i18n';
-import type { PageRulesAnswer, SyncAnswer } from '../../utils/protocol';
+import type { ConnectionsAnswer, PageRulesAnswer, SyncAnswer } from '../../utils/protocol';
+import { inHouseHosts } from './in-house';
+import { chosenConnectionsItem } from './storage';
 import { popupState, submitDecision } from './approver';
 import { authMethods, authStatus, signIn, signInWithSso, signOut, type AuthDeps } from './auth';
 import { previewRequest } from './preview';
@@ -122,7 +124,26 @@ export async function route(deps: RouterDeps, incoming: Incoming): Promise<Resul
       return cancelRequest(deps, message.requestId);
     case 'sync.now':
       return syncNow(replica);
+    case 'connections.state':
+      return connectionsState(replica);
+    case 'connections.choose': {
+      const chosen = { ...(await chosenConnectionsItem.getValue()) };
+      if (message.connectionId === null) delete chosen[message.kind];
+      else chosen[message.kind] = message.connectionId;
+      await chosenConnectionsItem.setValue(chosen);
+      return connectionsState(replica);
+    }
   }
+}
+
+async function connectionsState(replica: RouterDeps['replica']): Promise<Result<ConnectionsAnswer>> {
+  const view = await replica.view();
+  return {
+    ok: true,
+    connections: (view?.connections ?? []).map((c) => ({ id: c.id, kind: c.kind, name: c.name, tenant: c.tenant ?? null })),
+    inHouse: await inHouseHosts(view),
+    chosen: await chosenConnectionsItem.getValue(),
+  };
 }
 
 async function syncNow(replica: RouterDeps['replica']): Promise<Result<SyncAnswer>> {

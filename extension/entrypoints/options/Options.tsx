@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type { AuthMethodsResponse, UiError } from '@accesslens/shared';
 import { t } from '../../utils/i18n';
 import { ask } from '../../utils/messaging';
+import { Connections } from './Connections';
 import { DEFAULT_SERVER_URL, type AuthMethodsAnswer, type AuthStatusAnswer, type SignInAnswer } from '../../utils/protocol';
 
 /** Wait this long after the last keystroke in the server URL before asking that server how to sign in. */
@@ -112,6 +113,9 @@ export function Options() {
             {t('options.signOut')}
           </button>
         </section>
+      ) : null}
+      {status?.signedIn && status.me ? (
+        <Connections />
       ) : (
         <form class="card" onSubmit={signIn} noValidate>
           {status?.sync.lastError?.code === 'unauthenticated' && <p class="muted">{status.sync.lastError.message}</p>}

@@ -38,6 +38,11 @@ describe('GET /api/policy', () => {
       'Standard object access',
       'System permissions',
       'Other requestable permissions',
+      'Acme Dynamics 365: requests',
+      'Acme HubSpot: requests',
+      'Acme Zoho CRM (中国): requests',
+      'Acme 纷享销客: requests',
+      'Acme Desk (in-house CRM): requests',
     ]);
     await h.db.execute(`UPDATE people SET roles = '["requester","auditor"]' WHERE id = 'p-hal'`);
     const hal = await h.signIn('hal@acme.test');

@@ -16,6 +16,7 @@ import {
 import { hashPassword } from '../auth/password.ts';
 import type { Db } from '../db.ts';
 import { runWrite, type WriteContext } from '../write.ts';
+import { demoCrmBaselines, demoCrmRequestRules, seedDemoCrms } from './demo-crms.ts';
 
 export const DEMO_CONNECTION_ID = 'sf-acme';
 
@@ -315,6 +316,7 @@ export const DEMO_POLICY: PolicyDocument = policyDocument.parse({
       match: { department: 'Support', title: 'Customer Support Agent' }, bundleIds: ['profile-support'] },
     { id: 'bl-support-manager', connectionId: CONN, name: 'Support Manager', match: { department: 'Support', title: 'Support Manager' },
       bundleIds: ['profile-support'] },
+    ...demoCrmBaselines(),
   ],
   sodRules: [
     { id: 'sod-quote-contract', connectionId: CONN, name: 'Quote Desk vs Contract Manager',
@@ -340,6 +342,7 @@ export const DEMO_POLICY: PolicyDocument = policyDocument.parse({
       defaultDurationDays: 7, maxDurationDays: 7, evidenceRequired: true },
     { id: 'rr-other', connectionId: CONN, name: 'Other requestable permissions', match: {},
       stages: [MANAGER], fallback: ADMINS_FALLBACK, defaultDurationDays: 30, maxDurationDays: 90 },
+    ...demoCrmRequestRules(ADMINS_FALLBACK),
   ],
   adminFunctions: [
     { department: 'IT', title: 'Salesforce Administrator' },
@@ -462,6 +465,8 @@ async function seedDemo(w: WriteContext, passwordHashes: Map<string, string>): P
         args: [`asg-${first}-${i + 1}`, accountId, bundleId, `${p.hireDate}T09:00:00.000Z`, v],
       });
   }
+
+  await seedDemoCrms(w, v);
 
   await tx.execute({
     sql: 'INSERT INTO policy_versions (version, document, created_at, created_by, note) VALUES (1, ?, ?, NULL, ?)',

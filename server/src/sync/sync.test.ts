@@ -22,13 +22,23 @@ describe('full snapshot', () => {
     expect(s.reset).toBe(true);
     expect(s.me).toMatchObject({ id: 'p-ava', email: 'ava@acme.test', managerId: 'p-ben' });
     expect(s.people.map((p) => p.id).sort()).toEqual(['p-ava', 'p-ben']);
-    expect(s.connections).toEqual([
-      { id: 'sf-acme', kind: 'salesforce', name: 'Acme Salesforce', hosts: ['acme.lightning.force.com', 'acme.my.salesforce.com'] },
-    ]);
-    expect(s.accounts.map((a) => a.id)).toEqual(['acct-ava']);
-    expect(s.accounts[0]!.externalUserId).toMatch(/^005[A-Za-z0-9]{15}$/);
-    expect(s.accounts[0]!.username).toBe('ava@acme.test.sf');
-    expect(s.assignments.every((a) => a.accountId === 'acct-ava')).toBe(true);
+    // Every connection goes to everyone (the overlay must know which CRM a page belongs to).
+    expect(s.connections.find((c) => c.id === 'sf-acme')).toEqual({
+      id: 'sf-acme',
+      kind: 'salesforce',
+      name: 'Acme Salesforce',
+      hosts: ['acme.lightning.force.com', 'acme.my.salesforce.com'],
+    });
+    expect(s.connections.map((c) => c.kind).sort()).toEqual(['dynamics', 'fxiaoke', 'generic', 'hubspot', 'salesforce', 'zoho']);
+    // Her own accounts only: one per CRM.
+    expect(s.accounts.map((a) => a.connectionId).sort()).toEqual(['desk-acme', 'dyn-acme', 'fx-acme', 'hs-acme', 'sf-acme', 'zoho-acme']);
+    expect(s.accounts.every((a) => a.personId === 'p-ava')).toBe(true);
+    const salesforceAccount = s.accounts.find((a) => a.connectionId === 'sf-acme')!;
+    expect(salesforceAccount.id).toBe('acct-ava');
+    expect(salesforceAccount.externalUserId).toMatch(/^005[A-Za-z0-9]{15}$/);
+    expect(salesforceAccount.username).toBe('ava@acme.test.sf');
+    const mine = new Set(s.accounts.map((a) => a.id));
+    expect(s.assignments.every((a) => mine.has(a.accountId))).toBe(true);
     expect(s.assignments.map((a) => a.target)).toContainEqual({ type: 'bundle', bundleId: 'profile-standard-sales' });
     // The whole catalog and every bundle go to everyone.
     expect(s.catalog.find((c) => c.key === 'object:Contract:read')).toMatchObject({
