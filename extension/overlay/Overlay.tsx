@@ -12,13 +12,15 @@ import { trusted } from './trusted';
 
 interface Props {
   page: ObservedPage;
+  /** What this document last learned for a page like this one (same object and kind): shown at once, then refreshed. */
+  initial: PageDecideAnswer | null;
   nav: Navigation;
   host: HTMLElement;
   decide: (page: ObservedPage) => Promise<Result<PageDecideAnswer>>;
 }
 
-export function Overlay({ page, nav, host, decide }: Props) {
-  const [answer, setAnswer] = useState<PageDecideAnswer | null>(null);
+export function Overlay({ page, initial, nav, host, decide }: Props) {
+  const [answer, setAnswer] = useState<PageDecideAnswer | null>(initial);
   const [error, setError] = useState<UiError | null>(null);
   const [open, setOpen] = useState(page.denialText !== null);
   const measured = useRef(false);

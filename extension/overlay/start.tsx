@@ -48,13 +48,23 @@ export async function startOverlay(ctx: ContentScriptContext, builtIn: CrmAdapte
   let prefetched: { key: string; answer: Promise<Result<PageDecideAnswer>> } | null = page
     ? { key: JSON.stringify(page), answer: ask<PageDecideAnswer>({ type: 'page.decide', page }) }
     : null;
+  // Answers this document has had, by what they depend on: a single-page navigation to another record of
+  // an object seen before shows its answer at once (stale-while-revalidate; the refresh follows).
+  const known = new Map<string, PageDecideAnswer>();
+  const answerKey = (p: ObservedPage) => JSON.stringify([p.crm, p.tenant, p.pageKind, p.object, p.denialText]);
   const decide = async (p: ObservedPage): Promise<Result<PageDecideAnswer>> => {
     let answer: Promise<Result<PageDecideAnswer>>;
     if (prefetched && prefetched.key === JSON.stringify(p)) {
       answer = prefetched.answer;
       prefetched = null;
-    } else answer = ask<PageDecideAnswer>({ type: 'page.decide', page: p });
+    } else {
+      answer = ask<PageDecideAnswer>({ type: 'page.decide', page: p });
+    }
     const result = await answer;
+    if (result.ok) {
+      const { ok: _ok, ...rest } = result;
+      known.set(answerKey(p), rest);
+    }
     // The admins' rules for this host changed how it reads: read the page again with them.
     if (result.ok && !sameRules(result.rules, rules)) {
       rules = result.rules;
@@ -62,6 +72,12 @@ export async function startOverlay(ctx: ContentScriptContext, builtIn: CrmAdapte
     }
     return result;
   };
+
+  // The content script starts at document_start so the question above is on its way while the page
+  // parses; the overlay goes into the page once its body exists.
+  if (document.readyState === 'loading')
+    await new Promise<void>((resolve) => ctx.addEventListener(document, 'DOMContentLoaded', () => resolve(), { once: true }));
+  if (ctx.isInvalid) return;
 
   const ui = await createShadowRootUi<HTMLElement>(ctx, {
     name: 'accesslens-overlay',
@@ -88,7 +104,10 @@ export async function startOverlay(ctx: ContentScriptContext, builtIn: CrmAdapte
     }
     if (!mounted) ui.mount();
     mounted = true;
-    render(<Overlay key={nav.id} page={page} nav={nav} host={ui.shadowHost} decide={decide} />, ui.uiContainer);
+    render(
+      <Overlay key={nav.id} page={page} initial={known.get(answerKey(page)) ?? null} nav={nav} host={ui.shadowHost} decide={decide} />,
+      ui.uiContainer,
+    );
   };
 
   let navAbort: AbortController | null = null;
@@ -100,6 +119,8 @@ export async function startOverlay(ctx: ContentScriptContext, builtIn: CrmAdapte
     nav = next;
     current = observe(href);
     page = current.page;
+    // Ask now, not once the overlay has rendered: effects run only after the next frame.
+    if (page && next.kind === 'spa') prefetched = { key: JSON.stringify(page), answer: ask<PageDecideAnswer>({ type: 'page.decide', page }) };
     paint();
     if (!page || !current.detected) return;
     navAbort = new AbortController();

@@ -27,6 +27,10 @@ const envSchema = z.object({
     .default(`file:${DEFAULT_DATABASE_PATH}`),
   DATABASE_AUTH_TOKEN: z.string().optional(),
   ACCESSLENS_SEED: z.enum(['demo', 'none']).default('demo'),
+  /** Acme Desk, the demo's in-house CRM: a port (0 = any free one), or `off`. Only with the demo seed. */
+  ACCESSLENS_DEMO_CRM_PORT: z
+    .union([z.literal('off'), z.coerce.number().int().min(0).max(65535)], { message: 'must be a port number (0-65535) or off' })
+    .default(8788),
   ACCESSLENS_CORS_ORIGINS: z
     .string()
     .default('')
@@ -59,6 +63,8 @@ export interface Config {
   databaseUrl: string;
   databaseAuthToken?: string;
   seed: 'demo' | 'none';
+  /** The demo in-house CRM's port (with the demo seed); null = not served. */
+  demoCrmPort: number | null;
   corsOrigins: string[];
   /** Single sign-on (OpenID Connect); absent when ACCESSLENS_OIDC_ISSUER is not set. */
   oidc?: OidcSettings;
@@ -101,6 +107,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: e.DATABASE_URL,
     ...(e.DATABASE_AUTH_TOKEN ? { databaseAuthToken: e.DATABASE_AUTH_TOKEN } : {}),
     seed: e.ACCESSLENS_SEED,
+    demoCrmPort: e.ACCESSLENS_SEED === 'demo' && e.ACCESSLENS_DEMO_CRM_PORT !== 'off' ? e.ACCESSLENS_DEMO_CRM_PORT : null,
     corsOrigins: e.ACCESSLENS_CORS_ORIGINS.map((o) => o.replace(/\/$/, '')),
     ...(oidc ? { oidc } : {}),
   };

@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from './config.ts';
+import { startDemoDesk, type DemoDesk } from './demo-desk.ts';
 import { createServer } from './server.ts';
 
 async function main() {
@@ -15,6 +16,11 @@ async function main() {
   const server = await createServer(config);
   console.log(`AccessLens server listening on http://localhost:${server.port}`);
   if (config.oidc) console.log(`Single sign-on: "Sign in with ${config.oidc.name}" (OpenID Connect provider ${config.oidc.issuer})`);
+  let desk: DemoDesk | null = null;
+  if (config.demoCrmPort !== null) {
+    desk = await startDemoDesk({ db: server.db, port: config.demoCrmPort });
+    console.log(`Acme Desk (the demo's in-house CRM) on ${desk.url}`);
+  }
   if (config.seed === 'demo') {
     // What a newcomer needs next; the demo people exist only in a database the demo seed created.
     console.log(
@@ -23,6 +29,12 @@ async function main() {
         `then sign in on its options page with server URL http://localhost:${server.port} and a demo account:`,
         '  ava@acme.test / ava-demo-2026 (sales rep)   ben@acme.test / ben-demo-2026 (her manager, approver)',
         '  cara@acme.test / cara-demo-2026 (admin)',
+        ...(desk
+          ? [
+              `On the settings page, "Allow AccessLens on localhost:${desk.port}", then open ${desk.url}/login, pick Ava Chen,`,
+              `and open ${desk.url}/records/Invoice/INV-3001: Acme Desk refuses it and AccessLens explains and offers a request.`,
+            ]
+          : []),
       ].join('\n'),
     );
   }
@@ -34,7 +46,7 @@ async function main() {
     console.log(`AccessLens server stopping (${signal})`);
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
-    server.close().then(
+    Promise.all([server.close(), desk?.close()]).then(
       () => process.exit(0),
       (error) => {
         console.error(error);

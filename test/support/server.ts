@@ -13,6 +13,8 @@ export const repoRoot = resolve(import.meta.dirname, '../..');
 export interface RunningServer {
   url: string;
   port: number;
+  /** Acme Desk, the demo's in-house CRM (demo seed only), on its own free port. */
+  deskPort: number | null;
   databaseUrl: string;
   /** Stops the process (SIGTERM, then SIGKILL) and keeps the database. */
   stop(): Promise<void>;
@@ -29,6 +31,7 @@ export async function startServer(
   const dir = mkdtempSync(join(tmpdir(), 'accesslens-test-'));
   const databaseUrl = options.databaseUrl ?? `file:${join(dir, 'accesslens.db')}`;
   let port = 0;
+  let deskPort: number | null = null;
   let child: ChildProcess | null = null;
   let log = '';
 
@@ -42,6 +45,8 @@ export async function startServer(
           PORT: String(port),
           DATABASE_URL: databaseUrl,
           ACCESSLENS_SEED: options.seed ?? 'demo',
+          // The demo's in-house CRM on any free port: tests run side by side.
+          ACCESSLENS_DEMO_CRM_PORT: '0',
           NODE_ENV: 'test',
           ...options.env,
         },
@@ -51,8 +56,10 @@ export async function startServer(
       const onData = (chunk: Buffer) => {
         log += chunk.toString();
         const m = /listening on http:\/\/[^:\s]+:(\d+)/.exec(log);
-        if (m) {
+        const desk = /Acme Desk \(the demo's in-house CRM\) on http:\/\/[^:\s]+:(\d+)/.exec(log);
+        if (m && (desk || (options.seed ?? 'demo') === 'none')) {
           port = Number(m[1]);
+          deskPort = desk ? Number(desk[1]) : null;
           clearTimeout(timer);
           resolvePromise();
         }
@@ -83,6 +90,9 @@ export async function startServer(
     },
     get port() {
       return port;
+    },
+    get deskPort() {
+      return deskPort;
     },
     databaseUrl,
     stop,

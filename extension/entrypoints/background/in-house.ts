@@ -57,7 +57,7 @@ export async function syncInHouseScripts(view: Slice | null): Promise<string[]> 
     if (current) await browser.scripting.unregisterContentScripts({ ids: [IN_HOUSE_SCRIPT_ID] });
     return matches;
   }
-  const script = { id: IN_HOUSE_SCRIPT_ID, matches, js: [SCRIPT_FILE], runAt: 'document_end' as const, persistAcrossSessions: true };
+  const script = { id: IN_HOUSE_SCRIPT_ID, matches, js: [SCRIPT_FILE], runAt: 'document_start' as const, persistAcrossSessions: true };
   if (!current) await browser.scripting.registerContentScripts([script]);
   else if (JSON.stringify([...(current.matches ?? [])].sort()) !== JSON.stringify(matches))
     await browser.scripting.updateContentScripts([script]);

@@ -17,11 +17,21 @@ import { chosenConnectionsItem } from './storage';
 /** The access indexes built for the slice last decided against (slices are never changed in place). */
 let cached: { slice: Slice; indexes: AccessIndexCache } | null = null;
 
+/** The connections chosen in settings, read once and then kept up to date (this is on every page's path). */
+let chosenConnections: Promise<Partial<Record<CrmKind, string>>> | null = null;
+function chosen(): Promise<Partial<Record<CrmKind, string>>> {
+  if (!chosenConnections) {
+    chosenConnections = chosenConnectionsItem.getValue();
+    chosenConnectionsItem.watch((value) => (chosenConnections = Promise.resolve(value)));
+  }
+  return chosenConnections;
+}
+
 /** Decides a page against the person's slice, with the connections they chose where URLs name no tenant. */
 export async function decideObserved(view: Slice, host: string, page: ObservedPage, now: Date): Promise<PageVerdict> {
-  const chosen: Partial<Record<CrmKind, string>> = await chosenConnectionsItem.getValue();
+  const chosen_ = await chosen();
   if (cached?.slice !== view) cached = { slice: view, indexes: new Map() };
-  return decidePage(view, host, page, now, { chosen, indexes: cached.indexes });
+  return decidePage(view, host, page, now, { chosen: chosen_, indexes: cached.indexes });
 }
 
 /** The admins' page rules for one host (with port), as content scripts read pages with them. */

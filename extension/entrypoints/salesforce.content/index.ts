@@ -4,6 +4,6 @@ import { startOverlay } from '../../overlay/start';
 
 export default defineContentScript({
   matches: [...salesforce.matches],
-  runAt: 'document_end',
+  runAt: 'document_start',
   main: (ctx) => startOverlay(ctx, salesforce),
 });
