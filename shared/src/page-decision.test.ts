@@ -5,7 +5,7 @@ import { isAssignmentActive } from './engine/access.ts';
 import { impliedKeys } from './engine/implications.ts';
 import { OBJECT_ACTIONS } from './permissions.ts';
 import { connectionForPage, decidePage, durationChoicesFor } from './page-decision.ts';
-import { applySync, approverQueue, emptySlice, myRequests, openStage, unchangedPull, type Slice } from './slice.ts';
+import { applySync, approverQueue, emptySlice, myRequests, openStage, pullChangesSlice, SLICE_LISTS, unchangedPull, type Slice } from './slice.ts';
 import type { AccessRequest, CatalogEntry, CrmConnection, SyncResponse } from './schemas.ts';
 
 const now = new Date('2026-06-01T12:00:00.000Z');
@@ -364,5 +364,19 @@ describe('which connection a page belongs to', () => {
     expect(indexes.size).toBe(1);
     const again = decidePage(s, host, contractPage, now, { indexes });
     expect(again).toEqual(first);
+  });
+});
+
+describe('sync of a slice', () => {
+  it('a pull with news in any list changes the slice, and applying it keeps them (none forgotten)', () => {
+    const lists = Object.keys(emptySlice()).filter((k) => k !== 'me');
+    expect(lists.sort()).toEqual([...SLICE_LISTS].sort());
+    for (const list of SLICE_LISTS) {
+      const item = { id: `x-${list}`, connectionId: 'c', key: 'k' };
+      const pull = { ...unchangedPull('c1'), [list]: [item] } as unknown as SyncResponse;
+      expect(pullChangesSlice(pull), list).toBe(true);
+      expect((applySync(emptySlice(), pull)[list] as unknown[]).length, list).toBe(1);
+    }
+    expect(pullChangesSlice(unchangedPull('c1'))).toBe(false);
   });
 });

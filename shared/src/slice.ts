@@ -3,18 +3,29 @@ import type { AccessRequest, SyncResponse } from './schemas.ts';
 /** The part of the directory a signed-in person holds locally: what sync has sent them. */
 export type Slice = Omit<SyncResponse, 'cursor' | 'reset' | 'me'> & { me: NonNullable<SyncResponse['me']> | null };
 
-export const emptySlice = (): Slice => ({
-  me: null,
-  people: [],
-  connections: [],
-  accounts: [],
-  catalog: [],
-  bundles: [],
-  assignments: [],
-  requests: [],
-  pageRules: [],
-  killSwitches: [],
-});
+/** Every list of entities a slice holds: sync upserts each by id. (One list, so none is ever forgotten.) */
+export const SLICE_LISTS = [
+  'people',
+  'connections',
+  'accounts',
+  'catalog',
+  'bundles',
+  'assignments',
+  'requests',
+  'pageRules',
+  'killSwitches',
+] as const satisfies readonly Exclude<keyof Slice, 'me'>[];
+type SliceList = (typeof SLICE_LISTS)[number];
+// A list added to the sync response but not to SLICE_LISTS fails to compile here, naming it.
+type Forgotten = Exclude<Exclude<keyof Slice, 'me'>, SliceList>;
+export const NO_SLICE_LIST_FORGOTTEN: [Forgotten] extends [never] ? true : Forgotten = true;
+
+export const emptySlice = (): Slice => ({ me: null, ...Object.fromEntries(SLICE_LISTS.map((k) => [k, []])) }) as Slice;
+
+/** Whether a pull changes anything a client holds. */
+export function pullChangesSlice(pull: SyncResponse): boolean {
+  return pull.reset || pull.me !== null || SLICE_LISTS.some((k) => pull[k].length > 0);
+}
 
 /** A pull that carries no change: what the server answers when nothing moved since `cursor`. */
 export const unchangedPull = (cursor: string): SyncResponse => ({ cursor, reset: false, ...emptySlice() });
@@ -32,18 +43,10 @@ function upsert<T extends Entity>(current: T[], incoming: T[]): T[] {
 /** Applies a pull to what the client held: a reset replaces, otherwise entities are upserted by id. */
 export function applySync(current: Slice | null, pull: SyncResponse): Slice {
   const base = pull.reset || current === null ? emptySlice() : current;
-  return {
-    me: pull.me ?? base.me,
-    people: upsert(base.people, pull.people),
-    connections: upsert(base.connections, pull.connections),
-    accounts: upsert(base.accounts, pull.accounts),
-    catalog: upsert(base.catalog, pull.catalog),
-    bundles: upsert(base.bundles, pull.bundles),
-    assignments: upsert(base.assignments, pull.assignments),
-    requests: upsert(base.requests, pull.requests),
-    pageRules: upsert(base.pageRules, pull.pageRules),
-    killSwitches: upsert(base.killSwitches, pull.killSwitches),
-  };
+  const next = { ...base, me: pull.me ?? base.me } as Slice;
+  // A slice stored by an older version may lack a list: it starts empty.
+  for (const k of SLICE_LISTS) (next as Record<SliceList, Entity[]>)[k] = upsert((base[k] ?? []) as Entity[], pull[k] as Entity[]);
+  return next;
 }
 
 /** The stage a request waits on: the first one not yet concluded (stages run in order). */

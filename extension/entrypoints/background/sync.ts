@@ -7,6 +7,7 @@ import { browser } from 'wxt/browser';
 import type { z } from 'zod';
 import {
   applySync,
+  pullChangesSlice,
   emptySlice,
   mutationsResponse,
   syncResponse,
@@ -263,12 +264,7 @@ export class Replica {
       return this.recordError(e.error);
     }
     const hadError = s.status.lastError !== null;
-    const changed =
-      pull.reset ||
-      pull.me !== null ||
-      [pull.people, pull.connections, pull.accounts, pull.catalog, pull.bundles, pull.assignments, pull.requests].some(
-        (list) => list.length > 0,
-      );
+    const changed = pullChangesSlice(pull);
     // Delivered mutations were pushed before this pull started, so their effects are in it.
     const outbox = s.outbox.filter((e) => !e.delivered);
     const outboxChanged = outbox.length !== s.outbox.length;
