@@ -25,6 +25,8 @@ export function chromiumPath(): string {
 export interface ExtensionBrowser {
   context: BrowserContext;
   extensionId: string;
+  /** The settings page opened by itself on install (the launcher waited for it, then closed it). */
+  installOpenedSettings: boolean;
   worker: Worker;
   open(path: 'popup.html' | 'options.html'): Promise<Page>;
   close(): Promise<void>;
@@ -65,9 +67,19 @@ export async function launchWithExtension(options: {
   });
   const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker', { timeout: 30_000 }));
   const extensionId = new URL(worker.url()).host;
+  // A fresh install opens its settings page by itself; the tests open what they need, so close it.
+  const isSettings = (p: Page) => p.url().startsWith(`chrome-extension://${extensionId}/options.html`);
+  let settings = context.pages().find(isSettings);
+  for (const deadline = Date.now() + 30_000; !settings; ) {
+    if (Date.now() > deadline) throw new Error('the settings page did not open on install');
+    await new Promise((r) => setTimeout(r, 50));
+    settings = context.pages().find(isSettings);
+  }
+  await settings.close();
   return {
     context,
     extensionId,
+    installOpenedSettings: true,
     worker,
     async open(path) {
       const page = await context.newPage();
