@@ -63,6 +63,42 @@ export async function appendAudit(tx: Transaction, at: Date, input: AuditInput):
   return event.seq;
 }
 
+/**
+ * Appends several events in one go (bulk imports): the same chain as `appendAudit` one by one, written
+ * with multi-row inserts.
+ */
+export async function appendAuditMany(tx: Transaction, at: Date, inputs: readonly AuditInput[]): Promise<void> {
+  if (inputs.length === 0) return;
+  const last = await tx.execute('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1');
+  let seq = last.rows[0] ? Number(last.rows[0].seq) : 0;
+  let prevHash = last.rows[0] ? String(last.rows[0].hash) : GENESIS_HASH;
+  const atIso = at.toISOString();
+  const ROWS = 500;
+  for (let start = 0; start < inputs.length; start += ROWS) {
+    const args: (string | number | null)[] = [];
+    const chunk = inputs.slice(start, start + ROWS);
+    for (const input of chunk) {
+      const event: AuditEvent = {
+        seq: ++seq,
+        at: atIso,
+        actorId: input.actorId,
+        action: input.action,
+        subjectType: input.subjectType,
+        subjectId: input.subjectId,
+        data: input.data ?? {},
+      };
+      const hash = hashEvent(prevHash, event);
+      args.push(event.seq, event.at, event.actorId, event.action, event.subjectType, event.subjectId, canonicalJson(event.data), prevHash, hash);
+      prevHash = hash;
+    }
+    await tx.execute({
+      sql: `INSERT INTO audit_events (seq, at, actor_id, action, subject_type, subject_id, data, prev_hash, hash)
+            VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+      args,
+    });
+  }
+}
+
 export type AuditVerification =
   | { ok: true; events: number }
   | { ok: false; events: number; brokenSeq: number; reason: string };

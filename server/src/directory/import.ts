@@ -1,0 +1,173 @@
+/**
+ * The people CSV import (`POST /api/admin/people/import`, `pnpm accesslens import people`): all or
+ * nothing. Every problem in the file — syntax, a bad value, a duplicate email, an unknown manager, a
+ * manager cycle — is reported with its line and column, and then nothing is applied. Rows upsert by
+ * email; managers resolve within the file first, then the directory.
+ */
+import {
+  PEOPLE_CSV_HEADER,
+  PROBLEMS_SHOWN_MAX,
+  type ImportProblem,
+  type PeopleImportResponse,
+} from '@accesslens/shared';
+import { sha256 } from '@oslojs/crypto/sha2';
+import { encodeHexLowerCase } from '@oslojs/encoding';
+import type { Db } from '../db.ts';
+import type { FindingsService } from '../findings/service.ts';
+import type { Notifier } from '../notifier.ts';
+import { runWrite } from '../write.ts';
+import { parsePeopleCsv, type CsvPersonRow } from './people-csv.ts';
+import {
+  newPersonId,
+  PERSON_RECORD_COLUMNS,
+  personRecordFromRow,
+  writePeople,
+  type ChangeSource,
+  type PersonChange,
+  type PersonRecord,
+} from './people.ts';
+
+export interface ImportOptions {
+  dryRun: boolean;
+  source: ChangeSource;
+  now: Date;
+  /** The server process's findings engine: findings follow the import in its transaction. */
+  findings?: FindingsService;
+  notifier?: Notifier;
+}
+
+const COLUMN_ORDER = new Map<string, number>(PEOPLE_CSV_HEADER.map((c, i) => [c, i]));
+const byLineThenColumn = (a: ImportProblem, b: ImportProblem) =>
+  a.line - b.line || (COLUMN_ORDER.get(a.field) ?? -1) - (COLUMN_ORDER.get(b.field) ?? -1);
+
+function failed(problems: ImportProblem[], dryRun: boolean): PeopleImportResponse {
+  problems.sort(byLineThenColumn);
+  return { ok: false, dryRun, problemCount: problems.length, problems: problems.slice(0, PROBLEMS_SHOWN_MAX) };
+}
+
+/** Every problem the directory finds with the file's rows: unknown managers, manager cycles, no admin left. */
+function directoryProblems(
+  rows: CsvPersonRow[],
+  fileEmails: Set<string>,
+  existing: PersonRecord[],
+  idOf: Map<string, string>,
+): { problems: ImportProblem[]; managerOf: Map<string, string | null> } {
+  const problems: ImportProblem[] = [];
+  const byEmail = new Map(existing.map((p) => [p.email, p]));
+  // The manager of every person once the file applies: the directory's, overlaid by the file's.
+  const managerOf = new Map<string, string | null>(existing.map((p) => [p.id, p.managerId]));
+  const lineOf = new Map<string, CsvPersonRow>();
+  for (const r of rows) {
+    const id = idOf.get(r.email)!;
+    lineOf.set(id, r);
+    let managerId: string | null = null;
+    if (r.managerEmail !== null) {
+      const m = idOf.get(r.managerEmail) ?? byEmail.get(r.managerEmail)?.id;
+      if (m === undefined && !fileEmails.has(r.managerEmail))
+        problems.push({ line: r.line, field: 'manager_email', message: `no person has the email ${r.managerEmail}, in the file or the directory` });
+      managerId = m ?? null;
+    }
+    managerOf.set(id, managerId);
+  }
+
+  // Manager cycles through the file's rows: walk up from each, colouring nodes (1 on the path, 2 done).
+  const emailOf = new Map<string, string>(existing.map((p) => [p.id, p.email]));
+  for (const [email, id] of idOf) emailOf.set(id, email);
+  const state = new Map<string, 1 | 2>();
+  for (const r of rows) {
+    const path: string[] = [];
+    let node: string | null | undefined = idOf.get(r.email)!;
+    while (node && !state.has(node)) {
+      state.set(node, 1);
+      path.push(node);
+      node = managerOf.get(node);
+    }
+    if (node && state.get(node) === 1) {
+      const cycle = path.slice(path.indexOf(node));
+      const shown = [...cycle, node].map((id) => emailOf.get(id) ?? id).join(' → ');
+      for (const id of cycle) {
+        const row = lineOf.get(id);
+        if (row) problems.push({ line: row.line, field: 'manager_email', message: `makes a manager cycle: ${shown}` });
+      }
+    }
+    for (const id of path) state.set(id, 2);
+  }
+
+  // An import must not leave AccessLens without an active administrator.
+  const admins = existing.filter((p) => p.status === 'active' && p.roles.includes('admin'));
+  if (admins.length > 0) {
+    const leaving = admins.filter((p) => {
+      const row = lineOf.get(p.id);
+      return row !== undefined && row.status !== 'active';
+    });
+    if (leaving.length === admins.length)
+      for (const p of leaving)
+        problems.push({ line: lineOf.get(p.id)!.line, field: 'status', message: 'would leave AccessLens without an active administrator' });
+  }
+  return { problems, managerOf };
+}
+
+export async function importPeopleCsv(db: Db, bytes: Uint8Array, options: ImportOptions): Promise<PeopleImportResponse> {
+  const { dryRun, source, now } = options;
+  const parsed = parsePeopleCsv(bytes);
+  const problems = [...parsed.problems];
+  // A file that is not a people CSV at all has nothing more to check.
+  if (problems.some((p) => p.field === '(file)' || p.field === '(header)')) return failed(problems, dryRun);
+
+  return runWrite(
+    db,
+    now,
+    async (w) => {
+      const all = await w.tx.execute(`SELECT ${PERSON_RECORD_COLUMNS} FROM people p`);
+      const existing = all.rows.map(personRecordFromRow);
+      const byEmail = new Map(existing.map((p) => [p.email, p]));
+      const idOf = new Map<string, string>();
+      for (const r of parsed.rows) idOf.set(r.email, byEmail.get(r.email)?.id ?? newPersonId());
+      const found = directoryProblems(parsed.rows, parsed.fileEmails, existing, idOf);
+      problems.push(...found.problems);
+      if (problems.length > 0) return failed(problems, dryRun);
+
+      const changes: PersonChange[] = parsed.rows.map((r) => {
+        const before = byEmail.get(r.email) ?? null;
+        const id = idOf.get(r.email)!;
+        return {
+          before,
+          after: {
+            id,
+            email: r.email,
+            name: r.name,
+            department: r.department,
+            title: r.title,
+            managerId: found.managerOf.get(id) ?? null,
+            hireDate: r.hireDate,
+            status: r.status,
+            roles: before?.roles ?? ['requester'],
+            trainings: r.trainings,
+            scimUserName: before?.scimUserName ?? null,
+            externalId: before?.externalId ?? null,
+          },
+        };
+      });
+      const summary = await writePeople(w, changes, source, { dryRun });
+      const counts = {
+        rows: parsed.rows.length,
+        created: summary.created,
+        updated: summary.updated,
+        unchanged: summary.unchanged,
+        ...summary.events,
+      };
+      if (!dryRun) {
+        await w.audit({
+          actorId: source.actorId,
+          action: 'people.imported',
+          subjectType: 'directory',
+          subjectId: null,
+          data: { via: source.via, sha256: encodeHexLowerCase(sha256(bytes)), bytes: bytes.length, ...counts },
+        });
+        if (summary.changedIds.length > 0) options.findings?.track(w);
+      }
+      return { ok: true as const, dryRun, counts };
+    },
+    options.notifier,
+  );
+}
