@@ -46,6 +46,9 @@ INSERT OR IGNORE INTO training_completions (person_id, training_id, completed_on
 ALTER TABLE approver_groups ADD COLUMN external_id TEXT;
 ALTER TABLE approver_groups ADD COLUMN created_at TEXT;
 ALTER TABLE approver_groups ADD COLUMN updated_at TEXT;
+-- Deleting a group keeps its row (with a new version, so every server process's findings engine notices);
+-- nothing reads a deleted group.
+ALTER TABLE approver_groups ADD COLUMN deleted_at TEXT;
 
 -- ---------- licences ----------
 
@@ -55,6 +58,8 @@ ALTER TABLE approver_groups ADD COLUMN updated_at TEXT;
 ALTER TABLE licenses ADD COLUMN license_type TEXT NOT NULL DEFAULT 'user'
   CHECK (license_type IN ('user', 'permission-set', 'seat', 'module'));
 ALTER TABLE licenses ADD COLUMN term_end_date TEXT;
+-- As for approver groups: a deleted licence keeps its row, versioned, and is read by nothing.
+ALTER TABLE licenses ADD COLUMN deleted_at TEXT;
 
 -- ---------- SCIM ----------
 

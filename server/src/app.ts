@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
@@ -8,6 +8,8 @@ import type { Env } from './env.ts';
 import { ApiFailure } from './errors.ts';
 import { FindingsService } from './findings/service.ts';
 import { Notifier } from './notifier.ts';
+import { apiRoutes, json, openApiDocument } from './openapi.ts';
+import { adminPeople, PEOPLE_IMPORT_PATH } from './routes/admin-people.ts';
 import { auth } from './routes/auth.ts';
 import { health } from './routes/health.ts';
 import { findingsRoutes } from './routes/findings.ts';
@@ -16,6 +18,7 @@ import { mutations } from './routes/mutations.ts';
 import { policyRoutes } from './routes/policy.ts';
 import { requestRoutes } from './routes/requests.ts';
 import { sync } from './routes/sync.ts';
+import { z } from 'zod';
 
 export interface AppOptions {
   db: Db;
@@ -40,7 +43,7 @@ export function createApp({
 }: AppOptions) {
   const allowed = new Set(corsOrigins);
   primeDummyHash();
-  const app = new Hono<Env>();
+  const app = new OpenAPIHono<Env>();
 
   app.onError((err, c) => {
     if (err instanceof ApiFailure) {
@@ -60,7 +63,7 @@ export function createApp({
     '/api/*',
     cors({
       origin: (origin) => (EXTENSION_ORIGIN.test(origin) || allowed.has(origin) ? origin : null),
-      allowMethods: ['GET', 'POST', 'PUT', 'OPTIONS'],
+      allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
       allowHeaders: ['Authorization', 'Content-Type'],
       exposeHeaders: ['Retry-After'],
       maxAge: 600,
@@ -74,12 +77,24 @@ export function createApp({
     await next();
     if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
   });
-  app.use(
-    '/api/*',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => c.json({ error: { code: 'payload_too_large', message: 'The request body is larger than 1 MB.' } }, 413),
+  const limit = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => c.json({ error: { code: 'payload_too_large', message: 'The request body is larger than 1 MB.' } }, 413),
+  });
+  // The people CSV import has its own, larger limit (on its route).
+  app.use('/api/*', (c, next) => (c.req.path === PEOPLE_IMPORT_PATH ? next() : limit(c, next)));
+
+  // The document describes every route, this one included; built once, on first request.
+  let document: ReturnType<typeof openApiDocument> | undefined;
+  const docs = apiRoutes().openapi(
+    createRoute({
+      method: 'get',
+      path: '/',
+      tags: ['meta'],
+      summary: 'This API as an OpenAPI 3.1 document',
+      responses: { 200: json(z.record(z.string(), z.unknown()), 'The OpenAPI 3.1 document.') },
     }),
+    (c) => c.json((document ??= openApiDocument(app)) as unknown as Record<string, unknown>, 200),
   );
 
   return app
@@ -90,7 +105,9 @@ export function createApp({
     .route('/api/mutations', mutations)
     .route('/api/requests', requestRoutes)
     .route('/api/findings', findingsRoutes)
-    .route('/api/policy', policyRoutes);
+    .route('/api/policy', policyRoutes)
+    .route('/api/admin/people', adminPeople)
+    .route('/api/openapi.json', docs);
 }
 
 export type AppType = ReturnType<typeof createApp>;

@@ -1,7 +1,7 @@
 import type { Person } from '@accesslens/shared';
 import { zValidator } from '@hono/zod-validator';
 import { issuesOf } from '@accesslens/shared';
-import type { ValidationTargets } from 'hono';
+import type { Context, ValidationTargets } from 'hono';
 import { createFactory } from 'hono/factory';
 import type { z } from 'zod';
 import type { Db } from './db.ts';
@@ -37,22 +37,25 @@ export interface Env {
 
 export const factory = createFactory<Env>();
 
-/** zValidator with the one hook every route shares: 400 invalid_input naming the first bad field. */
-export function validate<Target extends keyof ValidationTargets, Schema extends z.ZodType>(target: Target, schema: Schema) {
-  return zValidator(target, schema, (result, c) => {
-    if (result.success) return;
-    const issues = issuesOf(result.error as unknown as z.ZodError);
-    const first = issues[0] ?? { field: '(body)', message: 'is invalid' };
-    return c.json(
-      {
-        error: {
-          code: 'invalid_input',
-          message: `${first.field}: ${first.message}`,
-          field: first.field,
-          issues,
-        },
+/** The one validation hook every route shares: 400 invalid_input naming the first bad field. */
+export function invalidInputHook(result: { success: true } | { success: false; error: unknown }, c: Context): Response | undefined {
+  if (result.success) return;
+  const issues = issuesOf(result.error as z.ZodError);
+  const first = issues[0] ?? { field: '(body)', message: 'is invalid' };
+  return c.json(
+    {
+      error: {
+        code: 'invalid_input',
+        message: `${first.field}: ${first.message}`,
+        field: first.field,
+        issues,
       },
-      400,
-    );
-  });
+    },
+    400,
+  );
+}
+
+/** zValidator with the one hook every route shares (see `invalidInputHook`). */
+export function validate<Target extends keyof ValidationTargets, Schema extends z.ZodType>(target: Target, schema: Schema) {
+  return zValidator(target, schema, invalidInputHook);
 }

@@ -4,7 +4,7 @@
  * too, so a field is named and checked in one place.
  */
 import { z } from 'zod';
-import { id, isoDateTime, personRef, personRole, personStatus } from './schemas.ts';
+import { apiError, id, isoDateTime, personRef, personRole, personStatus } from './schemas.ts';
 
 // ---------- primitives ----------
 
@@ -176,6 +176,15 @@ export const peopleImportResponse = z.discriminatedUnion('ok', [
   z.object({ ok: z.literal(false), dryRun: z.boolean(), problemCount: z.number().int().positive(), problems: z.array(importProblem) }),
 ]);
 export type PeopleImportResponse = z.infer<typeof peopleImportResponse>;
+
+/** 200 from POST /api/admin/people/import: applied (or, with dryRun, what would be). */
+export const peopleImportApplied = peopleImportResponse.options[0];
+
+/**
+ * 400 from POST /api/admin/people/import: the API error (code `invalid_csv`, the first problem in its
+ * message and `field`) with every problem beside it.
+ */
+export const peopleImportRefused = apiError.extend(peopleImportResponse.options[1].shape);
 
 export const peopleImportQuery = z.object({
   dryRun: z
