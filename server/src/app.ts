@@ -9,7 +9,11 @@ import { ApiFailure } from './errors.ts';
 import { FindingsService } from './findings/service.ts';
 import { Notifier } from './notifier.ts';
 import { apiRoutes, json, openApiDocument } from './openapi.ts';
+import { adminGroups } from './routes/admin-groups.ts';
+import { adminLicenses } from './routes/admin-licenses.ts';
 import { adminPeople, PEOPLE_IMPORT_PATH } from './routes/admin-people.ts';
+import { adminScimTokens } from './routes/admin-scim-tokens.ts';
+import { adminTrainings } from './routes/admin-trainings.ts';
 import { auth } from './routes/auth.ts';
 import { health } from './routes/health.ts';
 import { findingsRoutes } from './routes/findings.ts';
@@ -107,6 +111,10 @@ export function createApp({
     .route('/api/findings', findingsRoutes)
     .route('/api/policy', policyRoutes)
     .route('/api/admin/people', adminPeople)
+    .route('/api/admin/approver-groups', adminGroups)
+    .route('/api/admin/trainings', adminTrainings)
+    .route('/api/admin/licenses', adminLicenses)
+    .route('/api/admin/scim-tokens', adminScimTokens)
     .route('/api/openapi.json', docs);
 }
 

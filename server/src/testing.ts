@@ -31,6 +31,8 @@ export interface Harness {
   get(token: string | null, path: string): Promise<Response>;
   post(token: string | null, path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
   put(token: string | null, path: string, body: unknown): Promise<Response>;
+  patch(token: string | null, path: string, body: unknown): Promise<Response>;
+  del(token: string | null, path: string): Promise<Response>;
   mutate(token: string, mutations: unknown[]): Promise<MutationsResponse>;
   pull(token: string, cursor?: string): Promise<SyncResponse>;
   close(): Promise<void>;
@@ -92,6 +94,16 @@ export async function harness(options: { seed?: boolean; dir?: string } = {}): P
           body: JSON.stringify(body),
         }),
       ),
+    patch: (token, path, body) =>
+      Promise.resolve(
+        app.request(path, {
+          method: 'PATCH',
+          headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+          body: JSON.stringify(body),
+        }),
+      ),
+    del: (token, path) =>
+      Promise.resolve(app.request(path, { method: 'DELETE', headers: token ? { Authorization: `Bearer ${token}` } : {} })),
     async mutate(token, mutations) {
       const res = await h.post(token, '/api/mutations', { mutations });
       if (res.status !== 200) throw new Error(`mutations failed: ${res.status} ${await res.text()}`);

@@ -71,8 +71,12 @@ export async function groupView(source: Source, id: string): Promise<ApproverGro
 
 export const newGroupId = () => `grp-${crypto.randomUUID()}`;
 
-/** The first member id that is nobody, as a 400 naming `field.N`. */
-export async function checkMembers(tx: Transaction, memberIds: string[], field = 'memberIds'): Promise<void> {
+/** The first member id that is nobody, as a 400 naming its field (`memberIds.N` by default). */
+export async function checkMembers(
+  tx: Transaction,
+  memberIds: string[],
+  fieldOf: (index: number) => string = (i) => `memberIds.${i}`,
+): Promise<void> {
   if (memberIds.length === 0) return;
   const found = new Set<string>();
   for (let i = 0; i < memberIds.length; i += 400) {
@@ -81,8 +85,10 @@ export async function checkMembers(tx: Transaction, memberIds: string[], field =
     for (const row of r.rows) found.add(String(row.id));
   }
   const missing = memberIds.findIndex((m) => !found.has(m));
-  if (missing >= 0)
-    throw new ApiFailure(400, 'invalid_input', `${field}.${missing}: there is no person "${memberIds[missing]}"`, `${field}.${missing}`);
+  if (missing >= 0) {
+    const field = fieldOf(missing);
+    throw new ApiFailure(400, 'invalid_input', `${field}: there is no person "${memberIds[missing]}"`, field);
+  }
 }
 
 /**

@@ -20,7 +20,7 @@ import { z } from 'zod';
 import { requireRole } from '../auth/require-role.ts';
 import { requireSession } from '../auth/require-session.ts';
 import { importPeopleCsv } from '../directory/import.ts';
-import { managerCycle, newPersonId, otherActiveAdmins, readPersonRecord, writePeople, type PersonDraft } from '../directory/people.ts';
+import { managerCycle, newPersonId, readPersonRecord, writePeople, type PersonDraft } from '../directory/people.ts';
 import { listPeople, readPersonDetail } from '../directory/query.ts';
 import type { Transaction } from '../db.ts';
 import { ApiFailure, forbidden, notFound } from '../errors.ts';
@@ -99,8 +99,8 @@ const updateRoute = createRoute({
   summary: 'Change a person (only the fields given)',
   description:
     'Status, department, title or manager changes are recorded as directory events (departed, deactivated, moved). ' +
-    'A person who is no longer active is signed out everywhere. Nobody changes their own roles or status, and the last ' +
-    'active administrator stays one (409).',
+    'A person who is no longer active is signed out everywhere. Nobody changes their own roles or status (so an ' +
+    'administrator always remains).',
   security: bearer,
   middleware: [requireSession, adminOnly] as const,
   request: { params: personParam, body: jsonBody(personUpdateBody) },
@@ -190,10 +190,6 @@ export const adminPeople = apiRoutes()
         if (before.id === actor.id && rolesChange) throw forbidden('You cannot change your own roles: ask another administrator.');
         if (before.id === actor.id && after.status !== before.status)
           throw forbidden('You cannot change your own status: ask another administrator.');
-        const wasAdmin = before.status === 'active' && before.roles.includes('admin');
-        const staysAdmin = after.status === 'active' && after.roles.includes('admin');
-        if (wasAdmin && !staysAdmin && (await otherActiveAdmins(w.tx, before.id)) === 0)
-          throw new ApiFailure(409, 'conflict', 'This would leave AccessLens without an active administrator.', body.status ? 'status' : 'roles');
         const summary = await writePeople(w, [{ before, after }], { via: 'api', actorId: actor.id });
         if (summary.changedIds.length > 0) findings.track(w);
         return detail(w.tx, before.id);
