@@ -12,6 +12,9 @@ ALTER TABLE people ADD COLUMN updated_at TEXT;
 -- ID userPrincipalName; NULL = the email is the userName) and `externalId` (the provider's id).
 ALTER TABLE people ADD COLUMN scim_user_name TEXT;
 ALTER TABLE people ADD COLUMN external_id TEXT;
+-- The name parts a provider sent ({"givenName", "familyName", "formatted"}), returned as sent: people.name
+-- is what AccessLens shows.
+ALTER TABLE people ADD COLUMN scim_name TEXT;
 CREATE UNIQUE INDEX people_scim_user_name ON people (scim_user_name COLLATE NOCASE) WHERE scim_user_name IS NOT NULL;
 CREATE INDEX people_external_id ON people (external_id) WHERE external_id IS NOT NULL;
 CREATE INDEX people_name ON people (name, id);

@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
@@ -21,6 +22,8 @@ import { me } from './routes/me.ts';
 import { mutations } from './routes/mutations.ts';
 import { policyRoutes } from './routes/policy.ts';
 import { requestRoutes } from './routes/requests.ts';
+import { scim, SCIM_BASE_PATH } from './routes/scim.ts';
+import { ERROR_SCHEMA, SCIM_CONTENT_TYPE } from './scim/protocol.ts';
 import { sync } from './routes/sync.ts';
 import { z } from 'zod';
 
@@ -73,14 +76,26 @@ export function createApp({
       maxAge: 600,
     }),
   );
-  app.use('/api/*', async (c, next) => {
+  const variables: MiddlewareHandler<Env> = async (c, next) => {
     c.set('db', db);
     c.set('now', now);
     c.set('notifier', notifier);
     c.set('findings', findings);
     await next();
     if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
-  });
+  };
+  app.use('/api/*', variables);
+  app.use(`${SCIM_BASE_PATH}/*`, variables);
+  app.use(
+    `${SCIM_BASE_PATH}/*`,
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) =>
+        c.json({ schemas: [ERROR_SCHEMA], status: '413', detail: 'The request body is larger than 1 MB.' }, 413, {
+          'Content-Type': SCIM_CONTENT_TYPE,
+        }),
+    }),
+  );
   const limit = bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: (c) => c.json({ error: { code: 'payload_too_large', message: 'The request body is larger than 1 MB.' } }, 413),
@@ -115,6 +130,7 @@ export function createApp({
     .route('/api/admin/trainings', adminTrainings)
     .route('/api/admin/licenses', adminLicenses)
     .route('/api/admin/scim-tokens', adminScimTokens)
+    .route(SCIM_BASE_PATH, scim)
     .route('/api/openapi.json', docs);
 }
 

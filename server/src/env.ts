@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import type { Db } from './db.ts';
 import type { FindingsService } from './findings/service.ts';
 import type { Notifier } from './notifier.ts';
+import type { ScimCaller } from './scim/tokens.ts';
 
 export interface SessionInfo {
   id: string;
@@ -32,6 +33,8 @@ export interface Env {
     person: Person;
     session: SessionInfo;
     position: DbPosition;
+    /** Set by the SCIM routes' bearer check: the identity provider calling. */
+    scim: ScimCaller;
   };
 }
 
