@@ -34,15 +34,17 @@ export interface ImportOptions {
   /** The server process's findings engine: findings follow the import in its transaction. */
   findings?: FindingsService;
   notifier?: Notifier;
+  /** How many problems to return (default PROBLEMS_SHOWN_MAX; the CLI shows every one). */
+  maxProblems?: number;
 }
 
 const COLUMN_ORDER = new Map<string, number>(PEOPLE_CSV_HEADER.map((c, i) => [c, i]));
 const byLineThenColumn = (a: ImportProblem, b: ImportProblem) =>
   a.line - b.line || (COLUMN_ORDER.get(a.field) ?? -1) - (COLUMN_ORDER.get(b.field) ?? -1);
 
-function failed(problems: ImportProblem[], dryRun: boolean): PeopleImportResponse {
+function failed(problems: ImportProblem[], dryRun: boolean, max = PROBLEMS_SHOWN_MAX): PeopleImportResponse {
   problems.sort(byLineThenColumn);
-  return { ok: false, dryRun, problemCount: problems.length, problems: problems.slice(0, PROBLEMS_SHOWN_MAX) };
+  return { ok: false, dryRun, problemCount: problems.length, problems: problems.slice(0, max) };
 }
 
 /** Every problem the directory finds with the file's rows: unknown managers, manager cycles, no admin left. */
@@ -112,7 +114,7 @@ export async function importPeopleCsv(db: Db, bytes: Uint8Array, options: Import
   const parsed = parsePeopleCsv(bytes);
   const problems = [...parsed.problems];
   // A file that is not a people CSV at all has nothing more to check.
-  if (problems.some((p) => p.field === '(file)' || p.field === '(header)')) return failed(problems, dryRun);
+  if (problems.some((p) => p.field === '(file)' || p.field === '(header)')) return failed(problems, dryRun, options.maxProblems);
 
   return runWrite(
     db,
@@ -125,7 +127,7 @@ export async function importPeopleCsv(db: Db, bytes: Uint8Array, options: Import
       for (const r of parsed.rows) idOf.set(r.email, byEmail.get(r.email)?.id ?? newPersonId());
       const found = directoryProblems(parsed.rows, parsed.fileEmails, existing, idOf);
       problems.push(...found.problems);
-      if (problems.length > 0) return failed(problems, dryRun);
+      if (problems.length > 0) return failed(problems, dryRun, options.maxProblems);
 
       const changes: PersonChange[] = parsed.rows.map((r) => {
         const before = byEmail.get(r.email) ?? null;
