@@ -17,7 +17,6 @@ ALTER TABLE people ADD COLUMN external_id TEXT;
 ALTER TABLE people ADD COLUMN scim_name TEXT;
 CREATE UNIQUE INDEX people_scim_user_name ON people (scim_user_name COLLATE NOCASE) WHERE scim_user_name IS NOT NULL;
 CREATE INDEX people_external_id ON people (external_id) WHERE external_id IS NOT NULL;
-CREATE INDEX people_name ON people (name, id);
 
 -- ---------- trainings ----------
 

@@ -31,13 +31,28 @@ export interface CsvPersonRow {
   trainings: string[];
 }
 
-const name = plainText(200, { required: true });
-const text = plainText(200);
+type Check<T> = (value: string) => { success: true; data: T } | { success: false; message: string };
 
-function check<T>(schema: z.ZodType<T>, value: string, line: number, field: string, problems: ImportProblem[]): T | undefined {
-  const r = schema.safeParse(value);
+/**
+ * A column's schema as a check. Columns whose values repeat (departments, titles, dates, managers,
+ * trainings) remember their answers: a 100,000-row file has few distinct values there.
+ */
+function checkOf<T>(schema: z.ZodType<T>, remember: boolean): Check<T> {
+  const seen = new Map<string, ReturnType<Check<T>>>();
+  return (value) => {
+    const hit = remember ? seen.get(value) : undefined;
+    if (hit) return hit;
+    const r = schema.safeParse(value);
+    const result: ReturnType<Check<T>> = r.success ? { success: true, data: r.data } : { success: false, message: r.error.issues[0]?.message ?? 'is invalid' };
+    if (remember && seen.size < 50_000) seen.set(value, result);
+    return result;
+  };
+}
+
+function check<T>(test: Check<T>, value: string, line: number, field: string, problems: ImportProblem[]): T | undefined {
+  const r = test(value);
   if (r.success) return r.data;
-  problems.push({ line, field, message: `${r.error.issues[0]?.message ?? 'is invalid'} (got "${clip(value)}")` });
+  problems.push({ line, field, message: `${r.message} (got "${clip(value)}")` });
   return undefined;
 }
 
@@ -71,6 +86,13 @@ export function parsePeopleCsv(bytes: Uint8Array): {
     return { rows: [], problems, fileEmails };
   }
 
+  const checkEmail = checkOf(personEmail, false);
+  const checkName = checkOf(plainText(200, { required: true }), false);
+  const checkText = checkOf(plainText(200), true);
+  const checkManager = checkOf(personEmail, true);
+  const checkDate = checkOf(calendarDate, true);
+  const checkStatus = checkOf(personStatus, true);
+  const checkTraining = checkOf(trainingId, true);
   const rows: CsvPersonRow[] = [];
   const firstLineOf = new Map<string, number>();
   for (let r = 1; r < records.length; r++) {
@@ -87,26 +109,26 @@ export function parsePeopleCsv(bytes: Uint8Array): {
       string, string, string, string, string, string, string, string,
     ];
     const before = problems.length;
-    const email = check(personEmail, emailRaw, line, 'email', problems);
+    const email = check(checkEmail, emailRaw, line, 'email', problems);
     if (email !== undefined) {
       const seen = firstLineOf.get(email);
       if (seen !== undefined) problems.push({ line, field: 'email', message: `${email} is already on line ${seen}` });
       else firstLineOf.set(email, line);
       fileEmails.add(email);
     }
-    const personName = check(name, nameRaw, line, 'name', problems);
-    const department = check(text, departmentRaw, line, 'department', problems);
-    const title = check(text, titleRaw, line, 'title', problems);
-    const managerEmail = managerRaw === '' ? null : check(personEmail, managerRaw, line, 'manager_email', problems);
+    const personName = check(checkName, nameRaw, line, 'name', problems);
+    const department = check(checkText, departmentRaw, line, 'department', problems);
+    const title = check(checkText, titleRaw, line, 'title', problems);
+    const managerEmail = managerRaw === '' ? null : check(checkManager, managerRaw, line, 'manager_email', problems);
     if (managerEmail && email && managerEmail === email)
       problems.push({ line, field: 'manager_email', message: 'a person cannot be their own manager' });
-    const hireDate = hireRaw === '' ? null : check(calendarDate, hireRaw, line, 'hire_date', problems);
+    const hireDate = hireRaw === '' ? null : check(checkDate, hireRaw, line, 'hire_date', problems);
     const status: PersonStatus | undefined =
-      statusRaw === '' ? 'active' : check(personStatus, statusRaw.toLowerCase(), line, 'status', problems);
+      statusRaw === '' ? 'active' : check(checkStatus, statusRaw.toLowerCase(), line, 'status', problems);
     const trainings: string[] = [];
     for (const t of trainingsRaw.split(';')) {
       if (t.trim() === '') continue;
-      const parsed = check(trainingId, t, line, 'trainings', problems);
+      const parsed = check(checkTraining, t, line, 'trainings', problems);
       if (parsed !== undefined && !trainings.includes(parsed)) trainings.push(parsed);
     }
     if (problems.length > before) continue;

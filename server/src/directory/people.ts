@@ -7,6 +7,7 @@ import type { PersonRole, PersonStatus } from '@accesslens/shared';
 import type { Row } from '@libsql/client';
 import type { AuditInput } from '../audit.ts';
 import type { Transaction } from '../db.ts';
+import { insertRows } from '../db-bulk.ts';
 import type { WriteContext } from '../write.ts';
 import { directoryEventOf, insertDirectoryEvents, type DirectoryEventKind, type DirectorySource } from './events.ts';
 
@@ -288,18 +289,18 @@ export async function writePeople(
       sql: `INSERT OR IGNORE INTO trainings (id, title, created_at) VALUES ${part.map(() => '(?, ?, ?)').join(', ')}`,
       args: part.flatMap((t) => [t, t, nowIso]),
     });
-  for (const part of chunks(peopleRows, 250))
-    await tx.execute({
-      sql: `INSERT INTO people (id, email, name, department, title, manager_id, status, roles, hire_date, trainings, scim_user_name,
-              external_id, slice_version, created_at, updated_at, version)
-            VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
-            ON CONFLICT (id) DO UPDATE SET email = excluded.email, name = excluded.name, department = excluded.department,
-              title = excluded.title, manager_id = excluded.manager_id, status = excluded.status, roles = excluded.roles,
-              hire_date = excluded.hire_date, trainings = excluded.trainings, scim_user_name = excluded.scim_user_name,
-              external_id = excluded.external_id, slice_version = excluded.slice_version, updated_at = excluded.updated_at,
-              version = excluded.version`,
-      args: part.flat(),
-    });
+  await insertRows(
+    tx,
+    'people',
+    ['id', 'email', 'name', 'department', 'title', 'manager_id', 'status', 'roles', 'hire_date', 'trainings', 'scim_user_name', 'external_id',
+      'slice_version', 'created_at', 'updated_at', 'version'],
+    peopleRows,
+    `ON CONFLICT (id) DO UPDATE SET email = excluded.email, name = excluded.name, department = excluded.department,
+       title = excluded.title, manager_id = excluded.manager_id, status = excluded.status, roles = excluded.roles,
+       hire_date = excluded.hire_date, trainings = excluded.trainings, scim_user_name = excluded.scim_user_name,
+       external_id = excluded.external_id, slice_version = excluded.slice_version, updated_at = excluded.updated_at,
+       version = excluded.version`,
+  );
   for (const part of chunks([...sliceBumps]))
     await tx.execute({
       sql: `UPDATE people SET slice_version = ? WHERE id IN (${part.map(() => '?').join(', ')})`,
@@ -311,12 +312,13 @@ export async function writePeople(
       sql: `DELETE FROM training_completions WHERE (person_id, training_id) IN (VALUES ${part.map(() => '(?, ?)').join(', ')})`,
       args: part.flat(),
     });
-  for (const part of chunks(completionsUpsert))
-    await tx.execute({
-      sql: `INSERT INTO training_completions (person_id, training_id, completed_on) VALUES ${part.map(() => '(?, ?, ?)').join(', ')}
-            ON CONFLICT (person_id, training_id) DO UPDATE SET completed_on = excluded.completed_on`,
-      args: part.flat(),
-    });
+  await insertRows(
+    tx,
+    'training_completions',
+    ['person_id', 'training_id', 'completed_on'],
+    completionsUpsert,
+    'ON CONFLICT (person_id, training_id) DO UPDATE SET completed_on = excluded.completed_on',
+  );
   // Whoever is no longer active is signed out everywhere.
   for (const part of chunks(signedOut))
     await tx.execute({ sql: `DELETE FROM sessions WHERE person_id IN (${part.map(() => '?').join(', ')})`, args: part });
