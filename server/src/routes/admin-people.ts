@@ -50,9 +50,10 @@ async function checkManager(tx: Transaction, personId: string, managerId: string
   if (!manager.rows[0]) throw invalid('managerId', `there is no person "${managerId}"`);
   const cycle = await managerCycle(tx, personId, managerId);
   if (cycle) {
+    const members = [...new Set(cycle)];
     const emails = await tx.execute({
-      sql: `SELECT id, email FROM people WHERE id IN (${cycle.map(() => '?').join(', ')})`,
-      args: [...new Set(cycle)],
+      sql: `SELECT id, email FROM people WHERE id IN (${members.map(() => '?').join(', ')})`,
+      args: members,
     });
     const emailOf = new Map(emails.rows.map((r) => [String(r.id), String(r.email)]));
     throw invalid('managerId', `would make a manager cycle: ${cycle.map((c) => emailOf.get(c) ?? c).join(' → ')}`);
