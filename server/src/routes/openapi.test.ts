@@ -1,4 +1,6 @@
+import { hc } from 'hono/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AppType } from '../app.ts';
 import { harness, type Harness } from '../testing.ts';
 
 let h: Harness;
@@ -65,5 +67,25 @@ describe('GET /api/openapi.json', () => {
     const res = await h.app.request('/api/auth/sign-in', { method: 'POST', body: JSON.stringify({ email: 'a@b.test', password: 'x' }) });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { code: string; field: string } }).error).toMatchObject({ code: 'invalid_input', field: 'email' });
+  });
+
+  it('AppType still types a client: paths, query, bodies and responses come from the route declarations', async () => {
+    const seeded = await harness();
+    try {
+      const client = hc<AppType>('http://accesslens.test', { fetch: (input: string | URL | Request, init?: RequestInit) => seeded.app.request(input instanceof Request ? input.url : input, init) });
+      const signIn = await client.api.auth['sign-in'].$post({ json: { email: 'cara@acme.test', password: 'cara-demo-2026' } });
+      expect(signIn.status).toBe(200);
+      if (signIn.status !== 200) return;
+      const { token } = await signIn.json();
+      const people = await client.api.admin.people.$get({ query: { q: 'Ava', limit: '5' } }, { headers: { Authorization: `Bearer ${token}` } });
+      expect(people.status).toBe(200);
+      if (people.status !== 200) return;
+      const body = await people.json();
+      // Typed: `people[0].managerId` is string | null.
+      const manager: string | null | undefined = body.people[0]?.managerId;
+      expect(manager).toBe('p-ben');
+    } finally {
+      await seeded.close();
+    }
   });
 });
