@@ -36,7 +36,7 @@ describe('pnpm accesslens admin create', () => {
   it('creates an administrator from a password on stdin, who can then sign in', async () => {
     const t = testIo();
     expect(await adminCreate(t, `${PASSWORD}\n`)).toBe(0);
-    expect(t.out[0]).toMatch(/^ok: created administrator 周杰 <root@example\.com> \(id p-[0-9a-f-]{36}\)$/);
+    expect(t.out[0]).toMatch(/^ok: created administrator 周杰 <root@example\.com> \(id p-[0-9a-z]{25}\)$/);
     const db = await dbOf(t);
     const row = (await db.execute("SELECT roles, status, password_hash FROM people WHERE email = 'root@example.com'")).rows[0]!;
     expect(JSON.parse(String(row.roles))).toEqual(['requester', 'admin']);
