@@ -18,8 +18,7 @@ import { runWrite } from '../write.ts';
 import { parsePeopleCsv, type CsvPersonRow } from './people-csv.ts';
 import {
   newPersonId,
-  PERSON_RECORD_COLUMNS,
-  personRecordFromRow,
+  readAllPersonRecords,
   writePeople,
   type ChangeSource,
   type PersonChange,
@@ -140,8 +139,7 @@ export async function importPeopleCsv(db: Db, bytes: Uint8Array, options: Import
     now,
     async (w) => {
       if (db.isFile) await w.tx.execute('PRAGMA cache_size = -131072');
-      const all = await w.tx.execute(`SELECT ${PERSON_RECORD_COLUMNS} FROM people p`);
-      const existing = all.rows.map(personRecordFromRow);
+      const existing = await readAllPersonRecords(w.tx);
       const byEmail = new Map(existing.map((p) => [p.email, p]));
       const idOf = new Map<string, string>();
       for (const r of parsed.rows) idOf.set(r.email, byEmail.get(r.email)?.id ?? newPersonId());
