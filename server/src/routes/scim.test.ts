@@ -178,6 +178,12 @@ describe('Users as Okta sends them', () => {
     // A PUT without displayName names the person from the name parts.
     expect(await person(id)).toMatchObject({ name: 'Another User', title: 'Account Executive', department: 'Sales', managerId: 'p-ben' });
 
+    // Okta PUTs back what it read (our displayName included) with its change: the change wins.
+    const read = (await scim('GET', `/Users/${id}`)).body;
+    const renamed = await scim('PUT', `/Users/${id}`, { ...read, name: { ...read.name, familyName: 'Userson' } });
+    expect(renamed.status).toBe(200);
+    expect(await person(id)).toMatchObject({ name: 'Another Userson', department: 'Sales', managerId: 'p-ben' });
+
     const off = await scim('PATCH', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { active: false } }] });
     expect(off.status).toBe(200);
     expect(off.body.active).toBe(false);
@@ -236,6 +242,8 @@ describe('Users as Entra ID sends them', () => {
     expect(multi.status).toBe(200);
     expect(multi.body.emails).toEqual([{ value: 'updatedemail@microsoft.com', type: 'work', primary: true }]);
     expect(multi.body.name).toMatchObject({ familyName: 'updatedFamilyName', givenName: 'givenName' });
+    // The displayName it echoes back is unchanged: the new family name decides the shown name.
+    expect((await person(id)).name).toBe('givenName updatedFamilyName');
 
     // The manager as a bare id, the department by its extension path: both moves.
     await scim('PATCH', `/Users/${id}`, {

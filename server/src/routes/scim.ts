@@ -162,7 +162,7 @@ const noGroup = () => new ScimError(404, 'No such Group.');
 // ---------- users: one write path for POST, PUT and PATCH ----------
 
 async function saveUser(w: WriteContext, c: Context<Env>, before: ScimPerson | null, resource: Record<string, unknown>): Promise<string> {
-  const input = readUserResource(resource);
+  const input = readUserResource(resource, before);
   const id = before?.id ?? newPersonId();
   await checkUnique(w.tx, input, before?.id ?? null);
   const managerId = input.manager === null ? null : input.manager === before?.managerId ? before.managerId : await resolveManager(w.tx, input.manager, id);

@@ -83,7 +83,12 @@ export interface UserInput {
   externalId: string | null;
 }
 
-export function readUserResource(r: Json): UserInput {
+/**
+ * What a User resource says of a person. With `before` (PUT, PATCH) the shown name follows whichever
+ * name attribute the provider changed — providers echo back the attributes they read, so an unchanged
+ * displayName must not hide a new family name.
+ */
+export function readUserResource(r: Json, before: ScimPerson | null = null): UserInput {
   const userName = str(getCI(r, 'userName'))?.trim();
   if (!userName) throw invalid('userName: is required');
   const emails = Array.isArray(getCI(r, 'emails')) ? (getCI(r, 'emails') as Json[]) : [];
@@ -101,7 +106,20 @@ export function readUserResource(r: Json): UserInput {
   const given = str(getCI(parts, 'givenName'))?.trim() ?? '';
   const family = str(getCI(parts, 'familyName'))?.trim() ?? '';
   const joined = CJK.test(given + family) ? `${family}${given}` : [given, family].filter(Boolean).join(' ');
-  const shown = str(getCI(r, 'displayName'))?.trim() || str(getCI(parts, 'formatted'))?.trim() || joined || userName;
+  const display = str(getCI(r, 'displayName'))?.trim() || null;
+  const formatted = str(getCI(parts, 'formatted'))?.trim() || null;
+  let shown: string;
+  if (!before) shown = display ?? formatted ?? (joined || userName);
+  else {
+    const was = before.scimName ?? {};
+    const partsChanged =
+      (str(getCI(parts, 'givenName')) ?? null) !== (str(was.givenName) ?? null) ||
+      (str(getCI(parts, 'familyName')) ?? null) !== (str(was.familyName) ?? null);
+    if (display && display !== before.name) shown = display;
+    else if (formatted && formatted !== (str(was.formatted) ?? before.name)) shown = formatted;
+    else if (partsChanged && joined) shown = joined;
+    else shown = display ?? before.name;
+  }
   const name = plainText(200, { required: true }).safeParse(shown);
   if (!name.success) throw invalid(`displayName: ${name.error.issues[0]?.message ?? 'is invalid'}`);
   const kept = Object.fromEntries(
