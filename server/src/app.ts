@@ -1,4 +1,5 @@
-import { Hono } from 'hono';
+import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
@@ -9,6 +10,12 @@ import type { Env } from './env.ts';
 import { ApiFailure } from './errors.ts';
 import { FindingsService } from './findings/service.ts';
 import { Notifier } from './notifier.ts';
+import { apiRoutes, json, openApiDocument } from './openapi.ts';
+import { adminGroups } from './routes/admin-groups.ts';
+import { adminLicenses } from './routes/admin-licenses.ts';
+import { adminPeople, PEOPLE_IMPORT_PATH } from './routes/admin-people.ts';
+import { adminScimTokens } from './routes/admin-scim-tokens.ts';
+import { adminTrainings } from './routes/admin-trainings.ts';
 import { auth } from './routes/auth.ts';
 import { health } from './routes/health.ts';
 import { findingsRoutes } from './routes/findings.ts';
@@ -18,7 +25,10 @@ import { killSwitchRoutes, pageRuleRoutes } from './routes/page-config.ts';
 import { policyRoutes } from './routes/policy.ts';
 import { requestRoutes } from './routes/requests.ts';
 import { ssoRoutes } from './routes/sso.ts';
+import { scim, SCIM_BASE_PATH } from './routes/scim.ts';
+import { ERROR_SCHEMA, SCIM_CONTENT_TYPE } from './scim/protocol.ts';
 import { sync } from './routes/sync.ts';
+import { z } from 'zod';
 
 export interface AppOptions {
   db: Db;
@@ -47,7 +57,7 @@ export function createApp({
   const allowed = new Set(corsOrigins);
   const oidcClient = oidc ? new OidcClient(oidc) : null;
   primeDummyHash();
-  const app = new Hono<Env>();
+  const app = new OpenAPIHono<Env>();
 
   app.onError((err, c) => {
     if (err instanceof ApiFailure) {
@@ -73,20 +83,44 @@ export function createApp({
       maxAge: 600,
     }),
   );
-  app.use('/api/*', async (c, next) => {
+  const variables: MiddlewareHandler<Env> = async (c, next) => {
     c.set('db', db);
     c.set('now', now);
     c.set('notifier', notifier);
     c.set('findings', findings);
     await next();
     if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
-  });
+  };
+  app.use('/api/*', variables);
+  app.use(`${SCIM_BASE_PATH}/*`, variables);
   app.use(
-    '/api/*',
+    `${SCIM_BASE_PATH}/*`,
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
-      onError: (c) => c.json({ error: { code: 'payload_too_large', message: 'The request body is larger than 1 MB.' } }, 413),
+      onError: (c) =>
+        c.json({ schemas: [ERROR_SCHEMA], status: '413', detail: 'The request body is larger than 1 MB.' }, 413, {
+          'Content-Type': SCIM_CONTENT_TYPE,
+        }),
     }),
+  );
+  const limit = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => c.json({ error: { code: 'payload_too_large', message: 'The request body is larger than 1 MB.' } }, 413),
+  });
+  // The people CSV import has its own, larger limit (on its route).
+  app.use('/api/*', (c, next) => (c.req.path === PEOPLE_IMPORT_PATH ? next() : limit(c, next)));
+
+  // The document describes every route, this one included; built once, on first request.
+  let document: ReturnType<typeof openApiDocument> | undefined;
+  const docs = apiRoutes().openapi(
+    createRoute({
+      method: 'get',
+      path: '/',
+      tags: ['meta'],
+      summary: 'This API as an OpenAPI 3.1 document',
+      responses: { 200: json(z.record(z.string(), z.unknown()), 'The OpenAPI 3.1 document.') },
+    }),
+    (c) => c.json((document ??= openApiDocument(app)) as unknown as Record<string, unknown>, 200),
   );
 
   return app
@@ -100,7 +134,14 @@ export function createApp({
     .route('/api/findings', findingsRoutes)
     .route('/api/policy', policyRoutes)
     .route('/api/admin/page-rules', pageRuleRoutes)
-    .route('/api/admin/kill-switches', killSwitchRoutes);
+    .route('/api/admin/kill-switches', killSwitchRoutes)
+    .route('/api/admin/people', adminPeople)
+    .route('/api/admin/approver-groups', adminGroups)
+    .route('/api/admin/trainings', adminTrainings)
+    .route('/api/admin/licenses', adminLicenses)
+    .route('/api/admin/scim-tokens', adminScimTokens)
+    .route(SCIM_BASE_PATH, scim)
+    .route('/api/openapi.json', docs);
 }
 
 export type AppType = ReturnType<typeof createApp>;

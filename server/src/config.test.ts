@@ -3,7 +3,7 @@ import { ConfigError, DEFAULT_DATABASE_PATH, loadConfig } from './config.ts';
 
 describe('loadConfig', () => {
   it('has defaults', () => {
-    expect(loadConfig({})).toEqual({ port: 8787, databaseUrl: `file:${DEFAULT_DATABASE_PATH}`, seed: 'demo', corsOrigins: [] });
+    expect(loadConfig({})).toEqual({ port: 8787, databaseUrl: `file:${DEFAULT_DATABASE_PATH}`, seed: 'demo', demoCrmPort: 8788, corsOrigins: [] });
     expect(DEFAULT_DATABASE_PATH).toMatch(/server\/data\/accesslens\.db$/);
   });
 
@@ -21,8 +21,16 @@ describe('loadConfig', () => {
       databaseUrl: 'libsql://acme.turso.io',
       databaseAuthToken: 'tok',
       seed: 'none',
+      // The demo's in-house CRM is served only with the demo org.
+      demoCrmPort: null,
       corsOrigins: ['https://admin.acme.test', 'http://localhost:5173'],
     });
+  });
+
+  it('serves the demo in-house CRM on a port, any free one, or not at all', () => {
+    expect(loadConfig({ ACCESSLENS_DEMO_CRM_PORT: '0' }).demoCrmPort).toBe(0);
+    expect(loadConfig({ ACCESSLENS_DEMO_CRM_PORT: 'off' }).demoCrmPort).toBeNull();
+    expect(() => loadConfig({ ACCESSLENS_DEMO_CRM_PORT: 'soon' })).toThrow('ACCESSLENS_DEMO_CRM_PORT: must be a port number (0-65535) or off');
   });
 
   it.each([

@@ -1,12 +1,13 @@
 import type { Person } from '@accesslens/shared';
 import { zValidator } from '@hono/zod-validator';
 import { issuesOf } from '@accesslens/shared';
-import type { ValidationTargets } from 'hono';
+import type { Context, ValidationTargets } from 'hono';
 import { createFactory } from 'hono/factory';
 import type { z } from 'zod';
 import type { Db } from './db.ts';
 import type { FindingsService } from './findings/service.ts';
 import type { Notifier } from './notifier.ts';
+import type { ScimCaller } from './scim/tokens.ts';
 
 export interface SessionInfo {
   id: string;
@@ -32,27 +33,32 @@ export interface Env {
     person: Person;
     session: SessionInfo;
     position: DbPosition;
+    /** Set by the SCIM routes' bearer check: the identity provider calling. */
+    scim: ScimCaller;
   };
 }
 
 export const factory = createFactory<Env>();
 
-/** zValidator with the one hook every route shares: 400 invalid_input naming the first bad field. */
-export function validate<Target extends keyof ValidationTargets, Schema extends z.ZodType>(target: Target, schema: Schema) {
-  return zValidator(target, schema, (result, c) => {
-    if (result.success) return;
-    const issues = issuesOf(result.error as unknown as z.ZodError);
-    const first = issues[0] ?? { field: '(body)', message: 'is invalid' };
-    return c.json(
-      {
-        error: {
-          code: 'invalid_input',
-          message: `${first.field}: ${first.message}`,
-          field: first.field,
-          issues,
-        },
+/** The one validation hook every route shares: 400 invalid_input naming the first bad field. */
+export function invalidInputHook(result: { success: true } | { success: false; error: unknown }, c: Context): Response | undefined {
+  if (result.success) return;
+  const issues = issuesOf(result.error as z.ZodError);
+  const first = issues[0] ?? { field: '(body)', message: 'is invalid' };
+  return c.json(
+    {
+      error: {
+        code: 'invalid_input',
+        message: `${first.field}: ${first.message}`,
+        field: first.field,
+        issues,
       },
-      400,
-    );
-  });
+    },
+    400,
+  );
+}
+
+/** zValidator with the one hook every route shares (see `invalidInputHook`). */
+export function validate<Target extends keyof ValidationTargets, Schema extends z.ZodType>(target: Target, schema: Schema) {
+  return zValidator(target, schema, invalidInputHook);
 }

@@ -21,6 +21,14 @@ async function main() {
     desk = await startDemoDesk({ db: server.db, port: config.demoCrmPort });
     console.log(`Acme Desk (the demo's in-house CRM) on ${desk.url}`);
   }
+  const admins = await server.db.execute(
+    "SELECT COUNT(*) AS n FROM people p WHERE p.status = 'active' AND EXISTS (SELECT 1 FROM json_each(p.roles) WHERE value = 'admin')",
+  );
+  if (Number(admins.rows[0]!.n) === 0)
+    console.log(
+      'Nobody can administer AccessLens yet. Create the first administrator (the password is read from standard input):\n' +
+        '  printf %s "$PASSWORD" | pnpm accesslens admin create --email you@company.example --name "Your Name" --password-stdin',
+    );
   if (config.seed === 'demo') {
     // What a newcomer needs next; the demo people exist only in a database the demo seed created.
     console.log(

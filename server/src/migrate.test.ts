@@ -153,4 +153,35 @@ describe('migrate', () => {
     expect((await db.execute('SELECT COUNT(*) AS n FROM policy_versions')).rows[0]!.n).toBe(0);
     expect((await db.execute('SELECT COUNT(*) AS n FROM approver_groups')).rows[0]!.n).toBe(0);
   });
+
+  it('0003 upgrades a database with people in it: their trainings become completions, nothing else changes', async () => {
+    const custom = join(dir, 'migrations');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(custom);
+    for (const f of ['0001_init.sql', '0002_policy_findings.sql']) copyFileSync(join(MIGRATIONS_DIR, f), join(custom, f));
+    await migrate(db, custom);
+    await db.execute(`INSERT INTO people (id, email, name, department, title, manager_id, status, roles, hire_date, trainings, version) VALUES
+      ('p-a', 'a@x.test', 'A', 'Sales', 'Rep', NULL, 'active', '["requester"]', NULL, '["sox","privacy"]', 1),
+      ('p-b', 'b@x.test', 'B', 'Sales', 'Rep', 'p-a', 'departed', '["requester"]', NULL, '["sox"]', 1)`);
+    await db.execute(`INSERT INTO crm_connections (id, kind, name, hosts, settings, version) VALUES ('sf', 'salesforce', 'SF', '[]', '{}', 1)`);
+    await db.execute(`INSERT INTO licenses (id, connection_id, name, seats, version) VALUES ('lic', 'sf', 'Platform', 5, 1)`);
+    expect((await migrate(db)).applied).toEqual(readMigrations().map((m) => m.name).slice(2));
+    expect((await db.execute('SELECT id, title FROM trainings ORDER BY id')).rows.map((r) => [r.id, r.title])).toEqual([
+      ['privacy', 'privacy'],
+      ['sox', 'sox'],
+    ]);
+    const done = await db.execute('SELECT person_id, training_id, completed_on FROM training_completions ORDER BY person_id, training_id');
+    expect(done.rows.map((r) => [r.person_id, r.training_id])).toEqual([
+      ['p-a', 'privacy'],
+      ['p-a', 'sox'],
+      ['p-b', 'sox'],
+    ]);
+    expect(String(done.rows[0]!.completed_on)).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect((await db.execute('SELECT license_type, term_end_date, deleted_at FROM licenses')).rows[0]).toMatchObject({
+      license_type: 'user',
+      term_end_date: null,
+      deleted_at: null,
+    });
+    expect((await db.execute('SELECT COUNT(*) AS n FROM directory_events')).rows[0]!.n).toBe(0);
+  });
 });

@@ -32,6 +32,7 @@ export interface Harness {
   get(token: string | null, path: string): Promise<Response>;
   post(token: string | null, path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
   put(token: string | null, path: string, body: unknown): Promise<Response>;
+  patch(token: string | null, path: string, body: unknown): Promise<Response>;
   del(token: string | null, path: string): Promise<Response>;
   mutate(token: string, mutations: unknown[]): Promise<MutationsResponse>;
   pull(token: string, cursor?: string): Promise<SyncResponse>;
@@ -91,6 +92,14 @@ export async function harness(options: { seed?: boolean; dir?: string; oidc?: Oi
       Promise.resolve(
         app.request(path, {
           method: 'PUT',
+          headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+          body: JSON.stringify(body),
+        }),
+      ),
+    patch: (token, path, body) =>
+      Promise.resolve(
+        app.request(path, {
+          method: 'PATCH',
           headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
           body: JSON.stringify(body),
         }),

@@ -1,4 +1,4 @@
-import { appendAudit, type AuditInput } from './audit.ts';
+import { appendAudit, appendAuditMany, type AuditInput } from './audit.ts';
 import type { Db, Transaction } from './db.ts';
 import type { Notifier } from './notifier.ts';
 
@@ -36,6 +36,11 @@ export class WriteContext {
 
   audit(input: AuditInput): Promise<number> {
     return appendAudit(this.tx, this.now, input);
+  }
+
+  /** Several audit events in order, written in bulk (imports). */
+  auditMany(inputs: readonly AuditInput[]): Promise<void> {
+    return appendAuditMany(this.tx, this.now, inputs);
   }
 
   /**

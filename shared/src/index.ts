@@ -8,3 +8,4 @@ export * from './crm/index.ts';
 export * from './constants.ts';
 export * from './engine/index.ts';
 export * from './policy-schema.ts';
+export * from './directory-schema.ts';

@@ -27,6 +27,9 @@ export type Risk = z.infer<typeof risk>;
 export const crmKind = z.enum(CRM_KINDS);
 
 export const PERSON_ROLES = ['requester', 'approver', 'admin', 'auditor'] as const;
+export const PERSON_STATUSES = ['active', 'suspended', 'departed'] as const;
+export const personStatus = z.enum(PERSON_STATUSES);
+export type PersonStatus = z.infer<typeof personStatus>;
 export const personRole = z.enum(PERSON_ROLES);
 export type PersonRole = z.infer<typeof personRole>;
 
@@ -50,7 +53,7 @@ export const person = z.object({
   department: z.string(),
   title: z.string(),
   managerId: id.nullable(),
-  status: z.enum(['active', 'suspended', 'departed']),
+  status: personStatus,
   roles: z.array(personRole),
 });
 export type Person = z.infer<typeof person>;

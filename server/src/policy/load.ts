@@ -155,11 +155,11 @@ export async function loadOrg(source: Source, now: Date): Promise<{ org: OrgData
     await readBatch(source, [
       'SELECT version FROM meta WHERE id = 1',
       `SELECT ${ORG_PERSON_COLUMNS} FROM people p ORDER BY p.id`,
-      `SELECT ${GROUP_COLUMNS} FROM approver_groups g ORDER BY g.id`,
+      `SELECT ${GROUP_COLUMNS} FROM approver_groups g WHERE g.deleted_at IS NULL ORDER BY g.id`,
       'SELECT c.id, c.kind, c.name FROM crm_connections c ORDER BY c.id',
       `SELECT ${ORG_ACCOUNT_COLUMNS} FROM crm_accounts ac ORDER BY ac.id`,
       `SELECT ${ORG_CATALOG_COLUMNS} FROM permission_catalog k ORDER BY k.connection_id, k.key`,
-      `SELECT ${LICENSE_COLUMNS} FROM licenses l ORDER BY l.id`,
+      `SELECT ${LICENSE_COLUMNS} FROM licenses l WHERE l.deleted_at IS NULL ORDER BY l.id`,
       `SELECT ${BUNDLE_COLUMNS} FROM bundles b ORDER BY b.id`,
       `SELECT ${ASSIGNMENT_COLUMNS} FROM assignments a ORDER BY a.id`,
       `SELECT ${USAGE_COLUMNS} FROM usage_aggregates u`,

@@ -1,13 +1,14 @@
-import { signInBody, type SignInResponse } from '@accesslens/shared';
-import { Hono } from 'hono';
+import { signInBody, signInResponse, type SignInResponse } from '@accesslens/shared';
+import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { verifyPassword } from '../auth/password.ts';
 import { checkSignInLimit, clearEmailFailures, recordSignInFailure } from '../auth/rate-limit.ts';
 import { requireSession } from '../auth/require-session.ts';
 import { openSession } from '../auth/sign-in.ts';
-import { validate, type Env } from '../env.ts';
+import type { Env } from '../env.ts';
 import { ApiFailure } from '../errors.ts';
 import { PERSON_COLUMNS, personFromRow } from '../model.ts';
+import { apiRoutes, bearer, errors, json, jsonBody } from '../openapi.ts';
 import { runWrite } from '../write.ts';
 
 /** The socket's peer address. Forwarded headers are not trusted: any client can set them. */
@@ -18,8 +19,28 @@ export function clientAddress(c: Context<Env>): string {
 
 const INVALID_CREDENTIALS = 'The email or password is incorrect.';
 
-export const auth = new Hono<Env>()
-  .post('/sign-in', validate('json', signInBody), async (c) => {
+const signInRoute = createRoute({
+  method: 'post',
+  path: '/sign-in',
+  tags: ['auth'],
+  summary: 'Sign in with email and password',
+  description: 'The same 401 whether the email exists or not; 429 after too many failures (Retry-After).',
+  request: { body: jsonBody(signInBody) },
+  responses: { 200: json(signInResponse, 'A new session token.'), ...errors(400, 401, 429) },
+});
+
+const signOutRoute = createRoute({
+  method: 'post',
+  path: '/sign-out',
+  tags: ['auth'],
+  summary: 'End this session',
+  security: bearer,
+  middleware: [requireSession] as const,
+  responses: { 204: { description: 'Signed out.' }, ...errors(401) },
+});
+
+export const auth = apiRoutes()
+  .openapi(signInRoute, async (c) => {
     const db = c.var.db;
     const now = c.var.now();
     const email = c.req.valid('json').email.trim().toLowerCase();
@@ -70,7 +91,7 @@ export const auth = new Hono<Env>()
     const answer = await openSession(db, now, person, { method: 'password', address }, (w) => clearEmailFailures(w.tx, email));
     return c.json(answer satisfies SignInResponse, 200);
   })
-  .post('/sign-out', requireSession, async (c) => {
+  .openapi(signOutRoute, async (c) => {
     const { session, person, db } = c.var;
     await runWrite(db, c.var.now(), async (w) => {
       await w.tx.execute({ sql: 'DELETE FROM sessions WHERE id = ?', args: [session.id] });

@@ -1,11 +1,11 @@
-import { Hono } from 'hono';
+import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { requireRole } from '../auth/require-role.ts';
 import { requireSession } from '../auth/require-session.ts';
-import { validate, type Env } from '../env.ts';
+import { apiRoutes, bearer, errors, json, jsonBody } from '../openapi.ts';
 import { ApiFailure, conflict, notFound } from '../errors.ts';
 import { getFinding, listFindings } from '../findings/query.ts';
-import { acceptFindingBody, findingsQuery, type FindingView } from '../findings/schemas.ts';
+import { acceptFindingBody, findingResponse, findingsQuery, findingsResponse, type FindingView } from '../findings/schemas.ts';
 import { runWrite } from '../write.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -17,18 +17,47 @@ const findingParam = z.object({ id: z.string().min(1).max(100) });
  * Over-privilege findings (GET for administrators and auditors); accepting a risk and reopening it
  * (administrators), both audited.
  */
-export const findingsRoutes = new Hono<Env>()
-  .get('/', requireSession, requireRole(['admin', 'auditor'], 'read findings'), validate('query', findingsQuery), async (c) => {
+const listRoute = createRoute({
+  method: 'get',
+  path: '/',
+  tags: ['findings'],
+  summary: 'Over-privilege findings, most severe first (administrators and auditors)',
+  security: bearer,
+  middleware: [requireSession, requireRole(['admin', 'auditor'], 'read findings')] as const,
+  request: { query: findingsQuery },
+  responses: { 200: json(findingsResponse, 'A page of findings.'), ...errors(400, 401, 403) },
+});
+
+const acceptRoute = createRoute({
+  method: 'post',
+  path: '/{id}/accept',
+  tags: ['findings'],
+  summary: 'Accept a risk until a date (administrators)',
+  security: bearer,
+  middleware: [requireSession, requireRole(['admin'], 'accept a risk')] as const,
+  request: { params: findingParam, body: jsonBody(acceptFindingBody) },
+  responses: { 200: json(findingResponse, 'The finding, accepted.'), ...errors(400, 401, 403, 404, 409) },
+});
+
+const reopenRoute = createRoute({
+  method: 'post',
+  path: '/{id}/reopen',
+  tags: ['findings'],
+  summary: 'Reopen an accepted finding (administrators)',
+  security: bearer,
+  middleware: [requireSession, requireRole(['admin'], 'reopen a finding')] as const,
+  request: { params: findingParam },
+  responses: { 200: json(findingResponse, 'The finding, open again.'), ...errors(400, 401, 403, 404, 409) },
+});
+
+export const findingsRoutes = apiRoutes()
+  .openapi(listRoute, async (c) => {
     const now = c.var.now();
     await c.var.findings.ensureCurrent(now);
     return c.json(await listFindings(c.var.db, c.req.valid('query'), now), 200);
   })
-  .post(
-    '/:id/accept',
-    requireSession,
-    requireRole(['admin'], 'accept a risk'),
-    validate('param', findingParam),
-    validate('json', acceptFindingBody),
+  .openapi(
+    acceptRoute,
     async (c) => {
       const { db, person, findings } = c.var;
       const now = c.var.now();
@@ -83,7 +112,7 @@ export const findingsRoutes = new Hono<Env>()
       return c.json({ finding: (await getFinding(db, id, now)) as FindingView }, 200);
     },
   )
-  .post('/:id/reopen', requireSession, requireRole(['admin'], 'reopen a finding'), validate('param', findingParam), async (c) => {
+  .openapi(reopenRoute, async (c) => {
     const { db, person, findings } = c.var;
     const now = c.var.now();
     const { id } = c.req.valid('param');

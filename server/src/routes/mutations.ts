@@ -1,11 +1,23 @@
-import { mutationsBody, type MutationsResponse } from '@accesslens/shared';
-import { Hono } from 'hono';
+import { mutationsBody, mutationsResponse, type MutationsResponse } from '@accesslens/shared';
+import { createRoute } from '@hono/zod-openapi';
 import { requireSession } from '../auth/require-session.ts';
-import { validate, type Env } from '../env.ts';
+import { apiRoutes, bearer, errors, json, jsonBody } from '../openapi.ts';
 import { applyMutations } from '../mutations/index.ts';
 import { formatCursor } from '../sync/cursor.ts';
 
-export const mutations = new Hono<Env>().post('/', requireSession, validate('json', mutationsBody), async (c) => {
+const mutationsRoute = createRoute({
+  method: 'post',
+  path: '/',
+  tags: ['sync'],
+  summary: 'Apply client mutations, each at most once',
+  description: 'request.create, request.cancel, decision.record. Each result is applied, duplicate or rejected (with the error).',
+  security: bearer,
+  middleware: [requireSession] as const,
+  request: { body: jsonBody(mutationsBody) },
+  responses: { 200: json(mutationsResponse, 'One result per mutation and the cursor at which their effects are visible.'), ...errors(400, 401, 413) },
+});
+
+export const mutations = apiRoutes().openapi(mutationsRoute, async (c) => {
   const { db, person, notifier, findings } = c.var;
   const results = await applyMutations(db, person, c.req.valid('json').mutations, c.var.now, findings, notifier);
   // The position at which every effect of this batch is visible: a pull that returns this cursor

@@ -6,19 +6,22 @@
  */
 import { adapterFor } from '@accesslens/shared/crm';
 import {
+  id,
+  killSwitch,
   killSwitchInput,
+  pageRule,
   pageRuleInput,
   type PageRuleInput,
   type SyncedKillSwitch,
   type SyncedPageRule,
 } from '@accesslens/shared';
-import { Hono } from 'hono';
+import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { randomUUID } from 'node:crypto';
 import { requireRole } from '../auth/require-role.ts';
 import { requireSession } from '../auth/require-session.ts';
-import { validate, type Env } from '../env.ts';
 import { ApiFailure, notFound } from '../errors.ts';
+import { apiRoutes, bearer, errors, json, jsonBody } from '../openapi.ts';
 import { KILL_SWITCH_COLUMNS, PAGE_RULE_COLUMNS, killSwitchFromRow, pageRuleFromRow } from '../model.ts';
 import { runWrite, type WriteContext } from '../write.ts';
 
@@ -73,10 +76,54 @@ const ruleArgs = (rule: PageRuleInput) => [
 ];
 
 const listQuery = z.object({ connectionId: z.string().max(64).optional() });
+const idParam = z.object({ id });
+const rulesAdmin = () => requireRole(['admin'], 'manage page rules');
+const switchesAdmin = () => requireRole(['admin'], 'manage kill switches');
+const noContent = { 204: { description: 'Done.' } };
 
-export const pageRuleRoutes = new Hono<Env>()
-  .use(requireSession, requireRole(['admin'], 'manage page rules'))
-  .get('/', validate('query', listQuery), async (c) => {
+const listRules = createRoute({
+  method: 'get',
+  path: '/',
+  tags: ['page rules'],
+  summary: 'The page rules in force (administrators)',
+  security: bearer,
+  middleware: [requireSession, rulesAdmin()] as const,
+  request: { query: listQuery },
+  responses: { 200: json(z.object({ rules: z.array(pageRule) }), 'Rules, by host and priority.'), ...errors(400, 401, 403) },
+});
+const createRule = createRoute({
+  method: 'post',
+  path: '/',
+  tags: ['page rules'],
+  summary: 'Add a page rule: how to read an in-house CRM, or an override of a built-in adapter for one tenant',
+  security: bearer,
+  middleware: [requireSession, rulesAdmin()] as const,
+  request: { body: jsonBody(pageRuleInput) },
+  responses: { 201: json(pageRule, 'The rule, as every extension will get it.'), ...errors(400, 401, 403) },
+});
+const replaceRule = createRoute({
+  method: 'put',
+  path: '/{id}',
+  tags: ['page rules'],
+  summary: 'Replace a page rule',
+  security: bearer,
+  middleware: [requireSession, rulesAdmin()] as const,
+  request: { params: idParam, body: jsonBody(pageRuleInput) },
+  responses: { 200: json(pageRule, 'The rule.'), ...errors(400, 401, 403, 404) },
+});
+const deleteRule = createRoute({
+  method: 'delete',
+  path: '/{id}',
+  tags: ['page rules'],
+  summary: 'Remove a page rule (extensions drop it at their next sync)',
+  security: bearer,
+  middleware: [requireSession, rulesAdmin()] as const,
+  request: { params: idParam },
+  responses: { ...noContent, ...errors(400, 401, 403, 404) },
+});
+
+export const pageRuleRoutes = apiRoutes()
+  .openapi(listRules, async (c) => {
     const { connectionId } = c.req.valid('query');
     const rows = await c.var.db.execute(
       `SELECT ${PAGE_RULE_COLUMNS} FROM page_rules pr JOIN crm_connections c ON c.id = pr.connection_id
@@ -85,7 +132,7 @@ export const pageRuleRoutes = new Hono<Env>()
     );
     return c.json({ rules: rows.rows.map(pageRuleFromRow) }, 200);
   })
-  .post('/', validate('json', pageRuleInput), async (c) => {
+  .openapi(createRule, async (c) => {
     const rule = c.req.valid('json');
     const created = await runWrite(
       c.var.db,
@@ -106,9 +153,9 @@ export const pageRuleRoutes = new Hono<Env>()
     );
     return c.json(created, 201);
   })
-  .put('/:id', validate('json', pageRuleInput), async (c) => {
+  .openapi(replaceRule, async (c) => {
     const rule = c.req.valid('json');
-    const id = c.req.param('id');
+    const { id } = c.req.valid('param');
     const updated = await runWrite(
       c.var.db,
       c.var.now(),
@@ -129,8 +176,8 @@ export const pageRuleRoutes = new Hono<Env>()
     );
     return c.json(updated, 200);
   })
-  .delete('/:id', async (c) => {
-    const id = c.req.param('id');
+  .openapi(deleteRule, async (c) => {
+    const { id } = c.req.valid('param');
     await runWrite(
       c.var.db,
       c.var.now(),
@@ -151,13 +198,42 @@ async function readSwitch(w: WriteContext, id: string): Promise<SyncedKillSwitch
   return r.rows[0] ? killSwitchFromRow(r.rows[0]) : null;
 }
 
-export const killSwitchRoutes = new Hono<Env>()
-  .use(requireSession, requireRole(['admin'], 'manage kill switches'))
-  .get('/', async (c) => {
+const listSwitches = createRoute({
+  method: 'get',
+  path: '/',
+  tags: ['kill switches'],
+  summary: 'Adapters (or page kinds) paused for extension versions below a fixed one (administrators)',
+  security: bearer,
+  middleware: [requireSession, switchesAdmin()] as const,
+  responses: { 200: json(z.object({ killSwitches: z.array(killSwitch) }), 'The switches in force.'), ...errors(401, 403) },
+});
+const createSwitch = createRoute({
+  method: 'post',
+  path: '/',
+  tags: ['kill switches'],
+  summary: 'Pause an adapter, or one page kind of it, for versions below fixedIn',
+  security: bearer,
+  middleware: [requireSession, switchesAdmin()] as const,
+  request: { body: jsonBody(killSwitchInput) },
+  responses: { 201: json(killSwitch, 'The switch, as every extension will get it.'), ...errors(400, 401, 403) },
+});
+const deleteSwitch = createRoute({
+  method: 'delete',
+  path: '/{id}',
+  tags: ['kill switches'],
+  summary: 'Lift a kill switch',
+  security: bearer,
+  middleware: [requireSession, switchesAdmin()] as const,
+  request: { params: idParam },
+  responses: { ...noContent, ...errors(400, 401, 403, 404) },
+});
+
+export const killSwitchRoutes = apiRoutes()
+  .openapi(listSwitches, async (c) => {
     const rows = await c.var.db.execute(`SELECT ${KILL_SWITCH_COLUMNS} FROM kill_switches ks WHERE ks.deleted = 0 ORDER BY ks.crm, ks.id`);
     return c.json({ killSwitches: rows.rows.map(killSwitchFromRow) }, 200);
   })
-  .post('/', validate('json', killSwitchInput), async (c) => {
+  .openapi(createSwitch, async (c) => {
     const input = c.req.valid('json');
     const created = await runWrite(
       c.var.db,
@@ -177,8 +253,8 @@ export const killSwitchRoutes = new Hono<Env>()
     );
     return c.json(created, 201);
   })
-  .delete('/:id', async (c) => {
-    const id = c.req.param('id');
+  .openapi(deleteSwitch, async (c) => {
+    const { id } = c.req.valid('param');
     await runWrite(
       c.var.db,
       c.var.now(),

@@ -1,9 +1,9 @@
-import { policyPutBody, type PolicyDocument, type PolicyResponse } from '@accesslens/shared';
-import { Hono } from 'hono';
+import { policyPutBody, policyResponse, type PolicyDocument, type PolicyResponse } from '@accesslens/shared';
+import { createRoute } from '@hono/zod-openapi';
 import { requireRole } from '../auth/require-role.ts';
 import { requireSession } from '../auth/require-session.ts';
 import type { Db } from '../db.ts';
-import { validate, type Env } from '../env.ts';
+import { apiRoutes, bearer, errors, json, jsonBody } from '../openapi.ts';
 import { ApiFailure } from '../errors.ts';
 import { readCurrentPolicy, type StoredPolicy } from '../policy/load.ts';
 import { runWrite } from '../write.ts';
@@ -24,7 +24,7 @@ async function checkReferences(db: Db, d: PolicyDocument): Promise<void> {
   const [conns, bundles, groups, people] = await db.readBatch([
     'SELECT id FROM crm_connections',
     'SELECT id, connection_id FROM bundles',
-    'SELECT id FROM approver_groups',
+    'SELECT id FROM approver_groups WHERE deleted_at IS NULL',
     'SELECT id FROM people',
   ]);
   const connections = new Set(conns!.rows.map((r) => String(r.id)));
@@ -62,12 +62,32 @@ async function checkReferences(db: Db, d: PolicyDocument): Promise<void> {
   }
 }
 
+const getPolicyRoute = createRoute({
+  method: 'get',
+  path: '/',
+  tags: ['policy'],
+  summary: 'The current policy version (administrators and auditors)',
+  security: bearer,
+  middleware: [requireSession, requireRole(['admin', 'auditor'], 'read the policy')] as const,
+  responses: { 200: json(policyResponse, 'The current version.'), ...errors(401, 403) },
+});
+
+const putPolicyRoute = createRoute({
+  method: 'put',
+  path: '/',
+  tags: ['policy'],
+  summary: 'Make a new policy version (administrators)',
+  description: '409 (field baseVersion) when baseVersion is not the current version.',
+  security: bearer,
+  middleware: [requireSession, requireRole(['admin'], 'change the policy')] as const,
+  request: { body: jsonBody(policyPutBody) },
+  responses: { 200: json(policyResponse, 'The new version.'), ...errors(400, 401, 403, 409) },
+});
+
 /** The versioned policy: everyone's requests and every finding follow the current version. */
-export const policyRoutes = new Hono<Env>()
-  .get('/', requireSession, requireRole(['admin', 'auditor'], 'read the policy'), async (c) =>
-    c.json(respond(await readCurrentPolicy(c.var.db)), 200),
-  )
-  .put('/', requireSession, requireRole(['admin'], 'change the policy'), validate('json', policyPutBody), async (c) => {
+export const policyRoutes = apiRoutes()
+  .openapi(getPolicyRoute, async (c) => c.json(respond(await readCurrentPolicy(c.var.db)), 200))
+  .openapi(putPolicyRoute, async (c) => {
     const { db, person, findings, notifier } = c.var;
     const now = c.var.now();
     const body = c.req.valid('json');

@@ -2,11 +2,12 @@ import {
   durationChoicesWithin,
   evaluateRequest,
   requestPreviewBody,
+  requestPreviewResponse,
   type RequestPreviewResponse,
 } from '@accesslens/shared';
-import { Hono } from 'hono';
+import { createRoute } from '@hono/zod-openapi';
 import { requireSession } from '../auth/require-session.ts';
-import { validate, type Env } from '../env.ts';
+import { apiRoutes, bearer, errors, json, jsonBody } from '../openapi.ts';
 import { forbidden, notFound } from '../errors.ts';
 import { withField } from '../mutations/request-create.ts';
 import { readRequestContext } from '../mutations/requests.ts';
@@ -17,7 +18,18 @@ import { readRequestContext } from '../mutations/requests.ts';
  * and the choices within them; missing prerequisites, SoD conflicts, license seats; and every problem
  * that would make request.create reject it.
  */
-export const requestRoutes = new Hono<Env>().post('/preview', requireSession, validate('json', requestPreviewBody), async (c) => {
+const previewRoute = createRoute({
+  method: 'post',
+  path: '/preview',
+  tags: ['requests'],
+  summary: 'What submitting a request would do under the current policy',
+  security: bearer,
+  middleware: [requireSession] as const,
+  request: { body: jsonBody(requestPreviewBody) },
+  responses: { 200: json(requestPreviewResponse, 'Stages, approvers, duration, prerequisites, conflicts and problems.'), ...errors(400, 401, 403, 404) },
+});
+
+export const requestRoutes = apiRoutes().openapi(previewRoute, async (c) => {
   const { db, person, findings } = c.var;
   const now = c.var.now();
   const body = c.req.valid('json');

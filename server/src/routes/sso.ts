@@ -6,20 +6,22 @@
  */
 import {
   authMethodsResponse,
+  signInResponse,
   ssoFinishBody,
   ssoStartBody,
+  ssoStartResponse,
   type AuthMethodsResponse,
   type Person,
   type SignInResponse,
   type SsoStartResponse,
 } from '@accesslens/shared';
-import { Hono } from 'hono';
+import { createRoute } from '@hono/zod-openapi';
 import { claimFlow, storeFlow } from '../auth/oidc-flows.ts';
 import { OidcClient, SsoRefusal, randomFlowSecrets, type VerifiedIdentity } from '../auth/oidc.ts';
 import { openSession } from '../auth/sign-in.ts';
 import type { Db, Transaction } from '../db.ts';
-import { validate, type Env } from '../env.ts';
 import { ApiFailure } from '../errors.ts';
+import { apiRoutes, errors, json, jsonBody } from '../openapi.ts';
 import { PERSON_COLUMNS, personFromRow } from '../model.ts';
 import { runWrite } from '../write.ts';
 import { clientAddress } from './auth.ts';
@@ -30,13 +32,39 @@ function asFailure(refusal: SsoRefusal): ApiFailure {
   return new ApiFailure(refusal.status, refusal.code, refusal.message);
 }
 
+const methodsRoute = createRoute({
+  method: 'get',
+  path: '/methods',
+  tags: ['auth'],
+  summary: 'How people may sign in to this server: password, and single sign-on when configured',
+  responses: { 200: json(authMethodsResponse, 'The sign-in methods.') },
+});
+const ssoStartRoute = createRoute({
+  method: 'post',
+  path: '/sso/start',
+  tags: ['auth'],
+  summary: "Start a single sign-on: the provider's authorization URL for the extension's redirect URI",
+  description: '404 sso_not_configured without single sign-on; 429 after too many unfinished sign-ins from one address.',
+  request: { body: jsonBody(ssoStartBody) },
+  responses: { 200: json(ssoStartResponse, 'Open this URL (identity.launchWebAuthFlow).'), ...errors(400, 404, 429) },
+});
+const ssoFinishRoute = createRoute({
+  method: 'post',
+  path: '/sso/finish',
+  tags: ['auth'],
+  summary: 'Finish a single sign-on with the URL the provider sent the browser back to',
+  description: 'Answers like password sign-in. Refusals: 401 sso_flow_unknown / sso_flow_expired, 403 sso_* (see docs/api.md).',
+  request: { body: jsonBody(ssoFinishBody) },
+  responses: { 200: json(signInResponse, 'A session, as password sign-in gives.'), ...errors(400, 401, 403, 404) },
+});
+
 export function ssoRoutes(oidc: OidcClient | null) {
-  return new Hono<Env>()
-    .get('/methods', (c) => {
+  return apiRoutes()
+    .openapi(methodsRoute, (c) => {
       const methods: AuthMethodsResponse = { password: true, sso: oidc ? { protocol: 'oidc', name: oidc.name } : null };
       return c.json(authMethodsResponse.parse(methods), 200);
     })
-    .post('/sso/start', validate('json', ssoStartBody), async (c) => {
+    .openapi(ssoStartRoute, async (c) => {
       if (!oidc) throw notConfigured();
       const now = c.var.now();
       const flow = randomFlowSecrets(c.req.valid('json').redirectUri);
@@ -60,7 +88,7 @@ export function ssoRoutes(oidc: OidcClient | null) {
         );
       return c.json({ authorizationUrl: url.href, expiresAt: stored.expiresAt.toISOString() } satisfies SsoStartResponse, 200);
     })
-    .post('/sso/finish', validate('json', ssoFinishBody), async (c) => {
+    .openapi(ssoFinishRoute, async (c) => {
       if (!oidc) throw notConfigured();
       const db = c.var.db;
       const now = c.var.now();

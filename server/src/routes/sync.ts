@@ -1,17 +1,43 @@
-import { syncQuery, unchangedPull } from '@accesslens/shared';
-import { Hono } from 'hono';
+import { syncQuery, syncResponse, unchangedPull } from '@accesslens/shared';
+import { createRoute } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
+import { z } from 'zod';
 import { requireSession } from '../auth/require-session.ts';
-import { validate, type Env } from '../env.ts';
+import { apiRoutes, bearer, errors, json } from '../openapi.ts';
 import { sweepIfDue } from '../expiry.ts';
 import { formatCursor, parseCursor } from '../sync/cursor.ts';
 import { readSlice, toSyncResponse } from '../sync/slice.ts';
 
 export const KEEP_ALIVE_MS = 20_000;
 
+const pullRoute = createRoute({
+  method: 'get',
+  path: '/',
+  tags: ['sync'],
+  summary: "Changes in the caller's slice since a cursor",
+  description: 'No cursor, or one the server cannot serve: `reset: true` and a full snapshot of the slice.',
+  security: bearer,
+  middleware: [requireSession] as const,
+  request: { query: syncQuery },
+  responses: { 200: json(syncResponse, 'The changes (or a snapshot) and the new cursor.'), ...errors(400, 401) },
+});
 
-export const sync = new Hono<Env>()
-  .get('/', requireSession, validate('query', syncQuery), async (c) => {
+const eventsRoute = createRoute({
+  method: 'get',
+  path: '/events',
+  tags: ['sync'],
+  summary: 'Server-sent pokes: pull now',
+  description: '`event: poke` whenever the caller\'s slice may have changed; a `: keep-alive` comment every 20 s.',
+  security: bearer,
+  middleware: [requireSession] as const,
+  responses: {
+    200: { description: 'An event stream.', content: { 'text/event-stream': { schema: z.string() } } },
+    ...errors(401),
+  },
+});
+
+export const sync = apiRoutes()
+  .openapi(pullRoute, async (c) => {
     const { db, person, notifier, findings } = c.var;
     let position = c.var.position;
     if ((await sweepIfDue(db, c.var.now(), notifier, findings)) > 0) {
@@ -33,9 +59,9 @@ export const sync = new Hono<Env>()
     // No cursor, or one this database cannot serve (malformed, foreign, ahead, too old).
     return c.json(toSyncResponse(await readSlice(db, person.id, -1), true), 200);
   })
-  .get('/events', requireSession, (c) => {
+  .openapi(eventsRoute, (c) => {
     const { notifier, person } = c.var;
-    return streamSSE(c, async (stream) => {
+    const response = streamSSE(c, async (stream) => {
       let pending = false;
       let closed = false;
       let wake: (() => void) | null = null;
@@ -77,4 +103,6 @@ export const sync = new Hono<Env>()
         c.req.raw.signal.removeEventListener('abort', stop);
       }
     });
+    // A stream, not a JSON body: the document describes it as text/event-stream.
+    return response as never;
   });

@@ -390,11 +390,21 @@ async function seedDemo(w: WriteContext, passwordHashes: Map<string, string>): P
   await tx.execute({ sql: "UPDATE meta SET organisation = 'Acme' WHERE id = 1", args: [] });
   for (const p of DEMO_PEOPLE)
     await tx.execute({
-      sql: `INSERT INTO people (id, email, name, department, title, manager_id, status, roles, hire_date, trainings, password_hash, version)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      sql: `INSERT INTO people (id, email, name, department, title, manager_id, status, roles, hire_date, trainings, password_hash, version,
+              created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       args: [p.id, p.email, p.name, p.department, p.title, p.managerId, p.status, JSON.stringify(p.roles), p.hireDate,
-        JSON.stringify(p.trainings), passwordHashes.get(p.id) ?? null, v],
+        JSON.stringify(p.trainings), passwordHashes.get(p.id) ?? null, v, w.nowIso, w.nowIso],
     });
+  // What trainings exist and who completed each (a month after joining, in the demo).
+  for (const t of [...new Set(DEMO_PEOPLE.flatMap((p) => p.trainings))].sort())
+    await tx.execute({ sql: 'INSERT INTO trainings (id, title, created_at) VALUES (?, ?, ?)', args: [t, t, w.nowIso] });
+  for (const p of DEMO_PEOPLE)
+    for (const t of p.trainings)
+      await tx.execute({
+        sql: 'INSERT INTO training_completions (person_id, training_id, completed_on) VALUES (?, ?, ?)',
+        args: [p.id, t, new Date(Date.parse(`${p.hireDate}T00:00:00Z`) + 30 * DAY_MS).toISOString().slice(0, 10)],
+      });
 
   await tx.execute({
     sql: 'INSERT INTO crm_connections (id, kind, name, hosts, settings, version) VALUES (?, ?, ?, ?, ?, ?)',
