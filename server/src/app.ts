@@ -4,11 +4,14 @@ import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { primeDummyHash } from './auth/password.ts';
 import type { Db } from './db.ts';
-import type { Env } from './env.ts';
+import type { ConnectorServices, Env } from './env.ts';
 import { ApiFailure } from './errors.ts';
 import { FindingsService } from './findings/service.ts';
 import { Notifier } from './notifier.ts';
 import { auth } from './routes/auth.ts';
+import { connectionRoutes } from './routes/connections.ts';
+import { taskRoutes } from './routes/tasks.ts';
+import { generateKey, KeyRing, SecretBox } from './secrets.ts';
 import { health } from './routes/health.ts';
 import { findingsRoutes } from './routes/findings.ts';
 import { me } from './routes/me.ts';
@@ -26,6 +29,13 @@ export interface AppOptions {
   findings?: FindingsService;
   /** Extra origins allowed besides browser extensions (ACCESSLENS_CORS_ORIGINS). */
   corsOrigins?: string[];
+  /**
+   * Encrypts CRM credentials (server/src/secrets.ts). startServer loads the configured key; without one
+   * (tests), a throwaway key is used — secrets stored with it cannot be read by another process.
+   */
+  secrets?: SecretBox;
+  /** Replaces the global fetch for CRM calls. */
+  crmFetch?: typeof fetch;
 }
 
 const EXTENSION_ORIGIN = /^(chrome-extension|moz-extension):\/\/[A-Za-z0-9-]+$/;
@@ -37,7 +47,10 @@ export function createApp({
   notifier = new Notifier(),
   findings = new FindingsService(db),
   corsOrigins = [],
+  secrets = new SecretBox(new KeyRing(generateKey())),
+  crmFetch,
 }: AppOptions) {
+  const connectors: ConnectorServices = { box: secrets, ...(crmFetch ? { fetch: crmFetch } : {}) };
   const allowed = new Set(corsOrigins);
   primeDummyHash();
   const app = new Hono<Env>();
@@ -60,7 +73,7 @@ export function createApp({
     '/api/*',
     cors({
       origin: (origin) => (EXTENSION_ORIGIN.test(origin) || allowed.has(origin) ? origin : null),
-      allowMethods: ['GET', 'POST', 'PUT', 'OPTIONS'],
+      allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
       allowHeaders: ['Authorization', 'Content-Type'],
       exposeHeaders: ['Retry-After'],
       maxAge: 600,
@@ -71,6 +84,7 @@ export function createApp({
     c.set('now', now);
     c.set('notifier', notifier);
     c.set('findings', findings);
+    c.set('connectors', connectors);
     await next();
     if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
   });
@@ -90,7 +104,9 @@ export function createApp({
     .route('/api/mutations', mutations)
     .route('/api/requests', requestRoutes)
     .route('/api/findings', findingsRoutes)
-    .route('/api/policy', policyRoutes);
+    .route('/api/policy', policyRoutes)
+    .route('/api/admin/connections', connectionRoutes)
+    .route('/api/admin/tasks', taskRoutes);
 }
 
 export type AppType = ReturnType<typeof createApp>;
@@ -104,3 +120,5 @@ export { loadConfig, type Config } from './config.ts';
 export { seedDemoIfEmpty, DEMO_PASSWORDS, DEMO_CONNECTION_ID } from './seed/demo.ts';
 export { verifyAuditChain } from './audit.ts';
 export { sweepExpiredGrants } from './expiry.ts';
+export { ConnectorWorker } from './connectors/worker.ts';
+export { SecretBox, KeyRing, generateKey, loadKeyRing } from './secrets.ts';

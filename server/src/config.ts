@@ -26,6 +26,12 @@ const envSchema = z.object({
     .default(`file:${DEFAULT_DATABASE_PATH}`),
   DATABASE_AUTH_TOKEN: z.string().optional(),
   ACCESSLENS_SEED: z.enum(['demo', 'none']).default('demo'),
+  ACCESSLENS_LEASE_SECONDS: z.coerce
+    .number({ message: 'must be a whole number of seconds' })
+    .int('must be a whole number of seconds')
+    .min(1, 'must be at least 1 second')
+    .max(3600, 'must be at most 3600 seconds')
+    .default(120),
   ACCESSLENS_CORS_ORIGINS: z
     .string()
     .default('')
@@ -39,6 +45,8 @@ export interface Config {
   databaseAuthToken?: string;
   seed: 'demo' | 'none';
   corsOrigins: string[];
+  /** How long a process holds a fulfilment job or an import before another may take over (a crashed one's). */
+  leaseSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -60,5 +68,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ...(e.DATABASE_AUTH_TOKEN ? { databaseAuthToken: e.DATABASE_AUTH_TOKEN } : {}),
     seed: e.ACCESSLENS_SEED,
     corsOrigins: e.ACCESSLENS_CORS_ORIGINS.map((o) => o.replace(/\/$/, '')),
+    leaseSeconds: e.ACCESSLENS_LEASE_SECONDS,
   };
 }

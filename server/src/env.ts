@@ -7,6 +7,14 @@ import type { z } from 'zod';
 import type { Db } from './db.ts';
 import type { FindingsService } from './findings/service.ts';
 import type { Notifier } from './notifier.ts';
+import type { SecretBox } from './secrets.ts';
+
+/** What routes need of the CRM connectors: the secret box, and how to reach CRMs. */
+export interface ConnectorServices {
+  box: SecretBox;
+  /** Replaces the global fetch for CRM calls (tests use it to count or intercept calls). */
+  fetch?: typeof fetch;
+}
 
 export interface SessionInfo {
   id: string;
@@ -27,6 +35,7 @@ export interface Env {
     db: Db;
     notifier: Notifier;
     findings: FindingsService;
+    connectors: ConnectorServices;
     now: () => Date;
     /** Set by `requireSession`. */
     person: Person;

@@ -1,4 +1,4 @@
-import { appendAudit, type AuditInput } from './audit.ts';
+import { appendAudit, appendAuditBatch, type AuditInput } from './audit.ts';
 import type { Db, Transaction } from './db.ts';
 import type { Notifier } from './notifier.ts';
 
@@ -36,6 +36,11 @@ export class WriteContext {
 
   audit(input: AuditInput): Promise<number> {
     return appendAudit(this.tx, this.now, input);
+  }
+
+  /** Many events at once (same chain), for bulk work such as imports. */
+  auditMany(inputs: AuditInput[]): Promise<void> {
+    return appendAuditBatch(this.tx, this.now, inputs);
   }
 
   /**

@@ -9,3 +9,4 @@ export * from './crm/index.ts';
 export * from './constants.ts';
 export * from './engine/index.ts';
 export * from './policy-schema.ts';
+export * from './connections-schema.ts';

@@ -6,7 +6,9 @@ import type { Notifier } from '../notifier.ts';
 import { runWrite } from '../write.ts';
 import { recordDecision } from './decision-record.ts';
 import { cancelRequest } from './request-cancel.ts';
-import { createRequest } from './request-create.ts';
+import { reportProblem } from '../connectors/fulfilment.ts';
+import { createRequest, withField } from './request-create.ts';
+import { reportUsage } from './usage-report.ts';
 
 /**
  * Applies each mutation in its own write transaction together with its applied_mutations row, so a
@@ -58,6 +60,17 @@ async function applyOne(
             break;
           case 'decision.record':
             await recordDecision(w, me, m.args, field, findings);
+            break;
+          case 'usage.report':
+            await reportUsage(w, me, m.args, field, findings);
+            break;
+          case 'request.report-problem':
+            try {
+              await reportProblem(w, me.id, m.args.requestId, m.args.page);
+            } catch (error) {
+              if (error instanceof ApiFailure && (error.code === 'not_found' || error.code === 'forbidden')) throw withField(error, field('requestId'));
+              throw error;
+            }
             break;
         }
         await w.tx.execute({

@@ -18,6 +18,8 @@ import type { Db } from '../db.ts';
 import { runWrite, type WriteContext } from '../write.ts';
 
 export const DEMO_CONNECTION_ID = 'sf-acme';
+/** The demo org's Salesforce organisation id (the connection's tenant). */
+export const DEMO_ORG_ID = '00DHs000000AcmeMAA';
 
 export const DEMO_PASSWORDS = {
   'ava@acme.test': 'ava-demo-2026',
@@ -285,6 +287,13 @@ export const DEMO_BUNDLES: { id: string; kind: BundleKind; name: string; include
     permissions: ['system:RunReports', 'system:ExportReport'],
   },
   {
+    id: 'ps-case-viewer',
+    kind: 'permissionSet',
+    name: 'Case Viewer',
+    includes: [],
+    permissions: ['object:Case:read'],
+  },
+  {
     id: 'psg-revenue-ops',
     kind: 'permissionSetGroup',
     name: 'Revenue Ops',
@@ -355,7 +364,20 @@ export const DEMO_POLICY: PolicyDocument = policyDocument.parse({
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** A Salesforce User id (key prefix 005), 18 characters. */
-const salesforceUserId = (n: number) => `005Hs00000${String(n).padStart(5, '0')}AAA`;
+export const salesforceUserId = (n: number) => `005Hs00000${String(n).padStart(5, '0')}AAA`;
+
+/** An 18-character Salesforce id with the object's 3-character key prefix. */
+export const salesforceId = (prefix: string, n: number) => `${prefix}Hs00000${String(n).padStart(5, '0')}AAA`;
+
+/**
+ * The demo bundles' Salesforce ids: Profile (00e), PermissionSet (0PS), PermissionSetGroup (0PG). The
+ * fake Salesforce of the tests serves the same org, so an import of it matches what the seed wrote.
+ */
+export const demoBundleExternalId = (bundleId: string): string => {
+  const n = DEMO_BUNDLES.findIndex((b) => b.id === bundleId) + 1;
+  const kind = DEMO_BUNDLES[n - 1]!.kind;
+  return salesforceId(kind === 'profile' ? '00e' : kind === 'permissionSetGroup' ? '0PG' : '0PS', n);
+};
 
 // Hashing is deliberately slow; one process seeding many databases (tests) hashes each password once.
 const hashes = new Map<string, Promise<string>>();
@@ -393,11 +415,15 @@ async function seedDemo(w: WriteContext, passwordHashes: Map<string, string>): P
         JSON.stringify(p.trainings), passwordHashes.get(p.id) ?? null, v],
     });
 
+  // Read-only and without credentials: approved grants become admin tasks until an administrator
+  // connects the org (PATCH /api/admin/connections/sf-acme, or `pnpm accesslens connection add`).
   await tx.execute({
-    sql: 'INSERT INTO crm_connections (id, kind, name, hosts, settings, version) VALUES (?, ?, ?, ?, ?, ?)',
+    sql: `INSERT INTO crm_connections (id, kind, name, hosts, settings, tenant, mode, schedule_minutes, enabled, created_at, updated_at, version)
+          VALUES (?, ?, ?, ?, ?, ?, 'read-only', 60, 1, ?, ?, ?)`,
     args: [DEMO_CONNECTION_ID, 'salesforce', 'Acme Salesforce',
-      JSON.stringify(['acme.lightning.force.com', 'acme.my.salesforce.com']), JSON.stringify({ orgId: '00DHs000000AcmeMAA' }), v],
+      JSON.stringify(['acme.lightning.force.com', 'acme.my.salesforce.com']), '{}', DEMO_ORG_ID, w.nowIso, w.nowIso, v],
   });
+  await tx.execute({ sql: 'INSERT INTO connection_state (connection_id) VALUES (?)', args: [DEMO_CONNECTION_ID] });
 
   for (const g of DEMO_GROUPS)
     await tx.execute({
@@ -422,8 +448,8 @@ async function seedDemo(w: WriteContext, passwordHashes: Map<string, string>): P
 
   for (const b of DEMO_BUNDLES)
     await tx.execute({
-      sql: 'INSERT INTO bundles (id, connection_id, kind, name, version) VALUES (?, ?, ?, ?, ?)',
-      args: [b.id, DEMO_CONNECTION_ID, b.kind, b.name, v],
+      sql: 'INSERT INTO bundles (id, connection_id, kind, name, external_id, version) VALUES (?, ?, ?, ?, ?, ?)',
+      args: [b.id, DEMO_CONNECTION_ID, b.kind, b.name, demoBundleExternalId(b.id), v],
     });
   for (const b of DEMO_BUNDLES) {
     for (const [i, inc] of b.includes.entries())
