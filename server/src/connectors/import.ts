@@ -270,8 +270,8 @@ async function finish(
       const due = queued.rows.length > 0 ? w.nowIso : nextIso;
       if (outcome.ok) {
         await w.tx.execute({
-          sql: `UPDATE import_runs SET status = 'succeeded', phase = NULL, changes = ?, warnings = ?, finished_at = ?, heartbeat_at = ? WHERE id = ?`,
-          args: [JSON.stringify(outcome.counts), JSON.stringify(outcome.warnings), w.nowIso, w.nowIso, runId],
+          sql: `UPDATE import_runs SET status = 'succeeded', phase = NULL, incremental = ?, changes = ?, warnings = ?, finished_at = ?, heartbeat_at = ? WHERE id = ?`,
+          args: [outcome.snapshot.users.complete ? 0 : 1, JSON.stringify(outcome.counts), JSON.stringify(outcome.warnings), w.nowIso, w.nowIso, runId],
         });
         await w.tx.execute({
           sql: `UPDATE connection_state SET cursor = ?, last_good_run_id = ?, next_import_at = ?, lease_owner = NULL, lease_until = NULL

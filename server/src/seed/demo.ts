@@ -102,10 +102,10 @@ export const DEMO_PEOPLE: DemoPerson[] = [
 ];
 
 /** Salesforce users still active although their person is not (deprovisioning lag). */
-const ACTIVE_DESPITE_STATUS = new Set(['p-jon']);
+export const ACTIVE_DESPITE_STATUS: ReadonlySet<string> = new Set(['p-jon']);
 
 /** Grants that ended but were never removed in Salesforce: [person, bundle, granted days ago, expired days ago]. */
-const STALE_GRANTS: [string, string, number, number][] = [['p-eli', 'ps-quote-desk', 42, 12]];
+export const STALE_GRANTS: readonly [string, string, number, number][] = [['p-eli', 'ps-quote-desk', 42, 12]];
 
 // ---------- approver groups, licenses ----------
 
@@ -363,6 +363,10 @@ export const DEMO_POLICY: PolicyDocument = policyDocument.parse({
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/** When demo person number `index` (in DEMO_PEOPLE order) last signed in to Salesforce, seen from `now`. */
+export const demoLastLoginAt = (index: number, now: Date): string =>
+  new Date(now.getTime() - DEMO_PEOPLE[index]!.lastLoginDaysAgo * DAY_MS - (index + 1) * 37 * 60 * 1000).toISOString();
+
 /** A Salesforce User id (key prefix 005), 18 characters. */
 export const salesforceUserId = (n: number) => `005Hs00000${String(n).padStart(5, '0')}AAA`;
 
@@ -466,7 +470,7 @@ async function seedDemo(w: WriteContext, passwordHashes: Map<string, string>): P
       sql: `INSERT INTO crm_accounts (id, person_id, connection_id, external_user_id, username, active, last_login_at, created_at, version)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       args: [accountId, p.id, DEMO_CONNECTION_ID, salesforceUserId(n + 1), `${first}@acme.test.sf`, active ? 1 : 0,
-        new Date(now.getTime() - p.lastLoginDaysAgo * DAY_MS - (n + 1) * 37 * 60 * 1000).toISOString(),
+        demoLastLoginAt(n, now),
         `${p.hireDate}T09:00:00.000Z`, v],
     });
     for (const [key, daysAgo] of Object.entries(p.usage ?? {}))
