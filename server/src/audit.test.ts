@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { canonicalJson, verifyAuditChain } from './audit.ts';
 import { createMutation, decisionMutation, harness, type Harness } from './testing.ts';
+import { runWrite } from './write.ts';
 
 let h: Harness;
 beforeEach(async () => {
@@ -10,6 +11,7 @@ beforeEach(async () => {
   const m = createMutation();
   await h.mutate(ava, [m]);
   await h.mutate(ben, [decisionMutation(m.args.requestId, 'approve')]);
+  await h.completeTask(m.args.requestId);
   await h.post(null, '/api/auth/sign-in', { email: 'ava@acme.test', password: 'wrong' });
 });
 afterEach(async () => {
@@ -25,12 +27,25 @@ describe('audit chain', () => {
       'auth.signed_in',
       'request.created',
       'decision.recorded',
+      'task.created',
+      'fulfilment.task',
+      'auth.signed_in',
       'grant.created',
+      'request.fulfilled',
+      'task.done',
       'auth.sign_in_failed',
     ]);
     expect(rows[0]!.prev_hash).toBe('0'.repeat(64));
     for (let i = 1; i < rows.length; i++) expect(rows[i]!.prev_hash).toBe(rows[i - 1]!.hash);
-    expect(await verifyAuditChain(h.db)).toEqual({ ok: true, events: 7 });
+    expect(await verifyAuditChain(h.db)).toEqual({ ok: true, events: 12 });
+  });
+
+  it('events appended in bulk (imports) continue the same chain', async () => {
+    await runWrite(h.db, h.clock.now(), (w) =>
+      w.auditMany(Array.from({ length: 950 }, (_, i) => ({ actorId: null, action: 'assignment.found', subjectType: 'assignment', subjectId: `asg-${i}`, data: { n: i } }))),
+    );
+    await h.post(null, '/api/auth/sign-in', { email: 'ava@acme.test', password: 'wrong' });
+    expect(await verifyAuditChain(h.db)).toEqual({ ok: true, events: 12 + 950 + 1 });
   });
 
   it('detects an edited event', async () => {
