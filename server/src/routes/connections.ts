@@ -129,7 +129,7 @@ export const connectionRoutes = new Hono<Env>()
           await markAuthorised(w.tx, connectionId, w.nowIso);
           await wakeJobs(w.tx, connectionId, w.nowIso);
         }
-        if (body.credentials || body.enabled || (body.scheduleMinutes !== undefined && body.scheduleMinutes !== current.scheduleMinutes)) {
+        if (body.credentials !== undefined || body.enabled || (body.scheduleMinutes !== undefined && body.scheduleMinutes !== current.scheduleMinutes)) {
           const hasCredentials = body.credentials !== undefined ? credentials !== null : current.credentialsUpdatedAt !== null;
           await w.tx.execute({
             sql: 'UPDATE connection_state SET next_import_at = ? WHERE connection_id = ?',
