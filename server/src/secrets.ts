@@ -10,8 +10,9 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Db, Transaction } from './db.ts';
+import type { Db } from './db.ts';
 import { filePathOf } from './db.ts';
+import { runWrite } from './write.ts';
 
 const KEY_BYTES = 32;
 const IV_BYTES = 12;
@@ -53,8 +54,9 @@ export class KeyRing {
   constructor(
     readonly current: SecretKey,
     readonly previous: SecretKey[] = [],
-    /** The key file the ring was read from (reread when a ciphertext names a key it does not hold). */
+    /** The key file the ring was read from (reread when it changes: a rotation by the CLI). */
     readonly file: string | null = null,
+    readonly fileMtimeMs: number | null = null,
   ) {}
 
   find(id: string): SecretKey | undefined {
@@ -116,8 +118,13 @@ export function loadKeyRing(env: Record<string, string | undefined>, databaseUrl
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
   }
+  return ringFromFile(file, previous);
+}
+
+function ringFromFile(file: string, previous: SecretKey[] = []): KeyRing {
+  const mtime = statSync(file).mtimeMs;
   const [current, ...rest] = readKeyFile(file);
-  return new KeyRing(current!, [...rest, ...previous], file);
+  return new KeyRing(current!, [...rest, ...previous], file, mtime);
 }
 
 /** Encrypts and decrypts secrets bound to where they are stored (the AAD), with a key ring. */
@@ -125,7 +132,19 @@ export class SecretBox {
   constructor(private ring: KeyRing) {}
 
   get keyId(): string {
+    this.#refresh();
     return this.ring.current.id;
+  }
+
+  /** A key file rotated by the CLI while this process runs: encrypt with its new key from now on. */
+  #refresh(): void {
+    const file = this.ring.file;
+    if (!file) return;
+    try {
+      if (statSync(file).mtimeMs !== this.ring.fileMtimeMs) this.ring = ringFromFile(file);
+    } catch {
+      // The file vanished or is unreadable: keep the keys already held.
+    }
   }
 
   get keyRing(): KeyRing {
@@ -134,6 +153,7 @@ export class SecretBox {
 
   /** `context` names where the secret lives (e.g. "connection:sf-acme:credentials"): a ciphertext moved elsewhere fails. */
   encrypt(plaintext: string, context: string): { keyId: string; ciphertext: string } {
+    this.#refresh();
     const key = this.ring.current;
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', key.bytes, iv);
@@ -148,10 +168,8 @@ export class SecretBox {
     if (parts.length !== 5 || parts[0] !== FORMAT) throw new SecretKeyError('A stored secret is not in a format this version understands.');
     const [, keyId, iv, body, tag] = parts as [string, string, string, string, string];
     let key = this.ring.find(keyId);
-    if (!key && this.ring.file) {
-      // Rotated by the CLI while this process ran: the key file holds the new ring.
-      const keys = readKeyFile(this.ring.file);
-      this.ring = new KeyRing(keys[0]!, keys.slice(1), this.ring.file);
+    if (!key) {
+      this.#refresh();
       key = this.ring.find(keyId);
     }
     if (!key)
@@ -173,24 +191,49 @@ export class SecretBox {
 export const secretContext = (connectionId: string, purpose: 'credentials' | 'token') => `connection:${connectionId}:${purpose}`;
 
 /**
- * Re-encrypts every stored secret with the ring's current key, in one transaction. Returns how many
- * were rewritten (secrets already under the current key are left as they are).
+ * Re-encrypts every stored secret with the ring's current key, in one transaction, audited. Returns
+ * how many were rewritten (secrets already under the current key are left as they are).
  */
 export async function reencryptAll(db: Db, box: SecretBox, now: Date): Promise<{ rewritten: number; total: number }> {
-  return db.transaction(async (tx: Transaction) => {
-    const rows = await tx.execute('SELECT connection_id, purpose, key_id, ciphertext FROM connection_secrets ORDER BY connection_id, purpose');
+  return runWrite(db, now, async (w) => {
+    const rows = await w.tx.execute('SELECT connection_id, purpose, key_id, ciphertext FROM connection_secrets ORDER BY connection_id, purpose');
     let rewritten = 0;
     for (const r of rows.rows) {
       if (String(r.key_id) === box.keyId) continue;
       const context = secretContext(String(r.connection_id), String(r.purpose) as 'credentials' | 'token');
       const plain = box.decrypt(String(r.ciphertext), context);
       const sealed = box.encrypt(plain, context);
-      await tx.execute({
+      await w.tx.execute({
         sql: 'UPDATE connection_secrets SET key_id = ?, ciphertext = ?, updated_at = ? WHERE connection_id = ? AND purpose = ?',
-        args: [sealed.keyId, sealed.ciphertext, now.toISOString(), String(r.connection_id), String(r.purpose)],
+        args: [sealed.keyId, sealed.ciphertext, w.nowIso, String(r.connection_id), String(r.purpose)],
       });
       rewritten++;
     }
+    await w.audit({ actorId: null, action: 'secrets.rotated', subjectType: 'secrets', subjectId: null, data: { keyId: box.keyId, rewritten, total: rows.rows.length } });
     return { rewritten, total: rows.rows.length };
   });
+}
+
+/**
+ * `secret rotate`: with ACCESSLENS_SECRET_KEY, re-encrypts everything under it (old secrets are read
+ * with ACCESSLENS_SECRET_KEY_PREVIOUS). With a key file, makes a new key, keeps the old one in the file
+ * until every secret is re-encrypted, then drops it; running servers pick the new file up.
+ */
+export async function rotateSecrets(
+  db: Db,
+  env: Record<string, string | undefined>,
+  databaseUrl: string,
+  now: Date,
+): Promise<{ mode: 'env' | 'file'; keyId: string; rewritten: number; total: number; file: string | null }> {
+  const ring = loadKeyRing(env, databaseUrl);
+  if (!ring.file) {
+    const result = await reencryptAll(db, new SecretBox(ring), now);
+    return { mode: 'env', keyId: ring.current.id, ...result, file: null };
+  }
+  const fresh = generateKey();
+  const old = [ring.current, ...ring.previous];
+  writeKeyFile(ring.file, [fresh, ...old]);
+  const result = await reencryptAll(db, new SecretBox(new KeyRing(fresh, old)), now);
+  writeKeyFile(ring.file, [fresh]);
+  return { mode: 'file', keyId: fresh.id, ...result, file: ring.file };
 }

@@ -2,16 +2,19 @@
  * CRM connections as stored: settings, state, credentials (encrypted, write-only) and OAuth tokens,
  * and opening a connector on one of them for a piece of work.
  */
-import type { ConnectionView, CrmKind, FulfilmentReason, ImportRunView } from '@accesslens/shared';
+import { randomUUID } from 'node:crypto';
+import type { ConnectionCreateBody, ConnectionView, CrmKind, FulfilmentReason, ImportRunView } from '@accesslens/shared';
 import type { Row } from '@libsql/client';
 import type { z } from 'zod';
 import type { Db, Transaction } from '../db.ts';
 import { ApiFailure } from '../errors.ts';
 import { readBatch, type Source } from '../policy/load.ts';
 import { secretContext, type SecretBox } from '../secrets.ts';
+import type { Notifier } from '../notifier.ts';
 import { runWrite } from '../write.ts';
 import { CrmHttp, type TokenSource } from './http.ts';
 import { connectorFor } from './registry.ts';
+import { signalWork } from './signal.ts';
 import { CrmError, type ConnectionConfig, type ConnectorDefinition, type CrmClient, type StoredToken, type TokenStore } from './types.ts';
 
 const json = <T>(v: unknown): T => JSON.parse(String(v)) as T;
@@ -180,6 +183,63 @@ export function validateForKind(
     c = parsed.data as Record<string, unknown>;
   }
   return { settings: s.data as Record<string, unknown>, credentials: c };
+}
+
+// ---------- creating ----------
+
+/**
+ * Creates a connection (admin API and CLI): validated for its kind (400 naming the field), credentials
+ * encrypted, audited; with credentials and a schedule its first import is due at once. Returns its id.
+ */
+export async function createConnection(
+  db: Db,
+  box: SecretBox,
+  body: ConnectionCreateBody,
+  context: { actorId: string | null; now: Date; notifier?: Notifier; via?: string },
+): Promise<string> {
+  const { settings, credentials } = validateForKind(body.kind, body.settings, body.credentials);
+  const connectionId = body.id ?? `${body.kind}-${randomUUID().slice(0, 8)}`;
+  await runWrite(
+    db,
+    context.now,
+    async (w) => {
+      const exists = await w.tx.execute({ sql: 'SELECT 1 FROM crm_connections WHERE id = ?', args: [connectionId] });
+      if (exists.rows[0]) throw new ApiFailure(409, 'conflict', `A connection with id "${connectionId}" already exists.`, 'id');
+      await w.tx.execute({
+        sql: `INSERT INTO crm_connections (id, kind, name, hosts, settings, tenant, mode, automatic_change, schedule_minutes, enabled, created_at, updated_at, version)
+              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,
+        args: [connectionId, body.kind, body.name, JSON.stringify(body.hosts), JSON.stringify(settings), body.tenant, body.mode, body.automaticChange ? 1 : 0,
+          body.scheduleMinutes, w.nowIso, w.nowIso, await w.version()],
+      });
+      await ensureState(w.tx, connectionId);
+      if (credentials) {
+        await storeCredentials(w.tx, box, connectionId, credentials, w.nowIso);
+        if (body.scheduleMinutes > 0)
+          await w.tx.execute({ sql: 'UPDATE connection_state SET next_import_at = ? WHERE connection_id = ?', args: [w.nowIso, connectionId] });
+      }
+      await w.audit({
+        actorId: context.actorId,
+        action: 'connection.created',
+        subjectType: 'connection',
+        subjectId: connectionId,
+        data: {
+          kind: body.kind,
+          name: body.name,
+          hosts: body.hosts,
+          tenant: body.tenant,
+          mode: body.mode,
+          automaticChange: body.automaticChange,
+          scheduleMinutes: body.scheduleMinutes,
+          settings,
+          credentials: credentials ? 'set' : 'not set',
+          ...(context.via ? { via: context.via } : {}),
+        },
+      });
+    },
+    context.notifier,
+  );
+  signalWork();
+  return connectionId;
 }
 
 // ---------- secrets ----------

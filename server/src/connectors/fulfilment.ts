@@ -23,6 +23,7 @@ import { DAY_MS } from '../mutations/requests.ts';
 import { runWrite, type WriteContext } from '../write.ts';
 import { openConnector, type Opened } from './connections.ts';
 import { connectorFor } from './registry.ts';
+import { signalWork } from './signal.ts';
 import { CrmError, type CrmHolding } from './types.ts';
 
 /** Automatic attempts before a job becomes an admin task. */
@@ -46,9 +47,6 @@ export interface JobPlan {
   assignments?: { id: string; externalId: string | null; bundleId: string | null }[];
 }
 
-/** Wakes this process's workers when a job is queued (other processes poll). */
-export const workSignal = new EventTarget();
-const signalWork = () => workSignal.dispatchEvent(new Event('work'));
 
 // ---------- the request's visible state ----------
 
@@ -823,4 +821,3 @@ export async function wakeJobs(tx: Transaction, connectionId: string, nowIso: st
   await tx.execute({ sql: "UPDATE fulfilment_jobs SET next_run_at = ? WHERE connection_id = ? AND state = 'queued'", args: [nowIso, connectionId] });
 }
 
-export { signalWork };

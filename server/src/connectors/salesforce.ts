@@ -43,8 +43,9 @@ import {
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
 
-const crmUrl = z
-  .string()
+const text = () => z.string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be text') });
+
+const crmUrl = text()
   .trim()
   .url('must be a URL such as https://acme.my.salesforce.com')
   .refine((u) => {
@@ -70,7 +71,7 @@ export const salesforceSettings = z
   .loose();
 export type SalesforceSettings = z.infer<typeof salesforceSettings>;
 
-const required = z.string().trim().min(1, 'is required');
+const required = text().trim().min(1, 'is required');
 export const salesforceCredentials = z.discriminatedUnion('flow', [
   /** A connected app with the client credentials flow and a "run as" integration user. */
   z.object({ flow: z.literal('client_credentials'), clientId: required, clientSecret: required }),
@@ -81,7 +82,7 @@ export const salesforceCredentials = z.discriminatedUnion('flow', [
     flow: z.literal('jwt_bearer'),
     clientId: required,
     username: required,
-    privateKey: z.string().includes('PRIVATE KEY', { message: 'must be a PEM private key' }),
+    privateKey: text().includes('PRIVATE KEY', { message: 'must be a PEM private key' }),
   }),
 ]);
 export type SalesforceCredentials = z.infer<typeof salesforceCredentials>;

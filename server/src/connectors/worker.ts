@@ -8,7 +8,8 @@ import type { Db } from '../db.ts';
 import type { FindingsService } from '../findings/service.ts';
 import type { Notifier } from '../notifier.ts';
 import type { SecretBox } from '../secrets.ts';
-import { claimJob, runJob, workSignal } from './fulfilment.ts';
+import { claimJob, runJob } from './fulfilment.ts';
+import { workSignal } from './signal.ts';
 import { dueImports, runImport } from './import.ts';
 
 export interface WorkerOptions {

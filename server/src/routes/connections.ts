@@ -3,7 +3,6 @@
  * delete), test the credentials, import now, and follow imports. Credentials are write-only: no
  * route returns them, a view says only "set" or "not set". Every change is audited.
  */
-import { randomUUID } from 'node:crypto';
 import {
   connectionCreateBody,
   connectionUpdateBody,
@@ -17,6 +16,7 @@ import { requireRole } from '../auth/require-role.ts';
 import { requireSession } from '../auth/require-session.ts';
 import {
   connectionView,
+  createConnection,
   ensureState,
   IMPORT_RUN_COLUMNS,
   importRunFromRow,
@@ -28,7 +28,8 @@ import {
   storeCredentials,
   validateForKind,
 } from '../connectors/connections.ts';
-import { signalWork, wakeJobs } from '../connectors/fulfilment.ts';
+import { wakeJobs } from '../connectors/fulfilment.ts';
+import { signalWork } from '../connectors/signal.ts';
 import { requestImport } from '../connectors/import.ts';
 import { CrmError } from '../connectors/types.ts';
 import { validate, type Env } from '../env.ts';
@@ -49,40 +50,7 @@ export const connectionRoutes = new Hono<Env>()
   })
   .post('/', requireSession, ADMIN, validate('json', connectionCreateBody), async (c) => {
     const { db, person, notifier, connectors } = c.var;
-    const body = c.req.valid('json');
-    const { settings, credentials } = validateForKind(body.kind, body.settings, body.credentials);
-    const connectionId = body.id ?? `${body.kind}-${randomUUID().slice(0, 8)}`;
-    await runWrite(
-      db,
-      c.var.now(),
-      async (w) => {
-        const exists = await w.tx.execute({ sql: 'SELECT 1 FROM crm_connections WHERE id = ?', args: [connectionId] });
-        if (exists.rows[0]) throw new ApiFailure(409, 'conflict', `A connection with id "${connectionId}" already exists.`, 'id');
-        await w.tx.execute({
-          sql: `INSERT INTO crm_connections (id, kind, name, hosts, settings, tenant, mode, automatic_change, schedule_minutes, enabled, created_at, updated_at, version)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,
-          args: [connectionId, body.kind, body.name, JSON.stringify(body.hosts), JSON.stringify(settings), body.tenant, body.mode, body.automaticChange ? 1 : 0,
-            body.scheduleMinutes, w.nowIso, w.nowIso, await w.version()],
-        });
-        await ensureState(w.tx, connectionId);
-        if (credentials) {
-          await storeCredentials(w.tx, connectors.box, connectionId, credentials, w.nowIso);
-          // With credentials, the first import is due at once.
-          if (body.scheduleMinutes > 0)
-            await w.tx.execute({ sql: 'UPDATE connection_state SET next_import_at = ? WHERE connection_id = ?', args: [w.nowIso, connectionId] });
-        }
-        await w.audit({
-          actorId: person.id,
-          action: 'connection.created',
-          subjectType: 'connection',
-          subjectId: connectionId,
-          data: { kind: body.kind, name: body.name, hosts: body.hosts, tenant: body.tenant, mode: body.mode, automaticChange: body.automaticChange,
-            scheduleMinutes: body.scheduleMinutes, settings, credentials: credentials ? 'set' : 'not set' },
-        });
-      },
-      notifier,
-    );
-    signalWork();
+    const connectionId = await createConnection(db, connectors.box, c.req.valid('json'), { actorId: person.id, now: c.var.now(), notifier });
     return c.json({ connection: await connectionView(db, (await loadConnection(db, connectionId))!) }, 201);
   })
   .get('/:id', requireSession, ADMIN, validate('param', idParam), async (c) => {
