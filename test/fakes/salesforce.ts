@@ -81,6 +81,8 @@ export interface FakeSalesforce {
   org: FakeOrg;
   /** Every request: method and path (with the query string). */
   log: { method: string; path: string }[];
+  /** Every PermissionSetAssignment the fake was asked to create (accepted or not). */
+  createAttempts: { assigneeId: string; permissionSetId: string | null; groupId: string | null; ok: boolean; errorCode: string | null }[];
   /** Answers the next matching requests with `fault`. */
   fail(fault: Fault): void;
   /** Every access token issued so far stops working (the next call gets 401 INVALID_SESSION_ID). */
@@ -512,7 +514,19 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions): Promi
 
   // ---- writes ----
   const aggregateSetOf = (groupId: string) => list('PermissionSet').find((p) => p.PermissionSetGroupId === groupId && p.Type === 'Group');
+  const createAttempts: FakeSalesforce['createAttempts'] = [];
   const createAssignment = (input: Record<string, unknown>): { ok: true; record: SfRecord } | { ok: false; errorCode: string; message: string; fields: string[] } => {
+    const result = tryCreate(input);
+    createAttempts.push({
+      assigneeId: String(input.AssigneeId ?? ''),
+      permissionSetId: input.PermissionSetId === undefined ? null : String(input.PermissionSetId),
+      groupId: input.PermissionSetGroupId === undefined ? null : String(input.PermissionSetGroupId),
+      ok: result.ok,
+      errorCode: result.ok ? null : result.errorCode,
+    });
+    return result;
+  };
+  const tryCreate = (input: Record<string, unknown>): { ok: true; record: SfRecord } | { ok: false; errorCode: string; message: string; fields: string[] } => {
     const assignee = byId.get(String(input.AssigneeId ?? ''));
     if (!assignee || !list('User').includes(assignee)) return { ok: false, errorCode: 'INVALID_CROSS_REFERENCE_KEY', message: 'invalid cross reference id', fields: ['AssigneeId'] };
     let permissionSetId = input.PermissionSetId === undefined ? null : String(input.PermissionSetId);
@@ -653,6 +667,7 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions): Promi
     url: baseUrl,
     org,
     log,
+    createAttempts,
     fail: (fault) => faults.push({ ...fault, left: fault.times ?? 1 }),
     expireTokens: () => tokens.clear(),
     refuseGrants: (refuse) => void (refuseGrants = refuse),

@@ -4,6 +4,7 @@
  * back with the same data.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,6 +17,8 @@ export interface RunningServer {
   databaseUrl: string;
   /** Stops the process (SIGTERM, then SIGKILL) and keeps the database. */
   stop(): Promise<void>;
+  /** Kills the process at once (SIGKILL: no clean-up, as a crash would), keeping the database. */
+  kill(): Promise<void>;
   /** Starts it again on the same port with the same database. */
   restart(): Promise<void>;
   /** Stops it and deletes the temporary database folder. */
@@ -23,7 +26,12 @@ export interface RunningServer {
   output(): string;
 }
 
-export async function startServer(options: { seed?: 'demo' | 'none'; databaseUrl?: string } = {}): Promise<RunningServer> {
+/** A secret key every process on the same libsql server shares in a test (derived from its URL). */
+export const testSecretKey = (databaseUrl: string) => createHash('sha256').update(`accesslens-test:${databaseUrl}`).digest('base64');
+
+export async function startServer(
+  options: { seed?: 'demo' | 'none'; databaseUrl?: string; env?: Record<string, string> } = {},
+): Promise<RunningServer> {
   const dir = mkdtempSync(join(tmpdir(), 'accesslens-test-'));
   const databaseUrl = options.databaseUrl ?? `file:${join(dir, 'accesslens.db')}`;
   let port = 0;
@@ -32,8 +40,9 @@ export async function startServer(options: { seed?: 'demo' | 'none'; databaseUrl
 
   const launch = () =>
     new Promise<void>((resolvePromise, reject) => {
-      const tsx = join(repoRoot, 'node_modules/.bin/tsx');
-      child = spawn(tsx, ['server/src/main.ts'], {
+      // One process (node with tsx's loader, not the tsx CLI, which runs the server in a second
+      // process): a kill reaches the server itself, as a crash would.
+      child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
         cwd: repoRoot,
         env: {
           ...process.env,
@@ -41,6 +50,9 @@ export async function startServer(options: { seed?: 'demo' | 'none'; databaseUrl
           DATABASE_URL: databaseUrl,
           ACCESSLENS_SEED: options.seed ?? 'demo',
           NODE_ENV: 'test',
+          // A libsql server needs the key in the environment; a file database keeps its key file beside it.
+          ...(databaseUrl.startsWith('file:') ? {} : { ACCESSLENS_SECRET_KEY: testSecretKey(databaseUrl) }),
+          ...options.env,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -73,6 +85,15 @@ export async function startServer(options: { seed?: 'demo' | 'none'; databaseUrl
     child = null;
   };
 
+  const kill = async () => {
+    const c = child as ChildProcess | null;
+    if (!c || c.exitCode !== null) return;
+    const exited = new Promise<void>((r) => c.once('exit', () => r()));
+    c.kill('SIGKILL');
+    await exited;
+    child = null;
+  };
+
   await launch();
   return {
     get url() {
@@ -83,6 +104,7 @@ export async function startServer(options: { seed?: 'demo' | 'none'; databaseUrl
     },
     databaseUrl,
     stop,
+    kill,
     restart: launch,
     async dispose() {
       await stop();
