@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { canonicalJson, verifyAuditChain } from './audit.ts';
+import { sha256 } from '@oslojs/crypto/sha2';
+import { encodeHexLowerCase } from '@oslojs/encoding';
+import { canonicalJson, hashEvent, verifyAuditChain } from './audit.ts';
 import { createMutation, decisionMutation, harness, type Harness } from './testing.ts';
 import { runWrite } from './write.ts';
 
@@ -46,6 +48,12 @@ describe('audit chain', () => {
     );
     await h.post(null, '/api/auth/sign-in', { email: 'ava@acme.test', password: 'wrong' });
     expect(await verifyAuditChain(h.db)).toEqual({ ok: true, events: 12 + 950 + 1 });
+  });
+
+  it('hashes exactly as before (SHA-256 of the previous hash and the canonical event), so old chains still verify', () => {
+    const event = { seq: 7, at: '2026-03-02T09:00:00.000Z', actorId: null, action: 'x.y', subjectType: 'request', subjectId: '你好', data: { a: [1, 'é'] } };
+    const body = canonicalJson({ seq: 7, at: event.at, actorId: null, action: 'x.y', subjectType: 'request', subjectId: '你好', data: event.data });
+    expect(hashEvent('ab'.repeat(32), event)).toBe(encodeHexLowerCase(sha256(new TextEncoder().encode('ab'.repeat(32) + body))));
   });
 
   it('detects an edited event', async () => {
