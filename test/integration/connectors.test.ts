@@ -13,7 +13,7 @@ import { demoBundleExternalId, salesforceUserId } from '@accesslens/server/seed/
 import { DEMO_CLIENT, demoSalesforceOrg } from '../fakes/salesforce-demo.ts';
 import { fakeId, startFakeSalesforce, type FakeSalesforce, type SfRecord } from '../fakes/salesforce.ts';
 import { connectDemoSalesforce, waitFor } from '../support/fake-crm.ts';
-import { ApiClient, DEMO, startServer, type RunningServer } from '../support/server.ts';
+import { ApiClient, DEMO, startServer } from '../support/server.ts';
 
 const AVA_SF = salesforceUserId(3);
 const CONTRACT_MANAGER = demoBundleExternalId('ps-contract-manager');

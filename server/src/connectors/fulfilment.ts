@@ -816,6 +816,21 @@ async function bundleKeyClosure(tx: Transaction, connectionId: string): Promise<
   return new Map(rows.map((b) => [b.id, b.keys] as const));
 }
 
+/**
+ * A process stopping cleanly hands back the jobs it was running: another process (or itself after a
+ * restart) takes them at once instead of after the lease. What was already written to the CRM is found
+ * by the next attempt's check before writing.
+ */
+export async function releaseJobs(db: Db, ownerId: string, now: Date): Promise<number> {
+  return db.transaction(async (tx) => {
+    const r = await tx.execute({
+      sql: "UPDATE fulfilment_jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL, next_run_at = ?, updated_at = ? WHERE state = 'running' AND lease_owner = ?",
+      args: [now.toISOString(), now.toISOString(), ownerId],
+    });
+    return r.rowsAffected;
+  });
+}
+
 /** After new credentials (or re-enabling): jobs waiting on the connection run now. */
 export async function wakeJobs(tx: Transaction, connectionId: string, nowIso: string): Promise<void> {
   await tx.execute({ sql: "UPDATE fulfilment_jobs SET next_run_at = ? WHERE connection_id = ? AND state = 'queued'", args: [nowIso, connectionId] });

@@ -222,6 +222,36 @@ describe('fulfilment', () => {
     expect(sf.assignmentsOf(AVA_SF).filter((a) => a.PermissionSetId === demoBundleExternalId('ps-contract-manager'))).toHaveLength(1);
   });
 
+  it('a server stopping mid-job hands the job back; the next attempt finds the write and adopts it', async () => {
+    await connect();
+    await importNow();
+    const ava = await h.signIn('ava@acme.test');
+    const ben = await h.signIn('ben@acme.test');
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    let created: () => void = () => {};
+    const createdOnce = new Promise<void>((r) => (created = r));
+    sf.afterCreate = async () => {
+      created();
+      await held;
+    };
+    const m = createMutation({ permissions: ['object:Contract:read'] });
+    await h.mutate(ava, [m]);
+    await h.mutate(ben, [decisionMutation(m.args.requestId, 'approve')]);
+    const { ConnectorWorker } = await import('./worker.ts');
+    const stopping = new ConnectorWorker({ db: h.db, box: h.secrets, now: h.clock.now, findings: h.findings, pollMs: 60_000 });
+    stopping.start();
+    await createdOnce;
+    await stopping.stop();
+    sf.afterCreate = null;
+    release();
+    const job = await h.db.execute("SELECT state, lease_owner FROM fulfilment_jobs WHERE request_id = ? AND action = 'grant'", [m.args.requestId]);
+    expect({ ...job.rows[0] }).toEqual({ state: 'queued', lease_owner: null });
+    await h.worker.runDue();
+    expect((await requestStatus(m.args.requestId)).status).toBe('fulfilled');
+    expect(sf.createAttempts.filter((a) => a.assigneeId === AVA_SF)).toHaveLength(1);
+  });
+
   it('a refusal becomes an admin task with the reason; a passing failure is retried with backoff', async () => {
     await connect();
     await importNow();

@@ -8,7 +8,7 @@ import type { Db } from '../db.ts';
 import type { FindingsService } from '../findings/service.ts';
 import type { Notifier } from '../notifier.ts';
 import type { SecretBox } from '../secrets.ts';
-import { claimJob, runJob } from './fulfilment.ts';
+import { claimJob, releaseJobs, runJob } from './fulfilment.ts';
 import { workSignal } from './signal.ts';
 import { dueImports, runImport } from './import.ts';
 
@@ -93,6 +93,7 @@ export class ConnectorWorker {
     if (this.#timer) clearInterval(this.#timer);
     this.#abort.abort(new Error('The server is stopping.'));
     await Promise.allSettled([this.#jobs, this.#imports]);
+    await releaseJobs(this.options.db, this.ownerId, this.#now()).catch(() => 0);
   }
 
   #deps() {

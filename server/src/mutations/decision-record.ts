@@ -1,6 +1,5 @@
 import type { ApprovalStage, DecisionRecordArgs, Person, StageDecision } from '@accesslens/shared';
 import { ApiFailure, conflict, forbidden, notFound } from '../errors.ts';
-import type { FindingsService } from '../findings/service.ts';
 import type { WriteContext } from '../write.ts';
 import { withField } from './request-create.ts';
 import { queueGrant } from '../connectors/fulfilment.ts';
@@ -21,7 +20,6 @@ export async function recordDecision(
   me: Person,
   args: DecisionRecordArgs,
   field: (f: string) => string,
-  findings: FindingsService,
 ) {
   const request = await loadRequest(w.tx, args.requestId);
   if (!request) throw withField(notFound('There is no such request.'), field('requestId'));

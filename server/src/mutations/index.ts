@@ -59,7 +59,7 @@ async function applyOne(
             await cancelRequest(w, me, m.args, field);
             break;
           case 'decision.record':
-            await recordDecision(w, me, m.args, field, findings);
+            await recordDecision(w, me, m.args, field);
             break;
           case 'usage.report':
             await reportUsage(w, me, m.args, field, findings);
