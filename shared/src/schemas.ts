@@ -421,17 +421,24 @@ export const requestReportProblemArgs = z.object({
 });
 export type RequestReportProblemArgs = z.infer<typeof requestReportProblemArgs>;
 
+/** The mutations about one request (each names `args.requestId`): what the extension's outbox holds. */
 export const mutation = z.discriminatedUnion('name', [
   z.object({ id: clientId, name: z.literal('request.create'), args: requestCreateArgs }),
   z.object({ id: clientId, name: z.literal('request.cancel'), args: requestCancelArgs }),
   z.object({ id: clientId, name: z.literal('decision.record'), args: decisionRecordArgs }),
-  z.object({ id: clientId, name: z.literal('usage.report'), args: usageReportArgs }),
   z.object({ id: clientId, name: z.literal('request.report-problem'), args: requestReportProblemArgs }),
 ]);
 export type Mutation = z.infer<typeof mutation>;
 export type MutationName = Mutation['name'];
 
-export const mutationsBody = z.object({ mutations: z.array(mutation).min(1).max(100) });
+export const usageReportMutation = z.object({ id: clientId, name: z.literal('usage.report'), args: usageReportArgs });
+export type UsageReportMutation = z.infer<typeof usageReportMutation>;
+
+/** Everything POST /api/mutations applies: the request mutations and usage reports. */
+export const anyMutation = z.discriminatedUnion('name', [...mutation.options, usageReportMutation]);
+export type AnyMutation = z.infer<typeof anyMutation>;
+
+export const mutationsBody = z.object({ mutations: z.array(anyMutation).min(1).max(100) });
 export type MutationsBody = z.infer<typeof mutationsBody>;
 
 export const mutationResult = z.object({

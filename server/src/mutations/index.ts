@@ -1,4 +1,4 @@
-import type { Mutation, MutationResult, Person } from '@accesslens/shared';
+import type { AnyMutation, MutationResult, Person } from '@accesslens/shared';
 import type { Db } from '../db.ts';
 import { ApiFailure } from '../errors.ts';
 import type { FindingsService } from '../findings/service.ts';
@@ -17,7 +17,7 @@ import { reportUsage } from './usage-report.ts';
 export async function applyMutations(
   db: Db,
   me: Person,
-  mutations: Mutation[],
+  mutations: AnyMutation[],
   now: () => Date,
   findings: FindingsService,
   notifier?: Notifier,
@@ -30,7 +30,7 @@ export async function applyMutations(
 async function applyOne(
   db: Db,
   me: Person,
-  m: Mutation,
+  m: AnyMutation,
   index: number,
   now: Date,
   findings: FindingsService,
