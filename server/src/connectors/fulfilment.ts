@@ -744,7 +744,7 @@ export async function completeTask(deps: TaskDeps, taskId: string, adminId: stri
 
   // What the CRM shows now, when it can be read.
   let holdings: CrmHolding[] | null = null;
-  let heldBundles: { id: string; externalId: string | null }[] = [];
+  let heldBundles: { id: string; externalId: string | null; kind: BundleKind }[] = [];
   if (kind !== 'problem') {
     const controller = new AbortController();
     const opened = await openConnector(deps.db, deps.box, String(task.connection_id), { signal: controller.signal, now: deps.now, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
@@ -756,10 +756,10 @@ export async function completeTask(deps: TaskDeps, taskId: string, adminId: stri
         throw conflict(`AccessLens could not read the CRM to confirm this (${error.message}). Try again shortly.`);
       }
       const known = await deps.db.execute(
-        `SELECT id, external_id FROM bundles WHERE connection_id = ? AND external_id IN (${holdings.map(() => '?').join(', ') || "''"})`,
+        `SELECT id, external_id, kind FROM bundles WHERE connection_id = ? AND external_id IN (${holdings.map(() => '?').join(', ') || "''"})`,
         [String(task.connection_id), ...holdings.map((h) => h.bundleExternalId)],
       );
-      heldBundles = known.rows.map((r) => ({ id: String(r.id), externalId: String(r.external_id) }));
+      heldBundles = known.rows.map((r) => ({ id: String(r.id), externalId: String(r.external_id), kind: String(r.kind) as BundleKind }));
     }
   }
 
@@ -774,15 +774,18 @@ export async function completeTask(deps: TaskDeps, taskId: string, adminId: stri
         let held: { bundleId: string | null; externalId: string | null }[];
         if (holdings) {
           const grantsOf = await bundleKeyClosure(w.tx, String(task.connection_id));
-          const granting = heldBundles.filter((b) => plan.keys.some((k) => grantsOf.get(b.id)?.has(k)));
-          const covered = new Set(granting.flatMap((b) => plan.keys.filter((k) => grantsOf.get(b.id)?.has(k))));
+          const covered = new Set(heldBundles.flatMap((b) => plan.keys.filter((k) => grantsOf.get(b.id)?.has(k))));
           const missing = plan.keys.filter((k) => !covered.has(k));
           if (missing.length > 0)
             throw conflict(`The CRM does not show ${plan.username} holding ${missing.join(', ')} yet: grant it there first, then mark the task done.`);
-          // The plan's bundles where held, else whichever held bundles grant the keys.
-          const chosen = plan.bundles.filter((b) => heldBundles.some((h) => h.id === b.id));
-          const use = chosen.length > 0 && plan.keys.every((k) => chosen.some((b) => grantsOf.get(b.id)?.has(k))) ? chosen : granting;
-          held = use.map((b) => ({ bundleId: b.id, externalId: holdings!.find((h) => h.bundleExternalId === heldBundles.find((x) => x.id === b.id)?.externalId)?.externalId ?? null }));
+          // The plan's bundles where held, else whichever held bundles grant the keys — never the user's
+          // profile (it is not this grant's to remove at expiry): then the grant is recorded by key.
+          const assignable = heldBundles.filter((b) => b.kind !== 'profile');
+          const coversAll = (list: typeof heldBundles) => list.length > 0 && plan.keys.every((k) => list.some((b) => grantsOf.get(b.id)?.has(k)));
+          const chosen = assignable.filter((b) => plan.bundles.some((p) => p.id === b.id));
+          const granting = assignable.filter((b) => plan.keys.some((k) => grantsOf.get(b.id)?.has(k)));
+          const use = coversAll(chosen) ? chosen : coversAll(granting) ? granting : [];
+          held = use.map((b) => ({ bundleId: b.id, externalId: holdings!.find((h) => h.bundleExternalId === b.externalId)?.externalId ?? null }));
         } else held = plan.bundles.map((b) => ({ bundleId: b.id, externalId: null }));
         await recordGranted(w, plan, held, adminId, deps.findings);
       } else if (kind === 'revoke' && requestId) {

@@ -241,7 +241,10 @@ export async function runImport(
     const retryAfterMs = reason instanceof CrmError ? reason.retryAfterMs : undefined;
     if (!(reason instanceof LostLease)) {
       const connection = await loadConnection(deps.db, connectionId);
-      await finish(deps, connectionId, runId, { ok: false, error: message, retryAfterMs, scheduleMinutes: connection?.scheduleMinutes ?? 60 });
+      // Refused credentials are not retried on a schedule (that could lock the integration user out):
+      // new credentials make the next import due.
+      const refused = reason instanceof CrmError && reason.kind === 'auth';
+      await finish(deps, connectionId, runId, { ok: false, error: message, retryAfterMs, scheduleMinutes: refused ? 0 : (connection?.scheduleMinutes ?? 60) });
     }
   } finally {
     await pending.catch(() => {});

@@ -110,6 +110,21 @@ describe('import', () => {
     expect(body.findings[0]!.keys).toEqual(['object:Quote:create', 'object:Quote:edit', 'object:Quote:read']);
   });
 
+  it('two processes due to import the same connection: one takes the lease and runs it, the other sees it busy', async () => {
+    await connect();
+    const { runImport } = await import('./import.ts');
+    const deps = (ownerId: string) => ({ db: h.db, box: h.secrets, now: h.clock.now, ownerId });
+    const [a, b] = await Promise.all([runImport(deps('process-a'), 'sf-acme'), runImport(deps('process-b'), 'sf-acme')]);
+    expect([a.busy, b.busy].sort()).toEqual([false, true]);
+    const ran = a.busy ? b : a;
+    expect(ran.run.status).toBe('succeeded');
+    const runs = await h.db.execute("SELECT status, process_id FROM import_runs WHERE connection_id = 'sf-acme'");
+    expect(runs.rows.map((r) => r.status)).toEqual(['succeeded']);
+    // The lease is free again; the next import is due in an hour.
+    const state = await h.db.execute("SELECT lease_owner, next_import_at FROM connection_state WHERE connection_id = 'sf-acme'");
+    expect({ ...state.rows[0] }).toEqual({ lease_owner: null, next_import_at: new Date(h.clock.now().getTime() + 3600_000).toISOString() });
+  });
+
   it('a failed import keeps the last good one and says why', async () => {
     await connect();
     expect((await importNow()).status).toBe('succeeded');
@@ -155,6 +170,8 @@ describe('import', () => {
     expect(run.error).toContain('invalid_grant');
     const view = (await (await h.get(cara, '/api/admin/connections/sf-acme')).json()) as { connection: { authStatus: string; authError: string } };
     expect(view.connection.authStatus).toBe('needs-reauthorisation');
+    // Not retried on a schedule with credentials the CRM refuses.
+    expect((await (await h.get(cara, '/api/admin/connections/sf-acme')).json()) as unknown).toMatchObject({ connection: { nextImportAt: null } });
     // New credentials clear it.
     sf.refuseGrants(false);
     const again = await connect();
