@@ -13,6 +13,7 @@ let sf: FakeSalesforce;
 let cara: string;
 
 const AVA_SF = salesforceUserId(3); // DEMO_PEOPLE order: Dan, Ben, Ava, …
+const CONTRACT_MANAGER = demoBundleExternalId('ps-contract-manager');
 
 async function connect(extra: Record<string, unknown> = {}) {
   const res = await h.patch(cara, '/api/admin/connections/sf-acme', {
@@ -237,6 +238,38 @@ describe('fulfilment', () => {
     expect((await requestStatus(m.args.requestId)).status).toBe('fulfilled');
     expect(sf.log.filter((l) => l.method === 'POST' && l.path.includes('/composite/sobjects'))).toHaveLength(0);
     expect(sf.assignmentsOf(AVA_SF).filter((a) => a.PermissionSetId === demoBundleExternalId('ps-contract-manager'))).toHaveLength(1);
+  });
+
+  it('a partial failure (one of two permission sets refused in one collection call): the rest stays, an admin finishes it', async () => {
+    await connect();
+    await importNow();
+    const ava = await h.signIn('ava@acme.test');
+    const ben = await h.signIn('ben@acme.test');
+    const caseViewer = demoBundleExternalId('ps-case-viewer');
+    sf.refuseAssignment(caseViewer, { errorCode: 'LICENSE_LIMIT_EXCEEDED', message: 'License Limit Exceeded' });
+    // No one bundle grants both: Contract Manager and Case Viewer, in one sObject Collections request.
+    const m = createMutation({ permissions: ['object:Contract:read', 'object:Case:read'], justification: 'Renewal and its open cases.' });
+    await h.mutate(ava, [m]);
+    await h.mutate(ben, [decisionMutation(m.args.requestId, 'approve')]);
+    await h.worker.runDue();
+    const posts = sf.log.filter((l) => l.method === 'POST' && l.path.includes('/composite/sobjects'));
+    expect(posts).toHaveLength(1);
+    expect(sf.createAttempts.filter((a) => a.assigneeId === AVA_SF).map((a) => [a.permissionSetId, a.ok]).sort()).toEqual(
+      [
+        [CONTRACT_MANAGER, true],
+        [caseViewer, false],
+      ].sort(),
+    );
+    // What was assigned stays assigned: the next attempt (or the admin) does not write it again.
+    expect(sf.assignmentsOf(AVA_SF).map((a) => a.PermissionSetId)).toContain(CONTRACT_MANAGER);
+    const r = await requestStatus(m.args.requestId);
+    expect(r).toMatchObject({ status: 'approved', fulfilment: { state: 'admin-task', reason: { code: 'crm-refused' } } });
+    // The administrator frees a licence and assigns Case Viewer; marking the task done confirms both.
+    sf.refuseAssignment(caseViewer, null);
+    sf.org.objects.PermissionSetAssignment!.push({ Id: fakeId('0Pa'), AssigneeId: AVA_SF, PermissionSetId: caseViewer, PermissionSetGroupId: null, ExpirationDate: null, IsActive: true, SystemModstamp: '2026-03-02T09:00:00.000+0000' });
+    expect((await h.completeTask(m.args.requestId)).status).toBe(200);
+    const grants = (await h.pull(ava)).assignments.filter((a) => a.requestId === m.args.requestId).map((a) => a.target);
+    expect(grants).toEqual(expect.arrayContaining([{ type: 'bundle', bundleId: 'ps-contract-manager' }, { type: 'bundle', bundleId: 'ps-case-viewer' }]));
   });
 
   it('a server stopping mid-job hands the job back; the next attempt finds the write and adopts it', async () => {
