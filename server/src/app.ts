@@ -6,7 +6,7 @@ import { HTTPException } from 'hono/http-exception';
 import { OidcClient, type OidcSettings } from './auth/oidc.ts';
 import { primeDummyHash } from './auth/password.ts';
 import type { Db } from './db.ts';
-import type { Env } from './env.ts';
+import type { ConnectorServices, Env } from './env.ts';
 import { ApiFailure } from './errors.ts';
 import { FindingsService } from './findings/service.ts';
 import { Notifier } from './notifier.ts';
@@ -17,6 +17,9 @@ import { adminPeople, PEOPLE_IMPORT_PATH } from './routes/admin-people.ts';
 import { adminScimTokens } from './routes/admin-scim-tokens.ts';
 import { adminTrainings } from './routes/admin-trainings.ts';
 import { auth } from './routes/auth.ts';
+import { connectionRoutes } from './routes/connections.ts';
+import { taskRoutes } from './routes/tasks.ts';
+import { generateKey, KeyRing, SecretBox } from './secrets.ts';
 import { health } from './routes/health.ts';
 import { findingsRoutes } from './routes/findings.ts';
 import { me } from './routes/me.ts';
@@ -41,6 +44,13 @@ export interface AppOptions {
   corsOrigins?: string[];
   /** Single sign-on with this OpenID Connect provider; none when absent. */
   oidc?: OidcSettings;
+  /**
+   * Encrypts CRM credentials (server/src/secrets.ts). startServer loads the configured key; without one
+   * (tests), a throwaway key is used — secrets stored with it cannot be read by another process.
+   */
+  secrets?: SecretBox;
+  /** Replaces the global fetch for CRM calls. */
+  crmFetch?: typeof fetch;
 }
 
 const EXTENSION_ORIGIN = /^(chrome-extension|moz-extension):\/\/[A-Za-z0-9-]+$/;
@@ -53,7 +63,10 @@ export function createApp({
   findings = new FindingsService(db),
   corsOrigins = [],
   oidc,
+  secrets = new SecretBox(new KeyRing(generateKey())),
+  crmFetch,
 }: AppOptions) {
+  const connectors: ConnectorServices = { box: secrets, ...(crmFetch ? { fetch: crmFetch } : {}) };
   const allowed = new Set(corsOrigins);
   const oidcClient = oidc ? new OidcClient(oidc) : null;
   primeDummyHash();
@@ -88,6 +101,7 @@ export function createApp({
     c.set('now', now);
     c.set('notifier', notifier);
     c.set('findings', findings);
+    c.set('connectors', connectors);
     await next();
     if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
   };
@@ -141,6 +155,8 @@ export function createApp({
     .route('/api/admin/licenses', adminLicenses)
     .route('/api/admin/scim-tokens', adminScimTokens)
     .route(SCIM_BASE_PATH, scim)
+    .route('/api/admin/connections', connectionRoutes)
+    .route('/api/admin/tasks', taskRoutes)
     .route('/api/openapi.json', docs);
 }
 
@@ -156,3 +172,5 @@ export type { OidcSettings } from './auth/oidc.ts';
 export { seedDemoIfEmpty, DEMO_PASSWORDS, DEMO_CONNECTION_ID } from './seed/demo.ts';
 export { verifyAuditChain } from './audit.ts';
 export { sweepExpiredGrants } from './expiry.ts';
+export { ConnectorWorker } from './connectors/worker.ts';
+export { SecretBox, KeyRing, generateKey, loadKeyRing } from './secrets.ts';

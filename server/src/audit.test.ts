@@ -1,6 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { canonicalJson, verifyAuditChain } from './audit.ts';
+import { sha256 } from '@oslojs/crypto/sha2';
+import { encodeHexLowerCase } from '@oslojs/encoding';
+import { canonicalJson, hashEvent, verifyAuditChain } from './audit.ts';
 import { createMutation, decisionMutation, harness, type Harness } from './testing.ts';
+import { runWrite } from './write.ts';
 
 let h: Harness;
 beforeEach(async () => {
@@ -10,6 +13,7 @@ beforeEach(async () => {
   const m = createMutation();
   await h.mutate(ava, [m]);
   await h.mutate(ben, [decisionMutation(m.args.requestId, 'approve')]);
+  await h.completeTask(m.args.requestId);
   await h.post(null, '/api/auth/sign-in', { email: 'ava@acme.test', password: 'wrong' });
 });
 afterEach(async () => {
@@ -25,12 +29,31 @@ describe('audit chain', () => {
       'auth.signed_in',
       'request.created',
       'decision.recorded',
+      'task.created',
+      'fulfilment.task',
+      'auth.signed_in',
       'grant.created',
+      'request.fulfilled',
+      'task.done',
       'auth.sign_in_failed',
     ]);
     expect(rows[0]!.prev_hash).toBe('0'.repeat(64));
     for (let i = 1; i < rows.length; i++) expect(rows[i]!.prev_hash).toBe(rows[i - 1]!.hash);
-    expect(await verifyAuditChain(h.db)).toEqual({ ok: true, events: 7 });
+    expect(await verifyAuditChain(h.db)).toEqual({ ok: true, events: 12 });
+  });
+
+  it('events appended in bulk (imports) continue the same chain', async () => {
+    await runWrite(h.db, h.clock.now(), (w) =>
+      w.auditMany(Array.from({ length: 950 }, (_, i) => ({ actorId: null, action: 'assignment.found', subjectType: 'assignment', subjectId: `asg-${i}`, data: { n: i } }))),
+    );
+    await h.post(null, '/api/auth/sign-in', { email: 'ava@acme.test', password: 'wrong' });
+    expect(await verifyAuditChain(h.db)).toEqual({ ok: true, events: 12 + 950 + 1 });
+  });
+
+  it('hashes exactly as before (SHA-256 of the previous hash and the canonical event), so old chains still verify', () => {
+    const event = { seq: 7, at: '2026-03-02T09:00:00.000Z', actorId: null, action: 'x.y', subjectType: 'request', subjectId: '你好', data: { a: [1, 'é'] } };
+    const body = canonicalJson({ seq: 7, at: event.at, actorId: null, action: 'x.y', subjectType: 'request', subjectId: '你好', data: event.data });
+    expect(hashEvent('ab'.repeat(32), event)).toBe(encodeHexLowerCase(sha256(new TextEncoder().encode('ab'.repeat(32) + body))));
   });
 
   it('detects an edited event', async () => {

@@ -3,7 +3,7 @@ import { ConfigError, DEFAULT_DATABASE_PATH, loadConfig } from './config.ts';
 
 describe('loadConfig', () => {
   it('has defaults', () => {
-    expect(loadConfig({})).toEqual({ port: 8787, databaseUrl: `file:${DEFAULT_DATABASE_PATH}`, seed: 'demo', demoCrmPort: 8788, corsOrigins: [] });
+    expect(loadConfig({})).toEqual({ port: 8787, databaseUrl: `file:${DEFAULT_DATABASE_PATH}`, seed: 'demo', demoCrmPort: 8788, corsOrigins: [], leaseSeconds: 120 });
     expect(DEFAULT_DATABASE_PATH).toMatch(/server\/data\/accesslens\.db$/);
   });
 
@@ -15,6 +15,7 @@ describe('loadConfig', () => {
         DATABASE_AUTH_TOKEN: 'tok',
         ACCESSLENS_SEED: 'none',
         ACCESSLENS_CORS_ORIGINS: 'https://admin.acme.test, http://localhost:5173/',
+        ACCESSLENS_LEASE_SECONDS: '15',
       }),
     ).toEqual({
       port: 0,
@@ -24,6 +25,7 @@ describe('loadConfig', () => {
       // The demo's in-house CRM is served only with the demo org.
       demoCrmPort: null,
       corsOrigins: ['https://admin.acme.test', 'http://localhost:5173'],
+      leaseSeconds: 15,
     });
   });
 
@@ -36,6 +38,7 @@ describe('loadConfig', () => {
   it.each([
     [{ PORT: 'eighty' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],
+    [{ ACCESSLENS_LEASE_SECONDS: '0' }, 'ACCESSLENS_LEASE_SECONDS'],
     [{ DATABASE_URL: 'postgres://x' }, 'DATABASE_URL'],
     [{ ACCESSLENS_SEED: 'full' }, 'ACCESSLENS_SEED'],
     [{ ACCESSLENS_CORS_ORIGINS: 'https://ok.test,https://bad.test/path' }, 'ACCESSLENS_CORS_ORIGINS'],

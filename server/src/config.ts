@@ -31,6 +31,12 @@ const envSchema = z.object({
   ACCESSLENS_DEMO_CRM_PORT: z
     .union([z.literal('off'), z.coerce.number().int().min(0).max(65535)], { message: 'must be a port number (0-65535) or off' })
     .default(8788),
+  ACCESSLENS_LEASE_SECONDS: z.coerce
+    .number({ message: 'must be a whole number of seconds' })
+    .int('must be a whole number of seconds')
+    .min(1, 'must be at least 1 second')
+    .max(3600, 'must be at most 3600 seconds')
+    .default(120),
   ACCESSLENS_CORS_ORIGINS: z
     .string()
     .default('')
@@ -68,6 +74,8 @@ export interface Config {
   corsOrigins: string[];
   /** Single sign-on (OpenID Connect); absent when ACCESSLENS_OIDC_ISSUER is not set. */
   oidc?: OidcSettings;
+  /** How long a process holds a fulfilment job or an import before another may take over (a crashed one's). */
+  leaseSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -110,5 +118,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     demoCrmPort: e.ACCESSLENS_SEED === 'demo' && e.ACCESSLENS_DEMO_CRM_PORT !== 'off' ? e.ACCESSLENS_DEMO_CRM_PORT : null,
     corsOrigins: e.ACCESSLENS_CORS_ORIGINS.map((o) => o.replace(/\/$/, '')),
     ...(oidc ? { oidc } : {}),
+    leaseSeconds: e.ACCESSLENS_LEASE_SECONDS,
   };
 }

@@ -8,6 +8,14 @@ import type { Db } from './db.ts';
 import type { FindingsService } from './findings/service.ts';
 import type { Notifier } from './notifier.ts';
 import type { ScimCaller } from './scim/tokens.ts';
+import type { SecretBox } from './secrets.ts';
+
+/** What routes need of the CRM connectors: the secret box, and how to reach CRMs. */
+export interface ConnectorServices {
+  box: SecretBox;
+  /** Replaces the global fetch for CRM calls (tests use it to count or intercept calls). */
+  fetch?: typeof fetch;
+}
 
 export interface SessionInfo {
   id: string;
@@ -28,6 +36,7 @@ export interface Env {
     db: Db;
     notifier: Notifier;
     findings: FindingsService;
+    connectors: ConnectorServices;
     now: () => Date;
     /** Set by `requireSession`. */
     person: Person;

@@ -148,6 +148,41 @@ describe('migrate', () => {
     expect(preview.durationChoices).toEqual([1, 7, 30, 90]);
   });
 
+  it('0005 upgrades a database with connections and findings: read-only connections without credentials, findings kept', async () => {
+    const custom = join(dir, 'migrations-0002');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(custom);
+    for (const m of readMigrations().filter((x) => x.version <= 2)) copyFileSync(join(MIGRATIONS_DIR, m.name), join(custom, m.name));
+    await migrate(db, custom);
+    await db.transaction(async (tx) => {
+      await tx.executeMultiple(`
+        UPDATE meta SET version = 1;
+        INSERT INTO people (id, email, name, department, title, manager_id, status, roles, version) VALUES
+          ('p-rep', 'rep@x.test', 'Rep', 'Sales', 'Rep', NULL, 'active', '["requester"]', 1);
+        INSERT INTO crm_connections (id, kind, name, hosts, settings, version) VALUES ('sf', 'salesforce', 'SF', '["globex.lightning.force.com"]', '{"orgId":"00D000000000001AAA"}', 1);
+        INSERT INTO crm_accounts (id, person_id, connection_id, external_user_id, username, active, last_login_at, version) VALUES
+          ('acct-rep', 'p-rep', 'sf', '005A', 'rep@sf', 1, NULL, 1);
+        INSERT INTO findings (id, kind, connection_id, account_id, person_id, severity, severity_rank, keys, bundle_ids, evidence, status,
+            reopened, first_seen_at, last_seen_at, resolved_at, updated_at, basis_version)
+          VALUES ('f_1', 'dormant', 'sf', 'acct-rep', 'p-rep', 'medium', 1, '[]', '[]', '{}', 'open', 0, '2026-01-01T00:00:00.000Z',
+            '2026-01-01T00:00:00.000Z', NULL, '2026-01-01T00:00:00.000Z', 1);
+      `);
+    });
+    expect((await migrate(db)).applied).toContain('0005_connectors.sql');
+    const c = (await db.execute('SELECT tenant, mode, schedule_minutes, enabled FROM crm_connections')).rows[0]!;
+    // The tenant as the org's pages name it: its My Domain, the first host's first label.
+    expect({ ...c }).toMatchObject({ tenant: 'globex', mode: 'read-only', schedule_minutes: 60, enabled: 1 });
+    expect((await db.execute('SELECT connection_id, auth_status, next_import_at FROM connection_state')).rows.map((r) => ({ ...r }))).toEqual([
+      { connection_id: 'sf', auth_status: 'ok', next_import_at: null },
+    ]);
+    expect((await db.execute('SELECT id, kind, status FROM findings')).rows.map((r) => ({ ...r }))).toEqual([{ id: 'f_1', kind: 'dormant', status: 'open' }]);
+    // The new finding kind is accepted.
+    await db.execute(
+      `INSERT INTO findings (id, kind, connection_id, account_id, person_id, severity, severity_rank, keys, bundle_ids, evidence, status, first_seen_at,
+         last_seen_at, updated_at, basis_version) VALUES ('f_2', 'outside-process', 'sf', 'acct-rep', 'p-rep', 'medium', 1, '[]', '[]', '{}', 'open', 'x', 'x', 'x', 1)`,
+    );
+  });
+
   it('0002 on an empty database leaves the policy to the seed', async () => {
     await migrate(db);
     expect((await db.execute('SELECT COUNT(*) AS n FROM policy_versions')).rows[0]!.n).toBe(0);

@@ -16,6 +16,7 @@ import {
   type PersonRef,
   type SyncedKillSwitch,
   type SyncedPageRule,
+  type RequestFulfilment,
 } from '@accesslens/shared';
 import type { Row } from '@libsql/client';
 
@@ -42,9 +43,15 @@ export function personRefFromRow(r: Row): PersonRef {
   return { id: str(r.id), name: str(r.name), email: str(r.email), title: str(r.title) };
 }
 
-export const CONNECTION_COLUMNS = 'c.id, c.kind, c.name, c.hosts';
+export const CONNECTION_COLUMNS = 'c.id, c.kind, c.name, c.hosts, c.tenant';
 export function connectionFromRow(r: Row): CrmConnection {
-  return { id: str(r.id), kind: str(r.kind) as CrmConnection['kind'], name: str(r.name), hosts: json<string[]>(r.hosts) };
+  return {
+    id: str(r.id),
+    kind: str(r.kind) as CrmConnection['kind'],
+    name: str(r.name),
+    hosts: json<string[]>(r.hosts),
+    tenant: strOrNull(r.tenant),
+  };
 }
 
 export const ACCOUNT_COLUMNS = 'ac.id, ac.person_id, ac.connection_id, ac.external_user_id, ac.username, ac.active, ac.last_login_at';
@@ -87,7 +94,7 @@ export function bundleFromRow(r: Row): Bundle {
 }
 
 export const ASSIGNMENT_COLUMNS =
-  'a.id, a.account_id, a.target_type, a.bundle_id, a.permission_key, a.source, a.request_id, a.granted_at, a.expires_at, a.revoked_at';
+  'a.id, a.account_id, a.target_type, a.bundle_id, a.permission_key, a.source, a.request_id, a.granted_at, a.expires_at, a.revoked_at, a.outside_process';
 export function assignmentFromRow(r: Row): Assignment {
   return {
     id: str(r.id),
@@ -101,11 +108,14 @@ export function assignmentFromRow(r: Row): Assignment {
     grantedAt: str(r.granted_at),
     expiresAt: strOrNull(r.expires_at),
     revokedAt: strOrNull(r.revoked_at),
+    // Only when set, so assignments AccessLens made look as they always did.
+    ...(Number(r.outside_process) === 1 ? { outsideProcess: true } : {}),
   };
 }
 
 export const REQUEST_COLUMNS = `r.id, r.requester_id, r.connection_id, r.account_id, r.permissions, r.page, r.justification,
-  r.evidence, r.duration_days, r.status, r.stages, r.created_at, r.updated_at, r.decided_at, r.granted_at, r.expires_at, r.version`;
+  r.evidence, r.duration_days, r.status, r.stages, r.created_at, r.updated_at, r.decided_at, r.granted_at, r.expires_at, r.fulfilment,
+  r.version`;
 export function requestFromRow(r: Row): AccessRequest {
   return {
     id: str(r.id),
@@ -124,6 +134,7 @@ export function requestFromRow(r: Row): AccessRequest {
     decidedAt: strOrNull(r.decided_at),
     grantedAt: strOrNull(r.granted_at),
     expiresAt: strOrNull(r.expires_at),
+    fulfilment: r.fulfilment === null || r.fulfilment === undefined ? null : json<RequestFulfilment>(r.fulfilment),
   };
 }
 

@@ -11,6 +11,8 @@ import { migrate } from './migrate.ts';
 import { Notifier } from './notifier.ts';
 import { pruneSignInAttempts } from './auth/rate-limit.ts';
 import { seedDemoIfEmpty } from './seed/demo.ts';
+import { ConnectorWorker } from './connectors/worker.ts';
+import { loadKeyRing, SecretBox } from './secrets.ts';
 
 export interface StartOptions {
   /** 0 picks a free port; the bound one is reported in `port` and `url`. */
@@ -25,6 +27,12 @@ export interface StartOptions {
   now?: () => Date;
   /** Single sign-on (OpenID Connect); none when absent. */
   oidc?: OidcSettings;
+  /** Where ACCESSLENS_SECRET_KEY (and _PREVIOUS) are read from; process.env by default. */
+  env?: Record<string, string | undefined>;
+  /** How long a process holds a fulfilment job or an import before another may take it over (ms). */
+  leaseMs?: number;
+  /** Replaces the global fetch for CRM calls. */
+  crmFetch?: typeof fetch;
 }
 
 export interface RunningServer {
@@ -33,6 +41,7 @@ export interface RunningServer {
   db: Db;
   notifier: Notifier;
   findings: FindingsService;
+  worker: ConnectorWorker;
   close(): Promise<void>;
 }
 
@@ -41,6 +50,8 @@ const SWEEP_EVERY_MS = 60_000;
 /** Opens and migrates the database, seeds it if asked, and serves the API. */
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const now = options.now ?? (() => new Date());
+  // The secret key first: a libsql server without ACCESSLENS_SECRET_KEY must not start at all.
+  const box = new SecretBox(loadKeyRing(options.env ?? process.env, options.databaseUrl));
   const db = await openDatabase(options.databaseUrl, options.databaseAuthToken);
   try {
     await migrate(db);
@@ -51,7 +62,25 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   }
   const notifier = new Notifier();
   const findings = new FindingsService(db);
-  const app = createApp({ db, now, notifier, findings, corsOrigins: options.corsOrigins ?? [], ...(options.oidc ? { oidc: options.oidc } : {}) });
+  const app = createApp({
+    db,
+    now,
+    notifier,
+    findings,
+    corsOrigins: options.corsOrigins ?? [],
+    secrets: box,
+    ...(options.oidc ? { oidc: options.oidc } : {}),
+    ...(options.crmFetch ? { crmFetch: options.crmFetch } : {}),
+  });
+  const worker = new ConnectorWorker({
+    db,
+    box,
+    now,
+    findings,
+    notifier,
+    ...(options.crmFetch ? { fetch: options.crmFetch } : {}),
+    ...(options.leaseMs ? { jobLeaseMs: options.leaseMs, importLeaseMs: options.leaseMs } : {}),
+  });
 
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: options.port ?? 8787, ...(options.hostname ? { hostname: options.hostname } : {}) }, () =>
@@ -80,6 +109,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const timer = setInterval(() => void (running = running.then(sweep)), SWEEP_EVERY_MS);
   timer.unref();
   running = running.then(sweep);
+  // Fulfilment jobs and imports left by a previous run (or another process) are picked up from here.
+  worker.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -88,9 +119,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     db,
     notifier,
     findings,
+    worker,
     close: () =>
       (closing ??= (async () => {
         clearInterval(timer);
+        await worker.stop();
         await running;
         notifier.closeAll();
         await new Promise<void>((resolve) => {
@@ -118,6 +151,7 @@ export function createServer(config: Config, extra: Partial<StartOptions> = {}):
     seed: config.seed,
     corsOrigins: config.corsOrigins,
     ...(config.oidc ? { oidc: config.oidc } : {}),
+    leaseMs: config.leaseSeconds * 1000,
     ...extra,
   });
 }

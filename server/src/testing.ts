@@ -14,6 +14,8 @@ import { migrate } from './migrate.ts';
 import { Notifier } from './notifier.ts';
 import { DEMO_PASSWORDS, seedDemoIfEmpty } from './seed/demo.ts';
 import { startSqld } from './testing-sqld.ts';
+import { ConnectorWorker } from './connectors/worker.ts';
+import { generateKey, KeyRing, SecretBox } from './secrets.ts';
 
 export const T0 = new Date('2026-03-02T09:00:00.000Z');
 export const DAY_MS = 24 * 60 * 60 * 1000;
@@ -28,6 +30,12 @@ export interface Harness {
   clock: { now(): Date; set(d: Date): void; advance(ms: number): void };
   /** Another app on the same database, with its own findings engine: as another server process would be. */
   newApp(findings?: FindingsService): ReturnType<typeof createApp>;
+  /** The secret box the app encrypts CRM credentials with. */
+  secrets: SecretBox;
+  /** This "process"'s connector worker, not started: tests call `worker.runDue()` after moving the clock. */
+  worker: ConnectorWorker;
+  /** As Cara (an administrator): marks the open admin task of a request done. */
+  completeTask(requestId: string, kind?: 'grant' | 'revoke' | 'problem'): Promise<Response>;
   signIn(email: keyof typeof DEMO_PASSWORDS): Promise<string>;
   get(token: string | null, path: string): Promise<Response>;
   post(token: string | null, path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
@@ -43,7 +51,7 @@ export interface Harness {
  * With ACCESSLENS_TEST_DB=sqld (the `server-libsql` test project) every harness gets its own libsql
  * server instead of a file, so the same tests prove the same code on both kinds of DATABASE_URL.
  */
-export async function harness(options: { seed?: boolean; dir?: string; oidc?: OidcSettings } = {}): Promise<Harness> {
+export async function harness(options: { seed?: boolean; dir?: string; oidc?: OidcSettings; crmFetch?: typeof fetch } = {}): Promise<Harness> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'accesslens-test-'));
   const sqld = process.env.ACCESSLENS_TEST_DB === 'sqld' ? await startSqld() : null;
   const url = sqld ? sqld.url : `file:${join(dir, 'accesslens.db')}`;
@@ -58,9 +66,12 @@ export async function harness(options: { seed?: boolean; dir?: string; oidc?: Oi
   if (options.seed ?? true) await seedDemoIfEmpty(db, clock.now());
   const notifier = new Notifier();
   const findings = new FindingsService(db);
+  const secrets = new SecretBox(new KeyRing(generateKey()));
+  const crm = options.crmFetch ? { crmFetch: options.crmFetch } : {};
   const newApp = (f = new FindingsService(db)) =>
-    createApp({ db, now: clock.now, notifier, findings: f, ...(options.oidc ? { oidc: options.oidc } : {}) });
+    createApp({ db, now: clock.now, notifier, findings: f, secrets, ...crm, ...(options.oidc ? { oidc: options.oidc } : {}) });
   const app = newApp(findings);
+  const worker = new ConnectorWorker({ db, box: secrets, now: clock.now, findings, notifier, ...(options.crmFetch ? { fetch: options.crmFetch } : {}) });
 
   const h: Harness = {
     db,
@@ -70,6 +81,15 @@ export async function harness(options: { seed?: boolean; dir?: string; oidc?: Oi
     findings,
     clock,
     newApp,
+    secrets,
+    worker,
+    async completeTask(requestId, kind = 'grant') {
+      const cara = await h.signIn('cara@acme.test');
+      const r = await db.execute("SELECT id FROM admin_tasks WHERE request_id = ? AND kind = ? AND status = 'open'", [requestId, kind]);
+      const taskId = r.rows[0]?.id;
+      if (taskId === undefined) throw new Error(`no open ${kind} task for request ${requestId}`);
+      return h.post(cara, `/api/admin/tasks/${String(taskId)}/done`, {});
+    },
     async signIn(email) {
       const res = await h.post(null, '/api/auth/sign-in', { email, password: DEMO_PASSWORDS[email] });
       if (res.status !== 200) throw new Error(`sign-in as ${email} failed: ${res.status} ${await res.text()}`);
@@ -117,6 +137,7 @@ export async function harness(options: { seed?: boolean; dir?: string; oidc?: Oi
       return (await res.json()) as SyncResponse;
     },
     async close() {
+      await worker.stop();
       notifier.closeAll();
       db.close();
       await sqld?.stop();

@@ -9,3 +9,4 @@ export * from './constants.ts';
 export * from './engine/index.ts';
 export * from './policy-schema.ts';
 export * from './directory-schema.ts';
+export * from './connections-schema.ts';

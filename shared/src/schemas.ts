@@ -124,6 +124,11 @@ export const assignment = z.object({
   grantedAt: isoDateTime,
   expiresAt: isoDateTime.nullable(),
   revokedAt: isoDateTime.nullable(),
+  /**
+   * Found in the CRM by an import after the connection's first import, with no request behind it:
+   * the engine reports it as granted outside the request process unless the job baseline covers it.
+   */
+  outsideProcess: z.boolean().optional(),
 });
 export type Assignment = z.infer<typeof assignment>;
 
@@ -186,6 +191,98 @@ export const approvalStage = z.object({
 });
 export type ApprovalStage = z.infer<typeof approvalStage>;
 
+/**
+ * How an approved request reaches the CRM, step by step (the request's `status` stays the coarse
+ * lifecycle: approved → fulfilled → expired | revoked):
+ * - queued: approved; AccessLens will apply it through the connector.
+ * - applying: being written to the CRM and confirmed by reading it back.
+ * - retrying: the last attempt failed for a passing reason; `nextAttemptAt` says when it tries again.
+ * - admin-task: an administrator applies it by hand (`reason` says why); done when they mark it.
+ * - active: the CRM confirmed the access (`status` fulfilled, `expiresAt` counts from `confirmedAt`).
+ * - problem-reported: the requester reported that the grant does not work; the admins were asked.
+ * - removing: the grant ended; being removed from the CRM (automatically or by an admin task).
+ * - removed: the CRM no longer holds it (`status` expired or revoked).
+ */
+export const FULFILMENT_STATES = [
+  'queued',
+  'applying',
+  'retrying',
+  'admin-task',
+  'active',
+  'problem-reported',
+  'removing',
+  'removed',
+] as const;
+export const fulfilmentState = z.enum(FULFILMENT_STATES);
+export type FulfilmentState = z.infer<typeof fulfilmentState>;
+
+/**
+ * Why a person has to act, or why the last attempt failed: a code clients render in their language,
+ * with an English detail.
+ */
+export const FULFILMENT_REASONS = [
+  /** The connection is in read-only mode. */
+  'read-only',
+  /** This CRM can only grant by replacing the user's whole profile or role, and automatic change is off. */
+  'no-automatic-change',
+  /** AccessLens has no connector for this CRM kind yet. */
+  'no-connector',
+  /** The connection has no credentials. */
+  'no-credentials',
+  /** No bundle (permission set, role…) in the CRM grants the requested permissions. */
+  'no-bundle',
+  /** The CRM refused the credentials; an administrator must re-authorise the connection. */
+  'needs-reauthorisation',
+  /** The CRM's API limit was reached; AccessLens waits as the CRM asks. */
+  'rate-limited',
+  /** The CRM could not be reached or answered with a passing error. */
+  'crm-unavailable',
+  /** The CRM refused the change (the detail quotes it). */
+  'crm-refused',
+  /** The change was made but reading the CRM back did not show it. */
+  'not-confirmed',
+  /** Automatic attempts were given up after repeated failures. */
+  'gave-up',
+  /** The connection is disabled. */
+  'disabled',
+  /** The requester reported that the grant does not work. */
+  'problem-reported',
+] as const;
+export const fulfilmentReason = z.object({ code: z.enum(FULFILMENT_REASONS), message: z.string() });
+export type FulfilmentReason = z.infer<typeof fulfilmentReason>;
+
+export const requestFulfilment = z.object({
+  state: fulfilmentState,
+  /** automatic: AccessLens changes the CRM through its connector; task: an administrator does. */
+  mode: z.enum(['automatic', 'task']),
+  /** The CRM bundles assigned for this request (smallest set granting the keys); empty if none does. */
+  bundles: z.array(z.object({ id, name: z.string(), kind: bundleKind })),
+  /** Automatic attempts so far. */
+  attempts: z.number().int().nonnegative(),
+  /** Why it is a task, or why the last attempt failed; null when nothing went wrong. */
+  reason: fulfilmentReason.nullable(),
+  /** When the next automatic attempt runs (state retrying), else null. */
+  nextAttemptAt: isoDateTime.nullable(),
+  /** When the CRM confirmed the access: the grant counts from here. */
+  confirmedAt: isoDateTime.nullable(),
+  /** When the CRM confirmed the removal. */
+  removedAt: isoDateTime.nullable(),
+  /** The administrator who marked the last admin task done. */
+  doneBy: id.nullable(),
+  /** What the requester's page showed when they reported a problem with the grant (identifiers and the denial phrase only). */
+  problem: z
+    .object({
+      reportedAt: isoDateTime,
+      url: z.string(),
+      object: z.string().nullable(),
+      recordId: z.string().nullable(),
+      denialText: z.string().nullable(),
+    })
+    .nullable(),
+  updatedAt: isoDateTime,
+});
+export type RequestFulfilment = z.infer<typeof requestFulfilment>;
+
 export const accessRequest = z.object({
   id,
   requesterId: id,
@@ -202,8 +299,11 @@ export const accessRequest = z.object({
   createdAt: isoDateTime,
   updatedAt: isoDateTime,
   decidedAt: isoDateTime.nullable(),
+  /** When the CRM confirmed the access (null until fulfilled); the grant lasts from here. */
   grantedAt: isoDateTime.nullable(),
   expiresAt: isoDateTime.nullable(),
+  /** Once approved: how the grant reaches the CRM and leaves it again (null before approval). */
+  fulfilment: requestFulfilment.nullable().optional(),
 });
 export type AccessRequest = z.infer<typeof accessRequest>;
 
@@ -441,15 +541,51 @@ export const decisionRecordArgs = z
   });
 export type DecisionRecordArgs = z.infer<typeof decisionRecordArgs>;
 
+/** A calendar day, YYYY-MM-DD (UTC). */
+export const isoDay = z.iso.date();
+
+/**
+ * Opt-in usage evidence from the extension: how many times the caller used each permission on one
+ * day, aggregated on the client. Never what was seen — only keys, a day and counts.
+ */
+export const usageReportArgs = z.object({
+  connectionId: id,
+  day: isoDay,
+  counts: z
+    .array(z.object({ key: permissionKey, count: z.number().int().positive().max(100_000) }))
+    .min(1, 'name at least one permission')
+    .max(200),
+});
+export type UsageReportArgs = z.infer<typeof usageReportArgs>;
+
+/**
+ * "Report a problem with this grant": the requester says a fulfilled grant does not work. Carries
+ * what the page showed — identifiers and the CRM's denial phrase only, never record contents.
+ */
+export const requestReportProblemArgs = z.object({
+  requestId: clientId,
+  page: pageContext,
+});
+export type RequestReportProblemArgs = z.infer<typeof requestReportProblemArgs>;
+
+/** The mutations about one request (each names `args.requestId`): what the extension's outbox holds. */
 export const mutation = z.discriminatedUnion('name', [
   z.object({ id: clientId, name: z.literal('request.create'), args: requestCreateArgs }),
   z.object({ id: clientId, name: z.literal('request.cancel'), args: requestCancelArgs }),
   z.object({ id: clientId, name: z.literal('decision.record'), args: decisionRecordArgs }),
+  z.object({ id: clientId, name: z.literal('request.report-problem'), args: requestReportProblemArgs }),
 ]);
 export type Mutation = z.infer<typeof mutation>;
 export type MutationName = Mutation['name'];
 
-export const mutationsBody = z.object({ mutations: z.array(mutation).min(1).max(100) });
+export const usageReportMutation = z.object({ id: clientId, name: z.literal('usage.report'), args: usageReportArgs });
+export type UsageReportMutation = z.infer<typeof usageReportMutation>;
+
+/** Everything POST /api/mutations applies: the request mutations and usage reports. */
+export const anyMutation = z.discriminatedUnion('name', [...mutation.options, usageReportMutation]);
+export type AnyMutation = z.infer<typeof anyMutation>;
+
+export const mutationsBody = z.object({ mutations: z.array(anyMutation).min(1).max(100) });
 export type MutationsBody = z.infer<typeof mutationsBody>;
 
 export const mutationResult = z.object({

@@ -5,16 +5,20 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, DEMO, startServer, type RunningServer } from '../support/server.ts';
 import { startCrmFixture, type CrmFixture } from '../support/crm-fixture.ts';
+import { connectDemoSalesforce } from '../support/fake-crm.ts';
+import type { FakeSalesforce } from '../fakes/salesforce.ts';
 import { captureFailure, launchWithExtension, screenshot, signIn, type ExtensionBrowser } from '../support/browser.ts';
 
 const ORDER_URL = 'https://acme.lightning.force.com/lightning/r/Order/801xx000000AbCdAAK/view';
 
 let server: RunningServer;
 let crm: CrmFixture;
+let salesforce: FakeSalesforce;
 let ava: ExtensionBrowser;
 
 beforeAll(async () => {
   [server, crm] = await Promise.all([startServer(), startCrmFixture()]);
+  salesforce = await connectDemoSalesforce(server.url);
   ava = await launchWithExtension({ crmPort: crm.port, crmHosts: crm.hosts, locale: 'zh-CN' });
   await (await signIn(ava, server.url, DEMO.ava.email, DEMO.ava.password, DEMO.ava.name)).close();
 });
@@ -25,7 +29,7 @@ afterEach(async (ctx) => {
 
 afterAll(async () => {
   await Promise.allSettled([ava?.close()]);
-  await Promise.allSettled([server?.dispose(), crm?.close()]);
+  await Promise.allSettled([server?.dispose(), crm?.close(), salesforce?.close()]);
 });
 
 describe('offline request delivery', () => {

@@ -9,6 +9,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { ApiClient, DEMO, startServer, type RunningServer } from '../support/server.ts';
 import { startCrmFixture, type CrmFixture } from '../support/crm-fixture.ts';
+import { connectDemoSalesforce } from '../support/fake-crm.ts';
+import type { FakeSalesforce } from '../fakes/salesforce.ts';
 import { artifactsDir, captureFailure, launchWithExtension, screenshot, signIn, type ExtensionBrowser } from '../support/browser.ts';
 
 const QUOTE_EDIT_URL = 'https://acme.lightning.force.com/lightning/r/Quote/0Q0xx0000004CmnCAE/edit';
@@ -20,12 +22,15 @@ const optionValues = (page: Page, testId: string) =>
 
 let server: RunningServer;
 let crm: CrmFixture;
+let salesforce: FakeSalesforce;
 let ava: ExtensionBrowser;
 let ben: ExtensionBrowser;
 let dan: ExtensionBrowser;
 
 beforeAll(async () => {
   [server, crm] = await Promise.all([startServer(), startCrmFixture()]);
+  // Approvals reach a fake Salesforce (connected as an administrator would); grants count once it holds them.
+  salesforce = await connectDemoSalesforce(server.url);
   const launch = () => launchWithExtension({ crmPort: crm.port, crmHosts: crm.hosts });
   [ava, ben, dan] = await Promise.all([launch(), launch(), launch()]);
   await Promise.all(
@@ -43,7 +48,7 @@ afterEach(async (ctx) => {
 
 afterAll(async () => {
   await Promise.allSettled([ava?.close(), ben?.close(), dan?.close()]);
-  await Promise.allSettled([server?.dispose(), crm?.close()]);
+  await Promise.allSettled([server?.dispose(), crm?.close(), salesforce?.close()]);
 });
 
 describe('policy routing: preview, ordered stages, automatic approval', () => {
@@ -129,7 +134,7 @@ describe('policy routing: preview, ordered stages, automatic approval', () => {
     const avaPopup = await ava.open('popup.html');
     const mine = avaPopup.getByTestId('al-my-request').filter({ hasText: 'Quote' });
     await mine.first().waitFor({ timeout: 10_000 });
-    expect(await mine.first().getAttribute('data-status')).toBe('approved');
+    expect(await mine.first().getAttribute('data-status')).toBe('fulfilled');
     const progress = (await mine.first().getByTestId('al-stage-progress').textContent()) ?? '';
     expect(progress).toContain('Ben Ortiz');
     expect(progress).toContain('Dan Wu');
@@ -139,7 +144,8 @@ describe('policy routing: preview, ordered stages, automatic approval', () => {
     const api = new ApiClient(server.url);
     await api.signIn(DEMO.ava.email, DEMO.ava.password);
     const request = ((await api.sync()).json.requests as any[]).find((r) => r.permissions.includes('object:Quote:edit'));
-    expect(request.status).toBe('approved');
+    expect(request.status).toBe('fulfilled');
+    expect(request.fulfilment).toMatchObject({ state: 'active', bundles: [{ id: 'ps-quote-desk' }] });
     expect(request.evidence).toEqual(['https://tickets.acme.test/DD-2211']);
     expect(request.stages.map((s: any) => s.decision?.deciderId)).toEqual(['p-ben', 'p-dan']);
 
@@ -172,8 +178,10 @@ describe('policy routing: preview, ordered stages, automatic approval', () => {
     const api = new ApiClient(server.url);
     await api.signIn(DEMO.ava.email, DEMO.ava.password);
     const slice = (await api.sync()).json;
-    const grant = slice.assignments.find((a: any) => a.target.type === 'permission' && a.target.key === 'object:Case:read');
-    expect(grant.source).toBe('request');
+    const caseRequest = slice.requests.find((r: any) => r.permissions.includes('object:Case:read'));
+    expect(caseRequest).toMatchObject({ status: 'fulfilled', stages: [] });
+    const grant = slice.assignments.find((a: any) => a.requestId === caseRequest.id);
+    expect(grant).toMatchObject({ source: 'request', target: { type: 'bundle', bundleId: 'ps-case-viewer' } });
     expect((Date.parse(grant.expiresAt) - Date.parse(grant.grantedAt)) / 86_400_000).toBeLessThanOrEqual(7);
     await page.close();
   });

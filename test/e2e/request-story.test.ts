@@ -7,6 +7,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { ApiClient, DEMO, startServer, type RunningServer } from '../support/server.ts';
 import { startCrmFixture, type CrmFixture } from '../support/crm-fixture.ts';
+import { connectDemoSalesforce } from '../support/fake-crm.ts';
+import type { FakeSalesforce } from '../fakes/salesforce.ts';
+import { demoBundleExternalId, salesforceUserId } from '@accesslens/server/seed/demo';
 import { badgeText, captureFailure, launchWithExtension, screenshot, signIn, type ExtensionBrowser } from '../support/browser.ts';
 
 const CONTRACT_URL = 'https://acme.lightning.force.com/lightning/r/Contract/800xx000001AbCdAAK/view';
@@ -17,11 +20,15 @@ const row = (page: Page, key: string) => page.locator(`[data-testid="al-permissi
 
 let server: RunningServer;
 let crm: CrmFixture;
+let salesforce: FakeSalesforce;
 let ava: ExtensionBrowser;
 let ben: ExtensionBrowser;
 
 beforeAll(async () => {
   [server, crm] = await Promise.all([startServer(), startCrmFixture()]);
+  // The demo org's connection points at a fake Salesforce API, set up as an administrator would: an
+  // approval really reaches "Salesforce", and the request is granted once Salesforce holds it.
+  salesforce = await connectDemoSalesforce(server.url);
   [ava, ben] = await Promise.all([
     launchWithExtension({ crmPort: crm.port, crmHosts: crm.hosts }),
     launchWithExtension({ crmPort: crm.port, crmHosts: crm.hosts }),
@@ -38,7 +45,7 @@ afterEach(async (ctx) => {
 
 afterAll(async () => {
   await Promise.allSettled([ava?.close(), ben?.close()]);
-  await Promise.allSettled([server?.dispose(), crm?.close()]);
+  await Promise.allSettled([server?.dispose(), crm?.close(), salesforce?.close()]);
 });
 
 describe('blocked on a Salesforce page → request inline → approver popup → outcome on the page', () => {
@@ -97,16 +104,20 @@ describe('blocked on a Salesforce page → request inline → approver popup →
     const api = new ApiClient(server.url);
     await api.signIn(DEMO.ava.email, DEMO.ava.password);
     const slice = (await api.sync()).json;
-    const grant = slice.assignments.find((a: any) => a.target.type === 'permission' && a.target.key === 'object:Contract:read');
-    expect(grant.source).toBe('request');
+    const request = slice.requests.find((r: any) => r.permissions.includes('object:Contract:read'));
+    expect(request).toMatchObject({ status: 'fulfilled', fulfilment: { state: 'active', mode: 'automatic' } });
+    const grant = slice.assignments.find((a: any) => a.requestId === request.id);
+    expect(grant).toMatchObject({ source: 'request', target: { type: 'bundle', bundleId: 'ps-contract-manager' } });
     const days = (Date.parse(grant.expiresAt) - Date.parse(grant.grantedAt)) / 86_400_000;
     expect(days).toBe(7);
+    // Salesforce holds the assignment: the Contract Manager permission set, for Ava's user.
+    expect(salesforce.assignmentsOf(salesforceUserId(3)).map((a) => a.PermissionSetId)).toContain(demoBundleExternalId('ps-contract-manager'));
 
     // "My requests" in her popup says the same.
     const avaPopup = await ava.open('popup.html');
     const mine = avaPopup.getByTestId('al-my-request').filter({ hasText: 'Contract' });
     await mine.first().waitFor({ timeout: 10_000 });
-    await expect(mine.first().getAttribute('data-status')).resolves.toBe('approved');
+    await expect(mine.first().getAttribute('data-status')).resolves.toBe('fulfilled');
     expect(await avaPopup.getByTestId('al-queue-item').count()).toBe(0); // never her own request to decide
     await avaPopup.close();
     await page.close();

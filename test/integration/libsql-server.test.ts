@@ -52,10 +52,19 @@ describe('two server processes on a libsql server', () => {
     });
     expect(decided.json.results[0].status).toBe('applied');
 
-    const after = (await avaA.sync(first.cursor)).json;
-    expect(after.reset).toBe(false);
-    expect(after.requests.find((r: any) => r.id === requestId).status).toBe('approved');
-    expect(after.assignments.some((g: any) => g.target.key === 'object:Contract:read' && g.source === 'request')).toBe(true);
+    const approved = (await avaA.sync(first.cursor)).json;
+    expect(approved.reset).toBe(false);
+    expect(approved.requests.find((r: any) => r.id === requestId)).toMatchObject({ status: 'approved', fulfilment: { state: 'admin-task' } });
+
+    // The demo org has no credentials: an administrator makes the change and marks the task done (through B).
+    const caraB = new ApiClient(b.url);
+    await caraB.signIn(DEMO.cara.email, DEMO.cara.password);
+    const task = (await caraB.call('GET', '/api/admin/tasks?status=open')).json.tasks.find((t: any) => t.requestId === requestId);
+    expect((await caraB.call('POST', `/api/admin/tasks/${task.id}/done`, {})).status).toBe(200);
+
+    const after = (await avaA.sync(approved.cursor)).json;
+    expect(after.requests.find((r: any) => r.id === requestId).status).toBe('fulfilled');
+    expect(after.assignments.some((g: any) => g.requestId === requestId && g.source === 'request')).toBe(true);
 
     // A session made on one process is honoured by the other (sessions live in the database).
     avaA.token && (benB.token = avaA.token);

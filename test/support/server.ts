@@ -4,6 +4,7 @@
  * back with the same data.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -18,12 +19,17 @@ export interface RunningServer {
   databaseUrl: string;
   /** Stops the process (SIGTERM, then SIGKILL) and keeps the database. */
   stop(): Promise<void>;
+  /** Kills the process at once (SIGKILL: no clean-up, as a crash would), keeping the database. */
+  kill(): Promise<void>;
   /** Starts it again on the same port with the same database. */
   restart(): Promise<void>;
   /** Stops it and deletes the temporary database folder. */
   dispose(): Promise<void>;
   output(): string;
 }
+
+/** A secret key every process on the same libsql server shares in a test (derived from its URL). */
+export const testSecretKey = (databaseUrl: string) => createHash('sha256').update(`accesslens-test:${databaseUrl}`).digest('base64');
 
 export async function startServer(
   options: { seed?: 'demo' | 'none'; databaseUrl?: string; /** Extra environment (e.g. ACCESSLENS_OIDC_*). */ env?: Record<string, string> } = {},
@@ -37,8 +43,9 @@ export async function startServer(
 
   const launch = () =>
     new Promise<void>((resolvePromise, reject) => {
-      const tsx = join(repoRoot, 'node_modules/.bin/tsx');
-      child = spawn(tsx, ['server/src/main.ts'], {
+      // One process (node with tsx's loader, not the tsx CLI, which runs the server in a second
+      // process): a kill reaches the server itself, as a crash would.
+      child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
         cwd: repoRoot,
         env: {
           ...process.env,
@@ -48,6 +55,8 @@ export async function startServer(
           // The demo's in-house CRM on any free port: tests run side by side.
           ACCESSLENS_DEMO_CRM_PORT: '0',
           NODE_ENV: 'test',
+          // A libsql server needs the key in the environment; a file database keeps its key file beside it.
+          ...(databaseUrl.startsWith('file:') ? {} : { ACCESSLENS_SECRET_KEY: testSecretKey(databaseUrl) }),
           ...options.env,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -83,6 +92,15 @@ export async function startServer(
     child = null;
   };
 
+  const kill = async () => {
+    const c = child as ChildProcess | null;
+    if (!c || c.exitCode !== null) return;
+    const exited = new Promise<void>((r) => c.once('exit', () => r()));
+    c.kill('SIGKILL');
+    await exited;
+    child = null;
+  };
+
   await launch();
   return {
     get url() {
@@ -96,6 +114,7 @@ export async function startServer(
     },
     databaseUrl,
     stop,
+    kill,
     restart: launch,
     async dispose() {
       await stop();

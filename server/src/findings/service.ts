@@ -75,6 +75,11 @@ const isEmpty = (c: Changes) =>
   c.usage.length === 0 &&
   c.acceptances.length === 0;
 
+/** Above this many changed rows, rebuilding the engine beats applying them one by one. */
+const BULK_CHANGES = 20_000;
+const isBulk = (c: Changes) =>
+  c.people.length + c.accounts.length + c.bundles.length + c.assignments.length + c.usage.length > BULK_CHANGES;
+
 export class FindingsService {
   #engine: OrgEngine | null = null;
   /** The meta.version the engine reflects (every row with version <= it has been applied). */
@@ -174,8 +179,9 @@ export class FindingsService {
       const changes = await this.#readChanges(tx, seen, now);
       version = changes.version;
       policyVersion = changes.policyVersion;
-      if (changes.structural || changes.policyVersion !== knownPolicy) {
+      if (changes.structural || changes.policyVersion !== knownPolicy || isBulk(changes)) {
         // Policy, catalog, connections, groups or licenses: the engine has no incremental path for these.
+        // A bulk change (a CRM import) is also quicker to rebuild from than to apply row by row.
         this.stats.builds++;
         const loaded = await loadOrg(tx, now);
         engine = new OrgEngine(loaded.org, now);

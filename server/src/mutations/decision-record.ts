@@ -1,9 +1,9 @@
 import type { ApprovalStage, DecisionRecordArgs, Person, StageDecision } from '@accesslens/shared';
 import { ApiFailure, conflict, forbidden, notFound } from '../errors.ts';
-import type { FindingsService } from '../findings/service.ts';
 import type { WriteContext } from '../write.ts';
 import { withField } from './request-create.ts';
-import { grantKeys, indexStageApprovers, loadRequest, reachedApprovers } from './requests.ts';
+import { queueGrant } from '../connectors/fulfilment.ts';
+import { indexStageApprovers, loadRequest, reachedApprovers } from './requests.ts';
 
 const NOT_WAITING = 'This request is not waiting for you.';
 
@@ -20,7 +20,6 @@ export async function recordDecision(
   me: Person,
   args: DecisionRecordArgs,
   field: (f: string) => string,
-  findings: FindingsService,
 ) {
   const request = await loadRequest(w.tx, args.requestId);
   if (!request) throw withField(notFound('There is no such request.'), field('requestId'));
@@ -108,15 +107,15 @@ export async function recordDecision(
       for (const id of approverIds) w.affected.add(id);
     }
   } else {
-    // Approved: the shortest duration any approver gave, never longer than asked.
+    // Approved: the shortest duration any approver gave, never longer than asked. The grant goes to
+    // the CRM through a fulfilment job (or an admin task); the request is fulfilled once the CRM
+    // confirms, and its expiry counts from then.
     const given = stages.flatMap((s) => s.approvals.map((a) => a.durationDays ?? request.durationDays));
     const grantDays = Math.min(request.durationDays, ...given);
-    const { grantedAt, expiresAt } = await grantKeys(w, request, grantDays, me.id);
     await w.tx.execute({
-      sql: `UPDATE requests SET status = 'approved', stages = ?, decided_at = ?, granted_at = ?, expires_at = ?,
-              updated_at = ?, version = ? WHERE id = ?`,
-      args: [JSON.stringify(stages), decidedAt, grantedAt, expiresAt, decidedAt, version, request.id],
+      sql: `UPDATE requests SET status = 'approved', stages = ?, decided_at = ?, updated_at = ?, version = ? WHERE id = ?`,
+      args: [JSON.stringify(stages), decidedAt, decidedAt, version, request.id],
     });
-    findings.track(w);
+    await queueGrant(w, request, grantDays);
   }
 }

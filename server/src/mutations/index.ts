@@ -1,4 +1,4 @@
-import type { Mutation, MutationResult, Person } from '@accesslens/shared';
+import type { AnyMutation, MutationResult, Person } from '@accesslens/shared';
 import type { Db } from '../db.ts';
 import { ApiFailure } from '../errors.ts';
 import type { FindingsService } from '../findings/service.ts';
@@ -6,7 +6,9 @@ import type { Notifier } from '../notifier.ts';
 import { runWrite } from '../write.ts';
 import { recordDecision } from './decision-record.ts';
 import { cancelRequest } from './request-cancel.ts';
-import { createRequest } from './request-create.ts';
+import { reportProblem } from '../connectors/fulfilment.ts';
+import { createRequest, withField } from './request-create.ts';
+import { reportUsage } from './usage-report.ts';
 
 /**
  * Applies each mutation in its own write transaction together with its applied_mutations row, so a
@@ -15,7 +17,7 @@ import { createRequest } from './request-create.ts';
 export async function applyMutations(
   db: Db,
   me: Person,
-  mutations: Mutation[],
+  mutations: AnyMutation[],
   now: () => Date,
   findings: FindingsService,
   notifier?: Notifier,
@@ -28,7 +30,7 @@ export async function applyMutations(
 async function applyOne(
   db: Db,
   me: Person,
-  m: Mutation,
+  m: AnyMutation,
   index: number,
   now: Date,
   findings: FindingsService,
@@ -57,7 +59,18 @@ async function applyOne(
             await cancelRequest(w, me, m.args, field);
             break;
           case 'decision.record':
-            await recordDecision(w, me, m.args, field, findings);
+            await recordDecision(w, me, m.args, field);
+            break;
+          case 'usage.report':
+            await reportUsage(w, me, m.args, field, findings);
+            break;
+          case 'request.report-problem':
+            try {
+              await reportProblem(w, me.id, m.args.requestId, m.args.page);
+            } catch (error) {
+              if (error instanceof ApiFailure && (error.code === 'not_found' || error.code === 'forbidden')) throw withField(error, field('requestId'));
+              throw error;
+            }
             break;
         }
         await w.tx.execute({

@@ -189,7 +189,7 @@ describe('validation', () => {
 });
 
 describe('decision.record', () => {
-  it('Ben approves: one permission assignment per key, expiring after the asked duration; Ava now holds it', async () => {
+  it('Ben approves: approved at once; granted only once the CRM holds it (an admin task on the read-only demo org), for the asked duration from then', async () => {
     const m = createMutation({ permissions: ['object:Contract:read', 'object:Quote:read'], durationDays: 30 });
     await h.mutate(ava, [m]);
     expect(await avaCan('object:Contract:read')).toBe(false);
@@ -197,31 +197,49 @@ describe('decision.record', () => {
     const d = decisionMutation(m.args.requestId, 'approve');
     expect(only((await h.mutate(ben, [d])).results).status).toBe('applied');
 
+    const decidedAt = h.clock.now().toISOString();
+    let r = (await requestById(m.args.requestId))!;
+    // The smallest bundle granting both keys is the Revenue Ops group (Contract Manager + Quote Desk).
+    expect(r).toMatchObject({
+      status: 'approved',
+      decidedAt,
+      grantedAt: null,
+      expiresAt: null,
+      fulfilment: {
+        state: 'admin-task',
+        mode: 'task',
+        reason: { code: 'read-only' },
+        bundles: [{ id: 'psg-revenue-ops', name: 'Revenue Ops', kind: 'permissionSetGroup' }],
+      },
+    });
+    expect(r.stages[0]!.decision).toEqual({ deciderId: 'p-ben', outcome: 'approve', reason: null, durationDays: 30, decidedAt });
+    expect(await avaCan('object:Contract:read')).toBe(false);
+
+    // Cara assigns it in Salesforce and marks the task done: the grant counts from now.
+    h.clock.advance(3600_000);
+    expect((await h.completeTask(m.args.requestId)).status).toBe(200);
     const now = h.clock.now();
     const expiresAt = new Date(now.getTime() + 30 * DAY_MS).toISOString();
     const slice = await h.pull(ava);
-    const r = slice.requests.find((x) => x.id === m.args.requestId)!;
-    expect(r).toMatchObject({ status: 'approved', grantedAt: now.toISOString(), decidedAt: now.toISOString(), expiresAt });
-    expect(r.stages[0]!.decision).toEqual({ deciderId: 'p-ben', outcome: 'approve', reason: null, durationDays: 30, decidedAt: now.toISOString() });
+    r = slice.requests.find((x) => x.id === m.args.requestId)!;
+    expect(r).toMatchObject({ status: 'fulfilled', grantedAt: now.toISOString(), expiresAt, fulfilment: { state: 'active', doneBy: 'p-cara' } });
     const grants = slice.assignments.filter((a) => a.requestId === m.args.requestId);
-    expect(grants.map((g) => g.target)).toEqual(
-      expect.arrayContaining([
-        { type: 'permission', key: 'object:Contract:read' },
-        { type: 'permission', key: 'object:Quote:read' },
-      ]),
-    );
-    for (const g of grants) expect(g).toMatchObject({ source: 'request', accountId: 'acct-ava', grantedAt: now.toISOString(), expiresAt, revokedAt: null });
+    expect(grants).toMatchObject([
+      { target: { type: 'bundle', bundleId: 'psg-revenue-ops' }, source: 'request', accountId: 'acct-ava', grantedAt: now.toISOString(), expiresAt, revokedAt: null },
+    ]);
     expect(await avaCan('object:Contract:read')).toBe(true);
+    expect(await avaCan('object:Quote:read')).toBe(true);
 
     const actions = (await h.db.execute('SELECT action FROM audit_events ORDER BY seq')).rows.map((x) => x.action);
-    expect(actions.filter((a) => a === 'grant.created')).toHaveLength(2);
-    expect(actions).toContain('decision.recorded');
+    expect(actions.filter((a) => a === 'grant.created')).toHaveLength(1);
+    expect(actions).toEqual(expect.arrayContaining(['decision.recorded', 'fulfilment.task', 'task.created', 'task.done', 'request.fulfilled']));
   });
 
   it('the approver may shorten the duration', async () => {
     const m = createMutation({ durationDays: 30 });
     await h.mutate(ava, [m]);
     await h.mutate(ben, [decisionMutation(m.args.requestId, 'approve', { durationDays: 7 })]);
+    expect((await h.completeTask(m.args.requestId)).status).toBe(200);
     const r = (await requestById(m.args.requestId))!;
     expect(r.expiresAt).toBe(new Date(h.clock.now().getTime() + 7 * DAY_MS).toISOString());
     expect(r.stages[0]!.decision?.durationDays).toBe(7);
@@ -305,10 +323,11 @@ describe('request.cancel', () => {
 });
 
 describe('grant expiry', () => {
-  it('a grant stops counting exactly at expiresAt; the sweep then marks the request expired', async () => {
+  it('a grant stops counting exactly at expiresAt; the sweep then has it removed, and the request is expired', async () => {
     const m = createMutation({ durationDays: 7 });
     await h.mutate(ava, [m]);
     await h.mutate(ben, [decisionMutation(m.args.requestId, 'approve')]);
+    expect((await h.completeTask(m.args.requestId)).status).toBe(200);
     const expiresAt = new Date(h.clock.now().getTime() + 7 * DAY_MS);
 
     expect(await avaCan('object:Contract:read', new Date(expiresAt.getTime() - 1))).toBe(true);
@@ -318,14 +337,19 @@ describe('grant expiry', () => {
     expect(await sweepExpiredGrants(h.db, h.clock.now())).toBe(0);
     const cursor = (await h.pull(ava)).cursor;
     h.clock.set(new Date(expiresAt.getTime() + 60_000));
-    // The next pull sweeps (at most once a minute) and already carries the new status.
+    // The next pull sweeps (at most once a minute): the grant is being removed (a task on the read-only org).
     const delta = await h.pull(ava, cursor);
-    expect(delta.requests.map((r) => [r.id, r.status])).toEqual([[m.args.requestId, 'expired']]);
+    expect(delta.requests.map((r) => [r.id, r.status, r.fulfilment?.state])).toEqual([[m.args.requestId, 'fulfilled', 'removing']]);
     expect(await sweepExpiredGrants(h.db, h.clock.now())).toBe(0);
+    // Once expired it may be requested again, even before the CRM change is confirmed.
+    expect(only((await h.mutate(ava, [createMutation()])).results).status).toBe('applied');
+
+    expect((await h.completeTask(m.args.requestId, 'revoke')).status).toBe(200);
+    expect((await requestById(m.args.requestId))?.status).toBe('expired');
     const audit = await h.db.execute("SELECT subject_id FROM audit_events WHERE action = 'request.expired'");
     expect(audit.rows.map((r) => r.subject_id)).toEqual([m.args.requestId]);
-    // Once expired, the same keys may be requested again.
-    expect(only((await h.mutate(ava, [createMutation()])).results).status).toBe('applied');
+    const grant = await h.db.execute('SELECT revoked_at FROM assignments WHERE request_id = ?', [m.args.requestId]);
+    expect(grant.rows[0]!.revoked_at).toBe(h.clock.now().toISOString());
   });
 });
 

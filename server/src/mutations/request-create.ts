@@ -14,7 +14,8 @@ import { ApiFailure, conflict, forbidden, notFound } from '../errors.ts';
 import type { FindingsService } from '../findings/service.ts';
 import { ASSIGNMENT_COLUMNS, BUNDLE_COLUMNS, assignmentFromRow, bundleFromRow } from '../model.ts';
 import type { WriteContext } from '../write.ts';
-import { grantKeys, indexStageApprovers, readRequestContext } from './requests.ts';
+import { queueGrant } from '../connectors/fulfilment.ts';
+import { indexStageApprovers, readRequestContext } from './requests.ts';
 
 /**
  * request.create: the caller asks for permissions on one CRM connection. The directory checks come
@@ -108,20 +109,20 @@ export async function createRequest(
   w.affected.add(me.id);
 
   if (evaluation.autoApproved) {
-    // No stages: the rule approved it, for at most its auto-approval duration.
-    const { grantedAt, expiresAt } = await grantKeys(w, { id: args.requestId, accountId, permissions: keys }, durationDays, null);
+    // No stages: the rule approved it, for at most its auto-approval duration. The grant goes to the
+    // CRM through a fulfilment job (or an admin task), and counts from the CRM's confirmation.
     await tx.execute({
-      sql: `UPDATE requests SET status = 'approved', decided_at = ?, granted_at = ?, expires_at = ?, updated_at = ? WHERE id = ?`,
-      args: [grantedAt, grantedAt, expiresAt, grantedAt, args.requestId],
+      sql: `UPDATE requests SET status = 'approved', decided_at = ?, updated_at = ? WHERE id = ?`,
+      args: [w.nowIso, w.nowIso, args.requestId],
     });
     await w.audit({
       actorId: null,
       action: 'request.auto_approved',
       subjectType: 'request',
       subjectId: args.requestId,
-      data: { ruleIds: evaluation.autoApprovalRuleIds, durationDays, grantedAt, expiresAt, policyVersion: engine.data.policy.version },
+      data: { ruleIds: evaluation.autoApprovalRuleIds, durationDays, policyVersion: engine.data.policy.version },
     });
-    findings.track(w);
+    await queueGrant(w, { id: args.requestId, requesterId: me.id, accountId, permissions: keys, connectionId: args.connectionId }, durationDays);
     return;
   }
 

@@ -3,7 +3,6 @@ import type { AccessRequest } from '@accesslens/shared';
 import type { Transaction } from '../db.ts';
 import { REQUEST_COLUMNS, requestFromRow } from '../model.ts';
 import { readBatch, type Source } from '../policy/load.ts';
-import type { WriteContext } from '../write.ts';
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -79,38 +78,6 @@ export async function indexStageApprovers(tx: Transaction, requestId: string, po
       sql: 'INSERT OR IGNORE INTO request_approvers (request_id, position, person_id) VALUES (?, ?, ?)',
       args: [requestId, position, personId],
     });
-}
-
-/**
- * One direct `permission` assignment per key, from now for `days` (expiry counts from the grant),
- * each audited. Returns the grant's times.
- */
-export async function grantKeys(
-  w: WriteContext,
-  request: Pick<AccessRequest, 'id' | 'accountId' | 'permissions'>,
-  days: number,
-  actorId: string | null,
-): Promise<{ grantedAt: string; expiresAt: string }> {
-  const version = await w.version();
-  const grantedAt = w.nowIso;
-  const expiresAt = new Date(w.now.getTime() + days * DAY_MS).toISOString();
-  for (const key of request.permissions) {
-    const assignmentId = `asg-${crypto.randomUUID()}`;
-    await w.tx.execute({
-      sql: `INSERT INTO assignments (id, account_id, target_type, bundle_id, permission_key, source, request_id,
-              granted_at, expires_at, revoked_at, version)
-            VALUES (?, ?, 'permission', NULL, ?, 'request', ?, ?, ?, NULL, ?)`,
-      args: [assignmentId, request.accountId, key, request.id, grantedAt, expiresAt, version],
-    });
-    await w.audit({
-      actorId,
-      action: 'grant.created',
-      subjectType: 'assignment',
-      subjectId: assignmentId,
-      data: { accountId: request.accountId, key, requestId: request.id, grantedAt, expiresAt },
-    });
-  }
-  return { grantedAt, expiresAt };
 }
 
 export const OPEN_STATUSES: ReadonlySet<AccessRequest['status']> = new Set(['pending', 'needs-info']);

@@ -70,20 +70,24 @@ describe('ordered stages', () => {
     const danSlice = applySync(applySync(null, dan0), dan1);
     expect(approverQueue(danSlice, 'p-dan').map((r) => r.id)).toEqual([id]);
 
-    // Dan approves: the request is approved, granted for the shortest duration any approver gave.
+    // Dan approves: the request is approved; once the CRM holds it (an admin task on the read-only demo
+    // org), it is granted for the shortest duration any approver gave, counted from then.
     h.clock.advance(60_000);
     expect(only((await h.mutate(dan, [decisionMutation(id, 'approve')])).results).status).toBe('applied');
+    const approved = (await requestOf(ava, id))!;
+    expect(approved).toMatchObject({ status: 'approved', decidedAt: h.clock.now().toISOString(), grantedAt: null, expiresAt: null });
+    expect(approved.stages[1]!.decision).toMatchObject({ deciderId: 'p-dan', outcome: 'approve', durationDays: 30 });
+    h.clock.advance(60_000);
+    expect((await h.completeTask(id)).status).toBe(200);
     const done = (await requestOf(ava, id))!;
     const now = h.clock.now();
     expect(done).toMatchObject({
-      status: 'approved',
-      decidedAt: now.toISOString(),
+      status: 'fulfilled',
       grantedAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + 7 * DAY_MS).toISOString(),
     });
-    expect(done.stages[1]!.decision).toMatchObject({ deciderId: 'p-dan', outcome: 'approve', durationDays: 30 });
     const grants = (await h.pull(ava)).assignments.filter((a) => a.requestId === id);
-    expect(grants.map((g) => g.target)).toEqual([{ type: 'permission', key: 'object:Quote:edit' }]);
+    expect(grants.map((g) => g.target)).toEqual([{ type: 'bundle', bundleId: 'ps-quote-desk' }]);
 
     const log = await actions();
     expect(log.filter((a) => a === 'decision.recorded')).toHaveLength(2);
@@ -154,21 +158,30 @@ describe('ordered stages', () => {
 });
 
 describe('auto-approval', () => {
-  it("Ava's Case read is approved at once by the policy, granted for at most 7 days, and audited", async () => {
+  it("Ava's Case read is approved at once by the policy, granted for at most 7 days once the CRM holds it, and audited", async () => {
     const m = createMutation({ permissions: ['object:Case:read'], durationDays: 30 });
     expect(only((await h.mutate(ava, [m])).results).status).toBe('applied');
-    const now = h.clock.now();
+    const decided = h.clock.now();
     const r = (await requestOf(ava, m.args.requestId))!;
     expect(r).toMatchObject({
       status: 'approved',
       durationDays: 7,
       stages: [],
-      decidedAt: now.toISOString(),
+      decidedAt: decided.toISOString(),
+      grantedAt: null,
+      expiresAt: null,
+      fulfilment: { state: 'admin-task', bundles: [{ id: 'ps-case-viewer', name: 'Case Viewer', kind: 'permissionSet' }] },
+    });
+    h.clock.advance(60_000);
+    expect((await h.completeTask(m.args.requestId)).status).toBe(200);
+    const now = h.clock.now();
+    expect(await requestOf(ava, m.args.requestId)).toMatchObject({
+      status: 'fulfilled',
       grantedAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + 7 * DAY_MS).toISOString(),
     });
     const grants = (await h.pull(ava)).assignments.filter((a) => a.requestId === m.args.requestId);
-    expect(grants).toMatchObject([{ target: { type: 'permission', key: 'object:Case:read' }, source: 'request', grantedAt: now.toISOString() }]);
+    expect(grants).toMatchObject([{ target: { type: 'bundle', bundleId: 'ps-case-viewer' }, source: 'request', grantedAt: now.toISOString() }]);
     expect(await actions()).toEqual(expect.arrayContaining(['request.created', 'request.auto_approved', 'grant.created']));
     const audit = await h.db.execute("SELECT actor_id, data FROM audit_events WHERE action = 'request.auto_approved'");
     expect(audit.rows[0]!.actor_id).toBeNull();

@@ -165,8 +165,14 @@ describe('accepting a risk', () => {
     const m = createMutation({ permissions: ['object:Contract:read'] });
     await h.mutate(ava, [m]);
     await h.mutate(ben, [decisionMutation(m.args.requestId, 'approve')]);
+    expect((await h.completeTask(m.args.requestId)).status).toBe(200);
     const after = (await list()).findings;
-    expect(find(after, 'beyond-baseline', 'p-ava')).toMatchObject({ status: 'open', keys: ['object:Contract:read'], severity: 'medium' });
+    expect(find(after, 'beyond-baseline', 'p-ava')).toMatchObject({
+      status: 'open',
+      keys: ['object:Contract:create', 'object:Contract:edit', 'object:Contract:read'],
+      bundleIds: ['ps-contract-manager'],
+      severity: 'medium',
+    });
     // …and the accepted risk stays accepted; the default list shows open and accepted findings.
     expect(after.find((f) => f.id === dormant.id)?.status).toBe('accepted');
     expect((await list('?status=accepted')).findings.map((f) => f.id)).toEqual([dormant.id]);
@@ -240,6 +246,7 @@ describe('remediation', () => {
     const m = createMutation({ permissions: ['object:Contract:read'], durationDays: 7 });
     await h.mutate(ava, [m]);
     await h.mutate(ben, [decisionMutation(m.args.requestId, 'approve')]);
+    expect((await h.completeTask(m.args.requestId)).status).toBe(200);
     const beyond = find((await list()).findings, 'beyond-baseline', 'p-ava')!;
     expect(beyond.status).toBe('open');
 
@@ -250,7 +257,7 @@ describe('remediation', () => {
     expect(remediated.find((f) => f.id === beyond.id)?.resolvedAt).toBe(h.clock.now().toISOString());
     const open = (await list()).findings;
     expect(open.map((f) => f.id)).not.toContain(beyond.id);
-    expect(find(open, 'expired-grant', 'p-ava')).toMatchObject({ keys: ['object:Contract:read'], severity: 'high' });
+    expect(find(open, 'expired-grant', 'p-ava')).toMatchObject({ keys: [], bundleIds: ['ps-contract-manager'], severity: 'high' });
   });
 
   it('a grant made after the engine last moved its clock counts at once, without recomputing every account', async () => {
@@ -262,7 +269,8 @@ describe('remediation', () => {
     const m = createMutation({ permissions: ['object:Contract:read'], durationDays: 7 });
     await h.mutate(ava, [m]);
     await h.mutate(ben, [decisionMutation(m.args.requestId, 'approve')]);
-    expect(find((await list()).findings, 'beyond-baseline', 'p-ava')).toMatchObject({ status: 'open', keys: ['object:Contract:read'] });
+    expect((await h.completeTask(m.args.requestId)).status).toBe(200);
+    expect(find((await list()).findings, 'beyond-baseline', 'p-ava')).toMatchObject({ status: 'open', bundleIds: ['ps-contract-manager'] });
     expect(h.findings.stats.clockMoves).toBeGreaterThan(0);
     expect(h.findings.stats.advances).toBe(advances);
     expect(h.findings.stats.builds).toBe(builds);
@@ -287,12 +295,13 @@ describe('several server processes on one database', () => {
     expect((await list('', cara, app2)).findings).toHaveLength(14);
     expect(findings2.stats.builds).toBe(1);
 
-    // Through the first app: Ava's Contract read approved (a new finding, persisted by that process).
+    // Through the first app: Ava's Contract read approved and granted (a new finding, persisted by that process).
     const ava = await h.signIn('ava@acme.test');
     const ben = await h.signIn('ben@acme.test');
     const m = createMutation({ permissions: ['object:Contract:read'] });
     await h.mutate(ava, [m]);
     await h.mutate(ben, [decisionMutation(m.args.requestId, 'approve')]);
+    expect((await h.completeTask(m.args.requestId)).status).toBe(200);
 
     // The second process's engine learns of the grant incrementally: its preview knows Ava holds it.
     const preview = await app2.request('/api/requests/preview', {

@@ -211,10 +211,13 @@ export async function seedDemoCrms(w: WriteContext, version: number): Promise<vo
   const since = new Date(now.getTime() - 21 * 86_400_000).toISOString();
   for (const crm of DEMO_CRMS) {
     const c = crm.connection;
+    // Read-only without credentials, as the Salesforce org: approved grants become admin tasks.
     await tx.execute({
-      sql: 'INSERT INTO crm_connections (id, kind, name, hosts, settings, version) VALUES (?, ?, ?, ?, ?, ?)',
-      args: [c.id, c.kind, c.name, JSON.stringify(c.hosts), JSON.stringify(c.tenant === null ? {} : { tenant: c.tenant }), version],
+      sql: `INSERT INTO crm_connections (id, kind, name, hosts, settings, tenant, mode, schedule_minutes, enabled, created_at, updated_at, version)
+            VALUES (?, ?, ?, ?, '{}', ?, 'read-only', 60, 1, ?, ?, ?)`,
+      args: [c.id, c.kind, c.name, JSON.stringify(c.hosts), c.tenant, w.nowIso, w.nowIso, version],
     });
+    await tx.execute({ sql: 'INSERT INTO connection_state (connection_id) VALUES (?)', args: [c.id] });
     for (const o of crm.objects)
       for (const action of OBJECT_ACTIONS)
         await tx.execute({

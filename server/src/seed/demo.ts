@@ -19,6 +19,10 @@ import { runWrite, type WriteContext } from '../write.ts';
 import { demoCrmBaselines, demoCrmRequestRules, seedDemoCrms } from './demo-crms.ts';
 
 export const DEMO_CONNECTION_ID = 'sf-acme';
+/** The demo org's Salesforce organisation id (the fake Salesforce's org). */
+export const DEMO_ORG_ID = '00DHs000000AcmeMAA';
+/** The demo org's My Domain: the connection's tenant, as its pages' URLs name it. */
+export const DEMO_MY_DOMAIN = 'acme';
 
 export const DEMO_PASSWORDS = {
   'ava@acme.test': 'ava-demo-2026',
@@ -101,10 +105,10 @@ export const DEMO_PEOPLE: DemoPerson[] = [
 ];
 
 /** Salesforce users still active although their person is not (deprovisioning lag). */
-const ACTIVE_DESPITE_STATUS = new Set(['p-jon']);
+export const ACTIVE_DESPITE_STATUS: ReadonlySet<string> = new Set(['p-jon']);
 
 /** Grants that ended but were never removed in Salesforce: [person, bundle, granted days ago, expired days ago]. */
-const STALE_GRANTS: [string, string, number, number][] = [['p-eli', 'ps-quote-desk', 42, 12]];
+export const STALE_GRANTS: readonly [string, string, number, number][] = [['p-eli', 'ps-quote-desk', 42, 12]];
 
 // ---------- approver groups, licenses ----------
 
@@ -286,6 +290,13 @@ export const DEMO_BUNDLES: { id: string; kind: BundleKind; name: string; include
     permissions: ['system:RunReports', 'system:ExportReport'],
   },
   {
+    id: 'ps-case-viewer',
+    kind: 'permissionSet',
+    name: 'Case Viewer',
+    includes: [],
+    permissions: ['object:Case:read'],
+  },
+  {
     id: 'psg-revenue-ops',
     kind: 'permissionSetGroup',
     name: 'Revenue Ops',
@@ -357,8 +368,25 @@ export const DEMO_POLICY: PolicyDocument = policyDocument.parse({
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/** When demo person number `index` (in DEMO_PEOPLE order) last signed in to Salesforce, seen from `now`. */
+export const demoLastLoginAt = (index: number, now: Date): string =>
+  new Date(now.getTime() - DEMO_PEOPLE[index]!.lastLoginDaysAgo * DAY_MS - (index + 1) * 37 * 60 * 1000).toISOString();
+
 /** A Salesforce User id (key prefix 005), 18 characters. */
-const salesforceUserId = (n: number) => `005Hs00000${String(n).padStart(5, '0')}AAA`;
+export const salesforceUserId = (n: number) => `005Hs00000${String(n).padStart(5, '0')}AAA`;
+
+/** An 18-character Salesforce id with the object's 3-character key prefix. */
+export const salesforceId = (prefix: string, n: number) => `${prefix}Hs00000${String(n).padStart(5, '0')}AAA`;
+
+/**
+ * The demo bundles' Salesforce ids: Profile (00e), PermissionSet (0PS), PermissionSetGroup (0PG). The
+ * fake Salesforce of the tests serves the same org, so an import of it matches what the seed wrote.
+ */
+export const demoBundleExternalId = (bundleId: string): string => {
+  const n = DEMO_BUNDLES.findIndex((b) => b.id === bundleId) + 1;
+  const kind = DEMO_BUNDLES[n - 1]!.kind;
+  return salesforceId(kind === 'profile' ? '00e' : kind === 'permissionSetGroup' ? '0PG' : '0PS', n);
+};
 
 // Hashing is deliberately slow; one process seeding many databases (tests) hashes each password once.
 const hashes = new Map<string, Promise<string>>();
@@ -406,11 +434,15 @@ async function seedDemo(w: WriteContext, passwordHashes: Map<string, string>): P
         args: [p.id, t, new Date(Date.parse(`${p.hireDate}T00:00:00Z`) + 30 * DAY_MS).toISOString().slice(0, 10)],
       });
 
+  // Read-only and without credentials: approved grants become admin tasks until an administrator
+  // connects the org (PATCH /api/admin/connections/sf-acme, or `pnpm accesslens connection add`).
   await tx.execute({
-    sql: 'INSERT INTO crm_connections (id, kind, name, hosts, settings, version) VALUES (?, ?, ?, ?, ?, ?)',
+    sql: `INSERT INTO crm_connections (id, kind, name, hosts, settings, tenant, mode, schedule_minutes, enabled, created_at, updated_at, version)
+          VALUES (?, ?, ?, ?, ?, ?, 'read-only', 60, 1, ?, ?, ?)`,
     args: [DEMO_CONNECTION_ID, 'salesforce', 'Acme Salesforce',
-      JSON.stringify(['acme.lightning.force.com', 'acme.my.salesforce.com']), JSON.stringify({ orgId: '00DHs000000AcmeMAA' }), v],
+      JSON.stringify(['acme.lightning.force.com', 'acme.my.salesforce.com']), '{}', DEMO_MY_DOMAIN, w.nowIso, w.nowIso, v],
   });
+  await tx.execute({ sql: 'INSERT INTO connection_state (connection_id) VALUES (?)', args: [DEMO_CONNECTION_ID] });
 
   for (const g of DEMO_GROUPS)
     await tx.execute({
@@ -435,8 +467,8 @@ async function seedDemo(w: WriteContext, passwordHashes: Map<string, string>): P
 
   for (const b of DEMO_BUNDLES)
     await tx.execute({
-      sql: 'INSERT INTO bundles (id, connection_id, kind, name, version) VALUES (?, ?, ?, ?, ?)',
-      args: [b.id, DEMO_CONNECTION_ID, b.kind, b.name, v],
+      sql: 'INSERT INTO bundles (id, connection_id, kind, name, external_id, version) VALUES (?, ?, ?, ?, ?, ?)',
+      args: [b.id, DEMO_CONNECTION_ID, b.kind, b.name, demoBundleExternalId(b.id), v],
     });
   for (const b of DEMO_BUNDLES) {
     for (const [i, inc] of b.includes.entries())
@@ -453,7 +485,7 @@ async function seedDemo(w: WriteContext, passwordHashes: Map<string, string>): P
       sql: `INSERT INTO crm_accounts (id, person_id, connection_id, external_user_id, username, active, last_login_at, created_at, version)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       args: [accountId, p.id, DEMO_CONNECTION_ID, salesforceUserId(n + 1), `${first}@acme.test.sf`, active ? 1 : 0,
-        new Date(now.getTime() - p.lastLoginDaysAgo * DAY_MS - (n + 1) * 37 * 60 * 1000).toISOString(),
+        demoLastLoginAt(n, now),
         `${p.hireDate}T09:00:00.000Z`, v],
     });
     for (const [key, daysAgo] of Object.entries(p.usage ?? {}))

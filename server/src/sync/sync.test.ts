@@ -28,6 +28,7 @@ describe('full snapshot', () => {
       kind: 'salesforce',
       name: 'Acme Salesforce',
       hosts: ['acme.lightning.force.com', 'acme.my.salesforce.com'],
+      tenant: 'acme',
     });
     expect(s.connections.map((c) => c.kind).sort()).toEqual(['dynamics', 'fxiaoke', 'generic', 'hubspot', 'salesforce', 'zoho']);
     // Her own accounts only: one per CRM.
@@ -123,9 +124,14 @@ describe('incremental pulls', () => {
 
     h.clock.advance(1000);
     await h.mutate(ben, [decisionMutation(m.args.requestId, 'approve')]);
-    const a2 = await h.pull(ava, a1.cursor);
-    expect(a2.requests.map((r) => [r.id, r.status])).toEqual([[m.args.requestId, 'approved']]);
-    expect(a2.assignments.map((x) => x.target)).toEqual([{ type: 'permission', key: 'object:Contract:read' }]);
+    const approved = await h.pull(ava, a1.cursor);
+    expect(approved.requests.map((r) => [r.id, r.status, r.fulfilment?.state])).toEqual([[m.args.requestId, 'approved', 'admin-task']]);
+    expect(approved.assignments).toEqual([]);
+    // Once the CRM holds it (the admin task is done), the grant reaches her.
+    expect((await h.completeTask(m.args.requestId)).status).toBe(200);
+    const a2 = await h.pull(ava, approved.cursor);
+    expect(a2.requests.map((r) => [r.id, r.status])).toEqual([[m.args.requestId, 'fulfilled']]);
+    expect(a2.assignments.map((x) => x.target)).toEqual([{ type: 'bundle', bundleId: 'ps-contract-manager' }]);
     expect(a2.catalog).toEqual([]);
 
     // Someone else's change moves the database version but leaves Ava's slice alone.
@@ -187,10 +193,11 @@ describe('incremental pulls', () => {
 });
 
 describe('expiry sweep', () => {
-  it('marks an approved request expired exactly at its expiresAt, once', async () => {
+  it('has a fulfilled grant removed exactly at its expiresAt, once', async () => {
     const m = createMutation({ durationDays: 1 });
     await h.mutate(ava, [m]);
     await h.mutate(ben, [decisionMutation(m.args.requestId, 'approve')]);
+    expect((await h.completeTask(m.args.requestId)).status).toBe(200);
     const end = new Date(h.clock.now().getTime() + DAY_MS);
     expect(await sweepExpiredGrants(h.db, new Date(end.getTime() - 1))).toBe(0);
     expect(await sweepExpiredGrants(h.db, end)).toBe(1);

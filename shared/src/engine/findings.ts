@@ -13,6 +13,7 @@ export const FINDING_KINDS = [
   'peer-outlier',
   'inactive-person',
   'expired-grant',
+  'outside-process',
 ] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
 
@@ -55,7 +56,17 @@ export type FindingEvidence =
       threshold: number;
     }
   | { kind: 'inactive-person'; personStatus: 'suspended' | 'departed' }
-  | { kind: 'expired-grant'; assignmentId: string; expiresAt: string; bundleId: string | null; key: string | null };
+  | { kind: 'expired-grant'; assignmentId: string; expiresAt: string; bundleId: string | null; key: string | null }
+  | {
+      kind: 'outside-process';
+      /** The assignment an import found in the CRM with no request behind it. */
+      assignmentId: string;
+      grantedAt: string;
+      bundleId: string | null;
+      key: string | null;
+      /** The baselines of the person's job function (none: every key it grants counts). */
+      baselineIds: string[];
+    };
 
 export interface Finding {
   /** Stable: the same account, kind and subject give the same id on every recomputation. */

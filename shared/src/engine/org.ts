@@ -855,6 +855,24 @@ export class OrgEngine {
     return out;
   }
 
+  /** Keys a grant gives by name that `row` (a baseline) does not cover; every such key when `row` is null. */
+  private keysBeyond(cs: ConnState, g: Grant, row: Uint32Array | null): number[] {
+    const ix = cs.index;
+    const out: number[] = [];
+    if (g.bundle >= 0) {
+      const r = ix.bundleGrantedRow(g.bundle);
+      for (let w = 0; w < cs.W; w++) {
+        let v = r.bits[r.offset + w]! & (row ? ~row[w]! : 0xffffffff);
+        while (v !== 0) {
+          const b = v & -v;
+          out.push((w << 5) + (31 - Math.clz32(b)));
+          v ^= b;
+        }
+      }
+    } else if (g.keyId >= 0 && !(row && hasBit(row, 0, g.keyId))) out.push(g.keyId);
+    return out;
+  }
+
   private baselineFor(cs: ConnState, p: OrgPerson): { row: Uint32Array; ids: string[] } | null {
     const cacheKey = `${p.department}\u0000${p.title}`;
     if (cs.baselineCache.has(cacheKey)) return cs.baselineCache.get(cacheKey)!;
@@ -1148,6 +1166,28 @@ export class OrgEngine {
           }),
         );
       }
+    }
+
+    // Granted outside the request process: found in the CRM by an import after the connection's
+    // first one, with no request behind it, granting keys the job function's baseline does not cover.
+    for (const g of grants) {
+      if (!g.assignment.outsideProcess || !grantActiveAt(g, now)) continue;
+      const uncovered = this.keysBeyond(cs, g, baseline?.row ?? null);
+      if (uncovered.length === 0) continue;
+      let top = 1; // at least medium: nobody asked for it
+      for (const k of uncovered) top = Math.max(top, cs.riskOf[k] ?? 0);
+      const t = g.assignment.target;
+      put(out,
+        this.make(cs, acct, 'outside-process', [g.assignment.id], uncovered.map((k) => ix.universe.key(k)).sort(),
+          t.type === 'bundle' ? [t.bundleId] : NONE, top >= 3 ? 'critical' : top === 2 ? 'high' : 'medium', {
+            kind: 'outside-process',
+            assignmentId: g.assignment.id,
+            grantedAt: g.assignment.grantedAt,
+            bundleId: t.type === 'bundle' ? t.bundleId : null,
+            key: t.type === 'permission' ? t.key : null,
+            baselineIds: baseline?.ids ?? [],
+          }),
+      );
     }
 
     // Unused: an assignment none of whose keys was used within the window. Only judged when the
