@@ -102,7 +102,13 @@ export async function signIn(browser: ExtensionBrowser, serverUrl: string, email
   await options.getByTestId('al-email').fill(email);
   await options.getByTestId('al-password').fill(password);
   await options.getByTestId('al-sign-in').click();
-  await options.getByTestId('al-signed-in-as').filter({ hasText: name }).waitFor({ timeout: 15_000 });
+  try {
+    await options.getByTestId('al-signed-in-as').filter({ hasText: name }).waitFor({ timeout: 30_000 });
+  } catch (error) {
+    // Say what the settings page showed instead (an error message, usually).
+    const shown = await options.locator('body').innerText().catch(() => '(unreadable)');
+    throw new Error(`signing in as ${email} did not finish; the settings page shows:\n${shown}`, { cause: error });
+  }
   return options;
 }
 
