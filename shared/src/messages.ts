@@ -50,6 +50,8 @@ export const contentMessage = z.discriminatedUnion('type', [
     permissions: z.array(permissionKey).min(1).max(20),
     durationDays: durationDays.nullable(),
   }),
+  /** "Report a problem with this grant": the page still refuses access the CRM should now give. */
+  z.object({ type: z.literal('request.reportProblem'), requestId: id, page: observedPage }),
   /** Content scripts cannot open the options page themselves (e.g. the overlay's "Sign in"). */
   z.object({ type: z.literal('options.open') }),
 ]);
