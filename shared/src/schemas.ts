@@ -95,6 +95,8 @@ export const catalogEntry = z.object({
   /** Longest grant a request may ask for, in days; null = no cap beyond the duration choices. */
   maxDurationDays: z.number().int().positive().nullable(),
   requestable: z.boolean(),
+  /** The object's display name (object, field and scope keys), when the catalog knows it. */
+  objectLabels: z.object({ en: z.string(), 'zh-CN': z.string() }).nullable().optional(),
 });
 export type CatalogEntry = z.infer<typeof catalogEntry>;
 

@@ -176,7 +176,7 @@ describe('blocked on a Salesforce page → request inline → approver popup →
 
     // Salesforce now lets her see the contract (granted above): the overlay follows to the contract's page.
     await page.getByRole('link', { name: 'Contract 00000142' }).click();
-    await expect.poll(() => page.getByTestId('al-panel').getAttribute('aria-label'), { timeout: 15_000 }).toBe('Your access to Contract');
+    await expect.poll(() => page.getByTestId('al-panel').getAttribute('aria-label'), { timeout: 15_000 }).toBe('Your access to Contracts');
     await expect.poll(() => row(page, 'object:Contract:read').getAttribute('data-state'), { timeout: 10_000 }).toBe('granted');
     await page.close();
 

@@ -222,9 +222,10 @@ export async function seedDemoCrms(w: WriteContext, version: number): Promise<vo
       for (const action of OBJECT_ACTIONS)
         await tx.execute({
           sql: `INSERT INTO permission_catalog (connection_id, key, label_en, label_zh_cn, risk, max_duration_days, requestable, owner_id,
-                  owner, license_id, required_trainings, version) VALUES (?, ?, ?, ?, ?, ?, 1, NULL, NULL, NULL, '[]', ?)`,
+                  owner, license_id, required_trainings, object_label_en, object_label_zh_cn, version)
+                VALUES (?, ?, ?, ?, ?, ?, 1, NULL, NULL, NULL, '[]', ?, ?, ?)`,
           args: [c.id, `object:${o.name}:${action}`, `${ACTION_LABELS[action].en} ${o.en}`, `${ACTION_LABELS[action].zh}${o.zh}`,
-            action === 'read' ? o.readRisk : 'medium', action === 'delete' ? 7 : null, version],
+            action === 'read' ? o.readRisk : 'medium', action === 'delete' ? 7 : null, o.en, o.zh, version],
         });
     for (const b of crm.bundles) {
       await tx.execute({
