@@ -16,7 +16,7 @@ import { t } from '../../utils/i18n';
 import type { ConnectionsAnswer, PageRulesAnswer, SyncAnswer } from '../../utils/protocol';
 import { inHouseHosts } from './in-house';
 import { chosenConnectionsItem } from './storage';
-import { popupState, submitDecision } from './approver';
+import { popupState, submitDecision, undoDecisions } from './approver';
 import { authMethods, authStatus, signIn, signInWithSso, signOut, type AuthDeps } from './auth';
 import { previewRequest } from './preview';
 import { pageRules } from './page';
@@ -122,6 +122,8 @@ export async function route(deps: RouterDeps, incoming: Incoming): Promise<Resul
       return popupState(deps);
     case 'decision.submit':
       return submitDecision(deps, message);
+    case 'decisions.undo':
+      return undoDecisions(deps, message.mutationIds);
     case 'request.cancel':
       return cancelRequest(deps, message.requestId);
     case 'sync.now':
