@@ -167,11 +167,14 @@ describe('accepting a risk', () => {
     await h.mutate(ben, [decisionMutation(m.args.requestId, 'approve')]);
     expect((await h.completeTask(m.args.requestId)).status).toBe(200);
     const after = (await list()).findings;
-    expect(find(after, 'beyond-baseline', 'p-ava')).toMatchObject({
-      status: 'open',
+    // Approved for 30 days and inside its window: temporary, not an open finding.
+    expect(find(after, 'beyond-baseline', 'p-ava')).toBeUndefined();
+    expect(find((await list('?status=temporary')).findings, 'beyond-baseline', 'p-ava')).toMatchObject({
+      status: 'temporary',
       keys: ['object:Contract:create', 'object:Contract:edit', 'object:Contract:read'],
       bundleIds: ['ps-contract-manager'],
       severity: 'medium',
+      temporary: { requestId: m.args.requestId, approvedBy: ['p-ben'], approvedByNames: ['Ben Ortiz'], automatic: false },
     });
     // …and the accepted risk stays accepted; the default list shows open and accepted findings.
     expect(after.find((f) => f.id === dormant.id)?.status).toBe('accepted');
@@ -247,8 +250,10 @@ describe('remediation', () => {
     await h.mutate(ava, [m]);
     await h.mutate(ben, [decisionMutation(m.args.requestId, 'approve')]);
     expect((await h.completeTask(m.args.requestId)).status).toBe(200);
-    const beyond = find((await list()).findings, 'beyond-baseline', 'p-ava')!;
-    expect(beyond.status).toBe('open');
+    // Inside its window the grant is temporary: "approved by Ben Ortiz, until …".
+    const beyond = find((await list('?status=temporary')).findings, 'beyond-baseline', 'p-ava')!;
+    expect(beyond).toMatchObject({ status: 'temporary', temporary: { approvedByNames: ['Ben Ortiz'], automatic: false } });
+    expect(beyond.temporary!.expiresAt).toBe(new Date(h.clock.now().getTime() + 7 * DAY_MS).toISOString());
 
     h.clock.advance(7 * DAY_MS + 60_000);
     await h.pull(ava); // the pull sweeps expired grants; the findings engine moves its clock with it
@@ -270,7 +275,7 @@ describe('remediation', () => {
     await h.mutate(ava, [m]);
     await h.mutate(ben, [decisionMutation(m.args.requestId, 'approve')]);
     expect((await h.completeTask(m.args.requestId)).status).toBe(200);
-    expect(find((await list()).findings, 'beyond-baseline', 'p-ava')).toMatchObject({ status: 'open', bundleIds: ['ps-contract-manager'] });
+    expect(find((await list('?status=temporary')).findings, 'beyond-baseline', 'p-ava')).toMatchObject({ status: 'temporary', bundleIds: ['ps-contract-manager'] });
     expect(h.findings.stats.clockMoves).toBeGreaterThan(0);
     expect(h.findings.stats.advances).toBe(advances);
     expect(h.findings.stats.builds).toBe(builds);
@@ -318,7 +323,7 @@ describe('several server processes on one database', () => {
     });
     const seen2 = (await list('', cara, app2)).findings;
     expect(find(seen2, 'inactive-person', 'p-jon')).toBeUndefined();
-    expect(find(seen2, 'beyond-baseline', 'p-ava')).toBeDefined();
+    expect(find((await list('?status=temporary', cara, app2)).findings, 'beyond-baseline', 'p-ava')).toBeDefined();
     expect(findings2.stats.builds).toBe(1); // caught up incrementally, no rebuild
     expect((await list('?status=remediated', cara, app2)).findings.map((f) => f.personId)).toEqual(['p-jon']);
 
