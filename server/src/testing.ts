@@ -36,6 +36,13 @@ export interface Harness {
   worker: ConnectorWorker;
   /** As Cara (an administrator): marks the open admin task of a request done. */
   completeTask(requestId: string, kind?: 'grant' | 'revoke' | 'problem'): Promise<Response>;
+  /** As Cara, through the admin people API: makes a demo person an administrator too. */
+  makeAdmin(personId: string): Promise<void>;
+  /**
+   * A policy change with four eyes: Cara proposes it (PUT /api/policy, 202), Kai — made an administrator
+   * for it — approves it. Returns the approval's response (200 `{proposal, policy}`) or the first failure.
+   */
+  changePolicy(body: { baseVersion: number; document: unknown; note?: string }): Promise<Response>;
   signIn(email: keyof typeof DEMO_PASSWORDS): Promise<string>;
   get(token: string | null, path: string): Promise<Response>;
   post(token: string | null, path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
@@ -89,6 +96,22 @@ export async function harness(options: { seed?: boolean; dir?: string; oidc?: Oi
       const taskId = r.rows[0]?.id;
       if (taskId === undefined) throw new Error(`no open ${kind} task for request ${requestId}`);
       return h.post(cara, `/api/admin/tasks/${String(taskId)}/done`, {});
+    },
+    async makeAdmin(personId) {
+      const cara = await h.signIn('cara@acme.test');
+      const person = (await (await h.get(cara, `/api/admin/people/${personId}`)).json()) as { person: { roles: string[] } };
+      if (person.person.roles.includes('admin')) return;
+      const res = await h.patch(cara, `/api/admin/people/${personId}`, { roles: [...person.person.roles, 'admin'] });
+      if (res.status !== 200) throw new Error(`making ${personId} an administrator failed: ${res.status} ${await res.text()}`);
+    },
+    async changePolicy(body) {
+      const cara = await h.signIn('cara@acme.test');
+      const put = await h.put(cara, '/api/policy', body);
+      if (put.status !== 202) return put;
+      const { proposal } = (await put.json()) as { proposal: { id: string } };
+      await h.makeAdmin('p-kai');
+      const kai = await h.signIn('kai@acme.test');
+      return h.post(kai, `/api/policy/proposals/${proposal.id}/approve`, {});
     },
     async signIn(email) {
       const res = await h.post(null, '/api/auth/sign-in', { email, password: DEMO_PASSWORDS[email] });

@@ -11,3 +11,5 @@ export * from './policy-schema.ts';
 export * from './directory-schema.ts';
 export * from './connections-schema.ts';
 export * from './findings-schema.ts';
+export * from './policy-diff.ts';
+export * from './console-schema.ts';

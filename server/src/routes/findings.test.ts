@@ -286,7 +286,7 @@ describe('remediation', () => {
     const current = policyResponse.parse(await (await h.get(cara, '/api/policy')).json());
     const document = structuredClone(current.document);
     document.baselines.find((b) => b.id === 'bl-sales-manager')!.bundleIds.push('ps-sales-ops');
-    const put = await h.put(cara, '/api/policy', { baseVersion: current.version, document, note: 'Sales managers run Sales Ops' });
+    const put = await h.changePolicy({ baseVersion: current.version, document, note: 'Sales managers run Sales Ops' });
     expect(put.status).toBe(200);
     expect((await list()).findings.map((f) => f.id)).not.toContain(beyond.id);
     expect((await list('?status=remediated')).findings.map((f) => f.id)).toEqual([beyond.id]);
@@ -331,7 +331,7 @@ describe('several server processes on one database', () => {
     const current = policyResponse.parse(await (await h.get(cara, '/api/policy')).json());
     const document = structuredClone(current.document);
     document.adminFunctions.push({ department: 'Sales', title: 'VP Sales' });
-    expect((await h.put(cara, '/api/policy', { baseVersion: current.version, document })).status).toBe(200);
+    expect((await h.changePolicy({ baseVersion: current.version, document })).status).toBe(200);
     const seen3 = (await list('', cara, app2)).findings;
     expect(findings2.stats.builds).toBe(2);
     expect(find(seen3, 'high-risk', 'p-dan')).toBeUndefined();
