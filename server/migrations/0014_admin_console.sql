@@ -118,8 +118,9 @@ CREATE TABLE review_campaigns (
 CREATE INDEX review_campaigns_status ON review_campaigns (status, due_at);
 
 -- One item per assignment in scope: keep or revoke, with a comment. `outcome` says what happened:
--- kept | revoked (by decision) | auto-kept | auto-revoked (at the due date) | escalated (moved to the
--- escalation reviewer). `revocation`: JSON {taskId?, requestId?} of the job or task that takes it out.
+-- kept | revoked (by a reviewer's decision) | auto-kept | auto-revoked (at the due date, undecided).
+-- `escalated`: 1 once moved to the escalation reviewer. `revocation`: JSON {taskIds, requestIds} of
+-- the jobs or tasks that take it out.
 CREATE TABLE review_items (
   id TEXT PRIMARY KEY,
   campaign_id TEXT NOT NULL REFERENCES review_campaigns (id),
@@ -136,7 +137,8 @@ CREATE TABLE review_items (
   comment TEXT,
   decided_by TEXT REFERENCES people (id),
   decided_at TEXT,
-  outcome TEXT CHECK (outcome IS NULL OR outcome IN ('kept', 'revoked', 'auto-kept', 'auto-revoked', 'escalated')),
+  outcome TEXT CHECK (outcome IS NULL OR outcome IN ('kept', 'revoked', 'auto-kept', 'auto-revoked')),
+  escalated INTEGER NOT NULL DEFAULT 0 CHECK (escalated IN (0, 1)),
   revocation TEXT,
   updated_at TEXT NOT NULL,
   UNIQUE (campaign_id, assignment_id)
@@ -151,17 +153,25 @@ CREATE TABLE review_item_reviewers (
 );
 CREATE INDEX review_item_reviewers_person ON review_item_reviewers (person_id, item_id);
 
--- Revocations the console started through admin tasks for access no request granted (a review's
--- revoke, a licence seat reclaimed): once the task is done, the assignments are recorded as revoked.
+-- Access the console took out (a review's revoke, a licence seat reclaimed): a request's grant goes
+-- through that request's revoke job or task (request_ids); access no request granted through an admin
+-- task (task_id), and once that task is done its assignments are recorded as revoked (settled_at).
+-- origin_kind: review | licence; origin_id: the review item or the licence.
 CREATE TABLE console_revocations (
   id TEXT PRIMARY KEY,
-  task_id TEXT NOT NULL REFERENCES admin_tasks (id),
+  origin_kind TEXT NOT NULL CHECK (origin_kind IN ('review', 'licence')),
+  origin_id TEXT NOT NULL,
+  account_id TEXT NOT NULL REFERENCES crm_accounts (id),
   assignment_ids TEXT NOT NULL,
-  origin TEXT NOT NULL,
+  task_id TEXT REFERENCES admin_tasks (id),
+  request_ids TEXT NOT NULL DEFAULT '[]',
+  created_by TEXT REFERENCES people (id),
   created_at TEXT NOT NULL,
   settled_at TEXT
 );
-CREATE INDEX console_revocations_open ON console_revocations (settled_at);
+CREATE INDEX console_revocations_origin ON console_revocations (origin_kind, origin_id);
+CREATE INDEX console_revocations_account ON console_revocations (account_id);
+CREATE INDEX console_revocations_open ON console_revocations (settled_at) WHERE settled_at IS NULL;
 
 -- ---------- notices: reminders for administrators and reviewers ----------
 

@@ -15,6 +15,7 @@ import { Notifier } from './notifier.ts';
 import { DEMO_PASSWORDS, seedDemoIfEmpty } from './seed/demo.ts';
 import { startSqld } from './testing-sqld.ts';
 import { ConnectorWorker } from './connectors/worker.ts';
+import { ConsoleWorker } from './console/worker.ts';
 import { generateKey, KeyRing, SecretBox } from './secrets.ts';
 
 export const T0 = new Date('2026-03-02T09:00:00.000Z');
@@ -34,6 +35,8 @@ export interface Harness {
   secrets: SecretBox;
   /** This "process"'s connector worker, not started: tests call `worker.runDue()` after moving the clock. */
   worker: ConnectorWorker;
+  /** This "process"'s console schedule worker, not started: tests call `consoleWorker.runDue()` after moving the clock. */
+  consoleWorker: ConsoleWorker;
   /** As Cara (an administrator): marks the open admin task of a request done. */
   completeTask(requestId: string, kind?: 'grant' | 'revoke' | 'problem'): Promise<Response>;
   /** As Cara, through the admin people API: makes a demo person an administrator too. */
@@ -79,6 +82,7 @@ export async function harness(options: { seed?: boolean; dir?: string; oidc?: Oi
     createApp({ db, now: clock.now, notifier, findings: f, secrets, ...crm, ...(options.oidc ? { oidc: options.oidc } : {}) });
   const app = newApp(findings);
   const worker = new ConnectorWorker({ db, box: secrets, now: clock.now, findings, notifier, ...(options.crmFetch ? { fetch: options.crmFetch } : {}) });
+  const consoleWorker = new ConsoleWorker({ db, now: clock.now, findings, notifier });
 
   const h: Harness = {
     db,
@@ -90,6 +94,7 @@ export async function harness(options: { seed?: boolean; dir?: string; oidc?: Oi
     newApp,
     secrets,
     worker,
+    consoleWorker,
     async completeTask(requestId, kind = 'grant') {
       const cara = await h.signIn('cara@acme.test');
       const r = await db.execute("SELECT id FROM admin_tasks WHERE request_id = ? AND kind = ? AND status = 'open'", [requestId, kind]);
@@ -161,6 +166,7 @@ export async function harness(options: { seed?: boolean; dir?: string; oidc?: Oi
     },
     async close() {
       await worker.stop();
+      await consoleWorker.stop();
       notifier.closeAll();
       db.close();
       await sqld?.stop();

@@ -13,3 +13,4 @@ export * from './connections-schema.ts';
 export * from './findings-schema.ts';
 export * from './policy-diff.ts';
 export * from './console-schema.ts';
+export * from './reviews-schema.ts';

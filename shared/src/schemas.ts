@@ -248,6 +248,8 @@ export const FULFILMENT_REASONS = [
   'disabled',
   /** The requester reported that the grant does not work. */
   'problem-reported',
+  /** Access no AccessLens request granted (a review's revoke, a licence seat reclaimed): an administrator removes it in the CRM. */
+  'outside-request',
 ] as const;
 export const fulfilmentReason = z.object({ code: z.enum(FULFILMENT_REASONS), message: z.string() });
 export type FulfilmentReason = z.infer<typeof fulfilmentReason>;
