@@ -121,6 +121,7 @@ export const en = {
   'fulfilment.reason.gave-up': 'automatic attempts stopped after repeated failures',
   'fulfilment.reason.disabled': 'the CRM connection is disabled',
   'fulfilment.reason.problem-reported': 'you reported a problem with it',
+  'fulfilment.reason.outside-request': 'it was not granted through an AccessLens request, so an administrator removes it in the CRM',
   'state.approved': 'Approved',
   'check.works': 'Access works now: the CRM shows this page to you.',
   'check.blocked': 'Still blocked: the CRM refuses this page although AccessLens shows the access granted.',

@@ -113,6 +113,7 @@ export const zhCN: Record<MessageKey, string> = {
   'fulfilment.reason.gave-up': '多次失败后已停止自动尝试',
   'fulfilment.reason.disabled': 'CRM 连接已停用',
   'fulfilment.reason.problem-reported': '您报告了问题',
+  'fulfilment.reason.outside-request': '该权限并非通过 AccessLens 申请授予，需由管理员在 CRM 中移除',
   'state.approved': '已批准',
   'check.works': '现在可以访问：CRM 已向您显示此页面。',
   'check.blocked': '仍被拒绝：尽管 AccessLens 显示已授权，CRM 仍拒绝此页面。',

@@ -19,6 +19,11 @@ import { adminTrainings } from './routes/admin-trainings.ts';
 import { auth } from './routes/auth.ts';
 import { connectionRoutes } from './routes/connections.ts';
 import { taskRoutes } from './routes/tasks.ts';
+import { noticeRoutes } from './routes/notices.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { adminAccessRoutes } from './routes/admin-access.ts';
+import { reviewRoutes } from './routes/reviews.ts';
+import { licenseSeatRoutes } from './routes/license-seats.ts';
 import { generateKey, KeyRing, SecretBox } from './secrets.ts';
 import { health } from './routes/health.ts';
 import { findingsRoutes } from './routes/findings.ts';
@@ -157,6 +162,11 @@ export function createApp({
     .route(SCIM_BASE_PATH, scim)
     .route('/api/admin/connections', connectionRoutes)
     .route('/api/admin/tasks', taskRoutes)
+    .route('/api/notices', noticeRoutes)
+    .route('/api/audit', auditRoutes)
+    .route('/api/admin/access', adminAccessRoutes)
+    .route('/api/reviews', reviewRoutes)
+    .route('/api/admin/license-seats', licenseSeatRoutes)
     .route('/api/openapi.json', docs);
 }
 

@@ -12,6 +12,7 @@ import { Notifier } from './notifier.ts';
 import { pruneSignInAttempts } from './auth/rate-limit.ts';
 import { seedDemoIfEmpty } from './seed/demo.ts';
 import { ConnectorWorker } from './connectors/worker.ts';
+import { ConsoleWorker } from './console/worker.ts';
 import { loadKeyRing, SecretBox } from './secrets.ts';
 
 export interface StartOptions {
@@ -42,6 +43,8 @@ export interface RunningServer {
   notifier: Notifier;
   findings: FindingsService;
   worker: ConnectorWorker;
+  /** Reviews' due dates and reminders, licence reminders, daily findings counts (the console's schedule). */
+  consoleWorker: ConsoleWorker;
   close(): Promise<void>;
 }
 
@@ -82,6 +85,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     ...(options.leaseMs ? { jobLeaseMs: options.leaseMs, importLeaseMs: options.leaseMs } : {}),
   });
 
+  const consoleWorker = new ConsoleWorker({ db, now, findings, notifier, ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}) });
+
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: options.port ?? 8787, ...(options.hostname ? { hostname: options.hostname } : {}) }, () =>
       resolve(s as Server),
@@ -111,6 +116,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   running = running.then(sweep);
   // Fulfilment jobs and imports left by a previous run (or another process) are picked up from here.
   worker.start();
+  consoleWorker.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -120,10 +126,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     notifier,
     findings,
     worker,
+    consoleWorker,
     close: () =>
       (closing ??= (async () => {
         clearInterval(timer);
         await worker.stop();
+        await consoleWorker.stop();
         await running;
         notifier.closeAll();
         await new Promise<void>((resolve) => {

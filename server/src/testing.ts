@@ -15,6 +15,7 @@ import { Notifier } from './notifier.ts';
 import { DEMO_PASSWORDS, seedDemoIfEmpty } from './seed/demo.ts';
 import { startSqld } from './testing-sqld.ts';
 import { ConnectorWorker } from './connectors/worker.ts';
+import { ConsoleWorker } from './console/worker.ts';
 import { generateKey, KeyRing, SecretBox } from './secrets.ts';
 
 export const T0 = new Date('2026-03-02T09:00:00.000Z');
@@ -34,8 +35,17 @@ export interface Harness {
   secrets: SecretBox;
   /** This "process"'s connector worker, not started: tests call `worker.runDue()` after moving the clock. */
   worker: ConnectorWorker;
+  /** This "process"'s console schedule worker, not started: tests call `consoleWorker.runDue()` after moving the clock. */
+  consoleWorker: ConsoleWorker;
   /** As Cara (an administrator): marks the open admin task of a request done. */
   completeTask(requestId: string, kind?: 'grant' | 'revoke' | 'problem'): Promise<Response>;
+  /** As Cara, through the admin people API: makes a demo person an administrator too. */
+  makeAdmin(personId: string): Promise<void>;
+  /**
+   * A policy change with four eyes: Cara proposes it (PUT /api/policy, 202), Kai — made an administrator
+   * for it — approves it. Returns the approval's response (200 `{proposal, policy}`) or the first failure.
+   */
+  changePolicy(body: { baseVersion: number; document: unknown; note?: string }): Promise<Response>;
   signIn(email: keyof typeof DEMO_PASSWORDS): Promise<string>;
   get(token: string | null, path: string): Promise<Response>;
   post(token: string | null, path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
@@ -72,6 +82,7 @@ export async function harness(options: { seed?: boolean; dir?: string; oidc?: Oi
     createApp({ db, now: clock.now, notifier, findings: f, secrets, ...crm, ...(options.oidc ? { oidc: options.oidc } : {}) });
   const app = newApp(findings);
   const worker = new ConnectorWorker({ db, box: secrets, now: clock.now, findings, notifier, ...(options.crmFetch ? { fetch: options.crmFetch } : {}) });
+  const consoleWorker = new ConsoleWorker({ db, now: clock.now, findings, notifier });
 
   const h: Harness = {
     db,
@@ -83,12 +94,29 @@ export async function harness(options: { seed?: boolean; dir?: string; oidc?: Oi
     newApp,
     secrets,
     worker,
+    consoleWorker,
     async completeTask(requestId, kind = 'grant') {
       const cara = await h.signIn('cara@acme.test');
       const r = await db.execute("SELECT id FROM admin_tasks WHERE request_id = ? AND kind = ? AND status = 'open'", [requestId, kind]);
       const taskId = r.rows[0]?.id;
       if (taskId === undefined) throw new Error(`no open ${kind} task for request ${requestId}`);
       return h.post(cara, `/api/admin/tasks/${String(taskId)}/done`, {});
+    },
+    async makeAdmin(personId) {
+      const cara = await h.signIn('cara@acme.test');
+      const person = (await (await h.get(cara, `/api/admin/people/${personId}`)).json()) as { person: { roles: string[] } };
+      if (person.person.roles.includes('admin')) return;
+      const res = await h.patch(cara, `/api/admin/people/${personId}`, { roles: [...person.person.roles, 'admin'] });
+      if (res.status !== 200) throw new Error(`making ${personId} an administrator failed: ${res.status} ${await res.text()}`);
+    },
+    async changePolicy(body) {
+      const cara = await h.signIn('cara@acme.test');
+      const put = await h.put(cara, '/api/policy', body);
+      if (put.status !== 202) return put;
+      const { proposal } = (await put.json()) as { proposal: { id: string } };
+      await h.makeAdmin('p-kai');
+      const kai = await h.signIn('kai@acme.test');
+      return h.post(kai, `/api/policy/proposals/${proposal.id}/approve`, {});
     },
     async signIn(email) {
       const res = await h.post(null, '/api/auth/sign-in', { email, password: DEMO_PASSWORDS[email] });
@@ -138,6 +166,7 @@ export async function harness(options: { seed?: boolean; dir?: string; oidc?: Oi
     },
     async close() {
       await worker.stop();
+      await consoleWorker.stop();
       notifier.closeAll();
       db.close();
       await sqld?.stop();

@@ -10,3 +10,7 @@ export * from './engine/index.ts';
 export * from './policy-schema.ts';
 export * from './directory-schema.ts';
 export * from './connections-schema.ts';
+export * from './findings-schema.ts';
+export * from './policy-diff.ts';
+export * from './console-schema.ts';
+export * from './reviews-schema.ts';

@@ -3,6 +3,7 @@ import { CRM_KINDS, DURATION_CHOICES } from './constants.ts';
 import { PAGE_KINDS } from './crm/types.ts';
 import { compilePattern, patternGroups } from './crm/rules.ts';
 import { isApiName, parsePermissionKey } from './permissions.ts';
+import { FINDING_KINDS } from './engine/findings.ts';
 
 export { CRM_KINDS, DURATION_CHOICES, type CrmKind } from './constants.ts';
 
@@ -249,6 +250,8 @@ export const FULFILMENT_REASONS = [
   'disabled',
   /** The requester reported that the grant does not work. */
   'problem-reported',
+  /** Access no AccessLens request granted (a review's revoke, a licence seat reclaimed): an administrator removes it in the CRM. */
+  'outside-request',
 ] as const;
 export const fulfilmentReason = z.object({ code: z.enum(FULFILMENT_REASONS), message: z.string() });
 export type FulfilmentReason = z.infer<typeof fulfilmentReason>;
@@ -388,6 +391,52 @@ export type KillSwitchInput = z.infer<typeof killSwitchInput>;
 export const killSwitch = killSwitchInput.extend({ id, deleted: z.boolean() });
 export type SyncedKillSwitch = z.infer<typeof killSwitch>;
 
+// ---------- findings (admins' slices) ----------
+
+/**
+ * open, accepted (a risk accepted until a date), temporary (caused only by grants approved for a limited
+ * time and still inside their window: informational, not an open finding), remediated (the cause is gone).
+ */
+export const FINDING_STATUSES = ['open', 'accepted', 'temporary', 'remediated'] as const;
+export const findingStatus = z.enum(FINDING_STATUSES);
+export type FindingStatus = z.infer<typeof findingStatus>;
+
+/** The approved, time-bound request behind a `temporary` finding: "temporary, approved by …, until …". */
+export const temporaryGrant = z.object({
+  requestId: id,
+  /** The people who approved it (every stage's approvals, in order); empty when approved automatically. */
+  approvedBy: z.array(id),
+  automatic: z.boolean(),
+  grantedAt: isoDateTime,
+  expiresAt: isoDateTime,
+});
+export type TemporaryGrant = z.infer<typeof temporaryGrant>;
+
+/**
+ * A finding as it travels to admins: in their sync slice (the accounts they looked at) and in
+ * `POST /api/findings/by-accounts`. `externalUserId` is the CRM's user id, as user pages link to it.
+ */
+export const syncedFinding = z.object({
+  id: z.string(),
+  kind: z.enum(FINDING_KINDS),
+  severity: risk,
+  status: findingStatus,
+  /** An accepted risk whose acceptance expired: open again. */
+  reopened: z.boolean(),
+  connectionId: id,
+  accountId: id,
+  externalUserId: z.string(),
+  personId: id,
+  keys: z.array(z.string()),
+  bundleIds: z.array(z.string()),
+  /** Kind-specific evidence (shared/src/engine/findings.ts `FindingEvidence`). */
+  evidence: z.record(z.string(), z.unknown()),
+  acceptance: z.object({ reason: z.string(), acceptedBy: id, acceptedAt: isoDateTime, expiresAt: isoDateTime }).nullable(),
+  temporary: temporaryGrant.nullable(),
+  updatedAt: isoDateTime,
+});
+export type SyncedFinding = z.infer<typeof syncedFinding>;
+
 // ---------- API errors ----------
 
 export const apiError = z.object({
@@ -505,6 +554,11 @@ export const syncResponse = z.object({
   pageRules: z.array(pageRule).default([]),
   /** Adapters (or page kinds) paused for extension versions below a fixed one: for everyone. */
   killSwitches: z.array(killSwitch).default([]),
+  /**
+   * Administrators only: findings of the accounts they looked at (`POST /api/findings/by-accounts`),
+   * kept current; a remediated one comes once more with that status. Never in anyone else's slice.
+   */
+  findings: z.array(syncedFinding).default([]),
 });
 export type SyncResponse = z.infer<typeof syncResponse>;
 

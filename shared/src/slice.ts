@@ -14,6 +14,7 @@ export const SLICE_LISTS = [
   'requests',
   'pageRules',
   'killSwitches',
+  'findings',
 ] as const satisfies readonly Exclude<keyof Slice, 'me'>[];
 type SliceList = (typeof SLICE_LISTS)[number];
 // A list added to the sync response but not to SLICE_LISTS fails to compile here, naming it.

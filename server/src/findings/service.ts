@@ -170,7 +170,7 @@ export class FindingsService {
       this.stats.builds++;
       const loaded = await loadOrg(tx, now);
       engine = new OrgEngine(loaded.org, now);
-      await reconcileAll(tx, engine.findings(), loaded.version, now);
+      await reconcileAll(w, engine.findings(), loaded.version);
       version = loaded.version;
       policyVersion = loaded.org.policy.version;
       touched = true;
@@ -185,7 +185,7 @@ export class FindingsService {
         this.stats.builds++;
         const loaded = await loadOrg(tx, now);
         engine = new OrgEngine(loaded.org, now);
-        await reconcileAll(tx, engine.findings(), loaded.version, now);
+        await reconcileAll(w, engine.findings(), loaded.version);
         policyVersion = loaded.org.policy.version;
         touched = true;
       } else {
@@ -211,7 +211,7 @@ export class FindingsService {
           this.stats.clockMoves++;
           apply(engine.moveClock(now));
         }
-        if (touched) await persistChanges(tx, foldDeltas(deltas), version, now);
+        if (touched) await persistChanges(w, foldDeltas(deltas), version);
       }
     }
     // Take effect for this process only once the transaction commits.

@@ -4,6 +4,8 @@
  */
 import { RISK_RANK, type Finding, type FindingsDelta } from '@accesslens/shared';
 import type { InStatement, Transaction } from '../db.ts';
+import type { WriteContext } from '../write.ts';
+import { withTemporary, type StoredFinding } from './temporary.ts';
 
 const CHUNK = 200;
 
@@ -22,19 +24,24 @@ export function foldDeltas(deltas: FindingsDelta[]): Map<string, Finding | null>
   return out;
 }
 
-function upsert(f: Finding, basis: number, nowIso: string): InStatement {
+/**
+ * Rows carry the sync version of the write that changed them (admins' slices carry findings), and
+ * `basis_version`, the meta.version the computation reflected: a process that is behind never
+ * overwrites a newer result.
+ */
+function upsert(f: StoredFinding, basis: number, version: number, nowIso: string): InStatement {
   return {
     sql: `INSERT INTO findings (id, kind, connection_id, account_id, person_id, severity, severity_rank, keys, bundle_ids, evidence,
-            status, reopened, first_seen_at, last_seen_at, resolved_at, updated_at, basis_version)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)
+            status, reopened, temporary, first_seen_at, last_seen_at, resolved_at, updated_at, basis_version, version)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)
           ON CONFLICT (id) DO UPDATE SET
             kind = excluded.kind, connection_id = excluded.connection_id, account_id = excluded.account_id,
             person_id = excluded.person_id, severity = excluded.severity, severity_rank = excluded.severity_rank,
             keys = excluded.keys, bundle_ids = excluded.bundle_ids, evidence = excluded.evidence, status = excluded.status,
-            reopened = excluded.reopened,
+            reopened = excluded.reopened, temporary = excluded.temporary,
             first_seen_at = CASE WHEN findings.status = 'remediated' THEN excluded.first_seen_at ELSE findings.first_seen_at END,
             last_seen_at = excluded.last_seen_at, resolved_at = NULL, updated_at = excluded.updated_at,
-            basis_version = excluded.basis_version
+            basis_version = excluded.basis_version, version = excluded.version
           WHERE findings.basis_version <= excluded.basis_version`,
     args: [
       f.id,
@@ -49,27 +56,37 @@ function upsert(f: Finding, basis: number, nowIso: string): InStatement {
       JSON.stringify(f.evidence),
       f.status,
       f.reopened ? 1 : 0,
+      f.temporary ? JSON.stringify(f.temporary) : null,
       nowIso,
       nowIso,
       nowIso,
       basis,
+      version,
     ],
   };
 }
 
-function remediate(id: string, basis: number, nowIso: string): InStatement {
+function remediate(id: string, basis: number, version: number, nowIso: string): InStatement {
   return {
-    sql: `UPDATE findings SET status = 'remediated', resolved_at = ?, updated_at = ?, reopened = 0, basis_version = ?
+    sql: `UPDATE findings SET status = 'remediated', resolved_at = ?, updated_at = ?, reopened = 0, temporary = NULL, basis_version = ?, version = ?
           WHERE id = ? AND status <> 'remediated' AND basis_version <= ?`,
-    args: [nowIso, nowIso, basis, id, basis],
+    args: [nowIso, nowIso, basis, version, id, basis],
   };
 }
 
-/** Writes the folded changes: opened/updated → open or accepted, resolved → remediated. */
-export async function persistChanges(tx: Transaction, changes: Map<string, Finding | null>, basis: number, now: Date): Promise<void> {
+async function write(w: WriteContext, changes: Map<string, StoredFinding | null>, basis: number): Promise<void> {
   if (changes.size === 0) return;
-  const nowIso = now.toISOString();
-  await run(tx, [...changes].map(([id, f]) => (f ? upsert(f, basis, nowIso) : remediate(id, basis, nowIso))));
+  const nowIso = w.nowIso;
+  const version = await w.version();
+  await run(w.tx, [...changes].map(([id, f]) => (f ? upsert(f, basis, version, nowIso) : remediate(id, basis, version, nowIso))));
+}
+
+/** Writes the folded changes: opened/updated → open, accepted or temporary; resolved → remediated. */
+export async function persistChanges(w: WriteContext, changes: Map<string, Finding | null>, basis: number): Promise<void> {
+  if (changes.size === 0) return;
+  const present = [...changes.values()].filter((f): f is Finding => f !== null);
+  const stored = new Map((await withTemporary(w.tx, present, w.now)).map((f) => [f.id, f] as const));
+  await write(w, new Map([...changes].map(([id, f]) => [id, f ? stored.get(id)! : null] as const)), basis);
 }
 
 const fingerprint = (f: {
@@ -81,15 +98,18 @@ const fingerprint = (f: {
   bundleIds: string;
   evidence: string;
   personId: string;
-}) => [f.kind, f.severity, f.status, f.reopened ? 1 : 0, f.keys, f.bundleIds, f.evidence, f.personId].join('\u0000');
+  temporary: string;
+}) => [f.kind, f.severity, f.status, f.reopened ? 1 : 0, f.keys, f.bundleIds, f.evidence, f.personId, f.temporary].join('\u0000');
 
 /**
  * Makes the table hold exactly `current` as its open and accepted findings: inserts what is new,
  * updates what changed, marks what is gone remediated. Used after a full (re)build.
  */
-export async function reconcileAll(tx: Transaction, current: Finding[], basis: number, now: Date): Promise<{ written: number }> {
+export async function reconcileAll(w: WriteContext, engineFindings: Finding[], basis: number): Promise<{ written: number }> {
+  const tx = w.tx;
+  const current = await withTemporary(tx, engineFindings, w.now);
   const stored = await tx.execute(
-    "SELECT id, kind, severity, status, reopened, keys, bundle_ids, evidence, person_id FROM findings WHERE status <> 'remediated'",
+    "SELECT id, kind, severity, status, reopened, keys, bundle_ids, evidence, person_id, temporary FROM findings WHERE status <> 'remediated'",
   );
   const have = new Map<string, string>();
   for (const r of stored.rows)
@@ -104,9 +124,10 @@ export async function reconcileAll(tx: Transaction, current: Finding[], basis: n
         bundleIds: String(r.bundle_ids),
         evidence: String(r.evidence),
         personId: String(r.person_id),
+        temporary: r.temporary === null ? '' : String(r.temporary),
       }),
     );
-  const changes = new Map<string, Finding | null>();
+  const changes = new Map<string, StoredFinding | null>();
   for (const f of current) {
     const fp = fingerprint({
       kind: f.kind,
@@ -117,11 +138,12 @@ export async function reconcileAll(tx: Transaction, current: Finding[], basis: n
       bundleIds: JSON.stringify(f.bundleIds),
       evidence: JSON.stringify(f.evidence),
       personId: f.personId,
+      temporary: f.temporary ? JSON.stringify(f.temporary) : '',
     });
     if (have.get(f.id) !== fp) changes.set(f.id, f);
     have.delete(f.id);
   }
   for (const id of have.keys()) changes.set(id, null);
-  await persistChanges(tx, changes, basis, now);
+  await write(w, changes, basis);
   return { written: changes.size };
 }

@@ -129,7 +129,7 @@ describe('ordered stages', () => {
     const document = structuredClone(current.document);
     const rule = document.requestRules.find((r) => r.id === 'rr-deal-desk')!;
     rule.stages = [{ kind: 'group', groupId: 'grp-reviewers', mode: { type: 'nOfM', n: 2 }, label: 'Quote reviewers' }];
-    const put = await h.put(cara, '/api/policy', { baseVersion: current.version, document, note: 'Two reviewers for quote changes' });
+    const put = await h.changePolicy({ baseVersion: current.version, document, note: 'Two reviewers for quote changes' });
     expect(put.status).toBe(200);
 
     const m = createMutation({ permissions: ['object:Quote:create'] });

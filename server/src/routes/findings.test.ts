@@ -167,11 +167,14 @@ describe('accepting a risk', () => {
     await h.mutate(ben, [decisionMutation(m.args.requestId, 'approve')]);
     expect((await h.completeTask(m.args.requestId)).status).toBe(200);
     const after = (await list()).findings;
-    expect(find(after, 'beyond-baseline', 'p-ava')).toMatchObject({
-      status: 'open',
+    // Approved for 30 days and inside its window: temporary, not an open finding.
+    expect(find(after, 'beyond-baseline', 'p-ava')).toBeUndefined();
+    expect(find((await list('?status=temporary')).findings, 'beyond-baseline', 'p-ava')).toMatchObject({
+      status: 'temporary',
       keys: ['object:Contract:create', 'object:Contract:edit', 'object:Contract:read'],
       bundleIds: ['ps-contract-manager'],
       severity: 'medium',
+      temporary: { requestId: m.args.requestId, approvedBy: ['p-ben'], approvedByNames: ['Ben Ortiz'], automatic: false },
     });
     // …and the accepted risk stays accepted; the default list shows open and accepted findings.
     expect(after.find((f) => f.id === dormant.id)?.status).toBe('accepted');
@@ -247,8 +250,10 @@ describe('remediation', () => {
     await h.mutate(ava, [m]);
     await h.mutate(ben, [decisionMutation(m.args.requestId, 'approve')]);
     expect((await h.completeTask(m.args.requestId)).status).toBe(200);
-    const beyond = find((await list()).findings, 'beyond-baseline', 'p-ava')!;
-    expect(beyond.status).toBe('open');
+    // Inside its window the grant is temporary: "approved by Ben Ortiz, until …".
+    const beyond = find((await list('?status=temporary')).findings, 'beyond-baseline', 'p-ava')!;
+    expect(beyond).toMatchObject({ status: 'temporary', temporary: { approvedByNames: ['Ben Ortiz'], automatic: false } });
+    expect(beyond.temporary!.expiresAt).toBe(new Date(h.clock.now().getTime() + 7 * DAY_MS).toISOString());
 
     h.clock.advance(7 * DAY_MS + 60_000);
     await h.pull(ava); // the pull sweeps expired grants; the findings engine moves its clock with it
@@ -270,7 +275,7 @@ describe('remediation', () => {
     await h.mutate(ava, [m]);
     await h.mutate(ben, [decisionMutation(m.args.requestId, 'approve')]);
     expect((await h.completeTask(m.args.requestId)).status).toBe(200);
-    expect(find((await list()).findings, 'beyond-baseline', 'p-ava')).toMatchObject({ status: 'open', bundleIds: ['ps-contract-manager'] });
+    expect(find((await list('?status=temporary')).findings, 'beyond-baseline', 'p-ava')).toMatchObject({ status: 'temporary', bundleIds: ['ps-contract-manager'] });
     expect(h.findings.stats.clockMoves).toBeGreaterThan(0);
     expect(h.findings.stats.advances).toBe(advances);
     expect(h.findings.stats.builds).toBe(builds);
@@ -281,7 +286,7 @@ describe('remediation', () => {
     const current = policyResponse.parse(await (await h.get(cara, '/api/policy')).json());
     const document = structuredClone(current.document);
     document.baselines.find((b) => b.id === 'bl-sales-manager')!.bundleIds.push('ps-sales-ops');
-    const put = await h.put(cara, '/api/policy', { baseVersion: current.version, document, note: 'Sales managers run Sales Ops' });
+    const put = await h.changePolicy({ baseVersion: current.version, document, note: 'Sales managers run Sales Ops' });
     expect(put.status).toBe(200);
     expect((await list()).findings.map((f) => f.id)).not.toContain(beyond.id);
     expect((await list('?status=remediated')).findings.map((f) => f.id)).toEqual([beyond.id]);
@@ -318,7 +323,7 @@ describe('several server processes on one database', () => {
     });
     const seen2 = (await list('', cara, app2)).findings;
     expect(find(seen2, 'inactive-person', 'p-jon')).toBeUndefined();
-    expect(find(seen2, 'beyond-baseline', 'p-ava')).toBeDefined();
+    expect(find((await list('?status=temporary', cara, app2)).findings, 'beyond-baseline', 'p-ava')).toBeDefined();
     expect(findings2.stats.builds).toBe(1); // caught up incrementally, no rebuild
     expect((await list('?status=remediated', cara, app2)).findings.map((f) => f.personId)).toEqual(['p-jon']);
 
@@ -326,7 +331,7 @@ describe('several server processes on one database', () => {
     const current = policyResponse.parse(await (await h.get(cara, '/api/policy')).json());
     const document = structuredClone(current.document);
     document.adminFunctions.push({ department: 'Sales', title: 'VP Sales' });
-    expect((await h.put(cara, '/api/policy', { baseVersion: current.version, document })).status).toBe(200);
+    expect((await h.changePolicy({ baseVersion: current.version, document })).status).toBe(200);
     const seen3 = (await list('', cara, app2)).findings;
     expect(findings2.stats.builds).toBe(2);
     expect(find(seen3, 'high-risk', 'p-dan')).toBeUndefined();

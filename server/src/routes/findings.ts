@@ -1,10 +1,14 @@
+import { findingsByAccountsBody, findingsByAccountsResponse, findingsFilter, findingsSummaryQuery, findingsSummaryResponse } from '@accesslens/shared';
 import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
+import { CSV_BOM, csvHeaders } from '../console/csv.ts';
+import { findingsByAccounts } from '../findings/by-accounts.ts';
+import { findingsSummary } from '../findings/summary.ts';
 import { requireRole } from '../auth/require-role.ts';
 import { requireSession } from '../auth/require-session.ts';
 import { apiRoutes, bearer, errors, json, jsonBody } from '../openapi.ts';
 import { ApiFailure, conflict, notFound } from '../errors.ts';
-import { getFinding, listFindings } from '../findings/query.ts';
+import { findingsCsv, getFinding, listFindings } from '../findings/query.ts';
 import { acceptFindingBody, findingResponse, findingsQuery, findingsResponse, type FindingView } from '../findings/schemas.ts';
 import { runWrite } from '../write.ts';
 
@@ -26,6 +30,43 @@ const listRoute = createRoute({
   middleware: [requireSession, requireRole(['admin', 'auditor'], 'read findings')] as const,
   request: { query: findingsQuery },
   responses: { 200: json(findingsResponse, 'A page of findings.'), ...errors(400, 401, 403) },
+});
+
+const summaryRoute = createRoute({
+  method: 'get',
+  path: '/summary',
+  tags: ['findings'],
+  summary: 'Open findings by severity, department and kind, and per day (administrators and auditors)',
+  security: bearer,
+  middleware: [requireSession, requireRole(['admin', 'auditor'], 'read findings')] as const,
+  request: { query: findingsSummaryQuery },
+  responses: { 200: json(findingsSummaryResponse, 'Counts for the charts.'), ...errors(400, 401, 403) },
+});
+
+const exportRoute = createRoute({
+  method: 'get',
+  path: '/export',
+  tags: ['findings'],
+  summary: 'Every finding matching the filters as CSV (administrators and auditors)',
+  description: 'Header: `id,kind,severity,status,person,department,title,connection,account,external_user_id,keys,bundles,evidence,first_seen_at,last_seen_at,accepted_reason,accepted_until,temporary_until`.',
+  security: bearer,
+  middleware: [requireSession, requireRole(['admin', 'auditor'], 'export findings')] as const,
+  request: { query: findingsFilter },
+  responses: { 200: { description: 'CSV, most severe first.', content: { 'text/csv': { schema: z.string() } } }, ...errors(400, 401, 403) },
+});
+
+const byAccountsRoute = createRoute({
+  method: 'post',
+  path: '/by-accounts',
+  tags: ['findings'],
+  summary: 'Findings of accounts by their CRM user ids (administrators; the flags on CRM user pages)',
+  description:
+    'Open, accepted and temporary findings of the accounts with these CRM user ids on the connection. The accounts become watched by the caller: ' +
+    'their findings then travel in the caller\'s sync slice (`findings`), kept current (at most 2,000 accounts per administrator, the oldest dropped).',
+  security: bearer,
+  middleware: [requireSession, requireRole(['admin'], 'see findings on CRM user pages')] as const,
+  request: { body: jsonBody(findingsByAccountsBody) },
+  responses: { 200: json(findingsByAccountsResponse, 'The accounts known and their findings.'), ...errors(400, 401, 403, 404) },
 });
 
 const acceptRoute = createRoute({
@@ -55,6 +96,39 @@ export const findingsRoutes = apiRoutes()
     const now = c.var.now();
     await c.var.findings.ensureCurrent(now);
     return c.json(await listFindings(c.var.db, c.req.valid('query'), now), 200);
+  })
+  .openapi(summaryRoute, async (c) => {
+    const now = c.var.now();
+    await c.var.findings.ensureCurrent(now);
+    return c.json(await findingsSummary(c.var.db, c.req.valid('query'), now), 200);
+  })
+  .openapi(exportRoute, async (c) => {
+    const now = c.var.now();
+    const { db, findings } = c.var;
+    await findings.ensureCurrent(now);
+    const filter = c.req.valid('query');
+    const rows = findingsCsv(db, filter, now);
+    const encoder = new TextEncoder();
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(encoder.encode(CSV_BOM));
+      },
+      async pull(controller) {
+        const next = await rows.next();
+        if (next.done) controller.close();
+        else controller.enqueue(encoder.encode(next.value));
+      },
+    });
+    return new Response(body, { status: 200, headers: { ...csvHeaders(`findings-${now.toISOString().slice(0, 10)}.csv`), 'Cache-Control': 'no-store' } }) as never;
+  })
+  .openapi(byAccountsRoute, async (c) => {
+    const { db, person, findings } = c.var;
+    const now = c.var.now();
+    const { connectionId, externalUserIds } = c.req.valid('json');
+    const conn = await db.execute('SELECT id FROM crm_connections WHERE id = ?', [connectionId]);
+    if (!conn.rows[0]) throw new ApiFailure(404, 'not_found', `connectionId: there is no CRM connection "${connectionId}"`, 'connectionId');
+    await findings.ensureCurrent(now);
+    return c.json(await findingsByAccounts(db, person.id, connectionId, externalUserIds, now), 200);
   })
   .openapi(
     acceptRoute,

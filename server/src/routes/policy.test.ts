@@ -1,4 +1,4 @@
-import { policyResponse, type PolicyDocument } from '@accesslens/shared';
+import { policyProposalApproved, policyPutAccepted, policyResponse, type PolicyDocument } from '@accesslens/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_POLICY } from '../seed/demo.ts';
 import { createMutation, harness, type Harness } from '../testing.ts';
@@ -54,7 +54,7 @@ describe('GET /api/policy', () => {
 });
 
 describe('PUT /api/policy', () => {
-  it('makes a new version, audited with the old and new version; requests follow it at once', async () => {
+  it('a proposal for a second administrator, who makes it the new version, audited; requests follow it at once', async () => {
     const before = await current();
     const document: PolicyDocument = structuredClone(before.document);
     const rule = document.requestRules.find((r) => r.id === 'rr-standard-objects')!;
@@ -62,16 +62,35 @@ describe('PUT /api/policy', () => {
     rule.defaultDurationDays = 7;
     h.clock.advance(1000);
     const res = await put({ baseVersion: 1, document, note: 'Shorter object grants' });
-    expect(res.status).toBe(200);
-    const saved = policyResponse.parse(await res.json());
-    expect(saved).toMatchObject({ version: 2, createdBy: 'p-cara', createdAt: h.clock.now().toISOString(), note: 'Shorter object grants' });
+    // One administrator alone changes nothing: the change waits for another.
+    expect(res.status).toBe(202);
+    const { proposal } = policyPutAccepted.parse(await res.json());
+    expect(proposal).toMatchObject({ status: 'pending', baseVersion: 1, proposedBy: { id: 'p-cara' }, note: 'Shorter object grants', stale: false });
+    expect(proposal.diff).toEqual([
+      expect.objectContaining({ section: 'requestRules', id: 'rr-standard-objects', change: 'changed', fields: ['defaultDurationDays', 'maxDurationDays'] }),
+    ]);
+    expect((await current()).version).toBe(1);
+
+    await h.makeAdmin('p-kai');
+    const kai = await h.signIn('kai@acme.test');
+    h.clock.advance(1000);
+    const approved = await h.post(kai, `/api/policy/proposals/${proposal.id}/approve`, { note: 'Fine by me' });
+    expect(approved.status).toBe(200);
+    const { policy: saved } = policyProposalApproved.parse(await approved.json());
+    expect(saved).toMatchObject({ version: 2, createdBy: 'p-kai', createdAt: h.clock.now().toISOString(), note: 'Shorter object grants' });
     expect(await current()).toEqual(saved);
     // Every version is kept.
     const versions = await h.db.execute('SELECT version FROM policy_versions ORDER BY version');
     expect(versions.rows.map((r) => Number(r.version))).toEqual([1, 2]);
     const audit = await h.db.execute("SELECT actor_id, subject_id, data FROM audit_events WHERE action = 'policy.changed'");
-    expect(audit.rows.map((r) => [r.actor_id, r.subject_id])).toEqual([['p-cara', '2']]);
-    expect(JSON.parse(String(audit.rows[0]!.data))).toEqual({ fromVersion: 1, toVersion: 2, note: 'Shorter object grants' });
+    expect(audit.rows.map((r) => [r.actor_id, r.subject_id])).toEqual([['p-kai', '2']]);
+    expect(JSON.parse(String(audit.rows[0]!.data))).toEqual({
+      fromVersion: 1,
+      toVersion: 2,
+      note: 'Shorter object grants',
+      proposalId: proposal.id,
+      proposedBy: 'p-cara',
+    });
 
     const ava = await h.signIn('ava@acme.test');
     const preview = await h.post(ava, '/api/requests/preview', { connectionId: 'sf-acme', permissions: ['object:Contract:read'] });
@@ -86,7 +105,7 @@ describe('PUT /api/policy', () => {
 
   it('a stale baseVersion is 409 and changes nothing', async () => {
     const { document } = await current();
-    expect((await put({ baseVersion: 1, document, note: 'first' })).status).toBe(200);
+    expect((await h.changePolicy({ baseVersion: 1, document, note: 'first' })).status).toBe(200);
     const stale = await put({ baseVersion: 1, document, note: 'second' });
     expect(stale.status).toBe(409);
     expect(await errorOf(stale)).toMatchObject({ code: 'conflict', field: 'baseVersion' });

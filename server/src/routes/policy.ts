@@ -1,11 +1,27 @@
-import { policyPutBody, policyResponse, type PolicyDocument, type PolicyResponse } from '@accesslens/shared';
+import {
+  id,
+  policyProposalApproved,
+  policyProposalBody,
+  policyProposalResponse,
+  policyProposalsQuery,
+  policyProposalsResponse,
+  policyPutAccepted,
+  policyPutBody,
+  policyResponse,
+  proposalDecisionBody,
+  proposalRejectBody,
+  type PolicyDocument,
+  type PolicyResponse,
+} from '@accesslens/shared';
 import { createRoute } from '@hono/zod-openapi';
+import { z } from 'zod';
 import { requireRole } from '../auth/require-role.ts';
 import { requireSession } from '../auth/require-session.ts';
 import type { Db } from '../db.ts';
 import { apiRoutes, bearer, errors, json, jsonBody } from '../openapi.ts';
 import { ApiFailure } from '../errors.ts';
 import { readCurrentPolicy, type StoredPolicy } from '../policy/load.ts';
+import { approveProposal, closeProposal, getProposal, listProposals, propose } from '../policy/proposals.ts';
 import { runWrite } from '../write.ts';
 
 const respond = (p: StoredPolicy): PolicyResponse => ({
@@ -76,58 +92,139 @@ const putPolicyRoute = createRoute({
   method: 'put',
   path: '/',
   tags: ['policy'],
-  summary: 'Make a new policy version (administrators)',
-  description: '409 (field baseVersion) when baseVersion is not the current version.',
+  summary: 'Propose a new policy version (administrators): another administrator approves it',
+  description:
+    'One administrator can no longer change the policy alone: the change becomes a pending proposal (202), applied when another ' +
+    'administrator approves it (POST /api/policy/proposals/{id}/approve). Only the very first policy of an organisation with a single ' +
+    'administrator applies at once (200), unless it would approve that administrator\'s own requests automatically. ' +
+    '409 (field baseVersion) when baseVersion is not the current version.',
   security: bearer,
   middleware: [requireSession, requireRole(['admin'], 'change the policy')] as const,
   request: { body: jsonBody(policyPutBody) },
-  responses: { 200: json(policyResponse, 'The new version.'), ...errors(400, 401, 403, 409) },
+  responses: {
+    200: json(policyResponse, 'The first policy, applied.'),
+    202: json(policyPutAccepted, 'The change, waiting for a second administrator.'),
+    ...errors(400, 401, 403, 409),
+  },
 });
 
-/** The versioned policy: everyone's requests and every finding follow the current version. */
+const proposalParam = z.object({ id });
+
+const listProposalsRoute = createRoute({
+  method: 'get',
+  path: '/proposals',
+  tags: ['policy'],
+  summary: 'Policy changes proposed, newest first, with their diff and who they would give more (administrators)',
+  security: bearer,
+  middleware: [requireSession, requireRole(['admin'], 'see policy proposals')] as const,
+  request: { query: policyProposalsQuery },
+  responses: { 200: json(policyProposalsResponse, 'Proposals.'), ...errors(400, 401, 403) },
+});
+
+const createProposalRoute = createRoute({
+  method: 'post',
+  path: '/proposals',
+  tags: ['policy'],
+  summary: 'Propose a policy change (administrators)',
+  description: 'Same as PUT /api/policy, answered with the proposal (status `applied` for the first policy of a single-administrator organisation).',
+  security: bearer,
+  middleware: [requireSession, requireRole(['admin'], 'propose policy changes')] as const,
+  request: { body: jsonBody(policyProposalBody) },
+  responses: { 201: json(policyProposalResponse, 'The proposal.'), ...errors(400, 401, 403, 409) },
+});
+
+const getProposalRoute = createRoute({
+  method: 'get',
+  path: '/proposals/{id}',
+  tags: ['policy'],
+  summary: 'One policy proposal with its diff',
+  security: bearer,
+  middleware: [requireSession, requireRole(['admin'], 'see policy proposals')] as const,
+  request: { params: proposalParam },
+  responses: { 200: json(policyProposalResponse, 'The proposal.'), ...errors(400, 401, 403, 404) },
+});
+
+const approveRoute = createRoute({
+  method: 'post',
+  path: '/proposals/{id}/approve',
+  tags: ['policy'],
+  summary: 'Approve a proposal: it applies as the next version (another administrator than its proposer)',
+  description:
+    '403 for its proposer, and for an administrator the change gives more through their own job (auto-approval of their requests, a ' +
+    'wider baseline for their job, their job becoming an admin function). 409 when the policy moved on since it was proposed.',
+  security: bearer,
+  middleware: [requireSession, requireRole(['admin'], 'approve policy changes')] as const,
+  request: { params: proposalParam, body: jsonBody(proposalDecisionBody) },
+  responses: { 200: json(policyProposalApproved, 'The proposal, applied, and the new policy version.'), ...errors(400, 401, 403, 404, 409) },
+});
+
+const rejectRoute = createRoute({
+  method: 'post',
+  path: '/proposals/{id}/reject',
+  tags: ['policy'],
+  summary: 'Reject a proposal, with a reason (another administrator than its proposer)',
+  security: bearer,
+  middleware: [requireSession, requireRole(['admin'], 'reject policy changes')] as const,
+  request: { params: proposalParam, body: jsonBody(proposalRejectBody) },
+  responses: { 200: json(policyProposalResponse, 'The proposal, rejected.'), ...errors(400, 401, 403, 404, 409) },
+});
+
+const withdrawRoute = createRoute({
+  method: 'post',
+  path: '/proposals/{id}/withdraw',
+  tags: ['policy'],
+  summary: 'Withdraw one\'s own pending proposal',
+  security: bearer,
+  middleware: [requireSession, requireRole(['admin'], 'withdraw policy changes')] as const,
+  request: { params: proposalParam },
+  responses: { 200: json(policyProposalResponse, 'The proposal, withdrawn.'), ...errors(400, 401, 403, 404, 409) },
+});
+
+/** The versioned policy: everyone's requests and every finding follow the current version; changes take four eyes. */
 export const policyRoutes = apiRoutes()
   .openapi(getPolicyRoute, async (c) => c.json(respond(await readCurrentPolicy(c.var.db)), 200))
   .openapi(putPolicyRoute, async (c) => {
     const { db, person, findings, notifier } = c.var;
-    const now = c.var.now();
     const body = c.req.valid('json');
     await checkReferences(db, body.document);
-    const stored = await runWrite(
+    const { id: proposalId, applied } = await runWrite(db, c.var.now(), (w) => propose(w, person.id, body, findings), notifier);
+    if (applied) return c.json(respond(applied), 200);
+    return c.json({ proposal: (await getProposal(db, proposalId))! }, 202);
+  })
+  .openapi(listProposalsRoute, async (c) => c.json({ proposals: await listProposals(c.var.db, c.req.valid('query').status) }, 200))
+  .openapi(createProposalRoute, async (c) => {
+    const { db, person, findings, notifier } = c.var;
+    const body = c.req.valid('json');
+    await checkReferences(db, body.document);
+    const { id: proposalId } = await runWrite(db, c.var.now(), (w) => propose(w, person.id, body, findings), notifier);
+    return c.json({ proposal: (await getProposal(db, proposalId))! }, 201);
+  })
+  .openapi(getProposalRoute, async (c) => {
+    const proposal = await getProposal(c.var.db, c.req.valid('param').id);
+    if (!proposal) throw new ApiFailure(404, 'not_found', 'There is no such policy proposal.');
+    return c.json({ proposal }, 200);
+  })
+  .openapi(approveRoute, async (c) => {
+    const { db, person, findings, notifier } = c.var;
+    const { id: proposalId } = c.req.valid('param');
+    const { note } = c.req.valid('json');
+    const applied = await runWrite(
       db,
-      now,
-      async (w) => {
-        const current = await readCurrentPolicy(w.tx);
-        if (body.baseVersion !== current.version)
-          throw new ApiFailure(
-            409,
-            'conflict',
-            `The policy changed since version ${body.baseVersion}: it is now version ${current.version}. Reload it and apply your change again.`,
-            'baseVersion',
-          );
-        const next: StoredPolicy = {
-          version: current.version + 1,
-          document: body.document,
-          createdAt: w.nowIso,
-          createdBy: person.id,
-          note: body.note,
-        };
-        // Other processes notice a policy change by the sync version moving.
-        await w.version();
-        await w.tx.execute({
-          sql: 'INSERT INTO policy_versions (version, document, created_at, created_by, note) VALUES (?, ?, ?, ?, ?)',
-          args: [next.version, JSON.stringify(next.document), next.createdAt, next.createdBy, next.note],
-        });
-        await w.audit({
-          actorId: person.id,
-          action: 'policy.changed',
-          subjectType: 'policy',
-          subjectId: String(next.version),
-          data: { fromVersion: current.version, toVersion: next.version, note: next.note },
-        });
-        findings.track(w);
-        return next;
-      },
+      c.var.now(),
+      (w) => approveProposal(w, person.id, proposalId, note, findings, (d) => checkReferences(db, d)),
       notifier,
     );
-    return c.json(respond(stored), 200);
+    return c.json({ proposal: (await getProposal(db, proposalId))!, policy: respond(applied) }, 200);
+  })
+  .openapi(rejectRoute, async (c) => {
+    const { db, person, notifier } = c.var;
+    const { id: proposalId } = c.req.valid('param');
+    await runWrite(db, c.var.now(), (w) => closeProposal(w, person.id, proposalId, 'rejected', c.req.valid('json').note), notifier);
+    return c.json({ proposal: (await getProposal(db, proposalId))! }, 200);
+  })
+  .openapi(withdrawRoute, async (c) => {
+    const { db, person, notifier } = c.var;
+    const { id: proposalId } = c.req.valid('param');
+    await runWrite(db, c.var.now(), (w) => closeProposal(w, person.id, proposalId, 'withdrawn', ''), notifier);
+    return c.json({ proposal: (await getProposal(db, proposalId))! }, 200);
   });

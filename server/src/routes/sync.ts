@@ -45,19 +45,20 @@ export const sync = apiRoutes()
       position = { instanceId: String(meta.rows[0]!.instance_id), version: Number(meta.rows[0]!.version) };
     }
     const { cursor } = c.req.valid('query');
+    const isAdmin = person.roles.includes('admin');
     const from = cursor === undefined ? null : parseCursor(cursor);
     if (from && from.instanceId === position.instanceId) {
       // The hot path: nothing anywhere changed since the cursor; the session read already told us.
       if (from.version === position.version)
         return c.json(unchangedPull(formatCursor(position)), 200);
       if (from.version < position.version) {
-        const delta = await readSlice(db, person.id, from.version);
+        const delta = await readSlice(db, person.id, from.version, isAdmin);
         // Past a change of what this person may see, "changed since" is not enough: start over.
         if (from.version >= delta.sliceVersion) return c.json(toSyncResponse(delta, false), 200);
       }
     }
     // No cursor, or one this database cannot serve (malformed, foreign, ahead, too old).
-    return c.json(toSyncResponse(await readSlice(db, person.id, -1), true), 200);
+    return c.json(toSyncResponse(await readSlice(db, person.id, -1, isAdmin), true), 200);
   })
   .openapi(eventsRoute, (c) => {
     const { notifier, person } = c.var;

@@ -25,6 +25,7 @@ import {
   personRefFromRow,
   requestFromRow,
 } from '../model.ts';
+import { SYNCED_FINDING_COLUMNS, SYNCED_FINDING_FROM, syncedFindingFromRow } from '../findings/query.ts';
 import { formatCursor } from './cursor.ts';
 
 type SliceLists = Omit<SyncResponse, 'cursor' | 'reset'>;
@@ -47,8 +48,21 @@ const RELATED_PEOPLE = `SELECT ?1
   UNION SELECT ra.person_id FROM request_approvers ra WHERE ra.request_id IN (${MY_REQUEST_IDS})
   UNION SELECT r.requester_id FROM requests r WHERE r.id IN (SELECT request_id FROM request_approvers WHERE person_id = ?1)`;
 
-/** Reads the caller's slice changed after `since` (-1 for everything) in one read transaction. */
-export async function readSlice(db: Db, personId: string, since: number): Promise<SliceRead> {
+/**
+ * Administrators' findings: those of the accounts they watch (looked at on CRM user pages, see
+ * findings/by-accounts.ts), never every finding of the org. A snapshot leaves out remediated ones; a
+ * delta sends a finding remediated since the cursor once more, with that status.
+ */
+const WATCHED_FINDINGS = `SELECT ${SYNCED_FINDING_COLUMNS} ${SYNCED_FINDING_FROM}
+  WHERE f.version > ?2 AND f.account_id IN (SELECT account_id FROM finding_watches WHERE person_id = ?1)
+    AND (?2 >= 0 OR f.status <> 'remediated')
+  ORDER BY f.id`;
+
+/**
+ * Reads the caller's slice changed after `since` (-1 for everything) in one read transaction.
+ * `admin`: the caller is an administrator (their slice also carries findings).
+ */
+export async function readSlice(db: Db, personId: string, since: number, admin = false): Promise<SliceRead> {
   const args = [personId, since];
   const statements: InStatement[] = [
     {
@@ -84,7 +98,8 @@ export async function readSlice(db: Db, personId: string, since: number): Promis
     },
     { sql: `SELECT ${KILL_SWITCH_COLUMNS} FROM kill_switches ks WHERE ks.version > ?1 ORDER BY ks.id`, args: [since] },
   ];
-  const [meta, me, people, connections, accounts, catalog, bundles, assignments, requests, pageRules, killSwitches] =
+  if (admin) statements.push({ sql: WATCHED_FINDINGS, args });
+  const [meta, me, people, connections, accounts, catalog, bundles, assignments, requests, pageRules, killSwitches, findings] =
     await db.readBatch(statements);
   const head = meta!.rows[0];
   if (!head) throw new Error(`person ${personId} not found`);
@@ -126,6 +141,7 @@ export async function readSlice(db: Db, personId: string, since: number): Promis
     // A snapshot need not carry what was deleted before it.
     pageRules: pageRules!.rows.map(pageRuleFromRow).filter((r) => since >= 0 || !r.deleted),
     killSwitches: killSwitches!.rows.map(killSwitchFromRow).filter((k) => since >= 0 || !k.deleted),
+    findings: findings ? findings.rows.map(syncedFindingFromRow) : [],
   };
 }
 

@@ -98,6 +98,7 @@ describe('incremental pulls', () => {
       assignments: [],
       requests: [],
       pageRules: [],
+      findings: [],
       killSwitches: [],
     });
   });

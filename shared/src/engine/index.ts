@@ -8,3 +8,4 @@ export * from './org.ts';
 export * from './policy.ts';
 export * from './catalog/index.ts';
 export * from './synthetic.ts';
+export * from './temporary.ts';
