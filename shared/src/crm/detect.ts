@@ -42,3 +42,20 @@ export function denialWith(adapter: Pick<CrmAdapter, 'denialPhrases'>, pageText:
   const phrases = [...extraPhrases, ...adapter.denialPhrases.en, ...adapter.denialPhrases['zh-CN']];
   return phrases.length > 0 ? matchDenialText(pageText, phrases) : null;
 }
+
+/**
+ * The CRM user id a link names: the href (as written in the page, relative or absolute) resolved
+ * against the page's URL, read with the adapter as a page; its record id when that page is one
+ * user's (`user-record`). Only the URL is read, never the link's text.
+ */
+export function userIdInLink(adapter: CrmAdapter, href: string, pageUrl: string | URL, pageRules: readonly PageRule[] = []): string | null {
+  if (!href || href.length > 2048) return null;
+  let url: URL;
+  try {
+    url = new URL(href, pageUrl);
+  } catch {
+    return null;
+  }
+  const page = detectWith(adapter, url, pageRules);
+  return page?.pageKind === 'user-record' && page.recordId ? page.recordId : null;
+}

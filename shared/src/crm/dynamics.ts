@@ -5,7 +5,8 @@
  * `viewid`; a record form without `id` opens a new record). Dialog `data-id`s: the ones Microsoft's
  * own UI test framework (EasyRepro, AppElementReference.cs) locates.
  */
-import type { CrmAdapter, DetectedPage, PageCheck, PageExample, PageMatch } from './types.ts';
+import { userIdInLink } from './detect.ts';
+import type { CrmAdapter, DetectedPage, PageCheck, PageExample, PageMatch, UserLinkExample } from './types.ts';
 
 /**
  * Online regions: `crm` (North America), then `crm2` (South America) … `crm21`. Microsoft documents
@@ -179,3 +180,26 @@ export const dynamics: CrmAdapter = {
   hashRouting: false,
   catalogObject: (object) => object,
 };
+
+// ---------- user links (the flags on user pages) ----------
+
+/** The systemuser id (lower-case GUID) a link names: `main.aspx?…pagetype=entityrecord&etn=systemuser&id=…`. */
+export function dynamicsUserIdFromHref(href: string, pageUrl: string | URL): string | null {
+  return userIdInLink(dynamics, href, pageUrl);
+}
+
+const DYN_USERS = 'https://acme.crm4.dynamics.com/main.aspx?appid=3a7f2b1c-5d4e-4f60-8a9b-0c1d2e3f4a5b&pagetype=entitylist&etn=systemuser';
+export const DYNAMICS_USER_LINKS: readonly UserLinkExample[] = [
+  {
+    page: DYN_USERS,
+    href: '/main.aspx?appid=3a7f2b1c-5d4e-4f60-8a9b-0c1d2e3f4a5b&pagetype=entityrecord&etn=systemuser&id=7d2a0f4e-59b1-ef11-b8e8-000d3a4a1b2c',
+    expect: '7d2a0f4e-59b1-ef11-b8e8-000d3a4a1b2c',
+  },
+  {
+    page: DYN_USERS,
+    href: '/main.aspx?pagetype=entityrecord&etn=systemuser&id=%7B7D2A0F4E-59B1-EF11-B8E8-000D3A4A1B2C%7D',
+    expect: '7d2a0f4e-59b1-ef11-b8e8-000d3a4a1b2c',
+  },
+  { page: DYN_USERS, href: '/main.aspx?pagetype=entityrecord&etn=account&id=7d2a0f4e-59b1-ef11-b8e8-000d3a4a1b2c', expect: null },
+  { page: DYN_USERS, href: '/main.aspx?pagetype=entitylist&etn=systemuser', expect: null },
+];

@@ -11,7 +11,8 @@
  * The tenant is never in the URL: every company shares the host, so the connection chosen in
  * settings decides which company's catalog applies.
  */
-import type { CrmAdapter, DetectedPage, PageCheck, PageExample, PageMatch } from './types.ts';
+import { userIdInLink } from './detect.ts';
+import type { CrmAdapter, DetectedPage, PageCheck, PageExample, PageMatch, UserLinkExample } from './types.ts';
 
 /** Web app hosts (`open.fxiaoke.com` is the open platform's API and docs, not the CRM). */
 export const FXIAOKE_HOSTS = ['www.fxiaoke.com', 'hws.fxiaoke.com'] as const;
@@ -199,3 +200,17 @@ export const fxiaoke: CrmAdapter = {
   hashRouting: true,
   catalogObject: (object) => object,
 };
+
+// ---------- user links (the flags on user pages) ----------
+
+/** The Fxiaoke employee id a link names: the hash route `#profile/=/empid-{id}` (relative to the app's page). */
+export function fxiaokeUserIdFromHref(href: string, pageUrl: string | URL): string | null {
+  return userIdInLink(fxiaoke, href, pageUrl);
+}
+
+const FX_USERS = 'https://www.fxiaoke.com/XV/UI/Home#crm/list/=/PersonnelObj';
+export const FXIAOKE_USER_LINKS: readonly UserLinkExample[] = [
+  { page: FX_USERS, href: '#profile/=/empid-1001', expect: '1001' },
+  { page: FX_USERS, href: 'https://www.fxiaoke.com/XV/Home/Index#profile/=/empid-1042', expect: '1042' },
+  { page: FX_USERS, href: '#crm/detail/=/AccountObj/65a1f0c2e4b0a1b2c3d4e5f6', expect: null },
+];

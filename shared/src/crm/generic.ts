@@ -6,7 +6,7 @@
  * adapter over a sample rule set, with the examples the cross-adapter conventions test proves.
  */
 import { matchRules, rulesFor } from './rules.ts';
-import type { CrmAdapter, DenialPhrases, DetectedPage, PageCheck, PageExample, PageRule } from './types.ts';
+import type { CrmAdapter, DenialPhrases, DetectedPage, PageCheck, PageExample, PageRule, UserLinkExample } from './types.ts';
 
 /** An adapter built from page rules: the rules it reads pages with are part of it. */
 export interface GenericAdapter extends CrmAdapter {
@@ -195,3 +195,28 @@ export const genericSample: GenericAdapter = /* @__PURE__ */ genericAdapter(
     { url: 'https://localhost:8788/app#/deals/7', expect: null },
   ],
 );
+
+// ---------- user links (the flags on user pages) ----------
+
+/**
+ * The user id a link of an in-house CRM names: the link read with the admins' page rules, its record
+ * id when a `user-record` rule reads it (e.g. `/admin/users/:recordId`).
+ */
+export function genericUserIdFromHref(href: string, pageUrl: string | URL, pageRules: readonly PageRule[]): string | null {
+  if (!href || href.length > 2048) return null;
+  let url: URL;
+  try {
+    url = new URL(href, pageUrl);
+  } catch {
+    return null;
+  }
+  const page = detectGeneric(url, pageRules);
+  return page?.pageKind === 'user-record' && page.recordId ? page.recordId : null;
+}
+
+export const GENERIC_USER_LINKS: readonly UserLinkExample[] = [
+  { page: 'https://crm.acme.internal/admin/users', href: '/admin/users/u-17', expect: 'u-17' },
+  { page: 'https://crm.acme.internal/admin/users', href: 'https://crm.acme.internal/admin/users/u-42?tab=roles', expect: 'u-42' },
+  { page: 'https://crm.acme.internal/admin/users', href: '/records/Deal/d-1', expect: null },
+  { page: 'https://crm.acme.internal/admin/users', href: 'https://other.example/admin/users/u-17', expect: null },
+];

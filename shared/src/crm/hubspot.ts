@@ -6,7 +6,8 @@
  * `/contacts/{portalId}/objects/{objectTypeId}/views/{viewId}/list`, the older
  * `/contacts/{portalId}/contact/{id}`); the users page `/settings/{portalId}/users`.
  */
-import type { CrmAdapter, DetectedPage, PageCheck, PageExample, PageMatch } from './types.ts';
+import { userIdInLink } from './detect.ts';
+import type { CrmAdapter, DetectedPage, PageCheck, PageExample, PageMatch, UserLinkExample } from './types.ts';
 
 /**
  * UI hosts. `app` and `app-eu1` are documented; `app-na2` and `app-ap1` are the `uiDomain` HubSpot's
@@ -255,3 +256,17 @@ export function hubspotCatalogObject(object: string): string {
   if (!m) return object;
   return m[1] === '2' ? `custom_2_${m[2]}` : `type_0_${m[2]}`;
 }
+
+// ---------- user links (the flags on user pages) ----------
+
+/** The HubSpot user id a link names: Settings › Users › `/settings/{portalId}/users/user/{userId}`. */
+export function hubspotUserIdFromHref(href: string, pageUrl: string | URL): string | null {
+  return userIdInLink(hubspot, href, pageUrl);
+}
+
+export const HUBSPOT_USER_LINKS: readonly UserLinkExample[] = [
+  { page: 'https://app.hubspot.com/settings/4242424/users', href: '/settings/4242424/users/user/61002', expect: '61002' },
+  { page: 'https://app-eu1.hubspot.com/settings/4242424/users', href: 'https://app-eu1.hubspot.com/settings/4242424/users/user/61003', expect: '61003' },
+  { page: 'https://app.hubspot.com/settings/4242424/users', href: '/contacts/4242424/record/0-1/9803454501', expect: null },
+  { page: 'https://app.hubspot.com/settings/4242424/users', href: '/settings/4242424/users', expect: null },
+];

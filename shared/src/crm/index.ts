@@ -15,12 +15,13 @@ import { zoho } from './zoho.ts';
 export * from './types.ts';
 export * from './rules.ts';
 export * from './kill-switch.ts';
-export { denialWith, detectWith } from './detect.ts';
-export { salesforce, SALESFORCE_KEY_PREFIXES } from './salesforce.ts';
-export { dynamics, DYNAMICS_MAX_REGION, DYNAMICS_USER_TABLE } from './dynamics.ts';
-export { hubspot, hubspotCatalogObject, HUBSPOT_HOSTS, HUBSPOT_OBJECT_TYPES, HUBSPOT_USER_OBJECT } from './hubspot.ts';
-export { zoho, ZOHO_DOMAINS, ZOHO_HOSTS, ZOHO_MODULE_API_NAMES, ZOHO_USER_OBJECT } from './zoho.ts';
-export { fxiaoke, FXIAOKE_HOSTS, FXIAOKE_USER_OBJECT } from './fxiaoke.ts';
+export { denialWith, detectWith, userIdInLink } from './detect.ts';
+export { userIdFromHref, userKey } from './user-links.ts';
+export { salesforce, SALESFORCE_KEY_PREFIXES, SALESFORCE_USER_LINKS, salesforceUserIdFromHref, salesforceUserKey } from './salesforce.ts';
+export { dynamics, DYNAMICS_MAX_REGION, DYNAMICS_USER_LINKS, DYNAMICS_USER_TABLE, dynamicsUserIdFromHref } from './dynamics.ts';
+export { hubspot, HUBSPOT_USER_LINKS, hubspotUserIdFromHref, hubspotCatalogObject, HUBSPOT_HOSTS, HUBSPOT_OBJECT_TYPES, HUBSPOT_USER_OBJECT } from './hubspot.ts';
+export { zoho, ZOHO_USER_LINKS, zohoUserIdFromHref, ZOHO_DOMAINS, ZOHO_HOSTS, ZOHO_MODULE_API_NAMES, ZOHO_USER_OBJECT } from './zoho.ts';
+export { fxiaoke, FXIAOKE_USER_LINKS, fxiaokeUserIdFromHref, FXIAOKE_HOSTS, FXIAOKE_USER_OBJECT } from './fxiaoke.ts';
 export {
   detectGeneric,
   genericAdapter,
@@ -30,6 +31,8 @@ export {
   isGenericAdapter,
   GENERIC_DENIAL_PHRASES,
   GENERIC_SAMPLE_RULES,
+  GENERIC_USER_LINKS,
+  genericUserIdFromHref,
   type GenericAdapter,
 } from './generic.ts';
 

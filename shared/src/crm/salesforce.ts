@@ -2,7 +2,8 @@
  * Salesforce: Lightning Experience, Salesforce Classic and Setup, on production, sandbox, Setup-domain
  * and China hosts. Facts: shared/reference/crm-pages.md ("Salesforce").
  */
-import type { CrmAdapter, DetectedPage, PageCheck, PageExample, PageMatch } from './types.ts';
+import { userIdInLink } from './detect.ts';
+import type { CrmAdapter, DetectedPage, PageCheck, PageExample, PageMatch, UserLinkExample } from './types.ts';
 
 /**
  * Host suffixes after the My Domain name (`acme`, or `acme--uat` for a sandbox). Longest first, so a
@@ -336,3 +337,34 @@ export const salesforce: CrmAdapter = {
   hashRouting: true,
   catalogObject: (object) => object,
 };
+
+// ---------- user links (the flags on user pages) ----------
+
+/**
+ * The Salesforce user id a link on a user page names, as written (15 or 18 characters): Classic
+ * `/005…?noredirect=1` (Setup's framed user list), Lightning `/lightning/r/User/005…/view`, Setup's
+ * user page and User Access Summary. Edit links and links to other records name nobody.
+ */
+export function salesforceUserIdFromHref(href: string, pageUrl: string | URL): string | null {
+  return userIdInLink(salesforce, href, pageUrl);
+}
+
+/** Salesforce ids are case-sensitive and their 18-character form is the 15 plus a checksum: compare the 15. */
+export const salesforceUserKey = (id: string): string => id.slice(0, 15);
+
+const CLASSIC_USERS = 'https://acme.my.salesforce.com/005?isUserEntityOverride=1&isdtp=p1';
+export const SALESFORCE_USER_LINKS: readonly UserLinkExample[] = [
+  { page: CLASSIC_USERS, href: '/005xx000001SvHa?noredirect=1&isUserEntityOverride=1', expect: '005xx000001SvHa' },
+  { page: CLASSIC_USERS, href: '/005Hs0000000002AAA?noredirect=1', expect: '005Hs0000000002AAA' },
+  { page: CLASSIC_USERS, href: '/005xx000001SvHa/e?retURL=%2F005&isUserEntityOverride=1', expect: null },
+  { page: CLASSIC_USERS, href: '/001xx000003DGb2AAG', expect: null },
+  { page: CLASSIC_USERS, href: 'javascript:void(0)', expect: null },
+  { page: CLASSIC_USERS, href: 'https://evil.example/005xx000001SvHa', expect: null },
+  {
+    page: 'https://acme.lightning.force.com/lightning/setup/ManageUsers/home',
+    href: '/lightning/setup/ManageUsers/page?address=%2F005xx000001SvHaAAK%3Fnoredirect%3D1',
+    expect: '005xx000001SvHaAAK',
+  },
+  { page: 'https://acme.lightning.force.com/lightning/o/User/list', href: '/lightning/r/User/005xx000001SvHaAAK/view', expect: '005xx000001SvHaAAK' },
+  { page: 'https://acme.lightning.force.com/lightning/o/User/list', href: '/lightning/r/Account/001xx000003DGb2AAG/view', expect: null },
+];

@@ -39,6 +39,16 @@ export interface PageExample {
   expect: DetectedPage | null;
 }
 
+/**
+ * One link on a CRM user page and the user id it names (`null`: not a link to one user), read as the
+ * flags on user pages read rows: the href as written, resolved against the page's URL.
+ */
+export interface UserLinkExample {
+  page: string;
+  href: string;
+  expect: string | null;
+}
+
 /** A pure URL check for one kind of page, with its examples beside it. */
 export interface PageCheck {
   /** Stable id, e.g. `lightning-record`. */

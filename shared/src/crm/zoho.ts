@@ -7,7 +7,8 @@
  * (`/crm/org{orgId}/tab/Potentials/{id}`, `/crm/org{orgId}/tab/Leads/create`); module names in
  * URLs are the `module_name`s (`Potentials` for the Deals module).
  */
-import type { CrmAdapter, DetectedPage, PageCheck, PageExample, PageMatch } from './types.ts';
+import { userIdInLink } from './detect.ts';
+import type { CrmAdapter, DetectedPage, PageCheck, PageExample, PageMatch, UserLinkExample } from './types.ts';
 
 /** Data-centre domains after `crm.` / `crmsandbox.`. */
 export const ZOHO_DOMAINS = ['zoho.com', 'zoho.eu', 'zoho.in', 'zoho.com.au', 'zoho.com.cn', 'zoho.jp', 'zoho.sa', 'zohocloud.ca'] as const;
@@ -223,3 +224,16 @@ export const zoho: CrmAdapter = {
   hashRouting: false,
   catalogObject: (object) => ZOHO_MODULE_API_NAMES[object] ?? object,
 };
+
+// ---------- user links (the flags on user pages) ----------
+
+/** The Zoho user id a link names: `/crm/org{orgId}/settings/users/{userId}`. */
+export function zohoUserIdFromHref(href: string, pageUrl: string | URL): string | null {
+  return userIdInLink(zoho, href, pageUrl);
+}
+
+export const ZOHO_USER_LINKS: readonly UserLinkExample[] = [
+  { page: 'https://crm.zoho.com.cn/crm/org7700001/settings/users', href: '/crm/org7700001/settings/users/770000100000000301', expect: '770000100000000301' },
+  { page: 'https://crm.zoho.com/crm/org7700001/settings/users', href: 'users/770000100000000302', expect: '770000100000000302' },
+  { page: 'https://crm.zoho.com.cn/crm/org7700001/settings/users', href: '/crm/org7700001/tab/Leads/770000100000087501', expect: null },
+];
