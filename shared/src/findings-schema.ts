@@ -189,3 +189,26 @@ export const findingsByAccountsResponse = z.object({
   people: z.array(personRef),
 });
 export type FindingsByAccountsResponse = z.infer<typeof findingsByAccountsResponse>;
+
+// ---------- remediation (the flags on CRM user pages) ----------
+
+/**
+ * `POST /api/findings/:id/remediate` (administrators): takes out the access behind a finding — a
+ * request's grant by its revoke job (or task), other access by an admin task. A separation-of-duties
+ * conflict names the `side` to take out (`left` or `right`, as its evidence lists them).
+ */
+export const remediateFindingBody = z.object({ side: z.enum(['left', 'right']).optional() });
+export type RemediateFindingBody = z.infer<typeof remediateFindingBody>;
+
+export const remediateFindingResponse = z.object({
+  remediation: z.object({
+    findingId: z.string(),
+    /** The assignments being taken out. */
+    assignmentIds: z.array(z.string()),
+    /** Admin tasks opened (access no request granted, or a connection AccessLens cannot change). */
+    taskIds: z.array(z.string()),
+    /** Requests whose revoke job was queued. */
+    requestIds: z.array(z.string()),
+  }),
+});
+export type RemediateFindingResponse = z.infer<typeof remediateFindingResponse>;

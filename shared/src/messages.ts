@@ -18,6 +18,7 @@ import {
   clientId,
   crmKind,
   evidenceLinks,
+  isoDateTime,
 } from './schemas.ts';
 
 /**
@@ -30,6 +31,21 @@ export const observedPage = pageContext.extend({
   pageKind: z.enum(PAGE_KINDS),
 });
 export type ObservedPage = z.infer<typeof observedPage>;
+
+/**
+ * A CRM user page (a list of users, or one user's page) as the flags' content script reads it: its
+ * URL (without query or fragment), CRM, tenant and page kind. Never names or emails.
+ */
+export const flagsPage = z.object({
+  url: z.url({ protocol: /^https?$/ }).max(2048),
+  crm: crmKind,
+  tenant: z.string().max(200).nullable(),
+  pageKind: z.enum(['user-list', 'user-record']),
+});
+export type FlagsPage = z.infer<typeof flagsPage>;
+
+/** At most this many user ids in one question from a user page (the server's by-accounts limit). */
+export const FLAGS_QUERY_MAX = 500;
 
 export const contentMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('page.decide'), page: observedPage }),
@@ -55,6 +71,22 @@ export const contentMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('request.reportProblem'), requestId: id, page: observedPage }),
   /** Content scripts cannot open the options page themselves (e.g. the overlay's "Sign in"). */
   z.object({ type: z.literal('options.open') }),
+  /** Flags on a CRM user page (administrators): the open findings of the users whose ids the page links. */
+  z.object({
+    type: z.literal('flags.query'),
+    page: flagsPage,
+    externalUserIds: z.array(z.string().trim().min(1).max(100)).max(FLAGS_QUERY_MAX),
+  }),
+  /** Accept the risk of a finding shown by a flag (reason and expiry required). */
+  z.object({
+    type: z.literal('flags.accept'),
+    page: flagsPage,
+    findingId: z.string().min(1).max(200),
+    reason: z.string().trim().min(1, 'is required').max(2000),
+    expiresAt: isoDateTime,
+  }),
+  /** Remediate a finding shown by a flag: a revoke job, or an admin task. */
+  z.object({ type: z.literal('flags.remediate'), page: flagsPage, findingId: z.string().min(1).max(200) }),
 ]);
 export type ContentMessage = z.infer<typeof contentMessage>;
 /** What a sender writes (defaults may be left out). */

@@ -17,8 +17,8 @@ import type { Transaction } from '../db.ts';
 import type { WriteContext } from '../write.ts';
 
 export interface RevokeOrigin {
-  kind: 'review' | 'licence';
-  /** The review item, or the licence. */
+  kind: 'review' | 'licence' | 'finding';
+  /** The review item, the licence, or the finding. */
   id: string;
   actorId: string | null;
   /** Shown on the admin task: why it is taken out. */

@@ -19,12 +19,16 @@ export async function findingsByAccounts(
   externalUserIds: string[],
   now: Date,
 ): Promise<FindingsByAccountsResponse> {
-  const ids = [...new Set(externalUserIds)];
+  const kind = String((await db.execute('SELECT kind FROM crm_connections WHERE id = ?', [connectionId])).rows[0]?.kind ?? '');
+  // Salesforce pages link users by the 15-character id, its API by the 18 (the 15 plus a checksum): compare the 15.
+  const salesforce = kind === 'salesforce';
+  const ids = [...new Set(externalUserIds.map((x) => (salesforce ? x.slice(0, 15) : x)))];
   const marks = ids.map(() => '?').join(', ');
+  const column = salesforce ? 'substr(ac.external_user_id, 1, 15)' : 'ac.external_user_id';
   const accounts = await db.execute(
     `SELECT ac.id, ac.external_user_id, ac.active, p.id AS person_id, p.name, p.department, p.title, p.status
      FROM crm_accounts ac JOIN people p ON p.id = ac.person_id
-     WHERE ac.connection_id = ? AND ac.external_user_id IN (${marks}) ORDER BY ac.external_user_id`,
+     WHERE ac.connection_id = ? AND ${column} IN (${marks}) ORDER BY ac.external_user_id`,
     [connectionId, ...ids],
   );
   const accountIds = accounts.rows.map((r) => String(r.id));

@@ -1,9 +1,18 @@
-import { findingsByAccountsBody, findingsByAccountsResponse, findingsFilter, findingsSummaryQuery, findingsSummaryResponse } from '@accesslens/shared';
+import {
+  findingsByAccountsBody,
+  findingsByAccountsResponse,
+  findingsFilter,
+  findingsSummaryQuery,
+  findingsSummaryResponse,
+  remediateFindingBody,
+  remediateFindingResponse,
+} from '@accesslens/shared';
 import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { CSV_BOM, csvHeaders } from '../console/csv.ts';
 import { findingsByAccounts } from '../findings/by-accounts.ts';
 import { findingsSummary } from '../findings/summary.ts';
+import { remediateFinding } from '../findings/remediate.ts';
 import { requireRole } from '../auth/require-role.ts';
 import { requireSession } from '../auth/require-session.ts';
 import { apiRoutes, bearer, errors, json, jsonBody } from '../openapi.ts';
@@ -89,6 +98,21 @@ const reopenRoute = createRoute({
   middleware: [requireSession, requireRole(['admin'], 'reopen a finding')] as const,
   request: { params: findingParam },
   responses: { 200: json(findingResponse, 'The finding, open again.'), ...errors(400, 401, 403, 404, 409) },
+});
+
+const remediateRoute = createRoute({
+  method: 'post',
+  path: '/{id}/remediate',
+  tags: ['findings'],
+  summary: 'Take out the access behind a finding: revoke jobs or admin tasks (administrators)',
+  description:
+    "The account's assignments behind the finding are taken out: a request's grant by its revoke job (or task), other access by an admin task " +
+    '(dormant accounts and inactive people: everything the account holds). A separation-of-duties conflict names `side` (`left` | `right`). ' +
+    '409 when the finding is remediated or its access is already being taken out. Audited `revocation.requested` with origin `finding`.',
+  security: bearer,
+  middleware: [requireSession, requireRole(['admin'], 'remediate a finding')] as const,
+  request: { params: findingParam, body: jsonBody(remediateFindingBody) },
+  responses: { 200: json(remediateFindingResponse, 'What was started.'), ...errors(400, 401, 403, 404, 409) },
 });
 
 export const findingsRoutes = apiRoutes()
@@ -220,4 +244,13 @@ export const findingsRoutes = apiRoutes()
       findings.track(w);
     });
     return c.json({ finding: (await getFinding(db, id, now)) as FindingView }, 200);
+  })
+  .openapi(remediateRoute, async (c) => {
+    const { db, person, findings, notifier } = c.var;
+    const now = c.var.now();
+    const engine = await findings.ensureCurrent(now);
+    const { id } = c.req.valid('param');
+    const { side } = c.req.valid('json');
+    const remediation = await runWrite(db, now, (w) => remediateFinding(w, engine, id, side, person.id), notifier);
+    return c.json({ remediation }, 200);
   });
