@@ -12,6 +12,7 @@ import type {
   SyncStatus,
   UiError,
 } from '@accesslens/shared';
+import type { FindingKind, Risk } from '@accesslens/shared';
 import type { KillSwitch, PageRule } from '@accesslens/shared/crm';
 import type { CrmKind } from '@accesslens/shared/constants';
 
@@ -103,4 +104,54 @@ export interface ConnectionsAnswer {
   /** In-house CRM hosts, and whether this browser lets AccessLens run on them. */
   inHouse: { connectionId: string; connectionName: string; host: string; origin: string; allowed: boolean }[];
   chosen: Partial<Record<CrmKind, string>>;
+}
+
+// ---------- flags on CRM user pages (administrators) ----------
+
+/** One open finding of a flagged user, already in words (the content script only draws it). */
+export interface FlagFinding {
+  id: string;
+  kind: FindingKind;
+  kindLabel: string;
+  severity: Risk;
+  /** An accepted risk whose acceptance ended. */
+  reopened: boolean;
+  /** The bundles and permissions involved, by their names. */
+  permissions: string[];
+  /** "held by 2 of 38 peers in Sales / Account Executive", "not used for 97 days"… */
+  evidence: string[];
+  /** A separation-of-duties conflict: its two sides, to choose which to take out. */
+  sides: { left: string; right: string } | null;
+}
+
+export interface FlagUser {
+  /** As the page's link wrote it. */
+  externalUserId: string;
+  /** The highest severity of the user's open findings. */
+  severity: Risk;
+  count: number;
+  /** Who the account is in AccessLens's directory (never read from the page). */
+  person: { personName: string; department: string; title: string } | null;
+  findings: FlagFinding[];
+}
+
+export interface FlagsAnswer {
+  /** False: the person is not an administrator (or not signed in): nothing is drawn. */
+  admin: boolean;
+  connectionId: string | null;
+  /** Only users with open findings. */
+  users: FlagUser[];
+  /** The server could not be asked: what was held is shown. */
+  offline: boolean;
+}
+
+export interface FlagsAcceptAnswer {
+  findingId: string;
+  status: string;
+  expiresAt: string | null;
+}
+
+export interface FlagsRemediateAnswer {
+  taskIds: string[];
+  requestIds: string[];
 }

@@ -86,7 +86,13 @@ export const contentMessage = z.discriminatedUnion('type', [
     expiresAt: isoDateTime,
   }),
   /** Remediate a finding shown by a flag: a revoke job, or an admin task. */
-  z.object({ type: z.literal('flags.remediate'), page: flagsPage, findingId: z.string().min(1).max(200) }),
+  z.object({
+    type: z.literal('flags.remediate'),
+    page: flagsPage,
+    findingId: z.string().min(1).max(200),
+    /** A separation-of-duties conflict: which side to take out. */
+    side: z.enum(['left', 'right']).optional(),
+  }),
 ]);
 export type ContentMessage = z.infer<typeof contentMessage>;
 /** What a sender writes (defaults may be left out). */

@@ -4,6 +4,7 @@ import { PORT_NAMES } from '../../utils/protocol';
 import { wireBadge } from './badge';
 import { LiveUpdates } from './live';
 import { PreviewCache } from './preview';
+import { FlagsCache } from './flags';
 import { syncInHouseScripts } from './in-house';
 import { handleMessage, type Sender } from './router';
 import { RETRY_ALARM, Replica } from './sync';
@@ -33,6 +34,7 @@ export default defineBackground(() => {
     now,
     uuid: () => crypto.randomUUID(),
     previews: new PreviewCache(),
+    flags: new FlagsCache(),
     version: browser.runtime.getManifest().version,
     openOptionsPage: () => browser.runtime.openOptionsPage(),
   };

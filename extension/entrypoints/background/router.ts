@@ -18,6 +18,7 @@ import { inHouseHosts } from './in-house';
 import { chosenConnectionsItem } from './storage';
 import { popupState, submitDecision, undoDecisions } from './approver';
 import { authMethods, authStatus, signIn, signInWithSso, signOut, type AuthDeps } from './auth';
+import { flagsAccept, flagsQuery, flagsRemediate, type FlagsDeps } from './flags';
 import { previewRequest } from './preview';
 import { pageRules } from './page';
 import { cancelRequest, pageDecide, reportProblem, submitRequest, type RequesterDeps } from './requester';
@@ -78,7 +79,7 @@ export function classify(
   return { ok: true, value: { from: 'content', message, host } };
 }
 
-export interface RouterDeps extends RequesterDeps, AuthDeps {
+export interface RouterDeps extends RequesterDeps, AuthDeps, FlagsDeps {
   openOptionsPage: () => Promise<void>;
 }
 
@@ -104,6 +105,12 @@ export async function route(deps: RouterDeps, incoming: Incoming): Promise<Resul
       case 'options.open':
         await deps.openOptionsPage();
         return { ok: true };
+      case 'flags.query':
+        return flagsQuery(deps, host, message.page, message.externalUserIds);
+      case 'flags.accept':
+        return flagsAccept(deps, host, message);
+      case 'flags.remediate':
+        return flagsRemediate(deps, host, message);
     }
   }
   const { message } = incoming;

@@ -22,6 +22,7 @@ import { memoryTokenStore } from './token-store';
 import { PreviewCache } from './preview';
 import { Replica } from './sync';
 import { handleMessage, type RouterDeps } from './router';
+import { FlagsCache } from './flags';
 
 export const ava: Person = {
   id: 'p-ava',
@@ -455,7 +456,7 @@ export function createDeps(server: FakeServer): RouterDeps {
   const tokens = memoryTokenStore();
   const now = () => new Date();
   const replica = new Replica({ fetch: server.fetch, now, tokens });
-  return { replica, tokens, fetch: server.fetch, now, uuid, previews: new PreviewCache(), version: '0.1.0', openOptionsPage: async () => undefined };
+  return { replica, tokens, fetch: server.fetch, now, uuid, previews: new PreviewCache(), flags: new FlagsCache(), version: '0.1.0', openOptionsPage: async () => undefined };
 }
 
 /** Signs in through the router as a demo person (password `<name>-demo-2026`), as the options page does. */
