@@ -1,9 +1,13 @@
 import { fxiaoke } from '@accesslens/shared/crm';
 import { defineContentScript } from 'wxt/utils/define-content-script';
 import { startOverlay } from '../../overlay/start';
+import { startFlags } from '../../flags/start';
 
 export default defineContentScript({
   matches: [...fxiaoke.matches],
   runAt: 'document_start',
-  main: (ctx) => startOverlay(ctx, fxiaoke),
+  main: (ctx) => {
+    void startOverlay(ctx, fxiaoke);
+    void startFlags(ctx, fxiaoke);
+  },
 });

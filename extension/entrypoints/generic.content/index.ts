@@ -4,8 +4,12 @@
  */
 import { defineContentScript } from 'wxt/utils/define-content-script';
 import { startOverlay } from '../../overlay/start';
+import { startFlags } from '../../flags/start';
 
 export default defineContentScript({
   registration: 'runtime',
-  main: (ctx) => startOverlay(ctx, null),
+  main: (ctx) => {
+    void startOverlay(ctx, null);
+    void startFlags(ctx, null);
+  },
 });

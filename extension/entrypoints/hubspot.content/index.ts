@@ -1,9 +1,13 @@
 import { hubspot } from '@accesslens/shared/crm';
 import { defineContentScript } from 'wxt/utils/define-content-script';
 import { startOverlay } from '../../overlay/start';
+import { startFlags } from '../../flags/start';
 
 export default defineContentScript({
   matches: [...hubspot.matches],
   runAt: 'document_start',
-  main: (ctx) => startOverlay(ctx, hubspot),
+  main: (ctx) => {
+    void startOverlay(ctx, hubspot);
+    void startFlags(ctx, hubspot);
+  },
 });
