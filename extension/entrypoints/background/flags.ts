@@ -177,15 +177,16 @@ const notAdmin: FlagsAnswer = { admin: false, connectionId: null, users: [], off
 async function askServer(deps: FlagsDeps, connectionId: string, ids: string[], keyOf: (id: string) => string): Promise<void> {
   const { flags } = deps;
   const now = deps.now().getTime();
-  const due = [...new Set(ids)].filter((id) => {
-    const at = flags.asked.get(aKey(connectionId, keyOf(id)));
+  // Sent as the CRM compares them (Salesforce's 15 characters, lower-case GUIDs): the server does too.
+  const due = [...new Set(ids.map(keyOf))].filter((id) => {
+    const at = flags.asked.get(aKey(connectionId, id));
     return at === undefined || now - at > FLAGS_ASK_AGAIN_MS;
   });
   // Wait for a question already on its way for this connection (it may cover these ids).
   const before = flags.inflight.get(connectionId);
   if (before) await before.catch(() => undefined);
   const still = due.filter((id) => {
-    const at = flags.asked.get(aKey(connectionId, keyOf(id)));
+    const at = flags.asked.get(aKey(connectionId, id));
     return at === undefined || now - at > FLAGS_ASK_AGAIN_MS;
   });
   if (still.length === 0) return;
@@ -199,7 +200,7 @@ async function askServer(deps: FlagsDeps, connectionId: string, ids: string[], k
       });
       if (!answer) return;
       const at = deps.now().getTime();
-      for (const id of chunk) flags.asked.set(aKey(connectionId, keyOf(id)), at);
+      for (const id of chunk) flags.asked.set(aKey(connectionId, id), at);
       for (const a of answer.accounts)
         flags.accounts.set(aKey(connectionId, keyOf(a.externalUserId)), { personName: a.personName, department: a.department, title: a.title });
       // What the server holds now for these accounts replaces what was held (a remediated one is left out).
