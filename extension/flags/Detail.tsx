@@ -16,6 +16,9 @@ export interface DetailActions {
 
 interface Props {
   externalUserId: string;
+  /** Still being asked for. */
+  loading: boolean;
+  error: UiError | null;
   /** null: the user has no open finding left. */
   user: FlagUser | null;
   offline: boolean;
@@ -27,7 +30,7 @@ const MAX_ACCEPT_DAYS = 365;
 const DAY_MS = 24 * 60 * 60 * 1000;
 const isoDay = (d: Date) => d.toISOString().slice(0, 10);
 
-export function Detail({ externalUserId, user, offline, actions, onClose }: Props) {
+export function Detail({ externalUserId, loading, error, user, offline, actions, onClose }: Props) {
   const closeButton = useRef<HTMLButtonElement>(null);
   const [notice, setNotice] = useState<string | null>(null);
   useEffect(() => {
@@ -61,7 +64,14 @@ export function Detail({ externalUserId, user, offline, actions, onClose }: Prop
             {notice}
           </p>
         )}
-        {!user || user.findings.length === 0 ? (
+        {error && (
+          <p class="al-flags-error" role="alert" data-testid="al-flags-error">
+            {t('flags.error', { message: error.message })}
+          </p>
+        )}
+        {loading ? (
+          <p class="al-flags-muted" role="status">{t('flags.detail.loading')}</p>
+        ) : !user || user.findings.length === 0 ? (
           <p class="al-flags-muted" data-testid="al-flags-empty">{t('flags.detail.none')}</p>
         ) : (
           <>

@@ -13,7 +13,8 @@ import type { ContentScriptContext } from 'wxt/utils/content-script-context';
 import { createShadowRootUi, type ShadowRootContentScriptUi } from 'wxt/utils/content-script-ui/shadow-root';
 import { browser } from 'wxt/browser';
 import { ask } from '../utils/messaging';
-import type { FlagsAnswer, FlagUser, PageRulesAnswer, PortMessage } from '../utils/protocol';
+import type { FlagChip, FlagsAnswer, FlagsDetailAnswer, PageRulesAnswer, PortMessage } from '../utils/protocol';
+import type { UiError } from '@accesslens/shared';
 import { CHIP_HOST_ATTR, createChip, updateChip, type Chip } from './chips';
 import { Detail } from './Detail';
 import css from './style.css?inline';
@@ -51,7 +52,11 @@ export async function startFlags(ctx: ContentScriptContext, builtIn: CrmAdapter 
   /** Links already read, with the id their href named (re-read only when the href changes). */
   const read = new WeakMap<Element, { href: string; id: string | null }>();
   let answer: FlagsAnswer | null = null;
-  let users = new Map<string, FlagUser>();
+  /**
+   * What this document learned per user id (null: no open finding). Rows drawn again (sorted, filtered,
+   * paged back) get their chips at once from it; the background's answer follows and corrects it.
+   */
+  const users = new Map<string, FlagChip | null>();
 
   // ---------- reading the page ----------
 
@@ -99,7 +104,7 @@ export async function startFlags(ctx: ContentScriptContext, builtIn: CrmAdapter 
   const draw = (wanted: Map<Element, string>) => {
     for (const [el, chip] of chips) {
       const id = wanted.get(el);
-      if (id === undefined || id !== chip.externalUserId || !users.has(id) || !el.isConnected) removeChip(el);
+      if (id === undefined || id !== chip.externalUserId || !users.get(id) || !el.isConnected) removeChip(el);
     }
     for (const [el, id] of wanted) {
       const user = users.get(id);
@@ -137,24 +142,30 @@ export async function startFlags(ctx: ContentScriptContext, builtIn: CrmAdapter 
         if (!page) return;
         const wanted = targets();
         const ids = [...new Set(wanted.values())];
-        const answers: Result<FlagsAnswer>[] = [];
-        for (let i = 0; i === 0 || i < ids.length; i += CHUNK)
-          answers.push(await ask<FlagsAnswer>({ type: 'flags.query', page, externalUserIds: ids.slice(i, i + CHUNK) }));
+        if (answer?.admin) draw(wanted); // what is known already, at once
+        const answers: { ids: string[]; result: Result<FlagsAnswer> }[] = [];
+        for (let i = 0; i === 0 || i < ids.length; i += CHUNK) {
+          const chunk = ids.slice(i, i + CHUNK);
+          answers.push({ ids: chunk, result: await ask<FlagsAnswer>({ type: 'flags.query', page, externalUserIds: chunk }) });
+        }
         if (ctx.isInvalid || gen !== generation) continue;
-        const first = answers[0]!;
+        const first = answers[0]!.result;
         if (!first.ok || !first.admin) {
           // Not an administrator (or not signed in): nothing is drawn.
           answer = first.ok ? first : answer;
-          users = new Map();
+          users.clear();
           clearAll();
           return;
         }
         answer = first;
-        users = new Map();
-        for (const a of answers) if (a.ok) for (const u of a.users) users.set(u.externalUserId, u);
+        for (const a of answers) {
+          if (!a.result.ok) continue; // keep what was known for these
+          for (const id of a.ids) users.set(id, null);
+          for (const u of a.result.users) users.set(u.externalUserId, u);
+        }
         listen();
         draw(wanted);
-        paintDetail();
+        if (openFor) void loadDetail();
       } while (again);
     } finally {
       busy = false;
@@ -165,6 +176,17 @@ export async function startFlags(ctx: ContentScriptContext, builtIn: CrmAdapter 
 
   let ui: ShadowRootContentScriptUi<HTMLElement> | null = null;
   let openFor: { id: string; chip: Chip } | null = null;
+  /** What the open detail shows; null while it is being asked for. */
+  let shown: { answer: FlagsDetailAnswer | null; error: UiError | null } | null = null;
+
+  async function loadDetail() {
+    if (!openFor || !page) return;
+    const id = openFor.id;
+    const r = await ask<FlagsDetailAnswer>({ type: 'flags.detail', page, externalUserId: id });
+    if (openFor?.id !== id) return;
+    shown = r.ok ? { answer: r, error: null } : { answer: null, error: r.error };
+    paintDetail();
+  }
 
   async function openDetail(chip: Chip) {
     openFor = { id: chip.externalUserId, chip };
@@ -184,8 +206,10 @@ export async function startFlags(ctx: ContentScriptContext, builtIn: CrmAdapter 
       });
       if (ctx.isInvalid) return;
     }
+    shown = null;
     ui.mount();
     paintDetail();
+    void loadDetail();
   }
 
   function closeDetail() {
@@ -202,8 +226,10 @@ export async function startFlags(ctx: ContentScriptContext, builtIn: CrmAdapter 
     render(
       <Detail
         externalUserId={openFor.id}
-        user={users.get(openFor.id) ?? null}
-        offline={answer?.offline ?? false}
+        loading={shown === null}
+        error={shown?.error ?? null}
+        user={shown?.answer?.user ?? null}
+        offline={(shown?.answer?.offline ?? false) || (answer?.offline ?? false)}
         onClose={closeDetail}
         actions={{
           accept: async (findingId, reason, expiresAt) => {

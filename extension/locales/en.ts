@@ -49,6 +49,7 @@ export const en = {
   'flags.detail.permissions': 'Permissions',
   'flags.detail.evidence': 'Why',
   'flags.detail.reopened': 'open again: its accepted risk ended',
+  'flags.detail.loading': 'Loading…',
   'flags.detail.none': 'No open findings left for this user.',
   'flags.detail.offline': 'Offline — showing the findings last fetched.',
   'flags.action.accept': 'Accept the risk',

@@ -44,6 +44,7 @@ export const zhCN: Record<MessageKey, string> = {
   'flags.detail.permissions': '权限',
   'flags.detail.evidence': '原因',
   'flags.detail.reopened': '已重新打开：接受风险的期限已过',
+  'flags.detail.loading': '正在加载…',
   'flags.detail.none': '此用户已没有未处理的问题。',
   'flags.detail.offline': '离线 — 显示上次获取的问题。',
   'flags.action.accept': '接受风险',

@@ -124,12 +124,17 @@ export interface FlagFinding {
   sides: { left: string; right: string } | null;
 }
 
-export interface FlagUser {
+/** What a chip shows. */
+export interface FlagChip {
   /** As the page's link wrote it. */
   externalUserId: string;
   /** The highest severity of the user's open findings. */
   severity: Risk;
   count: number;
+}
+
+/** What a chip opens (asked when it is opened: drawing hundreds of chips needs none of it). */
+export interface FlagUser extends FlagChip {
   /** Who the account is in AccessLens's directory (never read from the page). */
   person: { personName: string; department: string; title: string } | null;
   findings: FlagFinding[];
@@ -140,8 +145,14 @@ export interface FlagsAnswer {
   admin: boolean;
   connectionId: string | null;
   /** Only users with open findings. */
-  users: FlagUser[];
+  users: FlagChip[];
   /** The server could not be asked: what was held is shown. */
+  offline: boolean;
+}
+
+export interface FlagsDetailAnswer {
+  /** null: no open finding left for this user. */
+  user: FlagUser | null;
   offline: boolean;
 }
 

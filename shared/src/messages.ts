@@ -77,6 +77,8 @@ export const contentMessage = z.discriminatedUnion('type', [
     page: flagsPage,
     externalUserIds: z.array(z.string().trim().min(1).max(100)).max(FLAGS_QUERY_MAX),
   }),
+  /** What a flag opens: one flagged user's open findings, in words. */
+  z.object({ type: z.literal('flags.detail'), page: flagsPage, externalUserId: z.string().trim().min(1).max(100) }),
   /** Accept the risk of a finding shown by a flag (reason and expiry required). */
   z.object({
     type: z.literal('flags.accept'),

@@ -21,9 +21,9 @@ import {
   type SyncedFinding,
 } from '@accesslens/shared';
 import { formatDate, labelOf, t } from '../../utils/i18n';
-import type { FlagFinding, FlagUser, FlagsAnswer, FlagsAcceptAnswer, FlagsRemediateAnswer } from '../../utils/protocol';
+import type { FlagChip, FlagFinding, FlagsAnswer, FlagsAcceptAnswer, FlagsDetailAnswer, FlagsRemediateAnswer } from '../../utils/protocol';
 import { ApiFailure } from './api';
-import { chosenConnectionsItem } from './storage';
+import { chosen } from './page';
 import type { Replica } from './sync';
 
 /** Ids asked about within this long are answered from what is held (the slice keeps them current). */
@@ -163,7 +163,7 @@ function describe(f: SyncedFinding, view: Slice, account: AccountInfo | undefine
 
 /** The page's connection (the admin's slice carries every connection), or null. */
 async function connectionOf(view: Slice, host: string, page: FlagsPage) {
-  const found = connectionForPage(view, page, host, await chosenConnectionsItem.getValue());
+  const found = connectionForPage(view, page, host, await chosen());
   return found && 'connection' in found ? found.connection : null;
 }
 
@@ -217,11 +217,25 @@ async function askServer(deps: FlagsDeps, connectionId: string, ids: string[], k
   }
 }
 
-/** `flags.query`: what to draw beside each user the page links to. */
+/** Open findings of a connection by user key (the CRM's way of comparing ids), most severe first. */
+function openByUser(view: Slice, flags: FlagsCache, connectionId: string, keyOf: (id: string) => string): Map<string, SyncedFinding[]> {
+  const byKey = new Map<string, SyncedFinding[]>();
+  for (const f of mergedFindings(view, flags, connectionId)) {
+    if (!flagged(f)) continue;
+    const k = keyOf(f.externalUserId);
+    const arr = byKey.get(k);
+    if (arr) arr.push(f);
+    else byKey.set(k, [f]);
+  }
+  for (const arr of byKey.values()) arr.sort((a, b) => rank(b.severity) - rank(a.severity) || a.id.localeCompare(b.id));
+  return byKey;
+}
+
+/** `flags.query`: what to draw beside each user the page links to (the chips only: severity and count). */
 export async function flagsQuery(deps: FlagsDeps, host: string, page: FlagsPage, externalUserIds: string[]): Promise<Result<FlagsAnswer>> {
   const { replica } = deps;
   const view = await replica.view();
-  if (!(await replica.signedIn()) || !isAdmin(view)) return { ok: true, ...notAdmin };
+  if (!isAdmin(view) || !(await replica.signedIn())) return { ok: true, ...notAdmin };
   const connection = await connectionOf(view, host, page);
   if (!connection) return { ok: true, admin: true, connectionId: null, users: [], offline: false };
   const flags = deps.flags.forPerson(view.me.id);
@@ -237,31 +251,38 @@ export async function flagsQuery(deps: FlagsDeps, host: string, page: FlagsPage,
       offline = true; // answer from what is held
     }
   }
-  const now = deps.now();
-  const current = (await replica.view()) ?? view;
-  const byKey = new Map<string, SyncedFinding[]>();
-  for (const f of mergedFindings(current, flags, connection.id)) {
-    if (!flagged(f)) continue;
-    const k = keyOf(f.externalUserId);
-    const arr = byKey.get(k);
-    if (arr) arr.push(f);
-    else byKey.set(k, [f]);
-  }
-  const users: FlagUser[] = [];
+  const byKey = openByUser((await replica.view()) ?? view, flags, connection.id, keyOf);
+  const users: FlagChip[] = [];
   for (const id of new Set(externalUserIds)) {
     const found = byKey.get(keyOf(id));
-    if (!found || found.length === 0) continue;
-    found.sort((a, b) => rank(b.severity) - rank(a.severity) || a.id.localeCompare(b.id));
-    const account = flags.accounts.get(aKey(connection.id, keyOf(id)));
-    users.push({
-      externalUserId: id,
+    if (found && found.length > 0) users.push({ externalUserId: id, severity: found[0]!.severity, count: found.length });
+  }
+  return { ok: true, admin: true, connectionId: connection.id, users, offline };
+}
+
+/** `flags.detail`: one flagged user's open findings, in words (from what the query and sync brought). */
+export async function flagsDetail(deps: FlagsDeps, host: string, page: FlagsPage, externalUserId: string): Promise<Result<FlagsDetailAnswer>> {
+  const view = await deps.replica.view();
+  if (!isAdmin(view) || !(await deps.replica.signedIn())) return { ok: false, error: { code: 'forbidden', message: t('flags.adminsOnly') } };
+  const connection = await connectionOf(view, host, page);
+  if (!connection) return { ok: true, user: null, offline: false };
+  const flags = deps.flags.forPerson(view.me.id);
+  const keyOf = (id: string) => userKey(page.crm, id);
+  const found = openByUser(view, flags, connection.id, keyOf).get(keyOf(externalUserId)) ?? [];
+  if (found.length === 0) return { ok: true, user: null, offline: false };
+  const account = flags.accounts.get(aKey(connection.id, keyOf(externalUserId)));
+  const now = deps.now();
+  return {
+    ok: true,
+    offline: false,
+    user: {
+      externalUserId,
       severity: found[0]!.severity,
       count: found.length,
       person: account ?? null,
-      findings: found.map((f) => describe(f, current, account, now)),
-    });
-  }
-  return { ok: true, admin: true, connectionId: connection.id, users, offline };
+      findings: found.map((f) => describe(f, view, account, now)),
+    },
+  };
 }
 
 /** A finding a flag on this page showed: content scripts may act only on those, on their own CRM. */

@@ -19,7 +19,7 @@ let cached: { slice: Slice; indexes: AccessIndexCache } | null = null;
 
 /** The connections chosen in settings, read once and then kept up to date (this is on every page's path). */
 let chosenConnections: Promise<Partial<Record<CrmKind, string>>> | null = null;
-function chosen(): Promise<Partial<Record<CrmKind, string>>> {
+export function chosen(): Promise<Partial<Record<CrmKind, string>>> {
   if (!chosenConnections) {
     chosenConnections = chosenConnectionsItem.getValue();
     chosenConnectionsItem.watch((value) => (chosenConnections = Promise.resolve(value)));

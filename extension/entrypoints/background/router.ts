@@ -18,7 +18,7 @@ import { inHouseHosts } from './in-house';
 import { chosenConnectionsItem } from './storage';
 import { popupState, submitDecision, undoDecisions } from './approver';
 import { authMethods, authStatus, signIn, signInWithSso, signOut, type AuthDeps } from './auth';
-import { flagsAccept, flagsQuery, flagsRemediate, type FlagsDeps } from './flags';
+import { flagsAccept, flagsDetail, flagsQuery, flagsRemediate, type FlagsDeps } from './flags';
 import { previewRequest } from './preview';
 import { pageRules } from './page';
 import { cancelRequest, pageDecide, reportProblem, submitRequest, type RequesterDeps } from './requester';
@@ -107,6 +107,8 @@ export async function route(deps: RouterDeps, incoming: Incoming): Promise<Resul
         return { ok: true };
       case 'flags.query':
         return flagsQuery(deps, host, message.page, message.externalUserIds);
+      case 'flags.detail':
+        return flagsDetail(deps, host, message.page, message.externalUserId);
       case 'flags.accept':
         return flagsAccept(deps, host, message);
       case 'flags.remediate':
