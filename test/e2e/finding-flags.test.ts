@@ -141,6 +141,11 @@ describe('flags on CRM user pages', () => {
     await page.reload();
     const again = page.frameLocator('force-aloha-page iframe');
     await expect.poll(() => flagsIn(again), { timeout: 30_000 }).toEqual(sorted(want));
+
+    // Ben's own Setup page (his 18-character id in the address): a chip beside the page's heading.
+    await page.goto('https://acme.lightning.force.com/lightning/setup/ManageUsers/page?address=%2F005Hs0000000002AAA%3Fnoredirect%3D1');
+    await expect.poll(() => flagsIn(page), { timeout: 30_000 }).toEqual([{ ...want.get('005Hs0000000002')!, id: '005Hs0000000002AAA' }]);
+    expect(await page.locator('h1 [data-accesslens-flag]').count()).toBe(1);
     await page.close();
   });
 
@@ -166,6 +171,12 @@ describe('flags on CRM user pages', () => {
     );
     const tasks = (await api.call('GET', '/api/admin/tasks?status=open&connectionId=dyn-acme')).json.tasks as { kind: string }[];
     expect(tasks.some((t) => t.kind === 'revoke')).toBe(true);
+
+    // Dan's user form: the chip beside his name in the form's header.
+    const dan = want.get('7d2a0f4e-59b1-ef11-b8e8-000d3a4a1b30')!;
+    await page.goto(`${DYN_USERS.replace('pagetype=entitylist', 'pagetype=entityrecord')}&id=7d2a0f4e-59b1-ef11-b8e8-000d3a4a1b30`);
+    await expect.poll(() => flagsIn(page), { timeout: 30_000 }).toEqual([dan]);
+    expect(await page.locator('[data-id="header_title"] [data-accesslens-flag]').count()).toBe(1);
     await page.close();
   });
 });
