@@ -5,7 +5,7 @@
  * count, exactly as the server counts them; users without findings (or unknown to AccessLens) have
  * none. She opens one, sees the evidence in words, accepts the risk with a reason (an empty reason is
  * refused where she types it) → the chip goes, and stays gone after a reload. She remediates another
- * finding: an admin task is opened.
+ * finding: an admin task is opened. HubSpot, Zoho CRM and Fxiaoke's user lists flag a suspended manager.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FrameLocator, Page } from 'playwright-core';
@@ -177,6 +177,21 @@ describe('flags on CRM user pages', () => {
     await page.goto(`${DYN_USERS.replace('pagetype=entitylist', 'pagetype=entityrecord')}&id=7d2a0f4e-59b1-ef11-b8e8-000d3a4a1b30`);
     await expect.poll(() => flagsIn(page), { timeout: 30_000 }).toEqual([dan]);
     expect(await page.locator('[data-id="header_title"] [data-accesslens-flag]').count()).toBe(1);
+    await page.close();
+  });
+
+  it.each([
+    ['hubspot', 'hs-acme', 'https://app.hubspot.com/settings/4242424/users', ['61002', '61003', '61004'], '61003'],
+    ['zoho', 'zoho-acme', 'https://crm.zoho.com.cn/crm/org7700001/settings/users', ['770000100000000301', '770000100000000302', '770000100000000303'], '770000100000000302'],
+    ['fxiaoke', 'fx-acme', 'https://www.fxiaoke.com/XV/UI/Home#crm/list/=/PersonnelObj', ['1001', '1002', '1003'], '1002'],
+  ])('%s users: the suspended manager is flagged, as the server counts', async (_crm, connectionId, url, listed, ben) => {
+    if ((await api.call('GET', '/api/admin/people/p-ben')).json.person.status !== 'suspended')
+      expect((await api.call('PATCH', '/api/admin/people/p-ben', { status: 'suspended' })).status).toBe(200);
+    const want = await expected(connectionId, listed, (id) => id);
+    expect(want.has(ben)).toBe(true);
+    const page = await cara.context.newPage();
+    await page.goto(url);
+    await expect.poll(() => flagsIn(page), { timeout: 30_000 }).toEqual(sorted(want));
     await page.close();
   });
 });
