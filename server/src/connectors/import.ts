@@ -600,7 +600,7 @@ async function applyPlan(deps: ImportDeps, plan: ImportPlan, v0: number, runId: 
         insertRows(
           'crm_unmatched_users',
           ['connection_id', 'external_user_id', 'username', 'email', 'active', 'last_login_at', 'last_seen_at'],
-          chunk.map((u) => [connectionId, u.externalId, u.username, u.email, u.active ? 1 : 0, u.lastLoginAt, w.nowIso]),
+          chunk.map((u) => [connectionId, u.externalId, u.username, u.email, u.active ? 1 : 0, u.lastLoginAt ?? null, w.nowIso]),
           'INSERT OR REPLACE',
         ),
       );
