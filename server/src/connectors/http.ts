@@ -48,6 +48,11 @@ export interface CrmResponse {
 export interface CrmRequest {
   method?: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
   headers?: Record<string, string>;
+  /**
+   * Headers worked out for each attempt, after the token is fetched or refreshed (Fxiaoke's
+   * `x-fs-ea` comes with its token).
+   */
+  attemptHeaders?: () => Promise<Record<string, string>>;
   /** JSON body (or a prepared string / URLSearchParams). */
   body?: unknown;
   /** Without the token (e.g. the token endpoint itself). */
@@ -109,11 +114,13 @@ export class CrmHttp {
    * One call with the rules above. Returns every response that is not a rate limit, an auth failure
    * or a passing failure — the caller reads the CRM's own error body.
    */
-  async request(url: string, req: CrmRequest = {}): Promise<CrmResponse> {
+  async request(target: string | (() => Promise<string>), req: CrmRequest = {}): Promise<CrmResponse> {
     const method = req.method ?? 'GET';
     let refreshed = false;
     let token = req.anonymous || !this.tokens ? null : await this.tokens.token();
     for (let attempt = 0; ; attempt++) {
+      // A URL worked out once the token is there (Zoho's API domain comes with its token).
+      const url = typeof target === 'string' ? target : await target();
       let response: Response;
       try {
         response = await this.#send(url, method, req, token);
@@ -167,7 +174,7 @@ export class CrmHttp {
 
   async #send(url: string, method: string, req: CrmRequest, token: string | null): Promise<Response> {
     this.calls++;
-    const headers: Record<string, string> = { Accept: 'application/json', ...req.headers };
+    const headers: Record<string, string> = { Accept: 'application/json', ...req.headers, ...(req.attemptHeaders ? await req.attemptHeaders() : {}) };
     if (token) headers.Authorization = this.options.authorization ? this.options.authorization(token) : `Bearer ${token}`;
     let body: string | URLSearchParams | undefined;
     if (req.body instanceof URLSearchParams) body = req.body;
