@@ -248,6 +248,19 @@ describe('Fxiaoke: grants and revocations', () => {
     expect((await importNow()).changes).toMatchObject({ ...NOTHING_CHANGED, outsideProcess: 0 });
   });
 
+  it('a busy answer (errorCode -1) is retried with backoff, not made an admin task', async () => {
+    await connect({ automaticChange: true });
+    await importNow();
+    fx.fail({ path: /batchAddUserRole/, body: { errorCode: -1, errorMessage: '系统繁忙' } });
+    const { requestId } = await avaAsks(['object:SalesOrderObj:read']);
+    await h.worker.runDue();
+    expect((await requestStatus(requestId)).fulfilment).toMatchObject({ state: 'retrying', reason: { code: 'crm-unavailable' } });
+    h.clock.advance(60_000);
+    await h.worker.runDue();
+    expect((await requestStatus(requestId)).status).toBe('fulfilled');
+    expect(fx.changes.filter((c) => c.op === 'add')).toHaveLength(1);
+  });
+
   it('a partial failure (one of two roles refused): the other stays, an admin finishes it; nothing is added twice', async () => {
     // Two roles an administrator mapped: one grants deleting orders, the other deleting contracts.
     fx.company.roles.push({ roleCode: 'so-delete', roleName: '订单删除', roleType: 2 }, { roleCode: 'ct-delete', roleName: '合同删除', roleType: 2 });

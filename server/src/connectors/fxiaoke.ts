@@ -124,6 +124,8 @@ export const FX_TOKEN_EXPIRED = 20016;
 const RATE_LIMITED = new Set([30004, 14001]);
 const DAILY_QUOTA = 30002;
 const NO_PERMISSION = new Set([15003, 20014, 20020, 20021, 20022, 20023, 30003]);
+/** -1 系统繁忙, -2 系统错误, 50009 服务异常 (e.g. a time-out): worth trying again. */
+const PASSING = new Set([-1, -2, 50009]);
 
 /**
  * The request and response shapes no public document gives (see the header): one place to correct.
@@ -163,6 +165,7 @@ function failure(body: unknown, what: string, now: Date): CrmError {
     });
   if (code !== null && NO_PERMISSION.has(code))
     return new CrmError('refused', `${what}: Fxiaoke does not let the app do this (${detail}).`, { code: String(code) });
+  if (code !== null && PASSING.has(code)) return new CrmError('unavailable', `${what}: Fxiaoke is busy (${detail}).`, { code: String(code) });
   return new CrmError(code === null ? 'protocol' : 'refused', `${what}: Fxiaoke answered ${detail}.`, code === null ? {} : { code: String(code) });
 }
 
@@ -184,7 +187,7 @@ async function authenticate(ctx: Omit<Ctx, 'tokens'>, _previous: StoredToken | n
       extra: { ea: str(body.ea)!, ...(str(body.openUserId) ? { openUserId: str(body.openUserId)! } : {}) },
     };
   }
-  if (res.status === 200 && code !== null && code !== 0 && !RATE_LIMITED.has(code) && code !== DAILY_QUOTA)
+  if (res.status === 200 && code !== null && code !== 0 && !RATE_LIMITED.has(code) && code !== DAILY_QUOTA && !PASSING.has(code))
     throw new CrmError('auth', `Fxiaoke refused the app's credentials (${code}: ${str(body.errorMessage) ?? ''}).`, { status: res.status, code: String(code) });
   throw failure(res.body, 'Token', ctx.now());
 }
