@@ -205,14 +205,16 @@ export function planImport(current: CurrentState, crm: CrmSnapshot, nowIso: stri
     const have = accountByExt.get(u.externalId);
     if (have) {
       const createdAt = have.createdAt ?? u.createdAt;
+      // A CRM that does not report sign-ins (undefined) leaves the last login AccessLens knows.
+      const lastLoginAt = u.lastLoginAt === undefined ? have.lastLoginAt : u.lastLoginAt;
       const audited = have.active !== u.active || have.username !== u.username;
-      if (audited || have.lastLoginAt !== u.lastLoginAt || createdAt !== have.createdAt)
+      if (audited || have.lastLoginAt !== lastLoginAt || createdAt !== have.createdAt)
         plan.accountsUpdate.push({
           id: have.id,
           personId: have.personId,
           username: u.username,
           active: u.active,
-          lastLoginAt: u.lastLoginAt,
+          lastLoginAt,
           createdAt,
           audited,
           before: { username: have.username, active: have.active },
@@ -233,7 +235,7 @@ export function planImport(current: CurrentState, crm: CrmSnapshot, nowIso: stri
       externalUserId: u.externalId,
       username: u.username,
       active: u.active,
-      lastLoginAt: u.lastLoginAt,
+      lastLoginAt: u.lastLoginAt ?? null,
       createdAt: u.createdAt ?? nowIso,
     });
   }

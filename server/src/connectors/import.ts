@@ -336,12 +336,14 @@ async function readState(db: Db, connectionId: string, kind: CurrentState['kind'
       args: c,
     },
     { sql: 'SELECT key FROM permission_catalog WHERE connection_id = ?', args: c },
-    { sql: "SELECT plan FROM fulfilment_jobs WHERE connection_id = ? AND action = 'grant' AND state IN ('queued', 'running', 'task')", args: c },
+    { sql: "SELECT action, plan FROM fulfilment_jobs WHERE connection_id = ? AND action IN ('grant', 'revoke') AND state IN ('queued', 'running', 'task')", args: c },
   ]);
+  // Grants being applied, and what a removal puts back (whole-profile CRMs): a request explains them.
   const inFlight = new Set<string>();
   for (const j of jobs!.rows) {
-    const plan = JSON.parse(String(j.plan)) as { accountId: string; bundles: { id: string }[] };
-    for (const b of plan.bundles) inFlight.add(`${plan.accountId}|${b.id}`);
+    const plan = JSON.parse(String(j.plan)) as { accountId: string; bundles: { id: string }[]; replaced?: { bundleId: string }[] };
+    if (String(j.action) === 'grant') for (const b of plan.bundles) inFlight.add(`${plan.accountId}|${b.id}`);
+    else for (const r of plan.replaced ?? []) inFlight.add(`${plan.accountId}|${r.bundleId}`);
   }
   return {
     version: Number(meta!.rows[0]!.version),
@@ -600,7 +602,7 @@ async function applyPlan(deps: ImportDeps, plan: ImportPlan, v0: number, runId: 
         insertRows(
           'crm_unmatched_users',
           ['connection_id', 'external_user_id', 'username', 'email', 'active', 'last_login_at', 'last_seen_at'],
-          chunk.map((u) => [connectionId, u.externalId, u.username, u.email, u.active ? 1 : 0, u.lastLoginAt, w.nowIso]),
+          chunk.map((u) => [connectionId, u.externalId, u.username, u.email, u.active ? 1 : 0, u.lastLoginAt ?? null, w.nowIso]),
           'INSERT OR REPLACE',
         ),
       );

@@ -30,7 +30,11 @@ export interface CrmUser {
   /** Matched (case-insensitively) to a person's email. */
   email: string | null;
   active: boolean;
-  lastLoginAt: string | null;
+  /**
+   * The last sign-in the CRM reports (null: never). Absent when the CRM's API does not say (Zoho,
+   * Fxiaoke): the last login AccessLens already knows (e.g. from usage reports) then stays.
+   */
+  lastLoginAt?: string | null;
   createdAt: string | null;
 }
 
@@ -105,6 +109,12 @@ export interface RevokeOperation {
   userExternalId: string;
   /** The CRM assignments to remove. */
   assignments: { externalId: string; bundleExternalId: string }[];
+  /**
+   * CRMs where a user holds exactly one bundle of a kind (`exclusiveKinds`: a Zoho profile): what the
+   * grant replaced, to put back. Empty when the grant replaced nothing or AccessLens does not know what
+   * it replaced (then a connector that cannot remove without a replacement refuses).
+   */
+  restore?: { bundleExternalId: string; kind: BundleKind }[];
 }
 
 export type RevokeOutcome = { externalId: string; ok: true } | { externalId: string; ok: false; error: CrmError };
@@ -177,8 +187,21 @@ export interface ConnectorDefinition<Settings = unknown, Credentials = unknown> 
   canProvision: boolean;
   /** Whether the CRM ends an assignment by itself at a given time (Salesforce ExpirationDate). */
   supportsExpiration: boolean;
+  /**
+   * Bundle kinds a user holds exactly one of (Zoho: a profile and a role). Granting one replaces the
+   * user's current one: the framework keeps what it replaced with the job and hands it back to `revoke`
+   * (`restore`) to put back at expiry, and records the swap in AccessLens at once.
+   */
+  exclusiveKinds?: readonly BundleKind[];
   /** Error bodies that mean "too many requests" although the status is not 429 (Salesforce: 403 REQUEST_LIMIT_EXCEEDED). */
   isRateLimitBody?: (status: number, body: unknown) => boolean;
+  /**
+   * Error bodies that mean "this token is not valid (any more)" although the status is not 401
+   * (Fxiaoke answers HTTP 200 with errorCode 20016): treated as a 401 — refresh once, then `auth`.
+   */
+  isAuthFailureBody?: (status: number, body: unknown) => boolean;
+  /** The Authorization header for a token (default `Bearer {token}`; Zoho: `Zoho-oauthtoken {token}`). */
+  authorization?: (accessToken: string) => string;
   /** How to sign in, for the token: called when there is no token, it is about to expire, or after a 401. */
   authenticate(ctx: Omit<ConnectorContext<Settings, Credentials>, 'tokens'>, previous: StoredToken | null): Promise<StoredToken>;
   open(ctx: ConnectorContext<Settings, Credentials>): CrmClient;

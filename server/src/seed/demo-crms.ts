@@ -14,7 +14,8 @@ interface DemoCrm {
   connection: { id: string; kind: CrmKind; name: string; hosts: string[]; tenant: string | null };
   /** Catalog objects (the CRM's API names), their labels, and how risky reading them is. */
   objects: { name: string; en: string; zh: string; readRisk: Risk }[];
-  bundles: { id: string; kind: BundleKind; name: string; grants: Grants }[];
+  /** `externalId`: the CRM's id of it (so an import of the CRM finds the seed's bundles). */
+  bundles: { id: string; kind: BundleKind; name: string; grants: Grants; externalId?: string }[];
   /** Person → their user in this CRM and the bundles they hold. */
   users: Record<string, { externalUserId: string; username: string; bundles: string[] }>;
   /** Page rules an admin wrote (in-house CRMs). */
@@ -91,16 +92,21 @@ export const DEMO_CRMS: DemoCrm[] = [
       { name: 'Quotes', en: 'Quotes', zh: '报价', readRisk: 'medium' },
     ],
     bundles: [
-      // On zoho.com.cn a profile is called 角色 (role), and a role 职位 (position).
-      { id: 'zoho-standard', kind: 'profile', name: 'Standard', grants: { Leads: rce, Contacts: rce, Accounts: rce } },
-      { id: 'zoho-sales-manager', kind: 'profile', name: 'Sales Manager', grants: { Leads: all, Contacts: rce, Accounts: rce, Deals: rce, Quotes: rce } },
-      { id: 'zoho-administrator', kind: 'profile', name: 'Administrator', grants: { Leads: all, Contacts: all, Accounts: all, Deals: all, Quotes: all } },
+      // On zoho.com.cn a profile is called 角色 (role), and a role 职位 (position). Every user holds one
+      // profile (what they may do) and one role (where they sit in the hierarchy: it grants no keys).
+      { id: 'zoho-standard', kind: 'profile', name: 'Standard', externalId: '770000100000026014', grants: { Leads: rce, Contacts: rce, Accounts: rce } },
+      { id: 'zoho-sales-manager', kind: 'profile', name: 'Sales Manager', externalId: '770000100000026017', grants: { Leads: all, Contacts: rce, Accounts: rce, Deals: rce, Quotes: rce } },
+      { id: 'zoho-administrator', kind: 'profile', name: 'Administrator', externalId: '770000100000026011', grants: { Leads: all, Contacts: all, Accounts: all, Deals: all, Quotes: all } },
+      { id: 'zoho-role-ceo', kind: 'role', name: '首席执行官', externalId: '770000100000026005', grants: {} },
+      { id: 'zoho-role-sales-vp', kind: 'role', name: '销售副总裁', externalId: '770000100000026021', grants: {} },
+      { id: 'zoho-role-sales-manager', kind: 'role', name: '销售经理', externalId: '770000100000026022', grants: {} },
+      { id: 'zoho-role-sales-rep', kind: 'role', name: '销售代表', externalId: '770000100000026023', grants: {} },
     ],
     users: {
-      'p-ava': { externalUserId: '770000100000000301', username: 'ava@acme.test', bundles: ['zoho-standard'] },
-      'p-ben': { externalUserId: '770000100000000302', username: 'ben@acme.test', bundles: ['zoho-sales-manager'] },
-      'p-dan': { externalUserId: '770000100000000304', username: 'dan@acme.test', bundles: ['zoho-sales-manager'] },
-      'p-cara': { externalUserId: '770000100000000305', username: 'cara@acme.test', bundles: ['zoho-administrator'] },
+      'p-ava': { externalUserId: '770000100000000301', username: 'ava@acme.test', bundles: ['zoho-standard', 'zoho-role-sales-rep'] },
+      'p-ben': { externalUserId: '770000100000000302', username: 'ben@acme.test', bundles: ['zoho-sales-manager', 'zoho-role-sales-manager'] },
+      'p-dan': { externalUserId: '770000100000000304', username: 'dan@acme.test', bundles: ['zoho-sales-manager', 'zoho-role-sales-vp'] },
+      'p-cara': { externalUserId: '770000100000000305', username: 'cara@acme.test', bundles: ['zoho-administrator', 'zoho-role-ceo'] },
     },
   },
   {
@@ -114,9 +120,10 @@ export const DEMO_CRMS: DemoCrm[] = [
       { name: 'ContractObj', en: 'Contracts', zh: '合同', readRisk: 'medium' },
     ],
     bundles: [
-      { id: 'fx-sales', kind: 'role', name: '销售人员', grants: { AccountObj: rce, ContactObj: rce, LeadsObj: rce } },
-      { id: 'fx-sales-manager', kind: 'role', name: '销售经理', grants: { AccountObj: all, ContactObj: rce, LeadsObj: rce, SalesOrderObj: rce, ContractObj: rce } },
-      { id: 'fx-admin', kind: 'role', name: 'CRM管理员', grants: { AccountObj: all, ContactObj: all, LeadsObj: all, SalesOrderObj: all, ContractObj: all } },
+      // Role codes as Fxiaoke's role list gives them (invented for the demo).
+      { id: 'fx-sales', kind: 'role', name: '销售人员', externalId: '00000000000000000000000000000015', grants: { AccountObj: rce, ContactObj: rce, LeadsObj: rce } },
+      { id: 'fx-sales-manager', kind: 'role', name: '销售经理', externalId: '00000000000000000000000000000016', grants: { AccountObj: all, ContactObj: rce, LeadsObj: rce, SalesOrderObj: rce, ContractObj: rce } },
+      { id: 'fx-admin', kind: 'role', name: 'CRM管理员', externalId: '00000000000000000000000000000006', grants: { AccountObj: all, ContactObj: all, LeadsObj: all, SalesOrderObj: all, ContractObj: all } },
     ],
     users: {
       'p-ava': { externalUserId: '1001', username: 'ava@acme.test', bundles: ['fx-sales'] },
@@ -195,7 +202,8 @@ export function demoCrmBaselines() {
   );
 }
 
-const keysOf = (grants: Grants) => Object.entries(grants).flatMap(([object, actions]) => actions.map((a) => `object:${object}:${a}`));
+/** The permission keys a demo bundle grants. */
+export const keysOf = (grants: Grants) => Object.entries(grants).flatMap(([object, actions]) => actions.map((a) => `object:${object}:${a}`));
 
 const ACTION_LABELS: Record<ObjectAction, { en: string; zh: string }> = {
   read: { en: 'Read', zh: '查看' },
@@ -229,8 +237,8 @@ export async function seedDemoCrms(w: WriteContext, version: number): Promise<vo
         });
     for (const b of crm.bundles) {
       await tx.execute({
-        sql: 'INSERT INTO bundles (id, connection_id, kind, name, version) VALUES (?, ?, ?, ?, ?)',
-        args: [b.id, c.id, b.kind, b.name, version],
+        sql: 'INSERT INTO bundles (id, connection_id, kind, name, external_id, version) VALUES (?, ?, ?, ?, ?, ?)',
+        args: [b.id, c.id, b.kind, b.name, b.externalId ?? null, version],
       });
       for (const [i, key] of keysOf(b.grants).entries())
         await tx.execute({ sql: 'INSERT INTO bundle_permissions (bundle_id, key, position) VALUES (?, ?, ?)', args: [b.id, key, i] });
