@@ -45,6 +45,13 @@ export interface JobPlan {
   days: number;
   /** Revoke: the request's assignments (our ids and the CRM's). */
   assignments?: { id: string; externalId: string | null; bundleId: string | null }[];
+  /**
+   * Grant, for connectors whose grant replaces what the user held (`grantReplaces`): what the user held
+   * before AccessLens changed anything — written once, before the CRM is changed.
+   */
+  previous?: CrmHolding[];
+  /** Revoke, for the same connectors: the grant's `previous`, to put back. */
+  restore?: CrmHolding[];
 }
 
 
@@ -183,6 +190,7 @@ const DEFAULT_ASSIGNABLE: readonly BundleKind[] = ['permissionSet', 'permissionS
 function assignableKinds(kind: string): readonly BundleKind[] {
   const def = connectorFor(kind as CrmKind);
   if (!def) return DEFAULT_ASSIGNABLE;
+  if (def.assignableKinds) return def.assignableKinds;
   return def.replacesWholeProfile ? ['profile', 'role'] : ['permissionSet', 'permissionSetGroup', 'securityRole', 'team'];
 }
 
@@ -326,6 +334,10 @@ export async function queueRevoke(w: WriteContext, requestId: string): Promise<v
     days: 0,
     assignments: held.rows.map((h) => ({ id: String(h.id), externalId: h.external_id === null ? null : String(h.external_id), bundleId: h.bundle_id === null ? null : String(h.bundle_id) })),
   };
+  // A grant that replaced what the user held is undone by putting that back (HubSpot: the previous role).
+  const grantJob = await w.tx.execute({ sql: "SELECT plan FROM fulfilment_jobs WHERE request_id = ? AND action = 'grant' LIMIT 1", args: [requestId] });
+  const previous = grantJob.rows[0] ? (JSON.parse(String(grantJob.rows[0].plan)) as JobPlan).previous : undefined;
+  if (previous) plan.restore = previous;
   let manual = whyManual(facts, plan, 'revoke');
   if (!manual && plan.assignments!.some((x) => x.bundleId === null))
     manual = { code: 'no-bundle', message: 'The grant was recorded by permission, not by a CRM bundle: an administrator removes it by hand.' };
@@ -361,9 +373,11 @@ async function recordGranted(
   held: { bundleId: string | null; externalId: string | null }[],
   actorId: string | null,
   findings: FindingsService | undefined,
+  replaced: CrmHolding[] = [],
 ): Promise<void> {
   const version = await w.version();
   const grantedAt = w.nowIso;
+  await markReplaced(w, plan, replaced, version);
   const expiresAt = new Date(w.now.getTime() + plan.days * DAY_MS).toISOString();
   const targets = held.length > 0 ? held : plan.keys.map(() => ({ bundleId: null, externalId: null }));
   for (const [i, h] of targets.entries()) {
@@ -408,9 +422,65 @@ async function recordGranted(
   findings?.track(w);
 }
 
+/**
+ * What a replacing grant took away (HubSpot: the user's previous role) is no longer held: those of the
+ * account's assignments are revoked, audited. Another request's grant is left for the next import to
+ * see gone (which ends that request).
+ */
+async function markReplaced(w: WriteContext, plan: JobPlan, replaced: CrmHolding[], version: number): Promise<void> {
+  for (const h of replaced) {
+    const r = await w.tx.execute({
+      sql: `UPDATE assignments SET revoked_at = ?, version = ? WHERE account_id = ? AND revoked_at IS NULL AND source <> 'request'
+              AND (external_id = ? OR (external_id IS NULL AND bundle_id IN (
+                SELECT b.id FROM bundles b JOIN crm_accounts ac ON ac.connection_id = b.connection_id WHERE ac.id = ? AND b.external_id = ?)))
+            RETURNING id`,
+      args: [w.nowIso, version, plan.accountId, h.externalId, plan.accountId, h.bundleExternalId],
+    });
+    for (const row of r.rows)
+      await w.audit({
+        actorId: null,
+        action: 'assignment.replaced',
+        subjectType: 'assignment',
+        subjectId: String(row.id),
+        data: { accountId: plan.accountId, requestId: plan.requestId, externalId: h.externalId, reason: 'replaced in the CRM by the grant of this request' },
+      });
+  }
+}
+
+/**
+ * A revocation put back what the grant had replaced (`restore`, confirmed in the CRM): recorded again as
+ * the account's own assignments, so the next import finds them explained instead of "outside the process".
+ */
+async function recordRestored(w: WriteContext, plan: JobPlan, restored: CrmHolding[], version: number): Promise<void> {
+  for (const h of restored) {
+    const held = await w.tx.execute({ sql: 'SELECT 1 FROM assignments WHERE account_id = ? AND external_id = ? AND revoked_at IS NULL', args: [plan.accountId, h.externalId] });
+    if (held.rows[0]) continue;
+    const bundle = await w.tx.execute({
+      sql: 'SELECT b.id FROM bundles b JOIN crm_accounts ac ON ac.connection_id = b.connection_id WHERE ac.id = ? AND b.external_id = ?',
+      args: [plan.accountId, h.bundleExternalId],
+    });
+    const bundleId = bundle.rows[0] ? String(bundle.rows[0].id) : null;
+    if (!bundleId) continue; // a bundle AccessLens never imported: the next import records it
+    const id = `asg-${randomUUID()}`;
+    await w.tx.execute({
+      sql: `INSERT INTO assignments (id, account_id, target_type, bundle_id, permission_key, source, request_id, granted_at, expires_at, revoked_at, version, external_id)
+            VALUES (?, ?, 'bundle', ?, NULL, 'directory', NULL, ?, NULL, NULL, ?, ?)`,
+      args: [id, plan.accountId, bundleId, w.nowIso, version, h.externalId],
+    });
+    await w.audit({
+      actorId: null,
+      action: 'assignment.restored',
+      subjectType: 'assignment',
+      subjectId: id,
+      data: { accountId: plan.accountId, requestId: plan.requestId, bundleId, externalId: h.externalId, reason: 'put back when the grant of this request ended' },
+    });
+  }
+}
+
 /** The CRM no longer holds the grant: its assignments are revoked and the request is `expired` (or `revoked` before its end). */
-async function recordRemoved(w: WriteContext, plan: JobPlan, actorId: string | null, findings: FindingsService | undefined): Promise<void> {
+async function recordRemoved(w: WriteContext, plan: JobPlan, actorId: string | null, findings: FindingsService | undefined, restored: CrmHolding[] = []): Promise<void> {
   const version = await w.version();
+  await recordRestored(w, plan, restored, version);
   const req = await readFulfilment(w.tx, plan.requestId);
   const ids = (plan.assignments ?? []).map((a) => a.id);
   for (const id of ids) {
@@ -496,6 +566,27 @@ async function settle(w: WriteContext, job: ClaimedJob, ownerId: string, state: 
 
 class LeaseLost extends Error {}
 
+/**
+ * For a grant that replaces what the user holds: keeps the user's holdings before the first write in the
+ * job's plan, once (a later attempt, after a crash between the write and its record, sees the grant
+ * already applied — the first attempt's record is the true previous state). Null when the job's lease
+ * passed to another process.
+ */
+async function keepPrevious(deps: JobDeps, job: ClaimedJob, before: CrmHolding[]): Promise<CrmHolding[] | null> {
+  if (job.plan.previous) return job.plan.previous;
+  return deps.db.transaction(async (tx) => {
+    await tx.execute({
+      sql: `UPDATE fulfilment_jobs SET plan = json_set(plan, '$.previous', json(?)), updated_at = ?
+            WHERE id = ? AND lease_owner = ? AND state = 'running' AND json_type(plan, '$.previous') IS NULL`,
+      args: [JSON.stringify(before), deps.now().toISOString(), job.id, deps.ownerId],
+    });
+    const r = await tx.execute({ sql: 'SELECT plan, lease_owner, state FROM fulfilment_jobs WHERE id = ?', args: [job.id] });
+    const row = r.rows[0];
+    if (!row || row.lease_owner !== deps.ownerId || String(row.state) !== 'running') return null;
+    return (JSON.parse(String(row.plan)) as JobPlan).previous ?? before;
+  });
+}
+
 /** Backoff between automatic attempts: 30 s, 1 min, 2 min … at most an hour. */
 export const jobBackoffMs = (attempts: number) => Math.min(3600_000, 30_000 * 2 ** Math.max(0, attempts - 1));
 
@@ -513,6 +604,11 @@ export async function runJob(deps: JobDeps, job: ClaimedJob): Promise<'done' | '
 
     if (job.action === 'grant') {
       const before = await client.holdings(job.plan.externalUserId);
+      if (opened.definition.grantReplaces) {
+        const previous = await keepPrevious(deps, job, before);
+        if (previous === null) return 'lost';
+        job.plan.previous = previous;
+      }
       const missing = job.plan.bundles.filter((b) => !before.some((h) => h.bundleExternalId === b.externalId));
       const refusals: string[] = [];
       if (missing.length > 0) {
@@ -533,7 +629,8 @@ export async function runJob(deps: JobDeps, job: ClaimedJob): Promise<'done' | '
           deps.now(),
           async (w) => {
             if (!(await settle(w, job, deps.ownerId, 'done', { result: { held: held.map((h) => h.holding) } }))) throw new LeaseLost();
-            await recordGranted(w, job.plan, held.map((h) => ({ bundleId: h.bundle.id, externalId: h.holding!.externalId })), null, deps.findings);
+            const replaced = (job.plan.previous ?? []).filter((p) => !after.some((h) => h.externalId === p.externalId));
+            await recordGranted(w, job.plan, held.map((h) => ({ bundleId: h.bundle.id, externalId: h.holding!.externalId })), null, deps.findings, replaced);
             return true;
           },
           deps.notifier,
@@ -553,17 +650,23 @@ export async function runJob(deps: JobDeps, job: ClaimedJob): Promise<'done' | '
     const targets = present(before);
     const refusals: string[] = [];
     if (targets.length > 0) {
-      const outcomes = await client.revoke({ userExternalId: job.plan.externalUserId, assignments: targets.map((t) => ({ externalId: t.externalId, bundleExternalId: t.bundleExternalId })) });
+      const outcomes = await client.revoke({
+        userExternalId: job.plan.externalUserId,
+        assignments: targets.map((t) => ({ externalId: t.externalId, bundleExternalId: t.bundleExternalId })),
+        ...(opened.definition.grantReplaces ? { restore: job.plan.restore ?? [] } : {}),
+      });
       for (const o of outcomes) if (!o.ok) refusals.push(o.error.message);
     }
-    const remaining = present(await client.holdings(job.plan.externalUserId));
+    const afterRevoke = await client.holdings(job.plan.externalUserId);
+    const remaining = present(afterRevoke);
     if (remaining.length === 0) {
+      const restored = (job.plan.restore ?? []).filter((r) => afterRevoke.some((h) => h.externalId === r.externalId));
       const ok = await runWrite(
         deps.db,
         deps.now(),
         async (w) => {
           if (!(await settle(w, job, deps.ownerId, 'done'))) throw new LeaseLost();
-          await recordRemoved(w, job.plan, null, deps.findings);
+          await recordRemoved(w, job.plan, null, deps.findings, restored);
           return true;
         },
         deps.notifier,
@@ -795,7 +898,8 @@ export async function completeTask(deps: TaskDeps, taskId: string, adminId: stri
           const still = holdings.filter((h) => ours.some((a) => (a.externalId ? a.externalId === h.externalId : a.bundleId !== null && bundleExt.get(a.bundleId) === h.bundleExternalId)));
           if (still.length > 0) throw conflict(`The CRM still shows the grant to ${plan.username}: remove it there first, then mark the task done.`);
         }
-        await recordRemoved(w, plan, adminId, deps.findings);
+        const restored = holdings ? (plan.restore ?? []).filter((r) => holdings!.some((h) => h.externalId === r.externalId)) : [];
+        await recordRemoved(w, plan, adminId, deps.findings, restored);
       } else if (kind === 'problem' && requestId) {
         const req = await readFulfilment(w.tx, requestId);
         if (req?.status === 'fulfilled')

@@ -4,6 +4,8 @@
  * connector still works: its grants and revocations become admin tasks and nothing is imported.
  */
 import type { CrmKind } from '@accesslens/shared';
+import { dynamics } from './dynamics.ts';
+// import { hubspot } from './hubspot.ts';
 import { salesforce } from './salesforce.ts';
 import type { ConnectorDefinition } from './types.ts';
 
@@ -12,6 +14,8 @@ type AnyConnector = ConnectorDefinition<any, any>;
 
 export const CONNECTORS: Readonly<Partial<Record<CrmKind, AnyConnector>>> = {
   salesforce,
+  dynamics,
+  // hubspot,
 };
 
 export function connectorFor(kind: CrmKind): AnyConnector | null {

@@ -30,7 +30,8 @@ export interface CrmUser {
   /** Matched (case-insensitively) to a person's email. */
   email: string | null;
   active: boolean;
-  lastLoginAt: string | null;
+  /** Null: never signed in (as far as the CRM says). Left out: the CRM could not say — AccessLens keeps what it knows. */
+  lastLoginAt?: string | null;
   createdAt: string | null;
 }
 
@@ -45,6 +46,20 @@ export interface CrmBundle {
   includes: string[];
   /** Whether AccessLens may assign it to fulfil a request (a profile is not: each user has exactly one). */
   assignable: boolean;
+  /**
+   * False when the CRM's API does not say what the bundle grants (HubSpot names its permission sets but
+   * publishes no per-object permissions): `permissions` is then empty and an import keeps the keys
+   * AccessLens already records for the bundle instead of removing them. Default true.
+   */
+  permissionsKnown?: boolean;
+}
+
+/** Seats of one licence as the CRM counts them (HubSpot paid seats): kept in the connection's licences. */
+export interface CrmLicence {
+  name: string;
+  type: 'user' | 'permission-set' | 'seat' | 'module';
+  /** Seats bought (in use + free). */
+  seats: number;
 }
 
 /** A user holding a bundle. */
@@ -73,6 +88,8 @@ export interface CrmSnapshot {
   tenant?: string | null;
   /** Problems that do not fail the import. */
   warnings?: string[];
+  /** Licence seat counts, when the CRM reports them: each updates (or adds) the connection's licence of that name and type. */
+  licences?: CrmLicence[];
 }
 
 export interface ReadProgress {
@@ -105,6 +122,11 @@ export interface RevokeOperation {
   userExternalId: string;
   /** The CRM assignments to remove. */
   assignments: { externalId: string; bundleExternalId: string }[];
+  /**
+   * Connectors whose grant replaces what the user held (`grantReplaces`): what the user held before the
+   * grant, to put back (HubSpot: the previous role). Empty when nothing was held or nothing is known.
+   */
+  restore?: CrmHolding[];
 }
 
 export type RevokeOutcome = { externalId: string; ok: true } | { externalId: string; ok: false; error: CrmError };
@@ -177,6 +199,20 @@ export interface ConnectorDefinition<Settings = unknown, Credentials = unknown> 
   canProvision: boolean;
   /** Whether the CRM ends an assignment by itself at a given time (Salesforce ExpirationDate). */
   supportsExpiration: boolean;
+  /**
+   * Bundle kinds a fulfilment may assign. Default: profiles and roles for `replacesWholeProfile`
+   * connectors, else permission sets, groups, security roles and teams.
+   */
+  assignableKinds?: readonly BundleKind[];
+  /**
+   * True when a grant replaces what the user held instead of adding to it (a HubSpot user has one role,
+   * so granting a role replaces the previous one), although it is applied automatically. The framework
+   * then keeps what the user held before in the grant job's plan (written before the CRM is changed,
+   * once, so a retry after a crash still knows the true previous state), marks what the grant replaced
+   * as removed once the grant is confirmed, hands the previous holdings to `revoke` as `restore`, and
+   * records them again once the revocation is confirmed.
+   */
+  grantReplaces?: boolean;
   /** Error bodies that mean "too many requests" although the status is not 429 (Salesforce: 403 REQUEST_LIMIT_EXCEEDED). */
   isRateLimitBody?: (status: number, body: unknown) => boolean;
   /** How to sign in, for the token: called when there is no token, it is about to expire, or after a 401. */

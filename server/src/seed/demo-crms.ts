@@ -14,7 +14,8 @@ interface DemoCrm {
   connection: { id: string; kind: CrmKind; name: string; hosts: string[]; tenant: string | null };
   /** Catalog objects (the CRM's API names), their labels, and how risky reading them is. */
   objects: { name: string; en: string; zh: string; readRisk: Risk }[];
-  bundles: { id: string; kind: BundleKind; name: string; grants: Grants }[];
+  /** `externalId`: the CRM's id of the bundle, where a connector imports it (so an import links onto the seed). */
+  bundles: { id: string; kind: BundleKind; name: string; grants: Grants; externalId?: string }[];
   /** Person → their user in this CRM and the bundles they hold. */
   users: Record<string, { externalUserId: string; username: string; bundles: string[] }>;
   /** Page rules an admin wrote (in-house CRMs). */
@@ -40,18 +41,21 @@ export const DEMO_CRMS: DemoCrm[] = [
     ],
     bundles: [
       // Dataverse privileges are independent: each role lists Read besides Write (Write implies nothing).
-      { id: 'dyn-salesperson', kind: 'securityRole', name: 'Salesperson', grants: { account: rce, contact: rce, lead: rce } },
+      // externalId: the root role's roleid in Dataverse.
+      { id: 'dyn-salesperson', kind: 'securityRole', name: 'Salesperson', grants: { account: rce, contact: rce, lead: rce }, externalId: 'c3a5e0b1-59b1-ef11-b8e8-000d3a4a1b01' },
       {
         id: 'dyn-sales-manager',
         kind: 'securityRole',
         name: 'Sales Manager',
         grants: { account: rce, contact: rce, lead: all, opportunity: rce, quote: rce },
+        externalId: 'c3a5e0b1-59b1-ef11-b8e8-000d3a4a1b02',
       },
       {
         id: 'dyn-sysadmin',
         kind: 'securityRole',
         name: 'System Administrator',
         grants: { account: all, contact: all, lead: all, opportunity: all, quote: all },
+        externalId: 'c3a5e0b1-59b1-ef11-b8e8-000d3a4a1b03',
       },
     ],
     users: {
@@ -70,9 +74,10 @@ export const DEMO_CRMS: DemoCrm[] = [
       { name: 'ticket', en: 'Tickets', zh: '工单', readRisk: 'low' },
     ],
     bundles: [
-      { id: 'hs-sales-rep', kind: 'role', name: 'Sales Rep', grants: { contact: rce, company: rce, ticket: ['read'] } },
-      { id: 'hs-sales-manager', kind: 'role', name: 'Sales Manager', grants: { contact: all, company: all, deal: rce, ticket: rce } },
-      { id: 'hs-super-admin', kind: 'role', name: 'Super Admin', grants: { contact: all, company: all, deal: all, ticket: all } },
+      // externalId: the permission set's (role's) id in HubSpot; Super Admin is a user flag there, not a role.
+      { id: 'hs-sales-rep', kind: 'role', name: 'Sales Rep', grants: { contact: rce, company: rce, ticket: ['read'] }, externalId: '8810001' },
+      { id: 'hs-sales-manager', kind: 'role', name: 'Sales Manager', grants: { contact: all, company: all, deal: rce, ticket: rce }, externalId: '8810002' },
+      { id: 'hs-super-admin', kind: 'role', name: 'Super Admin', grants: { contact: all, company: all, deal: all, ticket: all }, externalId: 'super-admin' },
     ],
     users: {
       'p-ava': { externalUserId: '61002', username: 'ava@acme.test', bundles: ['hs-sales-rep'] },
@@ -228,8 +233,8 @@ export async function seedDemoCrms(w: WriteContext, version: number): Promise<vo
         });
     for (const b of crm.bundles) {
       await tx.execute({
-        sql: 'INSERT INTO bundles (id, connection_id, kind, name, version) VALUES (?, ?, ?, ?, ?)',
-        args: [b.id, c.id, b.kind, b.name, version],
+        sql: 'INSERT INTO bundles (id, connection_id, kind, name, external_id, version) VALUES (?, ?, ?, ?, ?, ?)',
+        args: [b.id, c.id, b.kind, b.name, b.externalId ?? null, version],
       });
       for (const [i, key] of keysOf(b.grants).entries())
         await tx.execute({ sql: 'INSERT INTO bundle_permissions (bundle_id, key, position) VALUES (?, ?, ?)', args: [b.id, key, i] });
