@@ -5,7 +5,7 @@
  */
 import type { CrmKind } from '@accesslens/shared';
 import { dynamics } from './dynamics.ts';
-// import { hubspot } from './hubspot.ts';
+import { hubspot } from './hubspot.ts';
 import { salesforce } from './salesforce.ts';
 import type { ConnectorDefinition } from './types.ts';
 
@@ -15,7 +15,7 @@ type AnyConnector = ConnectorDefinition<any, any>;
 export const CONNECTORS: Readonly<Partial<Record<CrmKind, AnyConnector>>> = {
   salesforce,
   dynamics,
-  // hubspot,
+  hubspot,
 };
 
 export function connectorFor(kind: CrmKind): AnyConnector | null {
