@@ -197,6 +197,7 @@ const DEFAULT_ASSIGNABLE: readonly BundleKind[] = ['permissionSet', 'permissionS
 function assignableKinds(kind: string): readonly BundleKind[] {
   const def = connectorFor(kind as CrmKind);
   if (!def) return DEFAULT_ASSIGNABLE;
+  if (def.assignableKinds) return def.assignableKinds;
   return def.replacesWholeProfile ? ['profile', 'role'] : ['permissionSet', 'permissionSetGroup', 'securityRole', 'team'];
 }
 

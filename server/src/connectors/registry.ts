@@ -5,6 +5,8 @@
  */
 import type { CrmKind } from '@accesslens/shared';
 import { fxiaokeConnector } from './fxiaoke.ts';
+import { dynamics } from './dynamics.ts';
+import { hubspot } from './hubspot.ts';
 import { salesforce } from './salesforce.ts';
 import { zohoConnector } from './zoho.ts';
 import type { ConnectorDefinition } from './types.ts';
@@ -16,6 +18,8 @@ export const CONNECTORS: Readonly<Partial<Record<CrmKind, AnyConnector>>> = {
   salesforce,
   zoho: zohoConnector,
   fxiaoke: fxiaokeConnector,
+  dynamics,
+  hubspot,
 };
 
 export function connectorFor(kind: CrmKind): AnyConnector | null {

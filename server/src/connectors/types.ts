@@ -49,6 +49,20 @@ export interface CrmBundle {
   includes: string[];
   /** Whether AccessLens may assign it to fulfil a request (a profile is not: each user has exactly one). */
   assignable: boolean;
+  /**
+   * False when the CRM's API does not say what the bundle grants (HubSpot names its permission sets but
+   * publishes no per-object permissions): `permissions` is then empty and an import keeps the keys
+   * AccessLens already records for the bundle instead of removing them. Default true.
+   */
+  permissionsKnown?: boolean;
+}
+
+/** Seats of one licence as the CRM counts them (HubSpot paid seats): kept in the connection's licences. */
+export interface CrmLicence {
+  name: string;
+  type: 'user' | 'permission-set' | 'seat' | 'module';
+  /** Seats bought (in use + free). */
+  seats: number;
 }
 
 /** A user holding a bundle. */
@@ -77,6 +91,8 @@ export interface CrmSnapshot {
   tenant?: string | null;
   /** Problems that do not fail the import. */
   warnings?: string[];
+  /** Licence seat counts, when the CRM reports them: each updates (or adds) the connection's licence of that name and type. */
+  licences?: CrmLicence[];
 }
 
 export interface ReadProgress {
@@ -193,6 +209,11 @@ export interface ConnectorDefinition<Settings = unknown, Credentials = unknown> 
    * (`restore`) to put back at expiry, and records the swap in AccessLens at once.
    */
   exclusiveKinds?: readonly BundleKind[];
+  /**
+   * Bundle kinds a fulfilment may assign. Default: profiles and roles for `replacesWholeProfile`
+   * connectors, else permission sets, groups, security roles and teams.
+   */
+  assignableKinds?: readonly BundleKind[];
   /** Error bodies that mean "too many requests" although the status is not 429 (Salesforce: 403 REQUEST_LIMIT_EXCEEDED). */
   isRateLimitBody?: (status: number, body: unknown) => boolean;
   /**

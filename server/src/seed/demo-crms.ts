@@ -41,18 +41,21 @@ export const DEMO_CRMS: DemoCrm[] = [
     ],
     bundles: [
       // Dataverse privileges are independent: each role lists Read besides Write (Write implies nothing).
-      { id: 'dyn-salesperson', kind: 'securityRole', name: 'Salesperson', grants: { account: rce, contact: rce, lead: rce } },
+      // externalId: the root role's roleid in Dataverse.
+      { id: 'dyn-salesperson', kind: 'securityRole', name: 'Salesperson', grants: { account: rce, contact: rce, lead: rce }, externalId: 'c3a5e0b1-59b1-ef11-b8e8-000d3a4a1b01' },
       {
         id: 'dyn-sales-manager',
         kind: 'securityRole',
         name: 'Sales Manager',
         grants: { account: rce, contact: rce, lead: all, opportunity: rce, quote: rce },
+        externalId: 'c3a5e0b1-59b1-ef11-b8e8-000d3a4a1b02',
       },
       {
         id: 'dyn-sysadmin',
         kind: 'securityRole',
         name: 'System Administrator',
         grants: { account: all, contact: all, lead: all, opportunity: all, quote: all },
+        externalId: 'c3a5e0b1-59b1-ef11-b8e8-000d3a4a1b03',
       },
     ],
     users: {
@@ -71,9 +74,10 @@ export const DEMO_CRMS: DemoCrm[] = [
       { name: 'ticket', en: 'Tickets', zh: '工单', readRisk: 'low' },
     ],
     bundles: [
-      { id: 'hs-sales-rep', kind: 'role', name: 'Sales Rep', grants: { contact: rce, company: rce, ticket: ['read'] } },
-      { id: 'hs-sales-manager', kind: 'role', name: 'Sales Manager', grants: { contact: all, company: all, deal: rce, ticket: rce } },
-      { id: 'hs-super-admin', kind: 'role', name: 'Super Admin', grants: { contact: all, company: all, deal: all, ticket: all } },
+      // externalId: the permission set's (role's) id in HubSpot; Super Admin is a user flag there, not a role.
+      { id: 'hs-sales-rep', kind: 'role', name: 'Sales Rep', grants: { contact: rce, company: rce, ticket: ['read'] }, externalId: '8810001' },
+      { id: 'hs-sales-manager', kind: 'role', name: 'Sales Manager', grants: { contact: all, company: all, deal: rce, ticket: rce }, externalId: '8810002' },
+      { id: 'hs-super-admin', kind: 'role', name: 'Super Admin', grants: { contact: all, company: all, deal: all, ticket: all }, externalId: 'super-admin' },
     ],
     users: {
       'p-ava': { externalUserId: '61002', username: 'ava@acme.test', bundles: ['hs-sales-rep'] },
