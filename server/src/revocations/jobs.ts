@@ -65,6 +65,12 @@ export async function claimRevocation(deps: RevocationJobDeps): Promise<Revocati
   const now = deps.now();
   const nowIso = now.toISOString();
   const leaseUntil = new Date(now.getTime() + (deps.leaseMs ?? DEFAULT_JOB_LEASE_MS)).toISOString();
+  // A read first: the worker looks every few seconds, and nothing due must not take the write lock.
+  const due = await deps.db.execute(
+    "SELECT 1 FROM revocations WHERE (state = 'queued' AND due_at <= ?1) OR (state = 'running' AND lease_until <= ?1) LIMIT 1",
+    [nowIso],
+  );
+  if (due.rows.length === 0) return null;
   return runWrite(
     deps.db,
     now,

@@ -78,6 +78,9 @@ const placementOf = (json: string): Placement => {
 
 /** Plans one batch of unprocessed directory events; returns how many it claimed (0: none left). */
 export async function planDirectoryEvents(deps: PlannerDeps): Promise<number> {
+  // A read first: the worker looks every few seconds, and nothing to plan must not take the write lock.
+  const waiting = await deps.db.execute('SELECT 1 FROM directory_events WHERE processed_at IS NULL LIMIT 1');
+  if (waiting.rows.length === 0) return 0;
   return runWrite(
     deps.db,
     deps.now(),

@@ -14,6 +14,7 @@ import { openDatabase, type Db } from '../db.ts';
 import { FindingsService } from '../findings/service.ts';
 import { demoBundleExternalId, salesforceUserId } from '../seed/demo.ts';
 import { createMutation, decisionMutation, harness, T0, type Harness } from '../testing.ts';
+import { claimRevocation } from './jobs.ts';
 import { planDirectoryEvents } from './planner.ts';
 
 let h: Harness;
@@ -436,6 +437,46 @@ describe('claims across processes', () => {
     const byEvent = await h.db.execute('SELECT event_id, COUNT(*) AS n FROM revocations GROUP BY event_id ORDER BY event_id');
     expect(byEvent.rows.map((r) => Number(r.event_id))).toEqual([1, 2]);
   }, 60_000);
+});
+
+describe('revoke jobs', () => {
+  it('a process that died holding a job: another takes it over when the lease ends, and removes nothing twice', async () => {
+    await connect();
+    await changePerson('p-ben', { status: 'departed' });
+    // A process plans it and claims the job, writes to Salesforce, and dies before recording anything.
+    await planDirectoryEvents({ db: h.db, now: h.clock.now, findings: h.findings });
+    const claimed = await claimRevocation({ db: h.db, box: h.secrets, now: h.clock.now, ownerId: 'process-that-died', leaseMs: 60_000 });
+    expect(claimed).toMatchObject({ connectionId: 'sf-acme', state: 'running' });
+    const psa = sf.org.objects.PermissionSetAssignment!;
+    for (const id of [SALES_OPS, REPORT_BUILDER]) psa.splice(psa.findIndex((a) => a.AssigneeId === BEN_SF && a.PermissionSetId === id), 1);
+    expect(onSalesforce((await revocations('?personId=p-ben')).revocations)[0]).toMatchObject({ status: 'in-progress', attempts: 1 });
+
+    // Within the lease nobody else touches it.
+    await h.worker.runDue();
+    expect(onSalesforce((await revocations('?personId=p-ben')).revocations)[0]).toMatchObject({ status: 'in-progress' });
+    h.clock.advance(60_000);
+    await h.worker.runDue();
+    expect(onSalesforce((await revocations('?personId=p-ben')).revocations)[0]).toMatchObject({ status: 'done', attempts: 2 });
+    // What the dead process removed is confirmed, not removed again; the user is deactivated once.
+    expect(sf.log.filter((l) => l.method === 'DELETE')).toEqual([]);
+    expect(sf.userUpdates).toHaveLength(1);
+    expect((await h.db.execute("SELECT COUNT(*) AS n FROM assignments WHERE account_id = 'acct-ben' AND revoked_at IS NOT NULL")).rows[0]!.n).toBe(2);
+  });
+
+  it('a passing failure is retried with backoff; the API shows the attempts and the error', async () => {
+    await connect();
+    sf.fail({ method: 'DELETE', path: /composite\/sobjects/, status: 503, body: [{ message: 'Server busy', errorCode: 'SERVER_UNAVAILABLE' }], headers: { 'Retry-After': '120' } });
+    await changePerson('p-ben', { status: 'departed' });
+    await h.worker.runDue();
+    const [r] = onSalesforce((await revocations('?personId=p-ben')).revocations);
+    expect(r).toMatchObject({ status: 'planned', attempts: 1, problem: { code: 'rate-limited' } });
+    expect(Date.parse(r!.dueAt) - h.clock.now().getTime()).toBe(120_000);
+    h.clock.advance(120_000);
+    expect(onSalesforce((await revocations('?status=due')).revocations).map((x) => x.id)).toEqual([r!.id]);
+    await h.worker.runDue();
+    expect(onSalesforce((await revocations('?personId=p-ben')).revocations)[0]).toMatchObject({ status: 'done', attempts: 2 });
+    expect(heldSets(BEN_SF)).toEqual([profileSetOf(STANDARD_SALES)]);
+  });
 });
 
 describe('GET /api/admin/revocations', () => {
