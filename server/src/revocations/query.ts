@@ -28,17 +28,17 @@ export function statusOf(state: string, dueAt: string, nowIso: string): Revocati
   }
 }
 
-/** The SQL condition for one API status (`?` is the clock). */
-function statusCondition(status: RevocationStatus): { sql: string; usesNow: boolean } {
+/** The SQL condition for one API status, with its arguments (planned and due compare with the clock). */
+function statusCondition(status: RevocationStatus, nowIso: string): { sql: string; args: string[] } {
   switch (status) {
     case 'planned':
-      return { sql: "r.state = 'queued' AND r.due_at > ?", usesNow: true };
+      return { sql: "r.state = 'queued' AND r.due_at > ?", args: [nowIso] };
     case 'due':
-      return { sql: "r.state = 'queued' AND r.due_at <= ?", usesNow: true };
+      return { sql: "r.state = 'queued' AND r.due_at <= ?", args: [nowIso] };
     case 'in-progress':
-      return { sql: "r.state = 'running'", usesNow: false };
+      return { sql: "r.state = 'running'", args: [] };
     default:
-      return { sql: 'r.state = ?', usesNow: false };
+      return { sql: 'r.state = ?', args: [status] };
   }
 }
 
@@ -122,9 +122,9 @@ export async function listRevocations(source: Source, query: AdminRevocationsQue
     args.push(query.connectionId);
   }
   if (query.status) {
-    const c = statusCondition(query.status);
+    const c = statusCondition(query.status, nowIso);
     where.push(c.sql);
-    args.push(c.usesNow ? nowIso : query.status);
+    args.push(...c.args);
   }
   const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
   const after = query.cursor === undefined ? null : decodeCursor(query.cursor);

@@ -450,6 +450,7 @@ describe('revoke jobs', () => {
     const psa = sf.org.objects.PermissionSetAssignment!;
     for (const id of [SALES_OPS, REPORT_BUILDER]) psa.splice(psa.findIndex((a) => a.AssigneeId === BEN_SF && a.PermissionSetId === id), 1);
     expect(onSalesforce((await revocations('?personId=p-ben')).revocations)[0]).toMatchObject({ status: 'in-progress', attempts: 1 });
+    expect((await revocations('?status=in-progress')).revocations.map((r) => r.id)).toEqual([claimed !== 'cancelled' && claimed ? claimed.id : null]);
 
     // Within the lease nobody else touches it.
     await h.worker.runDue();
