@@ -23,6 +23,7 @@ import {
   endOfDay,
   revocationModeFor,
   revocationTimeZoneFor,
+  type CrmKind,
   type FulfilmentReason,
   type OrgEngine,
   type Placement,
@@ -208,7 +209,7 @@ class EventPlanner {
     if (candidates.length === 0 && !deactivate) return [];
 
     // Who does what.
-    const def = connectorFor(facts.kind as never);
+    const def = connectorFor(facts.kind as CrmKind);
     const manualAll: FulfilmentReason | null =
       mode === 'task' ? { code: 'policy-task', message: 'The policy says an administrator removes access after this change.' } : whyManual(facts, null, 'revoke');
     const auto: PlannedAssignment[] = [];
@@ -230,9 +231,12 @@ class EventPlanner {
       if (manual.length > 0)
         why = {
           code: 'cannot-remove',
-          message: `AccessLens cannot remove ${manual.map(assignmentName).join(', ')} by itself${e.kind === 'moved' ? ': change it to one in the new job’s baseline' : ''}${
-            manualDeactivate ? ', nor deactivate users in this CRM' : ''
-          }.`,
+          message: [
+            `AccessLens cannot remove ${manual.map(assignmentName).join(', ')} by itself${e.kind === 'moved' ? ' (change it to one in the new job’s baseline)' : ''}.`,
+            manualDeactivate ? `It cannot deactivate ${facts.kind} users either.` : null,
+          ]
+            .filter((x): x is string => x !== null)
+            .join(' '),
         };
       else if (manualDeactivate) why = { code: 'cannot-deactivate', message: `AccessLens cannot deactivate ${facts.kind} users: an administrator does.` };
     }
