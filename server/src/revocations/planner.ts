@@ -14,6 +14,8 @@
  * - moved (department or title; a new manager alone changes nothing): every assignment the engine finds
  *   outside the new job's baseline, except what a request in force granted. No baseline for the new job in
  *   a connection means nothing there is known to be outside: nothing is revoked.
+ * An event whose person is back by the time it is planned (a departure of someone active again, a move of
+ * someone no longer active: their departure's own plan covers it) plans nothing; every event is audited.
  * An automatic revocation (the connector can do it and the mode is not `task`) is a durable job due now
  * or at the end of the person's day; the rest (read-only connection, no credentials or connector, a
  * profile that can only be replaced, users it cannot deactivate, or the policy's `task`) is an admin task.
@@ -138,6 +140,7 @@ class EventPlanner {
     if (!person) note = 'no-person';
     else if (e.kind === 'moved' && e.before.department === e.after.department && e.before.title === e.after.title) note = 'manager-only';
     else if (e.kind === 'moved' && String(person.status) !== 'active') note = 'not-active';
+    else if (e.kind !== 'moved' && String(person.status) === 'active') note = 'reactivated';
     else {
       const current = { department: String(person.department), title: String(person.title) };
       const accounts = await tx.execute({

@@ -261,9 +261,15 @@ describe('moves', () => {
     await connect();
     await changePerson('p-ava', { managerId: 'p-dan' });
     await changePerson('p-ava', { department: 'Finance', title: 'Financial Analyst' });
+    // Eli is suspended by mistake and back before anything was planned: nothing is.
+    await changePerson('p-eli', { status: 'suspended' });
+    await changePerson('p-eli', { status: 'active' });
     await h.worker.runDue();
     const planned = await h.db.execute("SELECT json_extract(data, '$.note') AS note FROM audit_events WHERE action = 'directory_event.planned' AND subject_id = 'p-ava' ORDER BY seq");
     expect(planned.rows.map((r) => r.note)).toEqual(['manager-only', null]);
+    const eli = await h.db.execute("SELECT json_extract(data, '$.note') AS note FROM audit_events WHERE action = 'directory_event.planned' AND subject_id = 'p-eli'");
+    expect(eli.rows.map((r) => r.note)).toEqual(['reactivated']);
+    expect((await revocations('?personId=p-eli')).total).toBe(0);
     const [r] = onSalesforce((await revocations('?personId=p-ava')).revocations);
     expect(r).toMatchObject({ handling: 'manual', status: 'task', problem: { code: 'cannot-remove' }, reason: { baselineIds: ['bl-finance-analyst'] } });
     expect(r!.assignments.map((a) => a.bundleId)).toEqual(['profile-standard-sales']);
