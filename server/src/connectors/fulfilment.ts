@@ -25,6 +25,7 @@ import { openConnector, type Opened } from './connections.ts';
 import { connectorFor } from './registry.ts';
 import { signalWork } from './signal.ts';
 import { CrmError, type CrmHolding } from './types.ts';
+import { completeRevocationTask } from '../revocations/jobs.ts';
 
 /** Automatic attempts before a job becomes an admin task. */
 export const MAX_ATTEMPTS = 8;
@@ -194,7 +195,7 @@ async function assignableBundles(tx: Transaction, connectionId: string, kinds: r
 /** Kinds a fulfilment may assign, when the kind has no connector to say. */
 const DEFAULT_ASSIGNABLE: readonly BundleKind[] = ['permissionSet', 'permissionSetGroup', 'securityRole', 'team', 'role'];
 
-function assignableKinds(kind: string): readonly BundleKind[] {
+export function assignableKinds(kind: string): readonly BundleKind[] {
   const def = connectorFor(kind as CrmKind);
   if (!def) return DEFAULT_ASSIGNABLE;
   if (def.assignableKinds) return def.assignableKinds;
@@ -203,7 +204,7 @@ function assignableKinds(kind: string): readonly BundleKind[] {
 
 // ---------- deciding how ----------
 
-interface ConnectionFacts {
+export interface ConnectionFacts {
   id: string;
   name: string;
   kind: string;
@@ -213,7 +214,7 @@ interface ConnectionFacts {
   hasCredentials: boolean;
 }
 
-async function connectionFacts(tx: Transaction, connectionId: string): Promise<ConnectionFacts> {
+export async function connectionFacts(tx: Transaction, connectionId: string): Promise<ConnectionFacts> {
   const r = await tx.execute({
     sql: `SELECT c.id, c.name, c.kind, c.mode, c.enabled, c.automatic_change,
             EXISTS (SELECT 1 FROM connection_secrets s WHERE s.connection_id = c.id AND s.purpose = 'credentials') AS has_credentials
@@ -232,8 +233,8 @@ async function connectionFacts(tx: Transaction, connectionId: string): Promise<C
   };
 }
 
-/** Why this change needs a person, or null when the connector can make it. */
-function whyManual(c: ConnectionFacts, plan: JobPlan, action: 'grant' | 'revoke'): FulfilmentReason | null {
+/** Why this change needs a person, or null when the connector can make it (`plan` is read for grants only). */
+export function whyManual(c: ConnectionFacts, plan: JobPlan | null, action: 'grant' | 'revoke'): FulfilmentReason | null {
   if (!c.enabled) return { code: 'disabled', message: `The connection ${c.name} is disabled.` };
   const def = connectorFor(c.kind as CrmKind);
   if (!def || !def.canProvision) return { code: 'no-connector', message: `AccessLens cannot change ${c.kind} access automatically yet.` };
@@ -244,7 +245,7 @@ function whyManual(c: ConnectionFacts, plan: JobPlan, action: 'grant' | 'revoke'
       message: `${c.name} grants only by replacing the user's whole profile or role, and automatic change is off for this connection.`,
     };
   if (!c.hasCredentials) return { code: 'no-credentials', message: `The connection ${c.name} has no credentials.` };
-  if (action === 'grant') {
+  if (action === 'grant' && plan) {
     if (plan.bundles.length === 0)
       return { code: 'no-bundle', message: `No assignable bundle in ${c.name} grants ${plan.keys.join(', ')}: an administrator grants it by hand.` };
     const unlinked = plan.bundles.filter((b) => b.externalId === null);
@@ -869,7 +870,10 @@ export async function completeTask(deps: TaskDeps, taskId: string, adminId: stri
   if (!task) throw notFound('There is no such task.');
   if (String(task.status) !== 'open') throw conflict(`This task is already ${String(task.status)}.`);
   const kind = String(task.kind) as 'grant' | 'revoke' | 'problem';
-  const plan = (JSON.parse(String(task.details)) as { plan: JobPlan }).plan;
+  const details = JSON.parse(String(task.details)) as { plan: JobPlan; revocation?: unknown };
+  // A revocation after a departure or a move (revocations/jobs.ts) has its own record to complete.
+  if (details.revocation) return completeRevocationTask(deps, taskId, adminId, note);
+  const plan = details.plan;
   const crm = await deps.db.execute('SELECT kind FROM crm_connections WHERE id = ?', [String(task.connection_id)]);
   const exclusive = connectorFor(String(crm.rows[0]?.kind) as CrmKind)?.exclusiveKinds ?? [];
 

@@ -13,6 +13,9 @@
  *   before writing (a grant already present is adopted, never written twice) and to confirm after.
  * - `grant` / `revoke`: change the CRM. Must be safe to call again for the same change (the framework
  *   checks holdings first, but a crash can still fall between the write and the record of it).
+ * - `deactivateUser` / `userActive` (optional, together; set `canDeactivateUsers`): departures and
+ *   suspensions deactivate the CRM user (revocations/jobs.ts), confirmed by reading the user again.
+ *   Without them, deactivating is an admin task.
  * - Throw `CrmError`s with the right `kind`: the framework retries `unavailable` and `rate-limited`
  *   (after `retryAfterMs`), marks the connection "needs re-authorisation" on `auth`, and turns
  *   `refused` into an admin task quoting the CRM's message.
@@ -186,6 +189,10 @@ export interface CrmClient {
   holdings(userExternalId: string): Promise<CrmHolding[]>;
   grant(op: GrantOperation): Promise<GrantOutcome[]>;
   revoke(op: RevokeOperation): Promise<RevokeOutcome[]>;
+  /** Deactivates the user (they can no longer sign in); safe to call again. Optional: see `canDeactivateUsers`. */
+  deactivateUser?(userExternalId: string): Promise<void>;
+  /** Whether the user is active now, read fresh from the CRM; null when the CRM has no such user. */
+  userActive?(userExternalId: string): Promise<boolean | null>;
 }
 
 export interface ConnectorDefinition<Settings = unknown, Credentials = unknown> {
@@ -201,6 +208,8 @@ export interface ConnectorDefinition<Settings = unknown, Credentials = unknown> 
   replacesWholeProfile: boolean;
   /** Whether this connector can apply grants and revocations at all (false: always admin tasks). */
   canProvision: boolean;
+  /** Whether its client deactivates users (`deactivateUser` and `userActive`): departures then need no admin task for it. */
+  canDeactivateUsers?: boolean;
   /** Whether the CRM ends an assignment by itself at a given time (Salesforce ExpirationDate). */
   supportsExpiration: boolean;
   /**
