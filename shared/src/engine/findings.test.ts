@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Finding, FindingKind } from './findings.ts';
 import { findingId } from './findings.ts';
+import { BundleCycleError } from './access.ts';
 import { findings, OrgEngine } from './org.ts';
 import {
   daysAfter,
@@ -10,6 +11,7 @@ import {
   testAccount,
   testAssignment,
   testBundle,
+  testCatalog,
   testOrg,
   testPerson,
   testPolicy,
@@ -276,6 +278,20 @@ describe('incremental recompute', () => {
     expect(d.opened.map((f) => `${f.kind}:${f.keys.join()}`)).toEqual(['high-risk:system:ExportReport']);
   });
 
+  it('a bundle change reaches the accounts whose job baseline names it (through inclusion too), not only its holders', () => {
+    // The rep's baseline is Group, which includes Payables; the rep holds Approvals, not Group.
+    const o = org(['Approvals']);
+    o.bundles = [...bundles, testBundle('Group', [], ['Payables'], { kind: 'permissionSetGroup' })];
+    o.policy.baselines[0]!.bundleIds = ['Group'];
+    const engine = new OrgEngine(o, TEST_NOW);
+    expect(ofKind(engine.findings(), 'beyond-baseline').map((f) => f.keys)).toEqual([['object:Payment__c:edit']]);
+    // Payables now lists Payment__c edit: the baseline covers Approvals, the finding resolves.
+    const changed = testBundle('Payables', ['object:Invoice__c:edit', 'object:Payment__c:edit']);
+    const d = engine.applyBundleChange(changed);
+    expect(d.resolved.map((f) => f.kind)).toEqual(['beyond-baseline']);
+    expect(snapshot(engine.findings())).toEqual(snapshot(findings({ ...o, bundles: o.bundles.map((b) => (b.id === 'Payables' ? changed : b)) }, TEST_NOW)));
+  });
+
   // ---- properties ----
   const holdings = fc.array(fc.constantFrom('Sales', 'Export', 'Payables', 'Approvals', 'Admin', 'MadOnly', 'object:Lead:read', 'system:ManageUsers'), { maxLength: 5 });
   const sodRules: SodRule[] = [
@@ -356,6 +372,37 @@ describe('incremental recompute', () => {
         expect(snapshot(engine.findings())).toEqual(snapshot(findings(expected, TEST_NOW)));
       }),
       { numRuns: 60 },
+    );
+  });
+
+  it('bundle changes (keys and inclusions, held or named by a baseline) equal a full recomputation (property)', () => {
+    const ids = ['Sales', 'Export', 'Payables', 'Approvals', 'Group'];
+    const pool = ['object:Opportunity:edit', 'object:Account:read', 'system:ExportReport', 'object:Invoice__c:edit', 'object:Payment__c:edit', 'object:Lead:read', 'system:ModifyAllData', 'scope:Account:edit:team', 'scope:Lead:read:org'];
+    const change = fc.record({ bundle: fc.constantFrom(...ids), keys: fc.subarray(pool, { maxLength: 3 }), includes: fc.subarray(ids, { maxLength: 2 }) });
+    fc.assert(
+      fc.property(holdings, fc.array(holdings, { maxLength: 6 }), fc.array(change, { minLength: 1, maxLength: 4 }), fc.boolean(), (held, peers, changes, viaGroup) => {
+        const o = orgOf(held, peers);
+        // The catalog names every key, so the objects org-wide keys reach stay the same (the
+        // universe of an engine only grows; a fresh one knows only the objects named now).
+        const known = new Set(o.catalog.map((e) => e.key));
+        o.catalog = [...o.catalog, ...[...pool, ...bundles.flatMap((b) => b.permissions)].filter((k) => !known.has(k)).map((k) => testCatalog(k))];
+        o.bundles = [...o.bundles, testBundle('Group', ['object:Lead:read'], ['Sales'], { kind: 'permissionSetGroup' })];
+        if (viaGroup) o.policy.baselines[0]!.bundleIds = ['Group'];
+        const engine = new OrgEngine(o, TEST_NOW);
+        let current = o.bundles;
+        for (const c of changes) {
+          const b = testBundle(c.bundle, c.keys, c.includes.filter((x) => x !== c.bundle));
+          try {
+            engine.applyBundleChange(b);
+          } catch (e) {
+            expect(e).toBeInstanceOf(BundleCycleError);
+            continue;
+          }
+          current = current.map((x) => (x.id === b.id ? b : x));
+        }
+        expect(snapshot(engine.findings())).toEqual(snapshot(findings({ ...o, bundles: current }, TEST_NOW)));
+      }),
+      { numRuns: 80 },
     );
   });
 
