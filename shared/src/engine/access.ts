@@ -148,6 +148,22 @@ function growFloat64(old: Float64Array, size: number): Float64Array<ArrayBuffer>
   return next;
 }
 
+function pushTo(m: Map<number, number[]>, k: number, v: number): void {
+  const list = m.get(k);
+  if (list) list.push(v);
+  else m.set(k, [v]);
+}
+
+/** Removes `v` from the list at `k` (order not kept). */
+function removeFrom(m: Map<number, number[]>, k: number, v: number): void {
+  const list = m.get(k);
+  const at = list ? list.lastIndexOf(v) : -1;
+  if (at < 0) return;
+  list![at] = list![list!.length - 1]!;
+  list!.pop();
+  if (list!.length === 0) m.delete(k);
+}
+
 export class AccessIndex {
   readonly connectionId: string;
   readonly universe: KeyUniverse;
@@ -207,6 +223,9 @@ export class AccessIndex {
   private gUsed = 0;
   private gFree = -1;
   private grantById = new Map<string, number>();
+  /** Per key id: slots of the direct grants that name it; per bundle index: of the grants naming it (active or not). */
+  private keyGrants = new Map<number, number[]>();
+  private bundleGrants = new Map<number, number[]>();
 
   /** How many times every row was rebuilt (the key universe, the columns or the bundle set outgrew the rows). */
   rebuilds = 0;
@@ -229,6 +248,7 @@ export class AccessIndex {
     for (const k of named) this.source[k] = 1;
     for (const b of bundles) this.addBundleEntry(b);
     for (const id of input.accountIds) this.addAccountEntry(id);
+    this.reserveGrants(assignments.length);
     for (const a of assignments) this.addGrantEntry(a);
     this.rebuildAll();
   }
@@ -302,6 +322,11 @@ export class AccessIndex {
     return this.colOf[keyId]!;
   }
 
+  /** Whether the keys of a column need prerequisites (held is then not always allowed). */
+  columnGated(column: number): boolean {
+    return hasBit(this.gateMask, 0, column);
+  }
+
   get columnCount(): number {
     return this.colKeys.length;
   }
@@ -368,11 +393,15 @@ export class AccessIndex {
 
   /** Every key id the account holds now, ascending. */
   heldKeyIds(account: number): number[] {
-    const out: number[] = [];
-    forEachBit(this.eff, account * this.W, this.W, (c) => {
-      for (const k of this.colKeys[c]!) out.push(k);
-    });
-    return out.sort((x, y) => x - y);
+    const off = account * this.W;
+    let n = 0;
+    for (let w = 0; w < this.W; w++)
+      for (let v = this.eff[off + w]!; v !== 0; v &= v - 1) n += this.colSize[(w << 5) + (31 - Math.clz32(v & -v))]!;
+    const out = new Int32Array(n);
+    let i = 0;
+    for (let w = 0; w < this.W; w++)
+      for (let v = this.eff[off + w]!; v !== 0; v &= v - 1) for (const k of this.colKeys[(w << 5) + (31 - Math.clz32(v & -v))]!) out[i++] = k;
+    return Array.from(out.sort());
   }
 
   heldKeys(account: number): string[] {
@@ -397,8 +426,10 @@ export class AccessIndex {
   }
 
   heldCount(account: number): number {
+    const off = account * this.W;
     let n = 0;
-    forEachBit(this.eff, account * this.W, this.W, (c) => (n += this.colSize[c]!));
+    for (let w = 0; w < this.W; w++)
+      for (let v = this.eff[off + w]!; v !== 0; v &= v - 1) n += this.colSize[(w << 5) + (31 - Math.clz32(v & -v))]!;
     return n;
   }
 
@@ -454,6 +485,16 @@ export class AccessIndex {
 
   grantActive(g: number, t: number): boolean {
     return this.gRevoked[g]! > t && this.gStart[g]! <= t && this.gEnd[g]! > t;
+  }
+
+  /** Slots of the direct grants (active or not) naming key `keyId`. */
+  directGrantsOf(keyId: number): readonly number[] {
+    return this.keyGrants.get(keyId) ?? [];
+  }
+
+  /** Slots of the grants (active or not) naming bundle index `b`. */
+  bundleGrantsOf(b: number): readonly number[] {
+    return this.bundleGrants.get(b) ?? [];
   }
 
   /** Slot of an assignment's grant, or -1. */
@@ -515,12 +556,30 @@ export class AccessIndex {
   private resolveGrantTarget(g: number): void {
     const t = this.gAssignment[g]!.target;
     if (t.type === 'bundle') {
-      this.gBundle[g] = this.bundleIdx.get(t.bundleId) ?? -1;
-      this.gKey[g] = -1;
+      this.setGrantTarget(g, this.bundleIdx.get(t.bundleId) ?? -1, -1);
     } else {
-      this.gBundle[g] = -1;
-      this.gKey[g] = this.universe.id(t.key);
+      this.setGrantTarget(g, -1, this.universe.id(t.key));
     }
+  }
+
+  /**
+   * Sets what grant `g` names, keeping the grants-by-key and grants-by-bundle lists (a live grant
+   * naming a known bundle or key is in its list; a free slot names nothing).
+   */
+  private setGrantTarget(g: number, bundle: number, key: number): void {
+    if (this.gBundle[g] === bundle && this.gKey[g] === key) return;
+    this.unlistGrant(g);
+    this.gBundle[g] = bundle;
+    this.gKey[g] = key;
+    if (bundle >= 0) pushTo(this.bundleGrants, bundle, g);
+    else if (key >= 0) pushTo(this.keyGrants, key, g);
+  }
+
+  private unlistGrant(g: number): void {
+    const b = this.gBundle[g]!;
+    const k = this.gKey[g]!;
+    if (b >= 0) removeFrom(this.bundleGrants, b, g);
+    else if (k >= 0) removeFrom(this.keyGrants, k, g);
   }
 
   private allocGrant(): number {
@@ -529,18 +588,21 @@ export class AccessIndex {
       this.gFree = this.gNext[g]!;
       return g;
     }
-    if (this.gUsed >= this.gAccount.length) {
-      const cap = Math.max(64, Math.ceil(this.gAccount.length * 1.5));
-      this.gAccount = growInt32(this.gAccount, cap, -1);
-      this.gBundle = growInt32(this.gBundle, cap, -1);
-      this.gKey = growInt32(this.gKey, cap, -1);
-      this.gNext = growInt32(this.gNext, cap, -1);
-      this.gStart = growFloat64(this.gStart, cap);
-      this.gEnd = growFloat64(this.gEnd, cap);
-      this.gRevoked = growFloat64(this.gRevoked, cap);
-    }
+    if (this.gUsed >= this.gAccount.length) this.reserveGrants(Math.max(64, Math.ceil(this.gAccount.length * 1.5)));
     this.gAssignment.push(null);
     return this.gUsed++;
+  }
+
+  /** Makes room for `cap` grant slots. */
+  private reserveGrants(cap: number): void {
+    if (cap <= this.gAccount.length) return;
+    this.gAccount = growInt32(this.gAccount, cap, -1);
+    this.gBundle = growInt32(this.gBundle, cap, -1);
+    this.gKey = growInt32(this.gKey, cap, -1);
+    this.gNext = growInt32(this.gNext, cap, -1);
+    this.gStart = growFloat64(this.gStart, cap);
+    this.gEnd = growFloat64(this.gEnd, cap);
+    this.gRevoked = growFloat64(this.gRevoked, cap);
   }
 
   /** Takes grant `g` out of its account's list and frees its slot. */
@@ -552,8 +614,11 @@ export class AccessIndex {
     if (prev < 0) this.head[a] = next;
     else this.gNext[prev] = next;
     if (this.tail[a] === g) this.tail[a] = prev;
+    this.unlistGrant(g);
     this.gAssignment[g] = null;
     this.gAccount[g] = -1;
+    this.gKey[g] = -1;
+    this.gBundle[g] = -1;
     this.gNext[g] = this.gFree;
     this.gFree = g;
   }
@@ -924,7 +989,7 @@ export class AccessIndex {
     for (let g = 0; g < this.gUsed; g++) {
       const as = this.gAssignment[g];
       if (as && as.target.type === 'bundle' && this.gBundle[g]! < 0 && as.target.bundleId === b.id) {
-        this.gBundle[g] = i;
+        this.setGrantTarget(g, i, -1);
         affected.add(this.gAccount[g]!);
       }
     }

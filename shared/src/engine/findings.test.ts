@@ -292,6 +292,21 @@ describe('incremental recompute', () => {
     expect(snapshot(engine.findings())).toEqual(snapshot(findings({ ...o, bundles: o.bundles.map((b) => (b.id === 'Payables' ? changed : b)) }, TEST_NOW)));
   });
 
+  it("a peer's outlier on a key that prerequisites keep from being allowed is judged again when peers come to hold the key", () => {
+    // Record access without the object permission is not allowed (Control Who Sees What): the rep
+    // and one peer name scope:Lead:read:team but hold it not; no peer holds it, so both are outliers.
+    const o = org(['Sales', 'scope:Lead:read:team'], {}, { peers: 6 });
+    o.assignments.push(testAssignment('p0-lead', 'pa0', 'scope:Lead:read:team'));
+    const engine = new OrgEngine(o, TEST_NOW);
+    const lead = (fs: Finding[]) => ofKind(fs, 'peer-outlier').filter((f) => f.keys[0] === 'scope:Lead:read:team');
+    expect(lead(engine.findings()).map((f) => f.evidence.kind === 'peer-outlier' && f.evidence.holders)).toEqual([0]);
+    // A peer comes to hold it, with the object permission: 1 of 6 peers is no outlier share (10 %).
+    const added = [testAssignment('p1-obj', 'pa1', 'object:Lead:read'), testAssignment('p1-lead', 'pa1', 'scope:Lead:read:team')];
+    const resolved = added.flatMap((a) => engine.applyAssignmentChange({ type: 'upsert', assignment: a }).resolved);
+    expect(lead(resolved)).toHaveLength(1);
+    expect(snapshot(engine.findings())).toEqual(snapshot(findings({ ...o, assignments: [...o.assignments, ...added] }, TEST_NOW)));
+  });
+
   // ---- properties ----
   const holdings = fc.array(fc.constantFrom('Sales', 'Export', 'Payables', 'Approvals', 'Admin', 'MadOnly', 'object:Lead:read', 'system:ManageUsers'), { maxLength: 5 });
   const sodRules: SodRule[] = [

@@ -10,12 +10,12 @@
 import type { Assignment, Bundle } from '../schemas.ts';
 import { AccessIndex, type EngineExplanation, type EnginePath } from './access.ts';
 import { setBit } from './bitset.ts';
-import { emptyDelta, findingId, type Finding, type FindingsDelta } from './findings.ts';
+import { emptyDelta, type Finding, type FindingsDelta } from './findings.ts';
 import { implicationTableFor } from './implications.ts';
 import { accountFindings } from './org/account-findings.ts';
 import { EventHeap, nextEventOf, rebuildEvents, schedule, scheduleAcceptance } from './org/clock.ts';
 import { ConnState, OrgContext, findIn, sameFinding } from './org/context.ts';
-import { baselineFor } from './org/kinds/beyond-baseline.ts';
+import { baselineFor, type JobBaseline } from './org/kinds/beyond-baseline.ts';
 import { outlierFinding } from './org/kinds/peer-outlier.ts';
 import { licenseSeatsUsed } from './org/licenses.ts';
 import { PeerGroups, type GroupChange, type OutlierSubjects, type PeerGroup } from './org/peers.ts';
@@ -104,6 +104,12 @@ export class OrgEngine {
       this.conns.set(conn.id, cs);
       for (const a of accounts) this.registerAccount(cs, a);
     }
+    const usageCount = new Map<ConnState, number>();
+    for (const u of org.usage) {
+      const cs = this.accountConn.get(u.accountId);
+      if (cs) usageCount.set(cs, (usageCount.get(cs) ?? 0) + 1);
+    }
+    for (const [cs, n] of usageCount) cs.usage.reserve(n);
     for (const u of org.usage) this.addUsage(u);
     if (!options.deferFindings) this.scan();
   }
@@ -265,7 +271,7 @@ export class OrgEngine {
   }
 
   /** The baseline of every job with active accounts, as the connection's bundles give it now. */
-  private baselineRows(cs: ConnState): [{ department: string; title: string }, { row: Uint32Array; ids: string[] } | null][] {
+  private baselineRows(cs: ConnState): [{ department: string; title: string }, JobBaseline | null][] {
     return cs.peers.jobs().map((job) => [job, baselineFor(this.ctx, cs, job)]);
   }
 
@@ -460,9 +466,10 @@ export class OrgEngine {
     const ix = cs.index;
     cs.events.clear();
     cs.nextEvent.fill(Infinity);
-    cs.found = [];
     cs.findingCount = 0;
-    for (let a = 0; a < ix.accountCount; a++) cs.setFindings(a, this.computeAccount(cs, a));
+    const before = cs.found;
+    cs.found = [];
+    for (let a = 0; a < ix.accountCount; a++) cs.setFindings(a, keepUnchanged(before[a], this.computeAccount(cs, a)));
   }
 
   /** Full recomputation of one connection, reported as a delta against what was held. */
@@ -487,7 +494,7 @@ export class OrgEngine {
 
   private recomputeAccount(cs: ConnState, a: number): FindingsDelta {
     const before = cs.findingsAt(a) ?? NO_DELTA_ACCOUNT;
-    const after = this.computeAccount(cs, a);
+    const after = keepUnchanged(before, this.computeAccount(cs, a));
     cs.setFindings(a, after);
     const delta = emptyDelta();
     const index = before.length > 16 ? new Map(before.map((f) => [f.id, f])) : null;
@@ -525,17 +532,15 @@ export class OrgEngine {
     for (const [g, c] of changes) {
       const subjects = cs.peers.subjectsToRecheck(g, c);
       if (!subjects) continue;
-      for (const m of g.members) {
-        if (olds.has(m)) continue;
-        if (cs.peers.namesAny(m, subjects)) this.mergeDelta(delta, this.recheckOutliers(cs, m, subjects));
-      }
+      for (const m of cs.peers.recheckCandidates(g, subjects, olds)) this.mergeDelta(delta, this.recheckOutliers(cs, m, subjects));
     }
     return delta;
   }
 
   /**
    * Re-evaluates the peer-outlier findings of account `a`: for assignments of the changed columns and
-   * bundles, or all of them (`changed` null, e.g. when the group's size changed).
+   * bundles, or all of them (`changed` null, e.g. when the group's size changed). A peer-outlier
+   * finding is matched by its subject (the bundle or key it names; its id derives from it).
    */
   private recheckOutliers(cs: ConnState, a: number, changed: OutlierSubjects | null): FindingsDelta {
     const delta = emptyDelta();
@@ -543,35 +548,62 @@ export class OrgEngine {
     if (!acct) return delta;
     this.outlierRechecks++;
     const ix = cs.index;
-    const current = [...(cs.findingsAt(a) ?? [])];
-    const fresh = new Map<string, Finding>();
-    const considered = new Set<string>();
+    // A subject is the bundle id or the key an assignment names (kept apart: a bundle id may look like a key).
+    const subjects: { bundle: boolean; name: string }[] = [];
+    const fresh: (Finding | null)[] = [];
     for (let g = ix.firstGrant(a); g >= 0; g = ix.nextGrant(g)) {
       const b = ix.grantBundle(g);
       const k = ix.grantKey(g);
       if (b < 0 && k < 0) continue;
       if (changed && !(b >= 0 ? changed.bundles.has(b) : changed.cols.has(ix.column(k)))) continue;
-      considered.add(findingId(acct.id, 'peer-outlier', [cs.subjectOf(g)]));
+      const t = ix.grantAssignment(g).target;
+      const bundle = t.type === 'bundle';
+      const name = t.type === 'bundle' ? t.bundleId : t.key;
+      let i = subjectIndex(subjects, bundle, name);
+      if (i < 0) {
+        i = subjects.push({ bundle, name }) - 1;
+        fresh.push(null);
+      }
       const f = ix.grantActive(g, this.ctx.nowMs) ? outlierFinding(this.ctx, cs, a, g) : null;
       if (f) {
-        fresh.set(f.id, f);
+        fresh[i] = f;
         scheduleAcceptance(this.ctx, cs, a, f);
       }
     }
-    if (changed === null) for (const f of current) if (f.kind === 'peer-outlier') considered.add(f.id);
-    for (const id of considered) {
-      const at = current.findIndex((f) => f.id === id);
-      const old = at >= 0 ? current[at] : undefined;
-      const now = fresh.get(id);
-      if (now && !old) delta.opened.push(now);
-      else if (!now && old) delta.resolved.push(old);
-      else if (now && old && !sameFinding(old, now)) delta.updated.push(now);
-      if (now) {
-        if (at >= 0) current[at] = now;
-        else current.push(now);
-      } else if (at >= 0) current.splice(at, 1);
+    const before = cs.findingsAt(a) ?? NO_DELTA_ACCOUNT;
+    const old: (number | undefined)[] = new Array(subjects.length);
+    for (let j = 0; j < before.length; j++) {
+      const f = before[j]!;
+      if (f.kind !== 'peer-outlier') continue;
+      const bundle = f.bundleIds.length > 0;
+      const name = bundle ? f.bundleIds[0]! : f.keys[0]!;
+      let i = subjectIndex(subjects, bundle, name);
+      if (i < 0) {
+        if (changed !== null) continue;
+        i = subjects.push({ bundle, name }) - 1;
+        fresh.push(null);
+      }
+      old[i] = j;
     }
-    cs.setFindings(a, current);
+    let current: Finding[] | null = null;
+    let removed: Set<Finding> | null = null;
+    for (let i = 0; i < subjects.length; i++) {
+      const at = old[i];
+      const was = at === undefined ? undefined : before[at];
+      const now = fresh[i];
+      if (now && !was) {
+        delta.opened.push(now);
+        (current ??= [...before]).push(now);
+      } else if (!now && was) {
+        delta.resolved.push(was);
+        (removed ??= new Set()).add(was);
+        current ??= [...before];
+      } else if (now && was && !identical(was, now)) {
+        if (!sameFinding(was, now)) delta.updated.push(now);
+        (current ??= [...before])[at!] = now;
+      }
+    }
+    if (current) cs.setFindings(a, removed ? current.filter((f) => !removed.has(f)) : current);
     return delta;
   }
 
@@ -599,7 +631,30 @@ export class OrgEngine {
   }
 }
 
-function sameBaseline(a: { row: Uint32Array; ids: string[] } | null, b: { row: Uint32Array; ids: string[] } | null): boolean {
+/** The same finding in every field (the old object can stay: nothing holding it sees a difference). */
+function identical(a: Finding, b: Finding): boolean {
+  return sameFinding(a, b) && a.kind === b.kind && a.accountId === b.accountId && a.personId === b.personId && a.connectionId === b.connectionId && a.acceptance === b.acceptance;
+}
+
+/**
+ * `after`, with each finding identical to one in `before` replaced by that one: a recomputation that
+ * changes nothing keeps the objects it had (no garbage to collect, nothing new to compare later).
+ */
+function keepUnchanged(before: readonly Finding[] | undefined, after: Finding[]): Finding[] {
+  if (!before || before.length === 0) return after;
+  for (let i = 0; i < after.length; i++) {
+    const old = findIn(before, after[i]!.id);
+    if (old && identical(old, after[i]!)) after[i] = old;
+  }
+  return after;
+}
+
+function subjectIndex(subjects: readonly { bundle: boolean; name: string }[], bundle: boolean, name: string): number {
+  for (let i = 0; i < subjects.length; i++) if (subjects[i]!.bundle === bundle && subjects[i]!.name === name) return i;
+  return -1;
+}
+
+function sameBaseline(a: JobBaseline | null, b: JobBaseline | null): boolean {
   if (a === null || b === null) return a === b;
   if (a.ids.join('\u0000') !== b.ids.join('\u0000') || a.row.length !== b.row.length) return false;
   for (let w = 0; w < a.row.length; w++) if (a.row[w] !== b.row[w]) return false;

@@ -19,6 +19,7 @@ import {
   type Thresholds,
 } from '../types.ts';
 import type { EventHeap } from './clock.ts';
+import type { JobBaseline } from './kinds/beyond-baseline.ts';
 import type { PeerGroups } from './peers.ts';
 import type { UsageStore } from './usage.ts';
 
@@ -129,7 +130,7 @@ export class ConnState {
   /** Per super-admin set: its keys, sorted (frozen, shared by findings). */
   superKeys: string[][] = [];
   /** department → title → the columns its baselines cover and their ids (null: no baseline). */
-  baselineCache = new Map<string, Map<string, { row: Uint32Array; ids: string[] } | null>>();
+  baselineCache = new Map<string, Map<string, JobBaseline | null>>();
   peers!: PeerGroups;
   accounts: (OrgAccount | undefined)[] = [];
   /** Parsed createdAt and last login (NaN = never) per account index. */

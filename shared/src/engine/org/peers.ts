@@ -146,20 +146,89 @@ export class PeerGroups {
     return cols.size > 0 || bundles.size > 0 ? { cols, bundles } : null;
   }
 
-  /** Whether account `m` has a grant (active or not) of one of `s`'s subjects. */
-  namesAny(m: number, s: OutlierSubjects): boolean {
+  /**
+   * Members of `g` (those in `skip` aside) whose outlier findings for the subjects `s` can change:
+   * those with an assignment (active or not) naming one of its bundles or a key of one of its
+   * columns. When the index's grants naming the subjects are fewer than the group's members, from
+   * those; otherwise one pass over the group: an active assignment's account holds what it names
+   * (its grants then confirm it names it), except a key that prerequisites keep out, so for a column
+   * with prerequisites its direct grants are looked up (or, when those are many, every member's).
+   */
+  recheckCandidates(g: PeerGroup, s: OutlierSubjects, skip: Map<number, unknown>): number[] {
+    const ix = this.cs.index;
+    const out = new Set<number>();
+    const size = g.members.size;
+    const bundles = [...s.bundles];
+    const cols = [...s.cols];
+    let total = 0;
+    for (const b of bundles) total += ix.bundleGrantsOf(b).length;
+    for (const c of cols) for (const k of ix.columnKeys(c)) total += ix.directGrantsOf(k).length;
+    if (total <= size) {
+      for (const b of bundles) this.addNamers(g, ix.bundleGrantsOf(b), skip, out);
+      for (const c of cols) for (const k of ix.columnKeys(c)) this.addNamers(g, ix.directGrantsOf(k), skip, out);
+      return [...out];
+    }
+    const gated = new Set(cols.filter((c) => ix.columnGated(c)));
+    let gatedSlots = 0;
+    for (const c of gated) for (const k of ix.columnKeys(c)) gatedSlots += ix.directGrantsOf(k).length;
+    const lookUpGated = gatedSlots <= 4 * size;
+    if (lookUpGated) for (const c of gated) for (const k of ix.columnKeys(c)) this.addNamers(g, ix.directGrantsOf(k), skip, out);
+    const { eff, held, W, BW } = ix.rows();
+    const bundleMask = wordMasks(bundles);
+    const colMask = wordMasks(cols);
+    const bundleSet = new Set(bundles);
+    const colSet = new Set(cols);
+    const none = new Set<number>();
+    for (const m of g.members) {
+      if (skip.has(m) || out.has(m)) continue;
+      if (intersects(held, m * BW, bundleMask) || intersects(eff, m * W, colMask)) {
+        if (this.namesAny(m, bundleSet, colSet)) out.add(m);
+      } else if (!lookUpGated && gated.size > 0 && this.namesAny(m, none, gated)) out.add(m);
+    }
+    return [...out];
+  }
+
+  /** Adds the accounts of grant slots that are members of `g` (and not in `skip`). */
+  private addNamers(g: PeerGroup, slots: readonly number[], skip: Map<number, unknown>, out: Set<number>): void {
+    const ix = this.cs.index;
+    for (const slot of slots) {
+      const m = ix.grantAccount(slot);
+      if (m >= 0 && this.groupOf[m] === g && !skip.has(m)) out.add(m);
+    }
+  }
+
+  /** Whether account `m` has a grant naming one of `bundles` or a key of one of `cols`. */
+  private namesAny(m: number, bundles: Set<number>, cols: Set<number>): boolean {
     const ix = this.cs.index;
     for (let g = ix.firstGrant(m); g >= 0; g = ix.nextGrant(g)) {
       const b = ix.grantBundle(g);
       if (b >= 0) {
-        if (s.bundles.has(b)) return true;
+        if (bundles.has(b)) return true;
       } else {
         const k = ix.grantKey(g);
-        if (k >= 0 && s.cols.has(ix.column(k))) return true;
+        if (k >= 0 && cols.has(ix.column(k))) return true;
       }
     }
     return false;
   }
+}
+
+/** The words a set of bit positions touches, with the bits in each: [word, mask, word, mask, …]. */
+function wordMasks(bits: readonly number[]): Int32Array {
+  const byWord = new Map<number, number>();
+  for (const i of bits) byWord.set(i >>> 5, (byWord.get(i >>> 5) ?? 0) | (1 << (i & 31)));
+  const out = new Int32Array(byWord.size * 2);
+  let j = 0;
+  for (const [w, m] of byWord) {
+    out[j++] = w;
+    out[j++] = m;
+  }
+  return out;
+}
+
+function intersects(bits: Uint32Array, off: number, masks: Int32Array): boolean {
+  for (let j = 0; j < masks.length; j += 2) if ((bits[off + masks[j]!]! & masks[j + 1]!) !== 0) return true;
+  return false;
 }
 
 function diff(old: Uint32Array, now: Uint32Array, off: number, words: number, counts: Int32Array, out: Map<number, number>): void {

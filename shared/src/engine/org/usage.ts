@@ -26,6 +26,16 @@ export class UsageStore {
     this.tail = growI32(this.tail, n, -1);
   }
 
+  /** Makes room for `n` aggregates in all (so loading them grows nothing). */
+  reserve(n: number): void {
+    if (n <= this.keyIds.length) return;
+    this.keyIds = growI32(this.keyIds, n, -1);
+    this.nextSlot = growI32(this.nextSlot, n, -1);
+    const times = new Float64Array(n);
+    times.set(this.lastMs);
+    this.lastMs = times;
+  }
+
   /** Records that `account` last used `keyId` at `last` (`iso` as given). */
   set(account: number, keyId: number, last: number, iso: string): void {
     for (let u = this.head[account]!; u >= 0; u = this.nextSlot[u]!)

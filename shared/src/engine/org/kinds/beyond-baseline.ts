@@ -9,8 +9,35 @@ import type { Risk } from '../../../schemas.ts';
 import { matchesFunction, type OrgAccount, type OrgPerson } from '../../types.ts';
 import { put, type ConnState, type OrgContext } from '../context.ts';
 
-/** The columns a person's baselines cover, and their ids; null when no baseline matches the job. */
-export function baselineFor(ctx: OrgContext, cs: ConnState, p: { department: string; title: string }): { row: Uint32Array; ids: string[] } | null {
+/** The columns a job's baselines cover, their ids, and per bundle what it grants beyond them. */
+export interface JobBaseline {
+  row: Uint32Array;
+  ids: string[];
+  /** Per bundle index: the keys it lists that the baseline does not cover (shared, frozen; null when none) and their top risk. */
+  beyond: ({ keys: string[]; severity: Risk } | null | undefined)[];
+}
+
+const severityOf = (top: number): Risk => (top >= 3 ? 'critical' : top === 2 ? 'high' : top === 1 ? 'medium' : 'low');
+
+/** Keys bundle `bi` lists beyond the baseline (memoised per job and bundle). */
+function beyondOf(cs: ConnState, baseline: JobBaseline, bi: number): { keys: string[]; severity: Risk } | null {
+  let known = baseline.beyond[bi];
+  if (known !== undefined) return known;
+  const ix = cs.index;
+  const uncovered: number[] = [];
+  for (const x of ix.bundleListedKeys(bi)) if (!hasBit(baseline.row, 0, ix.column(x))) uncovered.push(x);
+  if (uncovered.length === 0) known = null;
+  else {
+    let top = 0;
+    for (const x of uncovered) top = Math.max(top, cs.riskOf[x] ?? 0);
+    known = { keys: Object.freeze(uncovered.map((x) => ix.universe.key(x))) as unknown as string[], severity: severityOf(top) };
+  }
+  baseline.beyond[bi] = known;
+  return known;
+}
+
+/** The baseline of a job; null when no baseline matches it. */
+export function baselineFor(ctx: OrgContext, cs: ConnState, p: { department: string; title: string }): JobBaseline | null {
   let byTitle = cs.baselineCache.get(p.department);
   if (byTitle === undefined) {
     byTitle = new Map();
@@ -20,7 +47,7 @@ export function baselineFor(ctx: OrgContext, cs: ConnState, p: { department: str
   if (known !== undefined) return known;
   const ix = cs.index;
   const matching = ctx.org.policy.baselines.filter((b) => b.connectionId === cs.conn.id && matchesFunction(b.match, p));
-  let result: { row: Uint32Array; ids: string[] } | null = null;
+  let result: JobBaseline | null = null;
   if (matching.length > 0) {
     const row = new Uint32Array(cs.W);
     for (const b of matching) {
@@ -35,7 +62,7 @@ export function baselineFor(ctx: OrgContext, cs: ConnState, p: { department: str
         if (id >= 0) for (const c of ix.closureColumns(id)) row[c >>> 5]! |= 1 << (c & 31);
       }
     }
-    result = { row, ids: matching.map((b) => b.id) };
+    result = { row, ids: matching.map((b) => b.id), beyond: [] };
   }
   byTitle.set(p.title, result);
   return result;
@@ -54,20 +81,16 @@ export function beyondBaselineFindings(ctx: OrgContext, cs: ConnState, a: number
     if (seen?.has(subject)) continue;
     const bi = ix.grantBundle(g);
     const k = ix.grantKey(g);
-    let uncovered: number[] | null = null;
-    if (bi >= 0) {
-      for (const x of ix.bundleListedKeys(bi)) if (!hasBit(row, 0, ix.column(x))) (uncovered ??= []).push(x);
-    } else if (k >= 0 && !hasBit(row, 0, ix.column(k))) uncovered = [k];
-    if (uncovered === null) continue;
+    let beyond: { keys: string[]; severity: Risk } | null = null;
+    if (bi >= 0) beyond = beyondOf(cs, baseline, bi);
+    else if (k >= 0 && !hasBit(row, 0, ix.column(k))) beyond = { keys: cs.single(ix.universe.key(k)), severity: severityOf(Math.max(0, cs.riskOf[k] ?? 0)) };
+    if (beyond === null) continue;
     (seen ??= new Set()).add(subject);
-    let top = 0;
-    for (const x of uncovered) top = Math.max(top, cs.riskOf[x] ?? 0);
-    const severity: Risk = top >= 3 ? 'critical' : top === 2 ? 'high' : top === 1 ? 'medium' : 'low';
     const b = bi >= 0 ? ix.bundle(bi) : null;
     const as = ix.grantAssignment(g);
     put(
       out,
-      ctx.make(cs, acct, 'beyond-baseline', cs.single(subject), uncovered.map((x) => ix.universe.key(x)), cs.targetBundles(g), severity, {
+      ctx.make(cs, acct, 'beyond-baseline', cs.single(subject), beyond.keys, cs.targetBundles(g), beyond.severity, {
         kind: 'beyond-baseline',
         baselineIds: baseline.ids,
         grantedBy: [{ assignmentId: as.id, bundleId: b?.id ?? null, bundleName: b?.name ?? null, expiresAt: as.expiresAt }],
