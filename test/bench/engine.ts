@@ -154,6 +154,7 @@ out.findingsScan = {
 const incRnd = seededRandom(11);
 const addMs: number[] = [];
 const removeMs: number[] = [];
+const slowest: { ms: number; change: number; op: 'add' | 'remove'; changedFindings: number }[] = [];
 let changedFindings = 0;
 for (let i = 0; i < 200; i++) {
   const accountId = ix.accountId(Math.floor(incRnd() * ix.accountCount));
@@ -175,7 +176,12 @@ for (let i = 0; i < 200; i++) {
   const d2 = engine.applyAssignmentChange({ type: 'remove', assignmentId: assignment.id });
   removeMs.push(performance.now() - t);
   changedFindings += d1.opened.length + d1.resolved.length + d1.updated.length + d2.opened.length + d2.resolved.length + d2.updated.length;
+  slowest.push(
+    { ms: addMs.at(-1)!, change: i, op: 'add', changedFindings: d1.opened.length + d1.resolved.length + d1.updated.length },
+    { ms: removeMs.at(-1)!, change: i, op: 'remove', changedFindings: d2.opened.length + d2.resolved.length + d2.updated.length },
+  );
 }
+slowest.sort((x, y) => y.ms - x.ms).splice(5);
 out.incremental = {
   changes: addMs.length + removeMs.length,
   note: 'one bundle assignment added to a random account, then removed; returns the changed findings (incl. peers\' outliers)',
@@ -186,6 +192,7 @@ out.incremental = {
   removeP95Ms: quantile(removeMs, 0.95),
   removeMaxMs: quantile(removeMs, 1),
   avgChangedFindingsPerChange: Math.round((changedFindings / (addMs.length + removeMs.length)) * 10) / 10,
+  slowest: slowest.map((x) => ({ ...x, ms: Math.round(x.ms * 1000) / 1000 })),
 };
 
 // ---------------- clock advance ----------------

@@ -148,22 +148,6 @@ function growFloat64(old: Float64Array, size: number): Float64Array<ArrayBuffer>
   return next;
 }
 
-function pushTo(m: Map<number, number[]>, k: number, v: number): void {
-  const list = m.get(k);
-  if (list) list.push(v);
-  else m.set(k, [v]);
-}
-
-/** Removes `v` from the list at `k` (order not kept). */
-function removeFrom(m: Map<number, number[]>, k: number, v: number): void {
-  const list = m.get(k);
-  const at = list ? list.lastIndexOf(v) : -1;
-  if (at < 0) return;
-  list![at] = list![list!.length - 1]!;
-  list!.pop();
-  if (list!.length === 0) m.delete(k);
-}
-
 export class AccessIndex {
   readonly connectionId: string;
   readonly universe: KeyUniverse;
@@ -223,9 +207,6 @@ export class AccessIndex {
   private gUsed = 0;
   private gFree = -1;
   private grantById = new Map<string, number>();
-  /** Per key id: slots of the direct grants that name it; per bundle index: of the grants naming it (active or not). */
-  private keyGrants = new Map<number, number[]>();
-  private bundleGrants = new Map<number, number[]>();
 
   /** How many times every row was rebuilt (the key universe, the columns or the bundle set outgrew the rows). */
   rebuilds = 0;
@@ -248,7 +229,8 @@ export class AccessIndex {
     for (const k of named) this.source[k] = 1;
     for (const b of bundles) this.addBundleEntry(b);
     for (const id of input.accountIds) this.addAccountEntry(id);
-    this.reserveGrants(assignments.length);
+    // Room for the assignments and an eighth more: the first grants made later copy nothing.
+    this.reserveGrants(assignments.length + (assignments.length >>> 3) + 64);
     for (const a of assignments) this.addGrantEntry(a);
     this.rebuildAll();
   }
@@ -320,11 +302,6 @@ export class AccessIndex {
    */
   column(keyId: number): number {
     return this.colOf[keyId]!;
-  }
-
-  /** Whether the keys of a column need prerequisites (held is then not always allowed). */
-  columnGated(column: number): boolean {
-    return hasBit(this.gateMask, 0, column);
   }
 
   get columnCount(): number {
@@ -487,16 +464,6 @@ export class AccessIndex {
     return this.gRevoked[g]! > t && this.gStart[g]! <= t && this.gEnd[g]! > t;
   }
 
-  /** Slots of the direct grants (active or not) naming key `keyId`. */
-  directGrantsOf(keyId: number): readonly number[] {
-    return this.keyGrants.get(keyId) ?? [];
-  }
-
-  /** Slots of the grants (active or not) naming bundle index `b`. */
-  bundleGrantsOf(b: number): readonly number[] {
-    return this.bundleGrants.get(b) ?? [];
-  }
-
   /** Slot of an assignment's grant, or -1. */
   grantSlot(assignmentId: string): number {
     return this.grantById.get(assignmentId) ?? -1;
@@ -556,30 +523,12 @@ export class AccessIndex {
   private resolveGrantTarget(g: number): void {
     const t = this.gAssignment[g]!.target;
     if (t.type === 'bundle') {
-      this.setGrantTarget(g, this.bundleIdx.get(t.bundleId) ?? -1, -1);
+      this.gBundle[g] = this.bundleIdx.get(t.bundleId) ?? -1;
+      this.gKey[g] = -1;
     } else {
-      this.setGrantTarget(g, -1, this.universe.id(t.key));
+      this.gBundle[g] = -1;
+      this.gKey[g] = this.universe.id(t.key);
     }
-  }
-
-  /**
-   * Sets what grant `g` names, keeping the grants-by-key and grants-by-bundle lists (a live grant
-   * naming a known bundle or key is in its list; a free slot names nothing).
-   */
-  private setGrantTarget(g: number, bundle: number, key: number): void {
-    if (this.gBundle[g] === bundle && this.gKey[g] === key) return;
-    this.unlistGrant(g);
-    this.gBundle[g] = bundle;
-    this.gKey[g] = key;
-    if (bundle >= 0) pushTo(this.bundleGrants, bundle, g);
-    else if (key >= 0) pushTo(this.keyGrants, key, g);
-  }
-
-  private unlistGrant(g: number): void {
-    const b = this.gBundle[g]!;
-    const k = this.gKey[g]!;
-    if (b >= 0) removeFrom(this.bundleGrants, b, g);
-    else if (k >= 0) removeFrom(this.keyGrants, k, g);
   }
 
   private allocGrant(): number {
@@ -589,7 +538,6 @@ export class AccessIndex {
       return g;
     }
     if (this.gUsed >= this.gAccount.length) this.reserveGrants(Math.max(64, Math.ceil(this.gAccount.length * 1.5)));
-    this.gAssignment.push(null);
     return this.gUsed++;
   }
 
@@ -603,6 +551,9 @@ export class AccessIndex {
     this.gStart = growFloat64(this.gStart, cap);
     this.gEnd = growFloat64(this.gEnd, cap);
     this.gRevoked = growFloat64(this.gRevoked, cap);
+    const refs: (Assignment | null)[] = new Array(cap).fill(null);
+    for (let g = 0; g < this.gUsed; g++) refs[g] = this.gAssignment[g]!;
+    this.gAssignment = refs;
   }
 
   /** Takes grant `g` out of its account's list and frees its slot. */
@@ -614,7 +565,6 @@ export class AccessIndex {
     if (prev < 0) this.head[a] = next;
     else this.gNext[prev] = next;
     if (this.tail[a] === g) this.tail[a] = prev;
-    this.unlistGrant(g);
     this.gAssignment[g] = null;
     this.gAccount[g] = -1;
     this.gKey[g] = -1;
@@ -944,6 +894,13 @@ export class AccessIndex {
   accountsReachedByBundle(bundleId: string): number[] {
     const b = this.bundleIdx.get(bundleId);
     const out = new Set(b === undefined ? [] : this.accountsHoldingBundle(b));
+    for (const a of this.accountsAwaitingBundle(bundleId)) out.add(a);
+    return [...out];
+  }
+
+  /** Accounts with an assignment naming bundle `bundleId` while no such bundle is known. */
+  accountsAwaitingBundle(bundleId: string): number[] {
+    const out = new Set<number>();
     for (let g = 0; g < this.gUsed; g++) {
       const as = this.gAssignment[g];
       if (as && this.gBundle[g]! < 0 && as.target.type === 'bundle' && as.target.bundleId === bundleId) out.add(this.gAccount[g]!);
@@ -989,7 +946,7 @@ export class AccessIndex {
     for (let g = 0; g < this.gUsed; g++) {
       const as = this.gAssignment[g];
       if (as && as.target.type === 'bundle' && this.gBundle[g]! < 0 && as.target.bundleId === b.id) {
-        this.setGrantTarget(g, i, -1);
+        this.gBundle[g] = i;
         affected.add(this.gAccount[g]!);
       }
     }

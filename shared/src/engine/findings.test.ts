@@ -307,6 +307,22 @@ describe('incremental recompute', () => {
     expect(snapshot(engine.findings())).toEqual(snapshot(findings({ ...o, assignments: [...o.assignments, ...added] }, TEST_NOW)));
   });
 
+  it('an assignment naming a bundle that arrives later counts from then on, for the account and against its peers', () => {
+    const o = org(['Sales'], {}, { peers: 6 });
+    o.assignments.push(testAssignment('late', 'acc', 'Late'));
+    const engine = new OrgEngine(o, TEST_NOW);
+    // Keys the org names already: the bundle arrives without rebuilding anything.
+    const late = testBundle('Late', ['object:Opportunity:edit']);
+    const rebuilds = engine.connection('sf')!.rebuilds;
+    // Nobody else holds it: the rep is an outlier for it.
+    expect(ofKind(engine.applyBundleChange(late).opened, 'peer-outlier').map((f) => f.bundleIds)).toEqual([['Late']]);
+    expect(engine.connection('sf')!.rebuilds).toBe(rebuilds);
+    // One of six peers comes to hold it: no longer an outlier (10 %).
+    const grant = testAssignment('p0-late', 'pa0', 'Late');
+    expect(ofKind(engine.applyAssignmentChange({ type: 'upsert', assignment: grant }).resolved, 'peer-outlier').map((f) => f.bundleIds)).toEqual([['Late']]);
+    expect(snapshot(engine.findings())).toEqual(snapshot(findings({ ...o, bundles: [...o.bundles, late], assignments: [...o.assignments, grant] }, TEST_NOW)));
+  });
+
   // ---- properties ----
   const holdings = fc.array(fc.constantFrom('Sales', 'Export', 'Payables', 'Approvals', 'Admin', 'MadOnly', 'object:Lead:read', 'system:ManageUsers'), { maxLength: 5 });
   const sodRules: SodRule[] = [

@@ -109,7 +109,7 @@ export class OrgEngine {
       const cs = this.accountConn.get(u.accountId);
       if (cs) usageCount.set(cs, (usageCount.get(cs) ?? 0) + 1);
     }
-    for (const [cs, n] of usageCount) cs.usage.reserve(n);
+    for (const [cs, n] of usageCount) cs.usage.reserve(n + (n >>> 3) + 64);
     for (const u of org.usage) this.addUsage(u);
     if (!options.deferFindings) this.scan();
   }
@@ -231,9 +231,11 @@ export class OrgEngine {
     if (previous >= 0) this.snapshot(cs, previous, olds);
     if (change.type === 'upsert') this.snapshot(cs, ix.accountIndex(change.assignment.accountId), olds);
     const rebuilds = ix.rebuilds;
+    for (const a of olds.keys()) cs.peers.unindex(a);
     if (change.type === 'upsert') ix.upsertAssignment(change.assignment);
     else ix.removeAssignment(change.assignmentId);
     if (ix.rebuilds !== rebuilds || ix.wordsPerKeyRow !== W) return this.refreshConn(cs);
+    for (const a of olds.keys()) cs.peers.reindex(a);
     return this.afterRowsChanged(cs, olds);
   }
 
@@ -249,17 +251,22 @@ export class OrgEngine {
     // whether or not its people hold the bundle.
     const baselinesBefore = this.baselineRows(cs);
     let touched: number[];
+    // Assignments that named the bundle before it existed resolve now: their accounts' namers are redone.
+    const resolving = cs.index.accountsAwaitingBundle(bundle.id);
+    for (const a of resolving) cs.peers.unindex(a);
     try {
       touched = cs.index.upsertBundle(bundle);
     } catch (e) {
       // Refused (a cycle): access is unchanged, but the rows may have been rebuilt around new
       // source keys (other columns): the connection's derived state follows them.
       if (cs.index.rebuilds !== rebuilds) this.refreshConn(cs);
+      else for (const a of resolving) cs.peers.reindex(a);
       throw e;
     }
     cs.bundleChanged();
     cs.sod = compileSod(cs, this.org.policy.sodRules);
     if (cs.index.rebuilds !== rebuilds || cs.index.wordsPerKeyRow !== W || touched.some((a) => !olds.has(a))) return this.refreshConn(cs);
+    for (const a of resolving) cs.peers.reindex(a);
     for (const a of [...olds.keys()]) if (!touched.includes(a)) olds.delete(a);
     const delta = this.afterRowsChanged(cs, olds);
     for (const [job, before] of baselinesBefore) {
@@ -454,8 +461,10 @@ export class OrgEngine {
   // ================= internals: findings =================
 
   /** Every finding of one account, from scratch, and the account's next time-based event. */
-  private computeAccount(cs: ConnState, a: number): Finding[] {
+  private computeAccount(cs: ConnState, a: number, previous: readonly Finding[] | undefined = cs.findingsAt(a)): Finding[] {
+    this.ctx.previous = previous;
     const out = accountFindings(this.ctx, cs, a);
+    this.ctx.previous = undefined;
     cs.nextEvent[a] = Infinity;
     schedule(this.ctx, cs, a, nextEventOf(this.ctx, cs, a));
     for (const f of out) scheduleAcceptance(this.ctx, cs, a, f);
@@ -469,7 +478,7 @@ export class OrgEngine {
     cs.findingCount = 0;
     const before = cs.found;
     cs.found = [];
-    for (let a = 0; a < ix.accountCount; a++) cs.setFindings(a, keepUnchanged(before[a], this.computeAccount(cs, a)));
+    for (let a = 0; a < ix.accountCount; a++) cs.setFindings(a, this.computeAccount(cs, a, before[a]));
   }
 
   /** Full recomputation of one connection, reported as a delta against what was held. */
@@ -494,7 +503,7 @@ export class OrgEngine {
 
   private recomputeAccount(cs: ConnState, a: number): FindingsDelta {
     const before = cs.findingsAt(a) ?? NO_DELTA_ACCOUNT;
-    const after = keepUnchanged(before, this.computeAccount(cs, a));
+    const after = this.computeAccount(cs, a, before);
     cs.setFindings(a, after);
     const delta = emptyDelta();
     const index = before.length > 16 ? new Map(before.map((f) => [f.id, f])) : null;
@@ -564,7 +573,9 @@ export class OrgEngine {
         i = subjects.push({ bundle, name }) - 1;
         fresh.push(null);
       }
+      this.ctx.previous = cs.findingsAt(a);
       const f = ix.grantActive(g, this.ctx.nowMs) ? outlierFinding(this.ctx, cs, a, g) : null;
+      this.ctx.previous = undefined;
       if (f) {
         fresh[i] = f;
         scheduleAcceptance(this.ctx, cs, a, f);
@@ -598,7 +609,7 @@ export class OrgEngine {
         delta.resolved.push(was);
         (removed ??= new Set()).add(was);
         current ??= [...before];
-      } else if (now && was && !identical(was, now)) {
+      } else if (now && was && now !== was) {
         if (!sameFinding(was, now)) delta.updated.push(now);
         (current ??= [...before])[at!] = now;
       }
@@ -629,24 +640,6 @@ export class OrgEngine {
     for (const f of d.resolved) into.resolved.push(f);
     for (const f of d.updated) into.updated.push(f);
   }
-}
-
-/** The same finding in every field (the old object can stay: nothing holding it sees a difference). */
-function identical(a: Finding, b: Finding): boolean {
-  return sameFinding(a, b) && a.kind === b.kind && a.accountId === b.accountId && a.personId === b.personId && a.connectionId === b.connectionId && a.acceptance === b.acceptance;
-}
-
-/**
- * `after`, with each finding identical to one in `before` replaced by that one: a recomputation that
- * changes nothing keeps the objects it had (no garbage to collect, nothing new to compare later).
- */
-function keepUnchanged(before: readonly Finding[] | undefined, after: Finding[]): Finding[] {
-  if (!before || before.length === 0) return after;
-  for (let i = 0; i < after.length; i++) {
-    const old = findIn(before, after[i]!.id);
-    if (old && identical(old, after[i]!)) after[i] = old;
-  }
-  return after;
 }
 
 function subjectIndex(subjects: readonly { bundle: boolean; name: string }[], bundle: boolean, name: string): number {

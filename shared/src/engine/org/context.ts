@@ -42,6 +42,11 @@ export interface CompiledSod {
 /** Engine-wide state the finding kinds read. */
 export class OrgContext {
   nowMs: number;
+  /**
+   * The findings of the account being computed, as they were: `make` returns one of them instead of
+   * a new object when nothing about it changed (a recomputation then allocates no finding).
+   */
+  previous: readonly Finding[] | undefined = undefined;
   readonly people = new Map<string, OrgPerson>();
   readonly acceptances = new Map<string, { a: RiskAcceptance; until: number }>();
 
@@ -81,6 +86,22 @@ export class OrgContext {
       if (this.nowMs < acc.until) status = 'accepted';
       else reopened = true;
     }
+    const old = this.previous === undefined ? undefined : findIn(this.previous, id);
+    if (
+      old !== undefined &&
+      old.kind === kind &&
+      old.severity === severity &&
+      old.status === status &&
+      old.reopened === reopened &&
+      old.acceptance === (acc?.a ?? null) &&
+      old.accountId === acct.id &&
+      old.personId === acct.personId &&
+      old.connectionId === cs.conn.id &&
+      sameList(old.keys, keys) &&
+      sameList(old.bundleIds, bundleIds) &&
+      sameJson(old.evidence, evidence)
+    )
+      return old;
     return {
       id,
       kind,
@@ -123,8 +144,11 @@ export class ConnState {
   private highListed: (Int32Array | undefined)[] = [];
   /** Per bundle index: the finding subject `bundle:{id}`. */
   private bundleSubjects: (string | undefined)[] = [];
-  /** Singleton key or bundle-id lists, shared by findings (frozen). */
+  /** Singleton lists shared by findings (frozen): of a string, of a key (by id), of a bundle id and of a bundle's subject (by index). */
   private singles = new Map<string, string[]>();
+  private keySingles: (string[] | undefined)[] = [];
+  private bundleSingles: (string[] | undefined)[] = [];
+  private subjectSingles: (string[] | undefined)[] = [];
   sod: CompiledSod[] = [];
   superSets: number[][] = [];
   /** Per super-admin set: its keys, sorted (frozen, shared by findings). */
@@ -173,6 +197,9 @@ export class ConnState {
   resetDerived(): void {
     this.highListed = [];
     this.bundleSubjects = [];
+    this.bundleSingles = [];
+    this.subjectSingles = [];
+    this.keySingles = [];
     this.baselineCache.clear();
   }
 
@@ -224,15 +251,33 @@ export class ConnState {
     return list;
   }
 
+  /** `[key]` for key id `k`, shared (frozen). */
+  keySingle(k: number): string[] {
+    return (this.keySingles[k] ??= Object.freeze([this.index.universe.key(k)]) as unknown as string[]);
+  }
+
   /** The keys (`[key]`) and bundle ids (`[bundleId]`) a finding about grant `g` names. */
   targetKeys(g: number): string[] {
+    const k = this.index.grantKey(g);
+    if (this.index.grantBundle(g) < 0 && k >= 0) return this.keySingle(k);
     const t = this.index.grantAssignment(g).target;
     return t.type === 'permission' ? this.single(t.key) : NONE;
   }
 
   targetBundles(g: number): string[] {
+    const b = this.index.grantBundle(g);
+    if (b >= 0) return (this.bundleSingles[b] ??= Object.freeze([this.index.bundle(b).id]) as unknown as string[]);
     const t = this.index.grantAssignment(g).target;
     return t.type === 'bundle' ? this.single(t.bundleId) : NONE;
+  }
+
+  /** `[subject]` for what grant `g` names (`bundle:{id}` or the key), shared (frozen). */
+  subjectSingle(g: number): string[] {
+    const b = this.index.grantBundle(g);
+    if (b >= 0) return (this.subjectSingles[b] ??= Object.freeze([this.bundleSubject(b)]) as unknown as string[]);
+    const k = this.index.grantKey(g);
+    if (k >= 0) return this.keySingle(k);
+    return this.single(this.subjectOf(g));
   }
 
   // ---- the findings held per account ----

@@ -12,6 +12,12 @@ export interface PeerGroup {
   counts: Int32Array;
   /** Per bundle index: members holding the bundle now (directly or through inheritance). */
   bundleCounts: Int32Array;
+  /**
+   * Who names what: per subject (a bundle index b as b, a key id k as -k - 1), the members with an
+   * assignment naming it, active or not, once per assignment. Built on the group's first re-check
+   * (scans never need it), then kept up to date.
+   */
+  namers: Map<number, number[]> | null;
 }
 
 /** What changed in one group while rows changed: per column and per bundle, the count before. */
@@ -62,7 +68,7 @@ export class PeerGroups {
     let g = titles.get(title);
     if (!g) {
       const cs = this.cs;
-      g = { department, title, members: new Set(), counts: new Int32Array(cs.W * 32), bundleCounts: new Int32Array(cs.BW * 32) };
+      g = { department, title, members: new Set(), counts: new Int32Array(cs.W * 32), bundleCounts: new Int32Array(cs.BW * 32), namers: null };
       titles.set(title, g);
     }
     return g;
@@ -95,6 +101,7 @@ export class PeerGroups {
     countBits(rows.eff, a * cs.W, cs.W, g.counts, 1);
     countBits(rows.held, a * cs.BW, cs.BW, g.bundleCounts, 1);
     this.groupOf[a] = g;
+    this.indexGrants(g, a, true);
     return g;
   }
 
@@ -106,8 +113,43 @@ export class PeerGroups {
     const rows = cs.index.rows();
     countBits(rows.eff, a * cs.W, cs.W, g.counts, -1);
     countBits(rows.held, a * cs.BW, cs.BW, g.bundleCounts, -1);
+    this.indexGrants(g, a, false);
     this.groupOf[a] = null;
     return g;
+  }
+
+  /** Account `a`'s assignments are about to change: takes them out of its group's namers. */
+  unindex(a: number): void {
+    const g = this.groupOf[a];
+    if (g) this.indexGrants(g, a, false);
+  }
+
+  /** Account `a`'s assignments changed: puts them (back) in its group's namers. */
+  reindex(a: number): void {
+    const g = this.groupOf[a];
+    if (g) this.indexGrants(g, a, true);
+  }
+
+  private indexGrants(g: PeerGroup, a: number, add: boolean): void {
+    if (g.namers === null) return;
+    const ix = this.cs.index;
+    for (let slot = ix.firstGrant(a); slot >= 0; slot = ix.nextGrant(slot)) {
+      const b = ix.grantBundle(slot);
+      const k = ix.grantKey(slot);
+      if (b < 0 && k < 0) continue;
+      const code = b >= 0 ? b : -k - 1;
+      const list: number[] | undefined = g.namers.get(code);
+      if (add) {
+        if (list) list.push(a);
+        else g.namers.set(code, [a]);
+      } else if (list) {
+        const at = list.lastIndexOf(a);
+        if (at < 0) continue;
+        list[at] = list[list.length - 1]!;
+        list.pop();
+        if (list.length === 0) g.namers.delete(code);
+      }
+    }
   }
 
   /**
@@ -149,86 +191,24 @@ export class PeerGroups {
   /**
    * Members of `g` (those in `skip` aside) whose outlier findings for the subjects `s` can change:
    * those with an assignment (active or not) naming one of its bundles or a key of one of its
-   * columns. When the index's grants naming the subjects are fewer than the group's members, from
-   * those; otherwise one pass over the group: an active assignment's account holds what it names
-   * (its grants then confirm it names it), except a key that prerequisites keep out, so for a column
-   * with prerequisites its direct grants are looked up (or, when those are many, every member's).
+   * columns, from the group's namers — as many as there are (rare subjects have few).
    */
   recheckCandidates(g: PeerGroup, s: OutlierSubjects, skip: Map<number, unknown>): number[] {
     const ix = this.cs.index;
+    if (g.namers === null) {
+      g.namers = new Map();
+      for (const m of g.members) this.indexGrants(g, m, true);
+    }
+    const namers = g.namers;
     const out = new Set<number>();
-    const size = g.members.size;
-    const bundles = [...s.bundles];
-    const cols = [...s.cols];
-    let total = 0;
-    for (const b of bundles) total += ix.bundleGrantsOf(b).length;
-    for (const c of cols) for (const k of ix.columnKeys(c)) total += ix.directGrantsOf(k).length;
-    if (total <= size) {
-      for (const b of bundles) this.addNamers(g, ix.bundleGrantsOf(b), skip, out);
-      for (const c of cols) for (const k of ix.columnKeys(c)) this.addNamers(g, ix.directGrantsOf(k), skip, out);
-      return [...out];
-    }
-    const gated = new Set(cols.filter((c) => ix.columnGated(c)));
-    let gatedSlots = 0;
-    for (const c of gated) for (const k of ix.columnKeys(c)) gatedSlots += ix.directGrantsOf(k).length;
-    const lookUpGated = gatedSlots <= 4 * size;
-    if (lookUpGated) for (const c of gated) for (const k of ix.columnKeys(c)) this.addNamers(g, ix.directGrantsOf(k), skip, out);
-    const { eff, held, W, BW } = ix.rows();
-    const bundleMask = wordMasks(bundles);
-    const colMask = wordMasks(cols);
-    const bundleSet = new Set(bundles);
-    const colSet = new Set(cols);
-    const none = new Set<number>();
-    for (const m of g.members) {
-      if (skip.has(m) || out.has(m)) continue;
-      if (intersects(held, m * BW, bundleMask) || intersects(eff, m * W, colMask)) {
-        if (this.namesAny(m, bundleSet, colSet)) out.add(m);
-      } else if (!lookUpGated && gated.size > 0 && this.namesAny(m, none, gated)) out.add(m);
-    }
+    for (const b of s.bundles) addAll(namers.get(b), skip, out);
+    for (const c of s.cols) for (const k of ix.columnKeys(c)) addAll(namers.get(-k - 1), skip, out);
     return [...out];
   }
-
-  /** Adds the accounts of grant slots that are members of `g` (and not in `skip`). */
-  private addNamers(g: PeerGroup, slots: readonly number[], skip: Map<number, unknown>, out: Set<number>): void {
-    const ix = this.cs.index;
-    for (const slot of slots) {
-      const m = ix.grantAccount(slot);
-      if (m >= 0 && this.groupOf[m] === g && !skip.has(m)) out.add(m);
-    }
-  }
-
-  /** Whether account `m` has a grant naming one of `bundles` or a key of one of `cols`. */
-  private namesAny(m: number, bundles: Set<number>, cols: Set<number>): boolean {
-    const ix = this.cs.index;
-    for (let g = ix.firstGrant(m); g >= 0; g = ix.nextGrant(g)) {
-      const b = ix.grantBundle(g);
-      if (b >= 0) {
-        if (bundles.has(b)) return true;
-      } else {
-        const k = ix.grantKey(g);
-        if (k >= 0 && cols.has(ix.column(k))) return true;
-      }
-    }
-    return false;
-  }
 }
 
-/** The words a set of bit positions touches, with the bits in each: [word, mask, word, mask, …]. */
-function wordMasks(bits: readonly number[]): Int32Array {
-  const byWord = new Map<number, number>();
-  for (const i of bits) byWord.set(i >>> 5, (byWord.get(i >>> 5) ?? 0) | (1 << (i & 31)));
-  const out = new Int32Array(byWord.size * 2);
-  let j = 0;
-  for (const [w, m] of byWord) {
-    out[j++] = w;
-    out[j++] = m;
-  }
-  return out;
-}
-
-function intersects(bits: Uint32Array, off: number, masks: Int32Array): boolean {
-  for (let j = 0; j < masks.length; j += 2) if ((bits[off + masks[j]!]! & masks[j + 1]!) !== 0) return true;
-  return false;
+function addAll(members: readonly number[] | undefined, skip: Map<number, unknown>, out: Set<number>): void {
+  if (members) for (const m of members) if (!skip.has(m)) out.add(m);
 }
 
 function diff(old: Uint32Array, now: Uint32Array, off: number, words: number, counts: Int32Array, out: Map<number, number>): void {

@@ -83,14 +83,14 @@ export function beyondBaselineFindings(ctx: OrgContext, cs: ConnState, a: number
     const k = ix.grantKey(g);
     let beyond: { keys: string[]; severity: Risk } | null = null;
     if (bi >= 0) beyond = beyondOf(cs, baseline, bi);
-    else if (k >= 0 && !hasBit(row, 0, ix.column(k))) beyond = { keys: cs.single(ix.universe.key(k)), severity: severityOf(Math.max(0, cs.riskOf[k] ?? 0)) };
+    else if (k >= 0 && !hasBit(row, 0, ix.column(k))) beyond = { keys: cs.keySingle(k), severity: severityOf(Math.max(0, cs.riskOf[k] ?? 0)) };
     if (beyond === null) continue;
     (seen ??= new Set()).add(subject);
     const b = bi >= 0 ? ix.bundle(bi) : null;
     const as = ix.grantAssignment(g);
     put(
       out,
-      ctx.make(cs, acct, 'beyond-baseline', cs.single(subject), beyond.keys, cs.targetBundles(g), beyond.severity, {
+      ctx.make(cs, acct, 'beyond-baseline', cs.subjectSingle(g), beyond.keys, cs.targetBundles(g), beyond.severity, {
         kind: 'beyond-baseline',
         baselineIds: baseline.ids,
         grantedBy: [{ assignmentId: as.id, bundleId: b?.id ?? null, bundleName: b?.name ?? null, expiresAt: as.expiresAt }],

@@ -42,9 +42,8 @@ export function highRiskFindings(ctx: OrgContext, cs: ConnState, a: number, acct
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
     if (i > 0 && keys[i - 1] === k) continue;
-    const key = ix.universe.key(k);
     const risk = riskName(cs.riskOf[k] ?? -1);
-    const one = cs.single(key);
+    const one = cs.keySingle(k);
     put(
       out,
       ctx.make(cs, acct, 'high-risk', one, one, NONE, risk, {

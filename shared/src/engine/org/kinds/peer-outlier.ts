@@ -28,7 +28,7 @@ export function outlierFinding(ctx: OrgContext, cs: ConnState, a: number, g: num
   } else return null;
   const share = holders / peers;
   if (share >= th.peerOutlierShare) return null;
-  return ctx.make(cs, cs.accounts[a]!, 'peer-outlier', cs.single(cs.subjectOf(g)), cs.targetKeys(g), cs.targetBundles(g), severityRisky ? 'medium' : 'low', {
+  return ctx.make(cs, cs.accounts[a]!, 'peer-outlier', cs.subjectSingle(g), cs.targetKeys(g), cs.targetBundles(g), severityRisky ? 'medium' : 'low', {
     kind: 'peer-outlier',
     department: group.department,
     title: group.title,

@@ -62,7 +62,7 @@ export function unusedFindings(ctx: OrgContext, cs: ConnState, a: number, acct: 
     const as = ix.grantAssignment(g);
     put(
       out,
-      ctx.make(cs, acct, 'unused', cs.single(cs.subjectOf(g)), cs.targetKeys(g), cs.targetBundles(g), risky ? 'medium' : 'low', {
+      ctx.make(cs, acct, 'unused', cs.subjectSingle(g), cs.targetKeys(g), cs.targetBundles(g), risky ? 'medium' : 'low', {
         kind: 'unused',
         assignmentId: as.id,
         windowDays: th.unusedDays,
