@@ -19,6 +19,7 @@ import type { Assignment, Bundle } from '../schemas.ts';
 import { forEachBit, hasBit, orRow, setBit, wordsFor } from './bitset.ts';
 import { implicationChain, prerequisitesOfParsed, type ImplicationTable } from './implications.ts';
 import { KeyUniverse } from './keys.ts';
+import { parseInstant } from './time.ts';
 
 /** One step on a path that grants a permission: a bundle, outermost (assigned) first. */
 export interface BundleStep {
@@ -116,7 +117,7 @@ export interface AccessIndexInput {
 
 const parseTime = (s: string | null, fallback: number): number => {
   if (s === null) return fallback;
-  const t = Date.parse(s);
+  const t = parseInstant(s);
   return Number.isNaN(t) ? fallback : t;
 };
 

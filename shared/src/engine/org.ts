@@ -12,6 +12,7 @@ import { AccessIndex, type EngineExplanation, type EnginePath } from './access.t
 import { setBit } from './bitset.ts';
 import { emptyDelta, type Finding, type FindingsDelta } from './findings.ts';
 import { implicationTableFor } from './implications.ts';
+import { parseInstant } from './time.ts';
 import { accountFindings } from './org/account-findings.ts';
 import { EventHeap, nextEventOf, rebuildEvents, schedule, scheduleAcceptance } from './org/clock.ts';
 import { ConnState, OrgContext, findIn, sameFinding } from './org/context.ts';
@@ -417,8 +418,8 @@ export class OrgEngine {
       if (at >= 0) list!.splice(at, 1);
     }
     cs.accounts[idx] = a;
-    cs.createdMs[idx] = Date.parse(a.createdAt);
-    cs.lastLoginMs[idx] = a.lastLoginAt === null ? Number.NaN : Date.parse(a.lastLoginAt);
+    cs.createdMs[idx] = parseInstant(a.createdAt);
+    cs.lastLoginMs[idx] = a.lastLoginAt === null ? Number.NaN : parseInstant(a.lastLoginAt);
     this.accountConn.set(a.id, cs);
     const list = this.accountsByPerson.get(a.personId);
     if (!list) this.accountsByPerson.set(a.personId, [a.id]);
@@ -430,7 +431,7 @@ export class OrgEngine {
     if (!cs) return undefined;
     const keyId = cs.index.keyId(u.key);
     if (keyId < 0) return undefined;
-    cs.usage.set(cs.index.accountIndex(u.accountId), keyId, Date.parse(u.lastUsedAt), u.lastUsedAt);
+    cs.usage.set(cs.index.accountIndex(u.accountId), keyId, parseInstant(u.lastUsedAt), u.lastUsedAt);
     return cs;
   }
 
@@ -447,7 +448,9 @@ export class OrgEngine {
       cs.riskOf[id] = RISK_RANK[e.risk];
       if (RISK_RANK[e.risk] >= RISK_RANK.high) setBit(cs.highRisk, 0, ix.column(id));
     }
-    cs.resetDerived();
+    // Caches that follow the columns and the bundles (kept across scans while neither changed).
+    if (cs.preparedFor !== ix.rebuilds) cs.resetDerived();
+    cs.preparedFor = ix.rebuilds;
     cs.sod = compileSod(cs, this.org.policy.sodRules);
     const sets = (this.org.policy.superAdminSets ?? DEFAULT_SUPER_ADMIN_SETS)[cs.conn.kind] ?? [];
     cs.superSets = sets.map((s) => s.map((k) => ix.keyId(k)));
@@ -614,7 +617,7 @@ export class OrgEngine {
         (current ??= [...before])[at!] = now;
       }
     }
-    if (current) cs.setFindings(a, removed ? current.filter((f) => !removed.has(f)) : current);
+    if (current) cs.setFindings(a, removed ? current.filter((f) => !removed.has(f)) : current.slice());
     return delta;
   }
 

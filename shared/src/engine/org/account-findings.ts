@@ -15,12 +15,12 @@ import { unusedFindings } from './kinds/unused.ts';
 export function accountFindings(ctx: OrgContext, cs: ConnState, a: number): Finding[] {
   const out: Finding[] = [];
   const acct = cs.accounts[a];
-  if (!acct || !acct.active) return out;
+  if (!acct || !acct.active) return NONE_FOUND;
   expiredGrantFindings(ctx, cs, a, acct, out);
   const person = ctx.people.get(acct.personId);
   if (!person || person.status !== 'active') {
     inactivePersonFinding(ctx, cs, a, acct, person, out);
-    return out;
+    return exact(out);
   }
   dormantFinding(ctx, cs, a, acct, out);
   const admin = ctx.isAdmin(person);
@@ -30,5 +30,12 @@ export function accountFindings(ctx: OrgContext, cs: ConnState, a: number): Find
   beyondBaselineFindings(ctx, cs, a, acct, person, out);
   unusedFindings(ctx, cs, a, acct, out);
   peerOutlierFindings(ctx, cs, a, out);
-  return out;
+  return exact(out);
+}
+
+const NONE_FOUND: Finding[] = [];
+
+/** An exact-size copy (kept per account: a list grown by push has room for 16). */
+function exact(list: Finding[]): Finding[] {
+  return list.length === 0 ? NONE_FOUND : list.slice();
 }

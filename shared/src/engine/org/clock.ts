@@ -5,18 +5,18 @@
 import type { Finding } from '../findings.ts';
 import { DAY_MS, type ConnState, type OrgContext } from './context.ts';
 
-/** Binary min-heap of (instant, account index) pairs. */
+/** Binary min-heap of (instant, account index) pairs, in typed arrays. */
 export class EventHeap {
-  private times: number[] = [];
-  private items: number[] = [];
+  private times = new Float64Array(64);
+  private items = new Int32Array(64);
+  private n = 0;
 
   get size(): number {
-    return this.times.length;
+    return this.n;
   }
 
   clear(): void {
-    this.times = [];
-    this.items = [];
+    this.n = 0;
   }
 
   peekTime(): number {
@@ -24,11 +24,17 @@ export class EventHeap {
   }
 
   push(t: number, item: number): void {
+    if (this.n === this.times.length) {
+      const times = new Float64Array(this.n * 2);
+      times.set(this.times);
+      this.times = times;
+      const items = new Int32Array(this.n * 2);
+      items.set(this.items);
+      this.items = items;
+    }
     const times = this.times;
     const items = this.items;
-    let i = times.length;
-    times.push(t);
-    items.push(item);
+    let i = this.n++;
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (times[p]! <= t) break;
@@ -45,10 +51,10 @@ export class EventHeap {
     const times = this.times;
     const items = this.items;
     const top = items[0]!;
-    const t = times.pop()!;
-    const item = items.pop()!;
-    const n = times.length;
+    const n = --this.n;
     if (n > 0) {
+      const t = times[n]!;
+      const item = items[n]!;
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;

@@ -174,6 +174,8 @@ export class ConnState {
   findingCount = 0;
   W = 0;
   BW = 0;
+  /** The index's rebuild count when the derived data was last reset (-1: never). */
+  preparedFor = -1;
   /** Scratch row of W words. */
   scratch = new Uint32Array(0);
 
@@ -286,11 +288,11 @@ export class ConnState {
     return this.found[a];
   }
 
+  /** Keeps `list` (owned from now on; callers pass exact-size lists: one grown by push keeps room for 16). */
   setFindings(a: number, list: Finding[] | undefined): void {
     const before = this.found[a];
     this.findingCount += (list?.length ?? 0) - (before?.length ?? 0);
-    // An exact-size copy: a list grown by push keeps room for 16.
-    this.found[a] = list && list.length > 0 ? list.slice() : undefined;
+    this.found[a] = list && list.length > 0 ? list : undefined;
   }
 }
 
@@ -310,7 +312,10 @@ export function findIn(list: readonly Finding[] | undefined, id: string): Findin
   return undefined;
 }
 
-/** Plain data (findings' evidence) equal as JSON would say: same keys in the same order, same values. */
+/**
+ * Plain data (findings' evidence) equal as JSON would say: the same keys with the same values (the
+ * engine builds each kind's evidence in one order), without allocating.
+ */
 function sameJson(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) {
@@ -324,14 +329,15 @@ function sameJson(a: unknown, b: unknown): boolean {
     return true;
   }
   if (Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  for (let i = 0; i < ka.length; i++) {
-    const k = ka[i]!;
-    if (k !== kb[i] || !sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in x) {
+    if (!Object.hasOwn(y, k) || !sameJson(x[k], y[k])) return false;
+    n++;
   }
-  return true;
+  for (const _ in y) n--;
+  return n === 0;
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

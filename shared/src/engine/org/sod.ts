@@ -10,6 +10,14 @@ export function compileSod(cs: ConnState, rules: readonly SodRule[]): CompiledSo
   return rules.filter((r) => r.connectionId === cs.conn.id).map((rule) => ({ rule, left: side(rule.left), right: side(rule.right) }));
 }
 
+/** Whether account `a` is on a side (allocates nothing). */
+export function onSide(cs: ConnState, a: number, side: CompiledSide): boolean {
+  const ix = cs.index;
+  for (const k of side.keyIds) if (ix.can(a, k)) return true;
+  for (const b of side.bundles) if (ix.holdsBundle(a, b)) return true;
+  return false;
+}
+
 /**
  * What puts account `a` (-1: none) on a side: the keys it holds (or would, in `extra`) and
  * `bundle:{id}` for the bundles it holds; null when nothing does.

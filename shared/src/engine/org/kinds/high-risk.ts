@@ -38,7 +38,7 @@ export function highRiskFindings(ctx: OrgContext, cs: ConnState, a: number, acct
     }
   }
   if (keys === null) return;
-  keys.sort((x, y) => x - y);
+  if (keys.length > 1) keys.sort((x, y) => x - y);
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
     if (i > 0 && keys[i - 1] === k) continue;

@@ -7,7 +7,9 @@ export function superAdminFindings(ctx: OrgContext, cs: ConnState, a: number, ac
   const ix = cs.index;
   for (let s = 0; s < cs.superSets.length; s++) {
     const set = cs.superSets[s]!;
-    if (set.length > 0 && set.every((k) => k >= 0 && ix.can(a, k))) {
+    let all = set.length > 0;
+    for (let i = 0; all && i < set.length; i++) all = set[i]! >= 0 && ix.can(a, set[i]!);
+    if (all) {
       const keys = cs.superKeys[s]!;
       put(out, ctx.make(cs, acct, 'super-admin', keys, keys, NONE, admin ? 'high' : 'critical', { kind: 'super-admin', keys, adminFunction: admin }));
     }
