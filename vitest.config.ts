@@ -24,6 +24,8 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',
           testTimeout: 30_000,
+          // Starting sqld, an OIDC provider and two server processes takes more than vitest's 10 s on a busy machine.
+          hookTimeout: 60_000,
         },
       },
       {

@@ -113,8 +113,8 @@ describe('Dynamics 365 and HubSpot connectors in a server process', () => {
     const db = await openDatabase(server.databaseUrl);
     try {
       const job = await db.execute("SELECT plan FROM fulfilment_jobs WHERE request_id = ? AND action = 'grant'", [id]);
-      const plan = JSON.parse(String(job.rows[0]!.plan)) as { previous: { bundleExternalId: string }[] };
-      expect(plan.previous.map((p) => p.bundleExternalId)).toEqual([demoHubspotRole('hs-sales-rep')]);
+      const plan = JSON.parse(String(job.rows[0]!.plan)) as { replaced: { externalId: string }[] };
+      expect(plan.replaced.map((p) => p.externalId)).toEqual([demoHubspotRole('hs-sales-rep')]);
     } finally {
       db.close();
     }

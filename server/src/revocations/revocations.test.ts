@@ -119,7 +119,7 @@ describe('departures', () => {
     await h.worker.runDue();
     const { revocations: list, total } = await revocations('?personId=p-ben');
     expect(total).toBe(list.length);
-    // Every CRM account of Ben's has a revocation: Salesforce automatically, the others (no connector yet) as admin tasks.
+    // Every CRM account of Ben's has a revocation: Salesforce automatically, the others (demo connections without credentials, or read-only) as admin tasks.
     const accounts = (await h.db.execute("SELECT id FROM crm_accounts WHERE person_id = 'p-ben'")).rows.map((r) => String(r.id));
     expect([...new Set(list.map((r) => r.account.id))].sort()).toEqual(accounts.sort());
     const [auto, ...more] = onSalesforce(list);
@@ -133,7 +133,7 @@ describe('departures', () => {
     });
     expect(auto!.reason.text['zh-CN']).toContain('离职');
     expect(auto!.assignments.map((a) => a.bundleId).sort()).toEqual(['ps-report-builder', 'ps-sales-ops']);
-    for (const r of list.filter((x) => x.connection.id !== 'sf-acme')) expect(r).toMatchObject({ status: 'task', handling: 'manual', problem: { code: expect.stringMatching(/^no-(connector|credentials)$/) } });
+    for (const r of list.filter((x) => x.connection.id !== 'sf-acme')) expect(r).toMatchObject({ status: 'task', handling: 'manual', problem: { code: expect.stringMatching(/^(no-connector|no-credentials|read-only)$/) } });
 
     // The fake Salesforce no longer holds them (the profile stays with the deactivated user, as Salesforce keeps it).
     expect(heldSets(BEN_SF)).toEqual([profileSetOf(STANDARD_SALES)]);
