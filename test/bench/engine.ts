@@ -58,9 +58,15 @@ const quantile = (xs: number[], q: number) => {
   return Math.round(s[Math.min(s.length - 1, Math.floor(q * s.length))]! * 1000) / 1000;
 };
 
+/** Progress on stderr (the figures go to stdout as JSON at the end). */
+function progress(phase: string): void {
+  process.stderr.write(`bench:engine: ${phase}…\n`);
+}
+
 const out: Record<string, unknown> = { node: process.version, cpus: (await import('node:os')).cpus().length };
 
 // ---------------- generate ----------------
+progress('generate');
 const gen = time(() => generateSyntheticOrg({ seed: 42, accounts: ACCOUNTS }));
 const { org, now, connectionId, stats } = gen.value;
 sampleMemory();
@@ -68,6 +74,7 @@ const orgBytes = retainedBytes();
 out.org = { ...stats, generateMs: gen.ms, rssAfterGenerateMb: mb(process.memoryUsage().rss), retainedMb: orgBytes === null ? null : mb(orgBytes) };
 
 // ---------------- effective permissions for every account ----------------
+progress('effective permissions for every account');
 const build = time(() => new OrgEngine(org, now, { deferFindings: true }));
 const engine = build.value;
 const ix = engine.connection(connectionId)!;
@@ -86,6 +93,7 @@ out.buildEffective = {
 };
 
 // ---------------- can() throughput ----------------
+progress('can() throughput');
 const rnd = seededRandom(7);
 const N = 1 << 21;
 const qa = new Int32Array(N);
@@ -130,6 +138,7 @@ out.can = {
 };
 
 // ---------------- full findings scan ----------------
+progress('full findings scan');
 const rssBeforeScan = process.memoryUsage().rss;
 const scan = time(() => engine.scan());
 sampleMemory();
@@ -151,6 +160,7 @@ out.findingsScan = {
 };
 
 // ---------------- incremental recompute ----------------
+progress('incremental recompute');
 const incRnd = seededRandom(11);
 const addMs: number[] = [];
 const removeMs: number[] = [];
@@ -196,6 +206,7 @@ out.incremental = {
 };
 
 // ---------------- clock advance ----------------
+progress('clock advance');
 const advanceRun = (steps: number, byMs: number) => {
   const ms: number[] = [];
   const recomputed: number[] = [];
@@ -237,6 +248,7 @@ out.engineMemory = {
 };
 
 // ---------------- casbin and cedar on the same RBAC data (sampled accounts) ----------------
+progress('casbin and cedar on the same RBAC data (sampled accounts)');
 const disagreements: { accountId: string; key: string; engine: boolean; casbin: boolean; cedar: boolean }[] = [];
 let compared = 0;
 if (COMPARE) {
