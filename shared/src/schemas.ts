@@ -252,6 +252,12 @@ export const FULFILMENT_REASONS = [
   'problem-reported',
   /** Access no AccessLens request granted (a review's revoke, a licence seat reclaimed): an administrator removes it in the CRM. */
   'outside-request',
+  /** The policy says an administrator removes access after this directory change (revocations mode `task`). */
+  'policy-task',
+  /** The CRM cannot remove this by itself (a profile or role is only ever replaced): an administrator changes it. */
+  'cannot-remove',
+  /** AccessLens cannot deactivate users in this CRM: an administrator does. */
+  'cannot-deactivate',
 ] as const;
 export const fulfilmentReason = z.object({ code: z.enum(FULFILMENT_REASONS), message: z.string() });
 export type FulfilmentReason = z.infer<typeof fulfilmentReason>;
