@@ -59,6 +59,38 @@ export class WriteContext {
     this.#afterRollback.push(fn);
   }
 
+  /**
+   * Runs `fn` inside a SAVEPOINT: when it throws, what it wrote (and the sync version, people to poke and
+   * hooks it registered) is undone and the error rethrown; the transaction goes on. Lets one transaction
+   * apply many mutations (an approver's bulk decision) while each is still all-or-nothing.
+   */
+  async savepoint<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad savepoint name ${name}`);
+    const saved = {
+      version: this.#version,
+      affected: [...this.affected],
+      before: [...this.#beforeCommit.keys()],
+      after: this.#afterCommit.length,
+      rollback: this.#afterRollback.length,
+    };
+    await this.tx.execute(`SAVEPOINT ${name}`);
+    try {
+      const result = await fn();
+      await this.tx.execute(`RELEASE ${name}`);
+      return result;
+    } catch (error) {
+      await this.tx.execute(`ROLLBACK TO ${name}`);
+      await this.tx.execute(`RELEASE ${name}`);
+      this.#version = saved.version;
+      this.affected.clear();
+      for (const id of saved.affected) this.affected.add(id);
+      for (const key of [...this.#beforeCommit.keys()]) if (!saved.before.includes(key)) this.#beforeCommit.delete(key);
+      this.#afterCommit.length = saved.after;
+      this.#afterRollback.length = saved.rollback;
+      throw error;
+    }
+  }
+
   /** @internal runWrite's. */
   async runBeforeCommit(): Promise<void> {
     for (const fn of this.#beforeCommit.values()) await fn();
