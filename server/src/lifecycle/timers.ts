@@ -107,6 +107,9 @@ export async function runRequestTimer(w: WriteContext, requestId: string): Promi
     stage.approverIds = [...stage.approverIds, ...added];
     stage.required = stage.approvals.length + 1;
     stage.escalated = true;
+    // Reminders overdue by now are covered by the escalation (nobody gets a reminder right after it).
+    const passed = Math.floor((w.now.getTime() - Date.parse(stage.waitingSince!)) / (settings.remindAfterHours * HOUR_MS));
+    stage.reminders = Math.min(settings.maxReminders, Math.max(stage.reminders ?? 0, passed));
     await indexStageApprovers(w.tx, requestId, position, added);
     await writeStages(w, requestId, stages);
     await appendTimeline(w, requestId, { kind: 'escalated', personIds: added, stage: position });
