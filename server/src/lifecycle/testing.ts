@@ -35,7 +35,7 @@ export async function addStaff(db: Db, now: Date, managerId: string, count: numb
       await w.tx.execute({
         sql: `INSERT INTO people (id, email, name, department, title, manager_id, status, roles, hire_date, trainings, password_hash, version, created_at, updated_at)
               VALUES (?, ?, ?, 'Sales', 'Account Executive', ?, 'active', '["requester"]', '2022-01-10', '["security-awareness-2025"]', ?, ?, ?, ?)`,
-        args: [id, email, `Staff ${prefix} ${i}`, managerId, hash.rows[0]!.password_hash, v, w.nowIso, w.nowIso],
+        args: [id, email, `Staff ${prefix} ${i}`, managerId, hash.rows[0]?.password_hash ?? null, v, w.nowIso, w.nowIso],
       });
       const accountId = `acct-${prefix}-${i}`;
       await w.tx.execute({
