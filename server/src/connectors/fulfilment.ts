@@ -251,10 +251,11 @@ async function createTask(w: WriteContext, kind: 'grant' | 'revoke' | 'problem',
   return id;
 }
 
-async function buildPlan(tx: Transaction, request: GrantRequest, days: number, kind: string): Promise<JobPlan> {
+async function buildPlan(w: WriteContext, request: GrantRequest, days: number, kind: string): Promise<JobPlan> {
+  const { tx } = w;
   const acct = await tx.execute({ sql: 'SELECT person_id, external_user_id, username FROM crm_accounts WHERE id = ?', args: [request.accountId] });
   const a = acct.rows[0]!;
-  const assignable = await assignableBundles(tx, request.connectionId, assignableKinds(kind));
+  const assignable = await w.memo(`assignable:${request.connectionId}:${kind}`, () => assignableBundles(tx, request.connectionId, assignableKinds(kind)));
   // A request for a whole bundle assigns that bundle (when it can be assigned), else the smallest cover.
   const asked = request.bundleId ? assignable.find((b) => b.id === request.bundleId) : undefined;
   const cover = asked ? [asked] : (smallestCover(assignable, request.permissions) ?? []);
@@ -279,8 +280,8 @@ async function buildPlan(tx: Transaction, request: GrantRequest, days: number, k
 export type GrantRequest = Pick<AccessRequest, 'id' | 'requesterId' | 'accountId' | 'permissions' | 'connectionId'> & { bundleId?: string | null };
 
 export async function queueGrant(w: WriteContext, request: GrantRequest, days: number): Promise<RequestFulfilment> {
-  const facts = await connectionFacts(w.tx, request.connectionId);
-  const plan = await buildPlan(w.tx, request, days, facts.kind);
+  const facts = await w.memo(`facts:${request.connectionId}`, () => connectionFacts(w.tx, request.connectionId));
+  const plan = await buildPlan(w, request, days, facts.kind);
   const manual = whyManual(facts, plan, 'grant');
   const jobId = `job-${randomUUID()}`;
   await w.tx.execute({

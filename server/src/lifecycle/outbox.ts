@@ -54,7 +54,8 @@ export const outboxSignal = new EventTarget();
 const signalOutbox = () => outboxSignal.dispatchEvent(new Event('work'));
 
 async function buildPayload(w: WriteContext, input: NotifyInput): Promise<NotificationPayload | null> {
-  const [req] = await w.tx.batch([
+  // One round trip: the request with its people and bundle, its keys' labels, the actor.
+  const [req, labels, actor] = await w.tx.batch([
     {
       sql: `SELECT r.id, r.permissions, r.justification, r.duration_days, r.starts_at, r.expires_at, r.bundle_id, r.connection_id,
               c.name AS connection_name, p.id AS requester_id, p.name AS requester_name, p.email AS requester_email,
@@ -63,17 +64,16 @@ async function buildPayload(w: WriteContext, input: NotifyInput): Promise<Notifi
             LEFT JOIN people f ON f.id = r.filed_by LEFT JOIN bundles b ON b.id = r.bundle_id WHERE r.id = ?`,
       args: [input.requestId],
     },
+    {
+      sql: `SELECT k.key, k.label_en, k.label_zh_cn FROM requests r JOIN permission_catalog k ON k.connection_id = r.connection_id
+            WHERE r.id = ? AND k.key IN (SELECT value FROM json_each(r.permissions))`,
+      args: [input.requestId],
+    },
+    { sql: 'SELECT id, name FROM people WHERE id = ?', args: [input.actorId ?? ''] },
   ]);
   const row = req!.rows[0];
   if (!row) return null;
   const keys = JSON.parse(String(row.permissions)) as string[];
-  const [labels, actor] = await w.tx.batch([
-    {
-      sql: `SELECT key, label_en, label_zh_cn FROM permission_catalog WHERE connection_id = ? AND key IN (${keys.map(() => '?').join(', ') || "''"})`,
-      args: [String(row.connection_id), ...keys],
-    },
-    { sql: 'SELECT id, name FROM people WHERE id = ?', args: [input.actorId ?? ''] },
-  ]);
   const byKey = new Map(labels!.rows.map((l) => [String(l.key), { en: String(l.label_en), zh: String(l.label_zh_cn) }] as const));
   const a = actor!.rows[0];
   return {
@@ -99,29 +99,27 @@ async function buildPayload(w: WriteContext, input: NotifyInput): Promise<Notifi
  * email), one post per enabled organisation webhook that takes this event.
  */
 export async function notify(w: WriteContext, input: NotifyInput): Promise<number> {
-  const [hooks, people] = await w.tx.batch([
-    { sql: 'SELECT id, events FROM notification_webhooks WHERE enabled = 1 AND deleted_at IS NULL', args: [] },
-    {
-      sql: `SELECT id FROM people WHERE status = 'active' AND id IN (${input.personIds.map(() => '?').join(', ') || "''"})`,
-      args: [...input.personIds],
-    },
-  ]);
-  const webhookIds = hooks!.rows.filter((h) => (JSON.parse(String(h.events)) as string[]).includes(input.event)).map((h) => String(h.id));
-  const personIds = people!.rows.map((p) => String(p.id));
+  // Webhooks do not change within a write (their routes write alone).
+  const hooks = await w.memo('notification-webhooks', async () =>
+    (await w.tx.execute('SELECT id, events FROM notification_webhooks WHERE enabled = 1 AND deleted_at IS NULL')).rows.map((h) => ({
+      id: String(h.id),
+      events: JSON.parse(String(h.events)) as string[],
+    })),
+  );
+  const webhookIds = hooks.filter((h) => h.events.includes(input.event)).map((h) => h.id);
+  // Inactive people are skipped at delivery (the outbox says why).
+  const personIds = [...new Set(input.personIds)];
   if (webhookIds.length === 0 && personIds.length === 0) return 0;
   const payload = await buildPayload(w, input);
   if (!payload) return 0;
   const body = JSON.stringify(payload);
-  let queued = 0;
   const rows = [...personIds.map((id) => ['email', id] as const), ...webhookIds.map((id) => ['webhook', id] as const)];
-  for (const [channel, recipient] of rows) {
-    const r = await w.tx.execute({
-      sql: `INSERT OR IGNORE INTO notification_outbox (id, event_key, event, channel, recipient, request_id, payload, state, attempts, next_attempt_at, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)`,
-      args: [`ntf-${randomUUID()}`, input.eventKey, input.event, channel, recipient, input.requestId, body, w.nowIso, w.nowIso],
-    });
-    queued += r.rowsAffected;
-  }
+  const r = await w.tx.execute({
+    sql: `INSERT OR IGNORE INTO notification_outbox (id, event_key, event, channel, recipient, request_id, payload, state, attempts, next_attempt_at, created_at)
+          VALUES ${rows.map(() => "(?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)").join(', ')}`,
+    args: rows.flatMap(([channel, recipient]) => [`ntf-${randomUUID()}`, input.eventKey, input.event, channel, recipient, input.requestId, body, w.nowIso, w.nowIso]),
+  });
+  const queued = r.rowsAffected;
   if (queued > 0) w.afterCommit(signalOutbox);
   return queued;
 }

@@ -8,9 +8,9 @@ import type { WriteContext } from '../write.ts';
 export type TimelineInput = Omit<TimelineEntry, 'at' | 'actorId' | 'personIds' | 'stage' | 'text'> &
   Partial<Pick<TimelineEntry, 'actorId' | 'personIds' | 'stage' | 'text'>>;
 
-/** Appends one entry to the request's timeline at this write's version (the request row moves with it). */
-export async function appendTimeline(w: WriteContext, requestId: string, input: TimelineInput): Promise<TimelineEntry> {
-  const entry: TimelineEntry = {
+/** The entry `input` makes now. */
+export function timelineEntryOf(w: Pick<WriteContext, 'nowIso'>, input: TimelineInput): TimelineEntry {
+  return {
     at: w.nowIso,
     kind: input.kind,
     actorId: input.actorId ?? null,
@@ -20,6 +20,14 @@ export async function appendTimeline(w: WriteContext, requestId: string, input: 
     ...(input.requestId ? { requestId: input.requestId } : {}),
     ...(input.expiresAt ? { expiresAt: input.expiresAt } : {}),
   };
+}
+
+/** SQL that appends an entry to `timeline` in an UPDATE of the request: `timeline = ${TIMELINE_APPEND}` with the entry's JSON as argument. */
+export const TIMELINE_APPEND = "json_insert(timeline, '$[#]', json(?))";
+
+/** Appends one entry to the request's timeline at this write's version (the request row moves with it). */
+export async function appendTimeline(w: WriteContext, requestId: string, input: TimelineInput): Promise<TimelineEntry> {
+  const entry = timelineEntryOf(w, input);
   await w.tx.execute({
     sql: `UPDATE requests SET timeline = json_insert(timeline, '$[#]', json(?)), updated_at = ?, version = ? WHERE id = ?`,
     args: [JSON.stringify(entry), w.nowIso, await w.version(), requestId],

@@ -5,11 +5,11 @@ import { startGrant } from '../lifecycle/grants.ts';
 import { notify } from '../lifecycle/outbox.ts';
 import { openStage, priorApprovers } from '../lifecycle/routing.ts';
 import { finishWork } from '../lifecycle/schedule.ts';
-import { appendTimeline } from '../lifecycle/timeline.ts';
+import { appendTimeline, TIMELINE_APPEND, timelineEntryOf } from '../lifecycle/timeline.ts';
 import { grantDaysOf } from '../lifecycle/timers.ts';
 import type { WriteContext } from '../write.ts';
 import { withField } from './request-create.ts';
-import { loadRequest, reachedApprovers } from './requests.ts';
+import { loadRequest } from './requests.ts';
 
 const NOT_WAITING = 'This request is not waiting for you.';
 
@@ -36,7 +36,9 @@ export async function recordDecision(
   if (!request) throw withField(notFound('There is no such request.'), field('requestId'));
   if (request.requesterId === me.id) throw forbidden('You cannot decide your own request.');
   if (request.filedBy === me.id) throw forbidden('You cannot decide a request you filed.');
-  const reached = await reachedApprovers(w.tx, request.id);
+  // Everyone the request reached so far: the approvers of every stage up to the open one.
+  const openAt = request.stages.findIndex((s) => s.decision === null);
+  const reached = [...new Set(request.stages.slice(0, openAt < 0 ? request.stages.length : openAt + 1).flatMap((s) => s.approverIds))];
   if (!reached.includes(me.id)) throw forbidden(NOT_WAITING);
   if (request.status !== 'pending')
     throw conflict(
@@ -122,15 +124,20 @@ export async function recordDecision(
       status,
     },
   });
-  await appendTimeline(w, request.id, { kind: args.outcome === 'deny' ? 'denied' : 'approved', actorId: me.id, stage: position, text: reason });
+  // The step goes on the timeline in the same UPDATE as the request (a bulk decision writes each request once).
+  const entry = JSON.stringify(timelineEntryOf(w, { kind: args.outcome === 'deny' ? 'denied' : 'approved', actorId: me.id, stage: position, text: reason }));
   if (status === 'denied') {
+    // (Its reminder timer finds it decided and stops.)
     await w.tx.execute({
-      sql: "UPDATE requests SET status = 'denied', stages = ?, decided_at = ?, updated_at = ?, version = ? WHERE id = ?",
-      args: [JSON.stringify(stages), decidedAt, decidedAt, version, request.id],
+      sql: `UPDATE requests SET status = 'denied', stages = ?, timeline = ${TIMELINE_APPEND}, decided_at = ?, updated_at = ?, version = ? WHERE id = ?`,
+      args: [JSON.stringify(stages), entry, decidedAt, decidedAt, version, request.id],
     });
-    await finishWork(w.tx, 'request.timer', request.id, w.nowIso);
     await notify(w, { event: 'request.denied', requestId: request.id, eventKey: `${request.id}:denied`, personIds: requesterSide, actorId: me.id, text: reason, stage: open.label });
   } else if (status === 'pending') {
+    await w.tx.execute({
+      sql: `UPDATE requests SET timeline = ${TIMELINE_APPEND}, updated_at = ?, version = ? WHERE id = ?`,
+      args: [entry, decidedAt, version, request.id],
+    });
     // The next stage opens (its approvers get the request, a poke and a message; its timer starts).
     if (next) await openStage(w, request, stages, position + 1, { kind: 'routed', actorId: me.id });
     await w.tx.execute({
@@ -142,10 +149,9 @@ export async function recordDecision(
     // CRM through a fulfilment job (or an admin task) — at the access window's start when there is one —
     // and counts from the CRM's confirmation; an extension moves its grant's end instead.
     await w.tx.execute({
-      sql: `UPDATE requests SET status = 'approved', stages = ?, decided_at = ?, updated_at = ?, version = ? WHERE id = ?`,
-      args: [JSON.stringify(stages), decidedAt, decidedAt, version, request.id],
+      sql: `UPDATE requests SET status = 'approved', stages = ?, timeline = ${TIMELINE_APPEND}, decided_at = ?, updated_at = ?, version = ? WHERE id = ?`,
+      args: [JSON.stringify(stages), entry, decidedAt, decidedAt, version, request.id],
     });
-    await finishWork(w.tx, 'request.timer', request.id, w.nowIso);
     await notify(w, { event: 'request.approved', requestId: request.id, eventKey: `${request.id}:approved`, personIds: requesterSide, actorId: me.id });
     await startGrant(w, request, grantDaysOf({ durationDays: request.durationDays, stages }), findings);
   }

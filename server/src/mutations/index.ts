@@ -59,6 +59,7 @@ async function applyGroup(
     db,
     now,
     async (w) => {
+      w.deferAudit();
       const results: MutationResult[] = [];
       for (const [k, m] of group.entries()) {
         try {
