@@ -19,6 +19,7 @@ import { adminTrainings } from './routes/admin-trainings.ts';
 import { auth } from './routes/auth.ts';
 import { connectionRoutes } from './routes/connections.ts';
 import { taskRoutes } from './routes/tasks.ts';
+import { delegationRoutes, notificationRoutes, preferencesRoutes, webhookRoutes } from './routes/lifecycle.ts';
 import { generateKey, KeyRing, SecretBox } from './secrets.ts';
 import { health } from './routes/health.ts';
 import { findingsRoutes } from './routes/findings.ts';
@@ -157,6 +158,10 @@ export function createApp({
     .route(SCIM_BASE_PATH, scim)
     .route('/api/admin/connections', connectionRoutes)
     .route('/api/admin/tasks', taskRoutes)
+    .route('/api/delegations', delegationRoutes)
+    .route('/api/me/preferences', preferencesRoutes)
+    .route('/api/admin/webhooks', webhookRoutes)
+    .route('/api/admin/notifications', notificationRoutes)
     .route('/api/openapi.json', docs);
 }
 

@@ -13,6 +13,8 @@ import { pruneSignInAttempts } from './auth/rate-limit.ts';
 import { seedDemoIfEmpty } from './seed/demo.ts';
 import { ConnectorWorker } from './connectors/worker.ts';
 import { loadKeyRing, SecretBox } from './secrets.ts';
+import { LifecycleWorker } from './lifecycle/worker.ts';
+import { Mailer, mailSettingsFromEnv, type MailSettings } from './lifecycle/mail.ts';
 
 export interface StartOptions {
   /** 0 picks a free port; the bound one is reported in `port` and `url`. */
@@ -33,6 +35,8 @@ export interface StartOptions {
   leaseMs?: number;
   /** Replaces the global fetch for CRM calls. */
   crmFetch?: typeof fetch;
+  /** Email over SMTP; default from ACCESSLENS_SMTP_URL and ACCESSLENS_MAIL_FROM (none when unset). */
+  mail?: MailSettings | null;
 }
 
 export interface RunningServer {
@@ -42,6 +46,8 @@ export interface RunningServer {
   notifier: Notifier;
   findings: FindingsService;
   worker: ConnectorWorker;
+  /** Reminders, escalation, time-outs, access-window starts, delegation starts; the notification outbox. */
+  lifecycle: LifecycleWorker;
   close(): Promise<void>;
 }
 
@@ -52,6 +58,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const now = options.now ?? (() => new Date());
   // The secret key first: a libsql server without ACCESSLENS_SECRET_KEY must not start at all.
   const box = new SecretBox(loadKeyRing(options.env ?? process.env, options.databaseUrl));
+  // SMTP settings are checked before anything starts: a bad URL stops the server with a clear message.
+  const mail = options.mail === undefined ? mailSettingsFromEnv(options.env ?? process.env) : options.mail;
   const db = await openDatabase(options.databaseUrl, options.databaseAuthToken);
   try {
     await migrate(db);
@@ -82,6 +90,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     ...(options.leaseMs ? { jobLeaseMs: options.leaseMs, importLeaseMs: options.leaseMs } : {}),
   });
 
+  const mailer = mail ? new Mailer(mail) : null;
+  const lifecycle = new LifecycleWorker({ db, box, now, notifier, mailer, ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}) });
+
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: options.port ?? 8787, ...(options.hostname ? { hostname: options.hostname } : {}) }, () =>
       resolve(s as Server),
@@ -111,6 +122,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   running = running.then(sweep);
   // Fulfilment jobs and imports left by a previous run (or another process) are picked up from here.
   worker.start();
+  lifecycle.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -120,10 +132,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     notifier,
     findings,
     worker,
+    lifecycle,
     close: () =>
       (closing ??= (async () => {
         clearInterval(timer);
         await worker.stop();
+        await lifecycle.stop();
+        mailer?.close();
         await running;
         notifier.closeAll();
         await new Promise<void>((resolve) => {

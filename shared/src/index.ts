@@ -10,3 +10,6 @@ export * from './engine/index.ts';
 export * from './policy-schema.ts';
 export * from './directory-schema.ts';
 export * from './connections-schema.ts';
+export * from './policy-problems.ts';
+export * from './lifecycle.ts';
+export * from './lifecycle-schema.ts';

@@ -4,6 +4,7 @@
  */
 import {
   builtInCatalog,
+  DEFAULT_LIFECYCLE,
   DEFAULT_THRESHOLDS,
   mergeCatalogs,
   policyDocument,
@@ -115,6 +116,7 @@ export const EMPTY_POLICY_DOCUMENT: PolicyDocument = {
   requestRules: [],
   adminFunctions: [],
   thresholds: { ...DEFAULT_THRESHOLDS },
+  lifecycle: { ...DEFAULT_LIFECYCLE },
 };
 
 export interface StoredPolicy {
