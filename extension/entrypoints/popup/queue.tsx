@@ -98,7 +98,7 @@ export function Queue({ state: s, nameOf, onChanged }: { state: SignedIn; nameOf
   };
 
   /** Decides `requests` (held for undo), then offers "Undo" for them all. */
-  const decideAll = async (requests: AccessRequest[], outcome: 'approve' | 'deny', reason: string | null, durationDays: number | null = null) => {
+  const decideAll = async (requests: AccessRequest[], outcome: 'approve' | 'deny' | 'needs-info', reason: string | null, durationDays: number | null = null) => {
     const ids: string[] = [];
     let failed: string | null = null;
     for (const r of requests) {
@@ -109,7 +109,9 @@ export function Queue({ state: s, nameOf, onChanged }: { state: SignedIn; nameOf
     if (ids.length > 0) {
       const who = requests.length === 1 ? (nameOf(requests[0]!.requesterId) ?? t('people.unknown')) : '';
       const text =
-        outcome === 'approve'
+        outcome === 'needs-info'
+          ? t('popup.askedOne', { name: who || t('people.unknown') })
+          : outcome === 'approve'
           ? requests.length === 1
             ? t('popup.approvedOne', { name: who })
             : t('popup.approvedMany', { n: ids.length })
