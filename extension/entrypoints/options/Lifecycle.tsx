@@ -92,8 +92,8 @@ export function OutOfOffice() {
       untilField.current?.focus();
       return;
     }
-    // From the chosen day's start (or now, if that has passed) to the end of the last day.
-    const startsAt = new Date(Math.max(startOf(from).getTime(), Date.now()));
+    // From the chosen day's start (today's: in force at once) to the end of the last day.
+    const startsAt = startOf(from);
     const endsAt = new Date(startOf(until).getTime() + 86_400_000);
     setBusy(true);
     setError(null);
