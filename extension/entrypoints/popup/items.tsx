@@ -182,7 +182,7 @@ export function QueueItem({ request, state, risk, active, open, selected, onActi
       data-testid="al-queue-item"
       data-request-id={request.id}
       data-risk={risk}
-      aria-selected={selected}
+      data-selected={selected}
       tabIndex={0}
       onFocusIn={onActivate}
       onClick={onActivate}
