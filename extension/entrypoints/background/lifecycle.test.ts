@@ -114,4 +114,29 @@ describe('needs-info from the popup', () => {
       .at(-1)!;
     expect(create.args).toMatchObject({ previousRequestId: id, permissions: ['object:Contract:read'], justification: 'Globex renewal, contract 800xx' });
   });
+
+  it('extend a grant in force: a new request for its keys, linked to it; not before the CRM holds it, not for longer than allowed', async () => {
+    const id = await avaAsks();
+    await as('ben@acme.test');
+    await send({ type: 'decision.submit', requestId: id, outcome: 'approve', reason: null, durationDays: null });
+    await deps.replica.syncNow({ force: true });
+    await as('ava@acme.test');
+    // Approved, not yet held: nothing to extend.
+    expect(await send({ type: 'request.extend', requestId: id, justification: 'More time', durationDays: 7 })).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    // The CRM confirmed it (docs/api.md "Fulfilment": status fulfilled).
+    const entry = server.requests.find((r) => r.value.id === id)!;
+    entry.v = ++server.version;
+    entry.value = { ...entry.value, status: 'fulfilled' };
+    await deps.replica.syncNow({ force: true });
+    expect(await send({ type: 'request.extend', requestId: id, justification: 'More time', durationDays: 365 })).toMatchObject({ ok: false, error: { code: 'invalid_message' } });
+    const extended = await send({ type: 'request.extend', requestId: id, justification: 'The renewal slipped a week', durationDays: 7 });
+    expect(extended).toMatchObject({ ok: true, request: { status: 'pending', extendsRequestId: id, previousRequestId: null, permissions: ['object:Contract:read'] } });
+    await deps.replica.syncNow({ force: true });
+    const create = server
+      .mutationCalls()
+      .flatMap((c) => (c.body as { mutations: { name: string; args: Record<string, unknown> }[] }).mutations)
+      .filter((m) => m.name === 'request.create')
+      .at(-1)!;
+    expect(create.args).toMatchObject({ extendsRequestId: id, permissions: ['object:Contract:read'], durationDays: 7 });
+  });
 });
