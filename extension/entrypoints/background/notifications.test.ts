@@ -3,6 +3,7 @@ import { emptySlice, type AccessRequest, type Slice, type TimelineEntry } from '
 import { DEFAULT_NOTIFY_SETTINGS, withDefaults } from '../../utils/notify-settings';
 import { BrowserNotifier, deriveEvents, plan, render, seenItem, type NotifyEvent } from './notifications';
 import { ava, ben, connection } from './test-support';
+import { setTestLocale } from '../../locales/testing';
 
 const T = '2026-03-02T09:00:00.000Z';
 const at = (minutes: number) => new Date(Date.parse(T) + minutes * 60_000).toISOString();
@@ -108,6 +109,10 @@ describe('notification events derived from the slice', () => {
     expect(render(view, e!)).toEqual({ title: 'A question about your request', message: 'Edit Contracts: Which account?' });
     const [n] = deriveEvents(slice(ben, [request('r1')]), ben.id);
     expect(render(slice(ben, [request('r1')]), n!)).toEqual({ title: 'A request waits for you', message: 'Ava Chen asks for Edit Contracts.' });
+    // In a Chinese browser: the catalog's Chinese label too.
+    setTestLocale('zh-CN');
+    expect(render(view, e!)).toEqual({ title: '审批人对您的申请有疑问', message: '编辑合同：Which account?' });
+    expect(render(slice(ben, [request('r1')]), n!)).toEqual({ title: '有申请等待您审批', message: 'Ava Chen 申请 编辑合同。' });
   });
 });
 
