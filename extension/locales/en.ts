@@ -322,7 +322,6 @@ export const en = {
   'popup.extend': 'Extend',
   'popup.endsOn': 'Ends {date}',
   'popup.sendExtend': 'Ask to extend',
-  'popup.close': 'Close',
   'popup.history': 'My decisions',
   'popup.historyEmpty': 'You have not decided anything yet.',
   'popup.hist.approve': 'Approved',

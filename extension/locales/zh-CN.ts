@@ -309,7 +309,6 @@ export const zhCN: Record<MessageKey, string> = {
   'popup.extend': '延期',
   'popup.endsOn': '{date}到期',
   'popup.sendExtend': '申请延期',
-  'popup.close': '关闭',
   'popup.history': '我的审批记录',
   'popup.historyEmpty': '您还没有审批过任何申请。',
   'popup.hist.approve': '已批准',
