@@ -187,7 +187,7 @@ export const en = {
   'popup.deniedOne': 'Denied the request from {name}.',
   'popup.deniedMany': 'Denied {n} requests.',
   'popup.queueEmpty': 'Nothing waiting for you',
-  'popup.keys': 'j/k move · Enter open · a approve · d deny · x select · / search · u undo',
+  'popup.keys': 'j/k move · Enter open · a approve · d deny · q ask · x select · / search · u undo',
   'popup.page': 'Page',
   'popup.record': 'Record',
   'popup.why': 'Why',

@@ -177,7 +177,7 @@ export const zhCN: Record<MessageKey, string> = {
   'popup.deniedOne': '已拒绝 {name} 的申请。',
   'popup.deniedMany': '已拒绝 {n} 项申请。',
   'popup.queueEmpty': '没有等待您审批的申请',
-  'popup.keys': 'j/k 移动 · Enter 展开 · a 批准 · d 拒绝 · x 选择 · / 搜索 · u 撤销',
+  'popup.keys': 'j/k 移动 · Enter 展开 · a 批准 · d 拒绝 · q 提问 · x 选择 · / 搜索 · u 撤销',
   'popup.page': '页面',
   'popup.record': '记录',
   'popup.why': '理由',

@@ -131,7 +131,10 @@ describe('the lifecycle in the popup', () => {
     // Ben's background told him too (read at once: the browser takes a shown notification away after a while).
     await expect.poll(() => notificationIds(ben), { timeout: 30_000, interval: 250 }).toContain(`al:${id}:new-item:0`);
     await expect.poll(() => card.getByTestId('al-card-hints').textContent()).toContain('Contract');
-    await card.getByTestId('al-queue-open').click();
+    // "q" opens the card in focus at its question.
+    await card.focus();
+    await benPopup.keyboard.press('q');
+    await expect.poll(() => benPopup.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? null)).toBe('al-question');
     // Asking needs a question.
     await card.getByTestId('al-ask').click();
     await expect.poll(() => card.getByTestId('al-error').textContent()).toContain('question');

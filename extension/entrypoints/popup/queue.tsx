@@ -1,6 +1,6 @@
 /**
  * The approver queue, built to be cleared fast: compact cards (several fit at once), keyboard first
- * (j/k move, Enter open, a approve, d deny, x select, / search, u undo), select many and approve or
+ * (j/k move, Enter open, a approve, d deny, q ask a question, x select, / search, u undo), select many and approve or
  * deny them with one reason, filter by CRM, search, sort by age or risk, and undo for a few seconds —
  * decisions are held by the background that long before they are sent (and sent exactly once, even
  * offline: the outbox).
@@ -203,6 +203,12 @@ export function Queue({ state: s, nameOf, onChanged }: { state: SignedIn; nameOf
       case 'a':
         e.preventDefault();
         void decideAll([r], 'approve', null);
+        return;
+      case 'q':
+        // Asking a question: open the card at its question.
+        e.preventDefault();
+        setOpen(r.id);
+        requestAnimationFrame(() => itemAt(active)?.querySelector<HTMLTextAreaElement>('[data-testid="al-question"]')?.focus());
         return;
       case 'd':
         // Denying needs a reason: open the card at its reason.
