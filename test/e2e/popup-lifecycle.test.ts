@@ -166,8 +166,11 @@ describe('the lifecycle in the popup', () => {
     // Back in Ben's queue (live: the server pokes his extension).
     await card.waitFor({ timeout: 30_000 });
 
+    // The card shows the question and Ava's answer.
+    // (Still open from "q": the queue keeps which card is open while it is away.)
+    if ((await card.getByTestId('al-queue-open').getAttribute('aria-expanded')) !== 'true') await card.getByTestId('al-queue-open').click();
+    await expect.poll(() => card.getByTestId('al-card-qa').locator('li').allTextContents()).toEqual([expect.stringMatching(/Ben Ortiz asked a question .*: Which account is the renewal for\?/), expect.stringMatching(/Ava Chen answered .*: Globex Corporation/)]);
     // axe-core: Ben's popup with a card open and his decisions shown; Ava's with her requests.
-    await card.getByTestId('al-queue-open').click();
     expect(await seriousViolations(benPopup)).toEqual([]);
     await mine.locator('summary').first().click();
     expect(await seriousViolations(avaPopup)).toEqual([]);

@@ -151,6 +151,8 @@ export function QueueItem({ request, state, risk, active, open, selected, onActi
   const reasonField = useRef<HTMLTextAreaElement>(null);
   const questionField = useRef<HTMLTextAreaElement>(null);
   const hints = cardHints(request, state.me.id, nameOf);
+  // Questions asked and answered so far: the answer is often what decides.
+  const qa = (request.timeline ?? []).filter((e) => (e.kind === 'needs-info' || e.kind === 'answered') && e.text);
   const requester = nameOf(request.requesterId) ?? t('people.unknown');
   const labels = request.permissions.map((k) => labelFor(state, k, request.connectionId));
   const detailsId = `details-${request.id}`;
@@ -226,6 +228,15 @@ export function QueueItem({ request, state, risk, active, open, selected, onActi
         <div id={detailsId} class="details" data-testid="al-queue-details">
           <p class="muted keys-line">{request.permissions.join(', ')}</p>
           <StageFacts request={request} nameOf={nameOf} />
+          {qa.length > 0 && (
+            <ul class="history" data-testid="al-card-qa">
+              {qa.map((e, i) => (
+                <li key={i} data-kind={e.kind}>
+                  {timelineText(e, nameOf)}: <span class="why">{e.text}</span>
+                </li>
+              ))}
+            </ul>
+          )}
           <dl class="facts">
             <PageFacts request={request} />
             <dt>{t('popup.why')}</dt>
