@@ -17,7 +17,8 @@ export default defineConfig({
     // CRMs' content scripts are declared with their own match patterns. In-house CRMs' hosts are asked
     // for at run time, one host at a time, when the person allows them in settings (`scripting` then
     // registers the in-house content script for them). `identity`: single sign-on (launchWebAuthFlow).
-    permissions: ['storage', 'alarms', 'identity', 'scripting'],
+    // `notifications`: browser notifications of each request's steps (background/notifications.ts).
+    permissions: ['storage', 'alarms', 'identity', 'scripting', 'notifications'],
     optional_host_permissions: ['https://*/*', 'http://*/*'],
     // The end-to-end build only: the browser's own prompt for an optional host permission cannot be
     // answered by an automated test, so this build is given loopback in-house CRMs (the tests' Acme

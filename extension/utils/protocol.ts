@@ -66,7 +66,17 @@ export interface DecisionAnswer extends RequestAnswer {
   mutationId: string;
 }
 
-export type PopupStateAnswer = PopupState & { failures: MutationFailure[] };
+/** One decision of mine on someone else's request ("My decisions" in the popup). */
+export interface HistoryItem {
+  requestId: string;
+  outcome: 'approve' | 'deny' | 'needs-info';
+  at: string;
+  /** The reason or question. */
+  text: string | null;
+  request: AccessRequest;
+}
+
+export type PopupStateAnswer = PopupState & { failures: MutationFailure[]; history?: HistoryItem[] };
 
 export interface AuthStatusAnswer {
   signedIn: boolean;

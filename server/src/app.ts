@@ -25,6 +25,7 @@ import { auditRoutes } from './routes/audit.ts';
 import { adminAccessRoutes } from './routes/admin-access.ts';
 import { reviewRoutes } from './routes/reviews.ts';
 import { licenseSeatRoutes } from './routes/license-seats.ts';
+import { delegationRoutes, notificationRoutes, preferencesRoutes, webhookRoutes } from './routes/lifecycle.ts';
 import { generateKey, KeyRing, SecretBox } from './secrets.ts';
 import { health } from './routes/health.ts';
 import { findingsRoutes } from './routes/findings.ts';
@@ -168,6 +169,10 @@ export function createApp({
     .route('/api/admin/access', adminAccessRoutes)
     .route('/api/reviews', reviewRoutes)
     .route('/api/admin/license-seats', licenseSeatRoutes)
+    .route('/api/delegations', delegationRoutes)
+    .route('/api/me/preferences', preferencesRoutes)
+    .route('/api/admin/webhooks', webhookRoutes)
+    .route('/api/admin/notifications', notificationRoutes)
     .route('/api/admin/revocations', adminRevocations)
     .route('/api/openapi.json', docs);
 }

@@ -17,6 +17,7 @@ import {
   type SyncedKillSwitch,
   type SyncedPageRule,
   type RequestFulfilment,
+  type TimelineEntry,
 } from '@accesslens/shared';
 import type { Row } from '@libsql/client';
 
@@ -24,7 +25,7 @@ const str = (v: unknown): string => String(v);
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 const json = <T>(v: unknown): T => JSON.parse(String(v)) as T;
 
-export const PERSON_COLUMNS = 'p.id, p.email, p.name, p.department, p.title, p.manager_id, p.status, p.roles, p.version, p.slice_version';
+export const PERSON_COLUMNS = 'p.id, p.email, p.name, p.department, p.title, p.manager_id, p.status, p.roles, p.language, p.version, p.slice_version';
 export function personFromRow(r: Row): Person {
   return {
     id: str(r.id),
@@ -35,6 +36,7 @@ export function personFromRow(r: Row): Person {
     managerId: strOrNull(r.manager_id),
     status: str(r.status) as Person['status'],
     roles: json<Person['roles']>(r.roles),
+    language: r.language === undefined || r.language === null ? null : (str(r.language) as NonNullable<Person['language']>),
   };
 }
 
@@ -120,7 +122,7 @@ export function assignmentFromRow(r: Row): Assignment {
 
 export const REQUEST_COLUMNS = `r.id, r.requester_id, r.connection_id, r.account_id, r.permissions, r.page, r.justification,
   r.evidence, r.duration_days, r.status, r.stages, r.created_at, r.updated_at, r.decided_at, r.granted_at, r.expires_at, r.fulfilment,
-  r.version`;
+  r.bundle_id, r.starts_at, r.filed_by, r.previous_request_id, r.extends_request_id, r.needs_info, r.timeline, r.version`;
 export function requestFromRow(r: Row): AccessRequest {
   return {
     id: str(r.id),
@@ -140,6 +142,13 @@ export function requestFromRow(r: Row): AccessRequest {
     grantedAt: strOrNull(r.granted_at),
     expiresAt: strOrNull(r.expires_at),
     fulfilment: r.fulfilment === null || r.fulfilment === undefined ? null : json<RequestFulfilment>(r.fulfilment),
+    bundleId: strOrNull(r.bundle_id),
+    startsAt: strOrNull(r.starts_at),
+    filedBy: strOrNull(r.filed_by),
+    previousRequestId: strOrNull(r.previous_request_id),
+    extendsRequestId: strOrNull(r.extends_request_id),
+    needsInfo: r.needs_info === null || r.needs_info === undefined ? null : json<NonNullable<AccessRequest['needsInfo']>>(r.needs_info),
+    timeline: r.timeline === null || r.timeline === undefined ? [] : json<TimelineEntry[]>(r.timeline),
   };
 }
 

@@ -14,6 +14,8 @@ import { seedDemoIfEmpty } from './seed/demo.ts';
 import { ConnectorWorker } from './connectors/worker.ts';
 import { ConsoleWorker } from './console/worker.ts';
 import { loadKeyRing, SecretBox } from './secrets.ts';
+import { LifecycleWorker } from './lifecycle/worker.ts';
+import { Mailer, mailSettingsFromEnv, type MailSettings } from './lifecycle/mail.ts';
 
 export interface StartOptions {
   /** 0 picks a free port; the bound one is reported in `port` and `url`. */
@@ -34,6 +36,8 @@ export interface StartOptions {
   leaseMs?: number;
   /** Replaces the global fetch for CRM calls. */
   crmFetch?: typeof fetch;
+  /** Email over SMTP; default from ACCESSLENS_SMTP_URL and ACCESSLENS_MAIL_FROM (none when unset). */
+  mail?: MailSettings | null;
 }
 
 export interface RunningServer {
@@ -45,6 +49,8 @@ export interface RunningServer {
   worker: ConnectorWorker;
   /** Reviews' due dates and reminders, licence reminders, daily findings counts (the console's schedule). */
   consoleWorker: ConsoleWorker;
+  /** Reminders, escalation, time-outs, access-window starts, delegation starts; the notification outbox. */
+  lifecycle: LifecycleWorker;
   close(): Promise<void>;
 }
 
@@ -55,6 +61,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const now = options.now ?? (() => new Date());
   // The secret key first: a libsql server without ACCESSLENS_SECRET_KEY must not start at all.
   const box = new SecretBox(loadKeyRing(options.env ?? process.env, options.databaseUrl));
+  // SMTP settings are checked before anything starts: a bad URL stops the server with a clear message.
+  const mail = options.mail === undefined ? mailSettingsFromEnv(options.env ?? process.env) : options.mail;
   const db = await openDatabase(options.databaseUrl, options.databaseAuthToken);
   try {
     await migrate(db);
@@ -86,6 +94,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   });
 
   const consoleWorker = new ConsoleWorker({ db, now, findings, notifier, ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}) });
+  const mailer = mail ? new Mailer(mail) : null;
+  const lifecycle = new LifecycleWorker({ db, box, now, notifier, mailer, ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}) });
 
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: options.port ?? 8787, ...(options.hostname ? { hostname: options.hostname } : {}) }, () =>
@@ -117,6 +127,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // Fulfilment jobs and imports left by a previous run (or another process) are picked up from here.
   worker.start();
   consoleWorker.start();
+  lifecycle.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -127,11 +138,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     findings,
     worker,
     consoleWorker,
+    lifecycle,
     close: () =>
       (closing ??= (async () => {
         clearInterval(timer);
         await worker.stop();
         await consoleWorker.stop();
+        await lifecycle.stop();
+        mailer?.close();
         await running;
         notifier.closeAll();
         await new Promise<void>((resolve) => {

@@ -17,6 +17,8 @@ import { startSqld } from './testing-sqld.ts';
 import { ConnectorWorker } from './connectors/worker.ts';
 import { ConsoleWorker } from './console/worker.ts';
 import { generateKey, KeyRing, SecretBox } from './secrets.ts';
+import { LifecycleWorker } from './lifecycle/worker.ts';
+import { Mailer, type MailSettings } from './lifecycle/mail.ts';
 
 export const T0 = new Date('2026-03-02T09:00:00.000Z');
 export const DAY_MS = 24 * 60 * 60 * 1000;
@@ -37,6 +39,8 @@ export interface Harness {
   worker: ConnectorWorker;
   /** This "process"'s console schedule worker, not started: tests call `consoleWorker.runDue()` after moving the clock. */
   consoleWorker: ConsoleWorker;
+  /** This "process"'s lifecycle worker (reminders, escalation, outbox), not started: tests call `lifecycle.runDue()` after moving the clock. */
+  lifecycle: LifecycleWorker;
   /** As Cara (an administrator): marks the open admin task of a request done. */
   completeTask(requestId: string, kind?: 'grant' | 'revoke' | 'problem'): Promise<Response>;
   /** As Cara, through the admin people API: makes a demo person an administrator too. */
@@ -61,7 +65,9 @@ export interface Harness {
  * With ACCESSLENS_TEST_DB=sqld (the `server-libsql` test project) every harness gets its own libsql
  * server instead of a file, so the same tests prove the same code on both kinds of DATABASE_URL.
  */
-export async function harness(options: { seed?: boolean; dir?: string; oidc?: OidcSettings; crmFetch?: typeof fetch } = {}): Promise<Harness> {
+export async function harness(
+  options: { seed?: boolean; dir?: string; oidc?: OidcSettings; crmFetch?: typeof fetch; mail?: MailSettings } = {},
+): Promise<Harness> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'accesslens-test-'));
   const sqld = process.env.ACCESSLENS_TEST_DB === 'sqld' ? await startSqld() : null;
   const url = sqld ? sqld.url : `file:${join(dir, 'accesslens.db')}`;
@@ -83,6 +89,8 @@ export async function harness(options: { seed?: boolean; dir?: string; oidc?: Oi
   const app = newApp(findings);
   const worker = new ConnectorWorker({ db, box: secrets, now: clock.now, findings, notifier, ...(options.crmFetch ? { fetch: options.crmFetch } : {}) });
   const consoleWorker = new ConsoleWorker({ db, now: clock.now, findings, notifier });
+  const mailer = options.mail ? new Mailer(options.mail) : null;
+  const lifecycle = new LifecycleWorker({ db, box: secrets, now: clock.now, notifier, mailer });
 
   const h: Harness = {
     db,
@@ -95,6 +103,7 @@ export async function harness(options: { seed?: boolean; dir?: string; oidc?: Oi
     secrets,
     worker,
     consoleWorker,
+    lifecycle,
     async completeTask(requestId, kind = 'grant') {
       const cara = await h.signIn('cara@acme.test');
       const r = await db.execute("SELECT id FROM admin_tasks WHERE request_id = ? AND kind = ? AND status = 'open'", [requestId, kind]);
@@ -167,6 +176,8 @@ export async function harness(options: { seed?: boolean; dir?: string; oidc?: Oi
     async close() {
       await worker.stop();
       await consoleWorker.stop();
+      await lifecycle.stop();
+      mailer?.close();
       notifier.closeAll();
       db.close();
       await sqld?.stop();

@@ -10,6 +10,9 @@ export class WriteContext {
   readonly #beforeCommit = new Map<string, () => Promise<void>>();
   readonly #afterCommit: (() => void)[] = [];
   readonly #afterRollback: (() => void)[] = [];
+  readonly #memo = new Map<string, Promise<unknown>>();
+  /** Audit events held back until just before commit (`deferAudit`), written in one go, in order. */
+  #pendingAudit: AuditInput[] | null = null;
 
   constructor(
     readonly tx: Transaction,
@@ -35,11 +38,37 @@ export class WriteContext {
   }
 
   audit(input: AuditInput): Promise<number> {
+    if (this.#pendingAudit) {
+      this.#pendingAudit.push(input);
+      return Promise.resolve(0);
+    }
     return appendAudit(this.tx, this.now, input);
+  }
+
+  /**
+   * From now on, audit events are written together just before commit (same order, same chain): a write
+   * that applies many mutations reads the chain's head once instead of once per event.
+   */
+  deferAudit(): void {
+    this.#pendingAudit ??= [];
+  }
+
+  /**
+   * A read this transaction may reuse (the rows behind `key` must not change within it): a connection's
+   * facts, its assignable bundles, the organisation's webhooks.
+   */
+  memo<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    let p = this.#memo.get(key) as Promise<T> | undefined;
+    if (!p) this.#memo.set(key, (p = fn()));
+    return p;
   }
 
   /** Several audit events in order, written in bulk (imports). */
   auditMany(inputs: readonly AuditInput[]): Promise<void> {
+    if (this.#pendingAudit) {
+      this.#pendingAudit.push(...inputs);
+      return Promise.resolve();
+    }
     return appendAuditMany(this.tx, this.now, inputs);
   }
 
@@ -59,8 +88,45 @@ export class WriteContext {
     this.#afterRollback.push(fn);
   }
 
+  /**
+   * Runs `fn` inside a SAVEPOINT: when it throws, what it wrote (and the sync version, people to poke and
+   * hooks it registered) is undone and the error rethrown; the transaction goes on. Lets one transaction
+   * apply many mutations (an approver's bulk decision) while each is still all-or-nothing.
+   */
+  async savepoint<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad savepoint name ${name}`);
+    const saved = {
+      version: this.#version,
+      affected: [...this.affected],
+      before: [...this.#beforeCommit.keys()],
+      after: this.#afterCommit.length,
+      rollback: this.#afterRollback.length,
+      audits: this.#pendingAudit?.length ?? 0,
+    };
+    await this.tx.execute(`SAVEPOINT ${name}`);
+    try {
+      const result = await fn();
+      await this.tx.execute(`RELEASE ${name}`);
+      return result;
+    } catch (error) {
+      await this.tx.execute(`ROLLBACK TO ${name}`);
+      await this.tx.execute(`RELEASE ${name}`);
+      this.#version = saved.version;
+      this.affected.clear();
+      for (const id of saved.affected) this.affected.add(id);
+      for (const key of [...this.#beforeCommit.keys()]) if (!saved.before.includes(key)) this.#beforeCommit.delete(key);
+      this.#afterCommit.length = saved.after;
+      this.#afterRollback.length = saved.rollback;
+      if (this.#pendingAudit) this.#pendingAudit.length = saved.audits;
+      throw error;
+    }
+  }
+
   /** @internal runWrite's. */
   async runBeforeCommit(): Promise<void> {
+    const pending = this.#pendingAudit;
+    this.#pendingAudit = null;
+    if (pending && pending.length > 0) await appendAuditMany(this.tx, this.now, pending);
     for (const fn of this.#beforeCommit.values()) await fn();
   }
 

@@ -14,4 +14,7 @@ export * from './findings-schema.ts';
 export * from './policy-diff.ts';
 export * from './console-schema.ts';
 export * from './reviews-schema.ts';
+export * from './policy-problems.ts';
+export * from './lifecycle.ts';
+export * from './lifecycle-schema.ts';
 export * from './revocations-schema.ts';

@@ -128,6 +128,32 @@ export const extensionPageMessage = z.discriminatedUnion('type', [
   /** Takes back decisions still held for undo (by the mutation ids `decision.submit` answered). */
   z.object({ type: z.literal('decisions.undo'), mutationIds: z.array(clientId).min(1).max(500) }),
   z.object({ type: z.literal('request.cancel'), requestId: id }),
+  /** The requester answers an approver's question (`request.answer`). */
+  z.object({ type: z.literal('request.answer'), requestId: id, answer: z.string().trim().min(1, 'is required').max(2000) }),
+  /** "Request again" after a denial: the same keys, linked to the denied request, with a new justification. */
+  z.object({
+    type: z.literal('request.again'),
+    requestId: id,
+    justification: z.string().trim().min(1, 'is required').max(2000),
+    durationDays,
+  }),
+  /** "Extend" a grant in force: a new request for its keys, linked to it, routed like any request. */
+  z.object({
+    type: z.literal('request.extend'),
+    requestId: id,
+    justification: z.string().trim().min(1, 'is required').max(2000),
+    durationDays,
+  }),
+  /** Out of office: the caller's delegations (as approver or delegate); set one; end one. */
+  z.object({ type: z.literal('delegations.list') }),
+  z.object({
+    type: z.literal('delegations.create'),
+    delegateId: id,
+    startsAt: isoDateTime,
+    endsAt: isoDateTime,
+    note: z.string().trim().max(300).default(''),
+  }),
+  z.object({ type: z.literal('delegations.end'), id }),
   z.object({ type: z.literal('sync.now') }),
   /** Settings: the CRM connections, in-house hosts and whether they are allowed, the chosen connections. */
   z.object({ type: z.literal('connections.state') }),

@@ -100,6 +100,52 @@ export const autoApproval = z.object({
   requesters: z.array(functionMatch).min(1, 'name at least one job function (leave it out for everyone)').optional(),
 });
 
+/**
+ * Reminders, escalation and time-out of an open stage, and the expiry reminder of a grant. Hours count from
+ * when the stage started waiting (it opened, or the requester answered a question).
+ */
+const lifecycleFields = {
+  /** Remind the stage's approvers who have not decided after this many hours, then again every as many. */
+  remindAfterHours: z.number().int('must be a whole number of hours').min(1, 'must be at least 1 hour').max(720, 'must be at most 720 hours'),
+  /** At most this many reminders per stage (0 = none). */
+  maxReminders: z.number().int().min(0, 'must be at least 0').max(20, 'must be at most 20'),
+  /** Ask the stage's fallback approvers too after this many hours; null = never. */
+  escalateAfterHours: z.number().int('must be a whole number of hours').min(1, 'must be at least 1 hour').max(2160, 'must be at most 2160 hours').nullable(),
+  /** Deny the request (timed out) after this many hours without a decision; null = never. */
+  denyAfterHours: z.number().int('must be a whole number of hours').min(1, 'must be at least 1 hour').max(8760, 'must be at most 8760 hours').nullable(),
+  /** Remind the requester this many days before a grant ends (0 = no reminder). */
+  expiryReminderDays: z.number().int('must be a whole number of days').min(0, 'must be at least 0').max(90, 'must be at most 90 days'),
+};
+
+export const DEFAULT_LIFECYCLE = {
+  remindAfterHours: 24,
+  maxReminders: 3,
+  escalateAfterHours: 72,
+  denyAfterHours: null,
+  expiryReminderDays: 3,
+} as const satisfies { [K in keyof typeof lifecycleFields]: z.output<(typeof lifecycleFields)[K]> };
+
+const lifecycleOrder = (v: { escalateAfterHours?: number | null; denyAfterHours?: number | null }, ctx: z.RefinementCtx) => {
+  if (v.escalateAfterHours != null && v.denyAfterHours != null && v.denyAfterHours <= v.escalateAfterHours)
+    ctx.addIssue({ code: 'custom', path: ['denyAfterHours'], message: `must be later than escalateAfterHours (${v.escalateAfterHours})` });
+};
+
+/** The policy's lifecycle defaults (every field has a default). */
+export const lifecycleSettings = z
+  .object({
+    remindAfterHours: lifecycleFields.remindAfterHours.default(DEFAULT_LIFECYCLE.remindAfterHours),
+    maxReminders: lifecycleFields.maxReminders.default(DEFAULT_LIFECYCLE.maxReminders),
+    escalateAfterHours: lifecycleFields.escalateAfterHours.default(DEFAULT_LIFECYCLE.escalateAfterHours),
+    denyAfterHours: lifecycleFields.denyAfterHours.default(DEFAULT_LIFECYCLE.denyAfterHours),
+    expiryReminderDays: lifecycleFields.expiryReminderDays.default(DEFAULT_LIFECYCLE.expiryReminderDays),
+  })
+  .strict()
+  .superRefine(lifecycleOrder);
+export type LifecycleSettingsDocument = z.output<typeof lifecycleSettings>;
+
+/** A request rule's overrides of the policy's lifecycle defaults (any field). */
+export const lifecycleOverride = z.object(lifecycleFields).partial().strict().superRefine(lifecycleOrder);
+
 export const requestRule = z
   .object({
     id,
@@ -122,6 +168,10 @@ export const requestRule = z
       .default({}),
     justificationRequired: z.boolean().default(true),
     evidenceRequired: z.boolean().default(false),
+    /** One person may not approve two stages of the same request, unless this is false. */
+    distinctApprovers: z.boolean().default(true),
+    /** Reminders, escalation, time-out and expiry reminder for requests this rule routes (overrides `lifecycle`). */
+    lifecycle: lifecycleOverride.optional(),
   })
   .superRefine((r, ctx) => {
     if (r.defaultDurationDays > r.maxDurationDays)
@@ -149,6 +199,8 @@ export const policyDocument = z
     superAdminSets: z.partialRecord(z.enum(CRM_KINDS), z.array(z.array(permissionKey).min(1)).max(20)).optional(),
     thresholds: thresholds.default({ ...DEFAULT_THRESHOLDS }),
     sodAtRequest: z.enum(['warn', 'block']).optional(),
+    /** Reminders, escalation and time-out of open stages; expiry reminders of grants (defaults for every rule). */
+    lifecycle: lifecycleSettings.default({ ...DEFAULT_LIFECYCLE }),
     /** When access is taken out after a departure, a suspension or a move (revocations-schema.ts). */
     revocations: revocationPolicy.prefault({}),
   })

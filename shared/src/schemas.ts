@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { CRM_KINDS, DURATION_CHOICES } from './constants.ts';
+import { CRM_KINDS, DURATION_CHOICES, LOCALES } from './constants.ts';
+import { TIMELINE_KINDS } from './lifecycle.ts';
+import { POLICY_PROBLEM_CODES } from './policy-problems.ts';
 import { PAGE_KINDS } from './crm/types.ts';
 import { compilePattern, patternGroups } from './crm/rules.ts';
 import { isApiName, parsePermissionKey } from './permissions.ts';
@@ -56,8 +58,11 @@ export const person = z.object({
   managerId: id.nullable(),
   status: personStatus,
   roles: z.array(personRole),
+  /** The language messages to this person are written in; null = not set (English). Always sent by this server. */
+  language: z.enum(LOCALES).nullable().optional(),
 });
 export type Person = z.infer<typeof person>;
+export const locale = z.enum(LOCALES);
 
 /** What a caller may know of another person: enough to show a name. */
 export const personRef = z.object({ id, name: z.string(), email: z.email(), title: z.string() });
@@ -160,7 +165,11 @@ export const pageContext = z.object({
 });
 export type PageContext = z.infer<typeof pageContext>;
 
-export const decisionOutcome = z.enum(['approve', 'deny']);
+/**
+ * approve / deny a stage; needs-info asks the requester a question (decision.record only: a stage's
+ * `approvals` and `decision` only ever hold approve or deny).
+ */
+export const decisionOutcome = z.enum(['approve', 'deny', 'needs-info']);
 export type DecisionOutcome = z.infer<typeof decisionOutcome>;
 
 export const stageDecision = z.object({
@@ -191,8 +200,48 @@ export const approvalStage = z.object({
   decision: stageDecision.nullable(),
   /** True when the stage's own approvers were not enough and the policy's fallback was asked. */
   escalated: z.boolean().default(false),
+  // The fields below are always sent by this server; optional for stages stored or built before them.
+  /** The request rules behind this stage. */
+  ruleIds: z.array(z.string()).optional(),
+  /** Who the stage escalates to (its rules' fallback, eligible people only), when it waits too long. */
+  fallbackIds: z.array(id).optional(),
+  /** False when the rule lets one person approve this stage after approving an earlier one. */
+  distinctApprovers: z.boolean().optional(),
+  /** Approvers replaced by their out-of-office delegate when the stage was routed. */
+  delegates: z.array(z.object({ approverId: id, delegateId: id })).optional(),
+  /** Since when the stage waits for its approvers (opened, or answered after needs-info); null until it opens. */
+  waitingSince: isoDateTime.nullable().optional(),
+  /** Reminders sent for this stage so far, and the last one's time. */
+  reminders: z.number().int().nonnegative().optional(),
+  lastRemindedAt: isoDateTime.nullable().optional(),
 });
 export type ApprovalStage = z.infer<typeof approvalStage>;
+
+/** A policy problem as the server sends it: a code (`POLICY_PROBLEM_CODES`), its params, the English sentence. */
+export const policyProblemSchema = z.object({
+  code: z.enum(POLICY_PROBLEM_CODES),
+  params: z.record(z.string(), z.union([z.string(), z.number(), z.null(), z.array(z.string())])),
+  message: z.string(),
+});
+
+/** One step of a request's life (`TIMELINE_KINDS` says what each kind means). */
+export const timelineEntry = z.object({
+  at: isoDateTime,
+  kind: z.enum(TIMELINE_KINDS),
+  /** Who acted; null = AccessLens on a schedule (reminders, escalation, time-out, start). */
+  actorId: id.nullable(),
+  /** Who the step concerns: asked, reminded, escalated to, delegated to. */
+  personIds: z.array(id),
+  /** The stage concerned (index into `stages`), where there is one. */
+  stage: z.number().int().nonnegative().nullable(),
+  /** A question, an answer, a denial's reason; null otherwise. */
+  text: z.string().nullable(),
+  /** extended: the extension request. */
+  requestId: id.optional(),
+  /** fulfilled, expiring, extended: the grant's end. */
+  expiresAt: isoDateTime.optional(),
+});
+export type TimelineEntry = z.infer<typeof timelineEntry>;
 
 /**
  * How an approved request reaches the CRM, step by step (the request's `status` stays the coarse
@@ -315,6 +364,24 @@ export const accessRequest = z.object({
   expiresAt: isoDateTime.nullable(),
   /** Once approved: how the grant reaches the CRM and leaves it again (null before approval). */
   fulfilment: requestFulfilment.nullable().optional(),
+  // The lifecycle fields below are always sent by this server; optional for older servers and stored slices.
+  /** A request for a whole CRM bundle (permission set, role…): its id. `permissions` are the keys it adds. */
+  bundleId: id.nullable().optional(),
+  /** The access window's start: the grant is applied then; null = at approval. */
+  startsAt: isoDateTime.nullable().optional(),
+  /** The manager who filed it for their direct report (`requesterId`, the requester of record); null = the requester did. */
+  filedBy: id.nullable().optional(),
+  /** "Request again": the denied request this one follows. */
+  previousRequestId: id.nullable().optional(),
+  /** "Extend": the grant (fulfilled request) this one extends. */
+  extendsRequestId: id.nullable().optional(),
+  /** The open question while `needs-info`, else null. */
+  needsInfo: z
+    .object({ askedBy: id, askedAt: isoDateTime, question: z.string(), stage: z.number().int().nonnegative() })
+    .nullable()
+    .optional(),
+  /** What happened so far, oldest first. */
+  timeline: z.array(timelineEntry).optional(),
 });
 export type AccessRequest = z.infer<typeof accessRequest>;
 
@@ -452,6 +519,8 @@ export const apiError = z.object({
     /** For validation errors: the first offending field, dotted (e.g. "mutations.0.args.justification"). */
     field: z.string().optional(),
     issues: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+    /** policy_blocked: every problem, as a code with params (render these; `message` joins their English). */
+    problems: z.array(policyProblemSchema).optional(),
   }),
 });
 export type ApiError = z.infer<typeof apiError>;
@@ -573,15 +642,33 @@ export type SyncResponse = z.infer<typeof syncResponse>;
 /** Links to a ticket or an approval document backing a request. */
 export const evidenceLinks = z.array(z.url({ protocol: /^https?$/, message: 'must be an http(s) link' }).max(2048)).max(5).default([]);
 
-export const requestCreateArgs = z.object({
-  requestId: clientId,
-  connectionId: id,
-  permissions: z.array(permissionKey).min(1, 'name at least one permission').max(20),
-  page: pageContext.nullable(),
-  justification: z.string().trim().min(1, 'is required').max(2000),
-  evidence: evidenceLinks,
-  durationDays,
-});
+export const requestCreateArgs = z
+  .object({
+    requestId: clientId,
+    connectionId: id,
+    /** The keys asked for; may be empty for a bundle request (`bundleId`) or an extension (the grant's keys). */
+    permissions: z.array(permissionKey).max(20).default([]),
+    page: pageContext.nullable(),
+    justification: z.string().trim().min(1, 'is required').max(2000),
+    evidence: evidenceLinks,
+    durationDays,
+    /** A whole bundle the CRM models (permission set, role…): the request asks for what it adds. */
+    bundleId: id.nullable().optional(),
+    /** The access window's start (in the future, at most a year ahead); null = as soon as approved. */
+    startsAt: isoDateTime.nullable().optional(),
+    /** A manager filing for a direct report: the report's person id (the report is the requester of record). */
+    onBehalfOf: id.nullable().optional(),
+    /** "Request again": the denied request this one follows. */
+    previousRequestId: clientId.nullable().optional(),
+    /** "Extend": the grant (a fulfilled request) to extend; permissions default to its keys. */
+    extendsRequestId: clientId.nullable().optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (v.permissions.length === 0 && !v.bundleId && !v.extendsRequestId)
+      ctx.addIssue({ code: 'custom', path: ['permissions'], message: 'name at least one permission (or a bundle)' });
+    if (v.bundleId && v.extendsRequestId)
+      ctx.addIssue({ code: 'custom', path: ['bundleId'], message: 'an extension asks for the grant\'s own permissions, not a bundle' });
+  });
 export type RequestCreateArgs = z.infer<typeof requestCreateArgs>;
 
 export const requestCancelArgs = z.object({ requestId: clientId });
@@ -591,6 +678,7 @@ export const decisionRecordArgs = z
   .object({
     requestId: clientId,
     outcome: decisionOutcome,
+    /** Why (required to deny); the question for `needs-info`. */
     reason: z.string().trim().max(2000).nullable().default(null),
     /** Approve for fewer days than asked; never more. */
     durationDays: z.number().int().positive().nullable().default(null),
@@ -598,10 +686,19 @@ export const decisionRecordArgs = z
   .superRefine((v, ctx) => {
     if (v.outcome === 'deny' && !v.reason)
       ctx.addIssue({ code: 'custom', path: ['reason'], message: 'is required when denying' });
-    if (v.outcome === 'deny' && v.durationDays !== null)
+    if (v.outcome === 'needs-info' && !v.reason)
+      ctx.addIssue({ code: 'custom', path: ['reason'], message: 'is required when asking for more information (the question)' });
+    if (v.outcome !== 'approve' && v.durationDays !== null)
       ctx.addIssue({ code: 'custom', path: ['durationDays'], message: 'applies only when approving' });
   });
 export type DecisionRecordArgs = z.infer<typeof decisionRecordArgs>;
+
+/** request.answer: the requester answers an approver's question; the request is pending again at the same stage. */
+export const requestAnswerArgs = z.object({
+  requestId: clientId,
+  answer: z.string().trim().min(1, 'is required').max(2000),
+});
+export type RequestAnswerArgs = z.infer<typeof requestAnswerArgs>;
 
 /** A calendar day, YYYY-MM-DD (UTC). */
 export const isoDay = z.iso.date();
@@ -636,6 +733,7 @@ export const mutation = z.discriminatedUnion('name', [
   z.object({ id: clientId, name: z.literal('request.cancel'), args: requestCancelArgs }),
   z.object({ id: clientId, name: z.literal('decision.record'), args: decisionRecordArgs }),
   z.object({ id: clientId, name: z.literal('request.report-problem'), args: requestReportProblemArgs }),
+  z.object({ id: clientId, name: z.literal('request.answer'), args: requestAnswerArgs }),
 ]);
 export type Mutation = z.infer<typeof mutation>;
 export type MutationName = Mutation['name'];
@@ -647,7 +745,9 @@ export type UsageReportMutation = z.infer<typeof usageReportMutation>;
 export const anyMutation = z.discriminatedUnion('name', [...mutation.options, usageReportMutation]);
 export type AnyMutation = z.infer<typeof anyMutation>;
 
-export const mutationsBody = z.object({ mutations: z.array(anyMutation).min(1).max(100) });
+/** Up to 500 per call: an approver's bulk decision is one call. */
+export const MAX_MUTATIONS_PER_CALL = 500;
+export const mutationsBody = z.object({ mutations: z.array(anyMutation).min(1).max(MAX_MUTATIONS_PER_CALL) });
 export type MutationsBody = z.infer<typeof mutationsBody>;
 
 export const mutationResult = z.object({
@@ -666,12 +766,23 @@ export type MutationsResponse = z.infer<typeof mutationsResponse>;
 
 // ---------- request preview (policy at request time, before submitting) ----------
 
-export const requestPreviewBody = z.object({
-  connectionId: id,
-  permissions: z.array(permissionKey).min(1, 'name at least one permission').max(20),
-  /** null = the matching rule's default duration. */
-  durationDays: durationDays.nullable().default(null),
-});
+export const requestPreviewBody = z
+  .object({
+    connectionId: id,
+    permissions: z.array(permissionKey).max(20).default([]),
+    /** null = the matching rule's default duration. */
+    durationDays: durationDays.nullable().default(null),
+    /** A whole bundle: the preview says what it adds beyond what the account holds. */
+    bundleId: id.nullable().optional(),
+    /** A manager previewing a request for a direct report. */
+    onBehalfOf: id.nullable().optional(),
+    /** Extending a grant: its keys are held, and may be asked for again. */
+    extendsRequestId: clientId.nullable().optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (v.permissions.length === 0 && !v.bundleId && !v.extendsRequestId)
+      ctx.addIssue({ code: 'custom', path: ['permissions'], message: 'name at least one permission (or a bundle)' });
+  });
 export type RequestPreviewBody = z.infer<typeof requestPreviewBody>;
 
 /**
@@ -725,8 +836,20 @@ export const requestPreviewResponse = z.object({
   durationChoices: z.array(z.number().int().positive()),
   justificationRequired: z.boolean(),
   evidenceRequired: z.boolean(),
+  /** English sentences (for API clients): `problemDetails[i].message` and `warningDetails[i].message`. */
   problems: z.array(z.string()),
   warnings: z.array(z.string()),
+  /** The problems as codes with params, in the order of `problems` (always sent by this server). */
+  problemDetails: z.array(policyProblemSchema).optional(),
+  /** The warnings as codes with params, in the order of `warnings` (always sent by this server). */
+  warningDetails: z.array(policyProblemSchema).optional(),
+  /** A bundle request: the bundle, the keys it adds (what the request asks for) and those already held. */
+  bundle: z
+    .object({ id, name: z.string(), kind: bundleKind, adds: z.array(permissionKey), alreadyHeld: z.array(permissionKey) })
+    .nullable()
+    .optional(),
+  /** Whose account the request is for (the caller, or the direct report a manager files for). */
+  requesterId: id.optional(),
 });
 export type RequestPreviewResponse = z.infer<typeof requestPreviewResponse>;
 

@@ -5,9 +5,10 @@ import {
   myRequests,
   type DecisionOutcome,
   type Result,
+  type Slice,
 } from '@accesslens/shared';
 import { t } from '../../utils/i18n';
-import type { DecisionAnswer, PopupStateAnswer } from '../../utils/protocol';
+import type { DecisionAnswer, HistoryItem, PopupStateAnswer } from '../../utils/protocol';
 import type { RequesterDeps } from './requester';
 
 export async function popupState(deps: RequesterDeps): Promise<Result<PopupStateAnswer>> {
@@ -28,6 +29,7 @@ export async function popupState(deps: RequesterDeps): Promise<Result<PopupState
     me: view.me,
     queue: approverQueue(view, view.me.id),
     myRequests: myRequests(view, view.me.id),
+    history: myDecisions(view, view.me.id),
     // People a recent preview named (e.g. a group's approvers) until sync brings them.
     people: [...view.people, ...deps.previews.people().filter((p) => !view.people.some((q) => q.id === p.id))],
     connections: view.connections,
@@ -35,6 +37,37 @@ export async function popupState(deps: RequesterDeps): Promise<Result<PopupState
     sync,
     failures: failures.filter((f) => f.name !== 'request.create' || !mine.has(f.requestId)),
   };
+}
+
+const HISTORY_KINDS = { approved: 'approve', denied: 'deny', 'needs-info': 'needs-info' } as const;
+const MAX_HISTORY = 100;
+
+/**
+ * "My decisions": what `meId` decided on others' requests, newest first — from the server's timeline, and
+ * from the stages for decisions the outbox still holds (not yet on any timeline).
+ */
+export function myDecisions(view: Slice, meId: string): HistoryItem[] {
+  const items: HistoryItem[] = [];
+  for (const r of view.requests) {
+    if (r.requesterId === meId) continue;
+    const seen = new Set<string>();
+    for (const e of r.timeline ?? []) {
+      if (e.actorId !== meId || !(e.kind in HISTORY_KINDS)) continue;
+      const outcome = HISTORY_KINDS[e.kind as keyof typeof HISTORY_KINDS];
+      seen.add(`${outcome}:${e.stage ?? ''}`);
+      items.push({ requestId: r.id, outcome, at: e.at, text: e.text, request: r });
+    }
+    r.stages.forEach((stage, index) => {
+      for (const d of [...stage.approvals, ...(stage.decision?.outcome === 'deny' ? [stage.decision] : [])])
+        if (d.deciderId === meId && !seen.has(`${d.outcome}:${index}`)) {
+          seen.add(`${d.outcome}:${index}`);
+          items.push({ requestId: r.id, outcome: d.outcome, at: d.decidedAt, text: d.reason, request: r });
+        }
+    });
+    if (r.needsInfo?.askedBy === meId && !seen.has(`needs-info:${r.needsInfo.stage}`))
+      items.push({ requestId: r.id, outcome: 'needs-info', at: r.needsInfo.askedAt, text: r.needsInfo.question, request: r });
+  }
+  return items.sort((a, b) => b.at.localeCompare(a.at)).slice(0, MAX_HISTORY);
 }
 
 /** How long a decision made with `hold` waits before it is sent: the popup's "Undo" window. */
@@ -53,6 +86,8 @@ export async function submitDecision(
   const reason = msg.reason?.trim() ? msg.reason.trim() : null;
   if (msg.outcome === 'deny' && !reason)
     return { ok: false, error: { code: 'invalid_input', message: t('popup.denyReasonRequired'), field: 'reason' } };
+  if (msg.outcome === 'needs-info' && !reason)
+    return { ok: false, error: { code: 'invalid_input', message: t('popup.questionRequired'), field: 'reason' } };
   let durationDays = msg.outcome === 'approve' ? msg.durationDays : null;
   if (durationDays !== null && durationDays > request.durationDays)
     return {

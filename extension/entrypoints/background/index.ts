@@ -9,8 +9,16 @@ import { syncInHouseScripts } from './in-house';
 import { handleMessage, type Sender } from './router';
 import { RETRY_ALARM, Replica } from './sync';
 import { indexedDbTokenStore } from './token-store';
+import { BrowserNotifier } from './notifications';
+import { notifySettingsItem, withDefaults } from '../../utils/notify-settings';
 
 const SYNC_ALARM = 'accesslens-sync';
+/**
+ * How often the background pulls when nobody is looking (live updates stream only while a popup or an
+ * overlay is open): what bounds how late a browser notification comes. Chrome's shortest alarm period; an
+ * unchanged pull is one indexed read on the server.
+ */
+const SYNC_PERIOD_MINUTES = 0.5;
 
 export default defineBackground(() => {
   // Keep storage.local away from content scripts (they have no business there).
@@ -42,6 +50,28 @@ export default defineBackground(() => {
 
   replica.onChange(() => live.broadcast({ type: 'slice.changed' }));
   const refreshBadge = wireBadge(replica);
+
+  // Browser notifications of what sync brought (each shown once; kinds turned off in settings are not).
+  const notifier = new BrowserNotifier({
+    view: () => replica.view(),
+    signedIn: () => replica.signedIn(),
+    synced: async () => (await replica.syncStatus()).lastSyncAt !== null,
+    settings: async () => withDefaults(await notifySettingsItem.getValue()),
+    show: async (id, content) => {
+      await browser.notifications.create(id, {
+        type: 'basic',
+        iconUrl: browser.runtime.getURL('/icon/128.png'),
+        title: content.title,
+        message: content.message,
+      });
+    },
+  });
+  replica.onChange(() => void notifier.check());
+  browser.notifications.onClicked.addListener((id) => {
+    if (!id.startsWith('al:')) return;
+    void browser.notifications.clear(id);
+    void browser.tabs.create({ url: browser.runtime.getURL('/popup.html') });
+  });
 
   // In-house CRMs: the content script runs on exactly the in-house hosts the person allowed.
   let inHouse: Promise<unknown> = Promise.resolve();
@@ -76,7 +106,7 @@ export default defineBackground(() => {
   });
 
   void browser.alarms.get(SYNC_ALARM).then((alarm) => {
-    if (!alarm) void browser.alarms.create(SYNC_ALARM, { periodInMinutes: 1 });
+    if (alarm?.periodInMinutes !== SYNC_PERIOD_MINUTES) void browser.alarms.create(SYNC_ALARM, { periodInMinutes: SYNC_PERIOD_MINUTES });
   });
   browser.alarms.onAlarm.addListener((alarm) => {
     if (alarm.name === SYNC_ALARM || alarm.name === RETRY_ALARM) void replica.syncNow();
@@ -85,5 +115,6 @@ export default defineBackground(() => {
   // Startup (and every service-worker wake): catch up, and restore the badge.
   void replica.syncNow();
   void refreshBadge();
+  void notifier.check();
   refreshInHouse();
 });

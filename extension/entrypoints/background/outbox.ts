@@ -54,6 +54,11 @@ export function replay(base: Slice, outbox: OutboxEntry[]): Slice {
           OPEN.has(r.status) ? { ...r, status: 'cancelled', updatedAt: entry.queuedAt } : null,
         );
         break;
+      case 'request.answer':
+        update(m.args.requestId, (r) =>
+          r.status === 'needs-info' ? { ...r, status: 'pending', needsInfo: null, updatedAt: entry.queuedAt } : null,
+        );
+        break;
       case 'decision.record':
         update(m.args.requestId, (r) =>
           base.me
@@ -84,6 +89,9 @@ export function applyDecision(r: AccessRequest, deciderId: string, d: StageDecis
   const stage = r.stages[index];
   if (!stage || !stage.approverIds.includes(deciderId) || stage.approvals.some((a) => a.deciderId === deciderId)) return null;
   const at = d.decidedAt;
+  // A question sends the request back to its requester; the stage stays open (`request.answer` reopens it).
+  if (d.outcome === 'needs-info')
+    return { ...r, status: 'needs-info', needsInfo: { askedBy: deciderId, askedAt: at, question: d.reason ?? '', stage: index }, updatedAt: at };
   const next: ApprovalStage =
     d.outcome === 'deny'
       ? { ...stage, decision: d }

@@ -22,6 +22,7 @@ import { flagsAccept, flagsDetail, flagsQuery, flagsRemediate, type FlagsDeps } 
 import { previewRequest } from './preview';
 import { pageRules } from './page';
 import { cancelRequest, pageDecide, reportProblem, submitRequest, type RequesterDeps } from './requester';
+import { answerRequest, createDelegation, endDelegation, extendGrant, listDelegations, requestAgain } from './lifecycle';
 
 /** The parts of `runtime.MessageSender` the router trusts. */
 export interface Sender {
@@ -135,6 +136,18 @@ export async function route(deps: RouterDeps, incoming: Incoming): Promise<Resul
       return undoDecisions(deps, message.mutationIds);
     case 'request.cancel':
       return cancelRequest(deps, message.requestId);
+    case 'request.answer':
+      return answerRequest(deps, message);
+    case 'request.again':
+      return requestAgain(deps, message);
+    case 'request.extend':
+      return extendGrant(deps, message);
+    case 'delegations.list':
+      return listDelegations(deps);
+    case 'delegations.create':
+      return createDelegation(deps, message);
+    case 'delegations.end':
+      return endDelegation(deps, message.id);
     case 'sync.now':
       return syncNow(replica);
     case 'connections.state':

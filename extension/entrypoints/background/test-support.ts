@@ -305,7 +305,11 @@ export class FakeServer {
         const decision = { deciderId: p.id, outcome: m.args.outcome, reason: m.args.reason, durationDays: m.args.durationDays, decidedAt: now };
         const stages = [...r.stages];
         entry.v = this.version;
-        if (m.args.outcome === 'deny') {
+        if (m.args.outcome === 'needs-info') {
+          // docs/api.md "Mutations", decision.record: needs-info → status needs-info, needsInfo, a needs-info timeline entry.
+          const asked = { at: now, kind: 'needs-info' as const, actorId: p.id, personIds: [r.requesterId], stage: open, text: m.args.reason };
+          entry.value = { ...r, status: 'needs-info', needsInfo: { askedBy: p.id, askedAt: now, question: m.args.reason, stage: open }, timeline: [...(r.timeline ?? []), asked], updatedAt: now };
+        } else if (m.args.outcome === 'deny') {
           stages[open] = { ...stage, decision };
           entry.value = { ...r, stages, status: 'denied', decidedAt: now, updatedAt: now };
         } else {
@@ -318,6 +322,16 @@ export class FakeServer {
             this.grant(entry, now, days);
           }
         }
+      } else if (m.name === 'request.answer') {
+        // docs/api.md "Mutations", request.answer: only while needs-info (409), back to pending at the same stage.
+        const entry = this.requests.find((r) => r.value.id === m.args.requestId);
+        if (!entry) return this.undo(m.id, { code: 'not_found', message: 'No such request.' });
+        const r = entry.value;
+        if (r.requesterId !== p.id) return this.undo(m.id, { code: 'forbidden', message: 'Not your request.' });
+        if (r.status !== 'needs-info') return this.undo(m.id, { code: 'conflict', message: 'The request does not wait for an answer.' });
+        entry.v = this.version;
+        const answered = { at: now, kind: 'answered' as const, actorId: p.id, personIds: r.needsInfo ? [r.needsInfo.askedBy] : [], stage: r.needsInfo?.stage ?? 0, text: m.args.answer };
+        entry.value = { ...r, status: 'pending', needsInfo: null, timeline: [...(r.timeline ?? []), answered], updatedAt: now };
       } else if (m.name === 'request.cancel') {
         const entry = this.requests.find((r) => r.value.id === m.args.requestId)!;
         entry.v = this.version;

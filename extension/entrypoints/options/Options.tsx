@@ -7,6 +7,7 @@ import type { AuthMethodsResponse, UiError } from '@accesslens/shared';
 import { t } from '../../utils/i18n';
 import { ask } from '../../utils/messaging';
 import { Connections } from './Connections';
+import { NotificationSettings, OutOfOffice } from './Lifecycle';
 import { DEFAULT_SERVER_URL, type AuthMethodsAnswer, type AuthStatusAnswer, type SignInAnswer } from '../../utils/protocol';
 
 /** Wait this long after the last keystroke in the server URL before asking that server how to sign in. */
@@ -115,7 +116,11 @@ export function Options() {
         </section>
       ) : null}
       {status?.signedIn && status.me ? (
-        <Connections />
+        <>
+          <Connections />
+          <OutOfOffice />
+          <NotificationSettings />
+        </>
       ) : (
         <form class="card" onSubmit={signIn} noValidate>
           {status?.sync.lastError?.code === 'unauthenticated' && <p class="muted">{status.sync.lastError.message}</p>}

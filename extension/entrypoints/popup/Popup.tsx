@@ -6,7 +6,7 @@ import { formatRelative, t } from '../../utils/i18n';
 import { ask } from '../../utils/messaging';
 import type { PopupStateAnswer } from '../../utils/protocol';
 import { usePort } from '../../utils/use-port';
-import { MyRequest } from './items';
+import { History, MyRequest } from './items';
 import { Queue } from './queue';
 import { labelFor, type SignedIn } from './state';
 
@@ -87,6 +87,7 @@ export function Popup() {
           </ul>
         )}
       </section>
+      <History state={s} nameOf={nameOf} />
     </main>
   );
 }

@@ -1,7 +1,7 @@
 /** One request in the approver queue, and one of the viewer's own requests. */
 import { useRef, useState } from 'preact/hooks';
-import { DURATION_CHOICES, type AccessRequest, type Risk } from '@accesslens/shared';
-import { durationText, formatRelative, joinNames, t } from '../../utils/i18n';
+import { DURATION_CHOICES, durationChoicesFor, type AccessRequest, type Risk } from '@accesslens/shared';
+import { durationText, formatDate, formatRelative, joinNames, t } from '../../utils/i18n';
 import { ask } from '../../utils/messaging';
 import type { RequestAnswer } from '../../utils/protocol';
 import {
@@ -15,7 +15,8 @@ import {
   stillNeeded,
   type NameOf,
 } from '../../utils/requests';
-import { labelFor, type SignedIn } from './state';
+import { EXTEND_WITHIN_DAYS, labelFor, type SignedIn } from './state';
+import { timelineText } from './timeline';
 
 interface QueueItemProps {
   request: AccessRequest;
@@ -27,8 +28,8 @@ interface QueueItemProps {
   onActivate: () => void;
   onToggleOpen: () => void;
   onToggleSelected: () => void;
-  /** Decides this request; resolves to an error message, or null when it is held for undo. */
-  decide: (outcome: 'approve' | 'deny', reason: string | null, durationDays: number | null) => Promise<string | null>;
+  /** Decides this request (or asks its requester a question); resolves to an error message, or null when it is held for undo. */
+  decide: (outcome: 'approve' | 'deny' | 'needs-info', reason: string | null, durationDays: number | null) => Promise<string | null>;
   nameOf: (id: string) => string | undefined;
 }
 
@@ -124,6 +125,19 @@ function StageProgress({ request, nameOf }: { request: AccessRequest; nameOf: Na
   );
 }
 
+/** What helps decide at a glance, from the request itself: where it came from, and how long it has waited. */
+function cardHints(request: AccessRequest, meId: string, nameOf: NameOf): string[] {
+  const hints: string[] = [];
+  if (request.page?.object) hints.push(t('popup.fromPage', { page: [request.page.object, request.page.recordId].filter(Boolean).join(' ') }));
+  const stage = openStageOf(request);
+  if (stage?.reminders) hints.push(t('popup.remindedTimes', { n: stage.reminders }));
+  const index = stage ? request.stages.indexOf(stage) : -1;
+  const forWhom = stage?.delegates?.find((d) => d.delegateId === meId);
+  if (forWhom) hints.push(t('popup.delegatedToYou', { name: nameOf(forWhom.approverId) ?? t('people.unknown') }));
+  else if ((request.timeline ?? []).some((e) => e.kind === 'escalated' && e.stage === index && e.personIds.includes(meId))) hints.push(t('popup.escalatedToYou'));
+  return hints;
+}
+
 /**
  * One queued request as a compact card: who, what, risk, how long ago, and Approve at hand. Opening
  * it (click, Enter) shows the page, the reason, evidence, stages, a shorter duration and Deny.
@@ -131,14 +145,19 @@ function StageProgress({ request, nameOf }: { request: AccessRequest; nameOf: Na
 export function QueueItem({ request, state, risk, active, open, selected, onActivate, onToggleOpen, onToggleSelected, decide, nameOf }: QueueItemProps) {
   const [days, setDays] = useState(request.durationDays);
   const [reason, setReason] = useState('');
+  const [question, setQuestion] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const reasonField = useRef<HTMLTextAreaElement>(null);
+  const questionField = useRef<HTMLTextAreaElement>(null);
+  const hints = cardHints(request, state.me.id, nameOf);
+  // Questions asked and answered so far: the answer is often what decides.
+  const qa = (request.timeline ?? []).filter((e) => (e.kind === 'needs-info' || e.kind === 'answered') && e.text);
   const requester = nameOf(request.requesterId) ?? t('people.unknown');
   const labels = request.permissions.map((k) => labelFor(state, k, request.connectionId));
   const detailsId = `details-${request.id}`;
 
-  const submit = async (outcome: 'approve' | 'deny') => {
+  const submit = async (outcome: 'approve' | 'deny' | 'needs-info') => {
     if (busy) return;
     if (outcome === 'deny' && !reason.trim()) {
       if (!open) onToggleOpen();
@@ -146,9 +165,15 @@ export function QueueItem({ request, state, risk, active, open, selected, onActi
       requestAnimationFrame(() => reasonField.current?.focus());
       return;
     }
+    if (outcome === 'needs-info' && !question.trim()) {
+      setError(t('popup.questionRequired'));
+      questionField.current?.focus();
+      return;
+    }
     setBusy(true);
     setError(null);
-    const failed = await decide(outcome, outcome === 'deny' ? reason.trim() : null, outcome === 'approve' && days !== request.durationDays ? days : null);
+    const text = outcome === 'deny' ? reason.trim() : outcome === 'needs-info' ? question.trim() : null;
+    const failed = await decide(outcome, text, outcome === 'approve' && days !== request.durationDays ? days : null);
     setBusy(false);
     if (failed) setError(failed);
   };
@@ -159,7 +184,7 @@ export function QueueItem({ request, state, risk, active, open, selected, onActi
       data-testid="al-queue-item"
       data-request-id={request.id}
       data-risk={risk}
-      aria-selected={selected}
+      data-selected={selected}
       tabIndex={0}
       onFocusIn={onActivate}
       onClick={onActivate}
@@ -184,6 +209,11 @@ export function QueueItem({ request, state, risk, active, open, selected, onActi
             <span class={`chip chip--risk-${risk}`}>{t(`risk.${risk}`)}</span> {labels.join(', ')}
           </span>
           {!open && <span class="why why--short muted">{request.justification}</span>}
+          {hints.length > 0 && (
+            <span class="hints muted" data-testid="al-card-hints">
+              {hints.join(' · ')}
+            </span>
+          )}
         </button>
         <button type="button" class="button button--primary button--small" data-testid="al-approve" disabled={busy} onClick={() => void submit('approve')}>
           {t('popup.approve')}
@@ -198,6 +228,15 @@ export function QueueItem({ request, state, risk, active, open, selected, onActi
         <div id={detailsId} class="details" data-testid="al-queue-details">
           <p class="muted keys-line">{request.permissions.join(', ')}</p>
           <StageFacts request={request} nameOf={nameOf} />
+          {qa.length > 0 && (
+            <ul class="history" data-testid="al-card-qa">
+              {qa.map((e, i) => (
+                <li key={i} data-kind={e.kind}>
+                  {timelineText(e, nameOf)}: <span class="why">{e.text}</span>
+                </li>
+              ))}
+            </ul>
+          )}
           <dl class="facts">
             <PageFacts request={request} />
             <dt>{t('popup.why')}</dt>
@@ -243,10 +282,153 @@ export function QueueItem({ request, state, risk, active, open, selected, onActi
             <button type="button" class="button button--danger" data-testid="al-deny" disabled={busy} onClick={() => void submit('deny')}>
               {t('popup.deny')}
             </button>
+            <label class="field">
+              <span>{t('popup.question', { name: requester })}</span>
+              <textarea
+                ref={questionField}
+                data-testid="al-question"
+                rows={2}
+                maxLength={2000}
+                value={question}
+                onInput={(e) => setQuestion((e.target as HTMLTextAreaElement).value)}
+              />
+            </label>
+            <button type="button" class="button" data-testid="al-ask" disabled={busy} onClick={() => void submit('needs-info')}>
+              {t('popup.ask')}
+            </button>
           </div>
         </div>
       )}
     </li>
+  );
+}
+
+const DAY_MS = 86_400_000;
+
+/** Ends within EXTEND_WITHIN_DAYS: "Extend" is offered. */
+export function expiresSoon(r: AccessRequest, now: Date = new Date()): boolean {
+  return r.status === 'fulfilled' && r.expiresAt !== null && Date.parse(r.expiresAt) - now.getTime() <= EXTEND_WITHIN_DAYS * DAY_MS;
+}
+
+/** Why a request was denied: the denial's reason (a time-out has none). */
+function denialReason(r: AccessRequest): string | null {
+  const last = [...(r.timeline ?? [])].reverse().find((e) => e.kind === 'denied' || e.kind === 'timed-out');
+  return last?.text ?? r.stages.find((s) => s.decision?.outcome === 'deny')?.decision?.reason ?? null;
+}
+
+/** "Request again" (after a denial) or "Extend" (a grant ending soon): same keys, a new justification and duration. */
+function FollowUp({ request, state, kind, onDone }: { request: AccessRequest; state: SignedIn; kind: 'again' | 'extend'; onDone: () => void | Promise<void> }) {
+  const choices = durationChoicesFor(request.permissions, state.catalog, request.connectionId);
+  const [justification, setJustification] = useState(request.justification);
+  const [days, setDays] = useState(choices.includes(request.durationDays) ? request.durationDays : (choices.at(-1) ?? request.durationDays));
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const field = useRef<HTMLTextAreaElement>(null);
+  const send = async (e: Event) => {
+    e.preventDefault();
+    if (!justification.trim()) {
+      setError(t('popup.justificationRequired'));
+      field.current?.focus();
+      return;
+    }
+    setBusy(true);
+    const result = await ask<RequestAnswer>({ type: kind === 'again' ? 'request.again' : 'request.extend', requestId: request.id, justification: justification.trim(), durationDays: days });
+    setBusy(false);
+    if (!result.ok) setError(result.error.message);
+    else await onDone();
+  };
+  return (
+    <form class="follow-up" data-testid={`al-${kind}-form`} onSubmit={(e) => void send(e)}>
+      <label class="field">
+        <span>{t('popup.justification')}</span>
+        <textarea
+          ref={field}
+          data-testid={`al-${kind}-justification`}
+          rows={2}
+          maxLength={2000}
+          value={justification}
+          onInput={(e) => setJustification((e.target as HTMLTextAreaElement).value)}
+        />
+      </label>
+      <label class="inline">
+        <span>{t('popup.for')}</span>
+        <select data-testid={`al-${kind}-duration`} value={String(days)} onChange={(e) => setDays(Number((e.target as HTMLSelectElement).value))}>
+          {choices.map((d) => (
+            <option key={d} value={String(d)}>
+              {durationText(d)}
+            </option>
+          ))}
+        </select>
+      </label>
+      {error && (
+        <p class="error" data-testid="al-error" role="alert">
+          {error}
+        </p>
+      )}
+      <button type="submit" class="button button--primary" data-testid={`al-${kind}-send`} disabled={busy}>
+        {kind === 'again' ? t('popup.sendRequest') : t('popup.sendExtend')}
+      </button>
+    </form>
+  );
+}
+
+/** The requester answers an approver's question (the request goes back to the same stage). */
+function AnswerQuestion({ request, nameOf, onDone }: { request: AccessRequest; nameOf: NameOf; onDone: () => void | Promise<void> }) {
+  const [answer, setAnswer] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const field = useRef<HTMLTextAreaElement>(null);
+  const asked = request.needsInfo;
+  const question = asked?.question ?? [...(request.timeline ?? [])].reverse().find((e) => e.kind === 'needs-info')?.text ?? '';
+  const asker = (asked && nameOf(asked.askedBy)) ?? t('people.unknown');
+  const send = async (e: Event) => {
+    e.preventDefault();
+    if (!answer.trim()) {
+      setError(t('popup.answerRequired'));
+      field.current?.focus();
+      return;
+    }
+    setBusy(true);
+    const result = await ask<RequestAnswer>({ type: 'request.answer', requestId: request.id, answer: answer.trim() });
+    setBusy(false);
+    if (!result.ok) setError(result.error.message);
+    else await onDone();
+  };
+  return (
+    <form class="follow-up" data-testid="al-answer-form" onSubmit={(e) => void send(e)}>
+      <p class="question" data-testid="al-question-text">
+        {t('popup.askedYou', { name: asker, question })}
+      </p>
+      <label class="field">
+        <span>{t('popup.answer')}</span>
+        <textarea ref={field} data-testid="al-answer" rows={2} maxLength={2000} value={answer} onInput={(e) => setAnswer((e.target as HTMLTextAreaElement).value)} />
+      </label>
+      {error && (
+        <p class="error" data-testid="al-error" role="alert">
+          {error}
+        </p>
+      )}
+      <button type="submit" class="button button--primary" data-testid="al-send-answer" disabled={busy}>
+        {t('popup.sendAnswer')}
+      </button>
+    </form>
+  );
+}
+
+function Timeline({ request, nameOf }: { request: AccessRequest; nameOf: NameOf }) {
+  const entries = request.timeline ?? [];
+  if (entries.length === 0) return null;
+  return (
+    <details class="timeline-box">
+      <summary>{t('popup.timeline')}</summary>
+      <ol class="timeline" data-testid="al-timeline">
+        {entries.map((e, i) => (
+          <li key={i} data-kind={e.kind} title={e.at}>
+            {timelineText(e, nameOf)}
+          </li>
+        ))}
+      </ol>
+    </details>
   );
 }
 
@@ -262,12 +444,20 @@ export function MyRequest({
   onChanged: () => void | Promise<void>;
 }) {
   const [error, setError] = useState<string | null>(null);
+  const [followUp, setFollowUp] = useState<'again' | 'extend' | null>(null);
   const cancel = async () => {
     const result = await ask<RequestAnswer>({ type: 'request.cancel', requestId: request.id });
     if (!result.ok) setError(result.error.message);
     else await onChanged();
   };
   const manager = state.me.managerId ? [state.me.managerId] : [];
+  // The latest step that says who was reminded or escalated to ("Ben Ortiz was reminded 2 hours ago").
+  const latest = [...(request.timeline ?? [])].reverse().find((e) => e.kind === 'reminded' || e.kind === 'escalated' || e.kind === 'delegated');
+  const denied = request.status === 'denied' ? denialReason(request) : null;
+  const done = async () => {
+    setFollowUp(null);
+    await onChanged();
+  };
   return (
     <li class="mine-item" data-testid="al-my-request" data-request-id={request.id} data-status={request.status}>
       <div class="row">
@@ -275,21 +465,84 @@ export function MyRequest({
         <span class={`chip chip--${request.status}`}>{t(`requestStatus.${request.status}`)}</span>
       </div>
       <p>{statusLine(request, nameOf, manager)}</p>
+      {isOpen(request) && latest && (
+        <p class="muted" data-testid="al-latest-step">
+          {timelineText(latest, nameOf)}
+        </p>
+      )}
       <StageProgress request={request} nameOf={nameOf} />
       <p class="muted">
         {request.page ? `${request.page.object ?? ''} ${request.page.recordId ?? ''} · ` : ''}
         {formatRelative(request.createdAt)}
+        {request.status === 'fulfilled' && request.expiresAt && ` · ${t('popup.endsOn', { date: formatDate(request.expiresAt) })}`}
       </p>
-      {isOpen(request) && (
-        <button type="button" class="link" onClick={() => void cancel()}>
-          {t('popup.cancelRequest')}
-        </button>
+      {request.status === 'needs-info' && <AnswerQuestion request={request} nameOf={nameOf} onDone={onChanged} />}
+      {denied && (
+        <p class="muted" data-testid="al-denied-reason">
+          {t('popup.deniedBecause', { reason: denied })}
+        </p>
       )}
+      <div class="mine-actions">
+        {isOpen(request) && (
+          <button type="button" class="link" onClick={() => void cancel()}>
+            {t('popup.cancelRequest')}
+          </button>
+        )}
+        {request.status === 'denied' && (
+          <button type="button" class="link" data-testid="al-request-again" aria-expanded={followUp === 'again'} onClick={() => setFollowUp(followUp === 'again' ? null : 'again')}>
+            {t('popup.requestAgain')}
+          </button>
+        )}
+        {expiresSoon(request) && (
+          <button type="button" class="link" data-testid="al-extend" aria-expanded={followUp === 'extend'} onClick={() => setFollowUp(followUp === 'extend' ? null : 'extend')}>
+            {t('popup.extend')}
+          </button>
+        )}
+      </div>
+      {followUp && <FollowUp request={request} state={state} kind={followUp} onDone={done} />}
+      <Timeline request={request} nameOf={nameOf} />
       {error && (
         <p class="error" data-testid="al-error" role="alert">
           {error}
         </p>
       )}
     </li>
+  );
+}
+
+/** "My decisions": what I approved, denied or asked, newest first. */
+export function History({ state, nameOf }: { state: SignedIn; nameOf: NameOf }) {
+  const items = state.history ?? [];
+  return (
+    <details class="history-box" data-testid="al-history">
+      <summary>
+        <h2 class="inline-heading">{t('popup.history')}</h2>
+      </summary>
+      {items.length === 0 ? (
+        <p class="muted" data-testid="al-history-empty">
+          {t('popup.historyEmpty')}
+        </p>
+      ) : (
+        <ul class="mine">
+          {items.map((h) => (
+            <li key={`${h.requestId}:${h.outcome}:${h.at}`} class="mine-item" data-testid="al-history-item" data-request-id={h.requestId} data-outcome={h.outcome}>
+              <div class="row">
+                <span class={`chip chip--${h.outcome === 'approve' ? 'approved' : h.outcome === 'deny' ? 'denied' : 'needs-info'}`}>{t(`popup.hist.${h.outcome}`)}</span>
+                <span class="muted" title={h.at}>
+                  {formatRelative(h.at)}
+                </span>
+              </div>
+              <p>
+                {t('popup.historyLine', {
+                  name: nameOf(h.request.requesterId) ?? t('people.unknown'),
+                  what: h.request.permissions.map((k) => labelFor(state, k, h.request.connectionId)).join(', '),
+                })}
+              </p>
+              {h.text && <p class="muted why">{h.text}</p>}
+            </li>
+          ))}
+        </ul>
+      )}
+    </details>
   );
 }

@@ -1,6 +1,6 @@
 /**
  * The approver queue, built to be cleared fast: compact cards (several fit at once), keyboard first
- * (j/k move, Enter open, a approve, d deny, x select, / search, u undo), select many and approve or
+ * (j/k move, Enter open, a approve, d deny, q ask a question, x select, / search, u undo), select many and approve or
  * deny them with one reason, filter by CRM, search, sort by age or risk, and undo for a few seconds —
  * decisions are held by the background that long before they are sent (and sent exactly once, even
  * offline: the outbox).
@@ -98,7 +98,7 @@ export function Queue({ state: s, nameOf, onChanged }: { state: SignedIn; nameOf
   };
 
   /** Decides `requests` (held for undo), then offers "Undo" for them all. */
-  const decideAll = async (requests: AccessRequest[], outcome: 'approve' | 'deny', reason: string | null, durationDays: number | null = null) => {
+  const decideAll = async (requests: AccessRequest[], outcome: 'approve' | 'deny' | 'needs-info', reason: string | null, durationDays: number | null = null) => {
     const ids: string[] = [];
     let failed: string | null = null;
     for (const r of requests) {
@@ -109,7 +109,9 @@ export function Queue({ state: s, nameOf, onChanged }: { state: SignedIn; nameOf
     if (ids.length > 0) {
       const who = requests.length === 1 ? (nameOf(requests[0]!.requesterId) ?? t('people.unknown')) : '';
       const text =
-        outcome === 'approve'
+        outcome === 'needs-info'
+          ? t('popup.askedOne', { name: who || t('people.unknown') })
+          : outcome === 'approve'
           ? requests.length === 1
             ? t('popup.approvedOne', { name: who })
             : t('popup.approvedMany', { n: ids.length })
@@ -201,6 +203,12 @@ export function Queue({ state: s, nameOf, onChanged }: { state: SignedIn; nameOf
       case 'a':
         e.preventDefault();
         void decideAll([r], 'approve', null);
+        return;
+      case 'q':
+        // Asking a question: open the card at its question.
+        e.preventDefault();
+        setOpen(r.id);
+        requestAnimationFrame(() => itemAt(active)?.querySelector<HTMLTextAreaElement>('[data-testid="al-question"]')?.focus());
         return;
       case 'd':
         // Denying needs a reason: open the card at its reason.

@@ -25,6 +25,7 @@ import { openConnector, type Opened } from './connections.ts';
 import { connectorFor } from './registry.ts';
 import { signalWork } from './signal.ts';
 import { CrmError, type CrmHolding } from './types.ts';
+import { grantChanged } from '../lifecycle/grants.ts';
 import { completeRevocationTask } from '../revocations/jobs.ts';
 
 /** Automatic attempts before a job becomes an admin task. */
@@ -266,10 +267,14 @@ async function createTask(w: WriteContext, kind: 'grant' | 'revoke' | 'problem',
   return id;
 }
 
-async function buildPlan(tx: Transaction, request: Pick<AccessRequest, 'id' | 'requesterId' | 'accountId' | 'permissions' | 'connectionId'>, days: number, kind: string): Promise<JobPlan> {
+async function buildPlan(w: WriteContext, request: GrantRequest, days: number, kind: string): Promise<JobPlan> {
+  const { tx } = w;
   const acct = await tx.execute({ sql: 'SELECT person_id, external_user_id, username FROM crm_accounts WHERE id = ?', args: [request.accountId] });
   const a = acct.rows[0]!;
-  const cover = smallestCover(await assignableBundles(tx, request.connectionId, assignableKinds(kind)), request.permissions) ?? [];
+  const assignable = await w.memo(`assignable:${request.connectionId}:${kind}`, () => assignableBundles(tx, request.connectionId, assignableKinds(kind)));
+  // A request for a whole bundle assigns that bundle (when it can be assigned), else the smallest cover.
+  const asked = request.bundleId ? assignable.find((b) => b.id === request.bundleId) : undefined;
+  const cover = asked ? [asked] : (smallestCover(assignable, request.permissions) ?? []);
   const bundles = cover.map((b) => ({ id: b.id, externalId: b.externalId, name: b.name, kind: b.kind }));
   const exclusive = connectorFor(kind as CrmKind)?.exclusiveKinds;
   return {
@@ -340,13 +345,12 @@ function restoreNote(plan: JobPlan): string {
  * In the approving transaction: the durable grant job (automatic) or an admin task, and the request's
  * fulfilment. The request stays `approved` until the CRM confirms.
  */
-export async function queueGrant(
-  w: WriteContext,
-  request: Pick<AccessRequest, 'id' | 'requesterId' | 'accountId' | 'permissions' | 'connectionId'>,
-  days: number,
-): Promise<RequestFulfilment> {
-  const facts = await connectionFacts(w.tx, request.connectionId);
-  const plan = await buildPlan(w.tx, request, days, facts.kind);
+/** What a grant needs of its request; `bundleId` for a request of a whole bundle. */
+export type GrantRequest = Pick<AccessRequest, 'id' | 'requesterId' | 'accountId' | 'permissions' | 'connectionId'> & { bundleId?: string | null };
+
+export async function queueGrant(w: WriteContext, request: GrantRequest, days: number): Promise<RequestFulfilment> {
+  const facts = await w.memo(`facts:${request.connectionId}`, () => connectionFacts(w.tx, request.connectionId));
+  const plan = await buildPlan(w, request, days, facts.kind);
   let manual = whyManual(facts, plan, 'grant');
   const replaced = plan.replaced ?? [];
   if (manual && replaced.length > 0)
@@ -497,6 +501,7 @@ async function recordGranted(
     { status: 'fulfilled', granted_at: grantedAt, expires_at: expiresAt },
   );
   await w.audit({ actorId, action: 'request.fulfilled', subjectType: 'request', subjectId: plan.requestId, data: { grantedAt, expiresAt, bundles: held.map((h) => h.bundleId) } });
+  await grantChanged(w, plan.requestId, 'fulfilled', expiresAt);
   findings?.track(w);
 }
 
@@ -535,6 +540,7 @@ async function recordRemoved(
     status,
   });
   await w.audit({ actorId, action: `request.${status}`, subjectType: 'request', subjectId: plan.requestId, data: { removedAt: w.nowIso } });
+  await grantChanged(w, plan.requestId, status, req?.expiresAt ?? null);
   findings?.track(w);
 }
 

@@ -1,21 +1,26 @@
 import type { Person, RequestCancelArgs } from '@accesslens/shared';
 import { conflict, forbidden, notFound } from '../errors.ts';
+import { finishWork } from '../lifecycle/schedule.ts';
+import { appendTimeline } from '../lifecycle/timeline.ts';
 import type { WriteContext } from '../write.ts';
 import { withField } from './request-create.ts';
 import { loadRequest, OPEN_STATUSES, reachedApprovers } from './requests.ts';
 
-/** request.cancel: only the requester, only while the request is still open. */
+/** request.cancel: only the requester (or the manager who filed it), only while the request is still open. */
 export async function cancelRequest(w: WriteContext, me: Person, args: RequestCancelArgs, field: (f: string) => string) {
   const request = await loadRequest(w.tx, args.requestId);
   if (!request) throw withField(notFound('There is no such request.'), field('requestId'));
-  if (request.requesterId !== me.id) throw forbidden('Only the requester can cancel a request.');
+  if (request.requesterId !== me.id && request.filedBy !== me.id) throw forbidden('Only the requester can cancel a request.');
   if (!OPEN_STATUSES.has(request.status)) throw conflict(`This request is no longer pending (it is ${request.status}).`);
   const version = await w.version();
   await w.tx.execute({
-    sql: "UPDATE requests SET status = 'cancelled', updated_at = ?, version = ? WHERE id = ?",
+    sql: "UPDATE requests SET status = 'cancelled', needs_info = NULL, updated_at = ?, version = ? WHERE id = ?",
     args: [w.nowIso, version, request.id],
   });
+  await appendTimeline(w, request.id, { kind: 'cancelled', actorId: me.id });
+  await finishWork(w.tx, 'request.timer', request.id, w.nowIso);
   await w.audit({ actorId: me.id, action: 'request.cancelled', subjectType: 'request', subjectId: request.id });
-  w.affected.add(me.id);
+  w.affected.add(request.requesterId);
+  if (request.filedBy) w.affected.add(request.filedBy);
   for (const id of await reachedApprovers(w.tx, request.id)) w.affected.add(id);
 }

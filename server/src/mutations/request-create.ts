@@ -3,25 +3,49 @@ import {
   CRM_KINDS,
   evaluateRequest,
   implicationTableFor,
-  type CrmKind,
+  policyProblem,
   type AccessRequest,
   type ApprovalStage,
+  type BundleKind,
+  type CrmKind,
   type Person,
+  type PolicyProblem,
   type RequestCreateArgs,
-  type RequestEvaluation,
 } from '@accesslens/shared';
 import { ApiFailure, conflict, forbidden, notFound } from '../errors.ts';
 import type { FindingsService } from '../findings/service.ts';
-import { ASSIGNMENT_COLUMNS, BUNDLE_COLUMNS, assignmentFromRow, bundleFromRow } from '../model.ts';
+import { startGrant } from '../lifecycle/grants.ts';
+import { openStage } from '../lifecycle/routing.ts';
+import { appendTimeline } from '../lifecycle/timeline.ts';
+import { ASSIGNMENT_COLUMNS, BUNDLE_COLUMNS, PERSON_COLUMNS, assignmentFromRow, bundleFromRow, personFromRow } from '../model.ts';
+import type { Source } from '../policy/load.ts';
+import { readBatch } from '../policy/load.ts';
 import type { WriteContext } from '../write.ts';
-import { queueGrant } from '../connectors/fulfilment.ts';
-import { indexStageApprovers, readRequestContext } from './requests.ts';
+import { DAY_MS, loadRequest, readRequestContext } from './requests.ts';
+
+/** A policy refusal: the problems as codes with params (`error.problems`), their English joined in `message`. */
+export class PolicyBlocked extends ApiFailure {
+  constructor(
+    readonly problems: PolicyProblem[],
+    field?: string,
+  ) {
+    super(403, 'policy_blocked', `The access policy does not allow this request: ${problems.map((p) => p.message).join('; ')}.`, field);
+  }
+
+  override get body() {
+    const base = super.body;
+    return { error: { ...base.error, problems: this.problems } };
+  }
+}
 
 /**
- * request.create: the caller asks for permissions on one CRM connection. The directory checks come
- * first (connection, account, catalog, already held, a pending duplicate), each with its own code;
- * then the policy decides (`evaluateRequest`): the approval stages in order, the duration after every
- * cap, prerequisites, or an automatic approval.
+ * request.create: the caller asks for permissions (or a whole bundle) on one CRM connection, for themself
+ * or — as their manager — for a direct report (the report is the requester of record, the manager the
+ * filer; neither approves it). It may follow a denied request ("request again"), extend a grant in force,
+ * and start later (an access window). The directory checks come first (connection, account, catalog,
+ * already held, an open request for the same keys), each with its own code; then the policy decides
+ * (`evaluateRequest`): the approval stages in order, the duration after every cap, prerequisites, or an
+ * automatic approval.
  */
 export async function createRequest(
   w: WriteContext,
@@ -33,21 +57,33 @@ export async function createRequest(
   const { tx } = w;
   const taken = await tx.execute({ sql: 'SELECT 1 FROM requests WHERE id = ?', args: [args.requestId] });
   if (taken.rows.length > 0) throw withField(conflict('A request with this id already exists.'), field('requestId'));
-  const checked = await checkRequestable(w, me, args.connectionId, args.permissions, field);
-  const { accountId, keys } = checked;
+  const { subject, filedBy } = await resolveRequester(tx, me, args.onBehalfOf ?? null, field);
+
+  // Extending a grant: the grant in force (its root when it was extended before); its keys by default.
+  let extending: AccessRequest | null = null;
+  if (args.extendsRequestId) {
+    extending = await extensionTarget(w, subject, args.connectionId, args.extendsRequestId, field);
+    if (args.startsAt) throw new ApiFailure(400, 'invalid_input', 'startsAt: an extension continues the grant; it has no start date', field('startsAt'));
+  }
+  if (args.previousRequestId) await previousTarget(w, subject, args.previousRequestId, field);
+  const startsAt = checkStartsAt(w.now, args.startsAt ?? null, field);
+  const permissions = args.permissions.length > 0 || !extending ? args.permissions : extending.permissions;
+
+  const checked = await checkRequestable(w, subject, args.connectionId, permissions, field, {
+    allowHeld: extending !== null,
+    bundleId: args.bundleId ?? null,
+    onBehalf: filedBy !== null,
+  });
+  const { accountId, keys, bundle } = checked;
 
   const engine = await findings.catchUpWithin(w);
-  const evaluation = evaluateRequest(engine, me.id, accountId, keys, args.durationDays, w.now, {
+  const evaluation = evaluateRequest(engine, subject.id, accountId, keys, args.durationDays, w.now, {
     justification: args.justification,
     evidence: args.evidence,
+    excludeApprovers: filedBy ? [filedBy] : [],
+    allowHeld: extending !== null,
   });
-  if (!evaluation.ok)
-    throw new ApiFailure(
-      403,
-      'policy_blocked',
-      `The access policy does not allow this request: ${evaluation.problems.join('; ')}.`,
-      blockedField(evaluation, args, field),
-    );
+  if (!evaluation.ok) throw new PolicyBlocked(evaluation.problems, blockedField(evaluation.problems, permissions, bundle !== null, field));
 
   if (!evaluation.autoApproved && evaluation.stages.length === 0)
     throw conflict('Nobody can approve this request under the current policy.');
@@ -62,15 +98,23 @@ export async function createRequest(
     approvals: [],
     decision: null,
     escalated: s.escalated,
+    ruleIds: s.ruleIds,
+    fallbackIds: s.fallback.map((p) => p.id),
+    distinctApprovers: s.distinctApprovers,
+    delegates: [],
+    waitingSince: null,
+    reminders: 0,
+    lastRemindedAt: null,
   }));
   const ruleIds = [...new Set(evaluation.keys.map((k) => k.ruleId).filter((r): r is string => r !== null))];
   await tx.execute({
     sql: `INSERT INTO requests (id, requester_id, connection_id, account_id, permissions, page, justification, evidence,
-            duration_days, status, stages, created_at, updated_at, decided_at, granted_at, expires_at, version)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, NULL, NULL, NULL, ?)`,
+            duration_days, status, stages, created_at, updated_at, decided_at, granted_at, expires_at, version,
+            bundle_id, starts_at, filed_by, previous_request_id, extends_request_id, rule_ids, timeline)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, NULL, NULL, NULL, ?, ?, ?, ?, ?, ?, ?, '[]')`,
     args: [
       args.requestId,
-      me.id,
+      subject.id,
       args.connectionId,
       accountId,
       JSON.stringify(keys),
@@ -82,6 +126,12 @@ export async function createRequest(
       w.nowIso,
       w.nowIso,
       version,
+      bundle?.id ?? null,
+      startsAt,
+      filedBy,
+      args.previousRequestId ?? null,
+      extending?.id ?? null,
+      JSON.stringify(ruleIds),
     ],
   });
   await w.audit({
@@ -92,7 +142,13 @@ export async function createRequest(
     data: {
       connectionId: args.connectionId,
       accountId,
+      requesterId: subject.id,
+      filedBy,
       permissions: keys,
+      bundleId: bundle?.id ?? null,
+      startsAt,
+      previousRequestId: args.previousRequestId ?? null,
+      extendsRequestId: extending?.id ?? null,
       durationDays,
       requestedDurationDays: args.durationDays,
       cappedBy: evaluation.duration.cappedBy,
@@ -101,20 +157,25 @@ export async function createRequest(
       approverIds: stages[0]?.approverIds ?? [],
       stages: stages.map((s) => ({ kind: s.kind, label: s.label, approverIds: s.approverIds, required: s.required, escalated: s.escalated })),
       autoApproved: evaluation.autoApproved,
-      warnings: evaluation.warnings,
+      warnings: evaluation.warnings.map((p) => p.message),
       evidence: args.evidence,
       page: args.page,
     },
   });
-  w.affected.add(me.id);
+  w.affected.add(subject.id);
+  if (filedBy) w.affected.add(filedBy);
+  const request = { id: args.requestId, requesterId: subject.id, filedBy };
 
   if (evaluation.autoApproved) {
     // No stages: the rule approved it, for at most its auto-approval duration. The grant goes to the
-    // CRM through a fulfilment job (or an admin task), and counts from the CRM's confirmation.
+    // CRM through a fulfilment job (or an admin task) — at the window's start when it has one — and
+    // counts from the CRM's confirmation.
     await tx.execute({
       sql: `UPDATE requests SET status = 'approved', decided_at = ?, updated_at = ? WHERE id = ?`,
       args: [w.nowIso, w.nowIso, args.requestId],
     });
+    await appendTimeline(w, args.requestId, { kind: 'submitted', actorId: me.id });
+    await appendTimeline(w, args.requestId, { kind: 'auto-approved' });
     await w.audit({
       actorId: null,
       action: 'request.auto_approved',
@@ -122,41 +183,104 @@ export async function createRequest(
       subjectId: args.requestId,
       data: { ruleIds: evaluation.autoApprovalRuleIds, durationDays, policyVersion: engine.data.policy.version },
     });
-    await queueGrant(w, { id: args.requestId, requesterId: me.id, accountId, permissions: keys, connectionId: args.connectionId }, durationDays);
+    await startGrant(
+      w,
+      { ...request, accountId, permissions: keys, connectionId: args.connectionId, bundleId: bundle?.id ?? null, startsAt, extendsRequestId: extending?.id ?? null },
+      durationDays,
+      findings,
+    );
     return;
   }
 
-  await indexStageApprovers(tx, args.requestId, 0, stages[0]!.approverIds);
-  for (const id of stages[0]!.approverIds) w.affected.add(id);
+  await openStage(w, request, stages, 0, { kind: 'submitted', actorId: me.id });
+  await tx.execute({ sql: 'UPDATE requests SET stages = ? WHERE id = ?', args: [JSON.stringify(stages), args.requestId] });
 }
 
-/**
- * The checks that come before the policy, shared with the preview: the connection exists, the caller
- * has an active account on it, every key is in its catalog and requestable there, none is held
- * already, and no open request of the caller overlaps.
- */
-export async function checkRequestable(
-  w: Pick<WriteContext, 'tx' | 'now'>,
+/** The requester of record: the caller, or the direct report a manager files for. */
+export async function resolveRequester(
+  source: Source,
   me: Person,
-  connectionId: string,
-  permissions: string[],
+  onBehalfOf: string | null,
   field: (f: string) => string,
-): Promise<{ accountId: string; connectionName: string; keys: string[] }> {
-  const { tx } = w;
-  const keys = [...new Set(permissions)];
-  const context = await readRequestContext(tx, me.id, connectionId, keys);
-  const { connectionName, accountId } = context;
-  if (connectionName === null) throw withField(notFound(`There is no CRM connection "${connectionId}".`), field('connectionId'));
-  if (accountId === null) throw withField(forbidden(`You have no active account on ${connectionName}.`), field('connectionId'));
-  for (const key of keys) {
-    const entry = context.catalog.get(key);
-    const at = field(`permissions.${permissions.indexOf(key)}`);
-    if (!entry) throw withField(notFound(`${key} is not in the permission catalog of ${connectionName}.`), at);
-    if (!entry.requestable) throw withField(forbidden(`${key} cannot be requested; ask an administrator.`), at);
+): Promise<{ subject: Person; filedBy: string | null }> {
+  if (!onBehalfOf || onBehalfOf === me.id) return { subject: me, filedBy: null };
+  const [r] = await readBatch(source, [{ sql: `SELECT ${PERSON_COLUMNS} FROM people p WHERE p.id = ?`, args: [onBehalfOf] }]);
+  const row = r!.rows[0];
+  if (!row) throw withField(notFound(`There is no person "${onBehalfOf}".`), field('onBehalfOf'));
+  const subject = personFromRow(row);
+  if (subject.managerId !== me.id) throw withField(forbidden(`You can request access only for yourself or your direct reports; ${subject.name} does not report to you.`), field('onBehalfOf'));
+  if (subject.status !== 'active') throw withField(forbidden(`${subject.name} is ${subject.status}.`), field('onBehalfOf'));
+  return { subject, filedBy: me.id };
+}
+
+/** The grant an extension extends: the requester's, on this connection, in force; its root when it was an extension itself. */
+async function extensionTarget(w: WriteContext, subject: Person, connectionId: string, id: string, field: (f: string) => string): Promise<AccessRequest> {
+  let grant = await loadRequest(w.tx, id);
+  if (!grant) throw withField(notFound('There is no such request to extend.'), field('extendsRequestId'));
+  if (grant.requesterId !== subject.id) throw withField(forbidden('Only the holder of a grant can extend it.'), field('extendsRequestId'));
+  if (grant.connectionId !== connectionId) throw new ApiFailure(400, 'invalid_input', 'connectionId: the grant is on another connection', field('connectionId'));
+  if (grant.status !== 'fulfilled' || !grant.expiresAt || grant.expiresAt <= w.nowIso)
+    throw withField(conflict(`Only a grant in force can be extended (this request is ${grant.status}).`), field('extendsRequestId'));
+  for (let i = 0; i < 10 && grant.extendsRequestId && !grant.fulfilment; i++) {
+    const root = await loadRequest(w.tx, grant.extendsRequestId);
+    if (!root) break;
+    grant = root;
   }
-  // Keys already held, through any bundle, direct grant or implication: the engine's decision with
-  // the implication table of the connection's CRM kind (the overlay decides with the same one).
-  const [kindRows, bundleRows, assignmentRows] = await tx.batch([
+  return grant;
+}
+
+async function previousTarget(w: WriteContext, subject: Person, id: string, field: (f: string) => string): Promise<void> {
+  const previous = await loadRequest(w.tx, id);
+  if (!previous) throw withField(notFound('There is no such request to request again.'), field('previousRequestId'));
+  if (previous.requesterId !== subject.id) throw withField(forbidden('Only its requester can request it again.'), field('previousRequestId'));
+  if (previous.status !== 'denied')
+    throw withField(conflict(`Only a denied request can be requested again (this one is ${previous.status}).`), field('previousRequestId'));
+}
+
+/** The access window's start: in the future, at most a year ahead. */
+function checkStartsAt(now: Date, startsAt: string | null, field: (f: string) => string): string | null {
+  if (startsAt === null) return null;
+  const at = Date.parse(startsAt);
+  if (at <= now.getTime()) throw new ApiFailure(400, 'invalid_input', 'startsAt: must be in the future', field('startsAt'));
+  if (at > now.getTime() + 365 * DAY_MS) throw new ApiFailure(400, 'invalid_input', 'startsAt: must be at most a year ahead', field('startsAt'));
+  return new Date(at).toISOString();
+}
+
+export interface BundleRequest {
+  id: string;
+  name: string;
+  kind: BundleKind;
+  /** Keys it grants that the account does not hold: what the request asks for. */
+  adds: string[];
+  alreadyHeld: string[];
+}
+
+/** A bundle of the connection with every key it grants (through what it includes). */
+export async function readBundle(source: Source, connectionId: string, bundleId: string): Promise<{ id: string; name: string; kind: BundleKind; keys: string[]; removed: boolean } | null> {
+  const [rows, removed] = await readBatch(source, [
+    { sql: `SELECT ${BUNDLE_COLUMNS} FROM bundles b WHERE b.connection_id = ?`, args: [connectionId] },
+    { sql: 'SELECT removed_at FROM bundles WHERE id = ? AND connection_id = ?', args: [bundleId, connectionId] },
+  ]);
+  const all = new Map(rows!.rows.map(bundleFromRow).map((b) => [b.id, b] as const));
+  const bundle = all.get(bundleId);
+  if (!bundle) return null;
+  const keys = new Set<string>();
+  const seen = new Set<string>();
+  const walk = (id: string) => {
+    if (seen.has(id)) return;
+    seen.add(id);
+    const b = all.get(id);
+    if (!b) return;
+    for (const k of b.permissions) keys.add(k);
+    for (const inc of b.includes) walk(inc);
+  };
+  walk(bundleId);
+  return { id: bundle.id, name: bundle.name, kind: bundle.kind, keys: [...keys].sort(), removed: removed!.rows[0]?.removed_at != null };
+}
+
+/** Which of `keys` the account holds, through any bundle, grant or implication (the engine's decision, as the overlay's). */
+export async function heldKeys(source: Source, connectionId: string, accountId: string, keys: string[], now: Date): Promise<Set<string>> {
+  const [kindRows, bundleRows, assignmentRows] = await readBatch(source, [
     { sql: 'SELECT kind FROM crm_connections WHERE id = ?', args: [connectionId] },
     { sql: `SELECT ${BUNDLE_COLUMNS} FROM bundles b WHERE b.connection_id = ?`, args: [connectionId] },
     { sql: `SELECT ${ASSIGNMENT_COLUMNS} FROM assignments a WHERE a.account_id = ?`, args: [accountId] },
@@ -169,32 +293,73 @@ export async function checkRequestable(
     accountIds: [accountId],
     assignments: assignmentRows!.rows.map(assignmentFromRow),
     keys,
-    now: w.now,
+    now,
   });
-  for (const key of keys)
-    if (index.canKey(accountId, key))
-      throw withField(conflict(`You already have ${key}.`), field(`permissions.${permissions.indexOf(key)}`));
+  return new Set(keys.filter((k) => index.canKey(accountId, k)));
+}
+
+/**
+ * The checks that come before the policy, shared with the preview: the connection exists, the requester
+ * has an active account on it, every key is in its catalog and requestable there, none is held already
+ * (unless extending), and no open request of the requester overlaps. A bundle request asks for the keys
+ * the bundle adds beyond what the account holds (a profile cannot be requested: it replaces the user's).
+ */
+export async function checkRequestable(
+  w: Pick<WriteContext, 'tx' | 'now'>,
+  subject: Person,
+  connectionId: string,
+  permissions: string[],
+  field: (f: string) => string,
+  options: { allowHeld?: boolean; bundleId?: string | null; onBehalf?: boolean } = {},
+): Promise<{ accountId: string; connectionName: string; keys: string[]; bundle: BundleRequest | null }> {
+  const { tx } = w;
+  let keys = [...new Set(permissions)];
+  let context = await readRequestContext(tx, subject.id, connectionId, keys);
+  const { connectionName, accountId } = context;
+  if (connectionName === null) throw withField(notFound(`There is no CRM connection "${connectionId}".`), field('connectionId'));
+  if (accountId === null)
+    throw withField(forbidden(options.onBehalf ? `${subject.name} has no active account on ${connectionName}.` : `You have no active account on ${connectionName}.`), field('connectionId'));
+  let bundle: BundleRequest | null = null;
+  if (options.bundleId) {
+    const b = await readBundle(tx, connectionId, options.bundleId);
+    if (!b || b.removed) throw withField(notFound(`There is no bundle "${options.bundleId}" in ${connectionName}.`), field('bundleId'));
+    if (b.kind === 'profile')
+      throw new ApiFailure(400, 'invalid_input', `bundleId: ${b.name} is a profile, which replaces the user's whole profile: request the permissions it adds instead`, field('bundleId'));
+    const held = await heldKeys(tx, connectionId, accountId, b.keys, w.now);
+    bundle = { id: b.id, name: b.name, kind: b.kind, adds: b.keys.filter((k) => !held.has(k)), alreadyHeld: b.keys.filter((k) => held.has(k)) };
+    if (bundle.adds.length === 0) throw new PolicyBlocked([policyProblem('bundle-adds-nothing', { bundle: b.name })], field('bundleId'));
+    keys = [...new Set([...keys, ...bundle.adds])];
+    context = await readRequestContext(tx, subject.id, connectionId, keys);
+  }
+  const at = (key: string) => (permissions.includes(key) ? field(`permissions.${permissions.indexOf(key)}`) : field(options.bundleId ? 'bundleId' : 'extendsRequestId'));
+  for (const key of keys) {
+    const entry = context.catalog.get(key);
+    if (!entry) throw withField(notFound(`${key} is not in the permission catalog of ${connectionName}.`), at(key));
+    if (!entry.requestable) throw withField(forbidden(`${key} cannot be requested; ask an administrator.`), at(key));
+  }
+  if (!options.allowHeld) {
+    const held = await heldKeys(tx, connectionId, accountId, keys, w.now);
+    for (const key of keys) if (held.has(key)) throw withField(conflict(options.onBehalf ? `${subject.name} already has ${key}.` : `You already have ${key}.`), at(key));
+  }
   const first = context.overlapping[0];
   if (first)
     throw new ApiFailure(
       409,
       'duplicate_request',
-      `You already have a pending request (${first.id}) for ${first.keys.join(', ')}.`,
+      `${options.onBehalf ? `${subject.name} already has` : 'You already have'} a pending request (${first.id}) for ${first.keys.join(', ')}.`,
       field('permissions'),
     );
-  return { accountId, connectionName, keys };
+  return { accountId, connectionName, keys, bundle };
 }
 
-/** The field a policy rejection is about: the first refused key, a key missing a prerequisite, or the evidence. */
-function blockedField(e: RequestEvaluation, args: RequestCreateArgs, field: (f: string) => string): string {
-  const at = (key: string) => field(`permissions.${Math.max(0, args.permissions.indexOf(key))}`);
-  const refused = e.keys.find((k) => !k.requestable);
-  if (refused) return at(refused.key);
-  const missing = e.missingPrerequisites[0];
-  if (missing && missing.keys[0]) return at(missing.keys[0]);
-  if (e.problems.some((p) => p.startsWith('evidence'))) return field('evidence');
-  if (e.problems.some((p) => p.startsWith('a justification'))) return field('justification');
-  return field('permissions');
+/** The field a policy rejection is about: the first key concerned, the bundle, the evidence or the justification. */
+function blockedField(problems: PolicyProblem[], permissions: string[], isBundle: boolean, field: (f: string) => string): string {
+  const keyOf = (p: PolicyProblem) => (typeof p.params.key === 'string' ? p.params.key : Array.isArray(p.params.keys) ? p.params.keys[0] : undefined);
+  const keyed = problems.map(keyOf).find((k) => k !== undefined);
+  if (keyed !== undefined) return permissions.includes(keyed) ? field(`permissions.${permissions.indexOf(keyed)}`) : field(isBundle ? 'bundleId' : 'permissions');
+  if (problems.some((p) => p.code === 'evidence-required')) return field('evidence');
+  if (problems.some((p) => p.code === 'justification-required')) return field('justification');
+  return field(isBundle ? 'bundleId' : 'permissions');
 }
 
 export function withField(failure: ApiFailure, field: string): ApiFailure {

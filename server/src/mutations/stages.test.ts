@@ -35,7 +35,7 @@ describe('ordered stages', () => {
     expect(only((await h.mutate(ava, [m])).results).status).toBe('applied');
     const id = m.args.requestId;
     const created = (await requestOf(ava, id))!;
-    expect(created.stages).toEqual([
+    expect(created.stages).toMatchObject([
       { kind: 'manager', label: 'Manager', keys: ['object:Quote:edit'], approverIds: ['p-ben'], required: 1, approvals: [], decision: null, escalated: false },
       { kind: 'group', label: 'Deal Desk', keys: ['object:Quote:edit'], approverIds: ['p-dan'], required: 1, approvals: [], decision: null, escalated: false },
     ]);

@@ -4,6 +4,7 @@
  */
 import {
   builtInCatalog,
+  DEFAULT_LIFECYCLE,
   DEFAULT_REVOCATION_POLICY,
   DEFAULT_THRESHOLDS,
   mergeCatalogs,
@@ -116,6 +117,7 @@ export const EMPTY_POLICY_DOCUMENT: PolicyDocument = {
   requestRules: [],
   adminFunctions: [],
   thresholds: { ...DEFAULT_THRESHOLDS },
+  lifecycle: { ...DEFAULT_LIFECYCLE },
   revocations: structuredClone(DEFAULT_REVOCATION_POLICY),
 };
 

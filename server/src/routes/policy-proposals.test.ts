@@ -37,6 +37,7 @@ function autoApproveFor(document: PolicyDocument, requesters: { department?: str
     requestable: true,
     stages: [],
     fallback: [{ kind: 'group', groupId: 'grp-admins' }],
+    distinctApprovers: true,
     autoApprove: { maxRisk: 'high', maxDurationDays: 7, requesters },
     defaultDurationDays: 7,
     maxDurationDays: 7,

@@ -37,6 +37,7 @@ export interface SliceRead extends SliceLists {
 }
 
 const MY_REQUEST_IDS = `SELECT id FROM requests WHERE requester_id = ?1
+  UNION SELECT id FROM requests WHERE filed_by = ?1
   UNION SELECT request_id FROM request_approvers WHERE person_id = ?1`;
 
 /**
@@ -46,7 +47,8 @@ const MY_REQUEST_IDS = `SELECT id FROM requests WHERE requester_id = ?1
 const RELATED_PEOPLE = `SELECT ?1
   UNION SELECT manager_id FROM people WHERE id = ?1 AND manager_id IS NOT NULL
   UNION SELECT ra.person_id FROM request_approvers ra WHERE ra.request_id IN (${MY_REQUEST_IDS})
-  UNION SELECT r.requester_id FROM requests r WHERE r.id IN (SELECT request_id FROM request_approvers WHERE person_id = ?1)`;
+  UNION SELECT r.requester_id FROM requests r WHERE r.id IN (SELECT request_id FROM request_approvers WHERE person_id = ?1)
+  UNION SELECT r.requester_id FROM requests r WHERE r.filed_by = ?1`;
 
 /**
  * Administrators' findings: those of the accounts they watch (looked at on CRM user pages, see
@@ -86,6 +88,7 @@ export async function readSlice(db: Db, personId: string, since: number, admin =
     {
       sql: `SELECT r.* FROM (
               SELECT * FROM requests WHERE requester_id = ?1 AND version > ?2
+              UNION SELECT * FROM requests WHERE filed_by = ?1 AND version > ?2
               UNION SELECT q.* FROM request_approvers ra JOIN requests q ON q.id = ra.request_id
                     WHERE ra.person_id = ?1 AND q.version > ?2
             ) r ORDER BY r.created_at, r.id`,
@@ -112,7 +115,18 @@ export async function readSlice(db: Db, personId: string, since: number, admin =
     const have = new Set(peopleList.map((p) => p.id));
     const missing = new Set<string>();
     for (const r of requestList) {
-      for (const id of [r.requesterId, ...r.stages.flatMap((s) => [...s.approverIds, ...s.approvals.map((a) => a.deciderId), ...(s.decision ? [s.decision.deciderId] : [])])])
+      for (const id of [
+        r.requesterId,
+        ...(r.filedBy ? [r.filedBy] : []),
+        ...(r.needsInfo ? [r.needsInfo.askedBy] : []),
+        ...r.stages.flatMap((s) => [
+          ...s.approverIds,
+          ...s.approvals.map((a) => a.deciderId),
+          ...(s.decision ? [s.decision.deciderId] : []),
+          ...(s.delegates ?? []).flatMap((d) => [d.approverId, d.delegateId]),
+        ]),
+        ...(r.timeline ?? []).flatMap((e) => [...(e.actorId ? [e.actorId] : []), ...e.personIds]),
+      ])
         if (!have.has(id)) missing.add(id);
     }
     if (missing.size > 0) {

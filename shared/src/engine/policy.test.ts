@@ -116,7 +116,7 @@ describe('evaluateRequest', () => {
   it('when the fallback resolves to nobody too, the request is blocked', () => {
     const r = ask(setup((o) => ((o.people[0]!.managerId = null), (o.people[7]!.status = 'departed'))), ['object:Lead:edit']);
     expect(r.ok).toBe(false);
-    expect(r.problems).toContain('manager resolves to nobody eligible, and the fallback of rule "std" too');
+    expect(r.problems.map((p) => p.message)).toContain('manager resolves to nobody eligible, and the fallback of rule "std" too');
   });
 
   it('a rule with no stage and no auto-approval asks its fallback', () => {
@@ -133,9 +133,45 @@ describe('evaluateRequest', () => {
   });
 
   it('N of M with fewer eligible than N escalates', () => {
-    const r = ask(setup((o) => (o.groups[0]!.memberIds = ['u', 's1'])), ['system:ExportReport']);
-    expect(r.stages[2]).toMatchObject({ escalated: true, escalationReason: 'Security team has 1 eligible approver(s), 2 required' });
-    expect(r.stages[2]!.approvers.map((a) => a.id)).toEqual(['fb']);
+    const r = ask(setup((o) => (o.groups[0]!.memberIds = ['u', 's1', 's2'])), ['object:Lead:edit', 'system:ExportReport']);
+    const security = r.stages.find((s) => s.label === 'Security team')!;
+    expect(security).toMatchObject({ escalated: false, required: 2 });
+    const fewer = ask(setup((o) => (o.groups[0]!.memberIds = ['u', 's1'])), ['system:ExportReport']);
+    // s1 alone must approve the owner stage (the group owns the key), so cannot satisfy the Security team stage too.
+    expect(fewer.stages[2]).toMatchObject({ escalated: true, escalationReason: 'Security team resolves to nobody eligible' });
+    expect(fewer.stages[2]!.approvers.map((a) => a.id)).toEqual(['fb']);
+  });
+
+  it('distinct approvers: one person is not asked to satisfy two stages, unless the rule allows it', () => {
+    const sameOwner = (o: OrgData) => {
+      o.catalog.find((c) => c.key === 'object:Lead:edit')!.owner = { type: 'person', personId: 'm' };
+    };
+    const distinct = ask(setup(sameOwner), ['object:Lead:edit']);
+    expect(approvers(distinct)).toEqual(['manager:m:1', 'permission owner:fb:1:escalated']);
+    expect(distinct.stages[1]!.escalationReason).toBe('permission owner resolves to nobody eligible');
+    expect(distinct.stages.every((s) => s.distinctApprovers)).toBe(true);
+    const allowed = ask(
+      setup((o) => {
+        sameOwner(o);
+        o.policy.requestRules.find((r) => r.id === 'std')!.distinctApprovers = false;
+      }),
+      ['object:Lead:edit'],
+    );
+    expect(approvers(allowed)).toEqual(['manager:m:1', 'permission owner:m:1']);
+    expect(allowed.stages[1]!.distinctApprovers).toBe(false);
+    // Every stage knows its fallback (for escalation when it waits too long).
+    expect(allowed.stages[0]!.fallback.map((p) => p.id)).toEqual(['fb']);
+  });
+
+  it('a manager filing for a report is excluded like the requester; held keys may be asked for again to extend', () => {
+    const engine = setup();
+    const filed = evaluateRequest(engine, 'u', 'acc', ['object:Lead:edit'], 30, TEST_NOW, { excludeApprovers: ['m'] });
+    expect(filed.stages[0]).toMatchObject({ kind: 'manager', escalated: true, requesterExcluded: true });
+    expect(filed.stages[0]!.approvers.map((a) => a.id)).toEqual(['fb']);
+    const held = ask(engine, ['object:Invoice__c:edit']);
+    expect(held.problems.map((p) => [p.code, p.params.key])).toContainEqual(['already-held', 'object:Invoice__c:edit']);
+    const extend = evaluateRequest(engine, 'u', 'acc', ['object:Invoice__c:edit'], 30, TEST_NOW, { allowHeld: true });
+    expect(extend.problems.map((p) => p.code)).not.toContain('already-held');
   });
 
   it('"all" needs every eligible approver', () => {
@@ -155,7 +191,7 @@ describe('evaluateRequest', () => {
     const warn = ask(setup(), ['object:Payment__c:edit']);
     expect(warn.ok).toBe(true);
     expect(warn.sodConflicts).toEqual([{ ruleId: 'sod', name: 'Book and pay', severity: 'high', left: ['bundle:Payables'], right: ['object:Payment__c:edit'] }]);
-    expect(warn.warnings).toEqual(['would create separation-of-duties conflict "Book and pay"']);
+    expect(warn.warnings.map((p) => p.message)).toEqual(['would create separation-of-duties conflict "Book and pay"']);
     const block = ask(setup((o) => (o.policy.sodAtRequest = 'block')), ['object:Payment__c:edit']);
     expect(block.ok).toBe(false);
   });
@@ -165,7 +201,7 @@ describe('evaluateRequest', () => {
     expect(free.licenses).toEqual([{ licenseId: 'cpq', name: 'CPQ', seats: 1, used: 0, left: 1, needsSeat: true, keys: ['app:Cpq'] }]);
     const full = ask(setup((o) => o.assignments.push(testAssignment('x', 'acc2', 'app:Cpq'))), ['app:Cpq']);
     expect(full.licenses[0]).toMatchObject({ used: 1, left: 0, needsSeat: true });
-    expect(full.problems).toContain('no CPQ license seats left');
+    expect(full.problems.map((p) => p.message)).toContain('no CPQ license seats left');
   });
 
   it('caps the duration by rule and catalog, and uses the rule default when none is asked', () => {
@@ -191,13 +227,13 @@ describe('evaluateRequest', () => {
   });
 
   it('refuses requests from inactive people or for someone else\'s account', () => {
-    expect(ask(setup((o) => (o.people[0]!.status = 'suspended')), ['object:Lead:edit']).problems).toEqual(['requester is suspended']);
-    expect(ask(setup(), ['object:Lead:edit'], 30, 'u', 'acc2').problems).toEqual(['the account belongs to someone else']);
+    expect(ask(setup((o) => (o.people[0]!.status = 'suspended')), ['object:Lead:edit']).problems.map((p) => p.message)).toEqual(['requester is suspended']);
+    expect(ask(setup(), ['object:Lead:edit'], 30, 'u', 'acc2').problems.map((p) => p.message)).toEqual(['the account belongs to someone else']);
   });
 
   it('checks justification and evidence when the caller passes them', () => {
     const engine = setup();
-    expect(evaluateRequest(engine, 'u', 'acc', ['object:Lead:edit'], 30, TEST_NOW, { justification: ' ' }).problems).toContain('a justification is required');
+    expect(evaluateRequest(engine, 'u', 'acc', ['object:Lead:edit'], 30, TEST_NOW, { justification: ' ' }).problems.map((p) => p.code)).toContain('justification-required');
     expect(evaluateRequest(engine, 'u', 'acc', ['object:Lead:edit'], 30, TEST_NOW, { justification: 'renewals' }).ok).toBe(true);
   });
 

@@ -8,6 +8,7 @@
  * always has a maximum duration.
  */
 import { parsePermissionKey } from '../permissions.ts';
+import { policyProblem, type PolicyProblem, type PolicyProblemCode } from '../policy-problems.ts';
 import type { PersonRef, Risk } from '../schemas.ts';
 import type { OrgEngine } from './org.ts';
 import { DAY_MS } from './org.ts';
@@ -26,8 +27,9 @@ import {
 export interface KeyVerdict {
   key: string;
   requestable: boolean;
-  /** Why not, when not requestable. */
+  /** Why not, when not requestable (English); `problem` is the same as a code with params. */
   reason: string | null;
+  problem: PolicyProblem | null;
   ruleId: string | null;
   risk: Risk | null;
   alreadyHeld: boolean;
@@ -50,6 +52,10 @@ export interface ResolvedStage {
   escalationReason: string | null;
   /** True when the requester was among the stage's approvers and was left out. */
   requesterExcluded: boolean;
+  /** Who the stage escalates to when it waits too long: its rules' fallback, eligible people only. */
+  fallback: PersonRef[];
+  /** False when every rule of the stage lets one person approve it after an earlier stage. */
+  distinctApprovers: boolean;
 }
 
 export interface MissingPrerequisite {
@@ -97,15 +103,19 @@ export interface RequestEvaluation {
   duration: { requested: number; granted: number; cappedBy: string[]; max: number | null };
   justificationRequired: boolean;
   evidenceRequired: boolean;
-  /** Everything that blocks submission, in words. */
-  problems: string[];
+  /** Everything that blocks submission, as codes with params (and the English sentence). */
+  problems: PolicyProblem[];
   /** Worth showing, not blocking (e.g. SoD conflicts when policy warns). */
-  warnings: string[];
+  warnings: PolicyProblem[];
 }
 
 export interface RequestOptions {
   justification?: string;
   evidence?: string[];
+  /** People who may not approve this request besides the requester (the manager who filed it for them). */
+  excludeApprovers?: readonly string[];
+  /** Keys already held may be asked for (an extension of the grant that holds them). */
+  allowHeld?: boolean;
 }
 
 /** `*` matches one segment of a key (no ':'), anything else matches itself. */
@@ -139,17 +149,20 @@ export function evaluateRequest(
   now: Date,
   options: RequestOptions = {},
 ): RequestEvaluation {
-  const problems: string[] = [];
-  const warnings: string[] = [];
+  const problems: PolicyProblem[] = [];
+  const warnings: PolicyProblem[] = [];
+  const excluded = new Set(options.excludeApprovers ?? []);
   const person = typeof personIn === 'string' ? engine.person(personIn) : personIn;
   const account = typeof accountIn === 'string' ? engine.account(accountIn) : accountIn;
   const org = engine.data;
   const policy = org.policy;
   const keys = [...new Set(keysIn)];
 
-  const empty = (msg: string): RequestEvaluation => ({
+  const empty = (code: PolicyProblemCode, params: Record<string, string> = {}): RequestEvaluation => {
+    const problem = policyProblem(code, params);
+    return {
     ok: false,
-    keys: keys.map((key) => ({ key, requestable: false, reason: msg, ruleId: null, risk: null, alreadyHeld: false })),
+    keys: keys.map((key) => ({ key, requestable: false, reason: problem.message, problem, ruleId: null, risk: null, alreadyHeld: false })),
     autoApproved: false,
     autoApprovalRuleIds: [],
     stages: [],
@@ -160,15 +173,16 @@ export function evaluateRequest(
     duration: { requested: durationDays ?? 0, granted: 0, cappedBy: [], max: null },
     justificationRequired: false,
     evidenceRequired: false,
-    problems: [msg],
+    problems: [problem],
     warnings: [],
-  });
-  if (!person) return empty('requester is not in the directory');
-  if (!account) return empty('account is unknown');
-  if (account.personId !== person.id) return empty('the account belongs to someone else');
-  if (person.status !== 'active') return empty(`requester is ${person.status}`);
-  if (!account.active) return empty('the account is not active');
-  if (keys.length === 0) return empty('name at least one permission');
+  };
+  };
+  if (!person) return empty('requester-unknown');
+  if (!account) return empty('account-unknown');
+  if (account.personId !== person.id) return empty('account-not-own');
+  if (person.status !== 'active') return empty('requester-inactive', { status: person.status });
+  if (!account.active) return empty('account-inactive');
+  if (keys.length === 0) return empty('no-permissions');
 
   const connectionId = account.connectionId;
   const rules = policy.requestRules.filter((r) => r.connectionId === connectionId);
@@ -180,7 +194,8 @@ export function evaluateRequest(
   for (const key of keys) {
     const parsed = parsePermissionKey(key);
     if (!parsed.ok) {
-      verdicts.push({ key, requestable: false, reason: parsed.error, ruleId: null, risk: null, alreadyHeld: false });
+      const problem = policyProblem('invalid-key', { key, detail: parsed.error });
+      verdicts.push({ key, requestable: false, reason: parsed.error, problem, ruleId: null, risk: null, alreadyHeld: false });
       continue;
     }
     const entry = engine.catalogEntry(connectionId, key);
@@ -188,15 +203,17 @@ export function evaluateRequest(
     const risk = entry?.risk ?? null;
     const held = engine.can(account.id, key);
     const rule = rules.find((r) => ruleMatches(r, key, risk));
-    let reason: string | null = null;
-    if (held) reason = 'already held';
-    else if (!rule) reason = 'no request rule covers this permission';
-    else if (!rule.requestable) reason = `request rule "${rule.name}" does not allow requesting it`;
-    else if (entry && !entry.requestable) reason = 'the catalog marks it as not requestable';
+    let problem: PolicyProblem | null = null;
+    if (held && !options.allowHeld) problem = policyProblem('already-held', { key });
+    else if (!rule) problem = policyProblem('no-rule', { key });
+    else if (!rule.requestable) problem = policyProblem('rule-forbids', { key, rule: rule.name });
+    else if (entry && !entry.requestable) problem = policyProblem('catalog-not-requestable', { key });
     if (rule) ruleOf.set(key, rule);
-    verdicts.push({ key, requestable: reason === null, reason, ruleId: rule?.id ?? null, risk, alreadyHeld: held });
+    // The per-key reason as before: the sentence without the key.
+    const reason = problem === null ? null : problem.message.slice(`${key}: `.length);
+    verdicts.push({ key, requestable: problem === null, reason, problem, ruleId: rule?.id ?? null, risk, alreadyHeld: held });
   }
-  for (const v of verdicts) if (!v.requestable) problems.push(`${v.key}: ${v.reason}`);
+  for (const v of verdicts) if (v.problem) problems.push(v.problem);
   const wanted = verdicts.filter((v) => v.requestable).map((v) => v.key);
   const usedRules = [...new Set(wanted.map((k) => ruleOf.get(k)!))];
 
@@ -228,7 +245,12 @@ export function evaluateRequest(
       message:
         tenureDays === null ? `tenure unknown (needs ${tenureNeed} days)` : `tenure ${tenureDays} days, needs ${tenureNeed}`,
     });
-  for (const m of missing) problems.push(`prerequisite missing: ${m.message}`);
+  for (const m of missing)
+    problems.push(
+      m.kind === 'training'
+        ? policyProblem('training-missing', { training: m.training!, keys: m.keys })
+        : policyProblem('tenure-short', { requiredDays: m.requiredDays!, actualDays: m.actualDays ?? null, keys: m.keys }),
+    );
 
   // ---- separation of duties (conflicts the grant would create) ----
   const existing = new Set(engine.sodConflicts(account.id).map((c) => c.rule.id));
@@ -243,9 +265,9 @@ export function evaluateRequest(
       right: c.right,
     }));
   for (const c of sod) {
-    const msg = `would create separation-of-duties conflict "${c.name}"`;
-    if (policy.sodAtRequest === 'block') problems.push(msg);
-    else warnings.push(msg);
+    const p = policyProblem('sod-conflict', { ruleId: c.ruleId, name: c.name, severity: c.severity });
+    if (policy.sodAtRequest === 'block') problems.push(p);
+    else warnings.push(p);
   }
 
   // ---- licenses ----
@@ -262,7 +284,7 @@ export function evaluateRequest(
     const needsSeat = !holders.has(account.id);
     const left = seats - used;
     licenses.push({ licenseId, name: lic?.name ?? licenseId, seats, used, left, needsSeat, keys: ks });
-    if (needsSeat && left <= 0) problems.push(`no ${lic?.name ?? licenseId} license seats left`);
+    if (needsSeat && left <= 0) problems.push(policyProblem('no-license-seats', { licenseId, license: lic?.name ?? licenseId }));
   }
 
   // ---- auto-approval ----
@@ -322,7 +344,7 @@ export function evaluateRequest(
     const eligible = (ids: string[]) => {
       const ok: OrgPerson[] = [];
       for (const id of ids) {
-        if (id === person.id) continue;
+        if (id === person.id || excluded.has(id)) continue;
         const p = engine.person(id);
         if (p && p.status === 'active') ok.push(p);
       }
@@ -345,7 +367,7 @@ export function evaluateRequest(
         // A rule that neither auto-approves nor names a stage must not pass silently: ask the fallback.
         const fallback = eligible(people(rule.fallback.flatMap((f) => candidatesOf(f, ruleKeys))));
         const reason = `rule "${rule.name}" names no approval stage`;
-        if (fallback.length === 0) problems.push(`${reason}, and its fallback resolves to nobody eligible`);
+        if (fallback.length === 0) problems.push(policyProblem('no-approver', { stage: 'fallback approver', rule: rule.name }));
         drafts.push({
           kind: 'person',
           label: 'fallback approver',
@@ -357,6 +379,8 @@ export function evaluateRequest(
           escalated: true,
           escalationReason: reason,
           requesterExcluded: false,
+          fallback: fallback.map(refOf),
+          distinctApprovers: rule.distinctApprovers ?? true,
         });
       }
       for (const spec of rule.stages) {
@@ -367,8 +391,15 @@ export function evaluateRequest(
             : [ruleKeys];
         for (const ks of parts) {
           const candidates = candidatesOf(spec, ks);
-          const requesterExcluded = candidates.includes(person.id);
-          let approvers = eligible(candidates);
+          const requesterExcluded = candidates.includes(person.id) || candidates.some((c) => excluded.has(c));
+          const fallbackPeople = eligible(people(rule.fallback.flatMap((f) => candidatesOf(f, ks))));
+          const distinct = rule.distinctApprovers ?? true;
+          // One person may not satisfy two stages: approvers certain to have approved an earlier stage of
+          // this rule (a stage every approver of which must approve) are not asked again.
+          const certain = new Set(
+            distinct ? drafts.filter((d) => d.ruleIds.includes(rule.id) && d.required === d.approvers.length).flatMap((d) => d.approvers.map((a) => a.id)) : [],
+          );
+          let approvers = eligible(candidates).filter((p) => !certain.has(p.id));
           let mode: StageMode = spec.mode;
           let required = requiredFor(mode, approvers.length);
           let escalated = false;
@@ -378,12 +409,12 @@ export function evaluateRequest(
               approvers.length === 0
                 ? `${labelOf(spec)} resolves to nobody eligible`
                 : `${labelOf(spec)} has ${approvers.length} eligible approver(s), ${required} required`;
-            const fallback = eligible(people(rule.fallback.flatMap((f) => candidatesOf(f, ks))));
+            const fallback = fallbackPeople.filter((p) => !certain.has(p.id));
             escalated = true;
             approvers = fallback;
             mode = { type: 'any' };
             required = 1;
-            if (fallback.length === 0) problems.push(`${escalationReason}, and the fallback of rule "${rule.name}" too`);
+            if (fallback.length === 0) problems.push(policyProblem('no-approver', { stage: labelOf(spec), rule: rule.name }));
           }
           drafts.push({
             kind: spec.kind,
@@ -396,6 +427,8 @@ export function evaluateRequest(
             escalated,
             escalationReason,
             requesterExcluded,
+            fallback: fallbackPeople.map(refOf),
+            distinctApprovers: distinct,
           });
         }
       }
@@ -412,6 +445,8 @@ export function evaluateRequest(
       if (same) {
         same.keys = [...new Set([...same.keys, ...d.keys])];
         same.ruleIds = [...new Set([...same.ruleIds, ...d.ruleIds])];
+        same.distinctApprovers = same.distinctApprovers || d.distinctApprovers;
+        for (const f of d.fallback) if (!same.fallback.some((x) => x.id === f.id)) same.fallback.push(f);
       } else stages.push({ ...d, index: stages.length });
     }
   }
@@ -428,10 +463,10 @@ export function evaluateRequest(
   const justificationRequired = usedRules.some((r) => r.justificationRequired);
   const evidenceRequired = usedRules.some((r) => r.evidenceRequired);
   if (options.justification !== undefined && justificationRequired && options.justification.trim() === '')
-    problems.push('a justification is required');
+    problems.push(policyProblem('justification-required'));
   if (options.evidence !== undefined && evidenceRequired && options.evidence.length === 0)
-    problems.push('evidence (a ticket or document link) is required');
-  if (durationDays !== null && durationDays <= 0) problems.push('duration must be at least one day');
+    problems.push(policyProblem('evidence-required'));
+  if (durationDays !== null && durationDays <= 0) problems.push(policyProblem('duration-invalid'));
 
   return {
     ok: problems.length === 0,

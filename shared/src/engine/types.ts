@@ -148,6 +148,19 @@ export interface RequestRule {
   prerequisites: { trainings?: string[]; minTenureDays?: number };
   justificationRequired: boolean;
   evidenceRequired: boolean;
+  /** One person may not approve two stages of one request unless false (default true). */
+  distinctApprovers?: boolean;
+  /** Overrides of the policy's lifecycle settings for requests this rule routes. */
+  lifecycle?: Partial<LifecycleSettings>;
+}
+
+/** Reminders, escalation, time-out and expiry reminders (policy-schema.ts `lifecycleSettings`). */
+export interface LifecycleSettings {
+  remindAfterHours: number;
+  maxReminders: number;
+  escalateAfterHours: number | null;
+  denyAfterHours: number | null;
+  expiryReminderDays: number;
 }
 
 export interface OrgPolicy {
@@ -162,6 +175,8 @@ export interface OrgPolicy {
   thresholds: Thresholds;
   /** What a SoD conflict at request time does. */
   sodAtRequest?: 'warn' | 'block';
+  /** Lifecycle defaults; absent = the built-in defaults. */
+  lifecycle?: LifecycleSettings;
 }
 
 export interface RiskAcceptance {
