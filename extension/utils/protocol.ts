@@ -99,3 +99,11 @@ export interface ConnectionsAnswer {
   inHouse: { connectionId: string; connectionName: string; host: string; origin: string; allowed: boolean }[];
   chosen: Partial<Record<CrmKind, string>>;
 }
+
+/** A server answer relayed to an extension page (`console.api`): JSON, or text for CSV exports. */
+export interface ConsoleApiAnswer {
+  status: number;
+  contentType: string;
+  json: unknown;
+  text: string | null;
+}
