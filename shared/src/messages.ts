@@ -72,9 +72,10 @@ export const CONSOLE_API_PREFIXES = [
   'admin/license-seats',
   'admin/licenses',
   'admin/revocations',
+  'admin/tasks',
+  'admin/people',
   'reviews',
   'notices',
-  'tasks',
 ] as const;
 export const consoleApiPath = z
   .string()

@@ -7,6 +7,8 @@ import { ask } from '../../utils/messaging';
 import type { PopupStateAnswer } from '../../utils/protocol';
 import { usePort } from '../../utils/use-port';
 import { MyRequest, QueueItem } from './items';
+import { ConsoleLink } from '../../utils/console-link';
+import { Reviews } from './reviews';
 import { labelFor, type SignedIn } from './state';
 
 
@@ -95,7 +97,9 @@ export function Popup() {
   return (
     <main class="popup" onKeyDown={onKeyDown}>
       <Header sync={s.sync} />
+      <ConsoleLink me={s.me} />
       {error && <p class="error" data-testid="al-error">{error}</p>}
+      <Reviews />
       <section aria-labelledby="queue-title">
         <h2 id="queue-title">{t('popup.queue', { n: s.queue.length })}</h2>
         {s.queue.length === 0 ? (
