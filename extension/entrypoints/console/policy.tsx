@@ -168,22 +168,25 @@ function Proposal({ p, me, onChanged, onError }: { p: PolicyProposalView; me: st
           </tr>
         </thead>
         <tbody>
-          {p.diff.map((d, i) => (
-            <tr key={i}>
-              <td>
-                {d.section}
-                {d.id ? ` · ${d.id}` : ''}
-                {d.fields.length > 0 && <div class="muted">{d.fields.join(', ')}</div>}
-              </td>
-              <td>{t(`console.diff.${d.change}`)}</td>
-              <td>
-                <code class="diff-del">{short(d.before)}</code>
-              </td>
-              <td>
-                <code class="diff-add">{short(d.after)}</code>
-              </td>
-            </tr>
-          ))}
+          {p.diff.map((d, i) => {
+            const [before, after] = narrowed(d.before, d.after);
+            return (
+              <tr key={i}>
+                <td>
+                  {d.section}
+                  {d.id ? ` · ${d.id}` : ''}
+                  {d.fields.length > 0 && <div class="muted">{d.fields.join(', ')}</div>}
+                </td>
+                <td>{t(`console.diff.${d.change}`)}</td>
+                <td>
+                  <code class="diff-del">{before}</code>
+                </td>
+                <td>
+                  <code class="diff-add">{after}</code>
+                </td>
+              </tr>
+            );
+          })}
         </tbody>
       </table>
       {p.decidedBy && (
@@ -222,6 +225,16 @@ function Proposal({ p, me, onChanged, onError }: { p: PolicyProposalView; me: st
       )}
     </article>
   );
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Two objects: only the fields that differ (`dormantDays: 30` → `dormantDays: 45`); anything else in full, shortened. */
+function narrowed(before: unknown, after: unknown): [string, string] {
+  if (!isRecord(before) || !isRecord(after)) return [short(before), short(after)];
+  const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
+  const side = (o: Record<string, unknown>) => keys.map((k) => `${k}: ${short(o[k])}`).join('\n');
+  return [side(before), side(after)];
 }
 
 function short(v: unknown): string {
