@@ -200,4 +200,24 @@ describe('/api/admin/license-seats', () => {
     const ava = await h.signIn('ava@acme.test');
     expect((await h.get(ava, '/api/admin/license-seats')).status).toBe(403);
   });
+
+  it("reclaiming a seat a reviewer already revoked points at the task under way, once (the bug: no reclaim was shown)", async () => {
+    await salesCampaign();
+    const ben = await h.signIn('ben@acme.test');
+    const jonItems = (await mine(ben)).filter((i) => i.person.id === 'p-jon');
+    const decided = reviewDecisionsResponse.parse(
+      await (await h.post(ben, '/api/reviews/decisions', { decisions: jonItems.map((i) => ({ itemId: i.id, decision: 'revoke', comment: 'Left' })) })).json(),
+    ).items;
+    const reviewTasks = decided.flatMap((i) => i.revocation?.taskIds ?? []);
+    expect(reviewTasks.length).toBeGreaterThan(0);
+    const tasksBefore = Number((await h.db.execute("SELECT COUNT(*) AS n FROM admin_tasks WHERE kind = 'revoke'")).rows[0]!.n);
+
+    const jon = licenseSeatsResponse.parse(await (await h.get(cara, '/api/admin/license-seats')).json()).licenses.find((l) => l.id === 'lic-sf-platform')!.reclaimable.find((r) => r.person.id === 'p-jon')!;
+    const reclaimed = reclaimResponse.parse(await (await h.post(cara, '/api/admin/license-seats/lic-sf-platform/reclaim', { accountIds: [jon.account.id] })).json());
+    expect(reclaimed.reclaimed[0]!.taskIds.length).toBeGreaterThan(0);
+    expect(reclaimed.reclaimed[0]!.taskIds.every((t) => reviewTasks.includes(t))).toBe(true);
+    expect(Number((await h.db.execute("SELECT COUNT(*) AS n FROM admin_tasks WHERE kind = 'revoke'")).rows[0]!.n)).toBe(tasksBefore);
+    const after = licenseSeatsResponse.parse(await (await h.get(cara, '/api/admin/license-seats')).json()).licenses.find((l) => l.id === 'lic-sf-platform')!;
+    expect(after.reclaimable.find((r) => r.person.id === 'p-jon')!.reclaim).toMatchObject({ taskIds: [reclaimed.reclaimed[0]!.taskIds[0]] });
+  });
 });
