@@ -246,6 +246,7 @@ describe('admin console', () => {
     const quote = page.locator('[data-testid="al-people-permission"][data-key="object:Quote:edit"]');
     await quote.waitFor({ timeout: 20_000 });
     expect(await quote.innerText()).toContain('Revenue Ops › Quote Desk');
+    await page.locator('[data-testid="al-people-permission"][data-key="object:Opportunity:read"]').scrollIntoViewIfNeeded();
     await screenshot(page, 'console-people', 'docs');
 
     await page.getByTestId('al-console-tab-licences').click();
