@@ -96,6 +96,7 @@ describe('admin console', () => {
     // The export carries exactly what the filters select.
     const csv = await downloaded(page, () => page.getByTestId('al-findings-export').click());
     expect(csv.name).toMatch(/^findings-\d{4}-\d{2}-\d{2}\.csv$/);
+    expect(csv.text.startsWith('\uFEFF')).toBe(true); // spreadsheets read it as UTF-8
     const lines = csv.text.replace(/^\uFEFF/, '').trimEnd().split('\r\n');
     expect(lines[0]).toMatch(/^id,kind,severity,status,person,department/);
     expect(lines.length - 1).toBe(await rows(page).count());

@@ -21,7 +21,9 @@ export function qs(params: Record<string, string | number | undefined | null>): 
 
 /** Saves text as a file the way a browser download does. */
 export function download(filename: string, text: string, type: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type }));
+  // CSV keeps the server's byte-order mark (lost when the body was read as text), so spreadsheets read UTF-8.
+  const body = type === 'text/csv' && !text.startsWith('\uFEFF') ? `\uFEFF${text}` : text;
+  const url = URL.createObjectURL(new Blob([body], { type }));
   const a = document.createElement('a');
   a.href = url;
   a.download = filename;
