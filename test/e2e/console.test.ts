@@ -250,6 +250,14 @@ describe('admin console', () => {
     await page.locator('[data-testid="al-people-permission"][data-key="object:Opportunity:read"]').scrollIntoViewIfNeeded();
     await screenshot(page, 'console-people', 'docs');
 
+    // Who holds a permission, with the paths.
+    await page.getByText('Who holds a permission?').click();
+    await page.getByTestId('al-holders-key').fill('system:ExportReport');
+    await page.getByRole('button', { name: 'Find holders' }).click();
+    const holders = page.getByTestId('al-holders');
+    await holders.waitFor({ timeout: 20_000 });
+    for (const name of ['Ben Ortiz', 'Dan Wu', 'Gil Novak', 'Cara Diaz']) expect(await holders.innerText()).toContain(name);
+
     await page.getByTestId('al-console-tab-licences').click();
     const licence = page.locator('[data-testid="al-licence"][data-licence-id="lic-sf-platform"]');
     await licence.waitFor({ timeout: 20_000 });

@@ -1,13 +1,13 @@
 /** People and accounts: who holds what, with the engine's explanation of every path. */
 import { useEffect, useState } from 'preact/hooks';
-import type { AdminPeopleResponse, PersonAccessResponse, UiError } from '@accesslens/shared';
+import type { AdminPeopleResponse, HoldersResponse, PersonAccessResponse, UiError } from '@accesslens/shared';
 import { formatDate, labelOf, t } from '../../utils/i18n';
 import { api, qs } from './api';
 import { Problem, type ConsoleContext } from './Console';
 
 type Path = PersonAccessResponse['accounts'][number]['permissions'][number]['paths'][number];
 
-export function PeopleTab(_props: { ctx: ConsoleContext }) {
+export function PeopleTab({ ctx }: { ctx: ConsoleContext }) {
   const [q, setQ] = useState('');
   const [people, setPeople] = useState<AdminPeopleResponse | null>(null);
   const [chosen, setChosen] = useState<string | null>(null);
@@ -51,6 +51,7 @@ export function PeopleTab(_props: { ctx: ConsoleContext }) {
         </ul>
       </div>
       <div class="stack" aria-live="polite">
+        <Holders ctx={ctx} onPick={setChosen} />
         {!chosen && <p class="muted">{t('console.people.choose')}</p>}
         {chosen && !access && <p class="muted">{t('console.loading')}</p>}
         {access && <Access access={access} />}
@@ -127,4 +128,68 @@ export function pathText(path: Path): string {
   const implied = path.implication.length > 1 ? ` · ${t('console.people.implied', { keys: path.implication.join(' → ') })}` : '';
   const source = t(`console.source.${path.source}` as 'console.source.directory');
   return `${t('why.via', { path: via })} (${source}${path.expiresAt ? `, ${t('console.until', { date: formatDate(path.expiresAt) })}` : ''})${implied}`;
+}
+
+/** Who holds a permission on a connection, each with the paths the engine finds. */
+function Holders({ ctx, onPick }: { ctx: ConsoleContext; onPick: (personId: string) => void }) {
+  const [connectionId, setConnectionId] = useState('');
+  const [key, setKey] = useState('');
+  const [answer, setAnswer] = useState<HoldersResponse | null>(null);
+  const [error, setError] = useState<UiError | null>(null);
+  const connection = connectionId || ctx.connections[0]?.id || '';
+  const ask = async (e: Event) => {
+    e.preventDefault();
+    const r = await api<HoldersResponse>('GET', `/api/admin/access/holders${qs({ connectionId: connection, key: key.trim(), limit: 100 })}`);
+    if (r.ok) {
+      setAnswer(r.data);
+      setError(null);
+    } else setError(r.error);
+  };
+  return (
+    <details class="card-lite">
+      <summary>{t('console.holders.title')}</summary>
+      <form class="filters" onSubmit={(e) => void ask(e)}>
+        <label>
+          <span>{t('console.findings.crm')}</span>
+          <select value={connection} onChange={(e) => setConnectionId(e.currentTarget.value)}>
+            {ctx.connections.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          <span>{t('console.people.permission')}</span>
+          <input type="text" required value={key} placeholder="system:ExportReport" data-testid="al-holders-key" onInput={(e) => setKey(e.currentTarget.value)} />
+        </label>
+        <button type="submit" class="button">
+          {t('console.holders.find')}
+        </button>
+      </form>
+      <Problem error={error} />
+      {answer && (
+        <>
+          <p class="muted">{t('console.holders.count', { n: answer.total })}</p>
+          <ul class="paths" data-testid="al-holders">
+            {answer.holders.map((h) => (
+              <li key={h.account.id}>
+                <button type="button" class="link" onClick={() => onPick(h.person.id)}>
+                  {h.person.name}
+                </button>{' '}
+                <span class="muted">
+                  {h.person.department} · {h.account.username}
+                </span>
+                <ul>
+                  {h.paths.map((p, i) => (
+                    <li key={i}>{pathText(p)}</li>
+                  ))}
+                </ul>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </details>
+  );
 }
