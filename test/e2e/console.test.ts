@@ -252,6 +252,7 @@ describe('admin console', () => {
 
     // Who holds a permission, with the paths.
     await page.getByText('Who holds a permission?').click();
+    await page.getByTestId('al-holders-connection').selectOption({ label: 'Acme Salesforce' });
     await page.getByTestId('al-holders-key').fill('system:ExportReport');
     await page.getByRole('button', { name: 'Find holders' }).click();
     const holders = page.getByTestId('al-holders');

@@ -151,7 +151,7 @@ function Holders({ ctx, onPick }: { ctx: ConsoleContext; onPick: (personId: stri
       <form class="filters" onSubmit={(e) => void ask(e)}>
         <label>
           <span>{t('console.findings.crm')}</span>
-          <select value={connection} onChange={(e) => setConnectionId(e.currentTarget.value)}>
+          <select value={connection} data-testid="al-holders-connection" onChange={(e) => setConnectionId(e.currentTarget.value)}>
             {ctx.connections.map((c) => (
               <option key={c.id} value={c.id}>
                 {c.name}
