@@ -107,6 +107,20 @@ describe('admin console', () => {
     await page.getByTestId('al-findings-severity').selectOption('');
     await page.getByTestId('al-findings-department').selectOption('');
     await expect.poll(() => page.getByTestId('al-findings-total').getAttribute('data-total')).toBe('14');
+
+    // Accept a risk from the console (reason and end date), then reopen it.
+    await page.getByTestId('al-findings-search').fill('Lund');
+    const ivy = page.locator('[data-testid="al-finding-row"][data-kind="dormant"]');
+    await expect.poll(() => rows(page).count()).toBe(1);
+    await ivy.getByTestId('al-console-accept').click();
+    await ivy.getByTestId('al-console-accept-reason').fill('On parental leave until June');
+    await ivy.getByTestId('al-console-accept-save').click();
+    await expect.poll(() => ivy.getAttribute('data-status')).toBe('accepted');
+    expect(await ivy.innerText()).toContain('risk accepted until');
+    const accepted = await api.call('GET', '/api/audit?action=finding.accepted');
+    expect(accepted.json.events[0]).toMatchObject({ actorId: 'p-cara', data: expect.objectContaining({ reason: 'On parental leave until June' }) });
+    await ivy.getByTestId('al-console-reopen').click();
+    await expect.poll(() => ivy.getAttribute('data-status')).toBe('open');
     await page.close();
   });
 

@@ -37,6 +37,8 @@ export function FindingsTab({ ctx }: { ctx: ConsoleContext }) {
   const [error, setError] = useState<UiError | null>(null);
   const [busy, setBusy] = useState(false);
 
+  const [generation, setGeneration] = useState(0);
+  const refresh = () => setGeneration((g) => g + 1);
   const { sort, ...filter } = filters;
   const cursor = cursors[cursors.length - 1] ?? null;
 
@@ -59,12 +61,12 @@ export function FindingsTab({ ctx }: { ctx: ConsoleContext }) {
     return () => {
       live = false;
     };
-  }, [JSON.stringify(filters), cursor]);
+  }, [JSON.stringify(filters), cursor, generation]);
 
   useEffect(() => {
     const { status: _s, ...forSummary } = filter;
     void api<FindingsSummaryResponse>('GET', `/api/findings/summary${qs({ ...forSummary, days: 30 })}`).then((r) => r.ok && setSummary(r.data));
-  }, [filter.kind, filter.severity, filter.department, filter.connectionId, filter.q]);
+  }, [filter.kind, filter.severity, filter.department, filter.connectionId, filter.q, generation]);
 
   const set = (k: keyof Filters, v: string) => {
     setFilters((f) => ({ ...f, [k]: v }));
@@ -127,11 +129,14 @@ export function FindingsTab({ ctx }: { ctx: ConsoleContext }) {
                     <th scope="col">{t('console.findings.permissions')}</th>
                     <th scope="col">{t('console.findings.status')}</th>
                     <th scope="col">{t('console.findings.since')}</th>
+                    <th scope="col">
+                      <span class="sr-only">{t('console.tasks.actions')}</span>
+                    </th>
                   </tr>
                 </thead>
                 <tbody>
                   {page.findings.map((f) => (
-                    <FindingRow key={f.id} f={f} />
+                    <FindingRow key={f.id} f={f} canAct={ctx.me.roles.includes('admin')} onChanged={refresh} onError={setError} />
                   ))}
                 </tbody>
               </table>
@@ -151,9 +156,28 @@ export function FindingsTab({ ctx }: { ctx: ConsoleContext }) {
   );
 }
 
-function FindingRow({ f }: { f: FindingView }) {
+const inDays = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
+
+function FindingRow({ f, canAct, onChanged, onError }: { f: FindingView; canAct: boolean; onChanged: () => void; onError: (e: UiError | null) => void }) {
+  const [accepting, setAccepting] = useState(false);
+  const [reason, setReason] = useState('');
+  const [until, setUntil] = useState(inDays(90));
+  const accept = async (e: Event) => {
+    e.preventDefault();
+    const r = await api('POST', `/api/findings/${encodeURIComponent(f.id)}/accept`, { reason: reason.trim(), expiresAt: new Date(`${until}T00:00:00.000Z`).toISOString() });
+    if (!r.ok) return onError(r.error);
+    onError(null);
+    setAccepting(false);
+    onChanged();
+  };
+  const reopen = async () => {
+    const r = await api('POST', `/api/findings/${encodeURIComponent(f.id)}/reopen`, {});
+    if (!r.ok) return onError(r.error);
+    onError(null);
+    onChanged();
+  };
   return (
-    <tr data-testid="al-finding-row" data-finding-id={f.id} data-kind={f.kind} data-severity={f.severity} data-department={f.department}>
+    <tr data-testid="al-finding-row" data-finding-id={f.id} data-kind={f.kind} data-severity={f.severity} data-department={f.department} data-status={f.status}>
       <td>
         <span class="sev" style={{ background: SEVERITY_COLOUR[f.severity] }}>{t(`risk.${f.severity}`)}</span>
       </td>
@@ -174,6 +198,38 @@ function FindingRow({ f }: { f: FindingView }) {
         {f.temporary && <div class="muted">{t('console.findings.temporaryUntil', { names: f.temporary.approvedByNames.join(', '), date: formatDate(f.temporary.expiresAt) })}</div>}
       </td>
       <td>{formatDate(f.firstSeenAt)}</td>
+      <td>
+        {canAct && f.status === 'open' && !accepting && (
+          <button type="button" class="link" data-testid="al-console-accept" onClick={() => setAccepting(true)}>
+            {t('console.findings.accept')}
+          </button>
+        )}
+        {canAct && f.status === 'accepted' && (
+          <button type="button" class="link" data-testid="al-console-reopen" onClick={() => void reopen()}>
+            {t('console.findings.reopen')}
+          </button>
+        )}
+        {accepting && (
+          <form class="accept" onSubmit={(e) => void accept(e)}>
+            <label class="field">
+              <span>{t('console.findings.acceptReason')}</span>
+              <input type="text" required maxLength={2000} value={reason} data-testid="al-console-accept-reason" onInput={(e) => setReason(e.currentTarget.value)} />
+            </label>
+            <label class="field">
+              <span>{t('console.findings.acceptUntil')}</span>
+              <input type="date" required min={inDays(1)} max={inDays(365)} value={until} onInput={(e) => setUntil(e.currentTarget.value)} />
+            </label>
+            <div class="actions">
+              <button type="submit" class="button button--primary" data-testid="al-console-accept-save">
+                {t('console.findings.accept')}
+              </button>
+              <button type="button" class="button" onClick={() => setAccepting(false)}>
+                {t('console.cancel')}
+              </button>
+            </div>
+          </form>
+        )}
+      </td>
     </tr>
   );
 }
