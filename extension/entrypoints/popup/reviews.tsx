@@ -66,7 +66,7 @@ export function Reviews() {
   const itemAt = (i: number) => list.current?.querySelectorAll<HTMLElement>('[data-testid="al-review-item"]')[i] ?? null;
   const targets = () => (selected.size > 0 ? [...selected] : items[active] ? [items[active]!.id] : []);
 
-  // Keys work on the list (and stop there, so the approver queue's own shortcuts do not fire too).
+  // Keys work on the list and stop there.
   const onKeyDown = (e: KeyboardEvent) => {
     const el = e.target as HTMLElement;
     if (el.tagName === 'TEXTAREA' || el.tagName === 'INPUT' || e.ctrlKey || e.metaKey || e.altKey) return;
@@ -97,10 +97,9 @@ export function Reviews() {
           return false;
       }
     })();
-    if (handled) {
-      e.preventDefault();
-      e.stopPropagation();
-    }
+    if (handled) e.preventDefault();
+    // Keys pressed on a review item are the reviews' own: never the approver queue's document-wide shortcuts.
+    e.stopPropagation();
   };
 
   return (
