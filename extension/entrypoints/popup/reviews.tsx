@@ -69,7 +69,8 @@ export function Reviews() {
   // Keys work on the list and stop there.
   const onKeyDown = (e: KeyboardEvent) => {
     const el = e.target as HTMLElement;
-    if (el.tagName === 'TEXTAREA' || el.tagName === 'INPUT' || e.ctrlKey || e.metaKey || e.altKey) return;
+    const typing = el.tagName === 'TEXTAREA' || (el.tagName === 'INPUT' && (el as HTMLInputElement).type !== 'checkbox');
+    if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
     const move = (to: number) => {
       const next = Math.max(0, Math.min(items.length - 1, to));
       setActive(next);
