@@ -458,6 +458,8 @@ export const en = {
   'console.reviews.comment': 'Comment',
   'console.reviewers.manager': 'Each person\'s manager',
   'console.reviewers.owner': 'The permission\'s owner',
+  'console.reviewers.person': 'A named person',
+  'console.reviews.reviewerId': 'Reviewer (person id)',
   'console.unreviewed.keep': 'Keep',
   'console.unreviewed.revoke': 'Revoke',
   'console.unreviewed.escalate': 'Escalate',

@@ -445,6 +445,8 @@ export const zhCN: Record<MessageKey, string> = {
   'console.reviews.comment': '备注',
   'console.reviewers.manager': '各人的经理',
   'console.reviewers.owner': '权限负责人',
+  'console.reviewers.person': '指定人员',
+  'console.reviews.reviewerId': '审查人（人员 ID）',
   'console.unreviewed.keep': '保留',
   'console.unreviewed.revoke': '撤销',
   'console.unreviewed.escalate': '升级',

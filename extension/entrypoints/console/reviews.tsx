@@ -85,7 +85,7 @@ export function ReviewsTab({ ctx }: { ctx: ConsoleContext }) {
 
 function NewCampaign({ ctx, onCreated, onError }: { ctx: ConsoleContext; onCreated: () => Promise<void>; onError: (e: UiError | null) => void }) {
   const inTwoWeeks = new Date(Date.now() + 14 * 86_400_000).toISOString().slice(0, 10);
-  const [f, setF] = useState({ name: '', connectionId: '', department: '', minRisk: '', grantedBeforeDays: '', reviewers: 'manager', dueDate: inTwoWeeks, onUnreviewed: 'keep', escalateTo: '' });
+  const [f, setF] = useState({ name: '', connectionId: '', department: '', minRisk: '', grantedBeforeDays: '', reviewers: 'manager', dueDate: inTwoWeeks, onUnreviewed: 'keep', escalateTo: '', reviewerId: '' });
   const [created, setCreated] = useState<string | null>(null);
   const set = (k: keyof typeof f, v: string) => setF({ ...f, [k]: v });
   const submit = async (e: Event) => {
@@ -99,7 +99,7 @@ function NewCampaign({ ctx, onCreated, onError }: { ctx: ConsoleContext; onCreat
     const r = await api<{ campaign: ReviewCampaignView }>('POST', '/api/reviews/campaigns', {
       name: f.name.trim(),
       scope,
-      reviewers: { kind: f.reviewers },
+      reviewers: f.reviewers === 'person' ? { kind: 'person', personId: f.reviewerId.trim() } : { kind: f.reviewers },
       dueAt: new Date(`${f.dueDate}T23:59:00`).toISOString(),
       onUnreviewed: f.onUnreviewed,
       ...(f.onUnreviewed === 'escalate' && f.escalateTo.trim() ? { escalateTo: f.escalateTo.trim() } : {}),
@@ -127,7 +127,13 @@ function NewCampaign({ ctx, onCreated, onError }: { ctx: ConsoleContext; onCreat
           <span>{t('console.reviews.grantedBefore')}</span>
           <input type="number" min={1} value={f.grantedBeforeDays} onInput={(e) => set('grantedBeforeDays', e.currentTarget.value)} />
         </label>
-        <Select label={t('console.reviews.reviewers')} value={f.reviewers} noAny onChange={(v) => set('reviewers', v)} options={[['manager', t('console.reviewers.manager')], ['owner', t('console.reviewers.owner')]]} />
+        <Select label={t('console.reviews.reviewers')} value={f.reviewers} noAny onChange={(v) => set('reviewers', v)} options={[['manager', t('console.reviewers.manager')], ['owner', t('console.reviewers.owner')], ['person', t('console.reviewers.person')]]} />
+        {f.reviewers === 'person' && (
+          <label>
+            <span>{t('console.reviews.reviewerId')}</span>
+            <input type="text" required value={f.reviewerId} onInput={(e) => set('reviewerId', e.currentTarget.value)} />
+          </label>
+        )}
         <label>
           <span>{t('console.reviews.due')}</span>
           <input type="date" required value={f.dueDate} onInput={(e) => set('dueDate', e.currentTarget.value)} />
