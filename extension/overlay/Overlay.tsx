@@ -95,7 +95,7 @@ export function Overlay({ page, settled, initial, nav, host, decide }: Props) {
 }
 
 function panelTitle(page: ObservedPage, decision: PageDecision | null): string {
-  return t('panel.title', { object: decision?.object ?? page.object ?? '' });
+  return t('panel.title', { object: decision ? labelOf(decision.objectLabels, decision.object) : (page.object ?? '') });
 }
 
 function badgeText(answer: PageDecideAnswer | null, decision: PageDecision | null): string {
@@ -103,7 +103,7 @@ function badgeText(answer: PageDecideAnswer | null, decision: PageDecision | nul
   if (answer.paused) return t('badge.paused');
   if (!answer.signedIn) return t('badge.signIn');
   if (decision)
-    return t('badge.summary', { object: decision.object, allowed: decision.summary.allowed, total: decision.rows.length });
+    return t('badge.summary', { object: labelOf(decision.objectLabels, decision.object), allowed: decision.summary.allowed, total: decision.rows.length });
   if (answer.verdict?.state === 'no-account') return t('badge.noAccount');
   return t('badge.noConnection');
 }

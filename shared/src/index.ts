@@ -14,3 +14,4 @@ export * from './findings-schema.ts';
 export * from './policy-diff.ts';
 export * from './console-schema.ts';
 export * from './reviews-schema.ts';
+export * from './revocations-schema.ts';

@@ -33,6 +33,8 @@ export interface PageDecision {
   connectionId: string;
   accountId: string;
   object: string;
+  /** The object's name for people, from the catalog (null: show `object`). */
+  objectLabels: CatalogEntry['labels'] | null;
   recordId: string | null;
   denialText: string | null;
   /** The action the page needs: what the viewer was blocked from, or is about to do. */
@@ -215,6 +217,7 @@ export function decidePage(
       connectionId: connection.id,
       accountId: account.id,
       object,
+      objectLabels: slice.catalog.find((c) => c.connectionId === connection.id && c.objectLabels && pageKeys.includes(c.key))?.objectLabels ?? null,
       recordId: page.recordId,
       denialText: page.denialText,
       focus,

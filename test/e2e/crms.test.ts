@@ -40,7 +40,7 @@ const CASES: Case[] = [
     url: 'https://acme.crm4.dynamics.com/main.aspx?appid=3a7f2b1c-5d4e-4f60-8a9b-0c1d2e3f4a5b&pagetype=entityrecord&etn=opportunity&id=9c3e1d2a-6b5f-ef11-a671-6045bd8c1d2e',
     pageObject: 'opportunity',
     key: 'object:opportunity:read',
-    says: { title: 'Your access to opportunity', ...EN },
+    says: { title: 'Your access to Opportunities', ...EN },
   },
   {
     crm: 'hubspot',
@@ -49,7 +49,7 @@ const CASES: Case[] = [
     url: 'https://app.hubspot.com/contacts/4242424/record/0-3/18273645501',
     pageObject: 'deal',
     key: 'object:deal:read',
-    says: { title: 'Your access to deal', ...EN },
+    says: { title: 'Your access to Deals', ...EN },
   },
   {
     crm: 'zoho',
@@ -57,9 +57,9 @@ const CASES: Case[] = [
     locale: 'zh-CN',
     url: 'https://crm.zoho.com.cn/crm/org7700001/tab/Potentials/770000100000245007',
     pageObject: 'Potentials',
-    // Zoho's URL says Potentials; the module's API name (and the catalog's) is Deals.
+    // Zoho's URL says Potentials; the module's API name (the catalog's key) is Deals, shown by its label.
     key: 'object:Deals:read',
-    says: { title: '您对 Deals 的权限', ...ZH },
+    says: { title: '您对 商机 的权限', ...ZH },
   },
   {
     crm: 'fxiaoke',
@@ -68,7 +68,7 @@ const CASES: Case[] = [
     url: 'https://www.fxiaoke.com/XV/UI/Home#crm/detail/=/SalesOrderObj/65a1f0c2e4b0a1b2c3d4e6a0',
     pageObject: 'SalesOrderObj',
     key: 'object:SalesOrderObj:read',
-    says: { title: '您对 SalesOrderObj 的权限', ...ZH },
+    says: { title: '您对 销售订单 的权限', ...ZH },
   },
 ];
 

@@ -90,6 +90,8 @@ describe('blocked on a Salesforce page → request inline → approver popup →
     const popup = await ben.open('popup.html');
     const item = popup.getByTestId('al-queue-item').filter({ hasText: 'Ava Chen' });
     await item.waitFor({ timeout: 10_000 });
+    await item.getByTestId('al-queue-open').click(); // the card opens on the page, the reason and a shorter duration
+    await item.getByTestId('al-queue-details').waitFor();
     const text = await item.textContent();
     expect(text).toContain('Contract');
     expect(text).toContain('Renewal of the Globex contract');
@@ -147,6 +149,7 @@ describe('blocked on a Salesforce page → request inline → approver popup →
 
     const item = popup.getByTestId('al-queue-item').filter({ hasText: 'Quote' });
     await item.waitFor({ timeout: 15_000 });
+    await item.getByTestId('al-queue-open').click();
     await item.getByTestId('al-deny').click();
     await popup.getByTestId('al-error').first().waitFor(); // a reason is required
     expect(await popup.getByTestId('al-queue-item').count()).toBe(1);
@@ -176,7 +179,7 @@ describe('blocked on a Salesforce page → request inline → approver popup →
 
     // Salesforce now lets her see the contract (granted above): the overlay follows to the contract's page.
     await page.getByRole('link', { name: 'Contract 00000142' }).click();
-    await expect.poll(() => page.getByTestId('al-panel').getAttribute('aria-label'), { timeout: 15_000 }).toBe('Your access to Contract');
+    await expect.poll(() => page.getByTestId('al-panel').getAttribute('aria-label'), { timeout: 15_000 }).toBe('Your access to Contracts');
     await expect.poll(() => row(page, 'object:Contract:read').getAttribute('data-state'), { timeout: 10_000 }).toBe('granted');
     await page.close();
 

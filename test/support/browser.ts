@@ -31,8 +31,9 @@ export interface ExtensionBrowser {
 }
 
 export async function launchWithExtension(options: {
-  crmPort: number;
-  crmHosts: string[];
+  /** Where the CRM fixture listens; its hosts resolve there. Left out for tests of the popup and settings alone. */
+  crmPort?: number;
+  crmHosts?: string[];
   locale?: string;
   /** Defaults to the end-to-end build. */
   extension?: string;
@@ -44,7 +45,7 @@ export async function launchWithExtension(options: {
   // Each browser loads its own copy of the build, so a test never sees another's files change under it.
   const loaded = join(userDataDir, 'extension');
   cpSync(extension, loaded, { recursive: true });
-  const rules = options.crmHosts.map((h) => `MAP ${h} 127.0.0.1:${options.crmPort}`).join(', ');
+  const rules = (options.crmHosts ?? []).map((h) => `MAP ${h} 127.0.0.1:${options.crmPort}`).join(', ');
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: chromiumPath(),
     headless: true,
@@ -61,7 +62,7 @@ export async function launchWithExtension(options: {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
-      `--host-resolver-rules=${rules}`,
+      ...(rules ? [`--host-resolver-rules=${rules}`] : []),
       '--ignore-certificate-errors',
       `--lang=${options.locale ?? 'en-US'}`,
     ],

@@ -17,7 +17,7 @@ import type { ConnectionsAnswer, PageRulesAnswer, SyncAnswer } from '../../utils
 import { consoleApi } from './console-api';
 import { inHouseHosts } from './in-house';
 import { chosenConnectionsItem } from './storage';
-import { popupState, submitDecision } from './approver';
+import { popupState, submitDecision, undoDecisions } from './approver';
 import { authMethods, authStatus, signIn, signInWithSso, signOut, type AuthDeps } from './auth';
 import { previewRequest } from './preview';
 import { pageRules } from './page';
@@ -123,6 +123,8 @@ export async function route(deps: RouterDeps, incoming: Incoming): Promise<Resul
       return popupState(deps);
     case 'decision.submit':
       return submitDecision(deps, message);
+    case 'decisions.undo':
+      return undoDecisions(deps, message.mutationIds);
     case 'request.cancel':
       return cancelRequest(deps, message.requestId);
     case 'sync.now':

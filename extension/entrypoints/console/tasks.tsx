@@ -1,35 +1,35 @@
 /**
  * Fulfilment tasks (grants and revocations an administrator makes by hand, grants reported as not
- * working) and revocations due: from /api/admin/revocations where the server has it, else the open
- * revoke tasks.
+ * working) and revocations due after departures, suspensions and moves (GET /api/admin/revocations):
+ * everything not yet done or cancelled, soonest due first.
  */
 import { useEffect, useState } from 'preact/hooks';
-import type { AdminTaskView, UiError } from '@accesslens/shared';
-import { formatDateTime, t } from '../../utils/i18n';
+import type { AdminRevocationsResponse, AdminTaskView, RevocationView, UiError } from '@accesslens/shared';
+import { formatDateTime, locale, t } from '../../utils/i18n';
 import { api } from './api';
 import { Problem, type ConsoleContext } from './Console';
 
-interface Revocation {
-  id?: string;
-  personName?: string;
-  person?: { name: string };
-  connectionName?: string;
-  reason?: string | { message: string };
-  dueAt?: string;
-  keys?: string[];
-  status?: string;
-}
+/** Revocations still to happen. */
+const DUE_STATUSES = ['planned', 'due', 'in-progress', 'task', 'failed'] as const;
 
 export function TasksTab(_props: { ctx: ConsoleContext }) {
   const [tasks, setTasks] = useState<AdminTaskView[] | null>(null);
-  const [revocations, setRevocations] = useState<Revocation[] | null>(null);
+  const [revocations, setRevocations] = useState<RevocationView[] | null>(null);
   const [error, setError] = useState<UiError | null>(null);
   const load = async () => {
-    const [list, due] = await Promise.all([api<{ tasks: AdminTaskView[] }>('GET', '/api/admin/tasks?status=open'), api<{ revocations?: Revocation[] }>('GET', '/api/admin/revocations')]);
+    const [list, ...due] = await Promise.all([
+      api<{ tasks: AdminTaskView[] }>('GET', '/api/admin/tasks?status=open'),
+      ...DUE_STATUSES.map((status) => api<AdminRevocationsResponse>('GET', `/api/admin/revocations?status=${status}&limit=100`)),
+    ]);
     if (list.ok) setTasks(list.data.tasks);
     else setError(list.error);
-    // Servers without the departures work answer 404: the open revoke tasks stand in.
-    setRevocations(due.ok && Array.isArray(due.data.revocations) ? due.data.revocations : null);
+    const failed = due.find((r) => !r.ok);
+    if (failed && !failed.ok) setError(failed.error);
+    setRevocations(
+      due
+        .flatMap((r) => (r.ok ? r.data.revocations : []))
+        .sort((a, b) => a.dueAt.localeCompare(b.dueAt)),
+    );
   };
   useEffect(() => {
     void load();
@@ -39,30 +39,46 @@ export function TasksTab(_props: { ctx: ConsoleContext }) {
     if (!r.ok) return setError(r.error);
     await load();
   };
-  const revokes = tasks?.filter((x) => x.kind === 'revoke') ?? [];
   return (
     <div class="stack">
       <Problem error={error} />
       <section aria-labelledby="revocations-title">
         <h2 id="revocations-title">{t('console.tasks.revocations')}</h2>
-        {revocations ? (
-          revocations.length === 0 ? (
-            <p class="muted">{t('console.tasks.noRevocations')}</p>
-          ) : (
-            <ul data-testid="al-revocations">
-              {revocations.map((r, i) => (
-                <li key={r.id ?? i}>
-                  {r.person?.name ?? r.personName ?? ''} · {r.connectionName ?? ''} · {(r.keys ?? []).join(', ')}
-                  {r.reason ? ` · ${typeof r.reason === 'string' ? r.reason : r.reason.message}` : ''}
-                  {r.dueAt ? ` · ${formatDateTime(r.dueAt)}` : ''}
-                </li>
+        {revocations && revocations.length === 0 && <p class="muted">{t('console.tasks.noRevocations')}</p>}
+        {revocations && revocations.length > 0 && (
+          <table class="table" data-testid="al-revocations">
+            <thead>
+              <tr>
+                <th scope="col">{t('console.tasks.who')}</th>
+                <th scope="col">{t('console.tasks.what')}</th>
+                <th scope="col">{t('console.tasks.why')}</th>
+                <th scope="col">{t('console.tasks.due')}</th>
+                <th scope="col">{t('console.reviews.status')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {revocations.map((r) => (
+                <tr key={r.id} data-testid="al-revocation" data-status={r.status}>
+                  <td>
+                    {r.person.name}
+                    <div class="muted">
+                      {r.connection.name} · {r.account.username}
+                    </div>
+                  </td>
+                  <td>
+                    {r.assignments.map((a) => a.bundleName ?? a.key ?? a.id).join(', ')}
+                    {r.deactivateAccount && <div class="muted">{t('console.tasks.deactivate')}</div>}
+                  </td>
+                  <td>
+                    {r.reason.text[locale()]}
+                    {r.problem && <div class="error">{r.problem.message}</div>}
+                  </td>
+                  <td>{formatDateTime(r.dueAt)}</td>
+                  <td>{t(`console.revocationStatus.${r.status}`)}</td>
+                </tr>
               ))}
-            </ul>
-          )
-        ) : revokes.length === 0 ? (
-          <p class="muted">{t('console.tasks.noRevocations')}</p>
-        ) : (
-          <p class="muted">{t('console.tasks.revokeTasks', { n: revokes.length })}</p>
+            </tbody>
+          </table>
         )}
       </section>
       <section aria-labelledby="tasks-title">
