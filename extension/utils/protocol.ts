@@ -176,3 +176,11 @@ export interface FlagsRemediateAnswer {
   taskIds: string[];
   requestIds: string[];
 }
+
+/** A server answer relayed to an extension page (`console.api`): JSON, or text for CSV exports. */
+export interface ConsoleApiAnswer {
+  status: number;
+  contentType: string;
+  json: unknown;
+  text: string | null;
+}

@@ -102,6 +102,32 @@ export type ContentMessageInput = z.input<typeof contentMessage>;
 
 const serverUrl = z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' });
 
+/**
+ * The server routes extension pages (the admin console, the popup's reviews) may call through the
+ * background, which alone holds the session token: these prefixes only, never `..`, never another host.
+ * The server still decides who may do what (admins only, 403 otherwise).
+ */
+export const CONSOLE_API_PREFIXES = [
+  'findings',
+  'policy',
+  'audit',
+  'admin/access',
+  'admin/license-seats',
+  'admin/licenses',
+  'admin/revocations',
+  'admin/tasks',
+  'admin/people',
+  'reviews',
+  'notices',
+] as const;
+export const consoleApiPath = z
+  .string()
+  .max(4000)
+  .refine(
+    (p) => !p.includes('..') && !p.includes('//') && CONSOLE_API_PREFIXES.some((x) => p === `/api/${x}` || p.startsWith(`/api/${x}/`) || p.startsWith(`/api/${x}?`)),
+    'is not an API path the console may call',
+  );
+
 export const extensionPageMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('auth.status') }),
   /** Which sign-in methods the server at `serverUrl` offers (password; the company's SSO). */
@@ -159,6 +185,13 @@ export const extensionPageMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('connections.state') }),
   /** Settings: for pages whose URL names no tenant, which connection of this CRM kind is the person's. */
   z.object({ type: z.literal('connections.choose'), kind: crmKind, connectionId: id.nullable() }),
+  /** The admin console and the popup's reviews: one server call with the session token (see CONSOLE_API_PREFIXES). */
+  z.object({
+    type: z.literal('console.api'),
+    method: z.enum(['GET', 'POST', 'PUT']),
+    path: consoleApiPath,
+    body: z.unknown().optional(),
+  }),
 ]);
 export type ExtensionPageMessage = z.infer<typeof extensionPageMessage>;
 /** What a sender writes (defaults may be left out). */

@@ -31,6 +31,11 @@ describe('message validation at the trust boundary', () => {
       { type: 'page.decide', page: { ...contractPage, url: 'https://other.lightning.force.com/lightning/r/Contract/800xx000001AbCdAAK/view' } },
       contentSender,
     ],
+    ['a content script calling the console API', { type: 'console.api', method: 'GET', path: '/api/findings' }, contentSender],
+    ['a console call outside the console routes', { type: 'console.api', method: 'GET', path: '/api/auth/session' }, popupSender],
+    ['a console call climbing out of its prefix', { type: 'console.api', method: 'GET', path: '/api/findings/../auth/sign-in' }, popupSender],
+    ['a console call to another host', { type: 'console.api', method: 'GET', path: '//evil.example/api/findings' }, popupSender],
+    ['a console call with a method it may not use', { type: 'console.api', method: 'DELETE', path: '/api/findings' }, popupSender],
     ['a request without justification', { type: 'request.submit', page: contractPage, permissions: ['object:Contract:read'], justification: '  ', durationDays: 7 }, contentSender],
   ] as const;
 

@@ -14,6 +14,7 @@ import {
 import type { z } from 'zod';
 import { t } from '../../utils/i18n';
 import type { ConnectionsAnswer, PageRulesAnswer, SyncAnswer } from '../../utils/protocol';
+import { consoleApi } from './console-api';
 import { inHouseHosts } from './in-house';
 import { chosenConnectionsItem } from './storage';
 import { popupState, submitDecision, undoDecisions } from './approver';
@@ -159,6 +160,8 @@ export async function route(deps: RouterDeps, incoming: Incoming): Promise<Resul
       await chosenConnectionsItem.setValue(chosen);
       return connectionsState(replica);
     }
+    case 'console.api':
+      return consoleApi(deps, message);
   }
 }
 

@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type { AuthMethodsResponse, UiError } from '@accesslens/shared';
 import { t } from '../../utils/i18n';
 import { ask } from '../../utils/messaging';
+import { ConsoleLink } from '../../utils/console-link';
 import { Connections } from './Connections';
 import { NotificationSettings, OutOfOffice } from './Lifecycle';
 import { DEFAULT_SERVER_URL, type AuthMethodsAnswer, type AuthStatusAnswer, type SignInAnswer } from '../../utils/protocol';
@@ -109,6 +110,7 @@ export function Options() {
         <section class="card">
           <p data-testid="al-signed-in-as">{t('options.signedInAs', { name: status.me.name, email: status.me.email })}</p>
           {status.serverUrl && <p class="muted">{t('options.server', { url: status.serverUrl })}</p>}
+          <ConsoleLink me={status.me} />
           {status.sync.lastError && <p class="muted">{t('sync.offline', { message: status.sync.lastError.message })}</p>}
           <button type="button" class="button" data-testid="al-sign-out" disabled={busy} onClick={() => void signOut()}>
             {t('options.signOut')}

@@ -8,6 +8,8 @@ import type { PopupStateAnswer } from '../../utils/protocol';
 import { usePort } from '../../utils/use-port';
 import { History, MyRequest } from './items';
 import { Queue } from './queue';
+import { Reviews } from './reviews';
+import { ConsoleLink } from '../../utils/console-link';
 import { labelFor, type SignedIn } from './state';
 
 
@@ -62,8 +64,10 @@ export function Popup() {
   return (
     <main class="popup" ref={main} tabIndex={-1}>
       <Header sync={s.sync} />
+      <ConsoleLink me={s.me} />
       {error && <p class="error" data-testid="al-error">{error}</p>}
       <Queue state={s} nameOf={nameOf} onChanged={load} />
+      <Reviews />
       <section aria-labelledby="mine-title">
         <h2 id="mine-title">{t('popup.myRequests')}</h2>
         {s.myRequests.length === 0 && s.failures.length === 0 ? (

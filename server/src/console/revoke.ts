@@ -61,7 +61,30 @@ export async function revokeAssignments(w: WriteContext, accountId: string, assi
                             WHERE cr.settled_at IS NULL AND cr.task_id IS NOT NULL AND j.value = a.id)`,
     args: [accountId, ...assignmentIds],
   });
-  if (rows.rows.length === 0) return result;
+  if (rows.rows.length === 0) {
+    // Everything asked for is already being taken out (e.g. a reviewer revoked it, then a seat is reclaimed):
+    // this origin points at the task under way, so it says "started" too, and nothing is done twice.
+    const underway = await w.tx.execute({
+      sql: `SELECT DISTINCT cr.task_id FROM console_revocations cr, json_each(cr.assignment_ids) j
+            WHERE cr.settled_at IS NULL AND cr.task_id IS NOT NULL AND j.value IN (${assignmentIds.map(() => '?').join(', ')}) ORDER BY cr.task_id`,
+      args: assignmentIds,
+    });
+    if (underway.rows.length === 0) return result;
+    result.taskIds.push(...underway.rows.map((r) => String(r.task_id)));
+    await w.tx.execute({
+      sql: `INSERT INTO console_revocations (id, origin_kind, origin_id, account_id, assignment_ids, task_id, request_ids, created_by, created_at, settled_at)
+            VALUES (?, ?, ?, ?, '[]', ?, '[]', ?, ?, NULL)`,
+      args: [`crev-${randomUUID()}`, origin.kind, origin.id, accountId, result.taskIds[0]!, origin.actorId, w.nowIso],
+    });
+    await w.audit({
+      actorId: origin.actorId,
+      action: 'revocation.requested',
+      subjectType: 'account',
+      subjectId: accountId,
+      data: { origin: { kind: origin.kind, id: origin.id }, assignments: [], taskIds: result.taskIds, requestIds: [], alreadyUnderway: true },
+    });
+    return result;
+  }
   const acct = (
     await w.tx.execute({ sql: 'SELECT person_id, connection_id, external_user_id, username FROM crm_accounts WHERE id = ?', args: [accountId] })
   ).rows[0]!;
