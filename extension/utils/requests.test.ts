@@ -1,8 +1,8 @@
 /** How multi-stage requests and previews read, in English and Chinese. */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AccessRequest, ApprovalStage, RequestPreviewResponse } from '@accesslens/shared';
+import { POLICY_PROBLEM_CODES, type AccessRequest, type ApprovalStage, type RequestPreviewResponse } from '@accesslens/shared';
 import { setTestLocale as setLocale } from '../locales/testing';
-import { evidenceProblem, previewNotes, willAskText } from './preview';
+import { evidenceProblem, previewNotes, problemText, willAskText } from './preview';
 import { approvedAutomatically, stageProgress, statusLine } from './requests';
 
 const NAMES: Record<string, string> = { 'p-ben': 'Ben Ortiz', 'p-dan': 'Dan Wu', 'p-eve': 'Eve Park', 'p-cara': 'Cara Diaz' };
@@ -133,22 +133,45 @@ describe('the preview in the form', () => {
     expect(willAskText(preview({}))).toBeNull();
   });
 
-  it('blocking problems are localized from the structured fields; conflicts and seats only warn', () => {
+  it('problems and warnings render from their codes and params in each language, never from the English sentence', () => {
     const p = preview({
       ok: false,
-      problems: ['Complete the "sfdc-security-101" training first.', 'Not requestable.'],
-      missingPrerequisites: [
-        { kind: 'training', keys: ['system:ViewSetup'], training: 'sfdc-security-101', message: 'Complete the "sfdc-security-101" training first.' },
+      // The English sentences are deliberately different: nothing may read them when codes are sent.
+      problems: ['ENGLISH-ONLY training sentence', 'ENGLISH-ONLY rule sentence'],
+      problemDetails: [
+        { code: 'training-missing', params: { training: 'sfdc-security-101', keys: ['system:ViewSetup'] }, message: 'ENGLISH-ONLY training sentence' },
+        { code: 'rule-forbids', params: { key: 'object:Quote:delete', rule: 'Deal Desk changes' }, message: 'ENGLISH-ONLY rule sentence' },
       ],
+      warnings: ['ENGLISH-ONLY sod'],
+      warningDetails: [{ code: 'sod-conflict', params: { ruleId: 'sod-1', name: 'Quote approve vs. create', severity: 'high' }, message: 'ENGLISH-ONLY sod' }],
       sodConflicts: [{ ruleId: 'sod-1', name: 'Quote approve vs. create', severity: 'high' }],
       licenses: [{ licenseId: 'l1', name: 'CPQ', seats: 10, used: 9, left: 1, needsSeat: true }],
     });
-    expect(previewNotes(p)).toEqual({
-      blocking: ['Complete the “sfdc-security-101” training first', 'Not requestable.'],
-      warnings: ['Conflicts with “Quote approve vs. create” (separation of duties, high risk)', 'CPQ license: 1 of 10 seats left'],
+    const label = (k: string) => (k === 'object:Quote:delete' ? 'Delete Quotes' : k);
+    expect(previewNotes(p, label)).toEqual({
+      blocking: ['Complete the “sfdc-security-101” training first.', 'The request rule “Deal Desk changes” does not allow requesting Delete Quotes.'],
+      warnings: ['Conflicts with “Quote approve vs. create” (separation of duties, high risk).', 'CPQ license: 1 of 10 seats left'],
     });
     setLocale('zh-CN');
-    expect(previewNotes(p).blocking[0]).toBe('请先完成“sfdc-security-101”培训');
+    expect(previewNotes(p, label)).toEqual({
+      blocking: ['请先完成“sfdc-security-101”培训。', '申请规则“Deal Desk changes”不允许申请 Delete Quotes。'],
+      warnings: ['与“Quote approve vs. create”冲突（职责分离，高风险）。', 'CPQ 许可证：剩余 1/10 个席位'],
+    });
+  });
+
+  it('every problem code has a sentence in both languages', () => {
+    for (const locale of ['en', 'zh-CN'] as const) {
+      setLocale(locale);
+      for (const code of POLICY_PROBLEM_CODES) {
+        const text = problemText({ code, params: { key: 'object:Quote:read', keys: ['object:Quote:read'], requiredDays: 90, actualDays: 10 } });
+        expect(text, `${locale} ${code}`).not.toMatch(/^request\.problem/);
+        expect(text.length).toBeGreaterThan(3);
+      }
+    }
+  });
+
+  it('an older server without codes: its sentences are shown as sent', () => {
+    expect(previewNotes(preview({ ok: false, problems: ['Not requestable.'] })).blocking).toEqual(['Not requestable.']);
   });
 
   it('a refusal without reasons still blocks', () => {

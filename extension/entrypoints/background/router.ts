@@ -20,7 +20,7 @@ import { popupState, submitDecision, undoDecisions } from './approver';
 import { authMethods, authStatus, signIn, signInWithSso, signOut, type AuthDeps } from './auth';
 import { previewRequest } from './preview';
 import { pageRules } from './page';
-import { cancelRequest, pageDecide, reportProblem, submitRequest, type RequesterDeps } from './requester';
+import { answerRequest, cancelRequest, directReports, pageDecide, reportProblem, submitRequest, type RequesterDeps } from './requester';
 
 /** The parts of `runtime.MessageSender` the router trusts. */
 export interface Sender {
@@ -101,6 +101,10 @@ export async function route(deps: RouterDeps, incoming: Incoming): Promise<Resul
         return syncNow(replica);
       case 'request.reportProblem':
         return reportProblem(deps, host, message);
+      case 'request.answer':
+        return answerRequest(deps, message);
+      case 'people.reports':
+        return directReports(deps);
       case 'options.open':
         await deps.openOptionsPage();
         return { ok: true };
