@@ -106,7 +106,13 @@ export function Overlay({ page, settled, initial, nav, host, decide }: Props) {
         class={`al-badge al-badge--${badgeTone(answer, decision)}`}
         aria-expanded={open}
         aria-label={`${badgeText(answer, decision)} — ${t('badge.open')}`}
-        onClick={trusted(() => setOpen(!open))}
+        onClick={trusted(() => {
+          if (open) return close();
+          // Opened from the badge: focus moves into the panel, and comes back to the badge on close.
+          returnTo.current = null;
+          setOpen(true);
+          requestAnimationFrame(() => panel.current?.focus({ preventScroll: true }));
+        })}
       >
         {badgeText(answer, decision)}
       </button>

@@ -108,13 +108,14 @@ export async function previewRequest(
   if (msg.bundleId && !offeredBundles(view, decision).some((b) => b.id === msg.bundleId))
     return { ok: false, error: { code: 'invalid_input', message: t('error.notOnPage'), field: 'bundleId' } };
   const onBehalfOf = msg.onBehalfOf && msg.onBehalfOf !== me.id ? msg.onBehalfOf : null;
+  // Only what is set: a plain preview reads as it always did.
   const body = requestPreviewBody.parse({
     connectionId: decision.connectionId,
     permissions,
     durationDays: msg.durationDays,
-    bundleId: msg.bundleId ?? null,
-    onBehalfOf,
-    extendsRequestId: extended?.id ?? null,
+    ...(msg.bundleId ? { bundleId: msg.bundleId } : {}),
+    ...(onBehalfOf ? { onBehalfOf } : {}),
+    ...(extended ? { extendsRequestId: extended.id } : {}),
   });
   const variant = previewVariant({ bundleId: msg.bundleId ?? null, onBehalfOf, extendsRequestId: extended?.id ?? null });
 
