@@ -34,14 +34,22 @@ const focusedInOverlay = (page: Page) =>
 
 /** axe-core on the overlay (its shadow tree included): the serious and critical violations. */
 async function axeViolations(page: Page): Promise<{ id: string; impact: string; help: string; targets: string[] }[]> {
-  await page.addScriptTag({ path: axePath });
-  return page.evaluate(async () => {
+  if (!(await page.evaluate(() => 'axe' in globalThis))) await page.addScriptTag({ path: axePath });
+  const { violations, shadowNodesChecked } = await page.evaluate(async () => {
     const axe = (globalThis as any).axe;
-    const result = await axe.run({ include: [['accesslens-overlay']] }, { resultTypes: ['violations'] });
-    return result.violations
-      .filter((v: any) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v: any) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n: any) => JSON.stringify(n.target)) }));
+    const result = await axe.run({ include: [['accesslens-overlay']] }, {});
+    // Nodes inside a shadow root have a target path of several selectors (host, then inside).
+    const inShadow = (n: any) => Array.isArray(n.target[0]) && n.target[0].length > 1;
+    return {
+      shadowNodesChecked: [...result.passes, ...result.violations].flatMap((r: any) => r.nodes).filter(inShadow).length,
+      violations: result.violations
+        .filter((v: any) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v: any) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n: any) => JSON.stringify(n.target)) })),
+    };
   });
+  // The scan reached into the overlay's shadow root (else it would pass by seeing nothing).
+  expect(shadowNodesChecked).toBeGreaterThan(20);
+  return violations;
 }
 
 let server: RunningServer;
