@@ -1,9 +1,9 @@
 /** How multi-stage requests and previews read, in English and Chinese. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { POLICY_PROBLEM_CODES, type AccessRequest, type ApprovalStage, type RequestPreviewResponse } from '@accesslens/shared';
+import { POLICY_PROBLEM_CODES, TIMELINE_KINDS, type AccessRequest, type ApprovalStage, type RequestPreviewResponse } from '@accesslens/shared';
 import { setTestLocale as setLocale } from '../locales/testing';
 import { evidenceProblem, previewNotes, problemText, willAskText } from './preview';
-import { approvedAutomatically, stageProgress, statusLine } from './requests';
+import { approvedAutomatically, stageProgress, statusLine, timelineLine, timelineLines } from './requests';
 
 const NAMES: Record<string, string> = { 'p-ben': 'Ben Ortiz', 'p-dan': 'Dan Wu', 'p-eve': 'Eve Park', 'p-cara': 'Cara Diaz' };
 const nameOf = (id: string) => NAMES[id];
@@ -184,5 +184,39 @@ describe('the preview in the form', () => {
     expect(evidenceProblem('https://tickets.acme.test/OPS-1', false)).toBeNull();
     expect(evidenceProblem(' http://wiki/approval ', false)).toBeNull();
     for (const bad of ['javascript:alert(1)', 'ftp://x.test/a', 'tickets/OPS-1', 'https://']) expect(evidenceProblem(bad, false)).not.toBeNull();
+  });
+});
+
+describe('timeline lines from the server', () => {
+  const now = new Date('2026-03-01T12:00:00.000Z');
+  const entry = (kind: any, over: Record<string, unknown> = {}) => ({ at: '2026-03-01T10:00:00.000Z', kind, actorId: null, personIds: [], stage: 0, text: null, ...over });
+
+  it('"Ben Ortiz was reminded 2 hours ago", questions, answers, escalation, extension — in English and Chinese', () => {
+    setLocale('en');
+    expect(timelineLine(entry('reminded', { personIds: ['p-ben'] }), nameOf, now)).toBe('Ben Ortiz was reminded 2 hours ago');
+    expect(timelineLine(entry('reminded', { personIds: ['p-ben', 'p-dan'] }), nameOf, now)).toBe('Ben Ortiz, Dan Wu were reminded 2 hours ago');
+    expect(timelineLine(entry('needs-info', { actorId: 'p-ben', text: 'Which account?' }), nameOf, now)).toBe('Ben Ortiz asked 2 hours ago: “Which account?”');
+    expect(timelineLine(entry('escalated', { personIds: ['p-cara'] }), nameOf, now)).toBe('Escalated to Cara Diaz 2 hours ago');
+    expect(timelineLine(entry('submitted', { actorId: 'p-ben' }), nameOf, now, 'p-ava')).toBe('Ben Ortiz requested it 2 hours ago');
+    expect(timelineLine(entry('submitted', { actorId: 'p-ava' }), nameOf, now, 'p-ava')).toBe('Requested 2 hours ago');
+    expect(timelineLine(entry('extended', { expiresAt: '2026-03-20T00:00:00.000Z' }), nameOf, now)).toMatch(/^Extended 2 hours ago until Mar 20, 2026$/);
+    setLocale('zh-CN');
+    expect(timelineLine(entry('reminded', { personIds: ['p-ben'] }), nameOf, now)).toBe('2小时前已提醒 Ben Ortiz');
+    expect(timelineLine(entry('needs-info', { actorId: 'p-ben', text: '哪个客户？' }), nameOf, now)).toBe('Ben Ortiz 2小时前提问：“哪个客户？”');
+  });
+
+  it('every kind has a line in both languages, newest first', () => {
+    for (const locale of ['en', 'zh-CN'] as const) {
+      setLocale(locale);
+      for (const kind of TIMELINE_KINDS) expect(timelineLine(entry(kind, { actorId: 'p-ben', personIds: ['p-dan'], text: 'x', expiresAt: at }), nameOf, now)).not.toMatch(/^request\./);
+    }
+    const r = request({ timeline: [entry('submitted', { at: '2026-03-01T09:00:00.000Z' }), entry('reminded', { personIds: ['p-ben'] })] });
+    expect(timelineLines(r, nameOf, 1, now).map((l) => l.kind)).toEqual(['reminded']);
+  });
+
+  it('needs-info reads as the question, with who asked', () => {
+    setLocale('en');
+    const r = request({ status: 'needs-info', needsInfo: { askedBy: 'p-ben', askedAt: at, question: 'Which account?', stage: 0 } });
+    expect(statusLine(r, nameOf)).toBe('Needs information — Ben Ortiz asked: “Which account?”');
   });
 });

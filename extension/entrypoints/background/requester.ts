@@ -69,7 +69,7 @@ function historyOf(view: Slice, connectionId: string, keys: string[]): AccessReq
   const me = view.me;
   if (!me) return [];
   return view.requests
-    .filter((r) => r.requesterId === me.id && r.connectionId === connectionId && r.permissions.some((k) => keys.includes(k)))
+    .filter((r) => isMine(r, me.id) && r.connectionId === connectionId && r.permissions.some((k) => keys.includes(k)))
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }
 
@@ -226,7 +226,7 @@ export async function submitRequest(deps: RequesterDeps, host: string, msg: Subm
   const decision = verdict.decision;
   const bundles = view.bundles.filter((b) => b.connectionId === decision.connectionId);
   let permissions = [...new Set(msg.permissions)];
-  const onBehalfOf = msg.onBehalfOf && msg.onBehalfOf !== me.id ? msg.onBehalfOf : null;
+  let onBehalfOf = msg.onBehalfOf && msg.onBehalfOf !== me.id ? msg.onBehalfOf : null;
 
   // An extension: a grant of mine on this connection, still in force; its keys are held (that is the point).
   let extended: AccessRequest | null = null;
@@ -234,11 +234,14 @@ export async function submitRequest(deps: RequesterDeps, host: string, msg: Subm
     extended = view.requests.find((r) => r.id === msg.extendsRequestId && isMine(r, me.id) && r.connectionId === decision.connectionId) ?? null;
     if (!extended || extended.status !== 'fulfilled') return fail('not_found', t('error.notYours'), 'extendsRequestId');
     if (permissions.length === 0) permissions = [...extended.permissions];
+    // A grant I filed for a report is extended for them.
+    if (extended.requesterId !== me.id) onBehalfOf = extended.requesterId;
   }
-  // Request again: follows a denied request of mine.
+  // Request again: follows a denied request of mine (or of a report, filed by me: again for them).
   if (msg.previousRequestId) {
     const previous = view.requests.find((r) => r.id === msg.previousRequestId && isMine(r, me.id));
     if (!previous || previous.status !== 'denied') return fail('not_found', t('error.notYours'), 'previousRequestId');
+    if (previous.requesterId !== me.id) onBehalfOf = previous.requesterId;
   }
   let bundle: Bundle | null = null;
   if (msg.bundleId) {

@@ -184,6 +184,7 @@ export class FakeServer {
     }
     if (url.pathname === '/api/sync') return json(this.sync(person, url.searchParams.get('cursor')));
     if (url.pathname === '/api/mutations') return json(this.mutate(person, body.mutations));
+    if (url.pathname === '/api/me/reports') return json({ people: PEOPLE.filter((x) => x.managerId === person.id).map(ref) });
     if (url.pathname === '/api/requests/preview' && init.method === 'POST') {
       if (this.previewDelayMs > 0) await delay(this.previewDelayMs, init.signal);
       const parsed = requestPreviewBody.safeParse(body);
@@ -229,7 +230,7 @@ export class FakeServer {
   }
 
   private visibleRequests(p: Person) {
-    return this.requests.filter((r) => r.value.requesterId === p.id || r.value.stages.some((s) => s.approverIds.includes(p.id)));
+    return this.requests.filter((r) => r.value.requesterId === p.id || r.value.filedBy === p.id || r.value.stages.some((s) => s.approverIds.includes(p.id)));
   }
 
   private sync(p: Person, cursor: string | null) {
@@ -259,14 +260,28 @@ export class FakeServer {
       this.version++;
       const now = new Date().toISOString();
       if (m.name === 'request.create') {
-        const plan = this.plan(p, m.args.permissions);
+        // docs/api.md "The request lifecycle": a bundle asks for its keys; an extension, the grant's.
+        const keys: string[] =
+          m.args.permissions.length > 0
+            ? m.args.permissions
+            : m.args.bundleId
+              ? (bundles.find((b) => b.id === m.args.bundleId)?.permissions ?? [])
+              : (this.requests.find((r) => r.value.id === m.args.extendsRequestId)?.value.permissions ?? []);
+        const plan = this.plan(p, keys);
         const days = Math.min(m.args.durationDays, plan.maxDays ?? Infinity);
         const request: AccessRequest = {
           id: m.args.requestId,
-          requesterId: p.id,
+          requesterId: m.args.onBehalfOf ?? p.id,
           connectionId: m.args.connectionId,
-          accountId: `a-${p.id}`,
-          permissions: m.args.permissions,
+          accountId: `a-${m.args.onBehalfOf ?? p.id}`,
+          permissions: keys,
+          bundleId: m.args.bundleId ?? null,
+          startsAt: m.args.startsAt ?? null,
+          filedBy: m.args.onBehalfOf ? p.id : null,
+          previousRequestId: m.args.previousRequestId ?? null,
+          extendsRequestId: m.args.extendsRequestId ?? null,
+          needsInfo: null,
+          timeline: [],
           page: m.args.page,
           justification: m.args.justification,
           evidence: m.args.evidence ?? [],
@@ -304,7 +319,9 @@ export class FakeServer {
         const decision = { deciderId: p.id, outcome: m.args.outcome, reason: m.args.reason, durationDays: m.args.durationDays, decidedAt: now };
         const stages = [...r.stages];
         entry.v = this.version;
-        if (m.args.outcome === 'deny') {
+        if (m.args.outcome === 'needs-info') {
+          entry.value = { ...r, status: 'needs-info', needsInfo: { askedBy: p.id, askedAt: now, question: m.args.reason, stage: open }, updatedAt: now };
+        } else if (m.args.outcome === 'deny') {
           stages[open] = { ...stage, decision };
           entry.value = { ...r, stages, status: 'denied', decidedAt: now, updatedAt: now };
         } else {
@@ -317,6 +334,12 @@ export class FakeServer {
             this.grant(entry, now, days);
           }
         }
+      } else if (m.name === 'request.answer') {
+        const entry = this.requests.find((r) => r.value.id === m.args.requestId);
+        if (!entry) return this.undo(m.id, { code: 'not_found', message: 'No such request.' });
+        if (entry.value.status !== 'needs-info') return this.undo(m.id, { code: 'conflict', message: 'The request is not waiting for an answer.' });
+        entry.v = this.version;
+        entry.value = { ...entry.value, status: 'pending', needsInfo: null, updatedAt: now };
       } else if (m.name === 'request.cancel') {
         const entry = this.requests.find((r) => r.value.id === m.args.requestId)!;
         entry.v = this.version;
