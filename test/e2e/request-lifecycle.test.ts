@@ -295,4 +295,34 @@ describe('the requester in the overlay', () => {
     expect(violations, JSON.stringify(violations, null, 2)).toEqual([]);
     await page.close();
   });
+
+  it('in a Chinese browser: policy problems rendered from their codes, in Chinese', async () => {
+    // Quote read is pending (asked again above): the Quote Desk bundle would ask for it again, which the
+    // server's preview reports as the code pending-request with its params.
+    const zh = await launchWithExtension({ crmPort: crm.port, crmHosts: crm.hosts, locale: 'zh-CN' });
+    try {
+      await signIn(zh, server.url, DEMO.ava.email, DEMO.ava.password, DEMO.ava.name).then((p) => p.close());
+      const page = await zh.context.newPage();
+      await page.goto(QUOTE_URL);
+      await page.getByTestId('al-panel').waitFor({ timeout: 15_000 });
+      await page.getByTestId('al-request-bundle').click();
+      const form = page.getByTestId('al-request-form');
+      await expect(form.getByTestId('al-bundle').inputValue()).resolves.toBe('ps-quote-desk');
+      const problem = form.getByTestId('al-problem').filter({ hasText: '您已有一个待审批的申请包含' });
+      await problem.waitFor({ timeout: 15_000 });
+      await expect(form.getByTestId('al-submit-request').isDisabled()).resolves.toBe(true);
+      await expect(form.getByTestId('al-bundle-adds').textContent()).resolves.toContain('在您已有权限之外新增');
+      // Nothing English from the server's sentences.
+      await expect(form.textContent()).resolves.not.toContain('you already have a pending request');
+      await screenshot(page, 'overlay-bundle-zh', 'docs');
+      const violations = await axeViolations(page);
+      expect(violations, JSON.stringify(violations, null, 2)).toEqual([]);
+      await page.close();
+    } catch (e) {
+      await captureFailure('zh', { zh });
+      throw e;
+    } finally {
+      await zh.close();
+    }
+  });
 });
