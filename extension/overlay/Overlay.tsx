@@ -3,7 +3,7 @@ import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preac
 import type { AccessRequest, ObservedPage, PageDecision, PermissionRow, Result, UiError } from '@accesslens/shared';
 import { ask } from '../utils/messaging';
 import { durationText, formatDate, formatRelative, labelOf, t } from '../utils/i18n';
-import type { PageDecideAnswer, RequestAnswer } from '../utils/protocol';
+import type { MutationFailure, PageDecideAnswer, RequestAnswer } from '../utils/protocol';
 import { problemText } from '../utils/preview';
 import { isOpen, namesOf, statusLine, timelineLines, waitingForIds } from '../utils/requests';
 import { usePort } from '../utils/use-port';
@@ -439,6 +439,16 @@ function Timeline({ request, nameOf, limit }: { request: AccessRequest; nameOf: 
   );
 }
 
+/** Why the server refused a request: its policy problems in the person's language, else its message. */
+function failureText(failure: MutationFailure, decision: PageDecision): string {
+  if (!failure.problems || failure.problems.length === 0) return failure.error.message;
+  const keyLabel = (key: string) => {
+    const row = decision.rows.find((r) => r.key === key);
+    return row ? labelOf(row.label, key) : key;
+  };
+  return failure.problems.map((p) => problemText(p, keyLabel)).join(' ');
+}
+
 /** The keys of a request, named for people where this page knows them. */
 function keysText(request: AccessRequest, decision: PageDecision): string {
   return request.permissions
@@ -611,7 +621,7 @@ function ExpiringGrant({
     if (!result.ok) setError(result.error.message);
     else await refresh();
   };
-  const failure = answer.failures.find((f) => grant.permissions.some((k) => f.permissions.includes(k)));
+  const failure = answer.failures.find((f) => f.name === 'request.create' && grant.permissions.some((k) => f.permissions.includes(k)));
   return (
     <div class="al-section al-status al-status--expiring" data-testid="al-expiring" data-request-id={grant.id} role="status">
       <p>
@@ -637,9 +647,9 @@ function ExpiringGrant({
           {sending ? t('overlay.extending') : t('overlay.extend')}
         </button>
       )}
-      {(error ?? (failure && !extension ? failure.error.message : null)) && (
+      {(error ?? (failure && !extension ? failureText(failure, decision) : null)) && (
         <p class="al-error" data-testid="al-error" role="alert">
-          {error ?? failure?.error.message}
+          {error ?? (failure ? failureText(failure, decision) : '')}
         </p>
       )}
     </div>
@@ -743,10 +753,6 @@ function FocusSection({
     (f) => f.permissions.includes(focusRow.key) || chosen.some((k) => f.permissions.includes(k)),
   );
   const granted = request && (request.status === 'approved' || request.status === 'fulfilled');
-  const keyLabel = (key: string) => {
-    const row = decision.rows.find((r) => r.key === key);
-    return row ? labelOf(row.label, key) : key;
-  };
   const bundles = answer.bundles ?? [];
   // The denied request's keys that may be asked for again from here.
   const again = request?.status === 'denied' ? options.filter((o) => request.permissions.includes(o.key)).map((o) => o.key) : [];
@@ -798,7 +804,7 @@ function FocusSection({
       )}
       {failure && (!request || !isOpen(request)) && (
         <div class="al-error" data-testid="al-error" role="alert">
-          <p>{t('status.failed', { message: failure.problems ? failure.problems.map((p) => problemText(p, keyLabel)).join(' ') : failure.error.message })}</p>
+          <p>{t('status.failed', { message: failureText(failure, decision) })}</p>
         </div>
       )}
       {form ? (
