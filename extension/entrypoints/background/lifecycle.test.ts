@@ -181,3 +181,16 @@ describe('needs-info: request.answer', () => {
     expect(await send({ type: 'request.answer', requestId: 'r-someone', answer: 'x' })).toMatchObject({ ok: false, error: { code: 'not_found' } });
   });
 });
+
+describe('previews at the trust boundary', () => {
+  it('a bundle the page does not offer, or a grant not mine, cannot be previewed; an offered bundle can', async () => {
+    await signInAs(deps, 'ava@acme.test');
+    const preview = (extra: Record<string, unknown>) => send({ type: 'request.preview', page: contractPage, permissions: [], durationDays: 7, ...extra });
+    expect(await preview({ bundleId: 'b-std' })).toMatchObject({ ok: false, error: { code: 'invalid_input', field: 'bundleId' } });
+    expect(await preview({ extendsRequestId: 'r-unknown' })).toMatchObject({ ok: false, error: { code: 'not_found', field: 'extendsRequestId' } });
+    expect(await preview({})).toMatchObject({ ok: false, error: { code: 'invalid_message', field: 'permissions' } });
+    expect(server.previewCalls()).toHaveLength(0);
+    expect(await preview({ bundleId: 'b-cm' })).toMatchObject({ ok: true });
+    expect(server.previewCalls().map((c) => c.body)).toEqual([{ connectionId: 'c-acme', permissions: [], durationDays: 7, bundleId: 'b-cm' }]);
+  });
+});
