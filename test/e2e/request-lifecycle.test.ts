@@ -325,4 +325,36 @@ describe('the requester in the overlay', () => {
       await zh.close();
     }
   });
+
+  it('a manager files a request for a direct report: he picks her in the form; she is the requester of record', async () => {
+    const ben = await launchWithExtension({ crmPort: crm.port, crmHosts: crm.hosts });
+    try {
+      await signIn(ben, server.url, DEMO.ben.email, DEMO.ben.password, DEMO.ben.name).then((p) => p.close());
+      const page = await ben.context.newPage();
+      await page.goto(ORDER_URL);
+      await page.getByTestId('al-panel').waitFor({ timeout: 15_000 });
+      await row(page, 'object:Order:delete').getByTestId('al-row-select').check();
+      await page.getByTestId('al-request-button').click();
+      const form = page.getByTestId('al-request-form');
+      const forWhom = form.getByTestId('al-on-behalf');
+      await forWhom.waitFor({ timeout: 10_000 });
+      // His active direct reports only (Jon has left).
+      const options = await forWhom.locator('option').evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value));
+      expect(options).toEqual(['', 'p-ava', 'p-eli']);
+      await forWhom.selectOption('p-ava');
+      await form.getByTestId('al-justification').fill('Ava cleans up the duplicate Initech orders this week.');
+      await form.getByTestId('al-submit-request').click();
+      await page.getByTestId('al-sent-for').filter({ hasText: 'Ava Chen' }).waitFor({ timeout: 10_000 });
+      const filed = await requestFor((r) => r.filedBy === 'p-ben', 'the request Ben filed for Ava');
+      expect(filed).toMatchObject({ requesterId: 'p-ava', permissions: ['object:Order:delete'] });
+      // Ben's own row is unchanged: the request is Ava's.
+      await expect(row(page, 'object:Order:delete').getAttribute('data-state')).resolves.toBe('missing');
+      await page.close();
+    } catch (e) {
+      await captureFailure('on-behalf', { ben });
+      throw e;
+    } finally {
+      await ben.close();
+    }
+  });
 });
