@@ -13,7 +13,7 @@ import { DURATION_CHOICES } from '@accesslens/shared/constants';
 import { durationText, joinNames, labelOf, t } from '../utils/i18n';
 import { ask } from '../utils/messaging';
 import { trusted } from './trusted';
-import { evidenceProblem, previewNotes, willAskText } from '../utils/preview';
+import { evidenceLinksOf, evidenceProblem, previewNotes, willAskText } from '../utils/preview';
 import type { OfferedBundle, PageDecideAnswer, PreviewAnswer, ReportsAnswer, RequestAnswer } from '../utils/protocol';
 
 /** What the form asks for: some of the page's keys (maybe again, after a denial), or a whole bundle. */
@@ -58,7 +58,7 @@ export function RequestForm({ decision, rows, intent, bundles, keys, page, nameO
   const [bundleId, setBundleId] = useState<string | null>(intent.kind === 'bundle' ? intent.bundleId : null);
   const localChoices = bundleId ? decision.durationChoices : choicesFor(selected, keys, decision.durationChoices);
   const [justification, setJustification] = useState(previous?.justification ?? '');
-  const [evidence, setEvidence] = useState(previous?.evidence[0] ?? '');
+  const [evidence, setEvidence] = useState(previous?.evidence.join(' ') ?? '');
   const [evidenceError, setEvidenceError] = useState<string | null>(null);
   const [startsOn, setStartsOn] = useState('');
   const [startError, setStartError] = useState<string | null>(null);
@@ -206,7 +206,7 @@ export function RequestForm({ decision, rows, intent, bundles, keys, page, nameO
       page,
       permissions: bundleId ? [] : selected,
       justification: justification.trim(),
-      evidence: evidence.trim() ? [evidence.trim()] : [],
+      evidence: evidenceLinksOf(evidence),
       durationDays: duration,
       bundleId,
       // The start of that day where the person is.
@@ -341,10 +341,10 @@ export function RequestForm({ decision, rows, intent, bundles, keys, page, nameO
         <span>{evidenceRequired ? t('request.evidenceRequiredLabel') : t('request.evidence')}</span>
         <input
           ref={evidenceField}
-          type="url"
+          type="text"
           inputMode="url"
           data-testid="al-evidence"
-          maxLength={2048}
+          maxLength={5 * 2049}
           required={evidenceRequired}
           aria-invalid={evidenceError !== null}
           aria-describedby={evidenceError ? 'al-evidence-error' : undefined}

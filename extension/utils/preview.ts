@@ -3,17 +3,30 @@ import type { PolicyProblem, PolicyProblemParams, RequestPreviewResponse } from 
 import { joinNames, t} from './i18n';
 import { stageLabel } from './requests';
 
-/** An http(s) link, or the reason it is not one. */
+/** At most this many evidence links travel with a request (the server's limit). */
+export const MAX_EVIDENCE_LINKS = 5;
+
+/** The links typed in the evidence field: several may be given, separated by spaces, commas or new lines. */
+export function evidenceLinksOf(value: string): string[] {
+  return value.split(/[\s,]+/).filter((v) => v.length > 0);
+}
+
+/** Each an http(s) link (at most five), or the reason they are not. */
 export function evidenceProblem(value: string, required: boolean): string | null {
-  const v = value.trim();
-  if (!v) return required ? t('request.evidenceMissing') : null;
-  try {
-    const url = new URL(v);
-    if ((url.protocol === 'http:' || url.protocol === 'https:') && url.hostname) return null;
-  } catch {
-    // not a URL
+  const links = evidenceLinksOf(value);
+  if (links.length === 0) return required ? t('request.evidenceMissing') : null;
+  if (links.length > MAX_EVIDENCE_LINKS) return t('request.evidenceTooMany', { n: MAX_EVIDENCE_LINKS });
+  for (const v of links) {
+    let ok = false;
+    try {
+      const url = new URL(v);
+      ok = (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+    } catch {
+      // not a URL
+    }
+    if (!ok) return t('request.evidenceInvalid');
   }
-  return t('request.evidenceInvalid');
+  return null;
 }
 
 /** "Ben Ortiz (Manager), then Dan Wu (Deal Desk)", in stage order. */

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { POLICY_PROBLEM_CODES, TIMELINE_KINDS, type AccessRequest, type ApprovalStage, type RequestPreviewResponse } from '@accesslens/shared';
 import { setTestLocale as setLocale } from '../locales/testing';
-import { evidenceProblem, previewNotes, problemText, willAskText } from './preview';
+import { evidenceLinksOf, evidenceProblem, previewNotes, problemText, willAskText } from './preview';
 import { approvedAutomatically, stageProgress, statusLine, timelineLine, timelineLines } from './requests';
 
 const NAMES: Record<string, string> = { 'p-ben': 'Ben Ortiz', 'p-dan': 'Dan Wu', 'p-eve': 'Eve Park', 'p-cara': 'Cara Diaz' };
@@ -218,5 +218,15 @@ describe('timeline lines from the server', () => {
     setLocale('en');
     const r = request({ status: 'needs-info', needsInfo: { askedBy: 'p-ben', askedAt: at, question: 'Which account?', stage: 0 } });
     expect(statusLine(r, nameOf)).toBe('Needs information — Ben Ortiz asked: “Which account?”');
+  });
+});
+
+describe('several evidence links', () => {
+  it('separated by spaces, commas or new lines; each an http(s) link; at most five', () => {
+    setLocale('en');
+    expect(evidenceLinksOf(' https://a.test/1, https://b.test/2\nhttps://c.test/3 ')).toEqual(['https://a.test/1', 'https://b.test/2', 'https://c.test/3']);
+    expect(evidenceProblem('https://a.test/1 https://b.test/2', false)).toBeNull();
+    expect(evidenceProblem('https://a.test/1 tickets/2', false)).toBe('Enter a link starting with http:// or https://');
+    expect(evidenceProblem(Array.from({ length: 6 }, (_, i) => `https://a.test/${i}`).join(' '), false)).toBe('At most 5 links, separated by spaces.');
   });
 });
