@@ -10,7 +10,7 @@ export default defineConfig({
         // The same route and domain tests against a real libsql server (sqld) instead of a file.
         test: {
           name: 'server-libsql',
-          include: ['server/src/{auth,connectors,directory,mutations,routes,sync}/**/*.test.ts', 'server/src/audit.test.ts'],
+          include: ['server/src/{auth,connectors,directory,mutations,revocations,routes,sync}/**/*.test.ts', 'server/src/audit.test.ts', 'server/src/cli/crm-connectors.test.ts'],
           environment: 'node',
           testTimeout: 30_000,
           hookTimeout: 30_000,
@@ -24,6 +24,8 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',
           testTimeout: 30_000,
+          // Starting sqld, an OIDC provider and two server processes takes more than vitest's 10 s on a busy machine.
+          hookTimeout: 60_000,
         },
       },
       {

@@ -96,8 +96,7 @@ describe('policy routing: preview, ordered stages, automatic approval', () => {
     // Stage 1: Ben, from his popup.
     const benItem = benPopup.getByTestId('al-queue-item').filter({ hasText: 'Ava Chen' });
     await benItem.waitFor({ timeout: 20_000 });
-    // Compact cards: open it for the stages and the evidence.
-    await benItem.getByTestId('al-queue-open').click();
+    await benItem.getByTestId('al-queue-open').click(); // the compact card opens to its details
     await benItem.getByTestId('al-queue-details').waitFor();
     const benText = (await benItem.textContent()) ?? '';
     expect(benText).toContain('Stage 1 of 2');
