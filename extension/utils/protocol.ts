@@ -5,8 +5,11 @@
 import type {
   AccessRequest,
   AuthMethodsResponse,
+  BundleKind,
+  PersonRef,
   PageVerdict,
   Person,
+  PolicyProblem,
   PopupState,
   RequestPreviewResponse,
   SyncStatus,
@@ -23,6 +26,8 @@ export interface MutationFailure {
   requestId: string;
   permissions: string[];
   error: UiError;
+  /** policy_blocked: the problems as codes with params (rendered in the person's language). */
+  problems?: PolicyProblem[];
   at: string;
 }
 
@@ -41,6 +46,29 @@ export interface PageDecideAnswer {
   rules: PageRule[];
   /** Set when a kill switch pauses AccessLens on this CRM (or page kind) for the installed version. */
   paused: Pick<KillSwitch, 'fixedIn' | 'reason'> | null;
+  /**
+   * Whole bundles the CRM models (permission sets, roles… never a profile) that would grant something
+   * missing on this page, with what they add beyond what the viewer holds among this page's permissions
+   * (`adds`) and how many permissions they grant in all (`total`). The server's preview says the rest.
+   */
+  bundles?: OfferedBundle[];
+  /** My requests about this page's permissions, newest first, every status (history stays after expiry). */
+  history?: AccessRequest[];
+  /** How many days before a grant ends the overlay reminds (the policy's default). */
+  expiryReminderDays?: number;
+}
+
+export interface OfferedBundle {
+  id: string;
+  name: string;
+  kind: BundleKind;
+  adds: string[];
+  total: number;
+}
+
+/** A manager's direct reports (to file a request on behalf of one). */
+export interface ReportsAnswer {
+  people: PersonRef[];
 }
 
 export interface PageRulesAnswer {

@@ -1,7 +1,7 @@
 /** How requests read to people, shared by the overlay and the popup. */
-import type { AccessRequest, ApprovalStage, FulfilmentReason } from '@accesslens/shared';
+import type { AccessRequest, ApprovalStage, FulfilmentReason, TimelineEntry } from '@accesslens/shared';
 import { DEFAULT_STAGE_LABELS } from '@accesslens/shared/constants';
-import { formatDate, joinNames, t } from './i18n';
+import { formatDate, formatRelative, joinNames, t } from './i18n';
 
 export const OPEN_STATUSES: ReadonlySet<AccessRequest['status']> = new Set(['pending', 'needs-info']);
 
@@ -83,8 +83,11 @@ export function waitingText(r: AccessRequest, nameOf: NameOf, fallbackApprovers:
  */
 export function statusLine(r: AccessRequest, nameOf: NameOf, fallbackApprovers: string[] = []): string {
   switch (r.status) {
-    case 'pending':
-    case 'needs-info': {
+    case 'needs-info':
+    case 'pending': {
+      // An older server's copy without the question reads as pending.
+      if (r.status === 'needs-info' && r.needsInfo)
+        return t('request.status.needsInfo', { name: nameOf(r.needsInfo.askedBy) ?? t('people.unknown'), question: r.needsInfo.question });
       const approved = approvedSoFar(r);
       const waiting = waitingText(r, nameOf, fallbackApprovers);
       if (approved.length === 0) {
@@ -150,4 +153,55 @@ export function stageProgress(r: AccessRequest): { stage: ApprovalStage; index: 
 /** Why a grant waits on an administrator, or why applying it failed, in the person's language. */
 export function fulfilmentReasonText(code: FulfilmentReason['code']): string {
   return t(`fulfilment.reason.${code}`);
+}
+
+/**
+ * One line per step of a request's timeline, as the server recorded it: "Ben Ortiz was reminded 2 hours
+ * ago", "Escalated to Cara Diaz yesterday", "Ben Ortiz asked 5 minutes ago: “Which account?”".
+ */
+export function timelineLine(e: TimelineEntry, nameOf: NameOf, now: Date = new Date(), requesterId: string | null = null): string {
+  const when = formatRelative(e.at, now);
+  const actor = e.actorId ? (nameOf(e.actorId) ?? t('people.unknown')) : t('people.admins');
+  const names = namesOf(e.personIds, nameOf);
+  const text = e.text ?? '';
+  const date = e.expiresAt ? formatDate(e.expiresAt) : '';
+  switch (e.kind) {
+    case 'submitted':
+      // Filed by a manager for their report: say who.
+      return e.actorId && requesterId && e.actorId !== requesterId
+        ? t('request.timeline.submittedBy', { actor, when })
+        : t('request.timeline.submitted', { when });
+    case 'auto-approved':
+    case 'timed-out':
+    case 'cancelled':
+    case 'started':
+    case 'fulfilled':
+    case 'expired':
+    case 'revoked':
+      return t(`request.timeline.${e.kind}`, { when });
+    case 'approved':
+      return t('request.timeline.approved', { actor, when });
+    case 'routed':
+    case 'escalated':
+      return t(`request.timeline.${e.kind}`, { names, when });
+    case 'denied':
+    case 'needs-info':
+    case 'answered':
+      return t(`request.timeline.${e.kind}`, { actor, when, text });
+    case 'reminded':
+      return e.personIds.length > 1 ? t('request.timeline.remindedMany', { names, when }) : t('request.timeline.reminded', { names, when });
+    case 'delegated':
+      return t('request.timeline.delegated', { actor, names, when });
+    case 'expiring':
+    case 'extended':
+      return t(`request.timeline.${e.kind}`, { when, date });
+  }
+}
+
+/** The timeline lines of a request, newest first (at most `limit`). */
+export function timelineLines(r: AccessRequest, nameOf: NameOf, limit = Infinity, now: Date = new Date()): { at: string; kind: TimelineEntry['kind']; text: string }[] {
+  return [...(r.timeline ?? [])]
+    .reverse()
+    .slice(0, limit)
+    .map((e) => ({ at: e.at, kind: e.kind, text: timelineLine(e, nameOf, now, r.requesterId) }));
 }

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { LOCALES } from './constants.ts';
 import { NOTIFICATION_EVENTS, WEBHOOK_PLATFORMS } from './lifecycle.ts';
-import { id, isoDateTime } from './schemas.ts';
+import { id, isoDateTime, personRef } from './schemas.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -149,3 +149,9 @@ export const notificationsResponse = z.object({ notifications: z.array(notificat
 /** PATCH /api/me/preferences: the caller's language for emails (null = not set: English). */
 export const preferencesBody = z.object({ language: z.enum(LOCALES).nullable() }).strict();
 export const preferencesResponse = z.object({ language: z.enum(LOCALES).nullable() });
+
+// ---------- direct reports ----------
+
+/** GET /api/me/reports: the caller's active direct reports (whom a manager may file requests for). */
+export const reportsResponse = z.object({ people: z.array(personRef) });
+export type ReportsResponse = z.infer<typeof reportsResponse>;

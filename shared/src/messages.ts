@@ -46,27 +46,58 @@ export type FlagsPage = z.infer<typeof flagsPage>;
 
 /** At most this many user ids in one question from a user page (the server's by-accounts limit). */
 export const FLAGS_QUERY_MAX = 500;
+/** What a request from a page may also say: a whole bundle, for a direct report, extending a grant. */
+const lifecycleOptions = {
+  /** A whole bundle the CRM models (permission set, role…) instead of, or besides, single keys. */
+  bundleId: id.nullable().optional(),
+  /** A manager asking for a direct report (their person id). */
+  onBehalfOf: id.nullable().optional(),
+  /** "Extend": the grant (a fulfilled request) to extend; its keys may be held. */
+  extendsRequestId: id.nullable().optional(),
+};
+
+function needsSomething(v: { permissions: string[]; bundleId?: string | null; extendsRequestId?: string | null }, ctx: z.RefinementCtx) {
+  if (v.permissions.length === 0 && !v.bundleId && !v.extendsRequestId)
+    ctx.addIssue({ code: 'custom', path: ['permissions'], message: 'name at least one permission (or a bundle)' });
+}
+
+/** The requester answers an approver's question on a request waiting for it (`needs-info`): from a page or the popup. */
+const requestAnswerMessage = z.object({ type: z.literal('request.answer'), requestId: id, answer: z.string().trim().min(1, 'is required').max(2000) });
 
 export const contentMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('page.decide'), page: observedPage }),
   /** An in-house CRM's content script asks how to read its host's pages (the admins' page rules). */
   z.object({ type: z.literal('page.rules') }),
-  z.object({
-    type: z.literal('request.submit'),
-    page: observedPage,
-    permissions: z.array(permissionKey).min(1).max(20),
-    justification: z.string().trim().min(1, 'is required').max(2000),
-    evidence: evidenceLinks,
-    durationDays,
-  }),
+  z
+    .object({
+      type: z.literal('request.submit'),
+      page: observedPage,
+      /** May be empty for a whole bundle (`bundleId`) or an extension (the grant's own keys). */
+      permissions: z.array(permissionKey).max(20),
+      justification: z.string().trim().min(1, 'is required').max(2000),
+      evidence: evidenceLinks,
+      durationDays,
+      ...lifecycleOptions,
+      /** An access window's start (in the future); null = as soon as approved. */
+      startsAt: isoDateTime.nullable().optional(),
+      /** "Request again": the denied request this one follows. */
+      previousRequestId: id.nullable().optional(),
+    })
+    .superRefine(needsSomething),
   z.object({ type: z.literal('sync.now') }),
   /** What submitting would do (who is asked, caps, blockers); the background asks the server. */
-  z.object({
-    type: z.literal('request.preview'),
-    page: observedPage,
-    permissions: z.array(permissionKey).min(1).max(20),
-    durationDays: durationDays.nullable(),
-  }),
+  z
+    .object({
+      type: z.literal('request.preview'),
+      page: observedPage,
+      permissions: z.array(permissionKey).max(20),
+      durationDays: durationDays.nullable(),
+      ...lifecycleOptions,
+    })
+    .superRefine(needsSomething),
+  requestAnswerMessage,
+  /** A manager's direct reports (to file a request on behalf of one). */
+  z.object({ type: z.literal('people.reports') }),
   /** "Report a problem with this grant": the page still refuses access the CRM should now give. */
   z.object({ type: z.literal('request.reportProblem'), requestId: id, page: observedPage }),
   /** Content scripts cannot open the options page themselves (e.g. the overlay's "Sign in"). */
@@ -154,8 +185,7 @@ export const extensionPageMessage = z.discriminatedUnion('type', [
   /** Takes back decisions still held for undo (by the mutation ids `decision.submit` answered). */
   z.object({ type: z.literal('decisions.undo'), mutationIds: z.array(clientId).min(1).max(500) }),
   z.object({ type: z.literal('request.cancel'), requestId: id }),
-  /** The requester answers an approver's question (`request.answer`). */
-  z.object({ type: z.literal('request.answer'), requestId: id, answer: z.string().trim().min(1, 'is required').max(2000) }),
+  requestAnswerMessage,
   /** "Request again" after a denial: the same keys, linked to the denied request, with a new justification. */
   z.object({
     type: z.literal('request.again'),

@@ -63,13 +63,11 @@ describe('policy routing: preview, ordered stages, automatic approval', () => {
     await panel.waitFor({ timeout: 15_000 });
     await expect.poll(() => row(page, 'object:Quote:edit').getAttribute('data-state')).toBe('missing');
 
+    // Denied on an edit page (the focus is read): she ticks what she needs, edit, and asks for that.
+    await row(page, 'object:Quote:edit').getByTestId('al-row-select').check();
     await page.getByTestId('al-request-button').click();
-    // Denied on an edit page: the form lets her pick what to ask for (the focus is read).
-    const which = page.getByTestId('al-request-permission');
-    if (await which.count()) {
-      expect(await optionValues(page, 'al-request-permission')).toContain('object:Quote:edit');
-      await which.selectOption('object:Quote:edit');
-    }
+    const picked = page.locator('[data-testid="al-request-key"]:checked');
+    await expect.poll(() => picked.evaluateAll((els) => els.map((e) => e.getAttribute('data-permission')))).toEqual(['object:Quote:edit']);
     // Before anything is sent: who will be asked, in order.
     const willNotify = page.getByTestId('al-will-notify');
     await willNotify.filter({ hasText: 'Dan Wu' }).waitFor({ timeout: 10_000 });

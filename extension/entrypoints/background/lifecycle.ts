@@ -35,22 +35,6 @@ function invalid(issues: { message: string; path: PropertyKey[] }[]): { ok: fals
   return { ok: false, error: { code: 'invalid_input', message: issue?.message ?? 'invalid', field: issue?.path.map(String).join('.') } };
 }
 
-/** `request.answer`: back to pending at the same stage once the server has it (shown at once). */
-export async function answerRequest(deps: RequesterDeps, msg: { requestId: string; answer: string }): Promise<Result<RequestAnswer>> {
-  const found = await mine(deps, msg.requestId, ['needs-info']);
-  if (!found.ok) return found;
-  const args = requestAnswerArgs.safeParse({ requestId: msg.requestId, answer: msg.answer });
-  if (!args.success) return invalid(args.error.issues);
-  await deps.replica.enqueue({
-    mutation: { id: deps.uuid(), name: 'request.answer', args: args.data },
-    queuedAt: deps.now().toISOString(),
-    delivered: false,
-    predicted: null,
-  });
-  const updated = (await deps.replica.view())?.requests.find((r) => r.id === msg.requestId) ?? found.request;
-  return { ok: true, request: updated };
-}
-
 /**
  * A new request linked to `from` ("Request again": `previousRequestId`; "Extend": `extendsRequestId`), for
  * the same keys on the same connection, shown at once as pending (its stages as the earlier request's).

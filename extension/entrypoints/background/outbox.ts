@@ -3,7 +3,7 @@
  * Optimistic updates are not written into the stored slice; they are replayed on top of the server's
  * slice (as Replicache does), so a reset pull or a rejection never leaves a stale guess behind.
  */
-import type { AccessRequest, ApprovalStage, MutationResult, Slice, StageDecision } from '@accesslens/shared';
+import type { AccessRequest, ApprovalStage, MutationResult, PolicyProblem, Slice, StageDecision } from '@accesslens/shared';
 import type { MutationFailure } from '../../utils/protocol';
 import type { OutboxEntry } from './storage';
 
@@ -48,6 +48,12 @@ export function replay(base: Slice, outbox: OutboxEntry[]): Slice {
     switch (m.name) {
       case 'request.create':
         if (entry.predicted && !requests.some((r) => r.id === m.args.requestId)) requests = [...requests, entry.predicted];
+        break;
+      case 'request.answer':
+        // Answered: back to its approvers at the same stage.
+        update(m.args.requestId, (r) =>
+          r.status === 'needs-info' ? { ...r, status: 'pending', needsInfo: null, updatedAt: entry.queuedAt } : null,
+        );
         break;
       case 'request.cancel':
         update(m.args.requestId, (r) =>
@@ -142,14 +148,20 @@ export function settle(
   return { outbox: next, failures, delivered };
 }
 
-export function failureOf(entry: OutboxEntry, error: { code: string; message: string; field?: string }, now: Date): MutationFailure {
+export function failureOf(
+  entry: OutboxEntry,
+  error: { code: string; message: string; field?: string; problems?: PolicyProblem[] },
+  now: Date,
+): MutationFailure {
   const m = entry.mutation;
   return {
     mutationId: m.id,
     name: m.name,
     requestId: m.args.requestId,
-    permissions: m.name === 'request.create' ? m.args.permissions : [],
+    // A bundle or extension asks for keys the server works out: the optimistic request names them.
+    permissions: m.name === 'request.create' ? (m.args.permissions.length > 0 ? m.args.permissions : (entry.predicted?.permissions ?? [])) : [],
     error: { code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) },
+    ...(error.problems && error.problems.length > 0 ? { problems: error.problems } : {}),
     at: now.toISOString(),
   };
 }

@@ -1,12 +1,17 @@
 /** What a requester does from a CRM page: see the page decided, request access, cancel. */
 import {
+  DEFAULT_LIFECYCLE,
   durationChoicesFor,
+  reportsResponse,
+  requestAnswerArgs,
   requestCancelArgs,
   requestCreateArgs,
   requestReportProblemArgs,
   type AccessRequest,
   type ApprovalStage,
+  type Bundle,
   type ObservedPage,
+  type PageDecision,
   type PageVerdict,
   type PersonRef,
   type RequestPreviewResponse,
@@ -15,7 +20,8 @@ import {
 } from '@accesslens/shared';
 import { t } from '../../utils/i18n';
 import { decideObserved, pageRules, pausedOn } from './page';
-import type { PageDecideAnswer, RequestAnswer } from '../../utils/protocol';
+import type { OfferedBundle, PageDecideAnswer, ReportsAnswer, RequestAnswer } from '../../utils/protocol';
+import { ApiFailure } from './api';
 import type { PreviewCache } from './preview';
 import type { Replica } from './sync';
 
@@ -32,22 +38,77 @@ export interface RequesterDeps {
 const DAY_MS = 86_400_000;
 
 /** Names the overlay may show: the approvers and deciders its verdict refers to. */
-function namesFor(view: Slice, verdict: PageVerdict, extra: PersonRef[]): Record<string, string> {
+function namesFor(view: Slice, verdict: PageVerdict, requests: AccessRequest[], extra: PersonRef[]): Record<string, string> {
   const names: Record<string, string> = {};
   if (verdict.state !== 'ready') return names;
   const ids = new Set<string>();
   for (const p of verdict.decision.approvers) ids.add(p.id);
-  for (const row of verdict.decision.rows)
-    for (const stage of row.request?.stages ?? []) {
+  for (const request of requests) {
+    for (const stage of request.stages) {
       stage.approverIds.forEach((id) => ids.add(id));
       stage.approvals.forEach((a) => ids.add(a.deciderId));
       if (stage.decision) ids.add(stage.decision.deciderId);
     }
+    // Who was asked, reminded, escalated to; who asked a question; who filed it.
+    for (const entry of request.timeline ?? []) {
+      entry.personIds.forEach((id) => ids.add(id));
+      if (entry.actorId) ids.add(entry.actorId);
+    }
+    if (request.needsInfo) ids.add(request.needsInfo.askedBy);
+    if (request.filedBy) ids.add(request.filedBy);
+  }
   // People a preview named (e.g. a group's approvers) until sync brings them.
   for (const p of extra) if (ids.has(p.id)) names[p.id] = p.name;
   for (const p of view.people) if (ids.has(p.id)) names[p.id] = p.name;
   if (view.me && ids.has(view.me.id)) names[view.me.id] = view.me.name;
   return names;
+}
+
+/** My requests about any of these keys on this connection, newest first (every status: history stays). */
+function historyOf(view: Slice, connectionId: string, keys: string[]): AccessRequest[] {
+  const me = view.me;
+  if (!me) return [];
+  return view.requests
+    .filter((r) => isMine(r, me.id) && r.connectionId === connectionId && r.permissions.some((k) => keys.includes(k)))
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+}
+
+/** Every key a bundle grants, its included bundles' too (the CRM's own nesting, e.g. permission set groups). */
+export function bundleKeys(bundles: Bundle[], id: string, seen = new Set<string>()): Set<string> {
+  const keys = new Set<string>();
+  if (seen.has(id)) return keys;
+  seen.add(id);
+  const bundle = bundles.find((b) => b.id === id);
+  if (!bundle) return keys;
+  bundle.permissions.forEach((k) => keys.add(k));
+  for (const inc of bundle.includes) bundleKeys(bundles, inc, seen).forEach((k) => keys.add(k));
+  return keys;
+}
+
+/**
+ * Bundles that may be asked for whole from this page: those the engine names as granting a missing row,
+ * never a profile (it would replace the user's whole profile), with what they add among this page's rows.
+ */
+export function offeredBundles(view: Slice, decision: PageDecision): OfferedBundle[] {
+  const byId = new Map<string, OfferedBundle>();
+  const held = new Set(decision.rows.filter((r) => r.state === 'allowed' || r.state === 'granted').map((r) => r.key));
+  const pageKeys = new Set(decision.rows.map((r) => r.key));
+  const bundles = view.bundles.filter((b) => b.connectionId === decision.connectionId);
+  for (const row of decision.rows) {
+    if (row.explanation.allowed) continue;
+    for (const step of row.explanation.grantableBy) {
+      if (step.kind === 'profile' || byId.has(step.bundleId)) continue;
+      const keys = bundleKeys(bundles, step.bundleId);
+      byId.set(step.bundleId, {
+        id: step.bundleId,
+        name: step.name,
+        kind: step.kind,
+        adds: [...keys].filter((k) => pageKeys.has(k) && !held.has(k)),
+        total: keys.size,
+      });
+    }
+  }
+  return [...byId.values()].sort((a, b) => b.adds.length - a.adds.length || a.total - b.total || a.name.localeCompare(b.name));
 }
 
 /** The stages the server is expected to create: from its preview, else one manager stage. */
@@ -105,13 +166,17 @@ export async function pageDecide(deps: RequesterDeps, host: string, page: Observ
       };
   }
   const mine = new Set(view.requests.filter((r) => r.requesterId === view.me?.id).map((r) => r.id));
+  const history = verdict.state === 'ready' ? historyOf(view, verdict.decision.connectionId, verdict.decision.rows.map((r) => r.key)) : [];
   return {
     ok: true,
     signedIn: true,
     verdict,
     me: view.me ? { name: view.me.name } : null,
     sync,
-    names: namesFor(view, verdict, deps.previews.people()),
+    names: namesFor(view, verdict, history, deps.previews.people()),
+    bundles: verdict.state === 'ready' ? offeredBundles(view, verdict.decision) : [],
+    history,
+    expiryReminderDays: DEFAULT_LIFECYCLE.expiryReminderDays,
     keys,
     rules,
     paused,
@@ -128,38 +193,76 @@ export async function pageDecide(deps: RequesterDeps, host: string, page: Observ
   };
 }
 
-export async function submitRequest(
-  deps: RequesterDeps,
-  host: string,
-  msg: { page: ObservedPage; permissions: string[]; justification: string; evidence: string[]; durationDays: number },
-): Promise<Result<RequestAnswer>> {
+/** What the overlay asks to file: keys of the page, a whole bundle, for a report, again, an extension. */
+export interface SubmitMessage {
+  page: ObservedPage;
+  permissions: string[];
+  justification: string;
+  evidence: string[];
+  durationDays: number;
+  bundleId?: string | null;
+  startsAt?: string | null;
+  onBehalfOf?: string | null;
+  previousRequestId?: string | null;
+  extendsRequestId?: string | null;
+}
+
+const fail = (code: string, message: string, field?: string): { ok: false; error: { code: string; message: string; field?: string } } => ({
+  ok: false,
+  error: { code, message, ...(field ? { field } : {}) },
+});
+
+/** Mine: I asked for it, or I filed it for a direct report. */
+const isMine = (r: AccessRequest, meId: string) => r.requesterId === meId || r.filedBy === meId;
+
+export async function submitRequest(deps: RequesterDeps, host: string, msg: SubmitMessage): Promise<Result<RequestAnswer>> {
   const { replica } = deps;
   const view = await replica.view();
-  if (!(await replica.signedIn()) || !view?.me)
-    return { ok: false, error: { code: 'unauthenticated', message: t('error.notSignedIn') } };
+  if (!(await replica.signedIn()) || !view?.me) return fail('unauthenticated', t('error.notSignedIn'));
   const me = view.me;
   const now = deps.now();
   const verdict = await decideObserved(view, host, msg.page, now);
-  if (verdict.state !== 'ready') return { ok: false, error: { code: 'no_account', message: t('error.noAccount') } };
+  if (verdict.state !== 'ready') return fail('no_account', t('error.noAccount'));
   const decision = verdict.decision;
-  const permissions = [...new Set(msg.permissions)];
-  for (const key of permissions) {
+  const bundles = view.bundles.filter((b) => b.connectionId === decision.connectionId);
+  let permissions = [...new Set(msg.permissions)];
+  let onBehalfOf = msg.onBehalfOf && msg.onBehalfOf !== me.id ? msg.onBehalfOf : null;
+
+  // An extension: a grant of mine on this connection, still in force; its keys are held (that is the point).
+  let extended: AccessRequest | null = null;
+  if (msg.extendsRequestId) {
+    extended = view.requests.find((r) => r.id === msg.extendsRequestId && isMine(r, me.id) && r.connectionId === decision.connectionId) ?? null;
+    if (!extended || extended.status !== 'fulfilled') return fail('not_found', t('error.notYours'), 'extendsRequestId');
+    if (permissions.length === 0) permissions = [...extended.permissions];
+    // A grant I filed for a report is extended for them.
+    if (extended.requesterId !== me.id) onBehalfOf = extended.requesterId;
+  }
+  // Request again: follows a denied request of mine (or of a report, filed by me: again for them).
+  if (msg.previousRequestId) {
+    const previous = view.requests.find((r) => r.id === msg.previousRequestId && isMine(r, me.id));
+    if (!previous || previous.status !== 'denied') return fail('not_found', t('error.notYours'), 'previousRequestId');
+    if (previous.requesterId !== me.id) onBehalfOf = previous.requesterId;
+  }
+  let bundle: Bundle | null = null;
+  if (msg.bundleId) {
+    bundle = bundles.find((b) => b.id === msg.bundleId) ?? null;
+    if (!bundle) return fail('not_found', t('error.notOnPage'), 'bundleId');
+    if (bundle.kind === 'profile') return fail('invalid_input', t('request.errorProfileBundle'), 'bundleId');
+  }
+  for (const key of extended ? [] : permissions) {
     const row = decision.rows.find((r) => r.key === key);
-    if (!row) return { ok: false, error: { code: 'invalid_input', message: t('error.notOnPage'), field: 'permissions' } };
-    if (row.state === 'allowed' || row.state === 'granted')
-      return { ok: false, error: { code: 'already_held', message: t('error.alreadyHeld'), field: 'permissions' } };
-    if (row.state === 'pending')
-      return { ok: false, error: { code: 'duplicate_request', message: t('error.duplicate'), field: 'permissions' } };
+    if (!row) return fail('invalid_input', t('error.notOnPage'), 'permissions');
+    // For a report, the server knows what they hold; for me, the page says.
+    if (!onBehalfOf) {
+      if (row.state === 'allowed' || row.state === 'granted') return fail('already_held', t('error.alreadyHeld'), 'permissions');
+      if (row.state === 'pending') return fail('duplicate_request', t('error.duplicate'), 'permissions');
+    }
     const entry = view.catalog.find((c) => c.connectionId === decision.connectionId && c.key === key);
-    if (!entry?.requestable)
-      return { ok: false, error: { code: 'not_requestable', message: t('error.notRequestable'), field: 'permissions' } };
+    if (!entry?.requestable) return fail('not_requestable', t('error.notRequestable'), 'permissions');
   }
   const choices = durationChoicesFor(permissions, view.catalog, decision.connectionId);
   if (!choices.includes(msg.durationDays))
-    return {
-      ok: false,
-      error: { code: 'invalid_input', message: t('error.durationChoice', { choices: choices.join(', ') }), field: 'durationDays' },
-    };
+    return fail('invalid_input', t('error.durationChoice', { choices: choices.join(', ') }), 'durationDays');
 
   const page = { url: msg.page.url, object: msg.page.object, recordId: msg.page.recordId, denialText: msg.page.denialText };
   const args = requestCreateArgs.safeParse({
@@ -170,23 +273,34 @@ export async function submitRequest(
     justification: msg.justification,
     evidence: msg.evidence,
     durationDays: msg.durationDays,
+    bundleId: bundle?.id ?? null,
+    startsAt: msg.startsAt ?? null,
+    onBehalfOf,
+    previousRequestId: msg.previousRequestId ?? null,
+    extendsRequestId: extended?.id ?? null,
   });
   if (!args.success) {
     const issue = args.error.issues[0];
-    return {
-      ok: false,
-      error: { code: 'invalid_input', message: issue?.message ?? 'invalid', field: issue?.path.map(String).join('.') },
-    };
+    return fail('invalid_input', issue?.message ?? 'invalid', issue?.path.map(String).join('.'));
   }
+  if (args.data.startsAt && Date.parse(args.data.startsAt) <= now.getTime())
+    return fail('invalid_input', t('request.errorStartInPast'), 'startsAt');
   const at = now.toISOString();
-  const preview = deps.previews.get(me.id, decision.connectionId, permissions, args.data.durationDays, now.getTime());
-  const auto = preview?.autoApproved === true && preview.problems.length === 0;
+  const variant = previewVariant({ bundleId: bundle?.id ?? null, onBehalfOf, extendsRequestId: extended?.id ?? null });
+  const preview = deps.previews.get(me.id, decision.connectionId, permissions, args.data.durationDays, now.getTime(), variant);
+  // A bundle asks for what it adds: the server's preview says which; offline, what the page can tell.
+  const asked =
+    permissions.length > 0
+      ? permissions
+      : (preview?.bundle?.adds ?? (bundle ? offeredBundles(view, decision).find((b) => b.id === bundle.id)?.adds : undefined) ?? []);
+  const predictedKeys = asked.length > 0 ? asked : bundle ? [...bundleKeys(bundles, bundle.id)] : permissions;
+  const auto = preview?.autoApproved === true && preview.problems.length === 0 && !args.data.startsAt;
   const predicted: AccessRequest = {
     id: args.data.requestId,
-    requesterId: me.id,
+    requesterId: onBehalfOf ?? me.id,
     connectionId: decision.connectionId,
     accountId: decision.accountId,
-    permissions,
+    permissions: predictedKeys,
     page,
     justification: args.data.justification,
     evidence: args.data.evidence,
@@ -198,14 +312,61 @@ export async function submitRequest(
     decidedAt: auto ? at : null,
     grantedAt: auto ? at : null,
     expiresAt: auto ? new Date(now.getTime() + args.data.durationDays * DAY_MS).toISOString() : null,
+    bundleId: bundle?.id ?? null,
+    startsAt: args.data.startsAt ?? null,
+    filedBy: onBehalfOf ? me.id : null,
+    previousRequestId: args.data.previousRequestId ?? null,
+    extendsRequestId: extended?.id ?? null,
+    needsInfo: null,
+    timeline: [],
   };
   await replica.enqueue({
     mutation: { id: deps.uuid(), name: 'request.create', args: args.data },
     queuedAt: at,
     delivered: false,
-    predicted,
+    // A report's request is theirs (their account): the server's copy comes with the next pull.
+    predicted: onBehalfOf ? null : predicted,
   });
   return { ok: true, request: predicted };
+}
+
+/** The preview cache's variant for a request that is not plain keys of my own. */
+export function previewVariant(o: { bundleId?: string | null; onBehalfOf?: string | null; extendsRequestId?: string | null }): string {
+  return JSON.stringify([o.bundleId ?? null, o.onBehalfOf ?? null, o.extendsRequestId ?? null]);
+}
+
+/** needs-info: the requester (or the manager who filed it) answers the approver's question. */
+export async function answerRequest(deps: RequesterDeps, msg: { requestId: string; answer: string }): Promise<Result<RequestAnswer>> {
+  const { replica } = deps;
+  const view = await replica.view();
+  if (!(await replica.signedIn()) || !view?.me) return fail('unauthenticated', t('error.notSignedIn'));
+  const meId = view.me.id;
+  const request = view.requests.find((r) => r.id === msg.requestId && isMine(r, meId));
+  if (!request) return fail('not_found', t('error.notYours'));
+  if (request.status !== 'needs-info') return fail('conflict', t('request.errorNotWaiting'));
+  const args = requestAnswerArgs.safeParse({ requestId: request.id, answer: msg.answer });
+  if (!args.success) return fail('invalid_input', t('request.answerRequired'), 'answer');
+  await replica.enqueue({
+    mutation: { id: deps.uuid(), name: 'request.answer', args: args.data },
+    queuedAt: deps.now().toISOString(),
+    delivered: false,
+    predicted: null,
+  });
+  const updated = (await replica.view())?.requests.find((r) => r.id === request.id) ?? request;
+  return { ok: true, request: updated };
+}
+
+/** A manager's direct reports, from the server (empty for anyone who manages nobody, or offline). */
+export async function directReports(deps: RequesterDeps): Promise<Result<ReportsAnswer>> {
+  const { replica } = deps;
+  if (!(await replica.signedIn())) return fail('unauthenticated', t('error.notSignedIn'));
+  try {
+    const answer = await replica.call('/api/me/reports', { schema: reportsResponse });
+    return { ok: true, people: answer?.people ?? [] };
+  } catch (e) {
+    if (e instanceof ApiFailure) return { ok: true, people: [] };
+    throw e;
+  }
 }
 
 export async function cancelRequest(deps: RequesterDeps, requestId: string): Promise<Result<RequestAnswer>> {
@@ -214,7 +375,7 @@ export async function cancelRequest(deps: RequesterDeps, requestId: string): Pro
   if (!(await replica.signedIn()) || !view?.me)
     return { ok: false, error: { code: 'unauthenticated', message: t('error.notSignedIn') } };
   const meId = view.me.id;
-  const request = view.requests.find((r) => r.id === requestId && r.requesterId === meId);
+  const request = view.requests.find((r) => r.id === requestId && isMine(r, meId));
   if (!request || (request.status !== 'pending' && request.status !== 'needs-info'))
     return { ok: false, error: { code: 'not_found', message: t('error.notYours') } };
   const args = requestCancelArgs.safeParse({ requestId });

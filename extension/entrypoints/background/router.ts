@@ -22,8 +22,8 @@ import { authMethods, authStatus, signIn, signInWithSso, signOut, type AuthDeps 
 import { flagsAccept, flagsDetail, flagsQuery, flagsRemediate, type FlagsDeps } from './flags';
 import { previewRequest } from './preview';
 import { pageRules } from './page';
-import { cancelRequest, pageDecide, reportProblem, submitRequest, type RequesterDeps } from './requester';
-import { answerRequest, createDelegation, endDelegation, extendGrant, listDelegations, requestAgain } from './lifecycle';
+import { answerRequest, cancelRequest, directReports, pageDecide, reportProblem, submitRequest, type RequesterDeps } from './requester';
+import { createDelegation, endDelegation, extendGrant, listDelegations, requestAgain } from './lifecycle';
 
 /** The parts of `runtime.MessageSender` the router trusts. */
 export interface Sender {
@@ -104,6 +104,10 @@ export async function route(deps: RouterDeps, incoming: Incoming): Promise<Resul
         return syncNow(replica);
       case 'request.reportProblem':
         return reportProblem(deps, host, message);
+      case 'request.answer':
+        return answerRequest(deps, message);
+      case 'people.reports':
+        return directReports(deps);
       case 'options.open':
         await deps.openOptionsPage();
         return { ok: true };

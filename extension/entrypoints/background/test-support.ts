@@ -185,6 +185,7 @@ export class FakeServer {
     }
     if (url.pathname === '/api/sync') return json(this.sync(person, url.searchParams.get('cursor')));
     if (url.pathname === '/api/mutations') return json(this.mutate(person, body.mutations));
+    if (url.pathname === '/api/me/reports') return json({ people: PEOPLE.filter((x) => x.managerId === person.id).map(ref) });
     if (url.pathname === '/api/requests/preview' && init.method === 'POST') {
       if (this.previewDelayMs > 0) await delay(this.previewDelayMs, init.signal);
       const parsed = requestPreviewBody.safeParse(body);
@@ -230,7 +231,7 @@ export class FakeServer {
   }
 
   private visibleRequests(p: Person) {
-    return this.requests.filter((r) => r.value.requesterId === p.id || r.value.stages.some((s) => s.approverIds.includes(p.id)));
+    return this.requests.filter((r) => r.value.requesterId === p.id || r.value.filedBy === p.id || r.value.stages.some((s) => s.approverIds.includes(p.id)));
   }
 
   private sync(p: Person, cursor: string | null) {
@@ -260,14 +261,28 @@ export class FakeServer {
       this.version++;
       const now = new Date().toISOString();
       if (m.name === 'request.create') {
-        const plan = this.plan(p, m.args.permissions);
+        // docs/api.md "The request lifecycle": a bundle asks for its keys; an extension, the grant's.
+        const keys: string[] =
+          m.args.permissions.length > 0
+            ? m.args.permissions
+            : m.args.bundleId
+              ? (bundles.find((b) => b.id === m.args.bundleId)?.permissions ?? [])
+              : (this.requests.find((r) => r.value.id === m.args.extendsRequestId)?.value.permissions ?? []);
+        const plan = this.plan(p, keys);
         const days = Math.min(m.args.durationDays, plan.maxDays ?? Infinity);
         const request: AccessRequest = {
           id: m.args.requestId,
-          requesterId: p.id,
+          requesterId: m.args.onBehalfOf ?? p.id,
           connectionId: m.args.connectionId,
-          accountId: `a-${p.id}`,
-          permissions: m.args.permissions,
+          accountId: `a-${m.args.onBehalfOf ?? p.id}`,
+          permissions: keys,
+          bundleId: m.args.bundleId ?? null,
+          startsAt: m.args.startsAt ?? null,
+          filedBy: m.args.onBehalfOf ? p.id : null,
+          previousRequestId: m.args.previousRequestId ?? null,
+          extendsRequestId: m.args.extendsRequestId ?? null,
+          needsInfo: null,
+          timeline: [],
           page: m.args.page,
           justification: m.args.justification,
           evidence: m.args.evidence ?? [],

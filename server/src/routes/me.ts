@@ -1,6 +1,7 @@
-import { meResponse, type MeResponse } from '@accesslens/shared';
+import { meResponse, reportsResponse, type MeResponse, type ReportsResponse } from '@accesslens/shared';
 import { createRoute } from '@hono/zod-openapi';
 import { requireSession } from '../auth/require-session.ts';
+import { PERSON_REF_COLUMNS, personRefFromRow } from '../model.ts';
 import { apiRoutes, bearer, errors, json } from '../openapi.ts';
 
 const meRoute = createRoute({
@@ -13,6 +14,24 @@ const meRoute = createRoute({
   responses: { 200: json(meResponse, 'The caller.'), ...errors(401) },
 });
 
-export const me = apiRoutes().openapi(meRoute, (c) =>
-  c.json({ person: c.var.person, session: { expiresAt: c.var.session.expiresAt.toISOString() } } satisfies MeResponse, 200),
-);
+const reportsRoute = createRoute({
+  method: 'get',
+  path: '/reports',
+  tags: ['lifecycle'],
+  summary: 'My active direct reports: whom I may file a request for (onBehalfOf)',
+  security: bearer,
+  middleware: [requireSession] as const,
+  responses: { 200: json(reportsResponse, 'The direct reports, by name.'), ...errors(401) },
+});
+
+export const me = apiRoutes()
+  .openapi(meRoute, (c) =>
+    c.json({ person: c.var.person, session: { expiresAt: c.var.session.expiresAt.toISOString() } } satisfies MeResponse, 200),
+  )
+  .openapi(reportsRoute, async (c) => {
+    const rows = await c.var.db.execute(
+      `SELECT ${PERSON_REF_COLUMNS} FROM people p WHERE p.manager_id = ? AND p.status = 'active' ORDER BY p.name, p.id`,
+      [c.var.person.id],
+    );
+    return c.json({ people: rows.rows.map(personRefFromRow) } satisfies ReportsResponse, 200);
+  });
