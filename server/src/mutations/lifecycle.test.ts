@@ -180,7 +180,7 @@ describe('bulk decisions: the same effects as one by one', () => {
       decisionMutation(twoStage, 'approve'),
     ];
     const res = await h.mutate(ben, batch);
-    expect(res.results.map((r) => (r.status === 'rejected' ? `rejected:${r.error.code}` : r.status))).toEqual([
+    expect(res.results.map((r) => (r.status === 'rejected' ? `rejected:${r.error?.code}` : r.status))).toEqual([
       'applied',
       'applied',
       'rejected:conflict',
@@ -537,6 +537,79 @@ describe('access windows, extensions and expiry reminders', () => {
     expect(slice.requests.find((r) => r.id === id)).toMatchObject({ status: 'expired' });
     expect(slice.requests.find((r) => r.id === ext.args.requestId)).toMatchObject({ status: 'expired' });
     expect(kinds(slice.requests.find((r) => r.id === id)!)).toContain('expired');
+  });
+});
+
+describe("an approver's decision history", () => {
+  it('every request an approver decided stays in their slice with their decision — after expiry, in a fresh snapshot, and a delegate\'s own', async () => {
+    const granted = await create(ava, 'object:Contract:read', { durationDays: 7 });
+    const refused = await create(ava, 'object:Order:read');
+    h.clock.advance(60_000);
+    expect((await h.mutate(ben, [decisionMutation(granted, 'approve', { reason: 'renewals' }), decisionMutation(refused, 'deny', { reason: 'not now' })])).results.map((r) => r.status)).toEqual(['applied', 'applied']);
+    expect((await h.completeTask(granted)).status).toBe(200);
+    // Ben is away; Dan decides for him meanwhile.
+    const dan = await h.signIn('dan@acme.test');
+    const away = await h.post(ben, '/api/delegations', {
+      delegateId: 'p-dan',
+      startsAt: h.clock.now().toISOString(),
+      endsAt: new Date(h.clock.now().getTime() + 3 * DAY_MS).toISOString(),
+    });
+    expect(away.status, await away.clone().text()).toBe(201);
+    const delegated = await create(ava, 'object:Campaign:create');
+    expect((await h.mutate(dan, [decisionMutation(delegated, 'approve')])).results[0]!.status).toBe('applied');
+
+    // The grant ends and is removed.
+    h.clock.advance(8 * DAY_MS);
+    await h.pull(ava);
+    expect((await h.completeTask(granted, 'revoke')).status).toBe(200);
+    expect((await requestOf(ava, granted)).status).toBe('expired');
+
+    const decidedBy = async (token: string, person: string) =>
+      (await h.pull(token)).requests
+        .flatMap((r) => r.stages.flatMap((st) => [...st.approvals, ...(st.decision && st.decision.outcome === 'deny' ? [st.decision] : [])].filter((d) => d.deciderId === person).map((d) => `${r.id}:${r.status}:${d.outcome}:${d.reason ?? ''}`)))
+        .sort();
+    expect(await decidedBy(ben, 'p-ben')).toEqual([`${granted}:expired:approve:renewals`, `${refused}:denied:deny:not now`].sort());
+    expect(await decidedBy(dan, 'p-dan')).toEqual([`${delegated}:approved:approve:`]);
+    // A request submitted while Ben was away went to Dan alone: it is Dan's history, not Ben's.
+    expect((await h.pull(ben)).requests.map((r) => r.id)).not.toContain(delegated);
+  });
+});
+
+describe('what helps an approver decide', () => {
+  it("each request carries its risk, the SoD rules it would break and how the requester's peers hold its keys, as at submission", async () => {
+    // Two of five more Account Executives hold Contract Manager (Contract read, create, edit).
+    const staff = await addStaff(h.db, h.clock.now(), 'p-ben', 5);
+    const { runWrite } = await import('../write.ts');
+    await runWrite(h.db, h.clock.now(), async (w) => {
+      const v = await w.version();
+      for (const i of [1, 2])
+        await w.tx.execute({
+          sql: `INSERT INTO assignments (id, account_id, target_type, bundle_id, permission_key, source, request_id, granted_at, expires_at, revoked_at, version)
+                VALUES (?, ?, 'bundle', 'ps-contract-manager', NULL, 'directory', NULL, '2024-01-10T09:00:00.000Z', NULL, NULL, ?)`,
+          args: [`asg-cm-${i}`, `acct-staff-${i}`, v],
+        });
+    });
+    // A rule that editing contracts conflicts with reading accounts (which Ava holds): warned at request.
+    await changePolicy((d) => {
+      d.sodAtRequest = 'warn';
+      d.sodRules.push({ id: 'sod-test', connectionId: 'sf-acme', name: 'Accounts vs contracts', left: { keys: ['object:Account:read'] }, right: { keys: ['object:Contract:edit'] }, severity: 'medium' });
+    });
+    const id = await create(ava, 'object:Contract:edit');
+    const seen = await requestOf(ben, id);
+    const peers = await h.db.execute(
+      `SELECT COUNT(DISTINCT p.id) AS n FROM people p JOIN crm_accounts a ON a.person_id = p.id AND a.connection_id = 'sf-acme' AND a.active = 1
+       WHERE p.department = 'Sales' AND p.title = 'Account Executive' AND p.status = 'active' AND p.id <> 'p-ava'`,
+    );
+    expect(staff).toHaveLength(5);
+    expect(seen.insight).toEqual({
+      risk: expect.stringMatching(/^(low|medium|high|critical)$/),
+      sodConflicts: [{ ruleId: 'sod-test', name: 'Accounts vs contracts', severity: 'medium' }],
+      peers: { department: 'Sales', title: 'Account Executive', count: Number(peers.rows[0]!.n), keys: [{ key: 'object:Contract:edit', holders: 2 }] },
+    });
+    const risk = await h.db.execute("SELECT risk FROM permission_catalog WHERE connection_id = 'sf-acme' AND key = 'object:Contract:edit'");
+    expect(seen.insight!.risk).toBe(String(risk.rows[0]!.risk));
+    expect(seen.insight!.peers!.count).toBeGreaterThanOrEqual(5);
+
   });
 });
 
