@@ -326,6 +326,46 @@ describe('reminders and escalation (durable scheduler, the clock moved by the te
     expect(kinds(await requestOf(ava, id)).filter((k) => k === 'reminded')).toHaveLength(1);
   });
 
+  it('two workers at once (two processes: each its own database connection on a libsql server) remind each approver exactly once', async () => {
+    const staff = await addStaff(h.db, h.clock.now(), 'p-ben', 4);
+    const ids: string[] = [];
+    for (const s of staff) {
+      const token = await signInAs(s.email);
+      for (const key of MANAGER_ROUTED_KEYS.slice(0, 5)) ids.push(await create(token, key));
+    }
+    h.clock.advance(25 * HOUR_MS);
+    // On a libsql server the second worker has a connection of its own, as another process would; a file
+    // database is shared through one handle per process (db.ts), so there both use this one.
+    const { openDatabase } = await import('../db.ts');
+    const secondDb = h.url.startsWith('file:') ? h.db : await openDatabase(h.url);
+    const one = new LifecycleWorker({ db: h.db, box: h.secrets, now: h.clock.now, ownerId: 'proc-one' });
+    const two = new LifecycleWorker({ db: secondDb, box: h.secrets, now: h.clock.now, ownerId: 'proc-two' });
+    try {
+      const [a, b] = await Promise.all([one.runDue(), two.runDue()]);
+      // Between them every timer ran once (and every message was delivered once: 20 submitted + 20 reminders).
+      expect(a.work + b.work).toBeGreaterThanOrEqual(ids.length);
+    } finally {
+      await one.stop();
+      await two.stop();
+      if (secondDb !== h.db) secondDb.close();
+    }
+    for (const id of ids) {
+      const r = await requestOf(ben, id);
+      expect(kinds(r).filter((k) => k === 'reminded'), id).toHaveLength(1);
+      expect(r.stages[0]!.reminders).toBe(1);
+    }
+    const audited = await h.db.execute("SELECT subject_id, COUNT(*) AS n FROM audit_events WHERE action = 'request.reminded' GROUP BY subject_id");
+    expect(audited.rows).toHaveLength(ids.length);
+    expect(audited.rows.every((r) => Number(r.n) === 1)).toBe(true);
+    const messages = await h.db.execute(
+      "SELECT state, COUNT(*) AS n FROM notification_outbox WHERE event = 'request.reminder' AND request_id IN (SELECT value FROM json_each(?)) GROUP BY state",
+      [JSON.stringify(ids)],
+    );
+    expect(messages.rows.map((r) => `${String(r.state)}:${Number(r.n)}`)).toEqual([`skipped:${ids.length}`]);
+    const { verifyAuditChain } = await import('../audit.ts');
+    expect((await verifyAuditChain(h.db)).ok).toBe(true);
+  });
+
   it('reminders are capped; the policy can deny after T hours (timed out), per rule', async () => {
     await changePolicy((d) => {
       d.lifecycle = { remindAfterHours: 4, maxReminders: 2, escalateAfterHours: null, denyAfterHours: 30, expiryReminderDays: 3 };
