@@ -14,6 +14,7 @@ import { apiRoutes, json, openApiDocument } from './openapi.ts';
 import { adminGroups } from './routes/admin-groups.ts';
 import { adminLicenses } from './routes/admin-licenses.ts';
 import { adminPeople, PEOPLE_IMPORT_PATH } from './routes/admin-people.ts';
+import { adminRevocations } from './routes/admin-revocations.ts';
 import { adminScimTokens } from './routes/admin-scim-tokens.ts';
 import { adminTrainings } from './routes/admin-trainings.ts';
 import { auth } from './routes/auth.ts';
@@ -162,6 +163,7 @@ export function createApp({
     .route('/api/me/preferences', preferencesRoutes)
     .route('/api/admin/webhooks', webhookRoutes)
     .route('/api/admin/notifications', notificationRoutes)
+    .route('/api/admin/revocations', adminRevocations)
     .route('/api/openapi.json', docs);
 }
 

@@ -13,3 +13,4 @@ export * from './connections-schema.ts';
 export * from './policy-problems.ts';
 export * from './lifecycle.ts';
 export * from './lifecycle-schema.ts';
+export * from './revocations-schema.ts';

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { DEFAULT_THRESHOLDS, type OrgPolicy } from './engine/types.ts';
 import { parsePermissionKey, PERMISSION_KINDS } from './permissions.ts';
+import { revocationPolicy } from './revocations-schema.ts';
 import { CRM_KINDS, id, isoDateTime, permissionKey, risk } from './schemas.ts';
 
 const label = z.string().trim().min(1, 'is required').max(200);
@@ -200,6 +201,8 @@ export const policyDocument = z
     sodAtRequest: z.enum(['warn', 'block']).optional(),
     /** Reminders, escalation and time-out of open stages; expiry reminders of grants (defaults for every rule). */
     lifecycle: lifecycleSettings.default({ ...DEFAULT_LIFECYCLE }),
+    /** When access is taken out after a departure, a suspension or a move (revocations-schema.ts). */
+    revocations: revocationPolicy.prefault({}),
   })
   .strict()
   .superRefine((d, ctx) => {

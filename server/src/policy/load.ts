@@ -5,6 +5,7 @@
 import {
   builtInCatalog,
   DEFAULT_LIFECYCLE,
+  DEFAULT_REVOCATION_POLICY,
   DEFAULT_THRESHOLDS,
   mergeCatalogs,
   policyDocument,
@@ -117,6 +118,7 @@ export const EMPTY_POLICY_DOCUMENT: PolicyDocument = {
   adminFunctions: [],
   thresholds: { ...DEFAULT_THRESHOLDS },
   lifecycle: { ...DEFAULT_LIFECYCLE },
+  revocations: structuredClone(DEFAULT_REVOCATION_POLICY),
 };
 
 export interface StoredPolicy {
