@@ -18,6 +18,7 @@ import {
   type SyncedPageRule,
   type RequestFulfilment,
   type TimelineEntry,
+  type RequestInsight,
 } from '@accesslens/shared';
 import type { Row } from '@libsql/client';
 
@@ -122,7 +123,7 @@ export function assignmentFromRow(r: Row): Assignment {
 
 export const REQUEST_COLUMNS = `r.id, r.requester_id, r.connection_id, r.account_id, r.permissions, r.page, r.justification,
   r.evidence, r.duration_days, r.status, r.stages, r.created_at, r.updated_at, r.decided_at, r.granted_at, r.expires_at, r.fulfilment,
-  r.bundle_id, r.starts_at, r.filed_by, r.previous_request_id, r.extends_request_id, r.needs_info, r.timeline, r.version`;
+  r.bundle_id, r.starts_at, r.filed_by, r.previous_request_id, r.extends_request_id, r.needs_info, r.timeline, r.insight, r.version`;
 export function requestFromRow(r: Row): AccessRequest {
   return {
     id: str(r.id),
@@ -149,6 +150,7 @@ export function requestFromRow(r: Row): AccessRequest {
     extendsRequestId: strOrNull(r.extends_request_id),
     needsInfo: r.needs_info === null || r.needs_info === undefined ? null : json<NonNullable<AccessRequest['needsInfo']>>(r.needs_info),
     timeline: r.timeline === null || r.timeline === undefined ? [] : json<TimelineEntry[]>(r.timeline),
+    insight: r.insight === null || r.insight === undefined ? null : json<RequestInsight>(r.insight),
   };
 }
 

@@ -343,6 +343,26 @@ export const requestFulfilment = z.object({
 });
 export type RequestFulfilment = z.infer<typeof requestFulfilment>;
 
+/**
+ * What helps an approver decide, worked out when the request was submitted (it does not change afterwards):
+ * the highest catalog risk among its keys, the separation-of-duties rules it would break, and how the
+ * requester's peers (same department and title) hold each key — "held by 31 of 38 peers".
+ */
+export const requestInsight = z.object({
+  risk: risk.nullable(),
+  sodConflicts: z.array(z.object({ ruleId: z.string(), name: z.string(), severity: risk })),
+  peers: z
+    .object({
+      department: z.string(),
+      title: z.string(),
+      /** The requester's peers (not counting the requester). */
+      count: z.number().int().nonnegative(),
+      keys: z.array(z.object({ key: permissionKey, holders: z.number().int().nonnegative() })),
+    })
+    .nullable(),
+});
+export type RequestInsight = z.infer<typeof requestInsight>;
+
 export const accessRequest = z.object({
   id,
   requesterId: id,
@@ -382,6 +402,8 @@ export const accessRequest = z.object({
     .optional(),
   /** What happened so far, oldest first. */
   timeline: z.array(timelineEntry).optional(),
+  /** What helps an approver decide (risk, SoD conflicts, peers holding the keys), as at submission; null for older requests. */
+  insight: requestInsight.nullable().optional(),
 });
 export type AccessRequest = z.infer<typeof accessRequest>;
 

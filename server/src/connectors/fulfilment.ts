@@ -21,6 +21,7 @@ import type { Notifier } from '../notifier.ts';
 import type { SecretBox } from '../secrets.ts';
 import { DAY_MS } from '../mutations/requests.ts';
 import { runWrite, type WriteContext } from '../write.ts';
+import { insertRows } from '../db-bulk.ts';
 import { openConnector, type Opened } from './connections.ts';
 import { connectorFor } from './registry.ts';
 import { signalWork } from './signal.ts';
@@ -270,11 +271,35 @@ async function createTask(w: WriteContext, kind: 'grant' | 'revoke' | 'problem',
 async function buildPlan(w: WriteContext, request: GrantRequest, days: number, kind: string): Promise<JobPlan> {
   const { tx } = w;
   const acct = await tx.execute({ sql: 'SELECT person_id, external_user_id, username FROM crm_accounts WHERE id = ?', args: [request.accountId] });
-  const a = acct.rows[0]!;
   const assignable = await w.memo(`assignable:${request.connectionId}:${kind}`, () => assignableBundles(tx, request.connectionId, assignableKinds(kind)));
+  return planFor(tx, request, days, kind, acct.rows[0]!, assignable);
+}
+
+/**
+ * The grant plan of a request: its account, the bundles to assign (the one asked for, else the smallest
+ * cover) and — on CRMs where a user holds one bundle of a kind — what granting them replaces. `covers` keeps
+ * the covers already chosen for the same bundle list (many requests of one bulk decision ask for the same keys).
+ */
+async function planFor(
+  tx: Transaction,
+  request: GrantRequest,
+  days: number,
+  kind: string,
+  a: Record<string, unknown>,
+  assignable: BundleRow[],
+  covers?: Map<string, BundleRow[]>,
+): Promise<JobPlan> {
   // A request for a whole bundle assigns that bundle (when it can be assigned), else the smallest cover.
   const asked = request.bundleId ? assignable.find((b) => b.id === request.bundleId) : undefined;
-  const cover = asked ? [asked] : (smallestCover(assignable, request.permissions) ?? []);
+  let cover = asked ? [asked] : undefined;
+  if (!cover) {
+    const key = JSON.stringify([...request.permissions].sort());
+    cover = covers?.get(key);
+    if (!cover) {
+      cover = smallestCover(assignable, request.permissions) ?? [];
+      covers?.set(key, cover);
+    }
+  }
   const bundles = cover.map((b) => ({ id: b.id, externalId: b.externalId, name: b.name, kind: b.kind }));
   const exclusive = connectorFor(kind as CrmKind)?.exclusiveKinds;
   return {
@@ -289,6 +314,15 @@ async function buildPlan(w: WriteContext, request: GrantRequest, days: number, k
     days,
     ...(exclusive ? { replaced: await replacedOnRecord(tx, request.accountId, bundles, exclusive) } : {}),
   };
+}
+
+/** Why a grant needs an administrator (null: automatic), saying what it replaces on whole-profile CRMs. */
+function grantManual(facts: ConnectionFacts, plan: JobPlan): FulfilmentReason | null {
+  const manual = whyManual(facts, plan, 'grant');
+  const replaced = plan.replaced ?? [];
+  if (manual && replaced.length > 0)
+    return { ...manual, message: `${manual.message} Granting it replaces what ${plan.username} holds now: ${replaced.map((r) => `${r.name} (${r.kind})`).join(', ')}.` };
+  return manual;
 }
 
 /** Kinds of `bundles` a user holds only one of: granting one of those replaces what the user holds of it. */
@@ -351,10 +385,7 @@ export type GrantRequest = Pick<AccessRequest, 'id' | 'requesterId' | 'accountId
 export async function queueGrant(w: WriteContext, request: GrantRequest, days: number): Promise<RequestFulfilment> {
   const facts = await w.memo(`facts:${request.connectionId}`, () => connectionFacts(w.tx, request.connectionId));
   const plan = await buildPlan(w, request, days, facts.kind);
-  let manual = whyManual(facts, plan, 'grant');
-  const replaced = plan.replaced ?? [];
-  if (manual && replaced.length > 0)
-    manual = { ...manual, message: `${manual.message} Granting it replaces what ${plan.username} holds now: ${replaced.map((r) => `${r.name} (${r.kind})`).join(', ')}.` };
+  const manual = grantManual(facts, plan);
   const jobId = `job-${randomUUID()}`;
   await w.tx.execute({
     sql: `INSERT INTO fulfilment_jobs (id, idempotency_key, request_id, connection_id, action, plan, state, attempts, next_run_at, created_at, updated_at)
@@ -373,6 +404,54 @@ export async function queueGrant(w: WriteContext, request: GrantRequest, days: n
     data: { jobId, bundles: plan.bundles.map((b) => b.id), days, reason: manual?.code ?? null },
   });
   return fulfilment;
+}
+
+/**
+ * `queueGrant` for many approved requests at once (an approver's bulk decision): the same jobs, admin tasks
+ * and audit events, written with multi-row inserts. Returns each request's fulfilment; the caller writes it
+ * on the request (and pokes its people).
+ */
+export async function queueGrants(w: WriteContext, list: readonly { request: GrantRequest; days: number }[]): Promise<Map<string, RequestFulfilment>> {
+  const out = new Map<string, RequestFulfilment>();
+  if (list.length === 0) return out;
+  const accountIds = [...new Set(list.map((l) => l.request.accountId))];
+  const accounts = await w.tx.execute({
+    sql: 'SELECT id, person_id, external_user_id, username FROM crm_accounts WHERE id IN (SELECT value FROM json_each(?))',
+    args: [JSON.stringify(accountIds)],
+  });
+  const accountOf = new Map(accounts.rows.map((r) => [String(r.id), r] as const));
+  const version = await w.version();
+  const jobs: (string | number | null)[][] = [];
+  const tasks: (string | number | null)[][] = [];
+  let automatic = false;
+  const coversOf = new Map<BundleRow[], Map<string, BundleRow[]>>();
+  for (const { request, days } of list) {
+    const facts = await w.memo(`facts:${request.connectionId}`, () => connectionFacts(w.tx, request.connectionId));
+    const assignable = await w.memo(`assignable:${request.connectionId}:${facts.kind}`, () => assignableBundles(w.tx, request.connectionId, assignableKinds(facts.kind)));
+    const covers = coversOf.get(assignable) ?? new Map<string, BundleRow[]>();
+    coversOf.set(assignable, covers);
+    const plan = await planFor(w.tx, request, days, facts.kind, accountOf.get(request.accountId)!, assignable, covers);
+    const manual = grantManual(facts, plan);
+    const jobId = `job-${randomUUID()}`;
+    jobs.push([jobId, `${request.id}:grant`, request.id, request.connectionId, 'grant', JSON.stringify(plan), manual ? 'task' : 'queued', 0, w.nowIso, w.nowIso, w.nowIso]);
+    if (manual) {
+      const taskId = `task-${randomUUID()}`;
+      tasks.push([taskId, 'grant', request.id, request.connectionId, jobId, manual.code, manual.message, JSON.stringify({ plan }), 'open', w.nowIso, version]);
+      await w.audit({ actorId: null, action: 'task.created', subjectType: 'task', subjectId: taskId, data: { kind: 'grant', requestId: request.id, reason: manual.code, message: manual.message } });
+    } else automatic = true;
+    out.set(request.id, initialFulfilment(plan, manual ? 'task' : 'automatic', manual, w.nowIso));
+    await w.audit({
+      actorId: null,
+      action: manual ? 'fulfilment.task' : 'fulfilment.queued',
+      subjectType: 'request',
+      subjectId: request.id,
+      data: { jobId, bundles: plan.bundles.map((b) => b.id), days, reason: manual?.code ?? null },
+    });
+  }
+  await insertRows(w.tx, 'fulfilment_jobs', ['id', 'idempotency_key', 'request_id', 'connection_id', 'action', 'plan', 'state', 'attempts', 'next_run_at', 'created_at', 'updated_at'], jobs);
+  await insertRows(w.tx, 'admin_tasks', ['id', 'kind', 'request_id', 'connection_id', 'job_id', 'reason_code', 'reason', 'details', 'status', 'created_at', 'version'], tasks);
+  if (automatic) w.afterCommit(signalWork);
+  return out;
 }
 
 /** At expiry (or an early revocation): the revoke job or task; the request shows "removing". */

@@ -10,7 +10,8 @@
  * taken over after the lease: the message may then go twice — never zero times.
  */
 import { randomUUID } from 'node:crypto';
-import type { NotificationEvent } from '@accesslens/shared';
+import type { AccessRequest, NotificationEvent } from '@accesslens/shared';
+import { insertRows } from '../db-bulk.ts';
 import type { Db } from '../db.ts';
 import { appendAudit } from '../audit.ts';
 import type { WriteContext } from '../write.ts';
@@ -94,18 +95,22 @@ async function buildPayload(w: WriteContext, input: NotifyInput): Promise<Notifi
   };
 }
 
-/**
- * Queues the event's messages in the caller's transaction: one email per person (active people with an
- * email), one post per enabled organisation webhook that takes this event.
- */
-export async function notify(w: WriteContext, input: NotifyInput): Promise<number> {
-  // Webhooks do not change within a write (their routes write alone).
-  const hooks = await w.memo('notification-webhooks', async () =>
+/** The enabled webhooks and their events (they do not change within a write: their routes write alone). */
+function webhooksOf(w: WriteContext): Promise<{ id: string; events: string[] }[]> {
+  return w.memo('notification-webhooks', async () =>
     (await w.tx.execute('SELECT id, events FROM notification_webhooks WHERE enabled = 1 AND deleted_at IS NULL')).rows.map((h) => ({
       id: String(h.id),
       events: JSON.parse(String(h.events)) as string[],
     })),
   );
+}
+
+/**
+ * Queues the event's messages in the caller's transaction: one email per person (active people with an
+ * email), one post per enabled organisation webhook that takes this event.
+ */
+export async function notify(w: WriteContext, input: NotifyInput): Promise<number> {
+  const hooks = await webhooksOf(w);
   const webhookIds = hooks.filter((h) => h.events.includes(input.event)).map((h) => h.id);
   // Inactive people are skipped at delivery (the outbox says why).
   const personIds = [...new Set(input.personIds)];
@@ -122,6 +127,79 @@ export async function notify(w: WriteContext, input: NotifyInput): Promise<numbe
   const queued = r.rowsAffected;
   if (queued > 0) w.afterCommit(signalOutbox);
   return queued;
+}
+
+/**
+ * `notify` for many events at once (an approver's bulk decision), from requests already in memory: the
+ * names and labels in a few reads, every message in one multi-row insert.
+ */
+export async function notifyMany(w: WriteContext, items: readonly { input: NotifyInput; request: AccessRequest }[]): Promise<number> {
+  if (items.length === 0) return 0;
+  const hooks = await webhooksOf(w);
+  const people = new Set<string>();
+  const keysByConnection = new Map<string, Set<string>>();
+  const bundleIds = new Set<string>();
+  for (const { input, request } of items) {
+    people.add(request.requesterId);
+    if (request.filedBy) people.add(request.filedBy);
+    if (input.actorId) people.add(input.actorId);
+    if (request.bundleId) bundleIds.add(request.bundleId);
+    const keys = keysByConnection.get(request.connectionId) ?? new Set<string>();
+    for (const k of request.permissions) keys.add(k);
+    keysByConnection.set(request.connectionId, keys);
+  }
+  const [peopleRows, connectionRows, bundleRows, ...labelRows] = await w.tx.batch([
+    { sql: 'SELECT id, name, email FROM people WHERE id IN (SELECT value FROM json_each(?))', args: [JSON.stringify([...people])] },
+    { sql: 'SELECT id, name FROM crm_connections WHERE id IN (SELECT value FROM json_each(?))', args: [JSON.stringify([...keysByConnection.keys()])] },
+    { sql: 'SELECT id, name FROM bundles WHERE id IN (SELECT value FROM json_each(?))', args: [JSON.stringify([...bundleIds])] },
+    ...[...keysByConnection].map(([connectionId, keys]) => ({
+      sql: 'SELECT connection_id, key, label_en, label_zh_cn FROM permission_catalog WHERE connection_id = ? AND key IN (SELECT value FROM json_each(?))',
+      args: [connectionId, JSON.stringify([...keys])],
+    })),
+  ]);
+  const person = new Map(peopleRows!.rows.map((r) => [String(r.id), { id: String(r.id), name: String(r.name), email: String(r.email) }] as const));
+  const connection = new Map(connectionRows!.rows.map((r) => [String(r.id), String(r.name)] as const));
+  const bundle = new Map(bundleRows!.rows.map((r) => [String(r.id), String(r.name)] as const));
+  const label = new Map(labelRows.flatMap((rs) => rs.rows.map((r) => [`${String(r.connection_id)}\u0000${String(r.key)}`, { en: String(r.label_en), zh: String(r.label_zh_cn) }] as const)));
+  const rows: (string | number | null)[][] = [];
+  for (const { input, request } of items) {
+    const requester = person.get(request.requesterId) ?? { id: request.requesterId, name: request.requesterId, email: '' };
+    const filer = request.filedBy ? person.get(request.filedBy) : undefined;
+    const actor = input.actorId ? person.get(input.actorId) : undefined;
+    const payload: NotificationPayload = {
+      event: input.event,
+      requestId: request.id,
+      connection: connection.get(request.connectionId) ?? request.connectionId,
+      requester,
+      filedBy: filer ? { id: filer.id, name: filer.name } : null,
+      actor: actor ? { id: actor.id, name: actor.name } : null,
+      permissions: request.permissions.map((key) => ({ key, en: label.get(`${request.connectionId}\u0000${key}`)?.en ?? key, zh: label.get(`${request.connectionId}\u0000${key}`)?.zh ?? key })),
+      bundle: request.bundleId ? { id: request.bundleId, name: bundle.get(request.bundleId) ?? request.bundleId } : null,
+      justification: request.justification,
+      durationDays: request.durationDays,
+      startsAt: request.startsAt ?? null,
+      expiresAt: input.expiresAt ?? request.expiresAt,
+      text: input.text ?? null,
+      stage: input.stage ?? null,
+    };
+    const body = JSON.stringify(payload);
+    const recipients = [
+      ...[...new Set(input.personIds)].map((id) => ['email', id] as const),
+      ...hooks.filter((h) => h.events.includes(input.event)).map((h) => ['webhook', h.id] as const),
+    ];
+    for (const [channel, recipient] of recipients)
+      rows.push([`ntf-${randomUUID()}`, input.eventKey, input.event, channel, recipient, request.id, body, 'queued', 0, w.nowIso, w.nowIso]);
+  }
+  if (rows.length === 0) return 0;
+  await insertRows(
+    w.tx,
+    'notification_outbox',
+    ['id', 'event_key', 'event', 'channel', 'recipient', 'request_id', 'payload', 'state', 'attempts', 'next_attempt_at', 'created_at'],
+    rows,
+    'ON CONFLICT (event_key, channel, recipient) DO NOTHING',
+  );
+  w.afterCommit(signalOutbox);
+  return rows.length;
 }
 
 // ---------- delivery ----------

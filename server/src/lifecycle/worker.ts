@@ -5,6 +5,7 @@
  * wakes when this process queues messages, and polls for the rest.
  */
 import { randomUUID } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Locale, WebhookPlatform } from '@accesslens/shared';
 import type { Db } from '../db.ts';
 import type { Notifier } from '../notifier.ts';
@@ -105,7 +106,11 @@ export class LifecycleWorker {
     }
   }
 
-  /** Scheduled work due now, one unit per transaction; then expiry reminders. Returns how many ran. */
+  /**
+   * Scheduled work due now, one unit per transaction; then expiry reminders. Returns how many ran.
+   * (Between units, and between messages below, the loop yields to the event loop: a `file:` database
+   * answers synchronously, so a long drain would otherwise hold every HTTP response back until it ends.)
+   */
   async runDueWork(): Promise<number> {
     const { db, notifier } = this.options;
     let n = 0;
@@ -128,6 +133,7 @@ export class LifecycleWorker {
         if (!ran) break;
         n++;
         this.stats.work++;
+        await nextTurn();
       } catch (error) {
         const id = claim.id;
         if (id === null) throw error;
@@ -153,6 +159,7 @@ export class LifecycleWorker {
         sent++;
         this.stats.sent++;
       } else if (settled && 'ok' in outcome) this.stats.failed++;
+      await nextTurn();
     }
     return sent;
   }

@@ -4,6 +4,7 @@ import { ApiFailure } from '../errors.ts';
 import type { FindingsService } from '../findings/service.ts';
 import type { Notifier } from '../notifier.ts';
 import { runWrite, type WriteContext } from '../write.ts';
+import { BulkDecisions } from './decision-bulk.ts';
 import { recordDecision } from './decision-record.ts';
 import { answerRequest } from './request-answer.ts';
 import { cancelRequest } from './request-cancel.ts';
@@ -13,7 +14,8 @@ import { reportUsage } from './usage-report.ts';
 
 /**
  * Mutations that touch requests only (never the findings engine): consecutive ones share one write
- * transaction, each inside its own savepoint — an approver's bulk decision of 500 requests is one commit.
+ * transaction — an approver's bulk decision of 500 requests is one commit. Approvals and denials are
+ * planned in memory and written together (decision-bulk.ts); the others each run in a savepoint.
  */
 const GROUPED: ReadonlySet<AnyMutation['name']> = new Set(['decision.record', 'request.answer', 'request.cancel']);
 
@@ -60,15 +62,25 @@ async function applyGroup(
     now,
     async (w) => {
       w.deferAudit();
+      const bulk = new BulkDecisions(w, me);
+      await bulk.prefetch(group);
       const results: MutationResult[] = [];
       for (const [k, m] of group.entries()) {
+        const fast = await bulk.tryApply(m, offset + k);
+        if (fast) {
+          results.push(fast);
+          continue;
+        }
+        await bulk.flush();
         try {
           results.push(await w.savepoint(`m${k}`, () => applyIn(w, me, m, offset + k, findings)));
+          bulk.appliedElsewhere(m);
         } catch (error) {
           if (error instanceof ApiFailure) results.push({ id: m.id, status: 'rejected', error: error.body.error });
           else throw error;
         }
       }
+      await bulk.flush();
       return results;
     },
     notifier,

@@ -158,6 +158,131 @@ describe('bulk decisions', () => {
   });
 });
 
+describe('bulk decisions: the same effects as one by one', () => {
+  it('a mixed batch: approvals and denials, a question, a stage that opens the next, an access window, a request decided twice', async () => {
+    const approve = await create(ava, 'object:Contract:read');
+    const ask = await create(ava, 'object:Contract:edit');
+    const twoStage = await create(ava, 'object:Quote:edit');
+    const deny = await create(ava, 'object:Order:read');
+    const later = await create(ava, 'object:Order:create', { startsAt: new Date(h.clock.now().getTime() + 2 * DAY_MS).toISOString() });
+    h.clock.advance(60_000);
+    const batch = [
+      decisionMutation(approve, 'approve', { reason: 'Renewals' }),
+      decisionMutation(ask, 'needs-info' as 'approve', { reason: 'Which contract?' }),
+      // Waiting for Ava's answer now (the question above went first in the same transaction).
+      decisionMutation(ask, 'approve'),
+      decisionMutation(twoStage, 'approve'),
+      decisionMutation(deny, 'deny', { reason: 'Not for orders.' }),
+      // Decided a moment ago, in this very batch.
+      decisionMutation(approve, 'deny', { reason: 'changed my mind' }),
+      decisionMutation(later, 'approve', { durationDays: 7 }),
+      // Stage 2 of the quote is Dan's.
+      decisionMutation(twoStage, 'approve'),
+    ];
+    const res = await h.mutate(ben, batch);
+    expect(res.results.map((r) => (r.status === 'rejected' ? `rejected:${r.error?.code}` : r.status))).toEqual([
+      'applied',
+      'applied',
+      'rejected:conflict',
+      'applied',
+      'applied',
+      'rejected:conflict',
+      'applied',
+      'rejected:forbidden',
+    ]);
+
+    const approved = await requestOf(ava, approve);
+    expect(approved).toMatchObject({ status: 'approved', fulfilment: { state: 'admin-task', mode: 'task' } });
+    expect(approved.stages[0]!.decision).toMatchObject({ deciderId: 'p-ben', outcome: 'approve', reason: 'Renewals', durationDays: 30 });
+    expect(kinds(approved)).toEqual(['submitted', 'approved']);
+    expect((await requestOf(ava, ask)).status).toBe('needs-info');
+    const quote = await requestOf(ava, twoStage);
+    expect(quote.status).toBe('pending');
+    expect(quote.stages[0]!.decision).toMatchObject({ deciderId: 'p-ben', outcome: 'approve' });
+    expect((await h.pull(await h.signIn('dan@acme.test'))).requests.map((r) => r.id)).toContain(twoStage);
+    const denied = await requestOf(ava, deny);
+    expect(denied).toMatchObject({ status: 'denied', fulfilment: null });
+    expect(denied.stages[0]!.decision).toMatchObject({ outcome: 'deny', reason: 'Not for orders.' });
+    expect(kinds(denied)).toEqual(['submitted', 'denied']);
+    // The later's grant waits for its start (nothing in the CRM yet).
+    expect(await requestOf(ava, later)).toMatchObject({ status: 'approved', fulfilment: null });
+    expect((await h.db.execute("SELECT COUNT(*) AS n FROM scheduled_work WHERE kind = 'grant.start' AND subject_id = ?", [later])).rows[0]!.n).toBe(1);
+
+    // One grant job (an admin task here: the demo connection has no credentials) for the approval alone.
+    const jobs = await h.db.execute('SELECT request_id, action, state FROM fulfilment_jobs WHERE request_id IN (?, ?, ?, ?, ?)', [approve, ask, twoStage, deny, later]);
+    expect(jobs.rows.map((r) => `${String(r.request_id)}:${String(r.action)}:${String(r.state)}`)).toEqual([`${approve}:grant:task`]);
+    expect((await h.db.execute("SELECT COUNT(*) AS n FROM admin_tasks WHERE request_id = ? AND kind = 'grant' AND status = 'open'", [approve])).rows[0]!.n).toBe(1);
+    const decisions = await h.db.execute('SELECT request_id, outcome FROM request_decisions WHERE decider_id = ? ORDER BY rowid', ['p-ben']);
+    expect(decisions.rows.map((r) => `${String(r.request_id)}:${String(r.outcome)}`)).toEqual([`${approve}:approve`, `${twoStage}:approve`, `${deny}:deny`, `${later}:approve`]);
+
+    // Each told once, in Ava's language.
+    expect((await outbox(approve)).filter((o) => o.channel === 'email' && o.event !== 'request.submitted').map((o) => `${o.event}>${o.recipient}`)).toEqual(['request.approved>p-ava']);
+    expect((await outbox(deny)).filter((o) => o.event === 'request.denied').map((o) => o.recipient)).toEqual(['p-ava']);
+    expect((await outbox(ask)).filter((o) => o.event === 'request.needs-info').map((o) => o.recipient)).toEqual(['p-ava']);
+    // Audited in the order the mutations came; the chain holds; every applied id is stored once.
+    const audit = await h.db.execute(
+      "SELECT action, subject_id FROM audit_events WHERE action IN ('decision.recorded', 'request.needs_info') AND subject_id IN (?, ?, ?, ?, ?) ORDER BY seq",
+      [approve, ask, twoStage, deny, later],
+    );
+    expect(audit.rows.map((r) => String(r.subject_id))).toEqual([approve, ask, twoStage, deny, later]);
+    const { verifyAuditChain } = await import('../audit.ts');
+    expect((await verifyAuditChain(h.db)).ok).toBe(true);
+    const applied = await h.db.execute('SELECT id FROM applied_mutations WHERE id IN (SELECT value FROM json_each(?))', [JSON.stringify(batch.map((m) => m.id))]);
+    expect(applied.rows.map((r) => String(r.id)).sort()).toEqual([batch[0]!, batch[1]!, batch[3]!, batch[4]!, batch[6]!].map((m) => m.id).sort());
+    // The same batch again: the applied ones are duplicates and nothing changes.
+    const again = await h.mutate(ben, batch);
+    expect(again.results.filter((r) => r.status === 'duplicate')).toHaveLength(5);
+    expect((await h.db.execute("SELECT COUNT(*) AS n FROM request_decisions WHERE decider_id = 'p-ben'")).rows[0]!.n).toBe(4);
+  });
+
+  it('what one approval and one denial write is the same whether they come alone or in a batch', async () => {
+    const staff = await addStaff(h.db, h.clock.now(), 'p-ben', 2);
+    const [alone, batched] = await Promise.all(staff.map((s) => signInAs(s.email)));
+    const make = async (token: string) => ({ grant: await create(token, 'object:Contract:read'), refuse: await create(token, 'object:Order:read') });
+    const a = await make(alone!);
+    const b = await make(batched!);
+    h.clock.advance(60_000);
+    // One by one: each decision in a call of its own (routing.ts, fulfilment.queueGrant and outbox.notify).
+    for (const m of [decisionMutation(a.grant, 'approve', { reason: 'ok', durationDays: 14 }), decisionMutation(a.refuse, 'deny', { reason: 'no' })]) {
+      const { runWrite } = await import('../write.ts');
+      const { recordDecision } = await import('./decision-record.ts');
+      const { personFromRow, PERSON_COLUMNS } = await import('../model.ts');
+      const me = personFromRow((await h.db.execute(`SELECT ${PERSON_COLUMNS} FROM people p WHERE p.id = 'p-ben'`)).rows[0]!);
+      await runWrite(h.db, h.clock.now(), (w) => recordDecision(w, me, m.args, (f) => f));
+    }
+    // Together (decision-bulk.ts).
+    const res = await h.mutate(ben, [decisionMutation(b.grant, 'approve', { reason: 'ok', durationDays: 14 }), decisionMutation(b.refuse, 'deny', { reason: 'no' })]);
+    expect(res.results.map((r) => r.status)).toEqual(['applied', 'applied']);
+
+    const shape = async (id: string, requester: string) => {
+      const r = await requestOf(ben, id);
+      const job = await h.db.execute('SELECT action, state, plan FROM fulfilment_jobs WHERE request_id = ?', [id]);
+      const task = await h.db.execute('SELECT kind, reason_code, reason, status FROM admin_tasks WHERE request_id = ?', [id]);
+      const audit = await h.db.execute('SELECT action, actor_id, data FROM audit_events WHERE subject_id = ? OR data LIKE ? ORDER BY seq', [id, `%${id}%`]);
+      const messages = await h.db.execute("SELECT event, channel, recipient, payload FROM notification_outbox WHERE request_id = ? AND event <> 'request.submitted' ORDER BY event, recipient", [id]);
+      const swap = (v: unknown) => JSON.parse(JSON.stringify(v).replaceAll(id, 'ID').replaceAll(requester, 'ME').replace(/job-[0-9a-f-]{36}/g, 'JOB').replace(/task-[0-9a-f-]{36}/g, 'TASK').replace(/acct-staff-\d/g, 'ACCT').replace(/005Zz\d+sta/g, 'EXT').replace(/staff\d@acme\.test/g, 'EMAIL').replace(/Staff staff \d/g, 'NAME')) as unknown;
+      return swap({
+        status: r.status,
+        stages: r.stages,
+        decidedAt: r.decidedAt,
+        timeline: r.timeline,
+        fulfilment: r.fulfilment,
+        jobs: job.rows.map((x) => ({ action: x.action, state: x.state, plan: JSON.parse(String(x.plan)) as unknown })),
+        tasks: task.rows.map((x) => ({ ...x })),
+        audit: audit.rows.map((x) => ({ action: x.action, actor: x.actor_id, data: JSON.parse(String(x.data)) as unknown })),
+        messages: messages.rows.map((x) => ({ event: x.event, channel: x.channel, recipient: x.recipient, payload: JSON.parse(String(x.payload)) as unknown })),
+      });
+    };
+    const me = (i: number) => staff[i]!.id;
+    const aGrant = await shape(a.grant, me(0));
+    expect(aGrant).toMatchObject({ status: 'approved', fulfilment: { state: 'admin-task' }, jobs: [{ action: 'grant', state: 'task' }], tasks: [{ kind: 'grant', status: 'open' }] });
+    expect(await shape(b.grant, me(1))).toEqual(aGrant);
+    const aRefuse = await shape(a.refuse, me(0));
+    expect(aRefuse).toMatchObject({ status: 'denied', jobs: [], messages: [{ event: 'request.denied' }] });
+    expect(await shape(b.refuse, me(1))).toEqual(aRefuse);
+  });
+});
+
 describe('reminders and escalation (durable scheduler, the clock moved by the test)', () => {
   it('reminds the approver after 24 h (capped), escalates to the fallback after 72 h, shown on the timeline and audited', async () => {
     const id = await create(ava, 'object:Contract:read');
@@ -199,6 +324,46 @@ describe('reminders and escalation (durable scheduler, the clock moved by the te
     h.clock.advance(20 * DAY_MS);
     await h.lifecycle.runDue();
     expect(kinds(await requestOf(ava, id)).filter((k) => k === 'reminded')).toHaveLength(1);
+  });
+
+  it('two workers at once (two processes: each its own database connection on a libsql server) remind each approver exactly once', async () => {
+    const staff = await addStaff(h.db, h.clock.now(), 'p-ben', 4);
+    const ids: string[] = [];
+    for (const s of staff) {
+      const token = await signInAs(s.email);
+      for (const key of MANAGER_ROUTED_KEYS.slice(0, 5)) ids.push(await create(token, key));
+    }
+    h.clock.advance(25 * HOUR_MS);
+    // On a libsql server the second worker has a connection of its own, as another process would; a file
+    // database is shared through one handle per process (db.ts), so there both use this one.
+    const { openDatabase } = await import('../db.ts');
+    const secondDb = h.url.startsWith('file:') ? h.db : await openDatabase(h.url);
+    const one = new LifecycleWorker({ db: h.db, box: h.secrets, now: h.clock.now, ownerId: 'proc-one' });
+    const two = new LifecycleWorker({ db: secondDb, box: h.secrets, now: h.clock.now, ownerId: 'proc-two' });
+    try {
+      const [a, b] = await Promise.all([one.runDue(), two.runDue()]);
+      // Between them every timer ran once (and every message was delivered once: 20 submitted + 20 reminders).
+      expect(a.work + b.work).toBeGreaterThanOrEqual(ids.length);
+    } finally {
+      await one.stop();
+      await two.stop();
+      if (secondDb !== h.db) secondDb.close();
+    }
+    for (const id of ids) {
+      const r = await requestOf(ben, id);
+      expect(kinds(r).filter((k) => k === 'reminded'), id).toHaveLength(1);
+      expect(r.stages[0]!.reminders).toBe(1);
+    }
+    const audited = await h.db.execute("SELECT subject_id, COUNT(*) AS n FROM audit_events WHERE action = 'request.reminded' GROUP BY subject_id");
+    expect(audited.rows).toHaveLength(ids.length);
+    expect(audited.rows.every((r) => Number(r.n) === 1)).toBe(true);
+    const messages = await h.db.execute(
+      "SELECT state, COUNT(*) AS n FROM notification_outbox WHERE event = 'request.reminder' AND request_id IN (SELECT value FROM json_each(?)) GROUP BY state",
+      [JSON.stringify(ids)],
+    );
+    expect(messages.rows.map((r) => `${String(r.state)}:${Number(r.n)}`)).toEqual([`skipped:${ids.length}`]);
+    const { verifyAuditChain } = await import('../audit.ts');
+    expect((await verifyAuditChain(h.db)).ok).toBe(true);
   });
 
   it('reminders are capped; the policy can deny after T hours (timed out), per rule', async () => {
@@ -412,6 +577,79 @@ describe('access windows, extensions and expiry reminders', () => {
     expect(slice.requests.find((r) => r.id === id)).toMatchObject({ status: 'expired' });
     expect(slice.requests.find((r) => r.id === ext.args.requestId)).toMatchObject({ status: 'expired' });
     expect(kinds(slice.requests.find((r) => r.id === id)!)).toContain('expired');
+  });
+});
+
+describe("an approver's decision history", () => {
+  it('every request an approver decided stays in their slice with their decision — after expiry, in a fresh snapshot, and a delegate\'s own', async () => {
+    const granted = await create(ava, 'object:Contract:read', { durationDays: 7 });
+    const refused = await create(ava, 'object:Order:read');
+    h.clock.advance(60_000);
+    expect((await h.mutate(ben, [decisionMutation(granted, 'approve', { reason: 'renewals' }), decisionMutation(refused, 'deny', { reason: 'not now' })])).results.map((r) => r.status)).toEqual(['applied', 'applied']);
+    expect((await h.completeTask(granted)).status).toBe(200);
+    // Ben is away; Dan decides for him meanwhile.
+    const dan = await h.signIn('dan@acme.test');
+    const away = await h.post(ben, '/api/delegations', {
+      delegateId: 'p-dan',
+      startsAt: h.clock.now().toISOString(),
+      endsAt: new Date(h.clock.now().getTime() + 3 * DAY_MS).toISOString(),
+    });
+    expect(away.status, await away.clone().text()).toBe(201);
+    const delegated = await create(ava, 'object:Campaign:create');
+    expect((await h.mutate(dan, [decisionMutation(delegated, 'approve')])).results[0]!.status).toBe('applied');
+
+    // The grant ends and is removed.
+    h.clock.advance(8 * DAY_MS);
+    await h.pull(ava);
+    expect((await h.completeTask(granted, 'revoke')).status).toBe(200);
+    expect((await requestOf(ava, granted)).status).toBe('expired');
+
+    const decidedBy = async (token: string, person: string) =>
+      (await h.pull(token)).requests
+        .flatMap((r) => r.stages.flatMap((st) => [...st.approvals, ...(st.decision && st.decision.outcome === 'deny' ? [st.decision] : [])].filter((d) => d.deciderId === person).map((d) => `${r.id}:${r.status}:${d.outcome}:${d.reason ?? ''}`)))
+        .sort();
+    expect(await decidedBy(ben, 'p-ben')).toEqual([`${granted}:expired:approve:renewals`, `${refused}:denied:deny:not now`].sort());
+    expect(await decidedBy(dan, 'p-dan')).toEqual([`${delegated}:approved:approve:`]);
+    // A request submitted while Ben was away went to Dan alone: it is Dan's history, not Ben's.
+    expect((await h.pull(ben)).requests.map((r) => r.id)).not.toContain(delegated);
+  });
+});
+
+describe('what helps an approver decide', () => {
+  it("each request carries its risk, the SoD rules it would break and how the requester's peers hold its keys, as at submission", async () => {
+    // Two of five more Account Executives hold Contract Manager (Contract read, create, edit).
+    const staff = await addStaff(h.db, h.clock.now(), 'p-ben', 5);
+    const { runWrite } = await import('../write.ts');
+    await runWrite(h.db, h.clock.now(), async (w) => {
+      const v = await w.version();
+      for (const i of [1, 2])
+        await w.tx.execute({
+          sql: `INSERT INTO assignments (id, account_id, target_type, bundle_id, permission_key, source, request_id, granted_at, expires_at, revoked_at, version)
+                VALUES (?, ?, 'bundle', 'ps-contract-manager', NULL, 'directory', NULL, '2024-01-10T09:00:00.000Z', NULL, NULL, ?)`,
+          args: [`asg-cm-${i}`, `acct-staff-${i}`, v],
+        });
+    });
+    // A rule that editing contracts conflicts with reading accounts (which Ava holds): warned at request.
+    await changePolicy((d) => {
+      d.sodAtRequest = 'warn';
+      d.sodRules.push({ id: 'sod-test', connectionId: 'sf-acme', name: 'Accounts vs contracts', left: { keys: ['object:Account:read'] }, right: { keys: ['object:Contract:edit'] }, severity: 'medium' });
+    });
+    const id = await create(ava, 'object:Contract:edit');
+    const seen = await requestOf(ben, id);
+    const peers = await h.db.execute(
+      `SELECT COUNT(DISTINCT p.id) AS n FROM people p JOIN crm_accounts a ON a.person_id = p.id AND a.connection_id = 'sf-acme' AND a.active = 1
+       WHERE p.department = 'Sales' AND p.title = 'Account Executive' AND p.status = 'active' AND p.id <> 'p-ava'`,
+    );
+    expect(staff).toHaveLength(5);
+    expect(seen.insight).toEqual({
+      risk: expect.stringMatching(/^(low|medium|high|critical)$/),
+      sodConflicts: [{ ruleId: 'sod-test', name: 'Accounts vs contracts', severity: 'medium' }],
+      peers: { department: 'Sales', title: 'Account Executive', count: Number(peers.rows[0]!.n), keys: [{ key: 'object:Contract:edit', holders: 2 }] },
+    });
+    const risk = await h.db.execute("SELECT risk FROM permission_catalog WHERE connection_id = 'sf-acme' AND key = 'object:Contract:edit'");
+    expect(seen.insight!.risk).toBe(String(risk.rows[0]!.risk));
+    expect(seen.insight!.peers!.count).toBeGreaterThanOrEqual(5);
+
   });
 });
 

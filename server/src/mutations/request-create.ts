@@ -4,6 +4,7 @@ import {
   evaluateRequest,
   implicationTableFor,
   policyProblem,
+  RISK_LEVELS,
   type AccessRequest,
   type ApprovalStage,
   type BundleKind,
@@ -11,6 +12,9 @@ import {
   type Person,
   type PolicyProblem,
   type RequestCreateArgs,
+  type RequestInsight,
+  type RequestEvaluation,
+  type OrgEngine,
 } from '@accesslens/shared';
 import { ApiFailure, conflict, forbidden, notFound } from '../errors.ts';
 import type { FindingsService } from '../findings/service.ts';
@@ -107,11 +111,12 @@ export async function createRequest(
     lastRemindedAt: null,
   }));
   const ruleIds = [...new Set(evaluation.keys.map((k) => k.ruleId).filter((r): r is string => r !== null))];
+  const insight = insightOf(evaluation, engine.peerHolding(accountId, keys));
   await tx.execute({
     sql: `INSERT INTO requests (id, requester_id, connection_id, account_id, permissions, page, justification, evidence,
             duration_days, status, stages, created_at, updated_at, decided_at, granted_at, expires_at, version,
-            bundle_id, starts_at, filed_by, previous_request_id, extends_request_id, rule_ids, timeline)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, NULL, NULL, NULL, ?, ?, ?, ?, ?, ?, ?, '[]')`,
+            bundle_id, starts_at, filed_by, previous_request_id, extends_request_id, rule_ids, timeline, insight)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, NULL, NULL, NULL, ?, ?, ?, ?, ?, ?, ?, '[]', ?)`,
     args: [
       args.requestId,
       subject.id,
@@ -132,6 +137,7 @@ export async function createRequest(
       args.previousRequestId ?? null,
       extending?.id ?? null,
       JSON.stringify(ruleIds),
+      JSON.stringify(insight),
     ],
   });
   await w.audit({
@@ -197,6 +203,25 @@ export async function createRequest(
 }
 
 /** The requester of record: the caller, or the direct report a manager files for. */
+/**
+ * What helps an approver decide, as at submission: the highest risk among the keys (from the catalog), the
+ * SoD rules the grant would break, and how many of the requester's peers hold each key.
+ */
+export function insightOf(evaluation: Pick<RequestEvaluation, 'keys' | 'sodConflicts'>, peers: ReturnType<OrgEngine['peerHolding']>): RequestInsight {
+  let rank = -1;
+  for (const k of evaluation.keys) if (k.risk !== null) rank = Math.max(rank, RISK_LEVELS.indexOf(k.risk));
+  return {
+    risk: rank < 0 ? null : RISK_LEVELS[rank]!,
+    sodConflicts: evaluation.sodConflicts.map((c) => ({ ruleId: c.ruleId, name: c.name, severity: c.severity })),
+    peers: peers && {
+      department: peers.department,
+      title: peers.title,
+      count: peers.peers,
+      keys: Object.entries(peers.holders).map(([key, holders]) => ({ key, holders })),
+    },
+  };
+}
+
 export async function resolveRequester(
   source: Source,
   me: Person,

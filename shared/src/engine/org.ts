@@ -199,6 +199,25 @@ export class OrgEngine {
     return cs ? sodConflicts(cs, accountId, extraKeys) : [];
   }
 
+  /**
+   * How the account's peers — the other active people with its department and title, with an active
+   * account on its connection — hold `keys` now: for each key, how many of them can use it ("held by 31 of
+   * 38 peers"). Null when the account has no peer group (unknown, inactive, or its person is not active).
+   */
+  peerHolding(accountId: string, keys: readonly string[]): { department: string; title: string; peers: number; holders: Record<string, number> } | null {
+    const cs = this.accountConn.get(accountId);
+    if (!cs) return null;
+    const a = cs.index.accountIndex(accountId);
+    const group = a >= 0 ? (cs.peers?.groupOf[a] ?? null) : null;
+    if (!group) return null;
+    const holders: Record<string, number> = {};
+    for (const key of keys) {
+      const id = cs.index.keyId(key);
+      holders[key] = id < 0 ? 0 : Math.max(0, (group.counts[cs.index.column(id)] ?? 0) - (cs.index.can(a, id) ? 1 : 0));
+    }
+    return { department: group.department, title: group.title, peers: group.members.size - 1, holders };
+  }
+
   /** Accounts of a connection holding any key that consumes `licenseId` (seats in use). */
   licenseSeatsUsed(connectionId: string, licenseId: string): { used: number; holders: Set<string> } {
     const cs = this.conns.get(connectionId);
