@@ -18,6 +18,7 @@ import {
   crmKind,
   evidenceLinks,
 } from './schemas.ts';
+import { plainText } from './text.ts';
 
 /**
  * What a content script may tell the background about its page: identifiers only, as its adapter
@@ -25,7 +26,7 @@ import {
  */
 export const observedPage = pageContext.extend({
   crm: crmKind,
-  tenant: z.string().max(200).nullable(),
+  tenant: plainText(200).nullable(),
   pageKind: z.enum(PAGE_KINDS),
 });
 export type ObservedPage = z.infer<typeof observedPage>;
@@ -38,7 +39,7 @@ export const contentMessage = z.discriminatedUnion('type', [
     type: z.literal('request.submit'),
     page: observedPage,
     permissions: z.array(permissionKey).min(1).max(20),
-    justification: z.string().trim().min(1, 'is required').max(2000),
+    justification: plainText(2000, { required: true, multiline: true }),
     evidence: evidenceLinks,
     durationDays,
   }),
@@ -75,7 +76,7 @@ export const extensionPageMessage = z.discriminatedUnion('type', [
     type: z.literal('decision.submit'),
     requestId: id,
     outcome: decisionOutcome,
-    reason: z.string().trim().max(2000).nullable(),
+    reason: plainText(2000, { multiline: true }).nullable(),
     durationDays: z.number().int().positive().nullable(),
   }),
   z.object({ type: z.literal('request.cancel'), requestId: id }),

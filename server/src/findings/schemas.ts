@@ -1,5 +1,5 @@
 /** Wire shapes of the findings routes (GET /api/findings, accept, reopen). */
-import { FINDING_KINDS, id, isoDateTime, permissionKey, risk } from '@accesslens/shared';
+import { FINDING_KINDS, id, isoDateTime, permissionKey, plainText, risk } from '@accesslens/shared';
 import { z } from 'zod';
 
 export const FINDING_STATUSES = ['open', 'accepted', 'remediated'] as const;
@@ -7,7 +7,7 @@ export const FINDING_STATUSES = ['open', 'accepted', 'remediated'] as const;
 export const findingsQuery = z.object({
   kind: z.enum(FINDING_KINDS).optional(),
   severity: risk.optional(),
-  department: z.string().trim().min(1, 'must not be empty').max(200).optional(),
+  department: plainText(200).min(1, 'must not be empty').optional(),
   connectionId: id.optional(),
   personId: id.optional(),
   /** Default: open and accepted. */
@@ -64,7 +64,7 @@ export const findingsResponse = z.object({ findings: z.array(findingView), nextC
 export type FindingsResponse = z.infer<typeof findingsResponse>;
 
 export const acceptFindingBody = z.object({
-  reason: z.string().trim().min(1, 'is required').max(2000),
+  reason: plainText(2000, { required: true, multiline: true }),
   /** In the future, at most 365 days ahead. */
   expiresAt: isoDateTime,
 });
