@@ -13,6 +13,10 @@ import { pruneSignInAttempts } from './auth/rate-limit.ts';
 import { seedDemoIfEmpty } from './seed/demo.ts';
 import { ConnectorWorker } from './connectors/worker.ts';
 import { loadKeyRing, SecretBox } from './secrets.ts';
+import { adoptUnsignedHead, AuditSigner } from './audit-checkpoint.ts';
+import { TrustedProxies } from './client-address.ts';
+import { isLoopbackHost } from './config.ts';
+import { ChangeFeed, prunePokes } from './sync/feed.ts';
 
 export interface StartOptions {
   /** 0 picks a free port; the bound one is reported in `port` and `url`. */
@@ -20,9 +24,14 @@ export interface StartOptions {
   /** Defaults to the local database file used by `pnpm start`. */
   databaseUrl: string;
   databaseAuthToken?: string;
+  /** Default: the demo org on a loopback bind, none elsewhere (its passwords are published). */
   seed?: 'demo' | 'none';
+  /** Extensions that may call (CORS); default: DEVELOPMENT_EXTENSION_ID. */
+  extensionIds?: string[];
   corsOrigins?: string[];
-  /** Interface to bind; all interfaces by default. */
+  /** Reverse proxies whose forwarding headers name the client (addresses, CIDR ranges). */
+  trustedProxies?: string[];
+  /** Interface to bind: 127.0.0.1 (this machine only) by default. */
   hostname?: string;
   now?: () => Date;
   /** Single sign-on (OpenID Connect); none when absent. */
@@ -36,8 +45,11 @@ export interface StartOptions {
 }
 
 export interface RunningServer {
+  /** Where it listens, as bound (`http://127.0.0.1:8787`, `http://[::]:8787`). */
   url: string;
   port: number;
+  /** The bound address (`127.0.0.1`, `::`, `0.0.0.0`). */
+  address: string;
   db: Db;
   notifier: Notifier;
   findings: FindingsService;
@@ -52,10 +64,16 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const now = options.now ?? (() => new Date());
   // The secret key first: a libsql server without ACCESSLENS_SECRET_KEY must not start at all.
   const box = new SecretBox(loadKeyRing(options.env ?? process.env, options.databaseUrl));
+  const hostname = options.hostname ?? '127.0.0.1';
+  const trustedProxies = options.trustedProxies?.length ? new TrustedProxies(options.trustedProxies) : null;
   const db = await openDatabase(options.databaseUrl, options.databaseAuthToken);
+  db.auditSigner = new AuditSigner(() => box.currentKeyRing());
   try {
     await migrate(db);
-    if ((options.seed ?? 'demo') === 'demo') await seedDemoIfEmpty(db, now());
+    if ((options.seed ?? (isLoopbackHost(hostname) ? 'demo' : 'none')) === 'demo') await seedDemoIfEmpty(db, now());
+    // A chain from before signed checkpoints: sign its head once it verifies.
+    if ((await adoptUnsignedHead(db, db.auditSigner, now())) === 'refused')
+      console.error('[accesslens] the audit chain does not verify or its signed head was removed: run `pnpm accesslens verify-audit`');
   } catch (error) {
     db.close();
     throw error;
@@ -68,6 +86,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     notifier,
     findings,
     corsOrigins: options.corsOrigins ?? [],
+    ...(options.extensionIds ? { extensionIds: options.extensionIds } : {}),
+    trustedProxies,
     secrets: box,
     ...(options.oidc ? { oidc: options.oidc } : {}),
     ...(options.crmFetch ? { crmFetch: options.crmFetch } : {}),
@@ -83,12 +103,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   });
 
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: options.port ?? 8787, ...(options.hostname ? { hostname: options.hostname } : {}) }, () =>
-      resolve(s as Server),
-    ) as Server;
+    const s = serve({ fetch: app.fetch, port: options.port ?? 8787, hostname }, () => resolve(s as Server)) as Server;
     s.once('error', reject);
   });
-  const port = (server.address() as AddressInfo).port;
+  const bound = server.address() as AddressInfo;
+  const port = bound.port;
+  // Other processes' (and the CLI's) writes: their pokes reach this process's streams.
+  const feed = new ChangeFeed(db, notifier);
+  await feed.start();
 
   // The findings engine's first build and a full recompute of the findings table, in the background:
   // the server listens meanwhile (a findings read or a request waits for it).
@@ -100,6 +122,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     try {
       await sweepExpiredGrants(db, now(), notifier, findings);
       await pruneSignInAttempts(db, now());
+      await prunePokes(db, now());
       // Keeps the findings table current with the clock (dormancy, expiries) and other processes' writes.
       await findings.ensureCurrent(now());
     } catch (error) {
@@ -114,8 +137,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://localhost:${port}`,
+    url: `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${port}`,
     port,
+    address: bound.address,
     db,
     notifier,
     findings,
@@ -123,6 +147,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     close: () =>
       (closing ??= (async () => {
         clearInterval(timer);
+        await feed.stop();
         await worker.stop();
         await running;
         notifier.closeAll();
@@ -149,7 +174,10 @@ export function createServer(config: Config, extra: Partial<StartOptions> = {}):
     databaseUrl: config.databaseUrl,
     ...(config.databaseAuthToken ? { databaseAuthToken: config.databaseAuthToken } : {}),
     seed: config.seed,
+    hostname: config.host,
+    extensionIds: config.extensionIds,
     corsOrigins: config.corsOrigins,
+    trustedProxies: config.trustedProxies,
     ...(config.oidc ? { oidc: config.oidc } : {}),
     leaseMs: config.leaseSeconds * 1000,
     ...extra,

@@ -1,6 +1,7 @@
-import { appendAudit, appendAuditMany, type AuditInput } from './audit.ts';
+import { appendAudit, appendAuditMany, type AuditInput, type ChainHead } from './audit.ts';
 import type { Db, Transaction } from './db.ts';
 import type { Notifier } from './notifier.ts';
+import { recordPokes } from './sync/feed.ts';
 
 /** What one write transaction needs: the clock, the sync version it writes at, audit, who to poke. */
 export class WriteContext {
@@ -34,13 +35,17 @@ export class WriteContext {
     return this.#version !== undefined;
   }
 
-  audit(input: AuditInput): Promise<number> {
-    return appendAudit(this.tx, this.now, input);
+  /** The chain's newest event after this transaction's appends (null: it appended none). */
+  auditHead: ChainHead | null = null;
+
+  async audit(input: AuditInput): Promise<number> {
+    this.auditHead = await appendAudit(this.tx, this.now, input);
+    return this.auditHead.seq;
   }
 
   /** Several audit events in order, written in bulk (imports). */
-  auditMany(inputs: readonly AuditInput[]): Promise<void> {
-    return appendAuditMany(this.tx, this.now, inputs);
+  async auditMany(inputs: readonly AuditInput[]): Promise<void> {
+    this.auditHead = (await appendAuditMany(this.tx, this.now, inputs)) ?? this.auditHead;
   }
 
   /**
@@ -83,6 +88,10 @@ export async function runWrite<T>(
       const w = (context = new WriteContext(tx, now));
       const r = await fn(w);
       await w.runBeforeCommit();
+      // The signed head follows the chain in the same transaction (audit-checkpoint.ts).
+      if (w.auditHead && db.auditSigner) await db.auditSigner.signHead(tx, w.auditHead, now);
+      // Other server processes poke their own streams from these (sync/feed.ts).
+      if (w.affected.size > 0) await recordPokes(tx, db.origin, w.affected, now);
       return r;
     });
   } catch (error) {

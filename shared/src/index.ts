@@ -11,3 +11,4 @@ export * from './policy-schema.ts';
 export * from './directory-schema.ts';
 export * from './connections-schema.ts';
 export * from './text.ts';
+export * from './extension-id.ts';

@@ -3,12 +3,19 @@ import { createRoute } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { requireSession } from '../auth/require-session.ts';
+import type { Db } from '../db.ts';
+import type { DbPosition } from '../env.ts';
 import { apiRoutes, bearer, errors, json } from '../openapi.ts';
 import { sweepIfDue } from '../expiry.ts';
 import { formatCursor, parseCursor } from '../sync/cursor.ts';
 import { readSlice, toSyncResponse } from '../sync/slice.ts';
 
 export const KEEP_ALIVE_MS = 20_000;
+
+async function readPosition(db: Db): Promise<DbPosition> {
+  const meta = await db.execute('SELECT instance_id, version FROM meta WHERE id = 1');
+  return { instanceId: String(meta.rows[0]!.instance_id), version: Number(meta.rows[0]!.version) };
+}
 
 const pullRoute = createRoute({
   method: 'get',
@@ -40,12 +47,11 @@ export const sync = apiRoutes()
   .openapi(pullRoute, async (c) => {
     const { db, person, notifier, findings } = c.var;
     let position = c.var.position;
-    if ((await sweepIfDue(db, c.var.now(), notifier, findings)) > 0) {
-      const meta = await db.execute('SELECT instance_id, version FROM meta WHERE id = 1');
-      position = { instanceId: String(meta.rows[0]!.instance_id), version: Number(meta.rows[0]!.version) };
-    }
+    if ((await sweepIfDue(db, c.var.now(), notifier, findings)) > 0) position = await readPosition(db);
     const { cursor } = c.req.valid('query');
     const from = cursor === undefined ? null : parseCursor(cursor);
+    // A cursor from another process's newer write that this one has not seen yet: look again.
+    if (from && from.instanceId === position.instanceId && from.version > position.version) position = await readPosition(db);
     if (from && from.instanceId === position.instanceId) {
       // The hot path: nothing anywhere changed since the cursor; the session read already told us.
       if (from.version === position.version)
@@ -60,7 +66,7 @@ export const sync = apiRoutes()
     return c.json(toSyncResponse(await readSlice(db, person.id, -1), true), 200);
   })
   .openapi(eventsRoute, (c) => {
-    const { notifier, person } = c.var;
+    const { notifier, person, session } = c.var;
     const response = streamSSE(c, async (stream) => {
       let pending = false;
       let closed = false;
@@ -79,7 +85,7 @@ export const sync = apiRoutes()
           closed = true;
           rouse();
         },
-      });
+      }, session.id);
       const stop = () => {
         closed = true;
         rouse();
