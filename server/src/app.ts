@@ -2,9 +2,9 @@ import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { DEVELOPMENT_EXTENSION_ID, extensionOrigin } from '@accesslens/shared';
 import { bodyLimit } from 'hono/body-limit';
-import { cors } from 'hono/cors';
 import { secureHeaders } from 'hono/secure-headers';
 import { AuditSigner } from './audit-checkpoint.ts';
+import { apiCors } from './cors.ts';
 import type { TrustedProxies } from './client-address.ts';
 import { HTTPException } from 'hono/http-exception';
 import { OidcClient, type OidcSettings } from './auth/oidc.ts';
@@ -103,16 +103,7 @@ export function createApp({
 
   // Hono's defaults (nosniff, frame-ancestors via X-Frame-Options, no referrer, COOP/CORP, HSTS …).
   app.use('*', secureHeaders());
-  app.use(
-    '/api/*',
-    cors({
-      origin: (origin) => (allowed.has(origin) ? origin : null),
-      allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-      allowHeaders: ['Authorization', 'Content-Type'],
-      exposeHeaders: ['Retry-After'],
-      maxAge: 600,
-    }),
-  );
+  app.use('/api/*', apiCors(allowed));
   const variables: MiddlewareHandler<Env> = async (c, next) => {
     c.set('db', db);
     c.set('now', now);
@@ -121,7 +112,8 @@ export function createApp({
     c.set('connectors', connectors);
     c.set('trustedProxies', trustedProxies);
     await next();
-    if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
+    // On the response's own headers: c.header() after the handler would rebuild the whole response.
+    if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
   };
   app.use('/api/*', variables);
   app.use(`${SCIM_BASE_PATH}/*`, variables);

@@ -3,7 +3,7 @@
  * constant time, sessions end after 30 days without use, `last_verified_at` moves at most hourly.
  */
 import type { Person } from '@accesslens/shared';
-import { sha256 } from '@oslojs/crypto/sha2';
+import { createHash } from 'node:crypto';
 import { constantTimeEqual } from '@oslojs/crypto/subtle';
 import { encodeBase32LowerCaseNoPadding } from '@oslojs/encoding';
 import type { Db, Transaction } from '../db.ts';
@@ -19,8 +19,9 @@ function randomBase32(bytes: number): string {
   return encodeBase32LowerCaseNoPadding(crypto.getRandomValues(new Uint8Array(bytes)));
 }
 
+/** SHA-256 of the secret (node's native hash: this runs on every authenticated request). */
 export function hashSecret(secret: string): Uint8Array {
-  return sha256(new TextEncoder().encode(secret));
+  return new Uint8Array(createHash('sha256').update(secret, 'utf8').digest());
 }
 
 export function sessionExpiry(lastVerifiedAt: Date): Date {

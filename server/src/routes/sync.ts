@@ -45,9 +45,10 @@ const eventsRoute = createRoute({
 
 export const sync = apiRoutes()
   .openapi(pullRoute, async (c) => {
-    const { db, person, notifier, findings } = c.var;
-    let position = c.var.position;
-    if ((await sweepIfDue(db, c.var.now(), notifier, findings)) > 0) position = await readPosition(db);
+    // c.get: c.var builds an object of every variable on each access, and this is the hot path.
+    const db = c.get('db');
+    let position = c.get('position');
+    if ((await sweepIfDue(db, c.get('now')(), c.get('notifier'), c.get('findings'))) > 0) position = await readPosition(db);
     const { cursor } = c.req.valid('query');
     const from = cursor === undefined ? null : parseCursor(cursor);
     // A cursor from another process's newer write that this one has not seen yet: look again.
@@ -57,13 +58,13 @@ export const sync = apiRoutes()
       if (from.version === position.version)
         return c.json(unchangedPull(formatCursor(position)), 200);
       if (from.version < position.version) {
-        const delta = await readSlice(db, person.id, from.version);
+        const delta = await readSlice(db, c.get('person').id, from.version);
         // Past a change of what this person may see, "changed since" is not enough: start over.
         if (from.version >= delta.sliceVersion) return c.json(toSyncResponse(delta, false), 200);
       }
     }
     // No cursor, or one this database cannot serve (malformed, foreign, ahead, too old).
-    return c.json(toSyncResponse(await readSlice(db, person.id, -1), true), 200);
+    return c.json(toSyncResponse(await readSlice(db, c.get('person').id, -1), true), 200);
   })
   .openapi(eventsRoute, (c) => {
     const { notifier, person, session } = c.var;
