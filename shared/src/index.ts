@@ -12,3 +12,4 @@ export * from './directory-schema.ts';
 export * from './connections-schema.ts';
 export * from './text.ts';
 export * from './extension-id.ts';
+export * from './server-url.ts';

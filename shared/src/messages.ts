@@ -19,6 +19,7 @@ import {
   evidenceLinks,
 } from './schemas.ts';
 import { plainText } from './text.ts';
+import { SERVER_URL_INSECURE, serverUrlProblem } from './server-url.ts';
 
 /**
  * What a content script may tell the background about its page: identifiers only, as its adapter
@@ -56,7 +57,13 @@ export const contentMessage = z.discriminatedUnion('type', [
 ]);
 export type ContentMessage = z.infer<typeof contentMessage>;
 
-const serverUrl = z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' });
+/**
+ * The AccessLens server: https://, or plain http:// only on this computer (the token would cross the
+ * network in the clear otherwise).
+ */
+const serverUrl = z
+  .url({ protocol: /^https?$/, message: 'must be an http(s) URL' })
+  .refine((u) => serverUrlProblem(u) === null, { message: SERVER_URL_INSECURE });
 
 export const extensionPageMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('auth.status') }),
