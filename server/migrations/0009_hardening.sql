@@ -10,6 +10,7 @@
 --    processes that keep validated sessions in memory drop them when it moves.
 -- 4. `sync_pokes`: whose slice a write changed, so that other server processes on the same database
 --    poke their own event streams too (server/src/sync/feed.ts).
+-- 5. `server_processes` (who is running on this database) and `backup_schedule` (server/src/backup.ts).
 
 CREATE TRIGGER audit_events_refuse_update BEFORE UPDATE ON audit_events
 BEGIN
@@ -83,3 +84,24 @@ CREATE TABLE sync_pokes (
   at INTEGER NOT NULL
 );
 CREATE INDEX sync_pokes_at ON sync_pokes (at);
+
+-- Running server processes, each seen a few seconds ago at most (server/src/processes.ts): a restore
+-- refuses to replace a database a server is using.
+CREATE TABLE server_processes (
+  id TEXT PRIMARY KEY,
+  host TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  url TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  seen_at INTEGER NOT NULL
+);
+
+-- Scheduled backups (ACCESSLENS_BACKUP_DIR): when the next one is due. A process takes it by moving
+-- next_at forward in one UPDATE, so with several processes each backup is made once.
+CREATE TABLE backup_schedule (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  next_at INTEGER NOT NULL,
+  last_file TEXT,
+  last_at INTEGER,
+  last_error TEXT
+);

@@ -30,13 +30,16 @@ export interface Checkpoint {
   at: string;
 }
 
-function macOf(secret: SecretKey, instanceId: string, c: Checkpoint): string {
-  return createHmac('sha256', checkpointKey(secret)).update(`${instanceId}|${c.count}|${c.hash}|${c.at}`).digest('hex');
+/**
+ * The MAC of a checkpoint. Not bound to the database's instance id (a restore gives the database a new
+ * one, so that clients start over): the hash it names already ties it to this chain.
+ */
+function macOf(secret: SecretKey, c: Checkpoint): string {
+  return createHmac('sha256', checkpointKey(secret)).update(`${c.count}|${c.hash}|${c.at}`).digest('hex');
 }
 
 /** Signs checkpoints with the current secret key of a process's key ring. */
 export class AuditSigner {
-  #instanceId: string | undefined;
   #lastCheckpointAt: number | undefined;
 
   /** `keys()` is asked at every signature: a key rotated while the process runs is used at once. */
@@ -44,10 +47,9 @@ export class AuditSigner {
 
   /** Re-signs the head after this transaction's events (and keeps an hourly checkpoint row). */
   async signHead(tx: Transaction, head: { seq: number; hash: string }, now: Date): Promise<void> {
-    this.#instanceId ??= String((await tx.execute('SELECT instance_id FROM meta WHERE id = 1')).rows[0]!.instance_id);
     const key = this.keys().current;
     const checkpoint: Checkpoint = { count: head.seq, hash: head.hash, at: now.toISOString() };
-    const mac = macOf(key, this.#instanceId, checkpoint);
+    const mac = macOf(key, checkpoint);
     await tx.execute({
       sql: 'UPDATE audit_head SET count = ?, hash = ?, at = ?, key_id = ?, mac = ? WHERE id = 1',
       args: [checkpoint.count, checkpoint.hash, checkpoint.at, key.id, mac],
@@ -100,7 +102,6 @@ export async function verifyAudit(db: Db, ring: KeyRing): Promise<AuditReport> {
   if (!chain.ok)
     return { ok: false, events: chain.events, brokenSeq: chain.brokenSeq, problem: `the chain is broken at seq ${chain.brokenSeq}: ${chain.reason}` };
   const events = chain.events;
-  const instanceId = String((await db.execute('SELECT instance_id FROM meta WHERE id = 1')).rows[0]!.instance_id);
   const hashAt = async (count: number): Promise<string | null> => {
     if (count === 0) return GENESIS_HASH;
     const r = await db.execute('SELECT hash FROM audit_events WHERE seq = ?', [count]);
@@ -109,7 +110,7 @@ export async function verifyAudit(db: Db, ring: KeyRing): Promise<AuditReport> {
   const macMatches = (keyId: string, mac: string, c: Checkpoint): boolean | null => {
     const key = ring.find(keyId);
     if (!key) return null;
-    const expected = Buffer.from(macOf(key, instanceId, c), 'hex');
+    const expected = Buffer.from(macOf(key, c), 'hex');
     const given = Buffer.from(mac, 'hex');
     return given.length === expected.length && timingSafeEqual(given, expected);
   };

@@ -55,6 +55,17 @@ describe('loadConfig', () => {
     }
   });
 
+  it('schedules backups when ACCESSLENS_BACKUP_DIR is set', () => {
+    expect(loadConfig({}).backup).toBeUndefined();
+    expect(loadConfig({ ACCESSLENS_BACKUP_DIR: '/var/backups/accesslens', ACCESSLENS_BACKUP_INTERVAL_HOURS: '6', ACCESSLENS_BACKUP_KEEP: '28' }).backup).toEqual({
+      dir: '/var/backups/accesslens',
+      intervalMs: 6 * 3_600_000,
+      keep: 28,
+    });
+    expect(loadConfig({ ACCESSLENS_BACKUP_DIR: '/b' }).backup).toMatchObject({ intervalMs: 24 * 3_600_000, keep: 7 });
+    expect(() => loadConfig({ ACCESSLENS_BACKUP_DIR: '/b', ACCESSLENS_BACKUP_KEEP: '0' })).toThrow('ACCESSLENS_BACKUP_KEEP');
+  });
+
   it('serves the demo in-house CRM on a port, any free one, or not at all', () => {
     expect(loadConfig({ ACCESSLENS_DEMO_CRM_PORT: '0' }).demoCrmPort).toBe(0);
     expect(loadConfig({ ACCESSLENS_DEMO_CRM_PORT: 'off' }).demoCrmPort).toBeNull();

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { CHROMIUM_EXTENSION_ID, DEVELOPMENT_EXTENSION_ID, FIREFOX_EXTENSION_UUID } from '@accesslens/shared';
@@ -49,6 +49,19 @@ const envSchema = z.object({
         ),
       ),
     ),
+  /** Scheduled backups into this folder (none when unset), every ACCESSLENS_BACKUP_INTERVAL_HOURS, the newest ACCESSLENS_BACKUP_KEEP kept. */
+  ACCESSLENS_BACKUP_DIR: z.string().trim().min(1).optional(),
+  ACCESSLENS_BACKUP_INTERVAL_HOURS: z.coerce
+    .number({ message: 'must be a number of hours' })
+    .min(0.25, 'must be at least 0.25 hours')
+    .max(24 * 30, 'must be at most 720 hours')
+    .default(24),
+  ACCESSLENS_BACKUP_KEEP: z.coerce
+    .number({ message: 'must be a whole number' })
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(1000, 'must be at most 1000')
+    .default(7),
   ACCESSLENS_TRUSTED_PROXIES: z
     .string()
     .default('')
@@ -108,6 +121,8 @@ export interface Config {
   corsOrigins: string[];
   /** Reverse proxies whose forwarding headers name the client. */
   trustedProxies: string[];
+  /** Scheduled backups; absent when ACCESSLENS_BACKUP_DIR is not set. */
+  backup?: { dir: string; intervalMs: number; keep: number };
   /** Single sign-on (OpenID Connect); absent when ACCESSLENS_OIDC_ISSUER is not set. */
   oidc?: OidcSettings;
   /** How long a process holds a fulfilment job or an import before another may take over (a crashed one's). */
@@ -164,6 +179,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     extensionIds: e.ACCESSLENS_EXTENSION_IDS,
     corsOrigins: e.ACCESSLENS_CORS_ORIGINS.map((o) => o.replace(/\/$/, '')),
     trustedProxies: e.ACCESSLENS_TRUSTED_PROXIES,
+    ...(e.ACCESSLENS_BACKUP_DIR
+      ? { backup: { dir: resolve(e.ACCESSLENS_BACKUP_DIR), intervalMs: Math.round(e.ACCESSLENS_BACKUP_INTERVAL_HOURS * 3_600_000), keep: e.ACCESSLENS_BACKUP_KEEP } }
+      : {}),
     ...(oidc ? { oidc } : {}),
     leaseSeconds: e.ACCESSLENS_LEASE_SECONDS,
   };

@@ -56,14 +56,17 @@ export class Db {
     return this.client.batch(statements, 'read');
   }
 
-  /** Runs `fn` in a write transaction; commits when it resolves, rolls back when it throws. */
-  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` in a write transaction; commits when it resolves, rolls back when it throws. `quiet`: the
+   * write touches nothing anyone remembers (heartbeats, pruning), so `generation` stays.
+   */
+  transaction<T>(fn: (tx: Transaction) => Promise<T>, { quiet = false }: { quiet?: boolean } = {}): Promise<T> {
     const run = async () => {
       const tx = await this.client.transaction('write');
       try {
         const result = await fn(tx);
         await tx.commit();
-        this.#generation++;
+        if (!quiet) this.#generation++;
         return result;
       } catch (error) {
         if (!tx.closed) await tx.rollback().catch(() => {});

@@ -17,6 +17,8 @@ import { adoptUnsignedHead, AuditSigner } from './audit-checkpoint.ts';
 import { TrustedProxies } from './client-address.ts';
 import { isLoopbackHost } from './config.ts';
 import { ChangeFeed, prunePokes } from './sync/feed.ts';
+import { runScheduledBackup, type BackupSchedule } from './backup.ts';
+import { ProcessRegistration } from './processes.ts';
 
 export interface StartOptions {
   /** 0 picks a free port; the bound one is reported in `port` and `url`. */
@@ -42,6 +44,8 @@ export interface StartOptions {
   leaseMs?: number;
   /** Replaces the global fetch for CRM calls. */
   crmFetch?: typeof fetch;
+  /** Scheduled backups (ACCESSLENS_BACKUP_DIR); none when absent. */
+  backup?: BackupSchedule;
 }
 
 export interface RunningServer {
@@ -111,6 +115,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // Other processes' (and the CLI's) writes: their pokes reach this process's streams.
   const feed = new ChangeFeed(db, notifier);
   await feed.start();
+  const url = `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${port}`;
+  // Seen by `pnpm accesslens restore`, which refuses to replace a database in use.
+  const registration = new ProcessRegistration(db);
+  await registration.start(url);
 
   // The findings engine's first build and a full recompute of the findings table, in the background:
   // the server listens meanwhile (a findings read or a request waits for it).
@@ -123,6 +131,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       await sweepExpiredGrants(db, now(), notifier, findings);
       await pruneSignInAttempts(db, now());
       await prunePokes(db, now());
+      if (options.backup) {
+        const made = await runScheduledBackup(db, options.backup, new Date());
+        if (made) console.log(`[accesslens] scheduled backup written to ${made.file} (${made.bytes} bytes)`);
+      }
       // Keeps the findings table current with the clock (dormancy, expiries) and other processes' writes.
       await findings.ensureCurrent(now());
     } catch (error) {
@@ -137,7 +149,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${port}`,
+    url,
     port,
     address: bound.address,
     db,
@@ -148,6 +160,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       (closing ??= (async () => {
         clearInterval(timer);
         await feed.stop();
+        await registration.stop();
         await worker.stop();
         await running;
         notifier.closeAll();
@@ -180,6 +193,7 @@ export function createServer(config: Config, extra: Partial<StartOptions> = {}):
     trustedProxies: config.trustedProxies,
     ...(config.oidc ? { oidc: config.oidc } : {}),
     leaseMs: config.leaseSeconds * 1000,
+    ...(config.backup ? { backup: config.backup } : {}),
     ...extra,
   });
 }

@@ -32,7 +32,7 @@ export async function recordPokes(tx: Transaction, origin: string, personIds: Re
 }
 
 export async function prunePokes(db: Db, now: Date): Promise<void> {
-  await db.transaction((tx) => tx.execute({ sql: 'DELETE FROM sync_pokes WHERE at < ?', args: [now.getTime() - POKE_RETENTION_MS] }));
+  await db.transaction((tx) => tx.execute({ sql: 'DELETE FROM sync_pokes WHERE at < ?', args: [now.getTime() - POKE_RETENTION_MS] }), { quiet: true });
 }
 
 interface FeedPosition {
