@@ -93,9 +93,9 @@ export function createApp({
       return c.json(err.body, err.status);
     }
     if (err instanceof HTTPException && err.status === 400 && /malformed json/i.test(err.message))
-      return c.json({ error: { code: 'invalid_json', message: 'The request body is not valid JSON.' } }, 400);
+      return c.json({ error: { code: 'invalid_json', message: 'The request body is not valid JSON.', field: '(body)' } }, 400);
     if (err instanceof HTTPException && err.status < 500)
-      return c.json({ error: { code: 'bad_request', message: err.message || 'Bad request.' } }, err.status);
+      return c.json({ error: { code: 'bad_request', message: err.message || 'Bad request.', ...(err.status === 400 ? { field: '(request)' } : {}) } }, err.status);
     console.error(`[accesslens] ${c.req.method} ${new URL(c.req.url).pathname} failed:`, err);
     return c.json({ error: { code: 'internal', message: 'Something went wrong on the server.' } }, 500);
   });

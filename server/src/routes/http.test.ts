@@ -29,7 +29,7 @@ describe('HTTP surface', () => {
   it('malformed JSON is 400 invalid_json', async () => {
     const res = await h.post(null, '/api/auth/sign-in', '{"email": ');
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_json');
+    expect(((await res.json()) as { error: { code: string; field: string } }).error).toMatchObject({ code: 'invalid_json', field: '(body)' });
   });
 
   it('a bad sign-in body is 400 invalid_input with every issue', async () => {
