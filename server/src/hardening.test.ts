@@ -142,13 +142,20 @@ describe('two server processes on one database', () => {
     const poked = readUntil(stream, /event: poke/, 5_000);
     await expect.poll(() => b.notifier.listenerCount('p-ben')).toBe(1);
 
+    const before = (await (await fetch(`${b.url}/api/sync`, { headers: { Authorization: `Bearer ${ben}` } })).json()) as { cursor: string };
     const started = Date.now();
+    const mutation = createMutation();
     const res = await fetch(`${a.url}/api/mutations`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${ava}` },
-      body: JSON.stringify({ mutations: [createMutation()] }),
+      body: JSON.stringify({ mutations: [mutation] }),
     });
     expect(res.status).toBe(200);
+    // The very next pull on B sees the write made through A (not "unchanged" until B's feed looks).
+    const pulled = (await (
+      await fetch(`${b.url}/api/sync?cursor=${encodeURIComponent(before.cursor)}`, { headers: { Authorization: `Bearer ${ben}` } })
+    ).json()) as { requests: { id: string }[] };
+    expect(pulled.requests.map((r) => r.id)).toContain(mutation.args.requestId);
     expect(await poked).toMatch(/event: poke/);
     expect(Date.now() - started).toBeLessThan(1_000);
 

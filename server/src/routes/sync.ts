@@ -53,6 +53,11 @@ export const sync = apiRoutes()
     const from = cursor === undefined ? null : parseCursor(cursor);
     // A cursor from another process's newer write that this one has not seen yet: look again.
     if (from && from.instanceId === position.instanceId && from.version > position.version) position = await readPosition(db);
+    // On a libsql server other processes write at any time, and the position remembered with the session
+    // only moves when this one's change feed looks (every FEED_POLL_MS): before saying "unchanged", read
+    // the version itself, so a write through another process is seen by the very next pull. (On an
+    // embedded file the only other writer is the CLI, which the feed reports within a poll.)
+    else if (from && from.instanceId === position.instanceId && from.version === position.version && !db.isFile) position = await readPosition(db);
     if (from && from.instanceId === position.instanceId) {
       // The hot path: nothing anywhere changed since the cursor; the session read already told us.
       if (from.version === position.version)
