@@ -13,3 +13,4 @@ export * from './connections-schema.ts';
 export * from './text.ts';
 export * from './extension-id.ts';
 export * from './server-url.ts';
+export * from './revocations-schema.ts';
