@@ -171,6 +171,7 @@ const MATRIX: Record<string, Entry> = {
   'POST /api/admin/connections/{id}/import': { allow: ADMIN, call: () => ({ path: '/api/admin/connections/desk-acme/import', body: {} }) },
   'GET /api/admin/connections/{id}/imports': { allow: ADMIN, call: () => ({ path: '/api/admin/connections/sf-acme/imports' }) },
   'GET /api/admin/connections/{id}/imports/{runId}': { allow: ADMIN, call: () => ({ path: '/api/admin/connections/sf-acme/imports/run-none' }) },
+  'GET /api/admin/revocations': { allow: ADMIN, call: () => ({ path: '/api/admin/revocations' }) },
   'GET /api/admin/tasks': { allow: ADMIN, call: () => ({ path: '/api/admin/tasks' }) },
   'GET /api/admin/tasks/{id}': { allow: ADMIN, call: (f) => ({ path: `/api/admin/tasks/${f.taskId}` }) },
   'POST /api/admin/tasks/{id}/done': { allow: ADMIN, call: (f) => ({ path: `/api/admin/tasks/${f.taskId}/done`, body: {} }) },
