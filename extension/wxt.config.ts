@@ -1,6 +1,7 @@
 import { defineConfig } from 'wxt';
 import preact from '@preact/preset-vite';
 import { LOCALES } from '@accesslens/shared/constants';
+import { DEVELOPMENT_EXTENSION_KEY } from '@accesslens/shared/extension-id';
 import { chromeMessages, LOCALE_FOLDERS } from './locales';
 
 // See https://wxt.dev/api/config.html
@@ -25,6 +26,9 @@ export default defineConfig({
     // Desk) as the person's "Allow" would. Production asks, one host at a time.
     ...(process.env.ACCESSLENS_E2E === '1' ? { host_permissions: ['http://localhost/*'] } : {}),
     action: { default_title: 'AccessLens' },
+    // Pins the extension id of unpacked builds (DEVELOPMENT_EXTENSION_ID), which the server's CORS
+    // allows by default (ACCESSLENS_EXTENSION_IDS). A store package leaves it out: the store assigns the id.
+    key: DEVELOPMENT_EXTENSION_KEY,
   },
   hooks: {
     // Strings ship as the browser's own `_locales`, generated from locales/*.ts (one source of truth).

@@ -672,6 +672,8 @@ export const en = {
   'error.server': 'The server failed ({status}).',
   'error.badResponse': 'The server sent an answer this extension does not understand.',
   'error.invalidMessage': 'This message was not understood.',
+  'error.internal': 'Something went wrong in AccessLens. Try again; if it keeps happening, reload the page.',
+  'error.insecureServer': 'Use an https:// server address. Plain http:// is only for a server on this computer (localhost).',
   'error.notSignedIn': 'You are not signed in to AccessLens.',
   'error.sessionEnded': 'Your session ended. Sign in again.',
   'error.noAccount': 'You have no active account on this CRM.',

@@ -658,6 +658,8 @@ export const zhCN: Record<MessageKey, string> = {
   'error.server': '服务器出错（{status}）。',
   'error.badResponse': '服务器返回了本扩展无法识别的内容。',
   'error.invalidMessage': '无法识别此消息。',
+  'error.internal': 'AccessLens 出了点问题。请重试；如果问题持续，请重新加载页面。',
+  'error.insecureServer': '请使用 https:// 服务器地址。http:// 仅适用于本机上的服务器（localhost）。',
   'error.notSignedIn': '您尚未登录 AccessLens。',
   'error.sessionEnded': '您的会话已结束，请重新登录。',
   'error.noAccount': '您在此 CRM 上没有有效账号。',

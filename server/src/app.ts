@@ -1,7 +1,11 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
+import { DEVELOPMENT_EXTENSION_ID, extensionOrigin } from '@accesslens/shared';
 import { bodyLimit } from 'hono/body-limit';
-import { cors } from 'hono/cors';
+import { secureHeaders } from 'hono/secure-headers';
+import { AuditSigner } from './audit-checkpoint.ts';
+import { apiCors } from './cors.ts';
+import type { TrustedProxies } from './client-address.ts';
 import { HTTPException } from 'hono/http-exception';
 import { OidcClient, type OidcSettings } from './auth/oidc.ts';
 import { primeDummyHash } from './auth/password.ts';
@@ -47,8 +51,15 @@ export interface AppOptions {
   notifier?: Notifier;
   /** This process's findings engine; one per process (tests give each app its own to act as another process). */
   findings?: FindingsService;
-  /** Extra origins allowed besides browser extensions (ACCESSLENS_CORS_ORIGINS). */
+  /**
+   * The browser extensions that may call (ACCESSLENS_EXTENSION_IDS): Chromium ids and Firefox
+   * installation UUIDs. Default: the id of this repository's builds (DEVELOPMENT_EXTENSION_ID).
+   */
+  extensionIds?: readonly string[];
+  /** Other origins allowed (ACCESSLENS_CORS_ORIGINS), e.g. an admin console on its own host. */
   corsOrigins?: string[];
+  /** Reverse proxies whose forwarding headers name the client (ACCESSLENS_TRUSTED_PROXIES). */
+  trustedProxies?: TrustedProxies | null;
   /** Single sign-on with this OpenID Connect provider; none when absent. */
   oidc?: OidcSettings;
   /**
@@ -60,7 +71,6 @@ export interface AppOptions {
   crmFetch?: typeof fetch;
 }
 
-const EXTENSION_ORIGIN = /^(chrome-extension|moz-extension):\/\/[A-Za-z0-9-]+$/;
 const MAX_BODY_BYTES = 1024 * 1024;
 
 export function createApp({
@@ -68,13 +78,18 @@ export function createApp({
   now = () => new Date(),
   notifier = new Notifier(),
   findings = new FindingsService(db),
+  extensionIds = [DEVELOPMENT_EXTENSION_ID],
   corsOrigins = [],
+  trustedProxies = null,
   oidc,
   secrets = new SecretBox(new KeyRing(generateKey())),
   crmFetch,
 }: AppOptions) {
   const connectors: ConnectorServices = { box: secrets, ...(crmFetch ? { fetch: crmFetch } : {}) };
-  const allowed = new Set(corsOrigins);
+  // Only the configured extensions and origins: any other extension or page gets no CORS answer.
+  const allowed = new Set([...extensionIds.flatMap((id) => extensionOrigin(id) ?? []), ...corsOrigins]);
+  // Whoever holds the secret key signs the audit chain's head (audit-checkpoint.ts).
+  db.auditSigner ??= new AuditSigner(() => secrets.currentKeyRing());
   const oidcClient = oidc ? new OidcClient(oidc) : null;
   primeDummyHash();
   const app = new OpenAPIHono<Env>();
@@ -85,32 +100,27 @@ export function createApp({
       return c.json(err.body, err.status);
     }
     if (err instanceof HTTPException && err.status === 400 && /malformed json/i.test(err.message))
-      return c.json({ error: { code: 'invalid_json', message: 'The request body is not valid JSON.' } }, 400);
+      return c.json({ error: { code: 'invalid_json', message: 'The request body is not valid JSON.', field: '(body)' } }, 400);
     if (err instanceof HTTPException && err.status < 500)
-      return c.json({ error: { code: 'bad_request', message: err.message || 'Bad request.' } }, err.status);
+      return c.json({ error: { code: 'bad_request', message: err.message || 'Bad request.', ...(err.status === 400 ? { field: '(request)' } : {}) } }, err.status);
     console.error(`[accesslens] ${c.req.method} ${new URL(c.req.url).pathname} failed:`, err);
     return c.json({ error: { code: 'internal', message: 'Something went wrong on the server.' } }, 500);
   });
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}.` } }, 404));
 
-  app.use(
-    '/api/*',
-    cors({
-      origin: (origin) => (EXTENSION_ORIGIN.test(origin) || allowed.has(origin) ? origin : null),
-      allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-      allowHeaders: ['Authorization', 'Content-Type'],
-      exposeHeaders: ['Retry-After'],
-      maxAge: 600,
-    }),
-  );
+  // Hono's defaults (nosniff, frame-ancestors via X-Frame-Options, no referrer, COOP/CORP, HSTS …).
+  app.use('*', secureHeaders());
+  app.use('/api/*', apiCors(allowed));
   const variables: MiddlewareHandler<Env> = async (c, next) => {
     c.set('db', db);
     c.set('now', now);
     c.set('notifier', notifier);
     c.set('findings', findings);
     c.set('connectors', connectors);
+    c.set('trustedProxies', trustedProxies);
     await next();
-    if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
+    // On the response's own headers: c.header() after the handler would rebuild the whole response.
+    if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
   };
   app.use('/api/*', variables);
   app.use(`${SCIM_BASE_PATH}/*`, variables);
@@ -129,7 +139,8 @@ export function createApp({
     onError: (c) => c.json({ error: { code: 'payload_too_large', message: 'The request body is larger than 1 MB.' } }, 413),
   });
   // The people CSV import has its own, larger limit (on its route).
-  app.use('/api/*', (c, next) => (c.req.path === PEOPLE_IMPORT_PATH ? next() : limit(c, next)));
+  // (A GET or HEAD has no body to limit: skipping them keeps the hot path from building a full Request.)
+  app.use('/api/*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.path === PEOPLE_IMPORT_PATH ? next() : limit(c, next)));
 
   // The document describes every route, this one included; built once, on first request.
   let document: ReturnType<typeof openApiDocument> | undefined;

@@ -45,8 +45,14 @@ function hashEventWithData(prevHash: string, event: AuditEvent, dataJson: string
   return createHash('sha256').update(prevHash + body, 'utf8').digest('hex');
 }
 
+/** The newest event of the chain after an append: what the signed head (audit-checkpoint.ts) records. */
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
 /** Appends one event inside the caller's write transaction, chained to the last one. */
-export async function appendAudit(tx: Transaction, at: Date, input: AuditInput): Promise<number> {
+export async function appendAudit(tx: Transaction, at: Date, input: AuditInput): Promise<ChainHead> {
   const last = await tx.execute('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1');
   const prevSeq = last.rows[0] ? Number(last.rows[0].seq) : 0;
   const prevHash = last.rows[0] ? String(last.rows[0].hash) : GENESIS_HASH;
@@ -65,15 +71,15 @@ export async function appendAudit(tx: Transaction, at: Date, input: AuditInput):
           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     args: [event.seq, event.at, event.actorId, event.action, event.subjectType, event.subjectId, canonicalJson(event.data), prevHash, hash],
   });
-  return event.seq;
+  return { seq: event.seq, hash };
 }
 
 /**
  * Appends several events in one go (bulk imports): the same chain as `appendAudit` one by one, written
  * with multi-row inserts.
  */
-export async function appendAuditMany(tx: Transaction, at: Date, inputs: readonly AuditInput[]): Promise<void> {
-  if (inputs.length === 0) return;
+export async function appendAuditMany(tx: Transaction, at: Date, inputs: readonly AuditInput[]): Promise<ChainHead | null> {
+  if (inputs.length === 0) return null;
   const last = await tx.execute('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1');
   let seq = last.rows[0] ? Number(last.rows[0].seq) : 0;
   let prevHash = last.rows[0] ? String(last.rows[0].hash) : GENESIS_HASH;
@@ -95,6 +101,7 @@ export async function appendAuditMany(tx: Transaction, at: Date, inputs: readonl
     prevHash = hash;
   }
   await insertRows(tx, 'audit_events', ['seq', 'at', 'actor_id', 'action', 'subject_type', 'subject_id', 'data', 'prev_hash', 'hash'], rows);
+  return { seq, hash: prevHash };
 }
 
 export type AuditVerification =

@@ -2,10 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient, type Client, type InArgs, type InStatement, type ResultSet, type Transaction } from '@libsql/client';
+import type { AuditSigner } from './audit-checkpoint.ts';
 
 export type { Transaction, ResultSet, InArgs, InStatement };
 
 const BUSY_TIMEOUT_MS = 5000;
+const READ = /^\s*(SELECT|WITH|PRAGMA\s+\w+\s*$)/i;
 
 /**
  * The database handle every module uses. All writes go through `transaction()`: one writer at a time
@@ -15,18 +17,38 @@ const BUSY_TIMEOUT_MS = 5000;
  */
 export class Db {
   #writeQueue: Promise<unknown> = Promise.resolve();
+  #generation = 0;
+  /** Signs the audit chain's head in every write that appends events; set by whoever holds the key. */
+  auditSigner: AuditSigner | null = null;
+  /** This handle's name in `sync_pokes.origin`: a process skips the pokes it delivered itself. */
+  readonly origin = crypto.randomUUID();
 
   constructor(
     readonly client: Client,
     readonly url: string,
   ) {}
 
+  /**
+   * Moves whenever this handle committed a write, or was told of another process's (`noteChange`):
+   * what a process keeps in memory from the database (validated sessions) is good while it stays put.
+   */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  noteChange(): void {
+    this.#generation++;
+  }
+
   get isFile(): boolean {
     return this.url.startsWith('file:');
   }
 
   execute(sql: string, args: InArgs = []): Promise<ResultSet> {
-    return this.client.execute({ sql, args });
+    const result = this.client.execute({ sql, args });
+    // A statement outside a transaction that is not a read (tests, tools) changes the database too.
+    if (!READ.test(sql)) void result.finally(() => this.#generation++).catch(() => undefined);
+    return result;
   }
 
   /** Several reads in one read transaction: one consistent snapshot, one round trip. */
@@ -34,13 +56,17 @@ export class Db {
     return this.client.batch(statements, 'read');
   }
 
-  /** Runs `fn` in a write transaction; commits when it resolves, rolls back when it throws. */
-  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` in a write transaction; commits when it resolves, rolls back when it throws. `quiet`: the
+   * write touches nothing anyone remembers (heartbeats, pruning), so `generation` stays.
+   */
+  transaction<T>(fn: (tx: Transaction) => Promise<T>, { quiet = false }: { quiet?: boolean } = {}): Promise<T> {
     const run = async () => {
       const tx = await this.client.transaction('write');
       try {
         const result = await fn(tx);
         await tx.commit();
+        if (!quiet) this.#generation++;
         return result;
       } catch (error) {
         if (!tx.closed) await tx.rollback().catch(() => {});

@@ -4,6 +4,7 @@ import { issuesOf } from '@accesslens/shared';
 import type { Context, ValidationTargets } from 'hono';
 import { createFactory } from 'hono/factory';
 import type { z } from 'zod';
+import type { TrustedProxies } from './client-address.ts';
 import type { Db } from './db.ts';
 import type { FindingsService } from './findings/service.ts';
 import type { Notifier } from './notifier.ts';
@@ -38,6 +39,8 @@ export interface Env {
     findings: FindingsService;
     connectors: ConnectorServices;
     now: () => Date;
+    /** Reverse proxies whose forwarding headers name the client (ACCESSLENS_TRUSTED_PROXIES); null: none. */
+    trustedProxies: TrustedProxies | null;
     /** Set by `requireSession`. */
     person: Person;
     session: SessionInfo;

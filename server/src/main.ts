@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, isLoopbackHost, loadConfig } from './config.ts';
 import { startDemoDesk, type DemoDesk } from './demo-desk.ts';
 import { createServer } from './server.ts';
 
@@ -14,7 +14,9 @@ async function main() {
     throw error;
   }
   const server = await createServer(config);
-  console.log(`AccessLens server listening on http://localhost:${server.port}`);
+  console.log(`AccessLens server listening on ${server.url}`);
+  if (!isLoopbackHost(config.host))
+    console.log(`  (HOST=${config.host}: reachable from other machines${config.seed === 'demo' ? '; the demo org with its published passwords is seeded because ACCESSLENS_SEED=demo' : ''})`);
   if (config.oidc) console.log(`Single sign-on: "Sign in with ${config.oidc.name}" (OpenID Connect provider ${config.oidc.issuer})`);
   let desk: DemoDesk | null = null;
   if (config.demoCrmPort !== null) {
@@ -34,7 +36,7 @@ async function main() {
     console.log(
       [
         'Extension: load extension/.output/chrome-mv3 unpacked (chrome://extensions → Developer mode → Load unpacked),',
-        `then sign in on its options page with server URL http://localhost:${server.port} and a demo account:`,
+        `then sign in on its options page with server URL ${server.url} and a demo account:`,
         '  ava@acme.test / ava-demo-2026 (sales rep)   ben@acme.test / ben-demo-2026 (her manager, approver)',
         '  cara@acme.test / cara-demo-2026 (admin)',
         ...(desk

@@ -151,6 +151,12 @@ export class SecretBox {
     return this.ring;
   }
 
+  /** The ring, reread first when the CLI rotated the key file while this process runs. */
+  currentKeyRing(): KeyRing {
+    this.#refresh();
+    return this.ring;
+  }
+
   /** `context` names where the secret lives (e.g. "connection:sf-acme:credentials"): a ciphertext moved elsewhere fails. */
   encrypt(plaintext: string, context: string): { keyId: string; ciphertext: string } {
     this.#refresh();

@@ -22,7 +22,9 @@ describe('startServer', () => {
   it('serves on a random port over real HTTP; SSE disconnects are cleaned up; close() ends open streams', async () => {
     server = await startServer({ port: 0, databaseUrl: databaseUrl(), seed: 'demo' });
     expect(server.port).toBeGreaterThan(0);
-    expect(server.url).toBe(`http://localhost:${server.port}`);
+    // Loopback by default, and the URL says the address really bound (issue 10: it bound every interface and said "localhost").
+    expect(server.url).toBe(`http://127.0.0.1:${server.port}`);
+    expect(server.address).toBe('127.0.0.1');
     expect(await (await fetch(`${server.url}/api/health`)).json()).toEqual({ ok: true });
 
     const signIn = await fetch(`${server.url}/api/auth/sign-in`, {

@@ -16,6 +16,12 @@ import { ConsoleWorker } from './console/worker.ts';
 import { loadKeyRing, SecretBox } from './secrets.ts';
 import { LifecycleWorker } from './lifecycle/worker.ts';
 import { Mailer, mailSettingsFromEnv, type MailSettings } from './lifecycle/mail.ts';
+import { adoptUnsignedHead, AuditSigner } from './audit-checkpoint.ts';
+import { TrustedProxies } from './client-address.ts';
+import { isLoopbackHost } from './config.ts';
+import { ChangeFeed, prunePokes } from './sync/feed.ts';
+import { runScheduledBackup, type BackupSchedule } from './backup.ts';
+import { ProcessRegistration } from './processes.ts';
 
 export interface StartOptions {
   /** 0 picks a free port; the bound one is reported in `port` and `url`. */
@@ -23,9 +29,14 @@ export interface StartOptions {
   /** Defaults to the local database file used by `pnpm start`. */
   databaseUrl: string;
   databaseAuthToken?: string;
+  /** Default: the demo org on a loopback bind, none elsewhere (its passwords are published). */
   seed?: 'demo' | 'none';
+  /** Extensions that may call (CORS); default: DEVELOPMENT_EXTENSION_ID. */
+  extensionIds?: string[];
   corsOrigins?: string[];
-  /** Interface to bind; all interfaces by default. */
+  /** Reverse proxies whose forwarding headers name the client (addresses, CIDR ranges). */
+  trustedProxies?: string[];
+  /** Interface to bind: 127.0.0.1 (this machine only) by default. */
   hostname?: string;
   now?: () => Date;
   /** Single sign-on (OpenID Connect); none when absent. */
@@ -38,11 +49,16 @@ export interface StartOptions {
   crmFetch?: typeof fetch;
   /** Email over SMTP; default from ACCESSLENS_SMTP_URL and ACCESSLENS_MAIL_FROM (none when unset). */
   mail?: MailSettings | null;
+  /** Scheduled backups (ACCESSLENS_BACKUP_DIR); none when absent. */
+  backup?: BackupSchedule;
 }
 
 export interface RunningServer {
+  /** Where it listens, as bound (`http://127.0.0.1:8787`, `http://[::]:8787`). */
   url: string;
   port: number;
+  /** The bound address (`127.0.0.1`, `::`, `0.0.0.0`). */
+  address: string;
   db: Db;
   notifier: Notifier;
   findings: FindingsService;
@@ -63,10 +79,16 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const box = new SecretBox(loadKeyRing(options.env ?? process.env, options.databaseUrl));
   // SMTP settings are checked before anything starts: a bad URL stops the server with a clear message.
   const mail = options.mail === undefined ? mailSettingsFromEnv(options.env ?? process.env) : options.mail;
+  const hostname = options.hostname ?? '127.0.0.1';
+  const trustedProxies = options.trustedProxies?.length ? new TrustedProxies(options.trustedProxies) : null;
   const db = await openDatabase(options.databaseUrl, options.databaseAuthToken);
+  db.auditSigner = new AuditSigner(() => box.currentKeyRing());
   try {
     await migrate(db);
-    if ((options.seed ?? 'demo') === 'demo') await seedDemoIfEmpty(db, now());
+    if ((options.seed ?? (isLoopbackHost(hostname) ? 'demo' : 'none')) === 'demo') await seedDemoIfEmpty(db, now());
+    // A chain from before signed checkpoints: sign its head once it verifies.
+    if ((await adoptUnsignedHead(db, db.auditSigner, now())) === 'refused')
+      console.error('[accesslens] the audit chain does not verify or its signed head was removed: run `pnpm accesslens verify-audit`');
   } catch (error) {
     db.close();
     throw error;
@@ -79,6 +101,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     notifier,
     findings,
     corsOrigins: options.corsOrigins ?? [],
+    ...(options.extensionIds ? { extensionIds: options.extensionIds } : {}),
+    trustedProxies,
     secrets: box,
     ...(options.oidc ? { oidc: options.oidc } : {}),
     ...(options.crmFetch ? { crmFetch: options.crmFetch } : {}),
@@ -98,12 +122,18 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const lifecycle = new LifecycleWorker({ db, box, now, notifier, mailer, ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}) });
 
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: options.port ?? 8787, ...(options.hostname ? { hostname: options.hostname } : {}) }, () =>
-      resolve(s as Server),
-    ) as Server;
+    const s = serve({ fetch: app.fetch, port: options.port ?? 8787, hostname }, () => resolve(s as Server)) as Server;
     s.once('error', reject);
   });
-  const port = (server.address() as AddressInfo).port;
+  const bound = server.address() as AddressInfo;
+  const port = bound.port;
+  // Other processes' (and the CLI's) writes: their pokes reach this process's streams.
+  const feed = new ChangeFeed(db, notifier);
+  await feed.start();
+  const url = `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${port}`;
+  // Seen by `pnpm accesslens restore`, which refuses to replace a database in use.
+  const registration = new ProcessRegistration(db);
+  await registration.start(url);
 
   // The findings engine's first build and a full recompute of the findings table, in the background:
   // the server listens meanwhile (a findings read or a request waits for it).
@@ -115,6 +145,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     try {
       await sweepExpiredGrants(db, now(), notifier, findings);
       await pruneSignInAttempts(db, now());
+      await prunePokes(db, now());
+      if (options.backup) {
+        const made = await runScheduledBackup(db, options.backup, new Date());
+        if (made) console.log(`[accesslens] scheduled backup written to ${made.file} (${made.bytes} bytes)`);
+      }
       // Keeps the findings table current with the clock (dormancy, expiries) and other processes' writes.
       await findings.ensureCurrent(now());
     } catch (error) {
@@ -131,8 +166,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://localhost:${port}`,
+    url,
     port,
+    address: bound.address,
     db,
     notifier,
     findings,
@@ -142,6 +178,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     close: () =>
       (closing ??= (async () => {
         clearInterval(timer);
+        await feed.stop();
+        await registration.stop();
         await worker.stop();
         await consoleWorker.stop();
         await lifecycle.stop();
@@ -171,9 +209,13 @@ export function createServer(config: Config, extra: Partial<StartOptions> = {}):
     databaseUrl: config.databaseUrl,
     ...(config.databaseAuthToken ? { databaseAuthToken: config.databaseAuthToken } : {}),
     seed: config.seed,
+    hostname: config.host,
+    extensionIds: config.extensionIds,
     corsOrigins: config.corsOrigins,
+    trustedProxies: config.trustedProxies,
     ...(config.oidc ? { oidc: config.oidc } : {}),
     leaseMs: config.leaseSeconds * 1000,
+    ...(config.backup ? { backup: config.backup } : {}),
     ...extra,
   });
 }

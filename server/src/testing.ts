@@ -19,6 +19,7 @@ import { ConsoleWorker } from './console/worker.ts';
 import { generateKey, KeyRing, SecretBox } from './secrets.ts';
 import { LifecycleWorker } from './lifecycle/worker.ts';
 import { Mailer, type MailSettings } from './lifecycle/mail.ts';
+import { AuditSigner } from './audit-checkpoint.ts';
 
 export const T0 = new Date('2026-03-02T09:00:00.000Z');
 export const DAY_MS = 24 * 60 * 60 * 1000;
@@ -72,6 +73,9 @@ export async function harness(
   const sqld = process.env.ACCESSLENS_TEST_DB === 'sqld' ? await startSqld() : null;
   const url = sqld ? sqld.url : `file:${join(dir, 'accesslens.db')}`;
   const db = await openDatabase(url);
+  const secrets = new SecretBox(new KeyRing(generateKey()));
+  // As a server process does: whoever holds the key signs the audit chain's head, the seed's too.
+  db.auditSigner = new AuditSigner(() => secrets.keyRing);
   await migrate(db);
   let t = T0;
   const clock = {
@@ -82,7 +86,6 @@ export async function harness(
   if (options.seed ?? true) await seedDemoIfEmpty(db, clock.now());
   const notifier = new Notifier();
   const findings = new FindingsService(db);
-  const secrets = new SecretBox(new KeyRing(generateKey()));
   const crm = options.crmFetch ? { crmFetch: options.crmFetch } : {};
   const newApp = (f = new FindingsService(db)) =>
     createApp({ db, now: clock.now, notifier, findings: f, secrets, ...crm, ...(options.oidc ? { oidc: options.oidc } : {}) });

@@ -1,6 +1,7 @@
-import { appendAudit, appendAuditMany, type AuditInput } from './audit.ts';
+import { appendAudit, appendAuditMany, type AuditInput, type ChainHead } from './audit.ts';
 import type { Db, Transaction } from './db.ts';
 import type { Notifier } from './notifier.ts';
+import { recordPokes } from './sync/feed.ts';
 
 /** What one write transaction needs: the clock, the sync version it writes at, audit, who to poke. */
 export class WriteContext {
@@ -37,12 +38,16 @@ export class WriteContext {
     return this.#version !== undefined;
   }
 
-  audit(input: AuditInput): Promise<number> {
+  /** The chain's newest event after this transaction's appends (null: it appended none yet). */
+  auditHead: ChainHead | null = null;
+
+  async audit(input: AuditInput): Promise<number> {
     if (this.#pendingAudit) {
       this.#pendingAudit.push(input);
-      return Promise.resolve(0);
+      return 0;
     }
-    return appendAudit(this.tx, this.now, input);
+    this.auditHead = await appendAudit(this.tx, this.now, input);
+    return this.auditHead.seq;
   }
 
   /**
@@ -64,12 +69,12 @@ export class WriteContext {
   }
 
   /** Several audit events in order, written in bulk (imports). */
-  auditMany(inputs: readonly AuditInput[]): Promise<void> {
+  async auditMany(inputs: readonly AuditInput[]): Promise<void> {
     if (this.#pendingAudit) {
       this.#pendingAudit.push(...inputs);
-      return Promise.resolve();
+      return;
     }
-    return appendAuditMany(this.tx, this.now, inputs);
+    this.auditHead = (await appendAuditMany(this.tx, this.now, inputs)) ?? this.auditHead;
   }
 
   /**
@@ -126,7 +131,7 @@ export class WriteContext {
   async runBeforeCommit(): Promise<void> {
     const pending = this.#pendingAudit;
     this.#pendingAudit = null;
-    if (pending && pending.length > 0) await appendAuditMany(this.tx, this.now, pending);
+    if (pending && pending.length > 0) this.auditHead = (await appendAuditMany(this.tx, this.now, pending)) ?? this.auditHead;
     for (const fn of this.#beforeCommit.values()) await fn();
   }
 
@@ -149,6 +154,10 @@ export async function runWrite<T>(
       const w = (context = new WriteContext(tx, now));
       const r = await fn(w);
       await w.runBeforeCommit();
+      // The signed head follows the chain in the same transaction (audit-checkpoint.ts).
+      if (w.auditHead && db.auditSigner) await db.auditSigner.signHead(tx, w.auditHead, now);
+      // Other server processes poke their own streams from these (sync/feed.ts).
+      if (w.affected.size > 0) await recordPokes(tx, db.origin, w.affected, now);
       return r;
     });
   } catch (error) {

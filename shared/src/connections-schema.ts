@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { CRM_KINDS } from './constants.ts';
 import { bundleKind, crmKind, fulfilmentReason, id, isoDateTime, pageContext, permissionKey } from './schemas.ts';
+import { plainText } from './text.ts';
 
 export const CONNECTION_MODES = ['read-only', 'provision'] as const;
 export const connectionMode = z.enum(CONNECTION_MODES);
@@ -39,9 +40,9 @@ export const connectionCreateBody = z
     /** Optional stable id (e.g. "sf-acme"); generated when absent. */
     id: id.optional(),
     kind: crmKind,
-    name: z.string().trim().min(1, 'is required').max(200),
+    name: plainText(200, { required: true }),
     hosts: z.array(host).max(50).default([]),
-    tenant: z.string().trim().min(1).max(200).nullable().default(null),
+    tenant: plainText(200, { required: true }).nullable().default(null),
     mode: connectionMode.default('read-only'),
     automaticChange: z.boolean().default(false),
     scheduleMinutes: scheduleMinutes.default(60),
@@ -57,9 +58,9 @@ export type ConnectionCreateBody = z.infer<typeof connectionCreateBody>;
 /** Every field optional: what is absent stays as it is. `credentials: null` removes them. */
 export const connectionUpdateBody = z
   .object({
-    name: z.string().trim().min(1, 'is required').max(200),
+    name: plainText(200, { required: true }),
     hosts: z.array(host).max(50),
-    tenant: z.string().trim().min(1).max(200).nullable(),
+    tenant: plainText(200, { required: true }).nullable(),
     mode: connectionMode,
     automaticChange: z.boolean(),
     scheduleMinutes,
@@ -184,4 +185,4 @@ export const adminTasksQuery = z.object({
 });
 export const adminTaskListResponse = z.object({ tasks: z.array(adminTaskView) });
 
-export const adminTaskDoneBody = z.object({ note: z.string().trim().max(2000).optional() });
+export const adminTaskDoneBody = z.object({ note: plainText(2000, { multiline: true }).optional() });

@@ -3,17 +3,13 @@
  * with the engine's explanation, licence seats, and notices. The server and the console share these.
  */
 import { z } from 'zod';
+import { plainText } from './text.ts';
 import { calendarDate, licenseType, plainText } from './directory-schema.ts';
 import { policyDocument, policyResponse } from './policy-schema.ts';
 import { bundleKind, crmKind, id, isoDateTime, permissionKey, personRef, personStatus, risk } from './schemas.ts';
 
-/** Free text a person writes that may span lines (a comment, a note): no other control characters. */
-export const noteText = (max: number, { required = false } = {}) => {
-  const base = z.string().trim().max(max, `must be at most ${max} characters`);
-  return (required ? base.min(1, 'is required') : base).refine((s) => !/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/.test(s), {
-    message: 'must not contain control characters or bidirectional overrides',
-  });
-};
+/** Free text a person writes that may span lines (a comment, a note): the one text rule (`text.ts`). */
+export const noteText = (max: number, { required = false } = {}) => plainText(max, { required, multiline: true });
 
 // ---------- policy with four eyes ----------
 

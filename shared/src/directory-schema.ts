@@ -5,19 +5,11 @@
  */
 import { z } from 'zod';
 import { apiError, id, isoDateTime, personRef, personRole, personStatus } from './schemas.ts';
+import { isPlainText, plainText } from './text.ts';
 
 // ---------- primitives ----------
 
-/** C0/C1 control characters and bidirectional overrides: refused in every directory text field. */
-const UNSAFE_TEXT = /[\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/;
-
-/** Text a person typed: trimmed; no control characters or bidirectional overrides. */
-export function plainText(max: number, { required = false }: { required?: boolean } = {}) {
-  const base = z.string().trim().max(max, `must be at most ${max} characters`);
-  return (required ? base.min(1, 'is required') : base).refine((s) => !UNSAFE_TEXT.test(s), {
-    message: 'must not contain control characters or bidirectional overrides',
-  });
-}
+export { plainText } from './text.ts';
 
 /** A person's email address: their sign-in name, unique, stored in lower case. */
 export const personEmail = z.email({ message: 'must be an email address' }).toLowerCase().max(254, 'must be at most 254 characters');
@@ -31,7 +23,7 @@ export const trainingId = z
   .trim()
   .min(1, 'is required')
   .max(100, 'must be at most 100 characters')
-  .refine((s) => !UNSAFE_TEXT.test(s) && !s.includes(';'), { message: 'must not contain ";" or control characters' });
+  .refine((s) => isPlainText(s) && !s.includes(';'), { message: 'must not contain ";" or control characters' });
 
 // ---------- people ----------
 

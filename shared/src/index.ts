@@ -17,4 +17,7 @@ export * from './reviews-schema.ts';
 export * from './policy-problems.ts';
 export * from './lifecycle.ts';
 export * from './lifecycle-schema.ts';
+export * from './text.ts';
+export * from './extension-id.ts';
+export * from './server-url.ts';
 export * from './revocations-schema.ts';

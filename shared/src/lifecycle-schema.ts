@@ -3,6 +3,7 @@
  * language, the notification outbox (administrators).
  */
 import { z } from 'zod';
+import { plainText } from './text.ts';
 import { LOCALES } from './constants.ts';
 import { NOTIFICATION_EVENTS, WEBHOOK_PLATFORMS } from './lifecycle.ts';
 import { id, isoDateTime, personRef } from './schemas.ts';
@@ -19,7 +20,7 @@ export const delegationInput = z
     delegateId: id,
     startsAt: isoDateTime,
     endsAt: isoDateTime,
-    note: z.string().trim().max(300).default(''),
+    note: plainText(300).default(''),
   })
   .superRefine((v, ctx) => {
     const start = Date.parse(v.startsAt);
@@ -69,7 +70,7 @@ const webhookUrl = z
 export const webhookInput = z
   .object({
     platform: webhookPlatform,
-    name: z.string().trim().min(1, 'is required').max(100),
+    name: plainText(100, { required: true }),
     url: webhookUrl,
     secret: z.string().min(1, 'is empty').max(512).nullable().default(null),
     events: z.array(notificationEvent).min(1, 'name at least one event').default([...NOTIFICATION_EVENTS]),
@@ -85,7 +86,7 @@ export type WebhookInput = z.infer<typeof webhookInput>;
 /** PATCH /api/admin/webhooks/:id: any field; `secret: null` removes it. */
 export const webhookPatch = z
   .object({
-    name: z.string().trim().min(1, 'is required').max(100),
+    name: plainText(100, { required: true }),
     url: webhookUrl,
     secret: z.string().min(1, 'is empty').max(512).nullable(),
     events: z.array(notificationEvent).min(1, 'name at least one event'),

@@ -20,6 +20,8 @@ import {
   evidenceLinks,
   isoDateTime,
 } from './schemas.ts';
+import { plainText } from './text.ts';
+import { SERVER_URL_INSECURE, serverUrlProblem } from './server-url.ts';
 
 /**
  * What a content script may tell the background about its page: identifiers only, as its adapter
@@ -27,7 +29,7 @@ import {
  */
 export const observedPage = pageContext.extend({
   crm: crmKind,
-  tenant: z.string().max(200).nullable(),
+  tenant: plainText(200).nullable(),
   pageKind: z.enum(PAGE_KINDS),
 });
 export type ObservedPage = z.infer<typeof observedPage>;
@@ -62,7 +64,7 @@ function needsSomething(v: { permissions: string[]; bundleId?: string | null; ex
 }
 
 /** The requester answers an approver's question on a request waiting for it (`needs-info`): from a page or the popup. */
-const requestAnswerMessage = z.object({ type: z.literal('request.answer'), requestId: id, answer: z.string().trim().min(1, 'is required').max(2000) });
+const requestAnswerMessage = z.object({ type: z.literal('request.answer'), requestId: id, answer: plainText(2000, { required: true, multiline: true }) });
 
 export const contentMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('page.decide'), page: observedPage }),
@@ -74,7 +76,7 @@ export const contentMessage = z.discriminatedUnion('type', [
       page: observedPage,
       /** May be empty for a whole bundle (`bundleId`) or an extension (the grant's own keys). */
       permissions: z.array(permissionKey).max(20),
-      justification: z.string().trim().min(1, 'is required').max(2000),
+      justification: plainText(2000, { required: true, multiline: true }),
       evidence: evidenceLinks,
       durationDays,
       ...lifecycleOptions,
@@ -115,7 +117,7 @@ export const contentMessage = z.discriminatedUnion('type', [
     type: z.literal('flags.accept'),
     page: flagsPage,
     findingId: z.string().min(1).max(200),
-    reason: z.string().trim().min(1, 'is required').max(2000),
+    reason: plainText(2000, { required: true, multiline: true }),
     expiresAt: isoDateTime,
   }),
   /** Remediate a finding shown by a flag: a revoke job, or an admin task. */
@@ -131,7 +133,13 @@ export type ContentMessage = z.infer<typeof contentMessage>;
 /** What a sender writes (defaults may be left out). */
 export type ContentMessageInput = z.input<typeof contentMessage>;
 
-const serverUrl = z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' });
+/**
+ * The AccessLens server: https://, or plain http:// only on this computer (the token would cross the
+ * network in the clear otherwise).
+ */
+const serverUrl = z
+  .url({ protocol: /^https?$/, message: 'must be an http(s) URL' })
+  .refine((u) => serverUrlProblem(u) === null, { message: SERVER_URL_INSECURE });
 
 /**
  * The server routes extension pages (the admin console, the popup's reviews) may call through the
@@ -177,7 +185,7 @@ export const extensionPageMessage = z.discriminatedUnion('type', [
     type: z.literal('decision.submit'),
     requestId: id,
     outcome: decisionOutcome,
-    reason: z.string().trim().max(2000).nullable(),
+    reason: plainText(2000, { multiline: true }).nullable(),
     durationDays: z.number().int().positive().nullable(),
     /** Hold it for a few seconds before sending, so the approver can undo it. */
     hold: z.boolean().default(false),
@@ -190,14 +198,14 @@ export const extensionPageMessage = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('request.again'),
     requestId: id,
-    justification: z.string().trim().min(1, 'is required').max(2000),
+    justification: plainText(2000, { required: true, multiline: true }),
     durationDays,
   }),
   /** "Extend" a grant in force: a new request for its keys, linked to it, routed like any request. */
   z.object({
     type: z.literal('request.extend'),
     requestId: id,
-    justification: z.string().trim().min(1, 'is required').max(2000),
+    justification: plainText(2000, { required: true, multiline: true }),
     durationDays,
   }),
   /** Out of office: the caller's delegations (as approver or delegate); set one; end one. */
@@ -207,7 +215,7 @@ export const extensionPageMessage = z.discriminatedUnion('type', [
     delegateId: id,
     startsAt: isoDateTime,
     endsAt: isoDateTime,
-    note: z.string().trim().max(300).default(''),
+    note: plainText(300).default(''),
   }),
   z.object({ type: z.literal('delegations.end'), id }),
   z.object({ type: z.literal('sync.now') }),

@@ -8,8 +8,9 @@ import { DEFAULT_THRESHOLDS, type OrgPolicy } from './engine/types.ts';
 import { parsePermissionKey, PERMISSION_KINDS } from './permissions.ts';
 import { revocationPolicy } from './revocations-schema.ts';
 import { CRM_KINDS, id, isoDateTime, permissionKey, risk } from './schemas.ts';
+import { plainText } from './text.ts';
 
-const label = z.string().trim().min(1, 'is required').max(200);
+const label = plainText(200, { required: true });
 const days = (max: number) =>
   z.number().int('must be a whole number of days').min(1, 'must be at least 1 day').max(max, `must be at most ${max} days`);
 
@@ -38,8 +39,8 @@ export const keyPattern = z
 
 export const functionMatch = z
   .object({
-    department: z.string().trim().min(1, 'must not be empty (leave it out to match any department)').max(200).optional(),
-    title: z.string().trim().min(1, 'must not be empty (leave it out to match any title)').max(200).optional(),
+    department: plainText(200).min(1, 'must not be empty (leave it out to match any department)').optional(),
+    title: plainText(200).min(1, 'must not be empty (leave it out to match any title)').optional(),
   })
   .strict();
 
@@ -79,7 +80,7 @@ const personSpec = z.object({ kind: z.literal('person'), personId: id });
 
 export const approverSpec = z.discriminatedUnion('kind', [managerSpec, ownerSpec, groupSpec, personSpec]);
 
-const stageExtra = { mode: stageMode, label: z.string().trim().min(1).max(100).optional() };
+const stageExtra = { mode: stageMode, label: plainText(100, { required: true }).optional() };
 export const stageSpec = z.discriminatedUnion('kind', [
   managerSpec.extend(stageExtra),
   ownerSpec.extend(stageExtra),
@@ -161,7 +162,7 @@ export const requestRule = z
     maxDurationDays: days(365),
     prerequisites: z
       .object({
-        trainings: z.array(z.string().trim().min(1).max(100)).max(20).optional(),
+        trainings: z.array(plainText(100, { required: true })).max(20).optional(),
         minTenureDays: z.number().int().min(0).max(36500).optional(),
       })
       .strict()
@@ -230,6 +231,6 @@ export type PolicyResponse = z.infer<typeof policyResponse>;
 export const policyPutBody = z.object({
   baseVersion: z.number().int().nonnegative(),
   document: policyDocument,
-  note: z.string().trim().max(500).default(''),
+  note: plainText(500, { multiline: true }).default(''),
 });
 export type PolicyPutBody = z.infer<typeof policyPutBody>;

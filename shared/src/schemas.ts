@@ -6,6 +6,7 @@ import { PAGE_KINDS } from './crm/types.ts';
 import { compilePattern, patternGroups } from './crm/rules.ts';
 import { isApiName, parsePermissionKey } from './permissions.ts';
 import { FINDING_KINDS } from './engine/findings.ts';
+import { keepsTextRule, plainText } from './text.ts';
 
 export { CRM_KINDS, DURATION_CHOICES, type CrmKind } from './constants.ts';
 
@@ -158,10 +159,10 @@ export type RequestStatus = z.infer<typeof requestStatus>;
  * origin + path (no query, no fragment), the denial text is the CRM's own message that was matched.
  */
 export const pageContext = z.object({
-  url: z.url({ protocol: /^https?$/ }).max(2048),
-  object: z.string().max(80).nullable(),
-  recordId: z.string().max(64).nullable(),
-  denialText: z.string().max(500).nullable(),
+  url: z.url({ protocol: /^https?$/ }).max(2048).superRefine(keepsTextRule),
+  object: plainText(80).nullable(),
+  recordId: plainText(64).nullable(),
+  denialText: plainText(500).nullable(),
 });
 export type PageContext = z.infer<typeof pageContext>;
 
@@ -369,7 +370,8 @@ export const accessRequest = z.object({
   connectionId: id,
   accountId: id,
   permissions: z.array(permissionKey).min(1),
-  page: pageContext.nullable(),
+  /** As stored (sent with the text rule of `pageContext`; kept lenient here so old rows still sync). */
+  page: z.object({ url: z.string(), object: z.string().nullable(), recordId: z.string().nullable(), denialText: z.string().nullable() }).nullable(),
   justification: z.string(),
   evidence: z.array(z.string()).default([]),
   /** Duration asked for, after the catalog's cap. */
@@ -440,7 +442,7 @@ export const pageRuleInput = z
       .nullable()
       .default(null),
     recordId: z.object({ group: z.string().min(1).max(31) }).strict().nullable().default(null),
-    denialPhrases: z.array(z.string().trim().min(1, 'is empty').max(200)).max(20).default([]),
+    denialPhrases: z.array(plainText(200).min(1, 'is empty')).max(20).default([]),
     priority: z.number().int().min(0).max(1000).default(100),
   })
   .superRefine((rule, ctx) => {
@@ -479,7 +481,7 @@ export const killSwitchInput = z.object({
   crm: crmKind,
   pageKind: pageKind.nullable().default(null),
   fixedIn: extensionVersion,
-  reason: z.string().trim().min(1, 'is required').max(300),
+  reason: plainText(300, { required: true }),
 });
 export type KillSwitchInput = z.infer<typeof killSwitchInput>;
 
@@ -662,7 +664,10 @@ export type SyncResponse = z.infer<typeof syncResponse>;
 // ---------- mutations ----------
 
 /** Links to a ticket or an approval document backing a request. */
-export const evidenceLinks = z.array(z.url({ protocol: /^https?$/, message: 'must be an http(s) link' }).max(2048)).max(5).default([]);
+export const evidenceLinks = z
+  .array(z.url({ protocol: /^https?$/, message: 'must be an http(s) link' }).max(2048).superRefine(keepsTextRule))
+  .max(5)
+  .default([]);
 
 export const requestCreateArgs = z
   .object({
@@ -671,7 +676,7 @@ export const requestCreateArgs = z
     /** The keys asked for; may be empty for a bundle request (`bundleId`) or an extension (the grant's keys). */
     permissions: z.array(permissionKey).max(20).default([]),
     page: pageContext.nullable(),
-    justification: z.string().trim().min(1, 'is required').max(2000),
+    justification: plainText(2000, { required: true, multiline: true }),
     evidence: evidenceLinks,
     durationDays,
     /** A whole bundle the CRM models (permission set, role…): the request asks for what it adds. */
@@ -701,7 +706,7 @@ export const decisionRecordArgs = z
     requestId: clientId,
     outcome: decisionOutcome,
     /** Why (required to deny); the question for `needs-info`. */
-    reason: z.string().trim().max(2000).nullable().default(null),
+    reason: plainText(2000, { multiline: true }).nullable().default(null),
     /** Approve for fewer days than asked; never more. */
     durationDays: z.number().int().positive().nullable().default(null),
   })
@@ -718,7 +723,7 @@ export type DecisionRecordArgs = z.infer<typeof decisionRecordArgs>;
 /** request.answer: the requester answers an approver's question; the request is pending again at the same stage. */
 export const requestAnswerArgs = z.object({
   requestId: clientId,
-  answer: z.string().trim().min(1, 'is required').max(2000),
+  answer: plainText(2000, { required: true, multiline: true }),
 });
 export type RequestAnswerArgs = z.infer<typeof requestAnswerArgs>;
 

@@ -115,6 +115,30 @@ export async function badgeText(browser: ExtensionBrowser): Promise<string> {
   return browser.worker.evaluate(() => (globalThis as any).chrome.action.getBadgeText({}));
 }
 
+/** An alarm of the extension as Chrome holds it, or null. */
+export async function alarmOf(browser: ExtensionBrowser, name: string): Promise<{ periodInMinutes?: number; scheduledTime: number } | null> {
+  return browser.worker.evaluate(async (n) => (await (globalThis as any).chrome.alarms.get(n)) ?? null, name);
+}
+
+/**
+ * Plays an alarm's time passing: runs what the extension does when `name` fires, and waits for it
+ * (end-to-end builds expose the handler; tests drive the clock instead of waiting for Chrome's).
+ */
+export async function fireAlarm(browser: ExtensionBrowser, name: string): Promise<void> {
+  await browser.worker.evaluate(async (n) => {
+    const fire = (globalThis as any).accesslensFireAlarm as ((name: string) => Promise<void>) | undefined;
+    if (!fire) throw new Error('not an end-to-end build: run `pnpm build:e2e`');
+    await fire(n);
+  }, name);
+}
+
+/** A value the extension keeps in storage.local (as WXT names it, without `local:`). */
+export async function storedValue<T = unknown>(browser: ExtensionBrowser, key: string): Promise<T | undefined> {
+  return browser.worker.evaluate(async (k) => ((await (globalThis as any).chrome.storage.local.get(k)) as Record<string, unknown>)[k], key) as Promise<
+    T | undefined
+  >;
+}
+
 /** Saves a screenshot of every open page of each browser, named after the failed test. */
 export async function captureFailure(testName: string, browsers: Record<string, ExtensionBrowser | undefined>) {
   const safe = testName.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 80);

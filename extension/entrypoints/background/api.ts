@@ -1,5 +1,5 @@
 /** The server's HTTP API (docs/api.md), with every failure turned into a UiError a UI can show. */
-import { apiError, type UiError } from '@accesslens/shared';
+import { apiError, serverUrlProblem, type UiError } from '@accesslens/shared';
 import type { z } from 'zod';
 import { t } from '../../utils/i18n';
 
@@ -18,6 +18,7 @@ export class ApiFailure extends Error {
 
   /** Worth retrying later: unreachable, overloaded or failing server. */
   get transient(): boolean {
+    if (this.error.code === 'insecure_server') return false;
     return this.status === 0 || this.status === 429 || this.status >= 500;
   }
 
@@ -44,6 +45,9 @@ export async function callApi<S extends z.ZodType | null>(
   path: string,
   call: ApiCall<S>,
 ): Promise<S extends z.ZodType ? z.infer<S> : null> {
+  // Never send a token over plain HTTP beyond this computer, whatever URL was stored before.
+  const problem = serverUrlProblem(normaliseServerUrl(serverUrl));
+  if (problem) throw new ApiFailure(0, { code: 'insecure_server', message: t('error.insecureServer'), field: 'serverUrl' });
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (call.token) headers.Authorization = `Bearer ${call.token}`;
   if (call.body !== undefined) headers['Content-Type'] = 'application/json';

@@ -1,5 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { fakeBrowser } from 'wxt/testing/fake-browser';
+import { t } from '../../utils/i18n';
+import { ApiFailure, callApi } from './api';
 import { classify, handleMessage } from './router';
 import { FakeServer, SELF, contentSender, contractPage, createDeps, popupSender } from './test-support';
 
@@ -55,5 +57,54 @@ describe('message validation at the trust boundary', () => {
       SELF,
     );
     expect(answer).toMatchObject({ ok: false, error: { code: 'invalid_message', field: 'email' } });
+  });
+});
+
+describe('a handler that fails (issue 10, defect 6)', () => {
+  beforeEach(() => fakeBrowser.reset());
+
+  it('tells the content script nothing of the exception: the text stays in the background console', async () => {
+    const deps = createDeps(new FakeServer());
+    const secret = 'storage key al:token at https://accesslens.internal.acme:8787 failed';
+    deps.replica.view = async () => {
+      throw new Error(secret);
+    };
+    const logged: unknown[][] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => void logged.push(args);
+    try {
+      const answer = await handleMessage(deps, { type: 'page.rules' }, contentSender, SELF);
+      expect(answer).toEqual({ ok: false, error: { code: 'internal', message: t('error.internal') } });
+      expect(JSON.stringify(answer)).not.toContain('al:token');
+    } finally {
+      console.error = original;
+    }
+    expect(logged.flat().some((a) => a instanceof Error && a.message === secret)).toBe(true);
+  });
+});
+
+describe('plain http:// servers (issue 10, defect 6)', () => {
+  beforeEach(() => fakeBrowser.reset());
+
+  it('an options page cannot sign in to a plain-http server beyond this computer', async () => {
+    const server = new FakeServer();
+    const deps = createDeps(server);
+    const answer = await handleMessage(deps, { type: 'auth.signIn', serverUrl: 'http://accesslens.acme.com', email: 'ava@acme.test', password: 'ava-demo-2026' }, popupSender, SELF);
+    expect(answer).toMatchObject({ ok: false, error: { code: 'invalid_message', field: 'serverUrl' } });
+  });
+
+  it('a stored plain-http URL elsewhere is never called, with or without a token', async () => {
+    let calls = 0;
+    const fetchFn = async () => {
+      calls++;
+      return new Response('{}', { status: 200, headers: { 'Content-Type': 'application/json' } });
+    };
+    const refused = callApi(fetchFn, 'http://accesslens.acme.com/', '/api/me', { token: 'secret-token', schema: null });
+    await expect(refused).rejects.toMatchObject({ error: { code: 'insecure_server', field: 'serverUrl', message: t('error.insecureServer') } });
+    await expect(refused).rejects.toSatisfy((e: ApiFailure) => !e.transient);
+    expect(calls).toBe(0);
+    await callApi(fetchFn, 'http://127.0.0.1:8787', '/api/health', { schema: null });
+    await callApi(fetchFn, 'https://accesslens.acme.com', '/api/health', { schema: null });
+    expect(calls).toBe(2);
   });
 });

@@ -184,7 +184,11 @@ async function syncNow(replica: RouterDeps['replica']): Promise<Result<SyncAnswe
   return { ok: true, sync: await replica.syncStatus() };
 }
 
-/** classify + route, never throwing: a handler's crash becomes an error answer. */
+/**
+ * classify + route, never throwing: a handler's crash becomes an error answer that says nothing of the
+ * crash (its text may carry internals — storage keys, server details — and content scripts run on
+ * pages we do not control); the details go to the background's own console.
+ */
 export async function handleMessage(
   deps: RouterDeps,
   raw: unknown,
@@ -196,6 +200,7 @@ export async function handleMessage(
   try {
     return await route(deps, incoming.value);
   } catch (e) {
-    return { ok: false, error: { code: 'internal', message: e instanceof Error ? e.message : String(e) } };
+    console.error(`[accesslens] handling ${incoming.value.message.type} failed:`, e);
+    return { ok: false, error: { code: 'internal', message: t('error.internal') } };
   }
 }

@@ -53,7 +53,10 @@ describe('sign-in', () => {
     expect((await signIn('jon@acme.test', 'jon-demo-2026')).status).toBe(401);
   });
 
-  it('rate-limits after 5 failures for one email, persisted across app instances, with Retry-After', async () => {
+  const from = (address: string) => ({ incoming: { socket: { remoteAddress: address } } });
+  const retryAfter = (res: Response) => Number(res.headers.get('Retry-After'));
+
+  it('5 free attempts per account from one client, then a doubling wait, persisted across app instances', async () => {
     for (let i = 0; i < 5; i++) expect((await signIn('ava@acme.test', `wrong-${i}`)).status).toBe(401);
     // A new app over the same database (a restart, or another process) still counts them.
     const other = h.newApp();
@@ -64,36 +67,70 @@ describe('sign-in', () => {
     });
     expect(limited.status).toBe(429);
     expect(((await limited.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
-    expect(Number(limited.headers.get('Retry-After'))).toBe(15 * 60);
-    // Other emails are not affected.
+    expect(retryAfter(limited)).toBe(30);
+    // Other accounts from the same client are not affected.
     expect((await signIn('ben@acme.test', 'ben-demo-2026')).status).toBe(200);
-    // Once the failures age out of the window the right password works again.
-    h.clock.advance(15 * 60 * 1000 + 1);
+    // After the wait one more guess, then twice as long.
+    h.clock.advance(30_000);
+    expect((await signIn('ava@acme.test', 'wrong-again')).status).toBe(401);
+    const longer = await signIn('ava@acme.test', 'ava-demo-2026');
+    expect(longer.status).toBe(429);
+    expect(retryAfter(longer)).toBe(60);
+    h.clock.advance(60_000);
     expect((await signIn('ava@acme.test', 'ava-demo-2026')).status).toBe(200);
   });
 
-  it('Retry-After counts down to when the oldest counted failure leaves the window', async () => {
-    for (let i = 0; i < 5; i++) {
-      await signIn('ava@acme.test', 'wrong');
-      h.clock.advance(60_000);
-    }
+  it('Retry-After counts down from the last failure', async () => {
+    for (let i = 0; i < 5; i++) await signIn('ava@acme.test', 'wrong');
+    h.clock.advance(10_000);
     const res = await signIn('ava@acme.test', 'ava-demo-2026');
     expect(res.status).toBe(429);
-    expect(Number(res.headers.get('Retry-After'))).toBe(15 * 60 - 5 * 60);
+    expect(retryAfter(res)).toBe(20);
   });
 
-  it('rate-limits after 20 failures from one client address', async () => {
-    const env = { incoming: { socket: { remoteAddress: '203.0.113.7' } } };
+  it('the owner signs in from a client that has not failed while another client is held back (no lockout)', async () => {
+    const attacker = from('203.0.113.7');
+    for (let i = 0; i < 5; i++) expect((await signIn('ava@acme.test', `guess-${i}`, attacker)).status).toBe(401);
+    expect((await signIn('ava@acme.test', 'guess-5', attacker)).status).toBe(429);
+    expect((await signIn('ava@acme.test', 'ava-demo-2026', from('198.51.100.1'))).status).toBe(200);
+    // …and the attacker is still held back.
+    expect((await signIn('ava@acme.test', 'guess-6', attacker)).status).toBe(429);
+  });
+
+  it('20 free attempts from one client across accounts, then a wait for that client only', async () => {
+    const env = from('203.0.113.7');
     for (let i = 0; i < 20; i++) expect((await signIn(`user${i}@acme.test`, 'x', env)).status).toBe(401);
-    expect((await signIn('ben@acme.test', 'ben-demo-2026', env)).status).toBe(429);
-    const elsewhere = { incoming: { socket: { remoteAddress: '198.51.100.1' } } };
-    expect((await signIn('ben@acme.test', 'ben-demo-2026', elsewhere)).status).toBe(200);
+    const limited = await signIn('ben@acme.test', 'ben-demo-2026', env);
+    expect(limited.status).toBe(429);
+    expect(retryAfter(limited)).toBe(30);
+    expect((await signIn('ben@acme.test', 'ben-demo-2026', from('198.51.100.1'))).status).toBe(200);
   });
 
-  it('a correct password clears the email count', async () => {
+  it('past 20 failures on one account from many clients, a client that failed waits; a clean one does not', async () => {
+    for (let i = 0; i < 20; i++) expect((await signIn('ava@acme.test', `guess-${i}`, from(`203.0.113.${i + 1}`))).status).toBe(401);
+    // A botnet address that already guessed once must wait before guessing again…
+    const again = await signIn('ava@acme.test', 'ava-demo-2026', from('203.0.113.1'));
+    expect(again.status).toBe(429);
+    expect(retryAfter(again)).toBeGreaterThanOrEqual(30);
+    // …the owner's own machine has not failed and gets in.
+    expect((await signIn('ava@acme.test', 'ava-demo-2026', from('198.51.100.1'))).status).toBe(200);
+  });
+
+  it('a correct password clears that client\'s failures for the account', async () => {
     for (let i = 0; i < 4; i++) await signIn('ava@acme.test', 'wrong');
     expect((await signIn('ava@acme.test', 'ava-demo-2026')).status).toBe(200);
-    for (let i = 0; i < 4; i++) expect((await signIn('ava@acme.test', 'wrong')).status).toBe(401);
+    for (let i = 0; i < 5; i++) expect((await signIn('ava@acme.test', 'wrong')).status).toBe(401);
+  });
+
+  it('150 concurrent guesses from one client check at most 5 passwords; the real one among them does not get in', async () => {
+    const attempts = Array.from({ length: 150 }, (_, i) => signIn('ava@acme.test', i === 30 ? 'ava-demo-2026' : `guess-${i}`));
+    const statuses = (await Promise.all(attempts)).map((r) => r.status);
+    expect(statuses.filter((s) => s === 401).length + statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(5);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(145);
+    const checked = await h.db.execute(
+      "SELECT COUNT(*) AS n FROM audit_events WHERE action IN ('auth.sign_in_failed', 'auth.signed_in') AND json_extract(data, '$.reason') IS NOT 'rate_limited'",
+    );
+    expect(Number(checked.rows[0]!.n)).toBeLessThanOrEqual(5);
   });
 });
 

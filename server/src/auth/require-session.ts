@@ -7,7 +7,8 @@ export const requireSession = factory.createMiddleware(async (c, next) => {
   const header = c.req.header('Authorization');
   const token = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : null;
   if (!token) throw unauthenticated('Missing bearer token.');
-  const result = await validateSessionToken(c.var.db, token, c.var.now());
+  // c.get, not c.var: c.var builds an object of every variable on each access (this runs on every call).
+  const result = await validateSessionToken(c.get('db'), token, c.get('now')());
   if (!result.ok) throw unauthenticated('The session is invalid or has expired. Sign in again.');
   c.set('person', result.person);
   c.set('session', result.session);

@@ -3,7 +3,7 @@
  * constant time, sessions end after 30 days without use, `last_verified_at` moves at most hourly.
  */
 import type { Person } from '@accesslens/shared';
-import { sha256 } from '@oslojs/crypto/sha2';
+import { createHash } from 'node:crypto';
 import { constantTimeEqual } from '@oslojs/crypto/subtle';
 import { encodeBase32LowerCaseNoPadding } from '@oslojs/encoding';
 import type { Db, Transaction } from '../db.ts';
@@ -19,8 +19,9 @@ function randomBase32(bytes: number): string {
   return encodeBase32LowerCaseNoPadding(crypto.getRandomValues(new Uint8Array(bytes)));
 }
 
+/** SHA-256 of the secret (node's native hash: this runs on every authenticated request). */
 export function hashSecret(secret: string): Uint8Array {
-  return sha256(new TextEncoder().encode(secret));
+  return new Uint8Array(createHash('sha256').update(secret, 'utf8').digest());
 }
 
 export function sessionExpiry(lastVerifiedAt: Date): Date {
@@ -50,13 +51,64 @@ export type SessionValidation =
   | { ok: false };
 
 /**
- * One indexed read: the session, its person and the database's sync position (so an unchanged pull
- * needs nothing more). Writes only when the session expired (delete) or is due a refresh.
+ * Validated sessions kept in memory, per database handle, while nothing was written: a hit costs a
+ * hash of the secret and a constant-time compare, no database read. Any write through this handle, or
+ * any change the change feed sees from another writer (sync/feed.ts: sign-outs and access changes
+ * move `meta.auth_epoch`, every synced write moves `meta.version`), empties it — so a sign-out,
+ * suspension or role change takes effect at once in this process and within a poll interval in others.
+ */
+interface CachedSession {
+  secretHash: Uint8Array;
+  person: Person;
+  createdAt: Date;
+  lastVerifiedAt: Date;
+  position: DbPosition;
+}
+
+const MAX_CACHED_SESSIONS = 100_000;
+
+class SessionCache {
+  generation = -1;
+  readonly entries = new Map<string, CachedSession>();
+
+  /** The entries, emptied first when the database changed since they were read. */
+  current(db: Db): Map<string, CachedSession> {
+    if (this.generation !== db.generation) {
+      this.entries.clear();
+      this.generation = db.generation;
+    }
+    return this.entries;
+  }
+}
+
+const caches = new WeakMap<Db, SessionCache>();
+
+/**
+ * The session, its person and the database's sync position (so an unchanged pull needs nothing
+ * more): from memory when nothing changed since it was read, else one indexed read. Writes only when
+ * the session expired (delete) or is due a refresh.
  */
 export async function validateSessionToken(db: Db, token: string, now: Date): Promise<SessionValidation> {
   const match = TOKEN.exec(token);
   if (!match) return { ok: false };
   const [, id, secret] = match as unknown as [string, string, string];
+  let cache = caches.get(db);
+  if (!cache) caches.set(db, (cache = new SessionCache()));
+  const cached = cache.current(db).get(id);
+  if (cached) {
+    const idle = now.getTime() - cached.lastVerifiedAt.getTime();
+    if (idle >= 0 && idle < SESSION_REFRESH_INTERVAL_MS) {
+      if (!constantTimeEqual(cached.secretHash, hashSecret(secret))) return { ok: false };
+      return {
+        ok: true,
+        person: cached.person,
+        session: { id, personId: cached.person.id, createdAt: cached.createdAt, lastVerifiedAt: cached.lastVerifiedAt, expiresAt: sessionExpiry(cached.lastVerifiedAt) },
+        position: cached.position,
+      };
+    }
+  }
+  // Read at this generation: a write that commits meanwhile makes the entry stale at once.
+  const generation = db.generation;
   const result = await db.execute(
     `SELECT s.id AS session_id, s.secret_hash, s.created_at, s.last_verified_at, ${PERSON_COLUMNS},
             m.instance_id, m.version AS db_version
@@ -82,17 +134,20 @@ export async function validateSessionToken(db: Db, token: string, now: Date): Pr
       tx.execute({ sql: 'UPDATE sessions SET last_verified_at = ? WHERE id = ?', args: [now.getTime(), id] }),
     );
   }
+  const createdAt = new Date(Number(row.created_at));
+  const position = { instanceId: String(row.instance_id), version: Number(row.db_version) };
+  if (verified === lastVerifiedAt) {
+    const entries = cache.current(db);
+    if (cache.generation === generation) {
+      if (entries.size >= MAX_CACHED_SESSIONS) entries.clear();
+      entries.set(id, { secretHash: stored, person, createdAt, lastVerifiedAt, position });
+    }
+  }
   return {
     ok: true,
     person,
-    session: {
-      id,
-      personId: person.id,
-      createdAt: new Date(Number(row.created_at)),
-      lastVerifiedAt: verified,
-      expiresAt: sessionExpiry(verified),
-    },
-    position: { instanceId: String(row.instance_id), version: Number(row.db_version) },
+    session: { id, personId: person.id, createdAt, lastVerifiedAt: verified, expiresAt: sessionExpiry(verified) },
+    position,
   };
 }
 

@@ -1,6 +1,7 @@
 /** Every CLI command, in the order `--help` lists them. */
 import type { CliCommand } from './command.ts';
 import { adminCreate } from './commands/admin-create.ts';
+import { backup, restore } from './commands/backup.ts';
 import { connectionAdd } from './commands/connection-add.ts';
 import { connectionList } from './commands/connection-list.ts';
 import { connectionTest } from './commands/connection-test.ts';
@@ -22,4 +23,6 @@ export const COMMANDS: readonly CliCommand[] = [
   scimTokenCreate,
   scimTokenList,
   scimTokenRevoke,
+  backup,
+  restore,
 ];

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../db.ts';
 import { parseArgs, UsageError, type CliCommand } from './command.ts';
 import { EXIT_USAGE, runCli } from './run.ts';
 import { disposeTestIos, testIo } from './testing.ts';
@@ -41,7 +42,21 @@ describe('runCli', () => {
   it('verify-audit checks the chain of a fresh database', async () => {
     const t = testIo();
     expect(await runCli(['verify-audit'], t.io)).toBe(0);
-    expect(t.out.join('\n')).toMatch(/^ok: 0 audit events, chain intact$/);
+    expect(t.out.join('\n')).toMatch(/^ok: 0 audit events, chain intact; signed head at seq 0 /);
+  });
+
+  it('verify-audit finds the newest event removed by someone with the database file (issue 10)', async () => {
+    const t = testIo();
+    t.stdin.end('correct horse battery staple\n');
+    expect(await runCli(['admin', 'create', '--email', 'root@example.com', '--name', 'Root', '--password-stdin'], t.io)).toBe(0);
+    expect(await runCli(['verify-audit'], t.io)).toBe(0);
+    expect(t.out.at(-1)).toMatch(/^ok: 2 audit events, chain intact; signed head at seq 2 /);
+    const db = await openDatabase(t.io.env.DATABASE_URL!);
+    await db.execute('DROP TRIGGER audit_events_refuse_delete');
+    await db.execute('DELETE FROM audit_events');
+    db.close();
+    expect(await runCli(['verify-audit'], t.io)).toBe(1);
+    expect(t.err.at(-1)).toMatch(/^audit log NOT intact: the signed head counts 2 events; the chain holds 0: 2 newest events were removed/);
   });
 
   it('parseArgs refuses unknown options and missing values', () => {

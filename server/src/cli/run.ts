@@ -2,7 +2,9 @@
 import { ConfigError, loadConfig } from '../config.ts';
 import { openDatabase, type Db } from '../db.ts';
 import { migrate } from '../migrate.ts';
+import { adoptUnsignedHead, AuditSigner } from '../audit-checkpoint.ts';
 import { UsageError, type CliCommand, type CliIo } from './command.ts';
+import { secretBoxFor } from './secret-input.ts';
 import { COMMANDS } from './commands.ts';
 
 export const EXIT_USAGE = 64;
@@ -41,8 +43,13 @@ export async function runCli(argv: string[], io: CliIo, commands: readonly CliCo
     const config = loadConfig(io.env);
     const db = async () => {
       if (!opened) {
+        // The key first: every writer signs the audit chain's head (audit-checkpoint.ts), so none may write without it.
+        const box = secretBoxFor({ io, config });
         opened = await openDatabase(config.databaseUrl, config.databaseAuthToken);
+        opened.auditSigner = new AuditSigner(() => box.currentKeyRing());
         await migrate(opened);
+        // As the server does at start-up: a chain from before signed checkpoints gets its head signed.
+        await adoptUnsignedHead(opened, opened.auditSigner, io.now());
       }
       return opened;
     };

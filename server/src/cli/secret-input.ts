@@ -29,7 +29,7 @@ export async function readCredentials(ctx: CliContext, flags: Set<string>, value
 }
 
 /** The secret box for the configured database (ACCESSLENS_SECRET_KEY or the key file beside the database). */
-export function secretBoxFor(ctx: CliContext): SecretBox {
+export function secretBoxFor(ctx: Pick<CliContext, 'io' | 'config'>): SecretBox {
   try {
     return new SecretBox(loadKeyRing(ctx.io.env, ctx.config.databaseUrl));
   } catch (error) {

@@ -2,19 +2,27 @@ import { signInBody, signInResponse, type SignInResponse } from '@accesslens/sha
 import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { verifyPassword } from '../auth/password.ts';
-import { checkSignInLimit, clearEmailFailures, recordSignInFailure } from '../auth/rate-limit.ts';
+import { reserveSignInAttempt, settleSignIn } from '../auth/rate-limit.ts';
 import { requireSession } from '../auth/require-session.ts';
 import { openSession } from '../auth/sign-in.ts';
+import { clientAddressFrom } from '../client-address.ts';
 import type { Env } from '../env.ts';
 import { ApiFailure } from '../errors.ts';
 import { PERSON_COLUMNS, personFromRow } from '../model.ts';
 import { apiRoutes, bearer, errors, json, jsonBody } from '../openapi.ts';
 import { runWrite } from '../write.ts';
 
-/** The socket's peer address. Forwarded headers are not trusted: any client can set them. */
+/**
+ * The client's address: the socket's peer, or — when the peer is a trusted reverse proxy
+ * (`ACCESSLENS_TRUSTED_PROXIES`) — the address it forwards (client-address.ts).
+ */
 export function clientAddress(c: Context<Env>): string {
   const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
-  return env?.incoming?.socket?.remoteAddress ?? 'unknown';
+  return clientAddressFrom(
+    env?.incoming?.socket?.remoteAddress,
+    { forwarded: c.req.header('Forwarded'), xForwardedFor: c.req.header('X-Forwarded-For') },
+    c.var.trustedProxies,
+  );
 }
 
 const INVALID_CREDENTIALS = 'The email or password is incorrect.';
@@ -24,7 +32,9 @@ const signInRoute = createRoute({
   path: '/sign-in',
   tags: ['auth'],
   summary: 'Sign in with email and password',
-  description: 'The same 401 whether the email exists or not; 429 after too many failures (Retry-After).',
+  description:
+    'The same 401 whether the email exists or not; 429 with Retry-After while this client must wait after failures ' +
+    '(5 free per account from one client, 20 from one client, then a doubling wait; an address that has not failed is not held back).',
   request: { body: jsonBody(signInBody) },
   responses: { 200: json(signInResponse, 'A new session token.'), ...errors(400, 401, 429) },
 });
@@ -47,23 +57,24 @@ export const auth = apiRoutes()
     const { password } = c.req.valid('json');
     const address = clientAddress(c);
 
-    const limit = await checkSignInLimit(db, email, address, now);
-    if (limit.limited) {
+    // Reserved before the password is checked, atomically: concurrent guesses count at once.
+    const reservation = await reserveSignInAttempt(db, email, address, now);
+    if (!reservation.allowed) {
       await runWrite(db, now, (w) =>
         w.audit({
           actorId: null,
           action: 'auth.sign_in_failed',
           subjectType: 'email',
           subjectId: null,
-          data: { email, address, reason: 'rate_limited' },
+          data: { email, address, reason: 'rate_limited', limit: reservation.reason },
         }),
       );
       throw new ApiFailure(
         429,
         'rate_limited',
-        `Too many failed sign-in attempts. Try again in ${limit.retryAfterSeconds} seconds.`,
+        `Too many failed sign-in attempts. Try again in ${reservation.retryAfterSeconds} seconds.`,
         undefined,
-        { 'Retry-After': String(limit.retryAfterSeconds) },
+        { 'Retry-After': String(reservation.retryAfterSeconds) },
       );
     }
 
@@ -75,20 +86,22 @@ export const auth = apiRoutes()
 
     if (!person || !passwordOk || person.status !== 'active') {
       const reason = !person ? 'unknown_email' : !passwordOk ? 'wrong_password' : `person_${person.status}`;
-      await runWrite(db, now, async (w) => {
-        await recordSignInFailure(w.tx, email, address, now);
-        await w.audit({
+      // The reserved attempt stays: it is this failure.
+      await runWrite(db, now, (w) =>
+        w.audit({
           actorId: person?.id ?? null,
           action: 'auth.sign_in_failed',
           subjectType: 'email',
           subjectId: null,
           data: { email, address, reason },
-        });
-      });
+        }),
+      );
       throw new ApiFailure(401, 'invalid_credentials', INVALID_CREDENTIALS);
     }
 
-    const answer = await openSession(db, now, person, { method: 'password', address }, (w) => clearEmailFailures(w.tx, email));
+    const answer = await openSession(db, now, person, { method: 'password', address }, (w) =>
+      settleSignIn(w.tx, reservation.id, email, address),
+    );
     return c.json(answer satisfies SignInResponse, 200);
   })
   .openapi(signOutRoute, async (c) => {

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DEVELOPMENT_EXTENSION_ID } from '@accesslens/shared';
 import { createMutation, harness, type Harness } from '../testing.ts';
 
 let h: Harness;
@@ -28,7 +29,7 @@ describe('HTTP surface', () => {
   it('malformed JSON is 400 invalid_json', async () => {
     const res = await h.post(null, '/api/auth/sign-in', '{"email": ');
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_json');
+    expect(((await res.json()) as { error: { code: string; field: string } }).error).toMatchObject({ code: 'invalid_json', field: '(body)' });
   });
 
   it('a bad sign-in body is 400 invalid_input with every issue', async () => {
@@ -60,6 +61,29 @@ describe('HTTP surface', () => {
   it('API responses are not cached', async () => {
     expect((await h.get(null, '/api/health')).headers.get('Cache-Control')).toBe('no-store');
   });
+
+  it('every response carries nosniff and the secure-headers defaults; authenticated ones are never stored (issue 10, defect 5)', async () => {
+    const token = await h.signIn('ava@acme.test');
+    const cara = await h.signIn('cara@acme.test');
+    const responses = [
+      await h.get(null, '/api/health'),
+      await h.get(null, '/api/nothing'),
+      await h.get(token, '/api/me'),
+      await h.get(token, '/api/sync'),
+      await h.post(token, '/api/mutations', { mutations: [] }),
+      await h.get(cara, '/api/findings'),
+      await h.get(null, '/api/openapi.json'),
+    ];
+    for (const res of responses) {
+      expect(res.headers.get('X-Content-Type-Options')).toBe('nosniff');
+      expect(res.headers.get('X-Frame-Options')).toBe('SAMEORIGIN');
+      expect(res.headers.get('Referrer-Policy')).toBe('no-referrer');
+      expect(res.headers.get('Strict-Transport-Security')).toMatch(/max-age=\d+/);
+      expect(res.headers.get('Cross-Origin-Resource-Policy')).toBe('same-origin');
+      expect(res.headers.get('X-Powered-By')).toBeNull();
+    }
+    for (const res of responses.slice(2, 6)) expect(res.headers.get('Cache-Control')).toBe('no-store');
+  });
 });
 
 describe('CORS', () => {
@@ -73,15 +97,34 @@ describe('CORS', () => {
       },
     });
 
-  it('allows extension origins with Authorization and Content-Type', async () => {
+  it('allows the configured extension (by default this repository\'s build) with Authorization and Content-Type', async () => {
+    const origin = `chrome-extension://${DEVELOPMENT_EXTENSION_ID}`;
+    const res = await preflight(origin);
+    expect(res.status).toBe(204);
+    expect(res.headers.get('Access-Control-Allow-Origin')).toBe(origin);
+    expect(res.headers.get('Access-Control-Allow-Headers')?.toLowerCase()).toContain('authorization');
+    expect(res.headers.get('Access-Control-Allow-Headers')?.toLowerCase()).toContain('content-type');
+    expect(res.headers.get('Access-Control-Allow-Methods')).toContain('POST');
+  });
+
+  it('does not allow any other extension (issue 10: any chrome-extension:// or moz-extension:// origin was allowed)', async () => {
     for (const origin of ['chrome-extension://abcdefghijklmnopabcdefghijklmnop', 'moz-extension://2b6f0f3e-4b5c-4f0e-9a1e-0c1d2e3f4a5b']) {
       const res = await preflight(origin);
-      expect(res.status).toBe(204);
-      expect(res.headers.get('Access-Control-Allow-Origin')).toBe(origin);
-      expect(res.headers.get('Access-Control-Allow-Headers')?.toLowerCase()).toContain('authorization');
-      expect(res.headers.get('Access-Control-Allow-Headers')?.toLowerCase()).toContain('content-type');
-      expect(res.headers.get('Access-Control-Allow-Methods')).toContain('POST');
+      expect(res.headers.get('Access-Control-Allow-Origin')).toBeNull();
+      const get = await h.app.request('/api/health', { headers: { Origin: origin } });
+      expect(get.headers.get('Access-Control-Allow-Origin')).toBeNull();
     }
+  });
+
+  it('allows the store ids and Firefox installations configured instead', async () => {
+    const { createApp } = await import('../app.ts');
+    const store = 'abcdefghijklmnopabcdefghijklmnop';
+    const firefox = '2b6f0f3e-4b5c-4f0e-9a1e-0c1d2e3f4a5b';
+    const app = createApp({ db: h.db, extensionIds: [store, firefox] });
+    for (const origin of [`chrome-extension://${store}`, `moz-extension://${firefox}`])
+      expect((await app.request('/api/health', { headers: { Origin: origin } })).headers.get('Access-Control-Allow-Origin')).toBe(origin);
+    const dev = await app.request('/api/health', { headers: { Origin: `chrome-extension://${DEVELOPMENT_EXTENSION_ID}` } });
+    expect(dev.headers.get('Access-Control-Allow-Origin')).toBeNull();
   });
 
   it('does not allow other web origins', async () => {

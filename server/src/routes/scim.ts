@@ -576,7 +576,7 @@ scim.onError((err, c) => {
     return scimJson(c, new ScimError(status, err.message, status === 400 ? 'invalidValue' : undefined).body, status);
   }
   if (err instanceof HTTPException && err.status === 400)
-    return scimJson(c, new ScimError(400, 'The body is not valid JSON.', 'invalidSyntax').body, 400);
+    return scimJson(c, new ScimError(400, '(body): is not valid JSON.', 'invalidSyntax').body, 400);
   console.error(`[accesslens] SCIM ${c.req.method} ${new URL(c.req.url).pathname} failed:`, err);
   return scimJson(c, new ScimError(500, 'Something went wrong on the server.').body, 500);
 });

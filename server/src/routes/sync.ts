@@ -3,12 +3,19 @@ import { createRoute } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { requireSession } from '../auth/require-session.ts';
+import type { Db } from '../db.ts';
+import type { DbPosition } from '../env.ts';
 import { apiRoutes, bearer, errors, json } from '../openapi.ts';
 import { sweepIfDue } from '../expiry.ts';
 import { formatCursor, parseCursor } from '../sync/cursor.ts';
 import { readSlice, toSyncResponse } from '../sync/slice.ts';
 
 export const KEEP_ALIVE_MS = 20_000;
+
+async function readPosition(db: Db): Promise<DbPosition> {
+  const meta = await db.execute('SELECT instance_id, version FROM meta WHERE id = 1');
+  return { instanceId: String(meta.rows[0]!.instance_id), version: Number(meta.rows[0]!.version) };
+}
 
 const pullRoute = createRoute({
   method: 'get',
@@ -38,30 +45,36 @@ const eventsRoute = createRoute({
 
 export const sync = apiRoutes()
   .openapi(pullRoute, async (c) => {
-    const { db, person, notifier, findings } = c.var;
-    let position = c.var.position;
-    if ((await sweepIfDue(db, c.var.now(), notifier, findings)) > 0) {
-      const meta = await db.execute('SELECT instance_id, version FROM meta WHERE id = 1');
-      position = { instanceId: String(meta.rows[0]!.instance_id), version: Number(meta.rows[0]!.version) };
-    }
+    // c.get: c.var builds an object of every variable on each access, and this is the hot path.
+    const db = c.get('db');
+    let position = c.get('position');
+    if ((await sweepIfDue(db, c.get('now')(), c.get('notifier'), c.get('findings'))) > 0) position = await readPosition(db);
     const { cursor } = c.req.valid('query');
-    const isAdmin = person.roles.includes('admin');
     const from = cursor === undefined ? null : parseCursor(cursor);
+    // A cursor from another process's newer write that this one has not seen yet: look again.
+    if (from && from.instanceId === position.instanceId && from.version > position.version) position = await readPosition(db);
+    // On a libsql server other processes write at any time, and the position remembered with the session
+    // only moves when this one's change feed looks (every FEED_POLL_MS): before saying "unchanged", read
+    // the version itself, so a write through another process is seen by the very next pull. (On an
+    // embedded file the only other writer is the CLI, which the feed reports within a poll.)
+    else if (from && from.instanceId === position.instanceId && from.version === position.version && !db.isFile) position = await readPosition(db);
     if (from && from.instanceId === position.instanceId) {
       // The hot path: nothing anywhere changed since the cursor; the session read already told us.
       if (from.version === position.version)
         return c.json(unchangedPull(formatCursor(position)), 200);
       if (from.version < position.version) {
-        const delta = await readSlice(db, person.id, from.version, isAdmin);
+        const person = c.get('person');
+        const delta = await readSlice(db, person.id, from.version, person.roles.includes('admin'));
         // Past a change of what this person may see, "changed since" is not enough: start over.
         if (from.version >= delta.sliceVersion) return c.json(toSyncResponse(delta, false), 200);
       }
     }
     // No cursor, or one this database cannot serve (malformed, foreign, ahead, too old).
-    return c.json(toSyncResponse(await readSlice(db, person.id, -1, isAdmin), true), 200);
+    const person = c.get('person');
+    return c.json(toSyncResponse(await readSlice(db, person.id, -1, person.roles.includes('admin')), true), 200);
   })
   .openapi(eventsRoute, (c) => {
-    const { notifier, person } = c.var;
+    const { notifier, person, session } = c.var;
     const response = streamSSE(c, async (stream) => {
       let pending = false;
       let closed = false;
@@ -80,7 +93,7 @@ export const sync = apiRoutes()
           closed = true;
           rouse();
         },
-      });
+      }, session.id);
       const stop = () => {
         closed = true;
         rouse();

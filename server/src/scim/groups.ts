@@ -2,6 +2,7 @@
  * SCIM Groups ↔ AccessLens approver groups. `displayName` is the group's name and is unique (Entra ID
  * matches groups by it); members are Users (people who have not departed).
  */
+import { textProblem } from '@accesslens/shared';
 import type { Transaction } from '../db.ts';
 import { readGroup, type GroupRecord } from '../directory/groups.ts';
 import type { Source } from '../policy/load.ts';
@@ -39,6 +40,8 @@ export function readGroupResource(r: Json): GroupInput {
   const displayName = getCI(r, 'displayName');
   if (typeof displayName !== 'string' || displayName.trim() === '') throw new ScimError(400, 'displayName: is required', 'invalidValue');
   if (displayName.length > 200) throw new ScimError(400, 'displayName: must be at most 200 characters', 'invalidValue');
+  const problem = textProblem(displayName);
+  if (problem) throw new ScimError(400, `displayName: ${problem}`, 'invalidValue');
   const members = getCI(r, 'members');
   const list = Array.isArray(members) ? members : [];
   const memberIds: string[] = [];

@@ -11,7 +11,7 @@
  *   `manager.value` is the manager's SCIM id (a person id), or their externalId or userName.
  * - `active: false` suspends the person (a `deactivated` directory event); DELETE marks them departed.
  */
-import { personEmail, plainText, type PersonStatus } from '@accesslens/shared';
+import { personEmail, plainText, textProblem, type PersonStatus } from '@accesslens/shared';
 import type { Row } from '@libsql/client';
 import type { Transaction } from '../db.ts';
 import type { PersonDraft, PersonRecord } from '../directory/people.ts';
@@ -91,6 +91,13 @@ export interface UserInput {
 export function readUserResource(r: Json, before: ScimPerson | null = null): UserInput {
   const userName = str(getCI(r, 'userName'))?.trim();
   if (!userName) throw invalid('userName: is required');
+  for (const [field, value] of [
+    ['userName', userName],
+    ['externalId', str(getCI(r, 'externalId'))],
+  ] as const) {
+    const problem = value === null ? null : textProblem(value);
+    if (problem) throw invalid(`${field}: ${problem}`);
+  }
   const emails = Array.isArray(getCI(r, 'emails')) ? (getCI(r, 'emails') as Json[]) : [];
   const pick =
     emails.find((e) => getCI(e, 'primary') === true || getCI(e, 'primary') === 'True') ??
