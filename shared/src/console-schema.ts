@@ -3,7 +3,6 @@
  * with the engine's explanation, licence seats, and notices. The server and the console share these.
  */
 import { z } from 'zod';
-import { plainText } from './text.ts';
 import { calendarDate, licenseType, plainText } from './directory-schema.ts';
 import { policyDocument, policyResponse } from './policy-schema.ts';
 import { bundleKind, crmKind, id, isoDateTime, permissionKey, personRef, personStatus, risk } from './schemas.ts';

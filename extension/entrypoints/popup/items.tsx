@@ -139,6 +139,28 @@ function cardHints(request: AccessRequest, meId: string, nameOf: NameOf): string
 }
 
 /**
+ * What the server worked out when the request was made (`insight`): separation-of-duties rules it would
+ * break, and how many of the requester's peers hold what is asked ("held by 31 of 38 peers"; with several
+ * keys, the least held one).
+ */
+export function insightLines(request: AccessRequest): string[] {
+  const insight = request.insight;
+  if (!insight) return [];
+  const out: string[] = [];
+  if (insight.sodConflicts.length > 0) out.push(t('popup.insightSod', { rules: insight.sodConflicts.map((c) => c.name).join(', ') }));
+  const peers = insight.peers;
+  if (peers) {
+    const where = [peers.department, peers.title].filter(Boolean).join(' / ');
+    if (peers.count === 0) out.push(t('popup.insightNoPeers', { where }));
+    else if (peers.keys.length > 0) {
+      const least = Math.min(...peers.keys.map((k) => k.holders));
+      out.push(t('popup.insightPeers', { n: least, m: peers.count, where }));
+    }
+  }
+  return out;
+}
+
+/**
  * One queued request as a compact card: who, what, risk, how long ago, and Approve at hand. Opening
  * it (click, Enter) shows the page, the reason, evidence, stages, a shorter duration and Deny.
  */
@@ -151,6 +173,7 @@ export function QueueItem({ request, state, risk, active, open, selected, onActi
   const reasonField = useRef<HTMLTextAreaElement>(null);
   const questionField = useRef<HTMLTextAreaElement>(null);
   const hints = cardHints(request, state.me.id, nameOf);
+  const insight = insightLines(request);
   // Questions asked and answered so far: the answer is often what decides.
   const qa = (request.timeline ?? []).filter((e) => (e.kind === 'needs-info' || e.kind === 'answered') && e.text);
   const requester = nameOf(request.requesterId) ?? t('people.unknown');
@@ -209,6 +232,11 @@ export function QueueItem({ request, state, risk, active, open, selected, onActi
             <span class={`chip chip--risk-${risk}`}>{t(`risk.${risk}`)}</span> {labels.join(', ')}
           </span>
           {!open && <span class="why why--short muted">{request.justification}</span>}
+          {insight.length > 0 && (
+            <span class="hints insight" data-testid="al-card-insight">
+              {insight.join(' · ')}
+            </span>
+          )}
           {hints.length > 0 && (
             <span class="hints muted" data-testid="al-card-hints">
               {hints.join(' · ')}
