@@ -1,7 +1,11 @@
 import { defineConfig } from 'wxt';
 import preact from '@preact/preset-vite';
+import { join } from 'node:path';
 import { LOCALES } from '@accesslens/shared/constants';
 import { chromeMessages, LOCALE_FOLDERS } from './locales';
+import { geckoSettings } from './build/firefox';
+import { iconPaths, writeIcons } from './build/icons';
+import { preactNoHtml } from './build/preact-no-html';
 
 // See https://wxt.dev/api/config.html
 export default defineConfig({
@@ -9,30 +13,59 @@ export default defineConfig({
   outDir: process.env.ACCESSLENS_E2E === '1' ? '.output-e2e' : '.output',
   // Explicit imports everywhere: every name's origin stays visible.
   imports: false,
-  manifest: {
+  // Chrome and Edge take `chrome-mv3`, Firefox `firefox-mv3` (`wxt build -b firefox --mv3`; see build/firefox.ts).
+  manifest: ({ browser }) => ({
     name: 'AccessLens',
     description: '__MSG_extDescription__',
     default_locale: 'en',
+    icons: iconPaths(),
     // No host permissions up front: the server answers CORS for extension origins, and the built-in
     // CRMs' content scripts are declared with their own match patterns. In-house CRMs' hosts are asked
     // for at run time, one host at a time, when the person allows them in settings (`scripting` then
     // registers the in-house content script for them). `identity`: single sign-on (launchWebAuthFlow).
     permissions: ['storage', 'alarms', 'identity', 'scripting'],
     optional_host_permissions: ['https://*/*', 'http://*/*'],
-    action: { default_title: 'AccessLens' },
-  },
+    action: { default_title: 'AccessLens', default_icon: iconPaths() },
+    ...(browser === 'firefox' ? { browser_specific_settings: geckoSettings() } : {}),
+  }),
   hooks: {
-    // Strings ship as the browser's own `_locales`, generated from locales/*.ts (one source of truth).
-    'build:publicAssets': (_wxt, files) => {
+    // Strings ship as the browser's own `_locales`, generated from locales/*.ts (one source of truth);
+    // icons are rendered from assets/icon.svg.
+    'build:publicAssets': (wxt, files) => {
       for (const locale of LOCALES)
         files.push({
           relativeDest: `_locales/${LOCALE_FOLDERS[locale]}/messages.json`,
           contents: `${JSON.stringify(chromeMessages(locale), null, 2)}\n`,
         });
+      files.push(...writeIcons(join(wxt.config.wxtDir, 'icons')));
     },
+  },
+  zip: {
+    name: 'accesslens',
+    // Store reviewers (Firefox) rebuild from the sources zip: it holds the workspace root's package.json,
+    // lockfile and workspace file, shared/ and extension/ — everything `pnpm build:firefox` reads, and
+    // nothing of the server or the tests. README, "Building the store packages", says the command.
+    sourcesRoot: join(import.meta.dirname, '..'),
+    excludeSources: [
+      'server/**',
+      'test/**',
+      'docs/**',
+      'scripts/**',
+      '**/*.db',
+      '**/*.db-*',
+      '**/*.key',
+      '**/*.log',
+      'extension/.output*/**',
+      'extension/.wxt/**',
+      '**/*.test.ts',
+      '**/*.test.tsx',
+      'extension/vitest.*',
+      'extension/locales/testing.ts',
+      'extension/entrypoints/background/test-support.ts',
+    ],
   },
   vite: () => ({
     define: { 'import.meta.env.ACCESSLENS_E2E': JSON.stringify(process.env.ACCESSLENS_E2E === '1') },
-    plugins: [preact({ prefreshEnabled: false, devToolsEnabled: false })],
+    plugins: [preactNoHtml(), preact({ prefreshEnabled: false, devToolsEnabled: false })],
   }),
 });
