@@ -85,6 +85,14 @@ export interface SyncAnswer {
 /** Posted by the background on `overlay` and `popup` ports. */
 export type PortMessage = { type: 'slice.changed' };
 
+/**
+ * Posted by a UI on its port while it is open. Firefox runs the background as an event page that it
+ * suspends after 30 s without events, open ports or not (Chrome keeps a service worker with an open port
+ * longer); a port message is an event, so this keeps the live stream up while someone is looking.
+ */
+export type PortKeepalive = { type: 'keepalive' };
+export const PORT_KEEPALIVE_MS = 20_000;
+
 export const PORT_NAMES = ['overlay', 'popup'] as const;
 export type PortName = (typeof PORT_NAMES)[number];
 

@@ -1,0 +1,134 @@
+/**
+ * The request story's smoke test in Firefox ESR (Debian's firefox-esr), over WebDriver BiDi, with the
+ * Firefox build installed as a temporary add-on (BiDi `webExtension.install`): Ava signs in, opens the denied
+ * Contract page on its real hostname, the overlay opens by itself, she requests access and sees it pending;
+ * Ben's open popup gets it over the live event stream, and his badge counts what waits for him (the
+ * background's sync alarm wakes the event page with no popup open). Ava's stream stays up past Firefox's
+ * 30 s event-page idle time while her overlay is open (the ports' keepalive).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'puppeteer-core';
+import { DEMO, startServer, type RunningServer } from '../support/server.ts';
+import { startCrmFixture, type CrmFixture } from '../support/crm-fixture.ts';
+import {
+  firefoxScreenshot,
+  launchFirefoxWithExtension,
+  signInFirefox,
+  watchedServer,
+  type FirefoxWithExtension,
+  type StreamRecord,
+} from '../support/firefox.ts';
+import { GECKO_ID } from '../../extension/build/firefox.ts';
+
+const CONTRACT_URL = 'https://acme.lightning.force.com/lightning/r/Contract/800xx000001AbCdAAK/view';
+const QUOTE_URL = 'https://acme.lightning.force.com/lightning/r/Quote/0Q0xx0000004CmnCAE/view';
+/** Firefox suspends an idle event page after this long (pref extensions.background.idle.timeout). */
+const FIREFOX_IDLE_MS = 30_000;
+
+let server: RunningServer;
+let crm: CrmFixture;
+let avaServer: Awaited<ReturnType<typeof watchedServer>>;
+let benServer: Awaited<ReturnType<typeof watchedServer>>;
+let ava: FirefoxWithExtension;
+let ben: FirefoxWithExtension;
+
+/** Text of an element inside the overlay's (open, end-to-end build) shadow root, or null. */
+const overlayText = (page: Page, testId: string) =>
+  page.evaluate((id: string) => {
+    const root = document.querySelector('accesslens-overlay')?.shadowRoot;
+    return root?.querySelector(`[data-testid="${id}"]`)?.textContent ?? null;
+  }, testId);
+
+const rowState = (page: Page, key: string) =>
+  page.evaluate((k: string) => {
+    const root = document.querySelector('accesslens-overlay')?.shadowRoot;
+    return root?.querySelector(`[data-testid="al-permission-row"][data-permission="${k}"]`)?.getAttribute('data-state') ?? null;
+  }, key);
+
+const inOverlay = (testId: string) => `>>> [data-testid="${testId}"]`;
+
+async function requestFromDeniedPage(page: Page, url: string, key: string, justification: string) {
+  await page.goto(url);
+  // The overlay opens by itself on the CRM's refusal.
+  await page.waitForSelector(inOverlay('al-panel'), { timeout: 20_000 });
+  await expect.poll(() => rowState(page, key), { timeout: 15_000 }).toBe('missing');
+  await (await page.waitForSelector(inOverlay('al-request-button')))!.click();
+  await page.waitForSelector(inOverlay('al-justification'));
+  await page.type(inOverlay('al-justification'), justification);
+  await (await page.$(inOverlay('al-submit-request')))!.click();
+  await expect.poll(() => overlayText(page, 'al-request-status'), { timeout: 15_000 }).toContain('Ben Ortiz');
+  await expect.poll(() => rowState(page, key), { timeout: 10_000 }).toBe('pending');
+}
+
+const openStreams = (streams: StreamRecord[]) => streams.filter((s) => s.closedAt === null);
+
+beforeAll(async () => {
+  [server, crm] = await Promise.all([startServer(), startCrmFixture()]);
+  [avaServer, benServer] = await Promise.all([watchedServer(server.url), watchedServer(server.url)]);
+  // One after the other: two cores, and each Firefox is a handful of processes.
+  ava = await launchFirefoxWithExtension({ crmPort: crm.port, crmHosts: crm.hosts });
+  ben = await launchFirefoxWithExtension({ crmPort: crm.port, crmHosts: crm.hosts });
+  await (await signInFirefox(ava, avaServer.url, DEMO.ava.email, DEMO.ava.password, DEMO.ava.name)).close();
+  await (await signInFirefox(ben, benServer.url, DEMO.ben.email, DEMO.ben.password, DEMO.ben.name)).close();
+});
+
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state !== 'fail') return;
+  const safe = ctx.task.name.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 60);
+  for (const [who, ff] of Object.entries({ ava, ben }))
+    for (const [i, page] of ((await ff?.browser.pages().catch(() => [])) ?? []).entries())
+      await firefoxScreenshot(page, `FAILED-firefox-${safe}-${who}-${i}`).catch(() => undefined);
+});
+
+afterAll(async () => {
+  await Promise.allSettled([ava?.close(), ben?.close()]);
+  await Promise.allSettled([server?.dispose(), crm?.close(), avaServer?.close(), benServer?.close()]);
+});
+
+describe('Firefox ESR: the request story with the Firefox build', () => {
+  it('runs as the Manifest V3 add-on with its gecko id', async () => {
+    expect(ava.addonId).toBe(GECKO_ID);
+    const manifest = await ava.control.evaluate(() => (globalThis as any).browser.runtime.getManifest());
+    expect(manifest.manifest_version).toBe(3);
+    expect(manifest.browser_specific_settings.gecko.data_collection_permissions.required.length).toBeGreaterThan(0);
+    // The token store is the extension origin's IndexedDB, and the background's storage works without
+    // Chrome's storage.local.setAccessLevel (which Firefox does not have).
+    const stored = await ava.control.evaluate(async () => Object.keys(await (globalThis as any).browser.storage.local.get(null)));
+    expect(stored).toContain('serverUrl');
+  });
+
+  it('Ava requests Contract read from the denied page; Ben gets it live and his badge counts it', async () => {
+    // Ben looks at his popup: its port opens the live event stream in his background.
+    const popup = await ben.open('popup.html');
+    await expect.poll(() => openStreams(benServer.streams).length, { timeout: 15_000 }).toBe(1);
+
+    const page = await ava.newPage();
+    const overlayOpenedAt = Date.now();
+    await requestFromDeniedPage(page, CONTRACT_URL, 'object:Contract:read', 'Renewal of the Globex contract is due Friday; I own the account.');
+    await firefoxScreenshot(page, 'firefox-overlay-request-pending');
+
+    // The request reaches Ben's open popup over the stream (a poke, then a pull).
+    await popup.waitForFunction(
+      () => [...document.querySelectorAll('[data-testid="al-queue-item"]')].some((el) => el.textContent?.includes('Ava Chen') && el.textContent.includes('Contract')),
+      { timeout: 20_000 },
+    );
+    await firefoxScreenshot(popup, 'firefox-popup-approver-queue');
+    await expect.poll(() => ben.badgeText(), { timeout: 10_000 }).toBe('1');
+    await popup.close();
+
+    // Ben's popup is closed: the next request reaches his badge through the sync alarm, which wakes his
+    // (by then suspended) event page.
+    await requestFromDeniedPage(page, QUOTE_URL, 'object:Quote:read', 'Need to check the quote lines for Initech.');
+    await expect.poll(() => ben.badgeText(), { timeout: 80_000, interval: 1_000 }).toBe('2');
+
+    // Ava's overlay was open the whole time: her background's stream stayed up past the idle time.
+    const sinceOverlay = Date.now() - overlayOpenedAt;
+    if (sinceOverlay < FIREFOX_IDLE_MS + 5_000) await new Promise((r) => setTimeout(r, FIREFOX_IDLE_MS + 5_000 - sinceOverlay));
+    const avaStreams = avaServer.streams.filter((s) => s.openedAt >= overlayOpenedAt - 1_000);
+    expect(avaStreams.length, JSON.stringify(avaServer.streams)).toBeGreaterThanOrEqual(1);
+    expect(openStreams(avaServer.streams)).toHaveLength(1);
+    const longest = Math.max(...avaServer.streams.map((s) => (s.closedAt ?? Date.now()) - s.openedAt));
+    expect(longest).toBeGreaterThan(FIREFOX_IDLE_MS);
+    await page.close();
+  });
+});
