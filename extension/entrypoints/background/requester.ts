@@ -12,6 +12,7 @@ import {
   type Result,
   type Slice,
 } from '@accesslens/shared';
+import { invalidInput } from '../../utils/validation';
 import { t } from '../../utils/i18n';
 import { decideObserved, pageRules, pausedOn } from './page';
 import type { PageDecideAnswer, RequestAnswer } from '../../utils/protocol';
@@ -170,13 +171,7 @@ export async function submitRequest(
     evidence: msg.evidence,
     durationDays: msg.durationDays,
   });
-  if (!args.success) {
-    const issue = args.error.issues[0];
-    return {
-      ok: false,
-      error: { code: 'invalid_input', message: issue?.message ?? 'invalid', field: issue?.path.map(String).join('.') },
-    };
-  }
+  if (!args.success) return invalidInput(args.error);
   const at = now.toISOString();
   const preview = deps.previews.get(me.id, decision.connectionId, permissions, args.data.durationDays, now.getTime());
   const auto = preview?.autoApproved === true && preview.problems.length === 0;
