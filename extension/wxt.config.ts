@@ -51,6 +51,7 @@ export default defineConfig({
       'test/**',
       'docs/**',
       'scripts/**',
+      'vitest.config.ts',
       '**/*.db',
       '**/*.db-*',
       '**/*.key',

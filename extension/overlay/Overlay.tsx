@@ -69,12 +69,13 @@ export function Overlay({ page, initial, nav, host, decide }: Props) {
     <div class="al-root" onKeyDown={onKeyDown}>
       {/* Always in the DOM (hidden when closed) so the rows can be read without opening it. */}
       <section data-testid="al-panel" class="al-panel" hidden={!open} role="dialog" aria-label={panelTitle(page, decision)}>
-          <header class="al-panel-head">
+          {/* A div, not <header>: a header outside <main>/<article>/… is a banner landmark, and the CRM page has its own. */}
+          <div class="al-panel-head">
             <h2>{panelTitle(page, decision)}</h2>
             <button type="button" class="al-icon-button" onClick={trusted(close)} aria-label={t('panel.close')} title={t('panel.close')}>
               ×
             </button>
-          </header>
+          </div>
           <PanelBody answer={answer} error={error} page={page} refresh={refresh} />
       </section>
       <button

@@ -28,6 +28,9 @@ export function firefoxPath(): string {
   return path;
 }
 
+/** The event-page idle time the test profile sets (Firefox's default is 30 s). */
+export const FIREFOX_IDLE_MS = 15_000;
+
 /** A fixed internal UUID (pref `extensions.webextensions.uuids`), so the extension's origin is known. */
 const EXTENSION_UUID = '6f1c2a3e-0b7d-4c59-9e41-a5d0c3b2e817';
 
@@ -144,6 +147,9 @@ export async function launchFirefoxWithExtension(options: { crmPort: number; crm
       'network.proxy.ssl_port': proxy.port,
       'network.proxy.no_proxies_on': 'localhost, 127.0.0.1',
       'network.proxy.allow_hijacking_localhost': false,
+      // Firefox suspends an idle event page after 30 s; half that here, so a test can show within a bounded
+      // wait that the UI's keepalive (10 s, protocol.ts) holds the background while a UI is open.
+      'extensions.background.idle.timeout': FIREFOX_IDLE_MS,
       'intl.locale.requested': 'en-US',
       'intl.accept_languages': 'en-US, en',
     },
