@@ -99,6 +99,21 @@ describe('Firefox ESR: the request story with the Firefox build', () => {
     expect(stored).toContain('serverUrl');
   });
 
+  it('in-house CRM hosts: allowed one at a time from settings (permissions.request), the script registered for them', async () => {
+    const options = await ava.open('options.html');
+    const host = await options.waitForSelector('[data-testid="al-in-house-host"][data-allowed="false"]', { timeout: 15_000 });
+    const name = await host!.evaluate((el) => el.getAttribute('data-host'));
+    await (await host!.$('[data-testid="al-allow-host"]'))!.click();
+    await options.waitForSelector(`[data-testid="al-in-house-host"][data-host="${name}"][data-allowed="true"]`, { timeout: 15_000 });
+    // permissions.onAdded reached the event page, which registered the in-house content script for the host.
+    const registered = async () =>
+      ava.control.evaluate(async () =>
+        ((await (globalThis as any).browser.scripting.getRegisteredContentScripts()) as { id: string; matches: string[] }[]).map((s) => [s.id, s.matches]),
+      );
+    await expect.poll(registered, { timeout: 10_000 }).toEqual([['accesslens-in-house', [`http://${name!.replace(/:\d+$/, '')}/*`]]]);
+    await options.close();
+  });
+
   it('Ava requests Contract read from the denied page; Ben gets it live and his badge counts it', async () => {
     // Ben looks at his popup: its port opens the live event stream in his background.
     const popup = await ben.open('popup.html');

@@ -18,8 +18,15 @@ const version = (JSON.parse(readFileSync(join(repoRoot, 'extension/package.json'
 const archive = (suffix: string) => join(output, `accesslens-${version}-${suffix}.zip`);
 const ICON_SIZES = ['16', '32', '48', '96', '128'];
 
+/** As a reviewer's shell runs it: not with vitest's NODE_ENV=test (Vite would make a development build of it). */
+function reviewerEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, CI: 'true' };
+  for (const name of Object.keys(env)) if (name === 'NODE_ENV' || name.startsWith('VITEST')) delete env[name];
+  return env;
+}
+
 const run = (args: string[], cwd: string) =>
-  execFileSync('npx', [...PNPM, ...args], { cwd, stdio: 'pipe', encoding: 'utf8', env: { ...process.env, CI: 'true' }, maxBuffer: 64 << 20 });
+  execFileSync('npx', [...PNPM, ...args], { cwd, stdio: 'pipe', encoding: 'utf8', env: reviewerEnv(), maxBuffer: 64 << 20 });
 
 async function entries(path: string): Promise<Map<string, Buffer>> {
   const zip = await JSZip.loadAsync(readFileSync(path));
@@ -50,7 +57,7 @@ beforeAll(() => {
 
 afterAll(() => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
-});
+}, 120_000);
 
 describe('pnpm zip', () => {
   it('writes the Chrome, Edge and Firefox packages, each with its manifest and every icon size', async () => {

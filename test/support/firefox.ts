@@ -150,6 +150,8 @@ export async function launchFirefoxWithExtension(options: { crmPort: number; crm
       // Firefox suspends an idle event page after 30 s; half that here, so a test can show within a bounded
       // wait that the UI's keepalive (10 s, protocol.ts) holds the background while a UI is open.
       'extensions.background.idle.timeout': FIREFOX_IDLE_MS,
+      // permissions.request() grants without Firefox's doorhanger (browser chrome BiDi cannot click).
+      'extensions.webextOptionalPermissionPrompts': false,
       'intl.locale.requested': 'en-US',
       'intl.accept_languages': 'en-US, en',
     },
