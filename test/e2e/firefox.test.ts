@@ -1,6 +1,7 @@
 /**
  * The request story's smoke test in Firefox ESR (Debian's firefox-esr), over WebDriver BiDi, with the
- * Firefox build installed as a temporary add-on (BiDi `webExtension.install`): Ava signs in, opens the denied
+ * Firefox build installed as a temporary add-on (BiDi `webExtension.install`): Ava signs in with her company's
+ * SSO (identity.launchWebAuthFlow, Firefox's redirect URL on extensions.allizom.org), opens the denied
  * Contract page on its real hostname, the overlay opens by itself, she requests access and sees it pending;
  * Ben's open popup gets it over the live event stream, and his badge counts what waits for him (the
  * background's sync alarm wakes the event page with no popup open). Ava's stream stays up past Firefox's
@@ -10,6 +11,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
+import { startIdentityProvider, type TestIdentityProvider } from '@accesslens/server/testing-oidc';
 import { DEMO, startServer, type RunningServer } from '../support/server.ts';
 import { startCrmFixture, type CrmFixture } from '../support/crm-fixture.ts';
 import {
@@ -30,6 +32,7 @@ let server: RunningServer;
 let crm: CrmFixture;
 let avaServer: Awaited<ReturnType<typeof watchedServer>>;
 let benServer: Awaited<ReturnType<typeof watchedServer>>;
+let idp: TestIdentityProvider;
 let ava: FirefoxWithExtension;
 let ben: FirefoxWithExtension;
 
@@ -65,12 +68,21 @@ async function requestFromDeniedPage(page: Page, url: string, key: string, justi
 const openStreams = (streams: StreamRecord[]) => streams.filter((s) => s.closedAt === null);
 
 beforeAll(async () => {
-  [server, crm] = await Promise.all([startServer(), startCrmFixture()]);
-  [avaServer, benServer] = await Promise.all([watchedServer(server.url), watchedServer(server.url)]);
+  crm = await startCrmFixture();
   // One after the other: two cores, and each Firefox is a handful of processes.
   ava = await launchFirefoxWithExtension({ crmPort: crm.port, crmHosts: crm.hosts });
   ben = await launchFirefoxWithExtension({ crmPort: crm.port, crmHosts: crm.hosts });
-  await (await signInFirefox(ava, avaServer.url, DEMO.ava.email, DEMO.ava.password, DEMO.ava.name)).close();
+  // The provider knows only this add-on's redirect URI, as an administrator registers it.
+  const redirectUri = await ava.control.evaluate(() => (globalThis as any).browser.identity.getRedirectURL('oidc') as string);
+  idp = await startIdentityProvider({
+    redirectUris: [redirectUri],
+    publicClient: true,
+    accounts: { 'ava-sub': { email: DEMO.ava.email, email_verified: true, name: DEMO.ava.name } },
+  });
+  server = await startServer({
+    env: { ACCESSLENS_OIDC_ISSUER: idp.issuer, ACCESSLENS_OIDC_CLIENT_ID: idp.clientId, ACCESSLENS_OIDC_NAME: 'Acme SSO' },
+  });
+  [avaServer, benServer] = await Promise.all([watchedServer(server.url), watchedServer(server.url)]);
   await (await signInFirefox(ben, benServer.url, DEMO.ben.email, DEMO.ben.password, DEMO.ben.name)).close();
 });
 
@@ -84,10 +96,32 @@ afterEach(async (ctx) => {
 
 afterAll(async () => {
   await Promise.allSettled([ava?.close(), ben?.close()]);
-  await Promise.allSettled([server?.dispose(), crm?.close(), avaServer?.close(), benServer?.close()]);
+  await Promise.allSettled([server?.dispose(), crm?.close(), avaServer?.close(), benServer?.close(), idp?.close()]);
 });
 
 describe('Firefox ESR: the request story with the Firefox build', () => {
+  it('Ava signs in with her company SSO in Firefox’s own sign-in window (identity.launchWebAuthFlow)', async () => {
+    const redirectUri = await ava.control.evaluate(() => (globalThis as any).browser.identity.getRedirectURL('oidc') as string);
+    expect(redirectUri).toMatch(/^https:\/\/[0-9a-f]{40}\.extensions\.allizom\.org\/oidc$/);
+    const options = await ava.open('options.html');
+    await options.locator('[data-testid="al-server-url"]').fill(avaServer.url);
+    const button = await options.waitForSelector('[data-testid="al-sso-sign-in"]', { timeout: 15_000 });
+    expect(await button!.evaluate((el) => el.textContent)).toBe('Sign in with Acme SSO');
+    await button!.click();
+    // The provider's pages, in the window Firefox opened for the flow.
+    const target = await ava.browser.waitForTarget((t) => t.url().startsWith(idp.issuer), { timeout: 15_000 });
+    const window = (await target.page())!;
+    await window.locator('input[name="login"]').fill('ava-sub');
+    await window.locator('input[name="password"]').fill('correct horse battery staple');
+    await window.locator('button::-p-text(Sign-in)').click();
+    await window.locator('button::-p-text(Continue)').click();
+    await options.waitForFunction(
+      () => document.querySelector('[data-testid="al-signed-in-as"]')?.textContent?.includes('Ava Chen') ?? false,
+      { timeout: 20_000 },
+    );
+    await options.close();
+  });
+
   it('runs as the Manifest V3 add-on with its gecko id', async () => {
     expect(ava.addonId).toBe(GECKO_ID);
     const manifest = await ava.control.evaluate(() => (globalThis as any).browser.runtime.getManifest());
