@@ -74,8 +74,8 @@ describe('accessibility (axe-core): no serious or critical violations', () => {
     // No error yet: no input points aria-describedby at an element that is not there.
     const dangling = () =>
       options.evaluate(() =>
-        [...document.querySelectorAll('[aria-describedby]')].flatMap((el) =>
-          el.getAttribute('aria-describedby')!.split(/\s+/).filter((id) => !document.getElementById(id)),
+        Array.from(document.querySelectorAll('[aria-describedby]')).flatMap((el) =>
+          el.getAttribute('aria-describedby')!.split(/\s+/).filter((id: string) => !document.getElementById(id)),
         ),
       );
     expect(await dangling()).toEqual([]);

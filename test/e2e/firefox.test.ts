@@ -159,7 +159,7 @@ describe('Firefox ESR: the request story with the Firefox build', () => {
 
     // The request reaches Ben's open popup over the stream (a poke, then a pull).
     await popup.waitForFunction(
-      () => [...document.querySelectorAll('[data-testid="al-queue-item"]')].some((el) => el.textContent?.includes('Ava Chen') && el.textContent.includes('Contract')),
+      () => Array.from(document.querySelectorAll('[data-testid="al-queue-item"]')).some((el) => el.textContent?.includes('Ava Chen') && el.textContent.includes('Contract')),
       { timeout: 20_000 },
     );
     await firefoxScreenshot(popup, 'firefox-popup-approver-queue');
