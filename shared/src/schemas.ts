@@ -3,6 +3,7 @@ import { CRM_KINDS, DURATION_CHOICES } from './constants.ts';
 import { PAGE_KINDS } from './crm/types.ts';
 import { compilePattern, patternGroups } from './crm/rules.ts';
 import { isApiName, parsePermissionKey } from './permissions.ts';
+import type { IssueDetail } from './server-errors.ts';
 
 export { CRM_KINDS, DURATION_CHOICES, type CrmKind } from './constants.ts';
 
@@ -388,13 +389,28 @@ export type SyncedKillSwitch = z.infer<typeof killSwitch>;
 
 // ---------- API errors ----------
 
+/** A validation issue's kind and bounds (see `IssueDetail`). */
+export const issueDetail = z.object({
+  code: z.string(),
+  origin: z.string().optional(),
+  minimum: z.number().optional(),
+  maximum: z.number().optional(),
+  format: z.string().optional(),
+  expected: z.string().optional(),
+  missing: z.boolean().optional(),
+}) satisfies z.ZodType<IssueDetail>;
+
 export const apiError = z.object({
   error: z.object({
     code: z.string(),
     message: z.string(),
     /** For validation errors: the first offending field, dotted (e.g. "mutations.0.args.justification"). */
     field: z.string().optional(),
-    issues: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+    issues: z.array(z.object({ field: z.string(), message: z.string(), detail: issueDetail.optional() })).optional(),
+    /** Which failure exactly (`SERVER_ERRORS` in server-errors.ts), for clients that say it in their own words. */
+    reason: z.string().optional(),
+    /** The reason's parameters. */
+    params: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
   }),
 });
 export type ApiError = z.infer<typeof apiError>;
@@ -671,9 +687,25 @@ export type RequestPreviewResponse = z.infer<typeof requestPreviewResponse>;
 // ---------- helpers ----------
 
 /** Flattens zod issues into the API's field/message pairs. */
-export function issuesOf(error: z.ZodError, prefix?: string): { field: string; message: string }[] {
+export function issuesOf(error: z.ZodError, prefix?: string): { field: string; message: string; detail: IssueDetail }[] {
   return error.issues.map((issue) => ({
     field: [prefix, ...issue.path.map(String)].filter((p) => p !== undefined && p !== '').join('.') || '(body)',
     message: issue.message,
+    detail: detailOf(issue),
   }));
+}
+
+/** The kind and bounds of a zod issue (its English message aside), for clients that say it in their own words. */
+export function detailOf(issue: z.core.$ZodIssue): IssueDetail {
+  const detail: IssueDetail = { code: issue.code };
+  if ('origin' in issue && typeof issue.origin === 'string') detail.origin = issue.origin;
+  if (issue.code === 'too_small' && Number.isFinite(Number(issue.minimum))) detail.minimum = Number(issue.minimum);
+  if (issue.code === 'too_big' && Number.isFinite(Number(issue.maximum))) detail.maximum = Number(issue.maximum);
+  if (issue.code === 'invalid_format') detail.format = issue.format;
+  if (issue.code === 'invalid_type') {
+    detail.expected = issue.expected;
+    // zod leaves the input out of issues (reportInput is off); its own wording still says "received undefined".
+    if (/received undefined$/.test(issue.message)) detail.missing = true;
+  }
+  return detail;
 }

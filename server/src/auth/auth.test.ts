@@ -44,7 +44,8 @@ describe('sign-in', () => {
     expect(unknown.status).toBe(401);
     const a = (await wrong.json()) as { error: { code: string; message: string } };
     const b = (await unknown.json()) as { error: { code: string; message: string } };
-    expect(a.error.code).toBe('invalid_credentials');
+    // The English sentence for API clients, and the reason a client renders in its own language.
+    expect(a.error).toEqual({ code: 'invalid_credentials', message: 'The email or password is incorrect.', reason: 'invalid_credentials' });
     expect(a).toEqual(b);
     expect((await auditActions()).filter((x) => x === 'auth.sign_in_failed')).toHaveLength(2);
   });
@@ -63,7 +64,12 @@ describe('sign-in', () => {
       body: JSON.stringify({ email: 'ava@acme.test', password: 'ava-demo-2026' }),
     });
     expect(limited.status).toBe(429);
-    expect(((await limited.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
+    expect(((await limited.json()) as { error: unknown }).error).toEqual({
+      code: 'rate_limited',
+      message: 'Too many failed sign-in attempts. Try again in 900 seconds.',
+      reason: 'sign_in_rate_limited',
+      params: { seconds: 900 },
+    });
     expect(Number(limited.headers.get('Retry-After'))).toBe(15 * 60);
     // Other emails are not affected.
     expect((await signIn('ben@acme.test', 'ben-demo-2026')).status).toBe(200);

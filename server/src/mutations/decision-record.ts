@@ -1,11 +1,9 @@
 import type { ApprovalStage, DecisionRecordArgs, Person, StageDecision } from '@accesslens/shared';
-import { ApiFailure, conflict, forbidden, notFound } from '../errors.ts';
+import { ApiFailure, refuse } from '../errors.ts';
 import type { WriteContext } from '../write.ts';
 import { withField } from './request-create.ts';
 import { queueGrant } from '../connectors/fulfilment.ts';
 import { indexStageApprovers, loadRequest, reachedApprovers } from './requests.ts';
-
-const NOT_WAITING = 'This request is not waiting for you.';
 
 /**
  * decision.record, by an approver of the open stage who has not approved it yet.
@@ -22,26 +20,21 @@ export async function recordDecision(
   field: (f: string) => string,
 ) {
   const request = await loadRequest(w.tx, args.requestId);
-  if (!request) throw withField(notFound('There is no such request.'), field('requestId'));
-  if (request.requesterId === me.id) throw forbidden('You cannot decide your own request.');
+  if (!request) throw withField(refuse.notFound('request_not_found'), field('requestId'));
+  if (request.requesterId === me.id) throw refuse.forbidden('own_request');
   const reached = await reachedApprovers(w.tx, request.id);
-  if (!reached.includes(me.id)) throw forbidden(NOT_WAITING);
-  if (request.status !== 'pending') throw conflict(`This request is no longer pending (it is ${request.status}).`);
+  if (!reached.includes(me.id)) throw refuse.forbidden('not_waiting_for_you');
+  if (request.status !== 'pending') throw refuse.conflict('request_not_pending', { status: request.status });
   const position = request.stages.findIndex((s) => s.decision === null);
   const stage = request.stages[position];
   if (!stage || !stage.approverIds.includes(me.id) || stage.approvals.some((a) => a.deciderId === me.id))
-    throw forbidden(NOT_WAITING);
+    throw refuse.forbidden('not_waiting_for_you');
 
   let days: number | null = null;
   if (args.outcome === 'approve') {
     days = args.durationDays ?? request.durationDays;
     if (days > request.durationDays)
-      throw new ApiFailure(
-        400,
-        'invalid_input',
-        `You can shorten the grant but not lengthen it: at most ${request.durationDays} days.`,
-        field('durationDays'),
-      );
+      throw ApiFailure.of(400, 'invalid_input', 'approve_longer', { days: request.durationDays }, { field: field('durationDays') });
   }
   const reason = args.reason && args.reason.length > 0 ? args.reason : null;
   const decidedAt = w.nowIso;

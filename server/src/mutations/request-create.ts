@@ -10,7 +10,7 @@ import {
   type RequestCreateArgs,
   type RequestEvaluation,
 } from '@accesslens/shared';
-import { ApiFailure, conflict, forbidden, notFound } from '../errors.ts';
+import { ApiFailure, refuse } from '../errors.ts';
 import type { FindingsService } from '../findings/service.ts';
 import { ASSIGNMENT_COLUMNS, BUNDLE_COLUMNS, assignmentFromRow, bundleFromRow } from '../model.ts';
 import type { WriteContext } from '../write.ts';
@@ -32,7 +32,7 @@ export async function createRequest(
 ) {
   const { tx } = w;
   const taken = await tx.execute({ sql: 'SELECT 1 FROM requests WHERE id = ?', args: [args.requestId] });
-  if (taken.rows.length > 0) throw withField(conflict('A request with this id already exists.'), field('requestId'));
+  if (taken.rows.length > 0) throw withField(refuse.conflict('request_id_taken'), field('requestId'));
   const checked = await checkRequestable(w, me, args.connectionId, args.permissions, field);
   const { accountId, keys } = checked;
 
@@ -50,7 +50,7 @@ export async function createRequest(
     );
 
   if (!evaluation.autoApproved && evaluation.stages.length === 0)
-    throw conflict('Nobody can approve this request under the current policy.');
+    throw refuse.conflict('no_approver');
   const durationDays = evaluation.duration.granted;
   const version = await w.version();
   const stages: ApprovalStage[] = evaluation.stages.map((s) => ({
@@ -146,13 +146,13 @@ export async function checkRequestable(
   const keys = [...new Set(permissions)];
   const context = await readRequestContext(tx, me.id, connectionId, keys);
   const { connectionName, accountId } = context;
-  if (connectionName === null) throw withField(notFound(`There is no CRM connection "${connectionId}".`), field('connectionId'));
-  if (accountId === null) throw withField(forbidden(`You have no active account on ${connectionName}.`), field('connectionId'));
+  if (connectionName === null) throw withField(refuse.notFound('connection_not_found', { connectionId }), field('connectionId'));
+  if (accountId === null) throw withField(refuse.forbidden('no_account', { connection: connectionName }), field('connectionId'));
   for (const key of keys) {
     const entry = context.catalog.get(key);
     const at = field(`permissions.${permissions.indexOf(key)}`);
-    if (!entry) throw withField(notFound(`${key} is not in the permission catalog of ${connectionName}.`), at);
-    if (!entry.requestable) throw withField(forbidden(`${key} cannot be requested; ask an administrator.`), at);
+    if (!entry) throw withField(refuse.notFound('not_in_catalog', { key, connection: connectionName }), at);
+    if (!entry.requestable) throw withField(refuse.forbidden('not_requestable', { key }), at);
   }
   // Keys already held, through any bundle, direct grant or implication: the engine's decision with
   // the implication table of the connection's CRM kind (the overlay decides with the same one).
@@ -173,7 +173,7 @@ export async function checkRequestable(
   });
   for (const key of keys)
     if (index.canKey(accountId, key))
-      throw withField(conflict(`You already have ${key}.`), field(`permissions.${permissions.indexOf(key)}`));
+      throw withField(refuse.conflict('already_held', { key }), field(`permissions.${permissions.indexOf(key)}`));
   const first = context.overlapping[0];
   if (first)
     throw new ApiFailure(
@@ -198,5 +198,5 @@ function blockedField(e: RequestEvaluation, args: RequestCreateArgs, field: (f: 
 }
 
 export function withField(failure: ApiFailure, field: string): ApiFailure {
-  return new ApiFailure(failure.status, failure.code, failure.message, field, failure.headers);
+  return failure.withField(field);
 }

@@ -17,7 +17,6 @@ export function clientAddress(c: Context<Env>): string {
   return env?.incoming?.socket?.remoteAddress ?? 'unknown';
 }
 
-const INVALID_CREDENTIALS = 'The email or password is incorrect.';
 
 const signInRoute = createRoute({
   method: 'post',
@@ -58,13 +57,9 @@ export const auth = apiRoutes()
           data: { email, address, reason: 'rate_limited' },
         }),
       );
-      throw new ApiFailure(
-        429,
-        'rate_limited',
-        `Too many failed sign-in attempts. Try again in ${limit.retryAfterSeconds} seconds.`,
-        undefined,
-        { 'Retry-After': String(limit.retryAfterSeconds) },
-      );
+      throw ApiFailure.of(429, 'rate_limited', 'sign_in_rate_limited', { seconds: limit.retryAfterSeconds }, {
+        headers: { 'Retry-After': String(limit.retryAfterSeconds) },
+      });
     }
 
     const found = await db.execute(`SELECT ${PERSON_COLUMNS}, p.password_hash FROM people p WHERE p.email = ?`, [email]);
@@ -85,7 +80,7 @@ export const auth = apiRoutes()
           data: { email, address, reason },
         });
       });
-      throw new ApiFailure(401, 'invalid_credentials', INVALID_CREDENTIALS);
+      throw ApiFailure.of(401, 'invalid_credentials', 'invalid_credentials');
     }
 
     const answer = await openSession(db, now, person, { method: 'password', address }, (w) => clearEmailFailures(w.tx, email));

@@ -8,7 +8,7 @@ import {
 import { createRoute } from '@hono/zod-openapi';
 import { requireSession } from '../auth/require-session.ts';
 import { apiRoutes, bearer, errors, json, jsonBody } from '../openapi.ts';
-import { forbidden, notFound } from '../errors.ts';
+import { refuse } from '../errors.ts';
 import { withField } from '../mutations/request-create.ts';
 import { readRequestContext } from '../mutations/requests.ts';
 
@@ -36,8 +36,8 @@ export const requestRoutes = apiRoutes().openapi(previewRoute, async (c) => {
   const keys = [...new Set(body.permissions)];
   const context = await readRequestContext(db, person.id, body.connectionId, keys);
   const { connectionName, accountId } = context;
-  if (connectionName === null) throw withField(notFound(`There is no CRM connection "${body.connectionId}".`), 'connectionId');
-  if (accountId === null) throw withField(forbidden(`You have no active account on ${connectionName}.`), 'connectionId');
+  if (connectionName === null) throw withField(refuse.notFound('connection_not_found', { connectionId: body.connectionId }), 'connectionId');
+  if (accountId === null) throw withField(refuse.forbidden('no_account', { connection: connectionName }), 'connectionId');
 
   const engine = await findings.ensureCurrent(now);
   const e = evaluateRequest(engine, person.id, accountId, keys, body.durationDays, now);
