@@ -5,6 +5,7 @@
  * helper adds nothing to a bundle that does not already parse with zod.
  */
 import type { UiError } from '@accesslens/shared';
+import { detailOf, type IssueDetail } from '@accesslens/shared/server-errors';
 import type { z } from 'zod';
 import { t, type MessageKey } from './i18n';
 
@@ -35,34 +36,47 @@ export function fieldLabel(path: readonly PropertyKey[]): string {
 
 /** One zod issue as a sentence in the person's language. */
 export function issueMessage(issue: Issue): string {
-  const field = fieldLabel(issue.path);
-  switch (issue.code) {
+  return detailMessage(detailOf(issue), issue.path);
+}
+
+/**
+ * A validation issue's kind and bounds (ours, or the server's `issues[].detail`) as a sentence in the person's
+ * language, naming the field at `path` as the forms label it.
+ */
+export function detailMessage(detail: IssueDetail, path: readonly PropertyKey[]): string {
+  const field = fieldLabel(path);
+  switch (detail.code) {
     case 'too_small': {
-      const n = Number(issue.minimum);
-      if (issue.origin === 'string') return n <= 1 ? t('validation.required', { field }) : t('validation.tooShort', { field, n });
-      if (issue.origin === 'array' || issue.origin === 'set') return t('validation.tooFew', { field, n });
+      const n = detail.minimum ?? 1;
+      if (detail.origin === 'string') return n <= 1 ? t('validation.required', { field }) : t('validation.tooShort', { field, n });
+      if (detail.origin === 'array' || detail.origin === 'set') return t('validation.tooFew', { field, n });
       return t('validation.tooSmall', { field, n });
     }
     case 'too_big': {
-      const n = Number(issue.maximum);
-      if (issue.origin === 'string') return t('validation.tooLong', { field, n });
-      if (issue.origin === 'array' || issue.origin === 'set') return t('validation.tooMany', { field, n });
+      const n = detail.maximum;
+      if (n === undefined) return t('validation.invalid', { field });
+      if (detail.origin === 'string') return t('validation.tooLong', { field, n });
+      if (detail.origin === 'array' || detail.origin === 'set') return t('validation.tooMany', { field, n });
       return t('validation.tooBig', { field, n });
     }
     case 'invalid_format':
-      if (issue.format === 'email') return t('validation.email', { field });
-      if (issue.format === 'url') return t('validation.url', { field });
+      if (detail.format === 'email') return t('validation.email', { field });
+      if (detail.format === 'url') return t('validation.url', { field });
       return t('validation.format', { field });
     case 'invalid_type':
-      if (issue.expected === 'int') return t('validation.wholeNumber', { field });
-      // zod leaves the input out of issues (reportInput is off); its own wording still says "received undefined".
-      if (/received undefined$/.test(issue.message)) return t('validation.required', { field });
+      if (detail.missing) return t('validation.required', { field });
+      if (detail.expected === 'int') return t('validation.wholeNumber', { field });
       return t('validation.invalid', { field });
     case 'invalid_value':
       return t('validation.choice', { field });
     default:
       return t('validation.invalid', { field });
   }
+}
+
+/** A dotted field path as the server sends it (`mutations.0.args.justification`) as a path. */
+export function pathOf(field: string): PropertyKey[] {
+  return field.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p));
 }
 
 /**

@@ -3,7 +3,7 @@ import { CRM_KINDS, DURATION_CHOICES } from './constants.ts';
 import { PAGE_KINDS } from './crm/types.ts';
 import { compilePattern, patternGroups } from './crm/rules.ts';
 import { isApiName, parsePermissionKey } from './permissions.ts';
-import type { IssueDetail } from './server-errors.ts';
+import { detailOf, type IssueDetail } from './server-errors.ts';
 
 export { CRM_KINDS, DURATION_CHOICES, type CrmKind } from './constants.ts';
 
@@ -693,19 +693,4 @@ export function issuesOf(error: z.ZodError, prefix?: string): { field: string; m
     message: issue.message,
     detail: detailOf(issue),
   }));
-}
-
-/** The kind and bounds of a zod issue (its English message aside), for clients that say it in their own words. */
-export function detailOf(issue: z.core.$ZodIssue): IssueDetail {
-  const detail: IssueDetail = { code: issue.code };
-  if ('origin' in issue && typeof issue.origin === 'string') detail.origin = issue.origin;
-  if (issue.code === 'too_small' && Number.isFinite(Number(issue.minimum))) detail.minimum = Number(issue.minimum);
-  if (issue.code === 'too_big' && Number.isFinite(Number(issue.maximum))) detail.maximum = Number(issue.maximum);
-  if (issue.code === 'invalid_format') detail.format = issue.format;
-  if (issue.code === 'invalid_type') {
-    detail.expected = issue.expected;
-    // zod leaves the input out of issues (reportInput is off); its own wording still says "received undefined".
-    if (/received undefined$/.test(issue.message)) detail.missing = true;
-  }
-  return detail;
 }

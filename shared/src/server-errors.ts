@@ -7,8 +7,9 @@
  * Validation errors (`invalid_input`) carry, per issue, the zod issue's kind and bounds (`IssueDetail`), so a
  * client can say "Justification is required" in its own language too.
  *
- * Plain data (no zod): safe to import from content scripts.
+ * Plain data (zod for types only): safe to import from content scripts.
  */
+import type { z } from 'zod';
 
 /** Each reason's English sentence; `{name}` is a parameter. */
 export const SERVER_ERRORS = {
@@ -75,4 +76,19 @@ export interface IssueDetail {
   expected?: string;
   /** invalid_type with nothing given: the field is missing. */
   missing?: boolean;
+}
+
+/** The kind and bounds of a zod issue (its English message aside), for clients that say it in their own words. */
+export function detailOf(issue: z.core.$ZodIssue): IssueDetail {
+  const detail: IssueDetail = { code: issue.code };
+  if ('origin' in issue && typeof issue.origin === 'string') detail.origin = issue.origin;
+  if (issue.code === 'too_small' && Number.isFinite(Number(issue.minimum))) detail.minimum = Number(issue.minimum);
+  if (issue.code === 'too_big' && Number.isFinite(Number(issue.maximum))) detail.maximum = Number(issue.maximum);
+  if (issue.code === 'invalid_format') detail.format = issue.format;
+  if (issue.code === 'invalid_type') {
+    detail.expected = issue.expected;
+    // zod leaves the input out of issues (reportInput is off); its own wording still says "received undefined".
+    if (/received undefined$/.test(issue.message)) detail.missing = true;
+  }
+  return detail;
 }
