@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   SERVER_ERROR_REASONS,
+  decisionRecordArgs,
   issuesOf,
   requestCreateArgs,
   serverErrorMessage,
@@ -78,6 +79,27 @@ describe("the server's errors in the person's language", () => {
     expect(serverErrorText(body, 400)).toBe('请填写申请理由。');
     setTestLocale('en');
     expect(serverErrorText(body, 400)).toBe('The reason for the request is required.');
+  });
+
+  it('says a custom check by its kind: a choice, or a reason a denial needs', () => {
+    const deny = decisionRecordArgs.safeParse({ requestId: crypto.randomUUID(), outcome: 'deny', reason: '', durationDays: null });
+    const choice = requestCreateArgs.safeParse({
+      requestId: crypto.randomUUID(),
+      connectionId: 'conn-sf',
+      permissions: ['object:Contract:read'],
+      page: null,
+      justification: 'Renewal',
+      durationDays: 14,
+    });
+    const body = (error: typeof deny.error) => {
+      const issues = issuesOf(error!, 'mutations.0.args');
+      return { code: 'invalid_input', message: issues[0]!.message, field: issues[0]!.field, issues };
+    };
+    setTestLocale('zh-CN');
+    expect(serverErrorText(body(deny.error), 400)).toBe('请填写拒绝理由。');
+    expect(serverErrorText(body(choice.error), 400)).toBe('期限不是允许的选项。');
+    setTestLocale('en');
+    expect(serverErrorText(body(choice.error), 400)).toBe('The duration is not one of the allowed choices.');
   });
 
   it('says errors without a reason by their code, and an unknown code in the person’s language', () => {

@@ -45,6 +45,7 @@ export function issueMessage(issue: Issue): string {
  */
 export function detailMessage(detail: IssueDetail, path: readonly PropertyKey[]): string {
   const field = fieldLabel(path);
+  if (detail.missing) return t('validation.required', { field });
   switch (detail.code) {
     case 'too_small': {
       const n = detail.minimum ?? 1;
@@ -64,7 +65,6 @@ export function detailMessage(detail: IssueDetail, path: readonly PropertyKey[])
       if (detail.format === 'url') return t('validation.url', { field });
       return t('validation.format', { field });
     case 'invalid_type':
-      if (detail.missing) return t('validation.required', { field });
       if (detail.expected === 'int') return t('validation.wholeNumber', { field });
       return t('validation.invalid', { field });
     case 'invalid_value':

@@ -34,7 +34,7 @@ describe('request and decision schemas', () => {
         message: 'is required',
         detail: { code: 'too_small', origin: 'string', minimum: 1 },
       });
-      expect(issues).toContainEqual({ field: 'mutations.0.args.durationDays', message: 'must be one of 1, 7, 30, 90 days', detail: { code: 'custom' } });
+      expect(issues).toContainEqual({ field: 'mutations.0.args.durationDays', message: 'must be one of 1, 7, 30, 90 days', detail: { code: 'invalid_value' } });
     }
   });
 
@@ -49,7 +49,7 @@ describe('request and decision schemas', () => {
     expect(decisionRecordArgs.safeParse({ ...base, outcome: 'approve' }).success).toBe(true);
     const noReason = decisionRecordArgs.safeParse({ ...base, outcome: 'deny', reason: ' ' });
     expect(noReason.success).toBe(false);
-    if (!noReason.success) expect(issuesOf(noReason.error)).toEqual([{ field: 'reason', message: 'is required when denying', detail: { code: 'custom' } }]);
+    if (!noReason.success) expect(issuesOf(noReason.error)).toEqual([{ field: 'reason', message: 'is required when denying', detail: { code: 'custom', missing: true } }]);
     expect(decisionRecordArgs.safeParse({ ...base, outcome: 'deny', reason: 'no', durationDays: 3 }).success).toBe(false);
   });
 

@@ -43,6 +43,7 @@ export const durationDays = z
   .int('must be a whole number of days')
   .refine((d) => (DURATION_CHOICES as readonly number[]).includes(d), {
     message: `must be one of ${DURATION_CHOICES.join(', ')} days`,
+    params: { kind: 'choice' },
   });
 
 // ---------- domain entities (wire format) ----------
@@ -551,7 +552,7 @@ export const decisionRecordArgs = z
   })
   .superRefine((v, ctx) => {
     if (v.outcome === 'deny' && !v.reason)
-      ctx.addIssue({ code: 'custom', path: ['reason'], message: 'is required when denying' });
+      ctx.addIssue({ code: 'custom', path: ['reason'], message: 'is required when denying', params: { kind: 'required' } });
     if (v.outcome === 'deny' && v.durationDays !== null)
       ctx.addIssue({ code: 'custom', path: ['durationDays'], message: 'applies only when approving' });
   });

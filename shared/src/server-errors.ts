@@ -74,12 +74,16 @@ export interface IssueDetail {
   maximum?: number;
   format?: string;
   expected?: string;
-  /** invalid_type with nothing given: the field is missing. */
+  /** Nothing given where something is needed (invalid_type of undefined, or a custom check of kind required). */
   missing?: boolean;
 }
 
 /** The kind and bounds of a zod issue (its English message aside), for clients that say it in their own words. */
 export function detailOf(issue: z.core.$ZodIssue): IssueDetail {
+  // A custom check says what kind of check it is in its params (`{ kind: 'choice' | 'required' }`).
+  const kind = issue.code === 'custom' ? (issue.params as { kind?: unknown } | undefined)?.kind : undefined;
+  if (kind === 'choice') return { code: 'invalid_value' };
+  if (kind === 'required') return { code: 'custom', missing: true };
   const detail: IssueDetail = { code: issue.code };
   if ('origin' in issue && typeof issue.origin === 'string') detail.origin = issue.origin;
   if (issue.code === 'too_small' && Number.isFinite(Number(issue.minimum))) detail.minimum = Number(issue.minimum);
