@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { z } from 'zod';
 import {
   SERVER_ERROR_REASONS,
   decisionRecordArgs,
@@ -91,7 +92,7 @@ describe("the server's errors in the person's language", () => {
       justification: 'Renewal',
       durationDays: 14,
     });
-    const body = (error: typeof deny.error) => {
+    const body = (error: z.ZodError | undefined) => {
       const issues = issuesOf(error!, 'mutations.0.args');
       return { code: 'invalid_input', message: issues[0]!.message, field: issues[0]!.field, issues };
     };
