@@ -7,8 +7,9 @@
  * which tunnels the fixture hosts (and only them) to the fixture server's port; everything else is
  * refused, so nothing leaves the machine. The fixture's self-signed certificate is accepted with BiDi's
  * `acceptInsecureCerts` session capability. The extension's own pages (`moz-extension://`) cannot be
- * navigated to over BiDi ("not allowed in this context"), so they are opened with `tabs.create` from the
- * settings page the add-on opens on install, which this launcher keeps as its control page.
+ * navigated to over BiDi ("not allowed in this context"), so the launcher opens the settings page as a
+ * signed-out person does (the overlay on a denied CRM page → "Open AccessLens settings"), keeps it as its
+ * control page, and opens the others from it with `tabs.create`.
  */
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -159,9 +160,7 @@ export async function launchFirefoxWithExtension(options: { crmPort: number; crm
   const origin = `moz-extension://${EXTENSION_UUID}`;
   try {
     const addonId = await browser.installExtension(extension);
-    // A new install opens its settings page by itself (runtime.onInstalled, reason "install"). Firefox loads
-    // it into the blank first tab, and BiDi reports no navigation to a moz-extension URL: ask each tab.
-    const control = await pageShowing(browser, `${origin}/options.html`, new Set(), 30_000);
+    const control = await settingsFromOverlay(browser, `${origin}/options.html`);
     return {
       browser,
       origin,
@@ -187,6 +186,22 @@ export async function launchFirefoxWithExtension(options: { crmPort: number; crm
     await proxy.close();
     throw error;
   }
+}
+
+/** The CRM fixture's denied Contract page: signed out, its overlay opens by itself and offers the settings. */
+const SIGNED_OUT_DENIED_PAGE = 'https://acme.lightning.force.com/lightning/r/Contract/800xx000001AbCdAAK/view';
+
+/** Opens the add-on's settings page as a signed-out person does, from the overlay's own button. */
+async function settingsFromOverlay(browser: Browser, optionsUrl: string): Promise<Page> {
+  const page = await browser.newPage();
+  await page.goto(SIGNED_OUT_DENIED_PAGE);
+  const button = await page.waitForSelector('>>> [data-testid="al-panel"] .al-section .al-button--primary', { visible: true, timeout: 30_000 });
+  await button!.click();
+  // BiDi reports no navigation to a moz-extension URL: ask each tab where it is (any tab: Firefox's
+  // openOptionsPage focuses a settings tab that is already open rather than opening another).
+  const control = await pageShowing(browser, optionsUrl, new Set(), 30_000);
+  await page.close();
+  return control;
 }
 
 /** The tab (not in `except`) whose document is at `url`, once it is there and loaded. */
