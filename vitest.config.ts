@@ -3,13 +3,14 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'shared', include: ['shared/src/**/*.test.ts'], environment: 'node' } },
+      // Property tests run hundreds of random orgs: give them time on a loaded two-core machine.
+      { test: { name: 'shared', include: ['shared/src/**/*.test.ts'], environment: 'node', testTimeout: 30_000 } },
       { test: { name: 'server', include: ['server/src/**/*.test.ts'], environment: 'node', testTimeout: 20_000 } },
       {
         // The same route and domain tests against a real libsql server (sqld) instead of a file.
         test: {
           name: 'server-libsql',
-          include: ['server/src/{auth,connectors,directory,mutations,routes,sync}/**/*.test.ts', 'server/src/audit.test.ts'],
+          include: ['server/src/{auth,connectors,directory,mutations,revocations,routes,sync}/**/*.test.ts', 'server/src/audit.test.ts', 'server/src/cli/crm-connectors.test.ts'],
           environment: 'node',
           testTimeout: 30_000,
           hookTimeout: 30_000,
@@ -23,6 +24,8 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',
           testTimeout: 30_000,
+          // Starting sqld, an OIDC provider and two server processes takes more than vitest's 10 s on a busy machine.
+          hookTimeout: 60_000,
         },
       },
       {

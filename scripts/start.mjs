@@ -50,7 +50,7 @@ server.stdout.on('data', (chunk) => {
   }
   const profile = join(root, 'server/data/chromium-profile');
   mkdirSync(profile, { recursive: true });
-  console.log(`Opening ${browser} with the extension loaded (profile ${profile}); its settings page opens on first start.`);
+  console.log(`Opening ${browser} with the extension loaded (profile ${profile}); click its toolbar icon to open its settings.`);
   spawn(
     browser,
     [

@@ -1,6 +1,6 @@
 /** The badge (bottom-right) and its panel: what the viewer may do with this page's object, and why. */
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import type { ObservedPage, PageDecision, PermissionRow, Result, UiError } from '@accesslens/shared';
+import type { AccessRequest, ObservedPage, PageDecision, PermissionRow, Result, UiError } from '@accesslens/shared';
 import { ask } from '../utils/messaging';
 import { formatDate, formatRelative, labelOf, t} from '../utils/i18n';
 import type { PageDecideAnswer } from '../utils/protocol';
@@ -12,6 +12,8 @@ import { trusted } from './trusted';
 
 interface Props {
   page: ObservedPage;
+  /** The page has shown no refusal for a while after it loaded (or navigated). */
+  settled: boolean;
   /** What this document last learned for a page like this one (same object and kind): shown at once, then refreshed. */
   initial: PageDecideAnswer | null;
   nav: Navigation;
@@ -19,7 +21,7 @@ interface Props {
   decide: (page: ObservedPage) => Promise<Result<PageDecideAnswer>>;
 }
 
-export function Overlay({ page, initial, nav, host, decide }: Props) {
+export function Overlay({ page, settled, initial, nav, host, decide }: Props) {
   const [answer, setAnswer] = useState<PageDecideAnswer | null>(initial);
   const [error, setError] = useState<UiError | null>(null);
   const [open, setOpen] = useState(page.denialText !== null);
@@ -76,7 +78,7 @@ export function Overlay({ page, initial, nav, host, decide }: Props) {
               ×
             </button>
           </div>
-          <PanelBody answer={answer} error={error} page={page} refresh={refresh} />
+          <PanelBody answer={answer} error={error} page={page} settled={settled} refresh={refresh} />
       </section>
       <button
         ref={badge}
@@ -94,7 +96,7 @@ export function Overlay({ page, initial, nav, host, decide }: Props) {
 }
 
 function panelTitle(page: ObservedPage, decision: PageDecision | null): string {
-  return t('panel.title', { object: decision?.object ?? page.object ?? '' });
+  return t('panel.title', { object: decision ? labelOf(decision.objectLabels, decision.object) : (page.object ?? '') });
 }
 
 function badgeText(answer: PageDecideAnswer | null, decision: PageDecision | null): string {
@@ -102,7 +104,7 @@ function badgeText(answer: PageDecideAnswer | null, decision: PageDecision | nul
   if (answer.paused) return t('badge.paused');
   if (!answer.signedIn) return t('badge.signIn');
   if (decision)
-    return t('badge.summary', { object: decision.object, allowed: decision.summary.allowed, total: decision.rows.length });
+    return t('badge.summary', { object: labelOf(decision.objectLabels, decision.object), allowed: decision.summary.allowed, total: decision.rows.length });
   if (answer.verdict?.state === 'no-account') return t('badge.noAccount');
   return t('badge.noConnection');
 }
@@ -117,11 +119,13 @@ function PanelBody({
   answer,
   error,
   page,
+  settled,
   refresh,
 }: {
   answer: PageDecideAnswer | null;
   error: UiError | null;
   page: ObservedPage;
+  settled: boolean;
   refresh: () => Promise<void>;
 }) {
   if (error && !answer)
@@ -169,7 +173,7 @@ function PanelBody({
           <Row key={row.key} row={row} focus={row.action === decision.focus} nameOf={nameOf} approvers={decision.approvers.map((p) => p.id)} />
         ))}
       </ul>
-      <FocusSection answer={answer} decision={decision} page={page} refresh={refresh} />
+      <FocusSection answer={answer} decision={decision} page={page} settled={settled} refresh={refresh} />
     </>
   );
 }
@@ -213,6 +217,8 @@ function Why({ row, nameOf, approvers }: { row: PermissionRow; nameOf: (id: stri
         {row.grantExpiresAt ? t('why.grantedUntil', { date: formatDate(row.grantExpiresAt) }) : t('why.grantedOpenEnded')}
       </p>
     );
+  if (row.state === 'approved' && row.request)
+    return <p class="al-why">{statusLine(row.request, nameOf, approvers)}</p>;
   if (ex.allowed) {
     const path = ex.paths[0];
     if (!path) return null;
@@ -257,15 +263,69 @@ function requestableRows(decision: PageDecision, keys: PageDecideAnswer['keys'])
   );
 }
 
+/** Whether the CRM held the grant before this page was loaded: then the page shows the access as it is now. */
+function grantedBeforeThisPage(request: AccessRequest): boolean {
+  const at = request.fulfilment?.confirmedAt ?? request.grantedAt;
+  return at !== null && Date.parse(at) <= performance.timeOrigin;
+}
+
+/**
+ * After a grant: does the CRM let the person in now? The page itself answers — its own refusal is
+ * watched for; none within a moment means the access works. HubSpot applies changes only at sign-in.
+ */
+function AccessCheck({ request, page, crm, settled }: { request: AccessRequest; page: ObservedPage; crm: ObservedPage['crm']; settled: boolean }) {
+  const [reported, setReported] = useState(request.fulfilment?.state === 'problem-reported');
+  const [error, setError] = useState<string | null>(null);
+  const report = async () => {
+    setError(null);
+    const result = await ask({ type: 'request.reportProblem', requestId: request.id, page });
+    if (result.ok) setReported(true);
+    else setError(result.error.message);
+  };
+  if (page.denialText)
+    return (
+      <div data-testid="al-access-check" data-result="blocked" class="al-check al-check--blocked">
+        <p>{t('check.blocked')}</p>
+        {crm === 'hubspot' && <p class="al-muted">{t('check.signOutIn')}</p>}
+        {reported ? (
+          <p data-testid="al-problem-reported">{t('check.reported')}</p>
+        ) : (
+          <button type="button" data-testid="al-report-problem" class="al-button" onClick={trusted(() => void report())}>
+            {t('check.report')}
+          </button>
+        )}
+        {error && (
+          <p class="al-error" role="alert">
+            {error}
+          </p>
+        )}
+      </div>
+    );
+  if (!settled)
+    return (
+      <p data-testid="al-access-check" data-result="checking" class="al-muted">
+        {t('check.checking')}
+      </p>
+    );
+  return (
+    <p data-testid="al-access-check" data-result="works" class="al-check al-check--works">
+      {t('check.works')}
+    </p>
+  );
+}
+
 function FocusSection({
   answer,
   decision,
   page,
+  settled,
   refresh,
 }: {
   answer: PageDecideAnswer;
   decision: PageDecision;
   page: ObservedPage;
+  /** The page has shown no refusal for a while after it loaded. */
+  settled: boolean;
   refresh: () => Promise<void>;
 }) {
   const [formOpen, setFormOpen] = useState(false);
@@ -303,10 +363,14 @@ function FocusSection({
           {request.status === 'pending' && answer.sync.outbox > 0 && answer.sync.lastError && (
             <p class="al-muted">{t('status.queued')}</p>
           )}
-          {granted && (
-            <button type="button" class="al-button al-button--primary" onClick={trusted(() => location.reload())}>
-              {t('status.reload')}
-            </button>
+          {granted && request.status === 'fulfilled' && grantedBeforeThisPage(request) ? (
+            <AccessCheck request={request} page={page} crm={page.crm} settled={settled} />
+          ) : (
+            granted && (
+              <button type="button" class="al-button al-button--primary" onClick={trusted(() => location.reload())}>
+                {t('status.reload')}
+              </button>
+            )
           )}
         </div>
       )}

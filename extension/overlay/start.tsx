@@ -22,6 +22,9 @@ import css from './style.css?inline';
  */
 const SHADOW_MODE: ShadowRootMode = import.meta.env.ACCESSLENS_E2E ? 'open' : 'closed';
 
+/** How long after a page (or a navigation) a refusal may still appear. */
+const SETTLE_MS = 2500;
+
 const sameRules = (a: readonly PageRule[], b: readonly PageRule[]) => JSON.stringify(a) === JSON.stringify(b);
 
 export async function startOverlay(ctx: ContentScriptContext, builtIn: CrmAdapter | null): Promise<void> {
@@ -95,6 +98,8 @@ export async function startOverlay(ctx: ContentScriptContext, builtIn: CrmAdapte
   });
   if (ctx.isInvalid) return;
 
+  /** No refusal has shown for a while since this page loaded (or navigated): what the access check waits for. */
+  let settled = false;
   let mounted = false;
   const paint = () => {
     if (!page) {
@@ -105,7 +110,15 @@ export async function startOverlay(ctx: ContentScriptContext, builtIn: CrmAdapte
     if (!mounted) ui.mount();
     mounted = true;
     render(
-      <Overlay key={nav.id} page={page} initial={known.get(answerKey(page)) ?? null} nav={nav} host={ui.shadowHost} decide={decide} />,
+      <Overlay
+        key={nav.id}
+        page={page}
+        settled={settled}
+        initial={known.get(answerKey(page)) ?? null}
+        nav={nav}
+        host={ui.shadowHost}
+        decide={decide}
+      />,
       ui.uiContainer,
     );
   };
@@ -121,6 +134,7 @@ export async function startOverlay(ctx: ContentScriptContext, builtIn: CrmAdapte
     page = current.page;
     // Ask now, not once the overlay has rendered: effects run only after the next frame.
     if (page && next.kind === 'spa') prefetched = { key: JSON.stringify(page), answer: ask<PageDecideAnswer>({ type: 'page.decide', page }) };
+    settled = false;
     paint();
     if (!page || !current.detected) return;
     navAbort = new AbortController();
@@ -131,6 +145,12 @@ export async function startOverlay(ctx: ContentScriptContext, builtIn: CrmAdapte
       page = { ...page, denialText: text };
       paint();
     });
+    // CRMs render their refusal within a moment of showing a page; none by then, the page is let in.
+    ctx.setTimeout(() => {
+      if (nav.id !== next.id || !page || page.denialText) return;
+      settled = true;
+      paint();
+    }, SETTLE_MS);
   };
 
   begin(location.href, nav);

@@ -60,6 +60,11 @@ export interface RequestAnswer {
   request: AccessRequest;
 }
 
+export interface DecisionAnswer extends RequestAnswer {
+  /** The queued decision's id: what "Undo" takes back while it is held. */
+  mutationId: string;
+}
+
 export type PopupStateAnswer = PopupState & { failures: MutationFailure[] };
 
 export interface AuthStatusAnswer {

@@ -1,5 +1,5 @@
 /** How requests read to people, shared by the overlay and the popup. */
-import type { AccessRequest, ApprovalStage } from '@accesslens/shared';
+import type { AccessRequest, ApprovalStage, FulfilmentReason } from '@accesslens/shared';
 import { DEFAULT_STAGE_LABELS } from '@accesslens/shared/constants';
 import { formatDate, joinNames, t } from './i18n';
 
@@ -95,8 +95,20 @@ export function statusLine(r: AccessRequest, nameOf: NameOf, fallbackApprovers: 
       }
       return `${t('status.approvedBy', { names: namesOf(approved, nameOf) })} · ${waiting}`;
     }
-    case 'approved':
+    case 'approved': {
+      // Approved, but the CRM does not hold it yet: say what is happening to it.
+      const f = r.fulfilment;
+      const who = approvedAutomatically(r) ? t('status.approvedAutomatically') : t('status.approvedBy', { names: namesOf(approvedSoFar(r), nameOf) });
+      if (f?.state === 'admin-task') return `${who} · ${t('fulfilment.adminTask')}`;
+      if (f?.state === 'retrying' && f.reason) return `${who} · ${t('fulfilment.retrying', { reason: fulfilmentReasonText(f.reason.code) })}`;
+      if (f?.state === 'problem-reported') return t('fulfilment.problemReported');
+      if (f || !r.expiresAt) return `${who} · ${t('fulfilment.applying')}`;
+      // Before fulfilment existed an approval was a grant at once.
+      return approvedAutomatically(r) ? t('status.autoApproved', { date: formatDate(r.expiresAt) }) : t('status.grantedUntil', { date: formatDate(r.expiresAt) });
+    }
     case 'fulfilled':
+      if (r.fulfilment?.state === 'problem-reported') return t('fulfilment.problemReported');
+      if (r.fulfilment?.state === 'removing') return t('fulfilment.removing');
       if (approvedAutomatically(r))
         return r.expiresAt ? t('status.autoApproved', { date: formatDate(r.expiresAt) }) : t('status.autoApprovedOpenEnded');
       return r.expiresAt ? t('status.grantedUntil', { date: formatDate(r.expiresAt) }) : t('status.grantedOpenEnded');
@@ -133,4 +145,9 @@ export function stageProgress(r: AccessRequest): { stage: ApprovalStage; index: 
             ? 'open'
             : 'later',
   }));
+}
+
+/** Why a grant waits on an administrator, or why applying it failed, in the person's language. */
+export function fulfilmentReasonText(code: FulfilmentReason['code']): string {
+  return t(`fulfilment.reason.${code}`);
 }

@@ -14,6 +14,7 @@ import { apiRoutes, json, openApiDocument } from './openapi.ts';
 import { adminGroups } from './routes/admin-groups.ts';
 import { adminLicenses } from './routes/admin-licenses.ts';
 import { adminPeople, PEOPLE_IMPORT_PATH } from './routes/admin-people.ts';
+import { adminRevocations } from './routes/admin-revocations.ts';
 import { adminScimTokens } from './routes/admin-scim-tokens.ts';
 import { adminTrainings } from './routes/admin-trainings.ts';
 import { auth } from './routes/auth.ts';
@@ -157,6 +158,7 @@ export function createApp({
     .route(SCIM_BASE_PATH, scim)
     .route('/api/admin/connections', connectionRoutes)
     .route('/api/admin/tasks', taskRoutes)
+    .route('/api/admin/revocations', adminRevocations)
     .route('/api/openapi.json', docs);
 }
 

@@ -67,7 +67,8 @@ export function accountFromRow(r: Row): CrmAccount {
   };
 }
 
-export const CATALOG_COLUMNS = 'k.connection_id, k.key, k.label_en, k.label_zh_cn, k.risk, k.max_duration_days, k.requestable';
+export const CATALOG_COLUMNS =
+  'k.connection_id, k.key, k.label_en, k.label_zh_cn, k.risk, k.max_duration_days, k.requestable, k.object_label_en, k.object_label_zh_cn';
 export function catalogFromRow(r: Row): CatalogEntry {
   return {
     connectionId: str(r.connection_id),
@@ -76,6 +77,10 @@ export function catalogFromRow(r: Row): CatalogEntry {
     risk: str(r.risk) as CatalogEntry['risk'],
     maxDurationDays: r.max_duration_days === null ? null : Number(r.max_duration_days),
     requestable: Number(r.requestable) === 1,
+    objectLabels:
+      r.object_label_en === null || r.object_label_en === undefined
+        ? null
+        : { en: str(r.object_label_en), 'zh-CN': strOrNull(r.object_label_zh_cn) ?? str(r.object_label_en) },
   };
 }
 

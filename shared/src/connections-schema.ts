@@ -19,7 +19,12 @@ const host = z
   .toLowerCase()
   .min(1, 'is required')
   .max(253)
-  .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, 'must be a host name such as acme.my.salesforce.com (no scheme, port or path)');
+  // A port where the CRM is not on its scheme's default one (in-house CRMs: `localhost:8788`), as the
+  // browser's location.host shows it — what pages are matched with.
+  .regex(
+    /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?$/,
+    'must be a host name such as acme.my.salesforce.com, with :port only when not the default (no scheme or path)',
+  );
 
 /** Minutes between scheduled imports: 0 = on demand only; at most a week. */
 export const scheduleMinutes = z.number().int('must be a whole number of minutes').min(0).max(10_080);

@@ -10,4 +10,5 @@ export * from './engine/index.ts';
 export * from './policy-schema.ts';
 export * from './directory-schema.ts';
 export * from './connections-schema.ts';
+export * from './revocations-schema.ts';
 export * from './server-errors.ts';

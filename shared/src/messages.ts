@@ -15,6 +15,7 @@ import {
   person,
   personRef,
   catalogEntry,
+  clientId,
   crmKind,
   evidenceLinks,
 } from './schemas.ts';
@@ -50,10 +51,14 @@ export const contentMessage = z.discriminatedUnion('type', [
     permissions: z.array(permissionKey).min(1).max(20),
     durationDays: durationDays.nullable(),
   }),
+  /** "Report a problem with this grant": the page still refuses access the CRM should now give. */
+  z.object({ type: z.literal('request.reportProblem'), requestId: id, page: observedPage }),
   /** Content scripts cannot open the options page themselves (e.g. the overlay's "Sign in"). */
   z.object({ type: z.literal('options.open') }),
 ]);
 export type ContentMessage = z.infer<typeof contentMessage>;
+/** What a sender writes (defaults may be left out). */
+export type ContentMessageInput = z.input<typeof contentMessage>;
 
 const serverUrl = z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' });
 
@@ -77,7 +82,11 @@ export const extensionPageMessage = z.discriminatedUnion('type', [
     outcome: decisionOutcome,
     reason: z.string().trim().max(2000).nullable(),
     durationDays: z.number().int().positive().nullable(),
+    /** Hold it for a few seconds before sending, so the approver can undo it. */
+    hold: z.boolean().default(false),
   }),
+  /** Takes back decisions still held for undo (by the mutation ids `decision.submit` answered). */
+  z.object({ type: z.literal('decisions.undo'), mutationIds: z.array(clientId).min(1).max(500) }),
   z.object({ type: z.literal('request.cancel'), requestId: id }),
   z.object({ type: z.literal('sync.now') }),
   /** Settings: the CRM connections, in-house hosts and whether they are allowed, the chosen connections. */
@@ -86,6 +95,8 @@ export const extensionPageMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('connections.choose'), kind: crmKind, connectionId: id.nullable() }),
 ]);
 export type ExtensionPageMessage = z.infer<typeof extensionPageMessage>;
+/** What a sender writes (defaults may be left out). */
+export type ExtensionPageMessageInput = z.input<typeof extensionPageMessage>;
 
 /** A failure a UI can show: a code for logic, a message for people, the field when input was bad. */
 export const uiError = z.object({ code: z.string(), message: z.string(), field: z.string().optional() });

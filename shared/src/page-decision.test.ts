@@ -144,6 +144,15 @@ describe('decidePage', () => {
     expect(verdict.decision.rows[0]!.state).toBe('missing');
   });
 
+  it('an approval the CRM does not hold yet is "approved" (being applied), not missing and not granted', () => {
+    const s = slice();
+    s.requests = [request({ status: 'approved' })];
+    const verdict = decidePage(s, host, contractPage, now);
+    if (verdict.state !== 'ready') throw new Error(verdict.state);
+    expect(verdict.decision.rows[0]).toMatchObject({ state: 'approved', request: { id: 'r1' } });
+    expect(verdict.decision.summary).toMatchObject({ allowed: 0 });
+  });
+
   it('a denied request leaves the row missing but attached, so the reason can be shown', () => {
     const s = slice();
     s.requests = [request({ status: 'denied' })];

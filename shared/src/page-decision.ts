@@ -9,7 +9,12 @@ import { AccessIndex, type EngineExplanation } from './engine/access.ts';
 import { implicationTableFor } from './engine/implications.ts';
 import type { Slice } from './slice.ts';
 
-export type RowState = 'allowed' | 'missing' | 'pending' | 'granted';
+/**
+ * allowed: held through the person's bundles or direct grants; granted: held only through an approved
+ * request; approved: approved, but the CRM does not hold it yet (being applied, or an admin's task);
+ * pending: a request for it waits for a decision; missing: nothing grants it.
+ */
+export type RowState = 'allowed' | 'missing' | 'pending' | 'approved' | 'granted';
 
 export interface PermissionRow {
   key: string;
@@ -28,6 +33,8 @@ export interface PageDecision {
   connectionId: string;
   accountId: string;
   object: string;
+  /** The object's name for people, from the catalog (null: show `object`). */
+  objectLabels: CatalogEntry['labels'] | null;
   recordId: string | null;
   denialText: string | null;
   /** The action the page needs: what the viewer was blocked from, or is about to do. */
@@ -191,9 +198,10 @@ export function decidePage(
         const ends = explanation.paths.map((p) => p.expiresAt);
         grantExpiresAt = ends.includes(null) ? null : ends.sort().at(-1) ?? null;
       }
-    } else {
-      state = request && OPEN.has(request.status) ? 'pending' : 'missing';
-    }
+    } else if (request && OPEN.has(request.status)) state = 'pending';
+    // Approved and never yet held: being applied in the CRM (an ended grant is not "approved" again).
+    else if (request?.status === 'approved' && !slice.assignments.some((a) => a.requestId === request.id)) state = 'approved';
+    else state = 'missing';
     const label = slice.catalog.find((c) => c.connectionId === connection.id && c.key === key)?.labels ?? null;
     return { key, action, state, label, explanation, request, grantExpiresAt };
   });
@@ -209,13 +217,14 @@ export function decidePage(
       connectionId: connection.id,
       accountId: account.id,
       object,
+      objectLabels: slice.catalog.find((c) => c.connectionId === connection.id && c.objectLabels && pageKeys.includes(c.key))?.objectLabels ?? null,
       recordId: page.recordId,
       denialText: page.denialText,
       focus,
       rows,
       summary: {
         allowed: rows.filter((r) => r.state === 'allowed' || r.state === 'granted').length,
-        missing: rows.filter((r) => r.state === 'missing' || r.state === 'pending').length,
+        missing: rows.filter((r) => r.state === 'missing' || r.state === 'pending' || r.state === 'approved').length,
       },
       approvers: manager ? [manager] : [],
       durationChoices: durationChoicesFor([focusKey], slice.catalog, connection.id),

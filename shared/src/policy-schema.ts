@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { DEFAULT_THRESHOLDS, type OrgPolicy } from './engine/types.ts';
 import { parsePermissionKey, PERMISSION_KINDS } from './permissions.ts';
+import { revocationPolicy } from './revocations-schema.ts';
 import { CRM_KINDS, id, isoDateTime, permissionKey, risk } from './schemas.ts';
 
 const label = z.string().trim().min(1, 'is required').max(200);
@@ -148,6 +149,8 @@ export const policyDocument = z
     superAdminSets: z.partialRecord(z.enum(CRM_KINDS), z.array(z.array(permissionKey).min(1)).max(20)).optional(),
     thresholds: thresholds.default({ ...DEFAULT_THRESHOLDS }),
     sodAtRequest: z.enum(['warn', 'block']).optional(),
+    /** When access is taken out after a departure, a suspension or a move (revocations-schema.ts). */
+    revocations: revocationPolicy.prefault({}),
   })
   .strict()
   .superRefine((d, ctx) => {

@@ -97,6 +97,8 @@ export const catalogEntry = z.object({
   /** Longest grant a request may ask for, in days; null = no cap beyond the duration choices. */
   maxDurationDays: z.number().int().positive().nullable(),
   requestable: z.boolean(),
+  /** The object's display name (object, field and scope keys), when the catalog knows it. */
+  objectLabels: z.object({ en: z.string(), 'zh-CN': z.string() }).nullable().optional(),
 });
 export type CatalogEntry = z.infer<typeof catalogEntry>;
 
@@ -249,6 +251,12 @@ export const FULFILMENT_REASONS = [
   'disabled',
   /** The requester reported that the grant does not work. */
   'problem-reported',
+  /** The policy says an administrator removes access after this directory change (revocations mode `task`). */
+  'policy-task',
+  /** The CRM cannot remove this by itself (a profile or role is only ever replaced): an administrator changes it. */
+  'cannot-remove',
+  /** AccessLens cannot deactivate users in this CRM: an administrator does. */
+  'cannot-deactivate',
 ] as const;
 export const fulfilmentReason = z.object({ code: z.enum(FULFILMENT_REASONS), message: z.string() });
 export type FulfilmentReason = z.infer<typeof fulfilmentReason>;

@@ -98,6 +98,8 @@ describe('policy routing: preview, ordered stages, automatic approval', () => {
     // Stage 1: Ben, from his popup.
     const benItem = benPopup.getByTestId('al-queue-item').filter({ hasText: 'Ava Chen' });
     await benItem.waitFor({ timeout: 20_000 });
+    await benItem.getByTestId('al-queue-open').click(); // the compact card opens to its details
+    await benItem.getByTestId('al-queue-details').waitFor();
     const benText = (await benItem.textContent()) ?? '';
     expect(benText).toContain('Stage 1 of 2');
     expect(benText).toContain('https://tickets.acme.test/DD-2211');
@@ -118,6 +120,8 @@ describe('policy routing: preview, ordered stages, automatic approval', () => {
     // Stage 2: Dan, from his popup, sees the history.
     const danItem = danPopup.getByTestId('al-queue-item').filter({ hasText: 'Ava Chen' });
     await danItem.waitFor({ timeout: 20_000 });
+    await danItem.getByTestId('al-queue-open').click();
+    await danItem.getByTestId('al-queue-details').waitFor();
     const danText = (await danItem.textContent()) ?? '';
     expect(danText).toContain('Stage 2 of 2');
     expect(danText).toContain('Deal Desk');

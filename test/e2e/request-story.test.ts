@@ -25,10 +25,14 @@ let ava: ExtensionBrowser;
 let ben: ExtensionBrowser;
 
 beforeAll(async () => {
-  [server, crm] = await Promise.all([startServer(), startCrmFixture()]);
+  server = await startServer();
   // The demo org's connection points at a fake Salesforce API, set up as an administrator would: an
   // approval really reaches "Salesforce", and the request is granted once Salesforce holds it.
   salesforce = await connectDemoSalesforce(server.url);
+  // Salesforce's pages refuse Ava an object until its API says she holds it (as the real org would).
+  crm = await startCrmFixture({
+    access: (kind, object) => (kind === 'salesforce' ? salesforce.userCan(salesforceUserId(3), object, 'read') : undefined),
+  });
   [ava, ben] = await Promise.all([
     launchWithExtension({ crmPort: crm.port, crmHosts: crm.hosts }),
     launchWithExtension({ crmPort: crm.port, crmHosts: crm.hosts }),
@@ -86,6 +90,8 @@ describe('blocked on a Salesforce page → request inline → approver popup →
     const popup = await ben.open('popup.html');
     const item = popup.getByTestId('al-queue-item').filter({ hasText: 'Ava Chen' });
     await item.waitFor({ timeout: 10_000 });
+    await item.getByTestId('al-queue-open').click(); // the card opens on the page, the reason and a shorter duration
+    await item.getByTestId('al-queue-details').waitFor();
     const text = await item.textContent();
     expect(text).toContain('Contract');
     expect(text).toContain('Renewal of the Globex contract');
@@ -113,6 +119,13 @@ describe('blocked on a Salesforce page → request inline → approver popup →
     // Salesforce holds the assignment: the Contract Manager permission set, for Ava's user.
     expect(salesforce.assignmentsOf(salesforceUserId(3)).map((a) => a.PermissionSetId)).toContain(demoBundleExternalId('ps-contract-manager'));
 
+    // Reloaded, the page now lets her in, and the overlay says so (it watched for Salesforce's refusal).
+    await status.getByRole('button', { name: 'Reload the page' }).click();
+    await expect
+      .poll(() => page.getByTestId('al-access-check').getAttribute('data-result'), { timeout: 15_000 })
+      .toBe('works');
+    await expect(page.getByTestId('al-access-check').textContent()).resolves.toContain('Access works now');
+
     // "My requests" in her popup says the same.
     const avaPopup = await ava.open('popup.html');
     const mine = avaPopup.getByTestId('al-my-request').filter({ hasText: 'Contract' });
@@ -136,6 +149,7 @@ describe('blocked on a Salesforce page → request inline → approver popup →
 
     const item = popup.getByTestId('al-queue-item').filter({ hasText: 'Quote' });
     await item.waitFor({ timeout: 15_000 });
+    await item.getByTestId('al-queue-open').click();
     await item.getByTestId('al-deny').click();
     await popup.getByTestId('al-error').first().waitFor(); // a reason is required
     expect(await popup.getByTestId('al-queue-item').count()).toBe(1);
@@ -163,8 +177,9 @@ describe('blocked on a Salesforce page → request inline → approver popup →
     const ms = await page.locator('accesslens-overlay').getAttribute('data-dcl-to-badge-ms');
     expect(Number(ms)).toBeGreaterThanOrEqual(0);
 
+    // Salesforce now lets her see the contract (granted above): the overlay follows to the contract's page.
     await page.getByRole('link', { name: 'Contract 00000142' }).click();
-    await page.getByTestId('al-panel').waitFor({ timeout: 15_000 });
+    await expect.poll(() => page.getByTestId('al-panel').getAttribute('aria-label'), { timeout: 15_000 }).toBe('Your access to Contracts');
     await expect.poll(() => row(page, 'object:Contract:read').getAttribute('data-state'), { timeout: 10_000 }).toBe('granted');
     await page.close();
 

@@ -19,6 +19,10 @@
  *   `{name, createable, deletable, fields: [{name, type}]}`.
  * - POST /services/data/vXX.X/sobjects/PermissionSetAssignment ("Create a Record", dome_sobject_create.htm):
  *   201 `{id, success, errors}`; DELETE …/sobjects/PermissionSetAssignment/{id}: 204.
+ * - PATCH /services/data/vXX.X/sobjects/User/{id} ("Update a Record", dome_update_fields.htm): 204 No
+ *   Content; an unknown id is 404 NOT_FOUND; a user without "Manage Internal Users" gets 400
+ *   INSUFFICIENT_ACCESS_OR_READONLY. Only `IsActive` is updatable here (how AccessLens deactivates
+ *   departed users); the update moves SystemModstamp.
  * - POST /services/data/vXX.X/composite/sobjects and DELETE …/composite/sobjects?ids=&allOrNone=
  *   ("sObject Collections", resources_composite_sobjects_collections_create.htm / _delete.htm): 200 with
  *   one `{id, success, errors: [{statusCode, message, fields}]}` per record, partial failures allowed
@@ -81,6 +85,8 @@ export interface FakeSalesforce {
   org: FakeOrg;
   /** Every request: method and path (with the query string). */
   log: { method: string; path: string }[];
+  /** Every User update the fake applied (deactivations). */
+  userUpdates: { userId: string; isActive: boolean }[];
   /** Every PermissionSetAssignment the fake was asked to create (accepted or not). */
   createAttempts: { assigneeId: string; permissionSetId: string | null; groupId: string | null; ok: boolean; errorCode: string | null }[];
   /** Answers the next matching requests with `fault`. */
@@ -515,6 +521,7 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions): Promi
   // ---- writes ----
   const aggregateSetOf = (groupId: string) => list('PermissionSet').find((p) => p.PermissionSetGroupId === groupId && p.Type === 'Group');
   const createAttempts: FakeSalesforce['createAttempts'] = [];
+  const userUpdates: FakeSalesforce['userUpdates'] = [];
   const createAssignment = (input: Record<string, unknown>): { ok: true; record: SfRecord } | { ok: false; errorCode: string; message: string; fields: string[] } => {
     const result = tryCreate(input);
     createAttempts.push({
@@ -608,6 +615,21 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions): Promi
       if (this_.afterCreate) await this_.afterCreate(r.record);
       return send(res, 201, { id: r.record.Id, success: true, errors: [] });
     }
+    const user = /^\/sobjects\/User\/(\w+)$/.exec(rest);
+    if (user && method === 'PATCH') {
+      const record = byId.get(user[1]!);
+      if (!record || !list('User').includes(record)) return sfError(res, 404, 'NOT_FOUND', 'The requested resource does not exist');
+      if (integration.permissions.ManageUsers !== true)
+        return sfError(res, 400, 'INSUFFICIENT_ACCESS_OR_READONLY', 'insufficient access rights on object id');
+      const body = JSON.parse(await readBody(req)) as Record<string, unknown>;
+      const fields = Object.keys(body);
+      if (fields.some((f) => f !== 'IsActive') || typeof body.IsActive !== 'boolean')
+        return sfError(res, 400, 'INVALID_FIELD_FOR_INSERT_UPDATE', `This fake updates User.IsActive only (got ${fields.join(', ')}).`);
+      record.IsActive = body.IsActive;
+      record.SystemModstamp = sfDateTime(now());
+      userUpdates.push({ userId: String(record.Id), isActive: body.IsActive });
+      return send(res, 204, undefined);
+    }
     const one = /^\/sobjects\/PermissionSetAssignment\/(\w+)$/.exec(rest);
     if (one && method === 'DELETE') {
       const r = deleteRecord(one[1]!);
@@ -668,6 +690,7 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions): Promi
     org,
     log,
     createAttempts,
+    userUpdates,
     fail: (fault) => faults.push({ ...fault, left: fault.times ?? 1 }),
     expireTokens: () => tokens.clear(),
     refuseGrants: (refuse) => void (refuseGrants = refuse),

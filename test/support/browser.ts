@@ -3,7 +3,7 @@
  * one fresh profile per person, with the real Salesforce hostnames mapped to the local fixture server.
  */
 import { chromium, type BrowserContext, type Page, type Worker } from 'playwright-core';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './server.ts';
@@ -25,16 +25,15 @@ export function chromiumPath(): string {
 export interface ExtensionBrowser {
   context: BrowserContext;
   extensionId: string;
-  /** The settings page opened by itself on install (the launcher waited for it, then closed it). */
-  installOpenedSettings: boolean;
   worker: Worker;
   open(path: 'popup.html' | 'options.html'): Promise<Page>;
   close(): Promise<void>;
 }
 
 export async function launchWithExtension(options: {
-  crmPort: number;
-  crmHosts: string[];
+  /** Where the CRM fixture listens; its hosts resolve there. Left out for tests of the popup and settings alone. */
+  crmPort?: number;
+  crmHosts?: string[];
   locale?: string;
   /** Defaults to the end-to-end build. */
   extension?: string;
@@ -43,7 +42,10 @@ export async function launchWithExtension(options: {
   if (!existsSync(join(extension, 'manifest.json')))
     throw new Error(`built extension missing at ${extension}: run \`pnpm build:e2e\` (or \`pnpm build\`) first`);
   const userDataDir = mkdtempSync(join(tmpdir(), 'accesslens-profile-'));
-  const rules = options.crmHosts.map((h) => `MAP ${h} 127.0.0.1:${options.crmPort}`).join(', ');
+  // Each browser loads its own copy of the build, so a test never sees another's files change under it.
+  const loaded = join(userDataDir, 'extension');
+  cpSync(extension, loaded, { recursive: true });
+  const rules = (options.crmHosts ?? []).map((h) => `MAP ${h} 127.0.0.1:${options.crmPort}`).join(', ');
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: chromiumPath(),
     headless: true,
@@ -51,8 +53,8 @@ export async function launchWithExtension(options: {
     viewport: { width: 1280, height: 800 },
     args: [
       '--headless=new',
-      `--disable-extensions-except=${extension}`,
-      `--load-extension=${extension}`,
+      `--disable-extensions-except=${loaded}`,
+      `--load-extension=${loaded}`,
       '--no-sandbox',
       '--disable-gpu',
       '--disable-quic',
@@ -60,26 +62,16 @@ export async function launchWithExtension(options: {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
-      `--host-resolver-rules=${rules}`,
+      ...(rules ? [`--host-resolver-rules=${rules}`] : []),
       '--ignore-certificate-errors',
       `--lang=${options.locale ?? 'en-US'}`,
     ],
   });
   const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker', { timeout: 30_000 }));
   const extensionId = new URL(worker.url()).host;
-  // A fresh install opens its settings page by itself; the tests open what they need, so close it.
-  const isSettings = (p: Page) => p.url().startsWith(`chrome-extension://${extensionId}/options.html`);
-  let settings = context.pages().find(isSettings);
-  for (const deadline = Date.now() + 30_000; !settings; ) {
-    if (Date.now() > deadline) throw new Error('the settings page did not open on install');
-    await new Promise((r) => setTimeout(r, 50));
-    settings = context.pages().find(isSettings);
-  }
-  await settings.close();
   return {
     context,
     extensionId,
-    installOpenedSettings: true,
     worker,
     async open(path) {
       const page = await context.newPage();

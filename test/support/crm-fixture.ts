@@ -312,6 +312,11 @@ export function renderFixture(host: string, pathAndQuery: string, denied: Readon
 export interface CrmFixtureOptions {
   /** Per CRM, the objects the demo user may not read (replaces that CRM's DEFAULT_DENIED). */
   denied?: Partial<Record<FixtureCrm, readonly string[]>>;
+  /**
+   * What the CRM itself now says (e.g. a fake CRM API that really holds the user's roles): true lifts a
+   * denial, as the CRM would once access is granted there; undefined leaves the fixture's own list.
+   */
+  access?: (crm: FixtureCrm, object: string) => boolean | undefined;
 }
 
 export interface CrmFixture {
@@ -319,6 +324,8 @@ export interface CrmFixture {
   /** Every hostname to map to the server (`--host-resolver-rules`). */
   hosts: string[];
   denied: Readonly<Record<FixtureCrm, ReadonlySet<string>>>;
+  /** The CRM's administrator gives the demo user `object` by hand: its pages stop refusing. */
+  allow(crm: FixtureCrm, object: string): void;
   close(): Promise<void>;
 }
 
@@ -342,7 +349,9 @@ export async function startCrmFixture(options: CrmFixtureOptions = {}): Promise<
       res.writeHead(204).end();
       return;
     }
-    const { status, html } = renderFixture(host, path, denied);
+    const now = {} as Record<FixtureCrm, ReadonlySet<string>>;
+    for (const crm of FIXTURE_CRMS) now[crm] = new Set([...denied[crm]].filter((object) => options.access?.(crm, object) !== true));
+    const { status, html } = renderFixture(host, path, now);
     res.writeHead(status, { 'content-type': status === 200 ? 'text/html; charset=utf-8' : 'text/plain', 'cache-control': 'no-store' }).end(html);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -351,6 +360,7 @@ export async function startCrmFixture(options: CrmFixtureOptions = {}): Promise<
     port,
     hosts: [...CRM_FIXTURE_HOSTS],
     denied,
+    allow: (crm, object) => void (denied[crm] as Set<string>).delete(object),
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();

@@ -8,7 +8,7 @@ import {
 } from '@accesslens/shared';
 import { invalidInput } from '../../utils/validation';
 import { t } from '../../utils/i18n';
-import type { PopupStateAnswer, RequestAnswer } from '../../utils/protocol';
+import type { DecisionAnswer, PopupStateAnswer } from '../../utils/protocol';
 import type { RequesterDeps } from './requester';
 
 export async function popupState(deps: RequesterDeps): Promise<Result<PopupStateAnswer>> {
@@ -38,10 +38,13 @@ export async function popupState(deps: RequesterDeps): Promise<Result<PopupState
   };
 }
 
+/** How long a decision made with `hold` waits before it is sent: the popup's "Undo" window. */
+export const UNDO_MS = 5_000;
+
 export async function submitDecision(
   deps: RequesterDeps,
-  msg: { requestId: string; outcome: DecisionOutcome; reason: string | null; durationDays: number | null },
-): Promise<Result<RequestAnswer>> {
+  msg: { requestId: string; outcome: DecisionOutcome; reason: string | null; durationDays: number | null; hold?: boolean },
+): Promise<Result<DecisionAnswer>> {
   const { replica } = deps;
   const view = await replica.view();
   if (!(await replica.signedIn()) || !view?.me)
@@ -61,13 +64,22 @@ export async function submitDecision(
   if (durationDays === request.durationDays) durationDays = null;
   const args = decisionRecordArgs.safeParse({ requestId: msg.requestId, outcome: msg.outcome, reason, durationDays });
   if (!args.success) return invalidInput(args.error);
-  const now = deps.now().toISOString();
+  const now = deps.now();
+  const mutationId = deps.uuid();
   await replica.enqueue({
-    mutation: { id: deps.uuid(), name: 'decision.record', args: args.data },
-    queuedAt: now,
+    mutation: { id: mutationId, name: 'decision.record', args: args.data },
+    queuedAt: now.toISOString(),
     delivered: false,
     predicted: null,
+    ...(msg.hold ? { sendAfter: now.getTime() + UNDO_MS } : {}),
   });
   const updated = (await replica.view())?.requests.find((r) => r.id === msg.requestId) ?? request;
-  return { ok: true, request: updated };
+  return { ok: true, request: updated, mutationId };
+}
+
+/** "Undo": withdraws held decisions not yet sent. */
+export async function undoDecisions(deps: RequesterDeps, mutationIds: string[]): Promise<Result<{ withdrawn: number }>> {
+  const withdrawn = await deps.replica.withdraw(mutationIds);
+  if (withdrawn === 0) return { ok: false, error: { code: 'already_sent', message: t('popup.undoTooLate') } };
+  return { ok: true, withdrawn };
 }

@@ -75,11 +75,6 @@ export default defineBackground(() => {
     live.attach(port);
   });
 
-  // A new install has no server or session yet: its settings page is where everything starts.
-  browser.runtime.onInstalled.addListener((details) => {
-    if (details.reason === 'install') void browser.runtime.openOptionsPage();
-  });
-
   void browser.alarms.get(SYNC_ALARM).then((alarm) => {
     if (!alarm) void browser.alarms.create(SYNC_ALARM, { periodInMinutes: 1 });
   });

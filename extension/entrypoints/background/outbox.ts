@@ -23,6 +23,17 @@ export function pendingEntries(outbox: OutboxEntry[]): OutboxEntry[] {
   return outbox.filter((e) => !e.delivered);
 }
 
+/** What may be sent now: not delivered, and no longer held for undo. */
+export function dueEntries(outbox: OutboxEntry[], now: number): OutboxEntry[] {
+  return outbox.filter((e) => !e.delivered && (e.sendAfter ?? 0) <= now);
+}
+
+/** When the next held entry becomes due, or null. */
+export function nextHeldAt(outbox: OutboxEntry[], now: number): number | null {
+  const held = outbox.filter((e) => !e.delivered && (e.sendAfter ?? 0) > now).map((e) => e.sendAfter!);
+  return held.length > 0 ? Math.min(...held) : null;
+}
+
 const OPEN = new Set<AccessRequest['status']>(['pending', 'needs-info']);
 const DAY_MS = 86_400_000;
 

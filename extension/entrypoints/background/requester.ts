@@ -3,6 +3,7 @@ import {
   durationChoicesFor,
   requestCancelArgs,
   requestCreateArgs,
+  requestReportProblemArgs,
   type AccessRequest,
   type ApprovalStage,
   type ObservedPage,
@@ -221,4 +222,35 @@ export async function cancelRequest(deps: RequesterDeps, requestId: string): Pro
   });
   const updated = (await replica.view())?.requests.find((r) => r.id === requestId) ?? request;
   return { ok: true, request: updated };
+}
+
+/**
+ * "Report a problem with this grant": the requester's page still refuses what the CRM should now allow.
+ * Sent with what the page showed — its URL (no query), object, record id and the CRM's own refusal.
+ */
+export async function reportProblem(
+  deps: RequesterDeps,
+  host: string,
+  msg: { requestId: string; page: ObservedPage },
+): Promise<Result<RequestAnswer>> {
+  const { replica } = deps;
+  const view = await replica.view();
+  if (!(await replica.signedIn()) || !view?.me)
+    return { ok: false, error: { code: 'unauthenticated', message: t('error.notSignedIn') } };
+  const meId = view.me.id;
+  const request = view.requests.find((r) => r.id === msg.requestId && r.requesterId === meId);
+  // Only a grant of the connection this page belongs to.
+  const verdict = await decideObserved(view, host, msg.page, deps.now());
+  if (!request || (request.status !== 'fulfilled' && request.status !== 'approved') || verdict.state !== 'ready' || verdict.decision.connectionId !== request.connectionId)
+    return { ok: false, error: { code: 'not_found', message: t('error.notYours') } };
+  const page = { url: msg.page.url, object: msg.page.object, recordId: msg.page.recordId, denialText: msg.page.denialText };
+  const args = requestReportProblemArgs.safeParse({ requestId: request.id, page });
+  if (!args.success) return { ok: false, error: { code: 'invalid_input', message: t('error.invalidMessage') } };
+  await replica.enqueue({
+    mutation: { id: deps.uuid(), name: 'request.report-problem', args: args.data },
+    queuedAt: deps.now().toISOString(),
+    delivered: false,
+    predicted: null,
+  });
+  return { ok: true, request };
 }

@@ -17,11 +17,11 @@ import { invalidInput } from '../../utils/validation';
 import type { ConnectionsAnswer, PageRulesAnswer, SyncAnswer } from '../../utils/protocol';
 import { inHouseHosts } from './in-house';
 import { chosenConnectionsItem } from './storage';
-import { popupState, submitDecision } from './approver';
+import { popupState, submitDecision, undoDecisions } from './approver';
 import { authMethods, authStatus, signIn, signInWithSso, signOut, type AuthDeps } from './auth';
 import { previewRequest } from './preview';
 import { pageRules } from './page';
-import { cancelRequest, pageDecide, submitRequest, type RequesterDeps } from './requester';
+import { cancelRequest, pageDecide, reportProblem, submitRequest, type RequesterDeps } from './requester';
 
 /** The parts of `runtime.MessageSender` the router trusts. */
 export interface Sender {
@@ -92,6 +92,8 @@ export async function route(deps: RouterDeps, incoming: Incoming): Promise<Resul
         return previewRequest(deps, host, message);
       case 'sync.now':
         return syncNow(replica);
+      case 'request.reportProblem':
+        return reportProblem(deps, host, message);
       case 'options.open':
         await deps.openOptionsPage();
         return { ok: true };
@@ -113,6 +115,8 @@ export async function route(deps: RouterDeps, incoming: Incoming): Promise<Resul
       return popupState(deps);
     case 'decision.submit':
       return submitDecision(deps, message);
+    case 'decisions.undo':
+      return undoDecisions(deps, message.mutationIds);
     case 'request.cancel':
       return cancelRequest(deps, message.requestId);
     case 'sync.now':

@@ -23,6 +23,8 @@ export interface OutboxEntry {
   delivered: boolean;
   /** request.create: the request as the client predicts it, shown until the server's copy arrives. */
   predicted: AccessRequest | null;
+  /** Held until this time (epoch ms) so the person can still undo it; sent from then on. */
+  sendAfter?: number;
 }
 
 export const outboxItem = storage.defineItem<OutboxEntry[]>('local:outbox', { fallback: [], version: 1 });

@@ -19,7 +19,7 @@ import {
 import { t } from '../../utils/i18n';
 import type { MutationFailure } from '../../utils/protocol';
 import { ApiFailure, callApi, type Fetch } from './api';
-import { ALARM_THRESHOLD_MS, MAX_BATCH, backoffDelay, failureOf, pendingEntries, replay, settle } from './outbox';
+import { ALARM_THRESHOLD_MS, MAX_BATCH, backoffDelay, dueEntries, failureOf, nextHeldAt, pendingEntries, replay, settle } from './outbox';
 import {
   cursorItem,
   failuresItem,
@@ -207,7 +207,7 @@ export class Replica {
 
   // ---------- writing ----------
 
-  /** Queues a mutation, shows its effect at once, and tries to deliver it. */
+  /** Queues a mutation, shows its effect at once, and tries to deliver it (a held one once it is due). */
   async enqueue(entry: OutboxEntry): Promise<void> {
     await this.exclusive(async () => {
       const s = await this.load();
@@ -216,6 +216,26 @@ export class Replica {
       this.changed();
     });
     void this.syncNow();
+  }
+
+  /**
+   * Takes back mutations still held for undo (not yet sent): their effect disappears. Returns how many
+   * were withdrawn; one already sent cannot be.
+   */
+  async withdraw(mutationIds: string[]): Promise<number> {
+    return this.exclusive(async () => {
+      const s = await this.load();
+      const now = this.deps.now().getTime();
+      const ids = new Set(mutationIds);
+      const keep = s.outbox.filter((e) => !(ids.has(e.mutation.id) && !e.delivered && (e.sendAfter ?? 0) > now));
+      const withdrawn = s.outbox.length - keep.length;
+      if (withdrawn > 0) {
+        s.outbox = keep;
+        await outboxItem.setValue(s.outbox);
+        this.changed();
+      }
+      return withdrawn;
+    });
   }
 
   /** Pushes what is due, then pulls. */
@@ -286,11 +306,17 @@ export class Replica {
     if (changed || outboxChanged || hadError) this.changed();
   }
 
+  private heldTimer: ReturnType<typeof setTimeout> | null = null;
+
   private async pushLocked(force: boolean): Promise<void> {
     const s = await this.load();
-    const batch = pendingEntries(s.outbox).slice(0, MAX_BATCH);
-    if (batch.length === 0) return;
     const now = this.deps.now();
+    // Entries held for undo go once due: wake then (the service worker outlives a 5 s hold).
+    const held = nextHeldAt(s.outbox, now.getTime());
+    if (this.heldTimer) clearTimeout(this.heldTimer);
+    this.heldTimer = held === null ? null : setTimeout(() => void this.syncNow(), held - now.getTime() + 10);
+    const batch = dueEntries(s.outbox, now.getTime()).slice(0, MAX_BATCH);
+    if (batch.length === 0) return;
     if (!force && s.retry && s.retry.nextAt > now.getTime()) return;
     const creds = await this.credentials();
     if (!creds) return;

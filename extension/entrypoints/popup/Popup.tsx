@@ -6,20 +6,15 @@ import { formatRelative, t } from '../../utils/i18n';
 import { ask } from '../../utils/messaging';
 import type { PopupStateAnswer } from '../../utils/protocol';
 import { usePort } from '../../utils/use-port';
-import { MyRequest, QueueItem } from './items';
+import { MyRequest } from './items';
+import { Queue } from './queue';
 import { labelFor, type SignedIn } from './state';
 
-
-function isTyping(target: EventTarget | null): boolean {
-  const el = target as HTMLElement | null;
-  return !!el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable);
-}
 
 export function Popup() {
   const [state, setState] = useState<PopupStateAnswer | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [active, setActive] = useState(0);
-  const list = useRef<HTMLOListElement>(null);
+  const main = useRef<HTMLElement>(null);
 
   const load = useCallback(async () => {
     const result = await ask<PopupStateAnswer>({ type: 'popup.state' });
@@ -35,39 +30,11 @@ export function Popup() {
   }, [load]);
   usePort('popup', true, () => void load());
 
-  const queue = state?.signedIn ? state.queue : [];
+  // Keys work from the moment the popup opens: focus starts inside it.
+  const signedIn = state?.signedIn === true;
   useEffect(() => {
-    if (active >= queue.length && queue.length > 0) setActive(queue.length - 1);
-  }, [queue.length, active]);
-
-  const itemAt = (i: number) =>
-    list.current?.querySelectorAll<HTMLElement>('[data-testid="al-queue-item"]')[i] ?? null;
-
-  const onKeyDown = (e: KeyboardEvent) => {
-    if (isTyping(e.target) || e.ctrlKey || e.metaKey || e.altKey || queue.length === 0) return;
-    const move = (to: number) => {
-      const next = Math.max(0, Math.min(queue.length - 1, to));
-      setActive(next);
-      itemAt(next)?.focus();
-      e.preventDefault();
-    };
-    switch (e.key) {
-      case 'j':
-      case 'ArrowDown':
-        return move(active + 1);
-      case 'k':
-      case 'ArrowUp':
-        return move(active - 1);
-      case 'a':
-        e.preventDefault();
-        itemAt(active)?.querySelector<HTMLButtonElement>('[data-testid="al-approve"]')?.click();
-        return;
-      case 'd':
-        e.preventDefault();
-        itemAt(active)?.querySelector<HTMLTextAreaElement>('[data-testid="al-deny-reason"]')?.focus();
-        return;
-    }
-  };
+    if (signedIn && !main.current?.contains(document.activeElement)) main.current?.focus();
+  }, [signedIn]);
 
   if (!state)
     return (
@@ -93,34 +60,10 @@ export function Popup() {
   const s = state as SignedIn;
   const nameOf = (id: string) => (id === s.me.id ? s.me.name : s.people.find((p) => p.id === id)?.name);
   return (
-    <main class="popup" onKeyDown={onKeyDown}>
+    <main class="popup" ref={main} tabIndex={-1}>
       <Header sync={s.sync} />
       {error && <p class="error" data-testid="al-error">{error}</p>}
-      <section aria-labelledby="queue-title">
-        <h2 id="queue-title">{t('popup.queue', { n: s.queue.length })}</h2>
-        {s.queue.length === 0 ? (
-          <p class="muted" data-testid="al-queue-empty">
-            {t('popup.queueEmpty')}
-          </p>
-        ) : (
-          <>
-            <p class="muted keys">{t('popup.keys')}</p>
-            <ol class="queue" ref={list}>
-              {s.queue.map((r, i) => (
-                <QueueItem
-                  key={r.id}
-                  request={r}
-                  state={s}
-                  active={i === active}
-                  onActivate={() => setActive(i)}
-                  onDecided={load}
-                  nameOf={nameOf}
-                />
-              ))}
-            </ol>
-          </>
-        )}
-      </section>
+      <Queue state={s} nameOf={nameOf} onChanged={load} />
       <section aria-labelledby="mine-title">
         <h2 id="mine-title">{t('popup.myRequests')}</h2>
         {s.myRequests.length === 0 && s.failures.length === 0 ? (

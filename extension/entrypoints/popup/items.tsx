@@ -1,6 +1,6 @@
 /** One request in the approver queue, and one of the viewer's own requests. */
 import { useRef, useState } from 'preact/hooks';
-import { DURATION_CHOICES, type AccessRequest } from '@accesslens/shared';
+import { DURATION_CHOICES, type AccessRequest, type Risk } from '@accesslens/shared';
 import { durationText, formatRelative, joinNames, t } from '../../utils/i18n';
 import { ask } from '../../utils/messaging';
 import type { RequestAnswer } from '../../utils/protocol';
@@ -20,9 +20,15 @@ import { labelFor, type SignedIn } from './state';
 interface QueueItemProps {
   request: AccessRequest;
   state: SignedIn;
+  risk: Risk;
   active: boolean;
+  open: boolean;
+  selected: boolean;
   onActivate: () => void;
-  onDecided: () => void | Promise<void>;
+  onToggleOpen: () => void;
+  onToggleSelected: () => void;
+  /** Decides this request; resolves to an error message, or null when it is held for undo. */
+  decide: (outcome: 'approve' | 'deny', reason: string | null, durationDays: number | null) => Promise<string | null>;
   nameOf: (id: string) => string | undefined;
 }
 
@@ -118,7 +124,11 @@ function StageProgress({ request, nameOf }: { request: AccessRequest; nameOf: Na
   );
 }
 
-export function QueueItem({ request, state, active, onActivate, onDecided, nameOf }: QueueItemProps) {
+/**
+ * One queued request as a compact card: who, what, risk, how long ago, and Approve at hand. Opening
+ * it (click, Enter) shows the page, the reason, evidence, stages, a shorter duration and Deny.
+ */
+export function QueueItem({ request, state, risk, active, open, selected, onActivate, onToggleOpen, onToggleSelected, decide, nameOf }: QueueItemProps) {
   const [days, setDays] = useState(request.durationDays);
   const [reason, setReason] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -126,112 +136,116 @@ export function QueueItem({ request, state, active, onActivate, onDecided, nameO
   const reasonField = useRef<HTMLTextAreaElement>(null);
   const requester = nameOf(request.requesterId) ?? t('people.unknown');
   const labels = request.permissions.map((k) => labelFor(state, k, request.connectionId));
+  const detailsId = `details-${request.id}`;
 
-  const decide = async (outcome: 'approve' | 'deny') => {
+  const submit = async (outcome: 'approve' | 'deny') => {
     if (busy) return;
     if (outcome === 'deny' && !reason.trim()) {
+      if (!open) onToggleOpen();
       setError(t('popup.denyReasonRequired'));
-      reasonField.current?.focus();
+      requestAnimationFrame(() => reasonField.current?.focus());
       return;
     }
     setBusy(true);
     setError(null);
-    const result = await ask<RequestAnswer>({
-      type: 'decision.submit',
-      requestId: request.id,
-      outcome,
-      reason: outcome === 'deny' ? reason.trim() : null,
-      durationDays: outcome === 'approve' && days !== request.durationDays ? days : null,
-    });
+    const failed = await decide(outcome, outcome === 'deny' ? reason.trim() : null, outcome === 'approve' && days !== request.durationDays ? days : null);
     setBusy(false);
-    if (!result.ok) {
-      setError(result.error.message);
-      if (result.error.field === 'reason') reasonField.current?.focus();
-      return;
-    }
-    await onDecided();
+    if (failed) setError(failed);
   };
 
   return (
     <li
-      class={`item${active ? ' item--active' : ''}`}
+      class={`item${active ? ' item--active' : ''}${open ? ' item--open' : ''}`}
       data-testid="al-queue-item"
       data-request-id={request.id}
+      data-risk={risk}
+      aria-selected={selected}
       tabIndex={0}
       onFocusIn={onActivate}
       onClick={onActivate}
     >
-      <div class="row">
-        <strong>{t('popup.requestedBy', { name: requester })}</strong>
-        <span class="muted" title={request.createdAt}>
-          {formatRelative(request.createdAt)}
-        </span>
-      </div>
-      <p class="perm">
-        {labels.join(', ')}{' '}
-        <span class="muted">({request.permissions.join(', ')})</span>
-      </p>
-      <StageFacts request={request} nameOf={nameOf} />
-      <dl class="facts">
-        <PageFacts request={request} />
-        <dt>{t('popup.why')}</dt>
-        <dd class="why">{request.justification}</dd>
-        {request.evidence.length > 0 && (
-          <>
-            <dt>{t('popup.evidence')}</dt>
-            <dd data-testid="al-evidence-links">
-              {request.evidence.map((link) => (
-                <a key={link} class="url" href={link} target="_blank" rel="noopener noreferrer">
-                  {link}
-                </a>
-              ))}
-            </dd>
-          </>
-        )}
-        <dt>{t('popup.duration')}</dt>
-        <dd>{durationText(request.durationDays)}</dd>
-      </dl>
-      <div class="decide">
-        <div class="approve">
-          <label class="inline">
-            <span>{t('popup.approveFor')}</span>
-            <select
-              data-testid="al-approve-duration"
-              value={String(days)}
-              onChange={(e) => setDays(Number((e.target as HTMLSelectElement).value))}
-            >
-              {approveChoices(request.durationDays).map((d) => (
-                <option key={d} value={String(d)}>
-                  {durationText(d)}
-                </option>
-              ))}
-            </select>
-          </label>
-          <button type="button" class="button button--primary" data-testid="al-approve" disabled={busy} onClick={() => void decide('approve')}>
-            {t('popup.approve')}
-          </button>
-        </div>
-        <label class="field">
-          <span>{t('popup.denyReason')}</span>
-          <textarea
-            ref={reasonField}
-            data-testid="al-deny-reason"
-            rows={2}
-            maxLength={2000}
-            aria-invalid={error !== null && !reason.trim()}
-            value={reason}
-            onInput={(e) => setReason((e.target as HTMLTextAreaElement).value)}
-          />
-        </label>
-        {error && (
-          <p class="error" data-testid="al-error" role="alert">
-            {error}
-          </p>
-        )}
-        <button type="button" class="button button--danger" data-testid="al-deny" disabled={busy} onClick={() => void decide('deny')}>
-          {t('popup.deny')}
+      <div class="card">
+        <input
+          type="checkbox"
+          class="pick"
+          data-testid="al-select"
+          checked={selected}
+          aria-label={t('popup.selectOne', { name: requester })}
+          onChange={onToggleSelected}
+        />
+        <button type="button" class="card-main" aria-expanded={open} aria-controls={detailsId} data-testid="al-queue-open" onClick={onToggleOpen}>
+          <span class="row">
+            <strong>{requester}</strong>
+            <span class="muted" title={request.createdAt}>
+              {formatRelative(request.createdAt)}
+            </span>
+          </span>
+          <span class="perm">
+            <span class={`chip chip--risk-${risk}`}>{t(`risk.${risk}`)}</span> {labels.join(', ')}
+          </span>
+          {!open && <span class="why why--short muted">{request.justification}</span>}
+        </button>
+        <button type="button" class="button button--primary button--small" data-testid="al-approve" disabled={busy} onClick={() => void submit('approve')}>
+          {t('popup.approve')}
         </button>
       </div>
+      {error && (
+        <p class="error" data-testid="al-error" role="alert">
+          {error}
+        </p>
+      )}
+      {open && (
+        <div id={detailsId} class="details" data-testid="al-queue-details">
+          <p class="muted keys-line">{request.permissions.join(', ')}</p>
+          <StageFacts request={request} nameOf={nameOf} />
+          <dl class="facts">
+            <PageFacts request={request} />
+            <dt>{t('popup.why')}</dt>
+            <dd class="why">{request.justification}</dd>
+            {request.evidence.length > 0 && (
+              <>
+                <dt>{t('popup.evidence')}</dt>
+                <dd data-testid="al-evidence-links">
+                  {request.evidence.map((link) => (
+                    <a key={link} class="url" href={link} target="_blank" rel="noopener noreferrer">
+                      {link}
+                    </a>
+                  ))}
+                </dd>
+              </>
+            )}
+            <dt>{t('popup.duration')}</dt>
+            <dd>{durationText(request.durationDays)}</dd>
+          </dl>
+          <div class="decide">
+            <label class="inline">
+              <span>{t('popup.approveFor')}</span>
+              <select data-testid="al-approve-duration" value={String(days)} onChange={(e) => setDays(Number((e.target as HTMLSelectElement).value))}>
+                {approveChoices(request.durationDays).map((d) => (
+                  <option key={d} value={String(d)}>
+                    {durationText(d)}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label class="field">
+              <span>{t('popup.denyReason')}</span>
+              <textarea
+                ref={reasonField}
+                data-testid="al-deny-reason"
+                rows={2}
+                maxLength={2000}
+                aria-invalid={error !== null && !reason.trim()}
+                value={reason}
+                onInput={(e) => setReason((e.target as HTMLTextAreaElement).value)}
+              />
+            </label>
+            <button type="button" class="button button--danger" data-testid="al-deny" disabled={busy} onClick={() => void submit('deny')}>
+              {t('popup.deny')}
+            </button>
+          </div>
+        </div>
+      )}
     </li>
   );
 }

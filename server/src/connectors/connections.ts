@@ -386,6 +386,8 @@ export async function openConnector(db: Db, box: SecretBox, connectionId: string
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.maxWaitMs !== undefined ? { maxWaitMs: options.maxWaitMs } : {}),
     ...(definition.isRateLimitBody ? { isRateLimitBody: definition.isRateLimitBody } : {}),
+    ...(definition.isAuthFailureBody ? { isAuthFailureBody: definition.isAuthFailureBody } : {}),
+    ...(definition.authorization ? { authorization: definition.authorization } : {}),
   });
   const tokens = new DbTokenStore(db, box, connectionId, options.now);
   const base = { connection: config, credentials: credentials.data, http, now: options.now, signal: options.signal };

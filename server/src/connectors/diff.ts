@@ -13,6 +13,8 @@
  * - After the connection's first import, an assignment the CRM holds that no request explains is
  *   marked `outsideProcess` (the engine reports it unless the job baseline covers it).
  * - The expiry of a grant AccessLens made stays AccessLens's; the CRM's expiry counts for the rest.
+ * - A bundle whose contents the CRM does not publish (`permissionsKnown: false`) keeps the keys AccessLens
+ *   records for it: an import neither adds nor removes any.
  */
 import { builtInCatalog, DEFAULT_MAX_DAYS_BY_RISK, defaultLabels, parsePermissionKey, type BundleKind, type CrmKind, type Risk } from '@accesslens/shared';
 import type { CrmSnapshot, CrmUser } from './types.ts';
@@ -170,7 +172,8 @@ export function planImport(current: CurrentState, crm: CrmSnapshot, nowIso: stri
   for (const b of crm.bundles.items) {
     const have = bundleByExt.get(b.externalId);
     if (!have) continue;
-    const permissions = [...new Set(b.permissions)].filter((k) => parsePermissionKey(k).ok).sort();
+    // A CRM that does not say what a bundle grants (HubSpot's permission sets): what AccessLens records stays.
+    const permissions = b.permissionsKnown === false ? have.permissions : [...new Set(b.permissions)].filter((k) => parsePermissionKey(k).ok).sort();
     const includes = b.includes.map((e) => bundleIdOfExt.get(e)).filter((x): x is string => x !== undefined);
     const before = new Set(have.permissions);
     const after = new Set(permissions);
@@ -205,14 +208,16 @@ export function planImport(current: CurrentState, crm: CrmSnapshot, nowIso: stri
     const have = accountByExt.get(u.externalId);
     if (have) {
       const createdAt = have.createdAt ?? u.createdAt;
+      // A CRM that does not report sign-ins (undefined) leaves the last login AccessLens knows.
+      const lastLoginAt = u.lastLoginAt === undefined ? have.lastLoginAt : u.lastLoginAt;
       const audited = have.active !== u.active || have.username !== u.username;
-      if (audited || have.lastLoginAt !== u.lastLoginAt || createdAt !== have.createdAt)
+      if (audited || have.lastLoginAt !== lastLoginAt || createdAt !== have.createdAt)
         plan.accountsUpdate.push({
           id: have.id,
           personId: have.personId,
           username: u.username,
           active: u.active,
-          lastLoginAt: u.lastLoginAt,
+          lastLoginAt,
           createdAt,
           audited,
           before: { username: have.username, active: have.active },
@@ -233,7 +238,7 @@ export function planImport(current: CurrentState, crm: CrmSnapshot, nowIso: stri
       externalUserId: u.externalId,
       username: u.username,
       active: u.active,
-      lastLoginAt: u.lastLoginAt,
+      lastLoginAt: u.lastLoginAt ?? null,
       createdAt: u.createdAt ?? nowIso,
     });
   }

@@ -25,6 +25,7 @@ import { openConnector, type Opened } from './connections.ts';
 import { connectorFor } from './registry.ts';
 import { signalWork } from './signal.ts';
 import { CrmError, type CrmHolding } from './types.ts';
+import { completeRevocationTask } from '../revocations/jobs.ts';
 
 /** Automatic attempts before a job becomes an admin task. */
 export const MAX_ATTEMPTS = 8;
@@ -45,6 +46,20 @@ export interface JobPlan {
   days: number;
   /** Revoke: the request's assignments (our ids and the CRM's). */
   assignments?: { id: string; externalId: string | null; bundleId: string | null }[];
+  /**
+   * CRMs where a user holds exactly one bundle of a kind (connector `exclusiveKinds`: a Zoho profile):
+   * what the grant replaces — from AccessLens's records at approval, then from the CRM just before the
+   * write. The revocation's plan carries it to put back. `id`: AccessLens's assignment of it, if any.
+   */
+  replaced?: ReplacedBundle[];
+}
+
+export interface ReplacedBundle {
+  id: string | null;
+  bundleId: string;
+  externalId: string | null;
+  name: string;
+  kind: BundleKind;
 }
 
 
@@ -180,15 +195,16 @@ async function assignableBundles(tx: Transaction, connectionId: string, kinds: r
 /** Kinds a fulfilment may assign, when the kind has no connector to say. */
 const DEFAULT_ASSIGNABLE: readonly BundleKind[] = ['permissionSet', 'permissionSetGroup', 'securityRole', 'team', 'role'];
 
-function assignableKinds(kind: string): readonly BundleKind[] {
+export function assignableKinds(kind: string): readonly BundleKind[] {
   const def = connectorFor(kind as CrmKind);
   if (!def) return DEFAULT_ASSIGNABLE;
+  if (def.assignableKinds) return def.assignableKinds;
   return def.replacesWholeProfile ? ['profile', 'role'] : ['permissionSet', 'permissionSetGroup', 'securityRole', 'team'];
 }
 
 // ---------- deciding how ----------
 
-interface ConnectionFacts {
+export interface ConnectionFacts {
   id: string;
   name: string;
   kind: string;
@@ -198,7 +214,7 @@ interface ConnectionFacts {
   hasCredentials: boolean;
 }
 
-async function connectionFacts(tx: Transaction, connectionId: string): Promise<ConnectionFacts> {
+export async function connectionFacts(tx: Transaction, connectionId: string): Promise<ConnectionFacts> {
   const r = await tx.execute({
     sql: `SELECT c.id, c.name, c.kind, c.mode, c.enabled, c.automatic_change,
             EXISTS (SELECT 1 FROM connection_secrets s WHERE s.connection_id = c.id AND s.purpose = 'credentials') AS has_credentials
@@ -217,8 +233,8 @@ async function connectionFacts(tx: Transaction, connectionId: string): Promise<C
   };
 }
 
-/** Why this change needs a person, or null when the connector can make it. */
-function whyManual(c: ConnectionFacts, plan: JobPlan, action: 'grant' | 'revoke'): FulfilmentReason | null {
+/** Why this change needs a person, or null when the connector can make it (`plan` is read for grants only). */
+export function whyManual(c: ConnectionFacts, plan: JobPlan | null, action: 'grant' | 'revoke'): FulfilmentReason | null {
   if (!c.enabled) return { code: 'disabled', message: `The connection ${c.name} is disabled.` };
   const def = connectorFor(c.kind as CrmKind);
   if (!def || !def.canProvision) return { code: 'no-connector', message: `AccessLens cannot change ${c.kind} access automatically yet.` };
@@ -229,7 +245,7 @@ function whyManual(c: ConnectionFacts, plan: JobPlan, action: 'grant' | 'revoke'
       message: `${c.name} grants only by replacing the user's whole profile or role, and automatic change is off for this connection.`,
     };
   if (!c.hasCredentials) return { code: 'no-credentials', message: `The connection ${c.name} has no credentials.` };
-  if (action === 'grant') {
+  if (action === 'grant' && plan) {
     if (plan.bundles.length === 0)
       return { code: 'no-bundle', message: `No assignable bundle in ${c.name} grants ${plan.keys.join(', ')}: an administrator grants it by hand.` };
     const unlinked = plan.bundles.filter((b) => b.externalId === null);
@@ -254,6 +270,8 @@ async function buildPlan(tx: Transaction, request: Pick<AccessRequest, 'id' | 'r
   const acct = await tx.execute({ sql: 'SELECT person_id, external_user_id, username FROM crm_accounts WHERE id = ?', args: [request.accountId] });
   const a = acct.rows[0]!;
   const cover = smallestCover(await assignableBundles(tx, request.connectionId, assignableKinds(kind)), request.permissions) ?? [];
+  const bundles = cover.map((b) => ({ id: b.id, externalId: b.externalId, name: b.name, kind: b.kind }));
+  const exclusive = connectorFor(kind as CrmKind)?.exclusiveKinds;
   return {
     requestId: request.id,
     requesterId: request.requesterId,
@@ -262,9 +280,60 @@ async function buildPlan(tx: Transaction, request: Pick<AccessRequest, 'id' | 'r
     externalUserId: String(a.external_user_id),
     username: String(a.username),
     keys: request.permissions,
-    bundles: cover.map((b) => ({ id: b.id, externalId: b.externalId, name: b.name, kind: b.kind })),
+    bundles,
     days,
+    ...(exclusive ? { replaced: await replacedOnRecord(tx, request.accountId, bundles, exclusive) } : {}),
   };
+}
+
+/** Kinds of `bundles` a user holds only one of: granting one of those replaces what the user holds of it. */
+const replacingKinds = (bundles: { kind: BundleKind }[], exclusive: readonly BundleKind[]) => [...new Set(bundles.map((b) => b.kind))].filter((k) => exclusive.includes(k));
+
+/** What the account holds, by AccessLens's records, that granting `bundles` would replace. */
+async function replacedOnRecord(tx: Transaction, accountId: string, bundles: { id: string; kind: BundleKind }[], exclusive: readonly BundleKind[]): Promise<ReplacedBundle[]> {
+  const kinds = replacingKinds(bundles, exclusive);
+  if (kinds.length === 0) return [];
+  const r = await tx.execute({
+    sql: `SELECT a.id, a.bundle_id, b.external_id, b.name, b.kind FROM assignments a JOIN bundles b ON b.id = a.bundle_id
+          WHERE a.account_id = ? AND a.revoked_at IS NULL AND a.target_type = 'bundle'
+            AND b.kind IN (SELECT value FROM json_each(?)) AND a.bundle_id NOT IN (SELECT value FROM json_each(?))
+          ORDER BY a.granted_at, a.id`,
+    args: [accountId, JSON.stringify(kinds), JSON.stringify(bundles.map((b) => b.id))],
+  });
+  return r.rows.map((x) => ({
+    id: String(x.id),
+    bundleId: String(x.bundle_id),
+    externalId: x.external_id === null ? null : String(x.external_id),
+    name: String(x.name),
+    kind: String(x.kind) as BundleKind,
+  }));
+}
+
+/** What the CRM shows the user holding, just before the write, that the grant will replace. */
+async function replacedInCrm(db: Db, job: ClaimedJob, holdings: CrmHolding[], exclusive: readonly BundleKind[]): Promise<ReplacedBundle[]> {
+  const kinds = replacingKinds(job.plan.bundles, exclusive);
+  const granted = new Set(job.plan.bundles.map((b) => b.externalId));
+  const others = holdings.filter((h) => !granted.has(h.bundleExternalId));
+  if (kinds.length === 0 || others.length === 0) return [];
+  const r = await db.execute(
+    `SELECT b.id, b.external_id, b.name, b.kind,
+       (SELECT a.id FROM assignments a WHERE a.account_id = ? AND a.bundle_id = b.id AND a.revoked_at IS NULL ORDER BY a.id LIMIT 1) AS assignment_id
+     FROM bundles b WHERE b.connection_id = ? AND b.external_id IN (SELECT value FROM json_each(?)) AND b.kind IN (SELECT value FROM json_each(?))`,
+    [job.plan.accountId, job.connectionId, JSON.stringify(others.map((h) => h.bundleExternalId)), JSON.stringify(kinds)],
+  );
+  return r.rows.map((x) => ({
+    id: x.assignment_id === null ? null : String(x.assignment_id),
+    bundleId: String(x.id),
+    externalId: String(x.external_id),
+    name: String(x.name),
+    kind: String(x.kind) as BundleKind,
+  }));
+}
+
+/** For an admin task removing a grant that replaced something: what to put back. */
+function restoreNote(plan: JobPlan): string {
+  const replaced = plan.replaced ?? [];
+  return replaced.length === 0 ? '' : ` Put back what the grant replaced: ${replaced.map((r) => `${r.name} (${r.kind})`).join(', ')}.`;
 }
 
 /**
@@ -278,7 +347,10 @@ export async function queueGrant(
 ): Promise<RequestFulfilment> {
   const facts = await connectionFacts(w.tx, request.connectionId);
   const plan = await buildPlan(w.tx, request, days, facts.kind);
-  const manual = whyManual(facts, plan, 'grant');
+  let manual = whyManual(facts, plan, 'grant');
+  const replaced = plan.replaced ?? [];
+  if (manual && replaced.length > 0)
+    manual = { ...manual, message: `${manual.message} Granting it replaces what ${plan.username} holds now: ${replaced.map((r) => `${r.name} (${r.kind})`).join(', ')}.` };
   const jobId = `job-${randomUUID()}`;
   await w.tx.execute({
     sql: `INSERT INTO fulfilment_jobs (id, idempotency_key, request_id, connection_id, action, plan, state, attempts, next_run_at, created_at, updated_at)
@@ -326,9 +398,20 @@ export async function queueRevoke(w: WriteContext, requestId: string): Promise<v
     days: 0,
     assignments: held.rows.map((h) => ({ id: String(h.id), externalId: h.external_id === null ? null : String(h.external_id), bundleId: h.bundle_id === null ? null : String(h.bundle_id) })),
   };
+  // Whole-profile CRMs: what the grant replaced goes back at removal (kept on the grant's job).
+  const grantJob = await w.tx.execute({ sql: 'SELECT plan FROM fulfilment_jobs WHERE idempotency_key = ?', args: [`${requestId}:grant`] });
+  const replaced = grantJob.rows[0] ? (JSON.parse(String(grantJob.rows[0].plan)) as JobPlan).replaced : undefined;
+  if (replaced && replaced.length > 0) plan.replaced = replaced;
   let manual = whyManual(facts, plan, 'revoke');
   if (!manual && plan.assignments!.some((x) => x.bundleId === null))
     manual = { code: 'no-bundle', message: 'The grant was recorded by permission, not by a CRM bundle: an administrator removes it by hand.' };
+  const exclusive = connectorFor(facts.kind as CrmKind)?.exclusiveKinds ?? [];
+  if (!manual && replacingKinds(plan.bundles, exclusive).length > 0 && (plan.replaced ?? []).every((r) => r.externalId === null))
+    manual = {
+      code: 'no-bundle',
+      message: `AccessLens does not know what ${plan.username} held before this grant replaced it: an administrator chooses what to put back.`,
+    };
+  if (manual) manual = { ...manual, message: manual.message + restoreNote(plan) };
   const jobId = `job-${randomUUID()}`;
   const inserted = await w.tx.execute({
     sql: `INSERT OR IGNORE INTO fulfilment_jobs (id, idempotency_key, request_id, connection_id, action, plan, state, attempts, next_run_at, created_at, updated_at)
@@ -361,8 +444,17 @@ async function recordGranted(
   held: { bundleId: string | null; externalId: string | null }[],
   actorId: string | null,
   findings: FindingsService | undefined,
+  /** Bundles (external ids) the CRM shows the user holding now; null when it could not be read. */
+  crmHolds: Set<string> | null = null,
 ): Promise<void> {
   const version = await w.version();
+  // Whole-profile CRMs: what the grant replaced is no longer held (unless the CRM still shows it).
+  for (const r of plan.replaced ?? []) {
+    if (r.id === null || (crmHolds && r.externalId !== null && crmHolds.has(r.externalId))) continue;
+    const gone = await w.tx.execute({ sql: 'UPDATE assignments SET revoked_at = ?, version = ? WHERE id = ? AND revoked_at IS NULL', args: [w.nowIso, version, r.id] });
+    if (gone.rowsAffected > 0)
+      await w.audit({ actorId, action: 'assignment.replaced', subjectType: 'assignment', subjectId: r.id, data: { requestId: plan.requestId, accountId: plan.accountId, bundleId: r.bundleId, by: plan.bundles.map((b) => b.id) } });
+  }
   const grantedAt = w.nowIso;
   const expiresAt = new Date(w.now.getTime() + plan.days * DAY_MS).toISOString();
   const targets = held.length > 0 ? held : plan.keys.map(() => ({ bundleId: null, externalId: null }));
@@ -409,13 +501,34 @@ async function recordGranted(
 }
 
 /** The CRM no longer holds the grant: its assignments are revoked and the request is `expired` (or `revoked` before its end). */
-async function recordRemoved(w: WriteContext, plan: JobPlan, actorId: string | null, findings: FindingsService | undefined): Promise<void> {
+async function recordRemoved(
+  w: WriteContext,
+  plan: JobPlan,
+  actorId: string | null,
+  findings: FindingsService | undefined,
+  /** What the CRM shows the user holding now; null when it could not be read (the administrator's word). */
+  holdings: CrmHolding[] | null = null,
+): Promise<void> {
   const version = await w.version();
   const req = await readFulfilment(w.tx, plan.requestId);
   const ids = (plan.assignments ?? []).map((a) => a.id);
   for (const id of ids) {
     const r = await w.tx.execute({ sql: 'UPDATE assignments SET revoked_at = ?, version = ? WHERE id = ? AND revoked_at IS NULL', args: [w.nowIso, version, id] });
     if (r.rowsAffected > 0) await w.audit({ actorId, action: 'grant.removed', subjectType: 'assignment', subjectId: id, data: { requestId: plan.requestId } });
+  }
+  // Whole-profile CRMs: what the grant had replaced is held again (the next import then finds it on record).
+  for (const r of plan.replaced ?? []) {
+    const holding = holdings ? holdings.find((h) => h.bundleExternalId === r.externalId) : null;
+    if (holdings && !holding) continue;
+    const open = await w.tx.execute({ sql: 'SELECT 1 FROM assignments WHERE account_id = ? AND bundle_id = ? AND revoked_at IS NULL LIMIT 1', args: [plan.accountId, r.bundleId] });
+    if (open.rows[0]) continue;
+    const id = `asg-${randomUUID()}`;
+    await w.tx.execute({
+      sql: `INSERT INTO assignments (id, account_id, target_type, bundle_id, permission_key, source, request_id, granted_at, expires_at, revoked_at, version, external_id)
+            VALUES (?, ?, 'bundle', ?, NULL, 'directory', NULL, ?, NULL, NULL, ?, ?)`,
+      args: [id, plan.accountId, r.bundleId, w.nowIso, version, holding?.externalId ?? null],
+    });
+    await w.audit({ actorId, action: 'assignment.restored', subjectType: 'assignment', subjectId: id, data: { requestId: plan.requestId, accountId: plan.accountId, bundleId: r.bundleId, externalId: holding?.externalId ?? null } });
   }
   const status = req?.expiresAt && req.expiresAt <= w.nowIso ? 'expired' : 'revoked';
   await touchRequest(w, plan.requestId, (f) => ({ ...(f ?? initialFulfilment(plan, 'automatic', null, w.nowIso)), state: 'removed', reason: null, nextAttemptAt: null, removedAt: w.nowIso }), {
@@ -515,6 +628,18 @@ export async function runJob(deps: JobDeps, job: ClaimedJob): Promise<'done' | '
       const before = await client.holdings(job.plan.externalUserId);
       const missing = job.plan.bundles.filter((b) => !before.some((h) => h.bundleExternalId === b.externalId));
       const refusals: string[] = [];
+      if (missing.length > 0 && opened.definition.exclusiveKinds) {
+        // Keep what the write is about to replace (the CRM's word now), before writing: a crash after
+        // the write leaves it on the job for the next attempt and for the revocation.
+        job.plan.replaced = await replacedInCrm(deps.db, job, before, opened.definition.exclusiveKinds);
+        const kept = await deps.db.execute("UPDATE fulfilment_jobs SET plan = ?, updated_at = ? WHERE id = ? AND lease_owner = ? AND state = 'running'", [
+          JSON.stringify(job.plan),
+          deps.now().toISOString(),
+          job.id,
+          deps.ownerId,
+        ]);
+        if (kept.rowsAffected === 0) return 'lost';
+      }
       if (missing.length > 0) {
         const expiresAt = new Date(deps.now().getTime() + job.plan.days * DAY_MS).toISOString();
         const outcomes = await client.grant({
@@ -533,7 +658,7 @@ export async function runJob(deps: JobDeps, job: ClaimedJob): Promise<'done' | '
           deps.now(),
           async (w) => {
             if (!(await settle(w, job, deps.ownerId, 'done', { result: { held: held.map((h) => h.holding) } }))) throw new LeaseLost();
-            await recordGranted(w, job.plan, held.map((h) => ({ bundleId: h.bundle.id, externalId: h.holding!.externalId })), null, deps.findings);
+            await recordGranted(w, job.plan, held.map((h) => ({ bundleId: h.bundle.id, externalId: h.holding!.externalId })), null, deps.findings, new Set(after.map((h) => h.bundleExternalId)));
             return true;
           },
           deps.notifier,
@@ -553,17 +678,22 @@ export async function runJob(deps: JobDeps, job: ClaimedJob): Promise<'done' | '
     const targets = present(before);
     const refusals: string[] = [];
     if (targets.length > 0) {
-      const outcomes = await client.revoke({ userExternalId: job.plan.externalUserId, assignments: targets.map((t) => ({ externalId: t.externalId, bundleExternalId: t.bundleExternalId })) });
+      const outcomes = await client.revoke({
+        userExternalId: job.plan.externalUserId,
+        assignments: targets.map((t) => ({ externalId: t.externalId, bundleExternalId: t.bundleExternalId })),
+        restore: (job.plan.replaced ?? []).filter((r) => r.externalId !== null).map((r) => ({ bundleExternalId: r.externalId!, kind: r.kind })),
+      });
       for (const o of outcomes) if (!o.ok) refusals.push(o.error.message);
     }
-    const remaining = present(await client.holdings(job.plan.externalUserId));
+    const afterRevoke = await client.holdings(job.plan.externalUserId);
+    const remaining = present(afterRevoke);
     if (remaining.length === 0) {
       const ok = await runWrite(
         deps.db,
         deps.now(),
         async (w) => {
           if (!(await settle(w, job, deps.ownerId, 'done'))) throw new LeaseLost();
-          await recordRemoved(w, job.plan, null, deps.findings);
+          await recordRemoved(w, job.plan, null, deps.findings, afterRevoke);
           return true;
         },
         deps.notifier,
@@ -740,7 +870,12 @@ export async function completeTask(deps: TaskDeps, taskId: string, adminId: stri
   if (!task) throw notFound('There is no such task.');
   if (String(task.status) !== 'open') throw conflict(`This task is already ${String(task.status)}.`);
   const kind = String(task.kind) as 'grant' | 'revoke' | 'problem';
-  const plan = (JSON.parse(String(task.details)) as { plan: JobPlan }).plan;
+  const details = JSON.parse(String(task.details)) as { plan: JobPlan; revocation?: unknown };
+  // A revocation after a departure or a move (revocations/jobs.ts) has its own record to complete.
+  if (details.revocation) return completeRevocationTask(deps, taskId, adminId, note);
+  const plan = details.plan;
+  const crm = await deps.db.execute('SELECT kind FROM crm_connections WHERE id = ?', [String(task.connection_id)]);
+  const exclusive = connectorFor(String(crm.rows[0]?.kind) as CrmKind)?.exclusiveKinds ?? [];
 
   // What the CRM shows now, when it can be read.
   let holdings: CrmHolding[] | null = null;
@@ -779,15 +914,16 @@ export async function completeTask(deps: TaskDeps, taskId: string, adminId: stri
           if (missing.length > 0)
             throw conflict(`The CRM does not show ${plan.username} holding ${missing.join(', ')} yet: grant it there first, then mark the task done.`);
           // The plan's bundles where held, else whichever held bundles grant the keys — never the user's
-          // profile (it is not this grant's to remove at expiry): then the grant is recorded by key.
-          const assignable = heldBundles.filter((b) => b.kind !== 'profile');
+          // profile (it is not this grant's to remove at expiry; then the grant is recorded by key), except
+          // where a grant is a profile replacing the user's one (Zoho): then the new profile is the grant.
+          const assignable = heldBundles.filter((b) => b.kind !== 'profile' || exclusive.includes('profile'));
           const coversAll = (list: typeof heldBundles) => list.length > 0 && plan.keys.every((k) => list.some((b) => grantsOf.get(b.id)?.has(k)));
           const chosen = assignable.filter((b) => plan.bundles.some((p) => p.id === b.id));
           const granting = assignable.filter((b) => plan.keys.some((k) => grantsOf.get(b.id)?.has(k)));
           const use = coversAll(chosen) ? chosen : coversAll(granting) ? granting : [];
           held = use.map((b) => ({ bundleId: b.id, externalId: holdings!.find((h) => h.bundleExternalId === b.externalId)?.externalId ?? null }));
         } else held = plan.bundles.map((b) => ({ bundleId: b.id, externalId: null }));
-        await recordGranted(w, plan, held, adminId, deps.findings);
+        await recordGranted(w, plan, held, adminId, deps.findings, holdings ? new Set(holdings.map((h) => h.bundleExternalId)) : null);
       } else if (kind === 'revoke' && requestId) {
         if (holdings) {
           const ours = plan.assignments ?? [];
@@ -795,7 +931,7 @@ export async function completeTask(deps: TaskDeps, taskId: string, adminId: stri
           const still = holdings.filter((h) => ours.some((a) => (a.externalId ? a.externalId === h.externalId : a.bundleId !== null && bundleExt.get(a.bundleId) === h.bundleExternalId)));
           if (still.length > 0) throw conflict(`The CRM still shows the grant to ${plan.username}: remove it there first, then mark the task done.`);
         }
-        await recordRemoved(w, plan, adminId, deps.findings);
+        await recordRemoved(w, plan, adminId, deps.findings, holdings);
       } else if (kind === 'problem' && requestId) {
         const req = await readFulfilment(w.tx, requestId);
         if (req?.status === 'fulfilled')

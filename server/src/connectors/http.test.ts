@@ -93,4 +93,34 @@ describe('CrmHttp', () => {
     expect(retryAfterMs(null)).toBeUndefined();
     expect(retryAfterMs('soon')).toBeUndefined();
   });
+
+  it('a body the connector names as a refused token counts as a 401: one refresh, then auth', async () => {
+    const s = scripted([{ status: 200, body: { errorCode: 20016 } }, { status: 200, body: { errorCode: 0, data: [] } }, { status: 200, body: { errorCode: 20016 } }, { status: 200, body: { errorCode: 20016 } }]);
+    const t = tokens();
+    const http = new CrmHttp(
+      { signal: new AbortController().signal, fetch: s.fetchFn, sleep: s.sleep, isAuthFailureBody: (_status, body) => (body as { errorCode?: number }).errorCode === 20016 },
+      t.source,
+    );
+    expect((await http.request('https://crm.test/x', { method: 'POST', body: {} })).body).toEqual({ errorCode: 0, data: [] });
+    expect(s.calls.map((c) => c.auth)).toEqual(['Bearer t0', 'Bearer t1']);
+    const error = await http.request('https://crm.test/x', { method: 'POST', body: {} }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ kind: 'auth' });
+    expect(t.rejected).toHaveLength(1);
+  });
+
+  it('sends the connector\'s Authorization scheme and headers worked out for each attempt', async () => {
+    const seen: Record<string, string>[] = [];
+    const fetchFn = (async (_url: string, init: RequestInit) => {
+      seen.push({ ...(init.headers as Record<string, string>) });
+      return new Response(JSON.stringify({}), { status: seen.length === 1 ? 401 : 200 });
+    }) as unknown as typeof fetch;
+    const t = tokens();
+    const http = new CrmHttp({ signal: new AbortController().signal, fetch: fetchFn, authorization: (token) => `Zoho-oauthtoken ${token}` }, t.source);
+    let n = 0;
+    await http.request('https://crm.test/x', { attemptHeaders: async () => ({ 'x-attempt': String(++n) }) });
+    expect(seen.map((h) => [h.Authorization, h['x-attempt']])).toEqual([
+      ['Zoho-oauthtoken t0', '1'],
+      ['Zoho-oauthtoken t1', '2'],
+    ]);
+  });
 });

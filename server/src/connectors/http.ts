@@ -2,8 +2,9 @@
  * HTTP for connectors: one place for the rules every CRM call follows.
  * - A 429 or 503, or an error body naming a request limit, waits as `Retry-After` says (seconds or an
  *   HTTP date) when that is short, else fails `rate-limited` with the wait, so the caller reschedules.
- * - A 401 refreshes the OAuth token once and repeats the call; a second 401 (or a refused refresh)
- *   fails `auth` and reports the connection as needing re-authorisation.
+ * - A 401 (or a body the connector says means an invalid token) refreshes the OAuth token once and
+ *   repeats the call; a second one (or a refused refresh) fails `auth` and reports the connection as
+ *   needing re-authorisation.
  * - Network failures and 5xx are retried a few times with backoff for calls that are safe to repeat
  *   (GET, DELETE); a POST is never repeated blindly (the caller checks the CRM first, then retries).
  * - Every call has a time-out and follows the caller's AbortSignal.
@@ -31,6 +32,10 @@ export interface CrmHttpOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Bodies of these error responses mean "too many requests" (e.g. Salesforce REQUEST_LIMIT_EXCEEDED on a 403). */
   isRateLimitBody?: (status: number, body: unknown) => boolean;
+  /** Bodies of these responses mean "the token is not valid" although the status is not 401 (Fxiaoke: 200 with errorCode 20016). */
+  isAuthFailureBody?: (status: number, body: unknown) => boolean;
+  /** The Authorization header for a token (default `Bearer {token}`). */
+  authorization?: (accessToken: string) => string;
 }
 
 export interface CrmResponse {
@@ -43,6 +48,11 @@ export interface CrmResponse {
 export interface CrmRequest {
   method?: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
   headers?: Record<string, string>;
+  /**
+   * Headers worked out for each attempt, after the token is fetched or refreshed (Fxiaoke's
+   * `x-fs-ea` comes with its token).
+   */
+  attemptHeaders?: () => Promise<Record<string, string>>;
   /** JSON body (or a prepared string / URLSearchParams). */
   body?: unknown;
   /** Without the token (e.g. the token endpoint itself). */
@@ -104,11 +114,13 @@ export class CrmHttp {
    * One call with the rules above. Returns every response that is not a rate limit, an auth failure
    * or a passing failure — the caller reads the CRM's own error body.
    */
-  async request(url: string, req: CrmRequest = {}): Promise<CrmResponse> {
+  async request(target: string | (() => Promise<string>), req: CrmRequest = {}): Promise<CrmResponse> {
     const method = req.method ?? 'GET';
     let refreshed = false;
     let token = req.anonymous || !this.tokens ? null : await this.tokens.token();
     for (let attempt = 0; ; attempt++) {
+      // A URL worked out once the token is there (Zoho's API domain comes with its token).
+      const url = typeof target === 'string' ? target : await target();
       let response: Response;
       try {
         response = await this.#send(url, method, req, token);
@@ -124,7 +136,8 @@ export class CrmHttp {
       const body = await readBody(response);
       const status = response.status;
 
-      if (status === 401 && token !== null && this.tokens) {
+      const unauthorised = status === 401 || (this.options.isAuthFailureBody?.(status, body) ?? false);
+      if (unauthorised && token !== null && this.tokens) {
         if (!refreshed) {
           refreshed = true;
           token = await this.tokens.refresh();
@@ -161,8 +174,8 @@ export class CrmHttp {
 
   async #send(url: string, method: string, req: CrmRequest, token: string | null): Promise<Response> {
     this.calls++;
-    const headers: Record<string, string> = { Accept: 'application/json', ...req.headers };
-    if (token) headers.Authorization = `Bearer ${token}`;
+    const headers: Record<string, string> = { Accept: 'application/json', ...req.headers, ...(req.attemptHeaders ? await req.attemptHeaders() : {}) };
+    if (token) headers.Authorization = this.options.authorization ? this.options.authorization(token) : `Bearer ${token}`;
     let body: string | URLSearchParams | undefined;
     if (req.body instanceof URLSearchParams) body = req.body;
     else if (typeof req.body === 'string') body = req.body;

@@ -22,7 +22,7 @@ import type { SecretBox } from '../secrets.ts';
 import { runWrite, type WriteContext } from '../write.ts';
 import { ensureState, IMPORT_RUN_COLUMNS, importRunFromRow, loadConnection, loadImportRun, markAuthorised, openConnector } from './connections.ts';
 import { planCounts, planImport, type CurrentState, type ImportPlan } from './diff.ts';
-import { CrmError, type CrmSnapshot, type ReadProgress } from './types.ts';
+import { CrmError, type CrmLicence, type CrmSnapshot, type ReadProgress } from './types.ts';
 
 export interface ImportDeps {
   db: Db;
@@ -228,6 +228,7 @@ export async function runImport(
     const plan = planImport(state.current, snapshot, nowIso, sequentialIds());
     const counts = { ...planCounts(plan), requestsEnded: 0 };
     counts.requestsEnded = await applyPlan(deps, plan, state.version, runId, () => heartbeat({ phase: 'applying' }));
+    if (snapshot.licences) Object.assign(counts, await applyLicences(deps, connectionId, runId, snapshot.licences));
     signal.throwIfAborted();
 
     const warnings = [...(snapshot.warnings ?? [])];
@@ -336,12 +337,14 @@ async function readState(db: Db, connectionId: string, kind: CurrentState['kind'
       args: c,
     },
     { sql: 'SELECT key FROM permission_catalog WHERE connection_id = ?', args: c },
-    { sql: "SELECT plan FROM fulfilment_jobs WHERE connection_id = ? AND action = 'grant' AND state IN ('queued', 'running', 'task')", args: c },
+    { sql: "SELECT action, plan FROM fulfilment_jobs WHERE connection_id = ? AND action IN ('grant', 'revoke') AND state IN ('queued', 'running', 'task')", args: c },
   ]);
+  // Grants being applied, and what a removal puts back (whole-profile CRMs): a request explains them.
   const inFlight = new Set<string>();
   for (const j of jobs!.rows) {
-    const plan = JSON.parse(String(j.plan)) as { accountId: string; bundles: { id: string }[] };
-    for (const b of plan.bundles) inFlight.add(`${plan.accountId}|${b.id}`);
+    const plan = JSON.parse(String(j.plan)) as { accountId: string; bundles: { id: string }[]; replaced?: { bundleId: string }[] };
+    if (String(j.action) === 'grant') for (const b of plan.bundles) inFlight.add(`${plan.accountId}|${b.id}`);
+    else for (const r of plan.replaced ?? []) inFlight.add(`${plan.accountId}|${r.bundleId}`);
   }
   return {
     version: Number(meta!.rows[0]!.version),
@@ -600,7 +603,7 @@ async function applyPlan(deps: ImportDeps, plan: ImportPlan, v0: number, runId: 
         insertRows(
           'crm_unmatched_users',
           ['connection_id', 'external_user_id', 'username', 'email', 'active', 'last_login_at', 'last_seen_at'],
-          chunk.map((u) => [connectionId, u.externalId, u.username, u.email, u.active ? 1 : 0, u.lastLoginAt, w.nowIso]),
+          chunk.map((u) => [connectionId, u.externalId, u.username, u.email, u.active ? 1 : 0, u.lastLoginAt ?? null, w.nowIso]),
           'INSERT OR REPLACE',
         ),
       );
@@ -689,6 +692,47 @@ async function applyPlan(deps: ImportDeps, plan: ImportPlan, v0: number, runId: 
     }),
   );
   return requestsEnded;
+}
+
+/**
+ * Seat counts the CRM reports (HubSpot paid seats): each updates the connection's licence of the same name
+ * and type, or adds it; a licence the CRM stops reporting is left as it is (an administrator may keep
+ * counting it). Audited when a count changes.
+ */
+async function applyLicences(deps: ImportDeps, connectionId: string, runId: string, licences: CrmLicence[]): Promise<{ licencesAdded: number; licencesChanged: number }> {
+  const out = { licencesAdded: 0, licencesChanged: 0 };
+  if (licences.length === 0) return out;
+  await runWrite(
+    deps.db,
+    deps.now(),
+    async (w) => {
+      for (const l of licences) {
+        const r = await w.tx.execute({
+          sql: 'SELECT id, seats FROM licenses WHERE connection_id = ? AND name = ? AND license_type = ? AND deleted_at IS NULL ORDER BY id LIMIT 1',
+          args: [connectionId, l.name, l.type],
+        });
+        const have = r.rows[0];
+        if (have && Number(have.seats) === l.seats) continue;
+        const version = await w.version();
+        if (have) {
+          await w.tx.execute({ sql: 'UPDATE licenses SET seats = ?, version = ? WHERE id = ?', args: [l.seats, version, String(have.id)] });
+          await w.audit({ actorId: null, action: 'license.updated', subjectType: 'license', subjectId: String(have.id), data: { runId, changes: { seats: { from: Number(have.seats), to: l.seats } }, source: 'import' } });
+          out.licencesChanged++;
+        } else {
+          const id = `lic-${randomUUID()}`;
+          await w.tx.execute({
+            sql: 'INSERT INTO licenses (id, connection_id, name, license_type, seats, term_end_date, version) VALUES (?, ?, ?, ?, ?, NULL, ?)',
+            args: [id, connectionId, l.name, l.type, l.seats, version],
+          });
+          await w.audit({ actorId: null, action: 'license.created', subjectType: 'license', subjectId: id, data: { runId, connectionId, name: l.name, type: l.type, seats: l.seats, source: 'import' } });
+          out.licencesAdded++;
+        }
+      }
+      deps.findings?.track(w);
+    },
+    deps.notifier,
+  );
+  return out;
 }
 
 /**

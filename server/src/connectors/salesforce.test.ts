@@ -167,6 +167,12 @@ describe('import', () => {
     expect(sf.log.filter((l) => l.path === '/services/oauth2/token').length).toBe(2);
   });
 
+  it('an instance URL that is not a URL is a 400 naming the field (it was a 500)', async () => {
+    const res = await h.patch(cara, '/api/admin/connections/sf-acme', { settings: { instanceUrl: 'acme.my.salesforce.com' } });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain('settings.instanceUrl: must be a URL');
+  });
+
   it('credentials the CRM refuses mark the connection as needing re-authorisation, for admins to see', async () => {
     await connect();
     sf.refuseGrants(true);

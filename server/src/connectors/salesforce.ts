@@ -11,6 +11,9 @@ import { salesforce as salesforceAdapter } from '@accesslens/shared/crm';
  *   `Sforce-Query-Options: batchSize=` header (200–2,000).
  * - REST API Developer Guide, "sObject Describe" (resources_sobject_describe.htm): `fields[]` with
  *   `name`, `type`; `createable`, `deletable`.
+ * - REST API Developer Guide, "Update a Record" (dome_update_fields.htm): PATCH /sobjects/User/{id} with
+ *   `{"IsActive": false}` → 204 No Content; how departures deactivate a user (users are never deleted;
+ *   the integration user needs "Manage Internal Users").
  * - REST API Developer Guide, "sObject Collections" (resources_composite_sobjects_collections_create.htm,
  *   …_delete.htm): `{allOrNone, records}` → `[{id, success, errors: [{statusCode, message, fields}]}]`.
  * - REST API Developer Guide, "Status Codes and Error Responses" (errorcodes.htm): errors are
@@ -49,7 +52,9 @@ const text = () => z.string({ error: (issue) => (issue.input === undefined ? 'is
 const crmUrl = text()
   .trim()
   .url('must be a URL such as https://acme.my.salesforce.com')
+  // zod runs this check even when .url() failed: an unparseable value is left to that message (not a 500).
   .refine((u) => {
+    if (!URL.canParse(u)) return true;
     const url = new URL(u);
     return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.test(url.hostname));
   }, 'must be https:// (http:// only for a test server on this machine)')
@@ -451,6 +456,18 @@ class SalesforceClient implements CrmClient {
       });
   }
 
+  async userActive(userExternalId: string): Promise<boolean | null> {
+    if (!ID.test(userExternalId)) throw new CrmError('refused', `"${userExternalId}" is not a Salesforce user id.`);
+    const [user] = await this.queryAll(`SELECT Id, IsActive FROM User WHERE Id = '${userExternalId}'`);
+    return user ? user.IsActive === true : null;
+  }
+
+  async deactivateUser(userExternalId: string): Promise<void> {
+    if (!ID.test(userExternalId)) throw new CrmError('refused', `"${userExternalId}" is not a Salesforce user id.`);
+    const res = await this.ctx.http.request(await this.#api(`/sobjects/User/${userExternalId}`), { method: 'PATCH', body: { IsActive: false } });
+    if (res.status !== 204 && res.status !== 200) throw refusal(res.status, res.body, `Deactivate user ${userExternalId}`);
+  }
+
   async grant(op: { userExternalId: string; bundles: { externalId: string; kind: BundleKind }[]; expiresAt: string | null }): Promise<GrantOutcome[]> {
     const out: GrantOutcome[] = [];
     for (let i = 0; i < op.bundles.length; i += 200) {
@@ -517,6 +534,7 @@ export const salesforce: ConnectorDefinition<SalesforceSettings, SalesforceCrede
   credentialsSchema: salesforceCredentials,
   replacesWholeProfile: false,
   canProvision: true,
+  canDeactivateUsers: true,
   supportsExpiration: true,
   isRateLimitBody,
   authenticate,

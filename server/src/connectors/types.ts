@@ -13,6 +13,9 @@
  *   before writing (a grant already present is adopted, never written twice) and to confirm after.
  * - `grant` / `revoke`: change the CRM. Must be safe to call again for the same change (the framework
  *   checks holdings first, but a crash can still fall between the write and the record of it).
+ * - `deactivateUser` / `userActive` (optional, together; set `canDeactivateUsers`): departures and
+ *   suspensions deactivate the CRM user (revocations/jobs.ts), confirmed by reading the user again.
+ *   Without them, deactivating is an admin task.
  * - Throw `CrmError`s with the right `kind`: the framework retries `unavailable` and `rate-limited`
  *   (after `retryAfterMs`), marks the connection "needs re-authorisation" on `auth`, and turns
  *   `refused` into an admin task quoting the CRM's message.
@@ -30,7 +33,11 @@ export interface CrmUser {
   /** Matched (case-insensitively) to a person's email. */
   email: string | null;
   active: boolean;
-  lastLoginAt: string | null;
+  /**
+   * The last sign-in the CRM reports (null: never). Absent when the CRM's API does not say (Zoho,
+   * Fxiaoke): the last login AccessLens already knows (e.g. from usage reports) then stays.
+   */
+  lastLoginAt?: string | null;
   createdAt: string | null;
 }
 
@@ -45,6 +52,20 @@ export interface CrmBundle {
   includes: string[];
   /** Whether AccessLens may assign it to fulfil a request (a profile is not: each user has exactly one). */
   assignable: boolean;
+  /**
+   * False when the CRM's API does not say what the bundle grants (HubSpot names its permission sets but
+   * publishes no per-object permissions): `permissions` is then empty and an import keeps the keys
+   * AccessLens already records for the bundle instead of removing them. Default true.
+   */
+  permissionsKnown?: boolean;
+}
+
+/** Seats of one licence as the CRM counts them (HubSpot paid seats): kept in the connection's licences. */
+export interface CrmLicence {
+  name: string;
+  type: 'user' | 'permission-set' | 'seat' | 'module';
+  /** Seats bought (in use + free). */
+  seats: number;
 }
 
 /** A user holding a bundle. */
@@ -73,6 +94,8 @@ export interface CrmSnapshot {
   tenant?: string | null;
   /** Problems that do not fail the import. */
   warnings?: string[];
+  /** Licence seat counts, when the CRM reports them: each updates (or adds) the connection's licence of that name and type. */
+  licences?: CrmLicence[];
 }
 
 export interface ReadProgress {
@@ -105,6 +128,12 @@ export interface RevokeOperation {
   userExternalId: string;
   /** The CRM assignments to remove. */
   assignments: { externalId: string; bundleExternalId: string }[];
+  /**
+   * CRMs where a user holds exactly one bundle of a kind (`exclusiveKinds`: a Zoho profile): what the
+   * grant replaced, to put back. Empty when the grant replaced nothing or AccessLens does not know what
+   * it replaced (then a connector that cannot remove without a replacement refuses).
+   */
+  restore?: { bundleExternalId: string; kind: BundleKind }[];
 }
 
 export type RevokeOutcome = { externalId: string; ok: true } | { externalId: string; ok: false; error: CrmError };
@@ -160,6 +189,10 @@ export interface CrmClient {
   holdings(userExternalId: string): Promise<CrmHolding[]>;
   grant(op: GrantOperation): Promise<GrantOutcome[]>;
   revoke(op: RevokeOperation): Promise<RevokeOutcome[]>;
+  /** Deactivates the user (they can no longer sign in); safe to call again. Optional: see `canDeactivateUsers`. */
+  deactivateUser?(userExternalId: string): Promise<void>;
+  /** Whether the user is active now, read fresh from the CRM; null when the CRM has no such user. */
+  userActive?(userExternalId: string): Promise<boolean | null>;
 }
 
 export interface ConnectorDefinition<Settings = unknown, Credentials = unknown> {
@@ -175,10 +208,30 @@ export interface ConnectorDefinition<Settings = unknown, Credentials = unknown> 
   replacesWholeProfile: boolean;
   /** Whether this connector can apply grants and revocations at all (false: always admin tasks). */
   canProvision: boolean;
+  /** Whether its client deactivates users (`deactivateUser` and `userActive`): departures then need no admin task for it. */
+  canDeactivateUsers?: boolean;
   /** Whether the CRM ends an assignment by itself at a given time (Salesforce ExpirationDate). */
   supportsExpiration: boolean;
+  /**
+   * Bundle kinds a user holds exactly one of (Zoho: a profile and a role). Granting one replaces the
+   * user's current one: the framework keeps what it replaced with the job and hands it back to `revoke`
+   * (`restore`) to put back at expiry, and records the swap in AccessLens at once.
+   */
+  exclusiveKinds?: readonly BundleKind[];
+  /**
+   * Bundle kinds a fulfilment may assign. Default: profiles and roles for `replacesWholeProfile`
+   * connectors, else permission sets, groups, security roles and teams.
+   */
+  assignableKinds?: readonly BundleKind[];
   /** Error bodies that mean "too many requests" although the status is not 429 (Salesforce: 403 REQUEST_LIMIT_EXCEEDED). */
   isRateLimitBody?: (status: number, body: unknown) => boolean;
+  /**
+   * Error bodies that mean "this token is not valid (any more)" although the status is not 401
+   * (Fxiaoke answers HTTP 200 with errorCode 20016): treated as a 401 — refresh once, then `auth`.
+   */
+  isAuthFailureBody?: (status: number, body: unknown) => boolean;
+  /** The Authorization header for a token (default `Bearer {token}`; Zoho: `Zoho-oauthtoken {token}`). */
+  authorization?: (accessToken: string) => string;
   /** How to sign in, for the token: called when there is no token, it is about to expire, or after a 401. */
   authenticate(ctx: Omit<ConnectorContext<Settings, Credentials>, 'tokens'>, previous: StoredToken | null): Promise<StoredToken>;
   open(ctx: ConnectorContext<Settings, Credentials>): CrmClient;

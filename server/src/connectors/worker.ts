@@ -1,5 +1,6 @@
 /**
- * One per server process: runs due fulfilment jobs and due imports. Work is found in the database
+ * One per server process: runs due fulfilment jobs and due imports, and plans and runs revocations
+ * after departures and moves (server/src/revocations/). Work is found in the database
  * (so it survives restarts) and claimed atomically there (so several processes on one database never
  * run the same job or import twice). It wakes when this process queues work, and polls for the rest.
  */
@@ -11,6 +12,8 @@ import type { SecretBox } from '../secrets.ts';
 import { claimJob, releaseJobs, runJob } from './fulfilment.ts';
 import { workSignal } from './signal.ts';
 import { dueImports, runImport } from './import.ts';
+import { planDirectoryEvents } from '../revocations/planner.ts';
+import { claimRevocation, releaseRevocations, runRevocation } from '../revocations/jobs.ts';
 
 export interface WorkerOptions {
   db: Db;
@@ -35,11 +38,13 @@ export class ConnectorWorker {
   #timer: NodeJS.Timeout | null = null;
   #jobs: Promise<number> | null = null;
   #imports: Promise<number> | null = null;
+  #revocations: Promise<number> | null = null;
+  #revocationsAgain = false;
   #again = false;
   #stopped = false;
   readonly #onWork = () => this.wake();
   /** Counters, for tests and logs. */
-  readonly stats = { jobs: 0, imports: 0 };
+  readonly stats = { jobs: 0, imports: 0, revocations: 0 };
 
   constructor(private readonly options: WorkerOptions) {
     this.ownerId = options.ownerId ?? `proc-${randomUUID()}`;
@@ -71,19 +76,31 @@ export class ConnectorWorker {
     this.#imports ??= this.#drainImports().finally(() => {
       this.#imports = null;
     });
+    if (this.#revocations) this.#revocationsAgain = true;
+    else
+      this.#revocations = this.#drainRevocations().finally(() => {
+        this.#revocations = null;
+        if (this.#revocationsAgain) {
+          this.#revocationsAgain = false;
+          this.wake();
+        }
+      });
   }
 
   /** Runs every due job and import until none is due (tests drive the clock and call this). */
-  async runDue(): Promise<{ jobs: number; imports: number }> {
-    await Promise.all([this.#jobs, this.#imports]);
+  async runDue(): Promise<{ jobs: number; imports: number; revocations: number }> {
+    await Promise.all([this.#jobs, this.#imports, this.#revocations]);
     let jobs = 0;
     let imports = 0;
+    let revocations = 0;
     for (;;) {
       const j = await this.#drainJobs();
       const i = await this.#drainImports();
+      const r = await this.#drainRevocations();
       jobs += j;
       imports += i;
-      if (j === 0 && i === 0) return { jobs, imports };
+      revocations += r;
+      if (j === 0 && i === 0 && r === 0) return { jobs, imports, revocations };
     }
   }
 
@@ -92,8 +109,9 @@ export class ConnectorWorker {
     workSignal.removeEventListener('work', this.#onWork);
     if (this.#timer) clearInterval(this.#timer);
     this.#abort.abort(new Error('The server is stopping.'));
-    await Promise.allSettled([this.#jobs, this.#imports]);
+    await Promise.allSettled([this.#jobs, this.#imports, this.#revocations]);
     await releaseJobs(this.options.db, this.ownerId, this.#now()).catch(() => 0);
+    await releaseRevocations(this.options.db, this.ownerId, this.#now()).catch(() => 0);
   }
 
   #deps() {
@@ -139,6 +157,29 @@ export class ConnectorWorker {
       }
     } catch (error) {
       if (!this.#stopped) this.#log(`import failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    }
+    return n;
+  }
+
+  /** Plans every unprocessed directory event, then runs the revocations that are due. */
+  async #drainRevocations(): Promise<number> {
+    let n = 0;
+    const deps = { ...this.#deps(), ...(this.options.jobLeaseMs ? { leaseMs: this.options.jobLeaseMs } : {}) };
+    try {
+      while (!this.#stopped) {
+        const planned = await planDirectoryEvents(deps);
+        if (planned === 0) break;
+        n += planned;
+      }
+      while (!this.#stopped) {
+        const claimed = await claimRevocation(deps);
+        if (!claimed) break;
+        n++;
+        this.stats.revocations++;
+        if (claimed !== 'cancelled') await runRevocation(deps, claimed);
+      }
+    } catch (error) {
+      if (!this.#stopped) this.#log(`revocation failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
     }
     return n;
   }

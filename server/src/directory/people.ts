@@ -9,6 +9,7 @@ import type { AuditInput } from '../audit.ts';
 import type { Transaction } from '../db.ts';
 import { insertRows } from '../db-bulk.ts';
 import type { WriteContext } from '../write.ts';
+import { signalWork } from '../connectors/signal.ts';
 import { directoryEventOf, insertDirectoryEvents, type DirectoryEventKind, type DirectorySource } from './events.ts';
 
 /** A person as stored, with what only the directory needs. */
@@ -382,6 +383,8 @@ export async function writePeople(
   for (const part of chunks(signedOut))
     await tx.execute({ sql: `DELETE FROM sessions WHERE person_id IN (${part.map(() => '?').join(', ')})`, args: part });
   await insertDirectoryEvents(tx, events, source, nowIso);
+  // The revocation planner (revocations/planner.ts) in this process takes them at once; others at their next poll.
+  if (events.length > 0) w.afterCommit(signalWork);
   await w.auditMany(audits);
   return summary;
 }

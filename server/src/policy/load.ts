@@ -4,6 +4,7 @@
  */
 import {
   builtInCatalog,
+  DEFAULT_REVOCATION_POLICY,
   DEFAULT_THRESHOLDS,
   mergeCatalogs,
   policyDocument,
@@ -115,6 +116,7 @@ export const EMPTY_POLICY_DOCUMENT: PolicyDocument = {
   requestRules: [],
   adminFunctions: [],
   thresholds: { ...DEFAULT_THRESHOLDS },
+  revocations: structuredClone(DEFAULT_REVOCATION_POLICY),
 };
 
 export interface StoredPolicy {

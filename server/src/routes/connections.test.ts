@@ -84,6 +84,7 @@ describe('/api/admin/connections', () => {
     expect(await field(body({ kind: 'oracle' }))).toBe('kind');
     expect(await field(body({ name: '  ' }))).toBe('name');
     expect(await field(body({ hosts: ['https://globex.my.salesforce.com/'] }))).toBe('hosts.0');
+    expect(await field(body({ hosts: ['globex.my.salesforce.com:99999999'] }))).toBe('hosts.0');
     expect(await field(body({ mode: 'write' }))).toBe('mode');
     expect(await field(body({ scheduleMinutes: -5 }))).toBe('scheduleMinutes');
     expect(await field(body({ automaticChange: true }))).toBe('automaticChange');
@@ -96,6 +97,12 @@ describe('/api/admin/connections', () => {
     const dup = await h.post(cara, '/api/admin/connections', body({ id: 'sf-acme' }));
     expect(dup.status).toBe(409);
     expect((await errorOf(dup)).field).toBe('id');
+  });
+
+  it('an in-house CRM on its own port: the host keeps the port, as pages show it', async () => {
+    const res = await h.post(cara, '/api/admin/connections', { kind: 'generic', name: 'Ops Desk', hosts: ['Desk.Acme.Internal:8443'] });
+    expect(res.status).toBe(201);
+    expect(((await res.json()) as { connection: { hosts: string[] } }).connection.hosts).toEqual(['desk.acme.internal:8443']);
   });
 
   it('is for administrators only', async () => {

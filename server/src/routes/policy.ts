@@ -55,6 +55,7 @@ async function checkReferences(db: Db, d: PolicyDocument): Promise<void> {
     for (const side of ['left', 'right'] as const)
       for (const [j, id] of (r[side].bundleIds ?? []).entries()) bundleIn(`sodRules.${i}.${side}.bundleIds.${j}`, id, r.connectionId);
   }
+  for (const [i, r] of d.revocations.connections.entries()) connection(`revocations.connections.${i}.connectionId`, r.connectionId);
   for (const [i, r] of d.requestRules.entries()) {
     connection(`requestRules.${i}.connectionId`, r.connectionId);
     for (const [j, s] of r.stages.entries()) approver(`requestRules.${i}.stages.${j}`, s);

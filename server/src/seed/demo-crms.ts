@@ -14,7 +14,8 @@ interface DemoCrm {
   connection: { id: string; kind: CrmKind; name: string; hosts: string[]; tenant: string | null };
   /** Catalog objects (the CRM's API names), their labels, and how risky reading them is. */
   objects: { name: string; en: string; zh: string; readRisk: Risk }[];
-  bundles: { id: string; kind: BundleKind; name: string; grants: Grants }[];
+  /** `externalId`: the CRM's id of it (so an import of the CRM finds the seed's bundles). */
+  bundles: { id: string; kind: BundleKind; name: string; grants: Grants; externalId?: string }[];
   /** Person → their user in this CRM and the bundles they hold. */
   users: Record<string, { externalUserId: string; username: string; bundles: string[] }>;
   /** Page rules an admin wrote (in-house CRMs). */
@@ -40,18 +41,21 @@ export const DEMO_CRMS: DemoCrm[] = [
     ],
     bundles: [
       // Dataverse privileges are independent: each role lists Read besides Write (Write implies nothing).
-      { id: 'dyn-salesperson', kind: 'securityRole', name: 'Salesperson', grants: { account: rce, contact: rce, lead: rce } },
+      // externalId: the root role's roleid in Dataverse.
+      { id: 'dyn-salesperson', kind: 'securityRole', name: 'Salesperson', grants: { account: rce, contact: rce, lead: rce }, externalId: 'c3a5e0b1-59b1-ef11-b8e8-000d3a4a1b01' },
       {
         id: 'dyn-sales-manager',
         kind: 'securityRole',
         name: 'Sales Manager',
         grants: { account: rce, contact: rce, lead: all, opportunity: rce, quote: rce },
+        externalId: 'c3a5e0b1-59b1-ef11-b8e8-000d3a4a1b02',
       },
       {
         id: 'dyn-sysadmin',
         kind: 'securityRole',
         name: 'System Administrator',
         grants: { account: all, contact: all, lead: all, opportunity: all, quote: all },
+        externalId: 'c3a5e0b1-59b1-ef11-b8e8-000d3a4a1b03',
       },
     ],
     users: {
@@ -70,9 +74,10 @@ export const DEMO_CRMS: DemoCrm[] = [
       { name: 'ticket', en: 'Tickets', zh: '工单', readRisk: 'low' },
     ],
     bundles: [
-      { id: 'hs-sales-rep', kind: 'role', name: 'Sales Rep', grants: { contact: rce, company: rce, ticket: ['read'] } },
-      { id: 'hs-sales-manager', kind: 'role', name: 'Sales Manager', grants: { contact: all, company: all, deal: rce, ticket: rce } },
-      { id: 'hs-super-admin', kind: 'role', name: 'Super Admin', grants: { contact: all, company: all, deal: all, ticket: all } },
+      // externalId: the permission set's (role's) id in HubSpot; Super Admin is a user flag there, not a role.
+      { id: 'hs-sales-rep', kind: 'role', name: 'Sales Rep', grants: { contact: rce, company: rce, ticket: ['read'] }, externalId: '8810001' },
+      { id: 'hs-sales-manager', kind: 'role', name: 'Sales Manager', grants: { contact: all, company: all, deal: rce, ticket: rce }, externalId: '8810002' },
+      { id: 'hs-super-admin', kind: 'role', name: 'Super Admin', grants: { contact: all, company: all, deal: all, ticket: all }, externalId: 'super-admin' },
     ],
     users: {
       'p-ava': { externalUserId: '61002', username: 'ava@acme.test', bundles: ['hs-sales-rep'] },
@@ -91,16 +96,21 @@ export const DEMO_CRMS: DemoCrm[] = [
       { name: 'Quotes', en: 'Quotes', zh: '报价', readRisk: 'medium' },
     ],
     bundles: [
-      // On zoho.com.cn a profile is called 角色 (role), and a role 职位 (position).
-      { id: 'zoho-standard', kind: 'profile', name: 'Standard', grants: { Leads: rce, Contacts: rce, Accounts: rce } },
-      { id: 'zoho-sales-manager', kind: 'profile', name: 'Sales Manager', grants: { Leads: all, Contacts: rce, Accounts: rce, Deals: rce, Quotes: rce } },
-      { id: 'zoho-administrator', kind: 'profile', name: 'Administrator', grants: { Leads: all, Contacts: all, Accounts: all, Deals: all, Quotes: all } },
+      // On zoho.com.cn a profile is called 角色 (role), and a role 职位 (position). Every user holds one
+      // profile (what they may do) and one role (where they sit in the hierarchy: it grants no keys).
+      { id: 'zoho-standard', kind: 'profile', name: 'Standard', externalId: '770000100000026014', grants: { Leads: rce, Contacts: rce, Accounts: rce } },
+      { id: 'zoho-sales-manager', kind: 'profile', name: 'Sales Manager', externalId: '770000100000026017', grants: { Leads: all, Contacts: rce, Accounts: rce, Deals: rce, Quotes: rce } },
+      { id: 'zoho-administrator', kind: 'profile', name: 'Administrator', externalId: '770000100000026011', grants: { Leads: all, Contacts: all, Accounts: all, Deals: all, Quotes: all } },
+      { id: 'zoho-role-ceo', kind: 'role', name: '首席执行官', externalId: '770000100000026005', grants: {} },
+      { id: 'zoho-role-sales-vp', kind: 'role', name: '销售副总裁', externalId: '770000100000026021', grants: {} },
+      { id: 'zoho-role-sales-manager', kind: 'role', name: '销售经理', externalId: '770000100000026022', grants: {} },
+      { id: 'zoho-role-sales-rep', kind: 'role', name: '销售代表', externalId: '770000100000026023', grants: {} },
     ],
     users: {
-      'p-ava': { externalUserId: '770000100000000301', username: 'ava@acme.test', bundles: ['zoho-standard'] },
-      'p-ben': { externalUserId: '770000100000000302', username: 'ben@acme.test', bundles: ['zoho-sales-manager'] },
-      'p-dan': { externalUserId: '770000100000000304', username: 'dan@acme.test', bundles: ['zoho-sales-manager'] },
-      'p-cara': { externalUserId: '770000100000000305', username: 'cara@acme.test', bundles: ['zoho-administrator'] },
+      'p-ava': { externalUserId: '770000100000000301', username: 'ava@acme.test', bundles: ['zoho-standard', 'zoho-role-sales-rep'] },
+      'p-ben': { externalUserId: '770000100000000302', username: 'ben@acme.test', bundles: ['zoho-sales-manager', 'zoho-role-sales-manager'] },
+      'p-dan': { externalUserId: '770000100000000304', username: 'dan@acme.test', bundles: ['zoho-sales-manager', 'zoho-role-sales-vp'] },
+      'p-cara': { externalUserId: '770000100000000305', username: 'cara@acme.test', bundles: ['zoho-administrator', 'zoho-role-ceo'] },
     },
   },
   {
@@ -114,9 +124,10 @@ export const DEMO_CRMS: DemoCrm[] = [
       { name: 'ContractObj', en: 'Contracts', zh: '合同', readRisk: 'medium' },
     ],
     bundles: [
-      { id: 'fx-sales', kind: 'role', name: '销售人员', grants: { AccountObj: rce, ContactObj: rce, LeadsObj: rce } },
-      { id: 'fx-sales-manager', kind: 'role', name: '销售经理', grants: { AccountObj: all, ContactObj: rce, LeadsObj: rce, SalesOrderObj: rce, ContractObj: rce } },
-      { id: 'fx-admin', kind: 'role', name: 'CRM管理员', grants: { AccountObj: all, ContactObj: all, LeadsObj: all, SalesOrderObj: all, ContractObj: all } },
+      // Role codes as Fxiaoke's role list gives them (invented for the demo).
+      { id: 'fx-sales', kind: 'role', name: '销售人员', externalId: '00000000000000000000000000000015', grants: { AccountObj: rce, ContactObj: rce, LeadsObj: rce } },
+      { id: 'fx-sales-manager', kind: 'role', name: '销售经理', externalId: '00000000000000000000000000000016', grants: { AccountObj: all, ContactObj: rce, LeadsObj: rce, SalesOrderObj: rce, ContractObj: rce } },
+      { id: 'fx-admin', kind: 'role', name: 'CRM管理员', externalId: '00000000000000000000000000000006', grants: { AccountObj: all, ContactObj: all, LeadsObj: all, SalesOrderObj: all, ContractObj: all } },
     ],
     users: {
       'p-ava': { externalUserId: '1001', username: 'ava@acme.test', bundles: ['fx-sales'] },
@@ -195,7 +206,8 @@ export function demoCrmBaselines() {
   );
 }
 
-const keysOf = (grants: Grants) => Object.entries(grants).flatMap(([object, actions]) => actions.map((a) => `object:${object}:${a}`));
+/** The permission keys a demo bundle grants. */
+export const keysOf = (grants: Grants) => Object.entries(grants).flatMap(([object, actions]) => actions.map((a) => `object:${object}:${a}`));
 
 const ACTION_LABELS: Record<ObjectAction, { en: string; zh: string }> = {
   read: { en: 'Read', zh: '查看' },
@@ -222,14 +234,15 @@ export async function seedDemoCrms(w: WriteContext, version: number): Promise<vo
       for (const action of OBJECT_ACTIONS)
         await tx.execute({
           sql: `INSERT INTO permission_catalog (connection_id, key, label_en, label_zh_cn, risk, max_duration_days, requestable, owner_id,
-                  owner, license_id, required_trainings, version) VALUES (?, ?, ?, ?, ?, ?, 1, NULL, NULL, NULL, '[]', ?)`,
+                  owner, license_id, required_trainings, object_label_en, object_label_zh_cn, version)
+                VALUES (?, ?, ?, ?, ?, ?, 1, NULL, NULL, NULL, '[]', ?, ?, ?)`,
           args: [c.id, `object:${o.name}:${action}`, `${ACTION_LABELS[action].en} ${o.en}`, `${ACTION_LABELS[action].zh}${o.zh}`,
-            action === 'read' ? o.readRisk : 'medium', action === 'delete' ? 7 : null, version],
+            action === 'read' ? o.readRisk : 'medium', action === 'delete' ? 7 : null, o.en, o.zh, version],
         });
     for (const b of crm.bundles) {
       await tx.execute({
-        sql: 'INSERT INTO bundles (id, connection_id, kind, name, version) VALUES (?, ?, ?, ?, ?)',
-        args: [b.id, c.id, b.kind, b.name, version],
+        sql: 'INSERT INTO bundles (id, connection_id, kind, name, external_id, version) VALUES (?, ?, ?, ?, ?, ?)',
+        args: [b.id, c.id, b.kind, b.name, b.externalId ?? null, version],
       });
       for (const [i, key] of keysOf(b.grants).entries())
         await tx.execute({ sql: 'INSERT INTO bundle_permissions (bundle_id, key, position) VALUES (?, ?, ?)', args: [b.id, key, i] });

@@ -184,6 +184,8 @@ export interface DemoCatalogEntry {
   owner: ApproverRef | null;
   license: string | null;
   requiredTrainings: string[];
+  /** The object's display name (object keys). */
+  object?: { en: string; zh: string };
 }
 
 export function demoCatalog(): DemoCatalogEntry[] {
@@ -201,6 +203,7 @@ export function demoCatalog(): DemoCatalogEntry[] {
         owner: { type: 'person', personId: OWNERS[o.name] ?? 'p-cara' },
         license: DEMO_LICENSE.id,
         requiredTrainings: [],
+        object: { en: o.plural, zh: o.zh },
       });
     }
   }
@@ -458,11 +461,11 @@ async function seedDemo(w: WriteContext, passwordHashes: Map<string, string>): P
   for (const e of catalog)
     await tx.execute({
       sql: `INSERT INTO permission_catalog (connection_id, key, label_en, label_zh_cn, risk, max_duration_days, requestable, owner_id,
-              owner, license_id, required_trainings, version)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+              owner, license_id, required_trainings, object_label_en, object_label_zh_cn, version)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       args: [DEMO_CONNECTION_ID, e.key, e.en, e.zh, e.risk, e.maxDurationDays, e.requestable ? 1 : 0,
         e.owner?.type === 'person' ? e.owner.personId : null, e.owner ? JSON.stringify(e.owner) : null, e.license,
-        JSON.stringify(e.requiredTrainings), v],
+        JSON.stringify(e.requiredTrainings), e.object?.en ?? null, e.object?.zh ?? null, v],
     });
 
   for (const b of DEMO_BUNDLES)

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Finding, FindingKind } from './findings.ts';
 import { findingId } from './findings.ts';
+import { BundleCycleError } from './access.ts';
 import { findings, OrgEngine } from './org.ts';
 import {
   daysAfter,
@@ -10,6 +11,7 @@ import {
   testAccount,
   testAssignment,
   testBundle,
+  testCatalog,
   testOrg,
   testPerson,
   testPolicy,
@@ -276,6 +278,51 @@ describe('incremental recompute', () => {
     expect(d.opened.map((f) => `${f.kind}:${f.keys.join()}`)).toEqual(['high-risk:system:ExportReport']);
   });
 
+  it('a bundle change reaches the accounts whose job baseline names it (through inclusion too), not only its holders', () => {
+    // The rep's baseline is Group, which includes Payables; the rep holds Approvals, not Group.
+    const o = org(['Approvals']);
+    o.bundles = [...bundles, testBundle('Group', [], ['Payables'], { kind: 'permissionSetGroup' })];
+    o.policy.baselines[0]!.bundleIds = ['Group'];
+    const engine = new OrgEngine(o, TEST_NOW);
+    expect(ofKind(engine.findings(), 'beyond-baseline').map((f) => f.keys)).toEqual([['object:Payment__c:edit']]);
+    // Payables now lists Payment__c edit: the baseline covers Approvals, the finding resolves.
+    const changed = testBundle('Payables', ['object:Invoice__c:edit', 'object:Payment__c:edit']);
+    const d = engine.applyBundleChange(changed);
+    expect(d.resolved.map((f) => f.kind)).toEqual(['beyond-baseline']);
+    expect(snapshot(engine.findings())).toEqual(snapshot(findings({ ...o, bundles: o.bundles.map((b) => (b.id === 'Payables' ? changed : b)) }, TEST_NOW)));
+  });
+
+  it("a peer's outlier on a key that prerequisites keep from being allowed is judged again when peers come to hold the key", () => {
+    // Record access without the object permission is not allowed (Control Who Sees What): the rep
+    // and one peer name scope:Lead:read:team but hold it not; no peer holds it, so both are outliers.
+    const o = org(['Sales', 'scope:Lead:read:team'], {}, { peers: 6 });
+    o.assignments.push(testAssignment('p0-lead', 'pa0', 'scope:Lead:read:team'));
+    const engine = new OrgEngine(o, TEST_NOW);
+    const lead = (fs: Finding[]) => ofKind(fs, 'peer-outlier').filter((f) => f.keys[0] === 'scope:Lead:read:team');
+    expect(lead(engine.findings()).map((f) => f.evidence.kind === 'peer-outlier' && f.evidence.holders)).toEqual([0]);
+    // A peer comes to hold it, with the object permission: 1 of 6 peers is no outlier share (10 %).
+    const added = [testAssignment('p1-obj', 'pa1', 'object:Lead:read'), testAssignment('p1-lead', 'pa1', 'scope:Lead:read:team')];
+    const resolved = added.flatMap((a) => engine.applyAssignmentChange({ type: 'upsert', assignment: a }).resolved);
+    expect(lead(resolved)).toHaveLength(1);
+    expect(snapshot(engine.findings())).toEqual(snapshot(findings({ ...o, assignments: [...o.assignments, ...added] }, TEST_NOW)));
+  });
+
+  it('an assignment naming a bundle that arrives later counts from then on, for the account and against its peers', () => {
+    const o = org(['Sales'], {}, { peers: 6 });
+    o.assignments.push(testAssignment('late', 'acc', 'Late'));
+    const engine = new OrgEngine(o, TEST_NOW);
+    // Keys the org names already: the bundle arrives without rebuilding anything.
+    const late = testBundle('Late', ['object:Opportunity:edit']);
+    const rebuilds = engine.connection('sf')!.rebuilds;
+    // Nobody else holds it: the rep is an outlier for it.
+    expect(ofKind(engine.applyBundleChange(late).opened, 'peer-outlier').map((f) => f.bundleIds)).toEqual([['Late']]);
+    expect(engine.connection('sf')!.rebuilds).toBe(rebuilds);
+    // One of six peers comes to hold it: no longer an outlier (10 %).
+    const grant = testAssignment('p0-late', 'pa0', 'Late');
+    expect(ofKind(engine.applyAssignmentChange({ type: 'upsert', assignment: grant }).resolved, 'peer-outlier').map((f) => f.bundleIds)).toEqual([['Late']]);
+    expect(snapshot(engine.findings())).toEqual(snapshot(findings({ ...o, bundles: [...o.bundles, late], assignments: [...o.assignments, grant] }, TEST_NOW)));
+  });
+
   // ---- properties ----
   const holdings = fc.array(fc.constantFrom('Sales', 'Export', 'Payables', 'Approvals', 'Admin', 'MadOnly', 'object:Lead:read', 'system:ManageUsers'), { maxLength: 5 });
   const sodRules: SodRule[] = [
@@ -356,6 +403,37 @@ describe('incremental recompute', () => {
         expect(snapshot(engine.findings())).toEqual(snapshot(findings(expected, TEST_NOW)));
       }),
       { numRuns: 60 },
+    );
+  });
+
+  it('bundle changes (keys and inclusions, held or named by a baseline) equal a full recomputation (property)', () => {
+    const ids = ['Sales', 'Export', 'Payables', 'Approvals', 'Group'];
+    const pool = ['object:Opportunity:edit', 'object:Account:read', 'system:ExportReport', 'object:Invoice__c:edit', 'object:Payment__c:edit', 'object:Lead:read', 'system:ModifyAllData', 'scope:Account:edit:team', 'scope:Lead:read:org'];
+    const change = fc.record({ bundle: fc.constantFrom(...ids), keys: fc.subarray(pool, { maxLength: 3 }), includes: fc.subarray(ids, { maxLength: 2 }) });
+    fc.assert(
+      fc.property(holdings, fc.array(holdings, { maxLength: 6 }), fc.array(change, { minLength: 1, maxLength: 4 }), fc.boolean(), (held, peers, changes, viaGroup) => {
+        const o = orgOf(held, peers);
+        // The catalog names every key, so the objects org-wide keys reach stay the same (the
+        // universe of an engine only grows; a fresh one knows only the objects named now).
+        const known = new Set(o.catalog.map((e) => e.key));
+        o.catalog = [...o.catalog, ...[...pool, ...bundles.flatMap((b) => b.permissions)].filter((k) => !known.has(k)).map((k) => testCatalog(k))];
+        o.bundles = [...o.bundles, testBundle('Group', ['object:Lead:read'], ['Sales'], { kind: 'permissionSetGroup' })];
+        if (viaGroup) o.policy.baselines[0]!.bundleIds = ['Group'];
+        const engine = new OrgEngine(o, TEST_NOW);
+        let current = o.bundles;
+        for (const c of changes) {
+          const b = testBundle(c.bundle, c.keys, c.includes.filter((x) => x !== c.bundle));
+          try {
+            engine.applyBundleChange(b);
+          } catch (e) {
+            expect(e).toBeInstanceOf(BundleCycleError);
+            continue;
+          }
+          current = current.map((x) => (x.id === b.id ? b : x));
+        }
+        expect(snapshot(engine.findings())).toEqual(snapshot(findings({ ...o, bundles: current }, TEST_NOW)));
+      }),
+      { numRuns: 80 },
     );
   });
 

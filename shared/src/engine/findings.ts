@@ -1,6 +1,6 @@
 /** Finding kinds, shapes and stable identity. */
 import type { Risk } from '../schemas.ts';
-import { hashParts } from './hash.ts';
+import { hashPartsPrefixed } from './hash.ts';
 import type { RiskAcceptance } from './types.ts';
 
 export const FINDING_KINDS = [
@@ -100,7 +100,7 @@ export interface FindingsDelta {
  * or the assignment), so accepted risk stays attached across recomputation.
  */
 export function findingId(accountId: string, kind: FindingKind, subject: readonly string[]): string {
-  return `f_${hashParts(subject, accountId, kind)}`;
+  return hashPartsPrefixed(subject, accountId, kind, true);
 }
 
 export const emptyDelta = (): FindingsDelta => ({ opened: [], resolved: [], updated: [] });
