@@ -29,6 +29,17 @@ export default defineConfig({
         },
       },
       {
+        // The store packages (`pnpm zip`) and a rebuild from the Firefox sources zip: minutes of builds, run
+        // alone after `pnpm build` (`pnpm test:packages`) rather than beside the integration tests.
+        test: {
+          name: 'packages',
+          include: ['test/packages/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
+        },
+      },
+      {
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],

@@ -1,8 +1,12 @@
 import { defineConfig } from 'wxt';
 import preact from '@preact/preset-vite';
+import { join } from 'node:path';
 import { LOCALES } from '@accesslens/shared/constants';
 import { DEVELOPMENT_EXTENSION_KEY } from '@accesslens/shared/extension-id';
 import { chromeMessages, LOCALE_FOLDERS } from './locales';
+import { geckoSettings } from './build/firefox';
+import { iconPaths, writeIcons } from './build/icons';
+import { preactNoHtml } from './build/preact-no-html';
 
 // See https://wxt.dev/api/config.html
 export default defineConfig({
@@ -10,10 +14,12 @@ export default defineConfig({
   outDir: process.env.ACCESSLENS_E2E === '1' ? '.output-e2e' : '.output',
   // Explicit imports everywhere: every name's origin stays visible.
   imports: false,
-  manifest: {
+  // Chrome and Edge take `chrome-mv3`, Firefox `firefox-mv3` (`wxt build -b firefox --mv3`; see build/firefox.ts).
+  manifest: ({ browser }) => ({
     name: 'AccessLens',
     description: '__MSG_extDescription__',
     default_locale: 'en',
+    icons: iconPaths(),
     // No host permissions up front: the server answers CORS for extension origins, and the built-in
     // CRMs' content scripts are declared with their own match patterns. In-house CRMs' hosts are asked
     // for at run time, one host at a time, when the person allows them in settings (`scripting` then
@@ -21,27 +27,58 @@ export default defineConfig({
     // `notifications`: browser notifications of each request's steps (background/notifications.ts).
     permissions: ['storage', 'alarms', 'identity', 'scripting', 'notifications'],
     optional_host_permissions: ['https://*/*', 'http://*/*'],
-    // The end-to-end build only: the browser's own prompt for an optional host permission cannot be
-    // answered by an automated test, so this build is given loopback in-house CRMs (the tests' Acme
-    // Desk) as the person's "Allow" would. Production asks, one host at a time.
-    ...(process.env.ACCESSLENS_E2E === '1' ? { host_permissions: ['http://localhost/*'] } : {}),
-    action: { default_title: 'AccessLens' },
-    // Pins the extension id of unpacked builds (DEVELOPMENT_EXTENSION_ID), which the server's CORS
-    // allows by default (ACCESSLENS_EXTENSION_IDS). A store package leaves it out: the store assigns the id.
-    key: DEVELOPMENT_EXTENSION_KEY,
-  },
+    // The Chromium end-to-end build only: Chromium's prompt for an optional host permission cannot be
+    // answered by an automated test, so this build is given loopback in-house CRMs (the tests' Acme Desk) as
+    // the person's "Allow" would. Production asks, one host at a time. Firefox's end-to-end build keeps the
+    // production path: its test turns the prompt off (extensions.webextOptionalPermissionPrompts) and allows
+    // a host from settings as a person does.
+    ...(process.env.ACCESSLENS_E2E === '1' && browser !== 'firefox' ? { host_permissions: ['http://localhost/*'] } : {}),
+    action: { default_title: 'AccessLens', default_icon: iconPaths() },
+    ...(browser === 'firefox' ? { browser_specific_settings: geckoSettings() } : {}),
+    // Pins the extension id of unpacked Chromium builds (DEVELOPMENT_EXTENSION_ID), which the server's CORS
+    // allows by default (ACCESSLENS_EXTENSION_IDS). Store packages (`pnpm zip`) leave it out: the store assigns
+    // the id. Firefox uses its gecko id instead.
+    ...(browser !== 'firefox' && process.env.ACCESSLENS_STORE !== '1' ? { key: DEVELOPMENT_EXTENSION_KEY } : {}),
+  }),
   hooks: {
-    // Strings ship as the browser's own `_locales`, generated from locales/*.ts (one source of truth).
-    'build:publicAssets': (_wxt, files) => {
+    // Strings ship as the browser's own `_locales`, generated from locales/*.ts (one source of truth);
+    // icons are rendered from assets/icon.svg.
+    'build:publicAssets': (wxt, files) => {
       for (const locale of LOCALES)
         files.push({
           relativeDest: `_locales/${LOCALE_FOLDERS[locale]}/messages.json`,
           contents: `${JSON.stringify(chromeMessages(locale), null, 2)}\n`,
         });
+      files.push(...writeIcons(join(wxt.config.wxtDir, 'icons')));
     },
+  },
+  zip: {
+    name: 'accesslens',
+    // Store reviewers (Firefox) rebuild from the sources zip: it holds the workspace root's package.json,
+    // lockfile and workspace file, shared/ and extension/ — everything `pnpm build:firefox` reads, and
+    // nothing of the server or the tests. README, "Building the store packages", says the command.
+    sourcesRoot: join(import.meta.dirname, '..'),
+    excludeSources: [
+      'server/**',
+      'test/**',
+      'docs/**',
+      'scripts/**',
+      'vitest.config.ts',
+      '**/*.db',
+      '**/*.db-*',
+      '**/*.key',
+      '**/*.log',
+      'extension/.output*/**',
+      'extension/.wxt/**',
+      '**/*.test.ts',
+      '**/*.test.tsx',
+      'extension/vitest.*',
+      'extension/locales/testing.ts',
+      'extension/entrypoints/background/test-support.ts',
+    ],
   },
   vite: () => ({
     define: { 'import.meta.env.ACCESSLENS_E2E': JSON.stringify(process.env.ACCESSLENS_E2E === '1') },
-    plugins: [preact({ prefreshEnabled: false, devToolsEnabled: false })],
+    plugins: [preactNoHtml(), preact({ prefreshEnabled: false, devToolsEnabled: false })],
   }),
 });

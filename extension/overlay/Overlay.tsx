@@ -91,12 +91,13 @@ export function Overlay({ page, settled, initial, nav, host, decide }: Props) {
         tabIndex={-1}
         aria-label={panelTitle(page, decision)}
       >
-          <header class="al-panel-head">
+          {/* A div, not <header>: a header outside <main>/<article>/… is a banner landmark, and the CRM page has its own. */}
+          <div class="al-panel-head">
             <h2>{panelTitle(page, decision)}</h2>
             <button type="button" class="al-icon-button" onClick={trusted(close)} aria-label={t('panel.close')} title={t('panel.close')}>
               ×
             </button>
-          </header>
+          </div>
           <PanelBody answer={answer} error={error} page={page} settled={settled} refresh={refresh} />
       </section>
       <button

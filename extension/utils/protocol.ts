@@ -129,6 +129,15 @@ export interface SyncAnswer {
 /** Posted by the background on `overlay` and `popup` ports. */
 export type PortMessage = { type: 'slice.changed' };
 
+/**
+ * Posted by a UI on its port while it is open. Firefox runs the background as an event page that it
+ * suspends after 30 s without events (pref extensions.background.idle.timeout), open ports and a streaming
+ * fetch or not; a port message is an event, so this keeps the live stream up while someone is looking.
+ * A third of Firefox's idle time leaves room for late timers.
+ */
+export type PortKeepalive = { type: 'keepalive' };
+export const PORT_KEEPALIVE_MS = 10_000;
+
 export const PORT_NAMES = ['overlay', 'popup'] as const;
 export type PortName = (typeof PORT_NAMES)[number];
 

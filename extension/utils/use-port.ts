@@ -1,7 +1,7 @@
 /** Keeps a named port to the background open while `enabled`; calls `onChanged` on `slice.changed`. */
 import { useEffect, useRef } from 'preact/hooks';
 import { browser } from 'wxt/browser';
-import type { PortMessage, PortName } from './protocol';
+import { PORT_KEEPALIVE_MS, type PortKeepalive, type PortMessage, type PortName } from './protocol';
 
 export function usePort(name: PortName, enabled: boolean, onChanged: () => void): void {
   const callback = useRef(onChanged);
@@ -31,8 +31,16 @@ export function usePort(name: PortName, enabled: boolean, onChanged: () => void)
       });
     };
     connect();
+    const keepalive = setInterval(() => {
+      try {
+        port?.postMessage({ type: 'keepalive' } satisfies PortKeepalive);
+      } catch {
+        // disconnected meanwhile: onDisconnect reconnects
+      }
+    }, PORT_KEEPALIVE_MS);
     return () => {
       stopped = true;
+      clearInterval(keepalive);
       if (timer) clearTimeout(timer);
       port?.disconnect();
     };

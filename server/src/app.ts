@@ -100,13 +100,13 @@ export function createApp({
       return c.json(err.body, err.status);
     }
     if (err instanceof HTTPException && err.status === 400 && /malformed json/i.test(err.message))
-      return c.json({ error: { code: 'invalid_json', message: 'The request body is not valid JSON.', field: '(body)' } }, 400);
+      return c.json(ApiFailure.of(400, 'invalid_json', 'invalid_json', {}, { field: '(body)' }).body, 400);
     if (err instanceof HTTPException && err.status < 500)
       return c.json({ error: { code: 'bad_request', message: err.message || 'Bad request.', ...(err.status === 400 ? { field: '(request)' } : {}) } }, err.status);
     console.error(`[accesslens] ${c.req.method} ${new URL(c.req.url).pathname} failed:`, err);
-    return c.json({ error: { code: 'internal', message: 'Something went wrong on the server.' } }, 500);
+    return c.json(ApiFailure.of(500, 'internal', 'internal').body, 500);
   });
-  app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}.` } }, 404));
+  app.notFound((c) => c.json(ApiFailure.of(404, 'not_found', 'route_not_found', { method: c.req.method, path: c.req.path }).body, 404));
 
   // Hono's defaults (nosniff, frame-ancestors via X-Frame-Options, no referrer, COOP/CORP, HSTS …).
   app.use('*', secureHeaders());
@@ -136,7 +136,7 @@ export function createApp({
   );
   const limit = bodyLimit({
     maxSize: MAX_BODY_BYTES,
-    onError: (c) => c.json({ error: { code: 'payload_too_large', message: 'The request body is larger than 1 MB.' } }, 413),
+    onError: (c) => c.json(ApiFailure.of(413, 'payload_too_large', 'payload_too_large').body, 413),
   });
   // The people CSV import has its own, larger limit (on its route).
   // (A GET or HEAD has no body to limit: skipping them keeps the hot path from building a full Request.)

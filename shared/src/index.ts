@@ -21,3 +21,4 @@ export * from './text.ts';
 export * from './extension-id.ts';
 export * from './server-url.ts';
 export * from './revocations-schema.ts';
+export * from './server-errors.ts';

@@ -28,8 +28,13 @@ describe('request and decision schemas', () => {
     expect(result.success).toBe(false);
     if (!result.success) {
       const issues = issuesOf(result.error);
-      expect(issues).toContainEqual({ field: 'mutations.0.args.justification', message: 'is required' });
-      expect(issues).toContainEqual({ field: 'mutations.0.args.durationDays', message: 'must be one of 1, 7, 30, 90 days' });
+      // The English message for API clients, and the kind and bound for clients that say it in their own words.
+      expect(issues).toContainEqual({
+        field: 'mutations.0.args.justification',
+        message: 'is required',
+        detail: { code: 'too_small', origin: 'string', minimum: 1 },
+      });
+      expect(issues).toContainEqual({ field: 'mutations.0.args.durationDays', message: 'must be one of 1, 7, 30, 90 days', detail: { code: 'invalid_value' } });
     }
   });
 
@@ -44,7 +49,7 @@ describe('request and decision schemas', () => {
     expect(decisionRecordArgs.safeParse({ ...base, outcome: 'approve' }).success).toBe(true);
     const noReason = decisionRecordArgs.safeParse({ ...base, outcome: 'deny', reason: ' ' });
     expect(noReason.success).toBe(false);
-    if (!noReason.success) expect(issuesOf(noReason.error)).toEqual([{ field: 'reason', message: 'is required when denying' }]);
+    if (!noReason.success) expect(issuesOf(noReason.error)).toEqual([{ field: 'reason', message: 'is required when denying', detail: { code: 'custom', missing: true } }]);
     expect(decisionRecordArgs.safeParse({ ...base, outcome: 'deny', reason: 'no', durationDays: 3 }).success).toBe(false);
   });
 

@@ -7,6 +7,7 @@ import { compilePattern, patternGroups } from './crm/rules.ts';
 import { isApiName, parsePermissionKey } from './permissions.ts';
 import { FINDING_KINDS } from './engine/findings.ts';
 import { keepsTextRule, plainText } from './text.ts';
+import { detailOf, type IssueDetail } from './server-errors.ts';
 
 export { CRM_KINDS, DURATION_CHOICES, type CrmKind } from './constants.ts';
 
@@ -46,6 +47,7 @@ export const durationDays = z
   .int('must be a whole number of days')
   .refine((d) => (DURATION_CHOICES as readonly number[]).includes(d), {
     message: `must be one of ${DURATION_CHOICES.join(', ')} days`,
+    params: { kind: 'choice' },
   });
 
 // ---------- domain entities (wire format) ----------
@@ -536,15 +538,30 @@ export type SyncedFinding = z.infer<typeof syncedFinding>;
 
 // ---------- API errors ----------
 
+/** A validation issue's kind and bounds (see `IssueDetail`). */
+export const issueDetail = z.object({
+  code: z.string(),
+  origin: z.string().optional(),
+  minimum: z.number().optional(),
+  maximum: z.number().optional(),
+  format: z.string().optional(),
+  expected: z.string().optional(),
+  missing: z.boolean().optional(),
+}) satisfies z.ZodType<IssueDetail>;
+
 export const apiError = z.object({
   error: z.object({
     code: z.string(),
     message: z.string(),
     /** For validation errors: the first offending field, dotted (e.g. "mutations.0.args.justification"). */
     field: z.string().optional(),
-    issues: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+    issues: z.array(z.object({ field: z.string(), message: z.string(), detail: issueDetail.optional() })).optional(),
     /** policy_blocked: every problem, as a code with params (render these; `message` joins their English). */
     problems: z.array(policyProblemSchema).optional(),
+    /** Which failure exactly (`SERVER_ERRORS` in server-errors.ts), for clients that say it in their own words. */
+    reason: z.string().optional(),
+    /** The reason's parameters. */
+    params: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
   }),
 });
 export type ApiError = z.infer<typeof apiError>;
@@ -712,7 +729,7 @@ export const decisionRecordArgs = z
   })
   .superRefine((v, ctx) => {
     if (v.outcome === 'deny' && !v.reason)
-      ctx.addIssue({ code: 'custom', path: ['reason'], message: 'is required when denying' });
+      ctx.addIssue({ code: 'custom', path: ['reason'], message: 'is required when denying', params: { kind: 'required' } });
     if (v.outcome === 'needs-info' && !v.reason)
       ctx.addIssue({ code: 'custom', path: ['reason'], message: 'is required when asking for more information (the question)' });
     if (v.outcome !== 'approve' && v.durationDays !== null)
@@ -883,9 +900,10 @@ export type RequestPreviewResponse = z.infer<typeof requestPreviewResponse>;
 // ---------- helpers ----------
 
 /** Flattens zod issues into the API's field/message pairs. */
-export function issuesOf(error: z.ZodError, prefix?: string): { field: string; message: string }[] {
+export function issuesOf(error: z.ZodError, prefix?: string): { field: string; message: string; detail: IssueDetail }[] {
   return error.issues.map((issue) => ({
     field: [prefix, ...issue.path.map(String)].filter((p) => p !== undefined && p !== '').join('.') || '(body)',
     message: issue.message,
+    detail: detailOf(issue),
   }));
 }

@@ -1,6 +1,7 @@
 /**
  * Signing in and out as a person meets it: the signed-out overlay and popup point to the settings page,
- * a wrong password is said next to the form, and once signed in the same page shows the person's access.
+ * a wrong password is said next to the form (in the browser's language), and once signed in the same page shows
+ * the person's access.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO, startServer, type RunningServer } from '../support/server.ts';
@@ -83,5 +84,26 @@ describe('signed out, signing in, signing out', () => {
     await page.reload();
     await page.getByTestId('al-badge').filter({ hasText: 'AccessLens: sign in' }).waitFor({ timeout: 15_000 });
     await Promise.all([page.close(), options.close()]);
+  });
+
+  it('in a Chinese browser the server’s refusal is said in Chinese, not in the server’s English', async () => {
+    const zh = await launchWithExtension({ crmPort: crm.port, crmHosts: crm.hosts, locale: 'zh-CN' });
+    try {
+      const options = await zh.open('options.html');
+      await options.getByTestId('al-server-url').fill(server.url);
+      await options.getByTestId('al-email').fill(DEMO.ava.email);
+      await options.getByTestId('al-password').fill('not-her-password');
+      await options.getByTestId('al-sign-in').click();
+      const error = options.getByTestId('al-error').first();
+      await error.waitFor({ timeout: 10_000 });
+      // The server answered 401 with its English message and the reason invalid_credentials.
+      expect(await error.textContent()).toBe('邮箱或密码不正确。');
+      expect(await options.getByTestId('al-signed-in-as').count()).toBe(0);
+    } catch (e) {
+      await captureFailure('sign-in zh-CN', { browser: zh });
+      throw e;
+    } finally {
+      await zh.close();
+    }
   });
 });

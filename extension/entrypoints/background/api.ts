@@ -2,6 +2,7 @@
 import { apiError, serverUrlProblem, type UiError } from '@accesslens/shared';
 import type { z } from 'zod';
 import { t } from '../../utils/i18n';
+import { serverErrorText } from '../../utils/server-errors';
 
 export type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
 
@@ -74,7 +75,8 @@ export async function callApi<S extends z.ZodType | null>(
     const error: UiError = parsed.success
       ? {
           code: parsed.data.error.code,
-          message: parsed.data.error.message,
+          // In the person's language, from the reason and params the server sent (the message is English).
+          message: serverErrorText(parsed.data.error, res.status),
           ...(parsed.data.error.field ? { field: parsed.data.error.field } : {}),
         }
       : { code: res.status >= 500 ? 'internal' : `http_${res.status}`, message: t('error.server', { status: res.status }) };

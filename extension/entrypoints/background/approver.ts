@@ -7,6 +7,7 @@ import {
   type Result,
   type Slice,
 } from '@accesslens/shared';
+import { invalidInput } from '../../utils/validation';
 import { t } from '../../utils/i18n';
 import type { DecisionAnswer, HistoryItem, PopupStateAnswer } from '../../utils/protocol';
 import type { RequesterDeps } from './requester';
@@ -97,13 +98,7 @@ export async function submitDecision(
   // Approving for exactly what was asked is not a shortening.
   if (durationDays === request.durationDays) durationDays = null;
   const args = decisionRecordArgs.safeParse({ requestId: msg.requestId, outcome: msg.outcome, reason, durationDays });
-  if (!args.success) {
-    const issue = args.error.issues[0];
-    return {
-      ok: false,
-      error: { code: 'invalid_input', message: issue?.message ?? 'invalid', field: issue?.path.map(String).join('.') },
-    };
-  }
+  if (!args.success) return invalidInput(args.error);
   const now = deps.now();
   const mutationId = deps.uuid();
   await replica.enqueue({

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { fakeBrowser } from 'wxt/testing/fake-browser';
 import { approverQueue } from '@accesslens/shared';
+import { setTestLocale } from '../../locales/testing';
 import { badgeCount, wireBadge } from './badge';
 import { handleMessage } from './router';
 import { FakeServer, SELF, contentSender, contractPage, createDeps, popupSender } from './test-support';
@@ -32,13 +33,16 @@ describe('auth', () => {
     expect(JSON.stringify(decided)).not.toContain(token!);
   });
 
-  it("returns the server's error for wrong credentials, next to the password", async () => {
+  it("returns the server's error for wrong credentials, next to the password, in the browser's language", async () => {
     const deps = createDeps(new FakeServer());
     const answer = await handleMessage(deps, signInMessage('ava@acme.test', 'nope'), popupSender, SELF);
     expect(answer).toEqual({
       ok: false,
-      error: { code: 'invalid_credentials', message: 'Wrong email or password', field: 'password' },
+      error: { code: 'invalid_credentials', message: 'The email or password is incorrect.', field: 'password' },
     });
+    setTestLocale('zh-CN');
+    const zh = await handleMessage(deps, signInMessage('ava@acme.test', 'nope'), popupSender, SELF);
+    expect(zh).toEqual({ ok: false, error: { code: 'invalid_credentials', message: '邮箱或密码不正确。', field: 'password' } });
   });
 
   it('names the server URL when it cannot be reached', async () => {

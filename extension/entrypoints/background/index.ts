@@ -21,7 +21,9 @@ const SYNC_ALARM = 'accesslens-sync';
 const SYNC_PERIOD_MINUTES = 0.5;
 
 export default defineBackground(() => {
-  // Keep storage.local away from content scripts (they have no business there).
+  // Keep storage.local away from content scripts (they have no business there). Chrome and Edge only:
+  // Firefox has no setAccessLevel, and its content scripts can read storage.local — which holds no session
+  // token (that is in this background's IndexedDB, token-store.ts), only what the person's own pages show.
   try {
     void (browser.storage.local as { setAccessLevel?: (o: { accessLevel: string }) => Promise<void> })
       .setAccessLevel?.({ accessLevel: 'TRUSTED_CONTEXTS' })

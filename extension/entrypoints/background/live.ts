@@ -16,6 +16,8 @@ export interface LivePort {
   name: string;
   postMessage(message: PortMessage): void;
   onDisconnect: { addListener(cb: () => void): void };
+  /** Keepalives arrive here (protocol.ts, PortKeepalive): receiving them is what counts, not their content. */
+  onMessage?: { addListener(cb: (message: unknown) => void): void };
 }
 
 export interface LiveDeps {
@@ -57,6 +59,7 @@ export class LiveUpdates {
 
   attach(port: LivePort): void {
     this.ports.add(port);
+    port.onMessage?.addListener(() => undefined);
     port.onDisconnect.addListener(() => {
       this.ports.delete(port);
       if (this.ports.size === 0) this.stop();

@@ -6,6 +6,7 @@
 import type { AccessRequest, ApprovalStage, MutationResult, PolicyProblem, Slice, StageDecision } from '@accesslens/shared';
 import type { MutationFailure } from '../../utils/protocol';
 import type { OutboxEntry } from './storage';
+import { serverErrorText } from '../../utils/server-errors';
 
 export const BACKOFF_START_MS = 2_000;
 export const BACKOFF_CAP_MS = 60_000;
@@ -139,7 +140,9 @@ export function settle(
     if (!result) {
       next.push(entry);
     } else if (result.status === 'rejected') {
-      failures.push(failureOf(entry, result.error ?? { code: 'rejected', message: 'rejected' }, now));
+      // The server's English sentence is for API clients: the person reads the reason in their language.
+      const error = result.error ?? { code: 'rejected', message: '' };
+      failures.push(failureOf(entry, { ...error, message: serverErrorText(error) }, now));
     } else {
       delivered++;
       next.push({ ...entry, delivered: true });

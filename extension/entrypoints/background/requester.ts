@@ -18,6 +18,7 @@ import {
   type Result,
   type Slice,
 } from '@accesslens/shared';
+import { invalidInput } from '../../utils/validation';
 import { t } from '../../utils/i18n';
 import { decideObserved, pageRules, pausedOn } from './page';
 import type { OfferedBundle, PageDecideAnswer, ReportsAnswer, RequestAnswer } from '../../utils/protocol';
@@ -279,10 +280,7 @@ export async function submitRequest(deps: RequesterDeps, host: string, msg: Subm
     previousRequestId: msg.previousRequestId ?? null,
     extendsRequestId: extended?.id ?? null,
   });
-  if (!args.success) {
-    const issue = args.error.issues[0];
-    return fail('invalid_input', issue?.message ?? 'invalid', issue?.path.map(String).join('.'));
-  }
+  if (!args.success) return invalidInput(args.error);
   if (args.data.startsAt && Date.parse(args.data.startsAt) <= now.getTime())
     return fail('invalid_input', t('request.errorStartInPast'), 'startsAt');
   const at = now.toISOString();

@@ -13,6 +13,7 @@ import {
 } from '@accesslens/shared';
 import type { z } from 'zod';
 import { t } from '../../utils/i18n';
+import { invalidInput } from '../../utils/validation';
 import type { ConnectionsAnswer, PageRulesAnswer, SyncAnswer } from '../../utils/protocol';
 import { consoleApi } from './console-api';
 import { inHouseHosts } from './in-house';
@@ -37,16 +38,8 @@ export type Incoming =
   | { from: 'page'; message: ExtensionPageMessage };
 
 function invalid(issues?: z.ZodError): { ok: false; error: UiError } {
-  const issue = issues?.issues.find((i) => i.path[0] !== 'type') ?? issues?.issues[0];
-  const field = issue?.path.map(String).join('.');
-  return {
-    ok: false,
-    error: {
-      code: 'invalid_message',
-      message: issue && field && field !== 'type' ? `${field}: ${issue.message}` : t('error.invalidMessage'),
-      ...(field && field !== 'type' ? { field } : {}),
-    },
-  };
+  if (issues) return invalidInput(issues, 'invalid_message');
+  return { ok: false, error: { code: 'invalid_message', message: t('error.invalidMessage') } };
 }
 
 /** Host with its port when not the default (`localhost:8788`), as page rules and connections name it. */

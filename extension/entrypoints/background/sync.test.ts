@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fakeBrowser } from 'wxt/testing/fake-browser';
+import { serverErrorMessage } from '@accesslens/shared';
+import { setTestLocale } from '../../locales/testing';
 import type { PageDecideAnswer, PopupStateAnswer, RequestAnswer } from '../../utils/protocol';
 import { ALARM_THRESHOLD_MS, backoffDelay } from './outbox';
 import { handleMessage, type RouterDeps } from './router';
@@ -147,9 +149,11 @@ describe('sync and outbox', () => {
     expect(await fakeBrowser.alarms.get(RETRY_ALARM)).toBeUndefined();
   });
 
-  it('drops a rejected mutation and tells the user', async () => {
+  it('drops a rejected mutation and tells the user, in their language', async () => {
+    setTestLocale('zh-CN');
     await signInAs(deps, 'ava@acme.test');
-    server.reject = () => ({ code: 'forbidden', message: 'Contract access needs legal training.' });
+    const params = { key: 'object:Contract:read' };
+    server.reject = () => ({ code: 'forbidden', message: serverErrorMessage('not_requestable', params), reason: 'not_requestable', params });
     const submitted = await submit(deps);
     expect(submitted.ok).toBe(true);
     await vi.advanceTimersByTimeAsync(0);
@@ -158,7 +162,8 @@ describe('sync and outbox', () => {
     expect(answer.sync.outbox).toBe(0);
     expect(readRow(answer)?.state).toBe('missing');
     expect(answer.failures).toHaveLength(1);
-    expect(answer.failures[0]!.error.message).toBe('Contract access needs legal training.');
+    // Said from the reason in the person's language, not the server's English sentence.
+    expect(answer.failures[0]!.error).toEqual({ code: 'forbidden', message: 'object:Contract:read 不可申请；请联系管理员。' });
     // Not retried.
     const calls = server.mutationCalls().length;
     await vi.advanceTimersByTimeAsync(120000);

@@ -17,6 +17,9 @@ import {
   type Person,
   type PersonRef,
   type RequestPreviewResponse,
+  issuesOf,
+  serverErrorMessage,
+  type MutationResult,
 } from '@accesslens/shared';
 import { memoryTokenStore } from './token-store';
 import { PreviewCache } from './preview';
@@ -139,7 +142,7 @@ export class FakeServer {
   down = false;
   /** Fail the next N requests with this HTTP status. */
   failWith: { status: number; times: number } | null = null;
-  reject: ((m: { name: string; args: unknown }) => { code: string; message: string } | null) | null = null;
+  reject: ((m: { name: string; args: unknown }) => MutationResult['error'] | null) | null = null;
   version = 1;
   calls: { method: string; path: string; body: unknown; auth: string | null }[] = [];
   applied = new Set<string>();
@@ -172,13 +175,14 @@ export class FakeServer {
     if (url.pathname === '/api/auth/sign-in') {
       const person = PEOPLE.find((p) => p.email === body.email);
       if (!person || body.password !== `${person.email.split('@')[0]}-demo-2026`)
-        return json({ error: { code: 'invalid_credentials', message: 'Wrong email or password' } }, 401);
+        // The server's shape (server/src/routes/auth.ts): the English sentence for API clients, and the reason.
+        return json({ error: { code: 'invalid_credentials', message: serverErrorMessage('invalid_credentials'), reason: 'invalid_credentials' } }, 401);
       const token = `sess-${person.id}.secret-${++this.issued}`;
       this.tokens.set(token, person);
       return json({ token, expiresAt: '2099-01-01T00:00:00.000Z', person });
     }
     const person = auth ? this.tokens.get(auth.replace(/^Bearer /, '')) : undefined;
-    if (!person) return json({ error: { code: 'unauthenticated', message: 'Sign in first' } }, 401);
+    if (!person) return json({ error: { code: 'unauthenticated', message: serverErrorMessage('session_expired'), reason: 'session_expired' } }, 401);
     if (url.pathname === '/api/auth/sign-out') {
       this.tokens.delete(auth!.replace(/^Bearer /, ''));
       return new Response(null, { status: 204 });
@@ -189,8 +193,11 @@ export class FakeServer {
     if (url.pathname === '/api/requests/preview' && init.method === 'POST') {
       if (this.previewDelayMs > 0) await delay(this.previewDelayMs, init.signal);
       const parsed = requestPreviewBody.safeParse(body);
-      if (!parsed.success)
-        return json({ error: { code: 'invalid_input', message: parsed.error.issues[0]!.message, field: parsed.error.issues[0]!.path.join('.') } }, 400);
+      if (!parsed.success) {
+        // The server's validation hook (server/src/env.ts invalidInputHook).
+        const issues = issuesOf(parsed.error);
+        return json({ error: { code: 'invalid_input', message: `${issues[0]!.field}: ${issues[0]!.message}`, field: issues[0]!.field, issues } }, 400);
+      }
       return json(this.preview(person, parsed.data.permissions, parsed.data.durationDays));
     }
     return json({ error: { code: 'not_found', message: 'no route' } }, 404);
@@ -304,7 +311,13 @@ export class FakeServer {
         const entry = this.requests.find((r) => r.value.id === m.args.requestId);
         if (!entry) return this.undo(m.id, { code: 'not_found', message: 'No such request.' });
         const r = entry.value;
-        if (r.status !== 'pending') return this.undo(m.id, { code: 'conflict', message: 'The request is no longer pending.' });
+        if (r.status !== 'pending')
+          return this.undo(m.id, {
+            code: 'conflict',
+            message: serverErrorMessage('request_not_pending', { status: r.status }),
+            reason: 'request_not_pending',
+            params: { status: r.status },
+          });
         // Stages run in order: only the first one without a decision may be decided.
         let open = -1;
         for (let i = 0; i < r.stages.length; i++)
@@ -366,7 +379,7 @@ export class FakeServer {
   }
 
   /** A mutation that turned out not to apply: nothing of it stays. */
-  private undo(id: string, error: { code: string; message: string }) {
+  private undo(id: string, error: MutationResult['error'] & {}) {
     this.applied.delete(id);
     this.version--;
     return { id, status: 'rejected' as const, error };

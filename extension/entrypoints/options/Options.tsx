@@ -66,7 +66,7 @@ export function Options() {
     e.preventDefault();
     setSsoError(null);
     for (const [field, value] of [['serverUrl', serverUrl], ['email', email], ['password', password]] as const)
-      if (!value.trim()) return fail({ code: 'invalid_input', field, message: `${label(field)} ${t('options.required')}` });
+      if (!value.trim()) return fail({ code: 'invalid_input', field, message: t('validation.required', { field: label(field) }) });
     setBusy(true);
     setError(null);
     const result = await ask<SignInAnswer>({ type: 'auth.signIn', serverUrl: serverUrl.trim(), email: email.trim(), password });
@@ -80,7 +80,7 @@ export function Options() {
   const signInSso = async () => {
     setError(null);
     setSsoError(null);
-    if (!serverUrl.trim()) return fail({ code: 'invalid_input', field: 'serverUrl', message: `${label('serverUrl')} ${t('options.required')}` });
+    if (!serverUrl.trim()) return fail({ code: 'invalid_input', field: 'serverUrl', message: t('validation.required', { field: label('serverUrl') }) });
     setSsoBusy(true);
     const result = await ask<SignInAnswer>({ type: 'auth.signInSso', serverUrl: serverUrl.trim() });
     setSsoBusy(false);
@@ -96,6 +96,8 @@ export function Options() {
     await load();
   };
 
+  // Only while its message is on the page: an id that points at nothing is a broken reference.
+  const describedBy = (field: Field) => (error?.field === field ? `${field}-error` : undefined);
   const errorFor = (field: Field) =>
     error?.field === field ? (
       <p class="error" data-testid="al-error" id={`${field}-error`} role="alert">
@@ -134,7 +136,7 @@ export function Options() {
               type="url"
               value={serverUrl}
               aria-invalid={error?.field === 'serverUrl'}
-              aria-describedby="serverUrl-error"
+              aria-describedby={describedBy('serverUrl')}
               onInput={(e) => setServerUrl((e.target as HTMLInputElement).value)}
             />
           </label>
@@ -171,7 +173,7 @@ export function Options() {
               autocomplete="username"
               value={email}
               aria-invalid={error?.field === 'email'}
-              aria-describedby="email-error"
+              aria-describedby={describedBy('email')}
               onInput={(e) => setEmail((e.target as HTMLInputElement).value)}
             />
           </label>
@@ -185,7 +187,7 @@ export function Options() {
               autocomplete="current-password"
               value={password}
               aria-invalid={error?.field === 'password'}
-              aria-describedby="password-error"
+              aria-describedby={describedBy('password')}
               onInput={(e) => setPassword((e.target as HTMLInputElement).value)}
             />
           </label>

@@ -44,7 +44,8 @@ describe('sign-in', () => {
     expect(unknown.status).toBe(401);
     const a = (await wrong.json()) as { error: { code: string; message: string } };
     const b = (await unknown.json()) as { error: { code: string; message: string } };
-    expect(a.error.code).toBe('invalid_credentials');
+    // The English sentence for API clients, and the reason a client renders in its own language.
+    expect(a.error).toEqual({ code: 'invalid_credentials', message: 'The email or password is incorrect.', reason: 'invalid_credentials' });
     expect(a).toEqual(b);
     expect((await auditActions()).filter((x) => x === 'auth.sign_in_failed')).toHaveLength(2);
   });

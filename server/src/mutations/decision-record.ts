@@ -1,6 +1,6 @@
 import type { AccessRequest, ApprovalStage, DecisionRecordArgs, Person, StageDecision } from '@accesslens/shared';
 import type { AuditInput } from '../audit.ts';
-import { ApiFailure, conflict, forbidden, notFound } from '../errors.ts';
+import { ApiFailure, conflict, forbidden, notFound, refuse } from '../errors.ts';
 import type { FindingsService } from '../findings/service.ts';
 import { startGrant } from '../lifecycle/grants.ts';
 import { notify, type NotifyInput } from '../lifecycle/outbox.ts';
@@ -11,8 +11,6 @@ import { grantDaysOf } from '../lifecycle/timers.ts';
 import type { WriteContext } from '../write.ts';
 import { withField } from './request-create.ts';
 import { loadRequest } from './requests.ts';
-
-const NOT_WAITING = 'This request is not waiting for you.';
 
 /** What an approve or deny does to a request, decided before anything is written (shared by one decision and a bulk one). */
 export interface DecisionPlan {
@@ -37,20 +35,18 @@ export interface DecisionPlan {
 
 /** The checks every decision passes: an approver of the open stage who has not decided it, never the requester or filer. */
 function checkDecider(request: AccessRequest, me: Person, args: DecisionRecordArgs): { position: number; reached: string[] } {
-  if (request.requesterId === me.id) throw forbidden('You cannot decide your own request.');
+  if (request.requesterId === me.id) throw refuse.forbidden('own_request');
   if (request.filedBy === me.id) throw forbidden('You cannot decide a request you filed.');
   // Everyone the request reached so far: the approvers of every stage up to the open one.
   const openAt = request.stages.findIndex((s) => s.decision === null);
   const reached = [...new Set(request.stages.slice(0, openAt < 0 ? request.stages.length : openAt + 1).flatMap((s) => s.approverIds))];
-  if (!reached.includes(me.id)) throw forbidden(NOT_WAITING);
+  if (!reached.includes(me.id)) throw refuse.forbidden('not_waiting_for_you');
   if (request.status !== 'pending')
-    throw conflict(
-      request.status === 'needs-info'
-        ? 'This request is waiting for the requester to answer a question.'
-        : `This request is no longer pending (it is ${request.status}).`,
-    );
+    throw request.status === 'needs-info'
+      ? conflict('This request is waiting for the requester to answer a question.')
+      : refuse.conflict('request_not_pending', { status: request.status });
   const stage = request.stages[openAt];
-  if (!stage || !stage.approverIds.includes(me.id) || stage.approvals.some((a) => a.deciderId === me.id)) throw forbidden(NOT_WAITING);
+  if (!stage || !stage.approverIds.includes(me.id) || stage.approvals.some((a) => a.deciderId === me.id)) throw refuse.forbidden('not_waiting_for_you');
   if (stage.distinctApprovers !== false && args.outcome === 'approve' && priorApprovers(request.stages, openAt).has(me.id))
     throw forbidden('You approved an earlier stage of this request: another approver must decide this one.');
   return { position: openAt, reached };
@@ -64,7 +60,7 @@ export function planDecision(w: Pick<WriteContext, 'nowIso'>, request: AccessReq
   if (args.outcome === 'approve') {
     days = args.durationDays ?? request.durationDays;
     if (days > request.durationDays)
-      throw new ApiFailure(400, 'invalid_input', `You can shorten the grant but not lengthen it: at most ${request.durationDays} days.`, field('durationDays'));
+      throw ApiFailure.of(400, 'invalid_input', 'approve_longer', { days: request.durationDays }, { field: field('durationDays') });
   }
   const decidedAt = w.nowIso;
   const decision: StageDecision = { deciderId: me.id, outcome: args.outcome, reason, durationDays: days, decidedAt };
@@ -143,7 +139,7 @@ export async function recordDecision(
   findings?: FindingsService,
 ) {
   const request = await loadRequest(w.tx, args.requestId);
-  if (!request) throw withField(notFound('There is no such request.'), field('requestId'));
+  if (!request) throw withField(refuse.notFound('request_not_found'), field('requestId'));
   if (args.outcome === 'needs-info') return askRequester(w, request, me, args);
   const plan = planDecision(w, request, me, { ...args, outcome: args.outcome }, field);
   await writeDecision(w, plan, findings);

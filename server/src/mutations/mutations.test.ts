@@ -268,7 +268,7 @@ describe('decision.record', () => {
     const m = createMutation();
     await h.mutate(ava, [m]);
     const r = only((await h.mutate(ava, [decisionMutation(m.args.requestId, 'approve')])).results);
-    expect(r).toMatchObject({ status: 'rejected', error: { code: 'forbidden', message: 'You cannot decide your own request.' } });
+    expect(r).toMatchObject({ status: 'rejected', error: { code: 'forbidden', message: 'You cannot decide your own request.', reason: 'own_request' } });
   });
 
   it('an approver the request is not routed to may not decide it', async () => {
@@ -285,7 +285,7 @@ describe('decision.record', () => {
     await h.mutate(ava, [m]);
     await h.mutate(ben, [decisionMutation(m.args.requestId, 'approve')]);
     const r = only((await h.mutate(ben, [decisionMutation(m.args.requestId, 'deny', { reason: 'changed my mind' })])).results);
-    expect(r).toMatchObject({ status: 'rejected', error: { code: 'conflict' } });
+    expect(r).toMatchObject({ status: 'rejected', error: { code: 'conflict', reason: 'request_not_pending', params: { status: 'approved' } } });
   });
 
   it('an unknown request is not_found', async () => {

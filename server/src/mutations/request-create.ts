@@ -16,7 +16,7 @@ import {
   type RequestEvaluation,
   type OrgEngine,
 } from '@accesslens/shared';
-import { ApiFailure, conflict, forbidden, notFound } from '../errors.ts';
+import { ApiFailure, conflict, forbidden, notFound, refuse } from '../errors.ts';
 import type { FindingsService } from '../findings/service.ts';
 import { startGrant } from '../lifecycle/grants.ts';
 import { openStage } from '../lifecycle/routing.ts';
@@ -60,7 +60,7 @@ export async function createRequest(
 ) {
   const { tx } = w;
   const taken = await tx.execute({ sql: 'SELECT 1 FROM requests WHERE id = ?', args: [args.requestId] });
-  if (taken.rows.length > 0) throw withField(conflict('A request with this id already exists.'), field('requestId'));
+  if (taken.rows.length > 0) throw withField(refuse.conflict('request_id_taken'), field('requestId'));
   const { subject, filedBy } = await resolveRequester(tx, me, args.onBehalfOf ?? null, field);
 
   // Extending a grant: the grant in force (its root when it was extended before); its keys by default.
@@ -90,7 +90,7 @@ export async function createRequest(
   if (!evaluation.ok) throw new PolicyBlocked(evaluation.problems, blockedField(evaluation.problems, permissions, bundle !== null, field));
 
   if (!evaluation.autoApproved && evaluation.stages.length === 0)
-    throw conflict('Nobody can approve this request under the current policy.');
+    throw refuse.conflict('no_approver');
   const durationDays = evaluation.duration.granted;
   const version = await w.version();
   const stages: ApprovalStage[] = evaluation.stages.map((s) => ({
@@ -341,9 +341,12 @@ export async function checkRequestable(
   let keys = [...new Set(permissions)];
   let context = await readRequestContext(tx, subject.id, connectionId, keys);
   const { connectionName, accountId } = context;
-  if (connectionName === null) throw withField(notFound(`There is no CRM connection "${connectionId}".`), field('connectionId'));
+  if (connectionName === null) throw withField(refuse.notFound('connection_not_found', { connectionId }), field('connectionId'));
   if (accountId === null)
-    throw withField(forbidden(options.onBehalf ? `${subject.name} has no active account on ${connectionName}.` : `You have no active account on ${connectionName}.`), field('connectionId'));
+    throw withField(
+      options.onBehalf ? forbidden(`${subject.name} has no active account on ${connectionName}.`) : refuse.forbidden('no_account', { connection: connectionName }),
+      field('connectionId'),
+    );
   let bundle: BundleRequest | null = null;
   if (options.bundleId) {
     const b = await readBundle(tx, connectionId, options.bundleId);
@@ -359,12 +362,12 @@ export async function checkRequestable(
   const at = (key: string) => (permissions.includes(key) ? field(`permissions.${permissions.indexOf(key)}`) : field(options.bundleId ? 'bundleId' : 'extendsRequestId'));
   for (const key of keys) {
     const entry = context.catalog.get(key);
-    if (!entry) throw withField(notFound(`${key} is not in the permission catalog of ${connectionName}.`), at(key));
-    if (!entry.requestable) throw withField(forbidden(`${key} cannot be requested; ask an administrator.`), at(key));
+    if (!entry) throw withField(refuse.notFound('not_in_catalog', { key, connection: connectionName }), at(key));
+    if (!entry.requestable) throw withField(refuse.forbidden('not_requestable', { key }), at(key));
   }
   if (!options.allowHeld) {
     const held = await heldKeys(tx, connectionId, accountId, keys, w.now);
-    for (const key of keys) if (held.has(key)) throw withField(conflict(options.onBehalf ? `${subject.name} already has ${key}.` : `You already have ${key}.`), at(key));
+    for (const key of keys) if (held.has(key)) throw withField(options.onBehalf ? conflict(`${subject.name} already has ${key}.`) : refuse.conflict('already_held', { key }), at(key));
   }
   const first = context.overlapping[0];
   if (first)
@@ -388,5 +391,5 @@ function blockedField(problems: PolicyProblem[], permissions: string[], isBundle
 }
 
 export function withField(failure: ApiFailure, field: string): ApiFailure {
-  return new ApiFailure(failure.status, failure.code, failure.message, field, failure.headers);
+  return failure.withField(field);
 }

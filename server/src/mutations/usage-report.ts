@@ -20,9 +20,9 @@ export async function reportUsage(w: WriteContext, me: Person, args: UsageReport
   const accountId = account.rows[0] ? String(account.rows[0].id) : null;
   if (!accountId) throw withField(forbidden('You have no active account on this connection.'), field('connectionId'));
   const today = w.nowIso.slice(0, 10);
-  if (args.day > today) throw new ApiFailure(400, 'invalid_input', 'The day is in the future.', field('day'));
+  if (args.day > today) throw ApiFailure.of(400, 'invalid_input', 'day_in_future', {}, { field: field('day') });
   const oldest = new Date(w.now.getTime() - MAX_AGE_DAYS * 86_400_000).toISOString().slice(0, 10);
-  if (args.day < oldest) throw new ApiFailure(400, 'invalid_input', `The day is more than ${MAX_AGE_DAYS} days ago.`, field('day'));
+  if (args.day < oldest) throw ApiFailure.of(400, 'invalid_input', 'day_too_old', { days: MAX_AGE_DAYS }, { field: field('day') });
   // Last use within that day: its end, or now for today.
   const lastUsed = args.day === today ? w.nowIso : `${args.day}T23:59:59.999Z`;
   const counts = new Map<string, number>();

@@ -25,7 +25,6 @@ export function clientAddress(c: Context<Env>): string {
   );
 }
 
-const INVALID_CREDENTIALS = 'The email or password is incorrect.';
 
 const signInRoute = createRoute({
   method: 'post',
@@ -69,13 +68,9 @@ export const auth = apiRoutes()
           data: { email, address, reason: 'rate_limited', limit: reservation.reason },
         }),
       );
-      throw new ApiFailure(
-        429,
-        'rate_limited',
-        `Too many failed sign-in attempts. Try again in ${reservation.retryAfterSeconds} seconds.`,
-        undefined,
-        { 'Retry-After': String(reservation.retryAfterSeconds) },
-      );
+      throw ApiFailure.of(429, 'rate_limited', 'sign_in_rate_limited', { seconds: reservation.retryAfterSeconds }, {
+        headers: { 'Retry-After': String(reservation.retryAfterSeconds) },
+      });
     }
 
     const found = await db.execute(`SELECT ${PERSON_COLUMNS}, p.password_hash FROM people p WHERE p.email = ?`, [email]);
@@ -96,7 +91,7 @@ export const auth = apiRoutes()
           data: { email, address, reason },
         }),
       );
-      throw new ApiFailure(401, 'invalid_credentials', INVALID_CREDENTIALS);
+      throw ApiFailure.of(401, 'invalid_credentials', 'invalid_credentials');
     }
 
     const answer = await openSession(db, now, person, { method: 'password', address }, (w) =>

@@ -39,6 +39,11 @@ describe('HTTP surface', () => {
     expect(body.error.code).toBe('invalid_input');
     expect(body.error.field).toBe('email');
     expect(body.error.issues.map((i) => i.field)).toEqual(['email', 'password']);
+    // Each issue's kind and bounds travel with it, so a client can say it in the person's language.
+    expect(body.error.issues.map((i) => (i as { detail?: unknown }).detail)).toEqual([
+      { code: 'invalid_format', origin: 'string', format: 'email' },
+      { code: 'too_small', origin: 'string', minimum: 1 },
+    ]);
   });
 
   it('an unexpected failure is 500 internal, without a stack trace', async () => {
@@ -48,7 +53,7 @@ describe('HTTP surface', () => {
     const res = await h.post(token, '/api/mutations', { mutations: [createMutation()] });
     expect(res.status).toBe(500);
     const text = await res.text();
-    expect(JSON.parse(text)).toEqual({ error: { code: 'internal', message: expect.any(String) } });
+    expect(JSON.parse(text)).toEqual({ error: { code: 'internal', message: 'Something went wrong on the server.', reason: 'internal' } });
     expect(text).not.toMatch(/at .*\.ts|applied_mutations|SQLITE/);
     expect(log).toHaveBeenCalled();
   });

@@ -14,6 +14,7 @@ import { apiRoutes, bearer, errors, json, jsonBody } from '../openapi.ts';
 import { ApiFailure, forbidden, notFound } from '../errors.ts';
 import { REQUEST_COLUMNS, requestFromRow } from '../model.ts';
 import { heldKeys, readBundle, resolveRequester, withField } from '../mutations/request-create.ts';
+import { refuse } from '../errors.ts';
 import { readRequestContext } from '../mutations/requests.ts';
 
 /**
@@ -51,7 +52,7 @@ export const requestRoutes = apiRoutes().openapi(previewRoute, async (c) => {
   let keys = [...new Set(asked)];
   let context = await readRequestContext(db, subject.id, body.connectionId, keys);
   const { connectionName, accountId } = context;
-  if (connectionName === null) throw withField(notFound(`There is no CRM connection "${body.connectionId}".`), 'connectionId');
+  if (connectionName === null) throw withField(refuse.notFound('connection_not_found', { connectionId: body.connectionId }), 'connectionId');
   if (accountId === null)
     throw withField(forbidden(filedBy ? `${subject.name} has no active account on ${connectionName}.` : `You have no active account on ${connectionName}.`), 'connectionId');
   const extra: PolicyProblem[] = [];
