@@ -91,7 +91,7 @@ describe('needs-info from the popup', () => {
     expect(new Set(posted('request.answer').map((m) => m.id)).size).toBe(1);
     expect(server.requests.find((r) => r.value.id === id)!.value).toMatchObject({ status: 'pending', needsInfo: null });
     // Answering a request that no longer waits for an answer is refused locally.
-    expect(await send({ type: 'request.answer', requestId: id, answer: 'again' })).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    expect(await send({ type: 'request.answer', requestId: id, answer: 'again' })).toMatchObject({ ok: false, error: { code: 'conflict' } });
 
     await as('ben@acme.test');
     expect((await popup()).queue.map((r) => r.id)).toEqual([id]);
