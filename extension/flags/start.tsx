@@ -10,7 +10,7 @@ import { render } from 'preact';
 import { detectWith, genericAdapter, userIdInLink, type CrmAdapter, type DetectedPage, type PageRule } from '@accesslens/shared/crm';
 import type { FlagsPage, Result } from '@accesslens/shared';
 import type { ContentScriptContext } from 'wxt/utils/content-script-context';
-import { createShadowRootUi, type ShadowRootContentScriptUi } from 'wxt/utils/content-script-ui/shadow-root';
+import { createShadowUi, type ShadowUi } from '../utils/shadow-ui';
 import { browser } from 'wxt/browser';
 import { ask } from '../utils/messaging';
 import type { FlagChip, FlagsAnswer, FlagsDetailAnswer, PageRulesAnswer, PortMessage } from '../utils/protocol';
@@ -174,7 +174,7 @@ export async function startFlags(ctx: ContentScriptContext, builtIn: CrmAdapter 
 
   // ---------- the detail ----------
 
-  let ui: ShadowRootContentScriptUi<HTMLElement> | null = null;
+  let ui: ShadowUi | null = null;
   let openFor: { id: string; chip: Chip } | null = null;
   /** What the open detail shows; null while it is being asked for. */
   let shown: { answer: FlagsDetailAnswer | null; error: UiError | null } | null = null;
@@ -191,18 +191,12 @@ export async function startFlags(ctx: ContentScriptContext, builtIn: CrmAdapter 
   async function openDetail(chip: Chip) {
     openFor = { id: chip.externalUserId, chip };
     if (!ui) {
-      ui = await createShadowRootUi<HTMLElement>(ctx, {
+      ui = createShadowUi(ctx, {
         name: 'accesslens-flags',
         mode: SHADOW_MODE,
         css,
-        position: 'inline',
-        anchor: 'body',
-        append: 'last',
         isolateEvents: true,
-        onMount: (container) => container,
-        onRemove: (container) => {
-          if (container) render(null, container);
-        },
+        onRemove: (container) => render(null, container),
       });
       if (ctx.isInvalid) return;
     }

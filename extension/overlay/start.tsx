@@ -8,7 +8,7 @@ import { render } from 'preact';
 import { genericAdapter, type CrmAdapter, type PageRule } from '@accesslens/shared/crm';
 import type { ObservedPage, Result } from '@accesslens/shared';
 import type { ContentScriptContext } from 'wxt/utils/content-script-context';
-import { createShadowRootUi } from 'wxt/utils/content-script-ui/shadow-root';
+import { createShadowUi } from '../utils/shadow-ui';
 import { ask } from '../utils/messaging';
 import type { PageDecideAnswer, PageRulesAnswer } from '../utils/protocol';
 import { Overlay } from './Overlay';
@@ -82,19 +82,13 @@ export async function startOverlay(ctx: ContentScriptContext, builtIn: CrmAdapte
     await new Promise<void>((resolve) => ctx.addEventListener(document, 'DOMContentLoaded', () => resolve(), { once: true }));
   if (ctx.isInvalid) return;
 
-  const ui = await createShadowRootUi<HTMLElement>(ctx, {
+  const ui = createShadowUi(ctx, {
     name: 'accesslens-overlay',
     mode: SHADOW_MODE,
     css,
-    position: 'inline',
-    anchor: 'body',
-    append: 'last',
     // Keystrokes typed in the overlay must not trigger the CRM's own shortcuts.
     isolateEvents: true,
-    onMount: (container) => container,
-    onRemove: (container) => {
-      if (container) render(null, container);
-    },
+    onRemove: (container) => render(null, container),
   });
   if (ctx.isInvalid) return;
 
