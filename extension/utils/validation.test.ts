@@ -33,7 +33,7 @@ describe('the extension’s own input checks, in the person’s language', () =>
       message: '服务器地址必须是以 http:// 或 https:// 开头的链接。',
     });
     setTestLocale('en');
-    expect(failure(extensionPageMessage, { type: 'auth.signIn', serverUrl: 'http://a.b', email: 'a@b.co', password: '' }).message).toBe(
+    expect(failure(extensionPageMessage, { type: 'auth.signIn', serverUrl: 'https://a.b', email: 'a@b.co', password: '' }).message).toBe(
       'Password is required.',
     );
   });
@@ -48,7 +48,7 @@ describe('the extension’s own input checks, in the person’s language', () =>
       message: 'The evidence link must be a link starting with http:// or https://.',
     });
     setTestLocale('zh-CN');
-    expect(failure(contentMessage, { ...submit, justification: 'ok', permissions: [] }).message).toBe('权限：请至少选择 1 项。');
+    expect(failure(contentMessage, { ...submit, justification: 'ok', permissions: [] }).message).toBe('请填写权限。');
     expect(failure(contentMessage, { ...submit, justification: 'ok', durationDays: 2.5 }).message).toBe('期限必须是整数。');
   });
 

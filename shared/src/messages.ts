@@ -60,7 +60,7 @@ const lifecycleOptions = {
 
 function needsSomething(v: { permissions: string[]; bundleId?: string | null; extendsRequestId?: string | null }, ctx: z.RefinementCtx) {
   if (v.permissions.length === 0 && !v.bundleId && !v.extendsRequestId)
-    ctx.addIssue({ code: 'custom', path: ['permissions'], message: 'name at least one permission (or a bundle)' });
+    ctx.addIssue({ code: 'custom', path: ['permissions'], message: 'name at least one permission (or a bundle)', params: { kind: 'required' } });
 }
 
 /** The requester answers an approver's question on a request waiting for it (`needs-info`): from a page or the popup. */
