@@ -96,7 +96,7 @@ export const findingsResponse = z.object({
 export type FindingsResponse = z.infer<typeof findingsResponse>;
 
 export const acceptFindingBody = z.object({
-  reason: plainText(2000, { required: true }),
+  reason: plainText(2000, { required: true, multiline: true }),
   /** In the future, at most 365 days ahead. */
   expiresAt: isoDateTime,
 });

@@ -64,6 +64,8 @@ describe('/api/audit', () => {
     expect(ok).toMatchObject({ ok: true, brokenSeq: null, reason: null });
     expect(ok.events).toBeGreaterThanOrEqual(2);
     expect((await audit('?action=audit.verified')).events[0]).toMatchObject({ actorId: 'p-cara', data: { ok: true } });
+    // Someone with raw access to the database file: the append-only trigger dropped first.
+    await h.db.execute('DROP TRIGGER audit_events_refuse_update');
     await h.db.execute("UPDATE audit_events SET data = '{\"organisation\":\"Evil\"}' WHERE seq = 1");
     const broken = auditVerifyResponse.parse(await (await h.post(cara, '/api/audit/verify', {})).json());
     expect(broken).toMatchObject({ ok: false, brokenSeq: 1, reason: 'hash does not match the event' });
