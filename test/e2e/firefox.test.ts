@@ -14,7 +14,9 @@ import type { Page } from 'puppeteer-core';
 import { startIdentityProvider, type TestIdentityProvider } from '@accesslens/server/testing-oidc';
 import { DEMO, startServer, type RunningServer } from '../support/server.ts';
 import { startCrmFixture, type CrmFixture } from '../support/crm-fixture.ts';
+import { DEVELOPMENT_EXTENSION_ID } from '@accesslens/shared/extension-id';
 import {
+  EXTENSION_UUID,
   FIREFOX_IDLE_MS,
   firefoxScreenshot,
   launchFirefoxWithExtension,
@@ -80,7 +82,13 @@ beforeAll(async () => {
     accounts: { 'ava-sub': { email: DEMO.ava.email, email_verified: true, name: DEMO.ava.name } },
   });
   server = await startServer({
-    env: { ACCESSLENS_OIDC_ISSUER: idp.issuer, ACCESSLENS_OIDC_CLIENT_ID: idp.clientId, ACCESSLENS_OIDC_NAME: 'Acme SSO' },
+    env: {
+      ACCESSLENS_OIDC_ISSUER: idp.issuer,
+      ACCESSLENS_OIDC_CLIENT_ID: idp.clientId,
+      ACCESSLENS_OIDC_NAME: 'Acme SSO',
+      // CORS admits only the configured extensions: the development id (Chromium) and this Firefox installation.
+      ACCESSLENS_EXTENSION_IDS: `${DEVELOPMENT_EXTENSION_ID},${EXTENSION_UUID}`,
+    },
   });
   [avaServer, benServer] = await Promise.all([watchedServer(server.url), watchedServer(server.url)]);
   await (await signInFirefox(ben, benServer.url, DEMO.ben.email, DEMO.ben.password, DEMO.ben.name)).close();

@@ -32,8 +32,11 @@ export function firefoxPath(): string {
 /** The event-page idle time the test profile sets (Firefox's default is 30 s). */
 export const FIREFOX_IDLE_MS = 15_000;
 
-/** A fixed internal UUID (pref `extensions.webextensions.uuids`), so the extension's origin is known. */
-const EXTENSION_UUID = '6f1c2a3e-0b7d-4c59-9e41-a5d0c3b2e817';
+/**
+ * A fixed internal UUID (pref `extensions.webextensions.uuids`), so the extension's origin is known: the
+ * server under test lists it in ACCESSLENS_EXTENSION_IDS, as a company lists its Firefox installations.
+ */
+export const EXTENSION_UUID = '6f1c2a3e-0b7d-4c59-9e41-a5d0c3b2e817';
 
 export interface FirefoxWithExtension {
   browser: Browser;
