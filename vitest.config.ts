@@ -10,7 +10,11 @@ export default defineConfig({
         // The same route and domain tests against a real libsql server (sqld) instead of a file.
         test: {
           name: 'server-libsql',
-          include: ['server/src/{auth,connectors,directory,mutations,revocations,routes,sync}/**/*.test.ts', 'server/src/audit.test.ts', 'server/src/cli/crm-connectors.test.ts'],
+          include: [
+            'server/src/{auth,connectors,directory,mutations,revocations,routes,sync}/**/*.test.ts',
+            'server/src/audit.test.ts',
+            'server/src/cli/crm-connectors.test.ts',
+          ],
           environment: 'node',
           testTimeout: 30_000,
           hookTimeout: 30_000,

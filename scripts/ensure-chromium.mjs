@@ -22,7 +22,6 @@ if (!process.env.CHROMIUM_PATH && hasApt) {
   if (existsSync(path)) process.exit(0);
 }
 console.error(
-  `End-to-end tests need Chromium at ${path}. Install it (Debian/Ubuntu: apt-get install chromium) ` +
-    'or point CHROMIUM_PATH at a Chromium or Chrome binary.',
+  `End-to-end tests need Chromium at ${path}. Install it (Debian/Ubuntu: apt-get install chromium) ` + 'or point CHROMIUM_PATH at a Chromium or Chrome binary.',
 );
 process.exit(1);

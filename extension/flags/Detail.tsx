@@ -44,7 +44,13 @@ export function Detail({ externalUserId, loading, error, user, offline, actions,
   };
   return (
     <div class="al-flags-root" onKeyDown={trusted(onKeyDown)}>
-      <section class="al-flags-panel" data-testid="al-finding-detail" data-account-external-id={externalUserId} role="dialog" aria-label={t('flags.detail.title')}>
+      <section
+        class="al-flags-panel"
+        data-testid="al-finding-detail"
+        data-account-external-id={externalUserId}
+        role="dialog"
+        aria-label={t('flags.detail.title')}
+      >
         <header class="al-flags-head">
           <div>
             <h2>{t('flags.detail.title')}</h2>
@@ -54,11 +60,22 @@ export function Detail({ externalUserId, loading, error, user, offline, actions,
               </p>
             )}
           </div>
-          <button ref={closeButton} type="button" class="al-flags-icon" onClick={trusted(onClose)} aria-label={t('flags.detail.close')} title={t('flags.detail.close')}>
+          <button
+            ref={closeButton}
+            type="button"
+            class="al-flags-icon"
+            onClick={trusted(onClose)}
+            aria-label={t('flags.detail.close')}
+            title={t('flags.detail.close')}
+          >
             ×
           </button>
         </header>
-        {offline && <p class="al-flags-note" role="status">{t('flags.detail.offline')}</p>}
+        {offline && (
+          <p class="al-flags-note" role="status">
+            {t('flags.detail.offline')}
+          </p>
+        )}
         {notice && (
           <p class="al-flags-ok" role="status" data-testid="al-flags-notice">
             {notice}
@@ -70,9 +87,13 @@ export function Detail({ externalUserId, loading, error, user, offline, actions,
           </p>
         )}
         {loading ? (
-          <p class="al-flags-muted" role="status">{t('flags.detail.loading')}</p>
+          <p class="al-flags-muted" role="status">
+            {t('flags.detail.loading')}
+          </p>
         ) : !user || user.findings.length === 0 ? (
-          <p class="al-flags-muted" data-testid="al-flags-empty">{t('flags.detail.none')}</p>
+          <p class="al-flags-muted" data-testid="al-flags-empty">
+            {t('flags.detail.none')}
+          </p>
         ) : (
           <>
             <p class="al-flags-muted">{t('flags.detail.count', { count: user.count })}</p>
@@ -93,7 +114,13 @@ type Mode = { kind: 'idle' } | { kind: 'accept' } | { kind: 'remediate'; side: '
 function FindingItem({ finding: f, actions, onDone }: { finding: FlagFinding; actions: DetailActions; onDone: (text: string) => void }) {
   const [mode, setMode] = useState<Mode>({ kind: 'idle' });
   return (
-    <li class={`al-flags-finding al-flags-finding--${f.severity}`} data-testid="al-finding" data-finding-id={f.id} data-kind={f.kind} data-severity={f.severity}>
+    <li
+      class={`al-flags-finding al-flags-finding--${f.severity}`}
+      data-testid="al-finding"
+      data-finding-id={f.id}
+      data-kind={f.kind}
+      data-severity={f.severity}
+    >
       <div class="al-flags-finding-head">
         <strong>{f.kindLabel}</strong>
         <span class={`al-flags-sev al-flags-sev--${f.severity}`}>{t(`flags.severity.${f.severity}`)}</span>
@@ -140,7 +167,17 @@ function FindingItem({ finding: f, actions, onDone }: { finding: FlagFinding; ac
   );
 }
 
-function AcceptForm({ finding, actions, onCancel, onDone }: { finding: FlagFinding; actions: DetailActions; onCancel: () => void; onDone: (text: string) => void }) {
+function AcceptForm({
+  finding,
+  actions,
+  onCancel,
+  onDone,
+}: {
+  finding: FlagFinding;
+  actions: DetailActions;
+  onCancel: () => void;
+  onDone: (text: string) => void;
+}) {
   const today = new Date();
   const [reason, setReason] = useState('');
   const [expires, setExpires] = useState(isoDay(new Date(today.getTime() + 90 * DAY_MS)));

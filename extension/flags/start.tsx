@@ -227,7 +227,13 @@ export async function startFlags(ctx: ContentScriptContext, builtIn: CrmAdapter 
         onClose={closeDetail}
         actions={{
           accept: async (findingId, reason, expiresAt) => {
-            const r = await ask<{ findingId: string; status: string; expiresAt: string | null }>({ type: 'flags.accept', page: p, findingId, reason, expiresAt });
+            const r = await ask<{ findingId: string; status: string; expiresAt: string | null }>({
+              type: 'flags.accept',
+              page: p,
+              findingId,
+              reason,
+              expiresAt,
+            });
             if (r.ok) await refresh();
             return r;
           },

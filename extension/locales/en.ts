@@ -7,8 +7,7 @@
 export const en = {
   // ---- the extension itself (manifest) ----
   extName: 'AccessLens',
-  extDescription:
-    'See what you may do on a CRM page and why, request missing access inline, and approve requests from the toolbar.',
+  extDescription: 'See what you may do on a CRM page and why, request missing access inline, and approve requests from the toolbar.',
   // ---- flags on CRM user pages (administrators) ----
   'flags.chip': '{count} open AccessLens findings, highest {severity}. Show them',
   'flags.severity.low': 'Low',
@@ -87,7 +86,7 @@ export const en = {
   'panel.signedOut': 'Sign in to AccessLens to see what you may do on this page and request what is missing.',
   'panel.openOptions': 'Open AccessLens settings',
   'panel.noAccount': 'AccessLens has no active account of yours for this CRM. Ask an administrator to link it.',
-  'panel.chooseConnection': 'Several CRM connections could be this page\'s ({names}). Choose yours in the AccessLens settings.',
+  'panel.chooseConnection': "Several CRM connections could be this page's ({names}). Choose yours in the AccessLens settings.",
   'panel.noConnection': 'This CRM is not connected to AccessLens.',
   'panel.offline': 'Offline — showing what was last synced.',
   'panel.paused': 'AccessLens is paused on this CRM until version {version}: {reason}',
@@ -551,8 +550,8 @@ export const en = {
   'console.reviews.access': 'Access',
   'console.reviews.outcome': 'Outcome',
   'console.reviews.comment': 'Comment',
-  'console.reviewers.manager': 'Each person\'s manager',
-  'console.reviewers.owner': 'The permission\'s owner',
+  'console.reviewers.manager': "Each person's manager",
+  'console.reviewers.owner': "The permission's owner",
   'console.reviewers.person': 'A named person',
   'console.reviews.reviewerId': 'Reviewer (person id)',
   'console.unreviewed.keep': 'Keep',

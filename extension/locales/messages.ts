@@ -13,8 +13,7 @@ export interface ChromeMessage {
 /** Chrome message names allow ASCII letters, digits, `_` and `@`. */
 export const messageName = (key: string): string => key.replace(/[^A-Za-z0-9_@]/g, '_');
 
-export const placeholderNames = (template: string): string[] =>
-  [...new Set([...template.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!))].sort();
+export const placeholderNames = (template: string): string[] => [...new Set([...template.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!))].sort();
 
 export function toChromeMessages(dictionary: Record<string, string>): Record<string, ChromeMessage> {
   const out: Record<string, ChromeMessage> = {};
@@ -25,9 +24,7 @@ export function toChromeMessages(dictionary: Record<string, string>): Record<str
     const message = template.replace(/\$/g, '$$$$').replace(/\{(\w+)\}/g, (_, name: string) => `$${name.toUpperCase()}$`);
     const name = messageName(key);
     if (name in out) throw new Error(`${key}: message name ${name} is used twice`);
-    out[name] = names.length
-      ? { message, placeholders: Object.fromEntries(names.map((n, i) => [n.toLowerCase(), { content: `$${i + 1}` }])) }
-      : { message };
+    out[name] = names.length ? { message, placeholders: Object.fromEntries(names.map((n, i) => [n.toLowerCase(), { content: `$${i + 1}` }])) } : { message };
   }
   return out;
 }

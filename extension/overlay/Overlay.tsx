@@ -82,23 +82,15 @@ export function Overlay({ page, settled, initial, nav, host, decide }: Props) {
   return (
     <div class="al-root" onKeyDown={onKeyDown}>
       {/* Always in the DOM (hidden when closed) so the rows can be read without opening it. */}
-      <section
-        ref={panel}
-        data-testid="al-panel"
-        class="al-panel"
-        hidden={!open}
-        role="dialog"
-        tabIndex={-1}
-        aria-label={panelTitle(page, decision)}
-      >
-          {/* A div, not <header>: a header outside <main>/<article>/… is a banner landmark, and the CRM page has its own. */}
-          <div class="al-panel-head">
-            <h2>{panelTitle(page, decision)}</h2>
-            <button type="button" class="al-icon-button" onClick={trusted(close)} aria-label={t('panel.close')} title={t('panel.close')}>
-              ×
-            </button>
-          </div>
-          <PanelBody answer={answer} error={error} page={page} settled={settled} refresh={refresh} />
+      <section ref={panel} data-testid="al-panel" class="al-panel" hidden={!open} role="dialog" tabIndex={-1} aria-label={panelTitle(page, decision)}>
+        {/* A div, not <header>: a header outside <main>/<article>/… is a banner landmark, and the CRM page has its own. */}
+        <div class="al-panel-head">
+          <h2>{panelTitle(page, decision)}</h2>
+          <button type="button" class="al-icon-button" onClick={trusted(close)} aria-label={t('panel.close')} title={t('panel.close')}>
+            ×
+          </button>
+        </div>
+        <PanelBody answer={answer} error={error} page={page} settled={settled} refresh={refresh} />
       </section>
       <button
         ref={badge}
@@ -289,12 +281,7 @@ function Row({
 }) {
   const title = labelOf(row.label, t(`action.${row.action}`));
   return (
-    <li
-      data-testid="al-permission-row"
-      data-permission={row.key}
-      data-state={row.state}
-      class={`al-row al-row--${row.state}${focus ? ' al-row--focus' : ''}`}
-    >
+    <li data-testid="al-permission-row" data-permission={row.key} data-state={row.state} class={`al-row al-row--${row.state}${focus ? ' al-row--focus' : ''}`}>
       <div class="al-row-head">
         <span class="al-row-action">
           {selectable && (
@@ -322,13 +309,8 @@ function Row({
 function Why({ row, nameOf, approvers }: { row: PermissionRow; nameOf: (id: string) => string | undefined; approvers: string[] }) {
   const ex = row.explanation;
   if (row.state === 'granted')
-    return (
-      <p class="al-why">
-        {row.grantExpiresAt ? t('why.grantedUntil', { date: formatDate(row.grantExpiresAt) }) : t('why.grantedOpenEnded')}
-      </p>
-    );
-  if (row.state === 'approved' && row.request)
-    return <p class="al-why">{statusLine(row.request, nameOf, approvers)}</p>;
+    return <p class="al-why">{row.grantExpiresAt ? t('why.grantedUntil', { date: formatDate(row.grantExpiresAt) }) : t('why.grantedOpenEnded')}</p>;
+  if (row.state === 'approved' && row.request) return <p class="al-why">{statusLine(row.request, nameOf, approvers)}</p>;
   if (ex.allowed) {
     const path = ex.paths[0];
     if (!path) return null;
@@ -348,11 +330,7 @@ function Why({ row, nameOf, approvers }: { row: PermissionRow; nameOf: (id: stri
   if (row.state === 'pending' && row.request) {
     if (row.request.status === 'needs-info') return <p class="al-why">{statusLine(row.request, nameOf, approvers)}</p>;
     const ids = waitingForIds(row.request);
-    return (
-      <p class="al-why">
-        {t('why.pending', { when: formatRelative(row.request.createdAt), names: namesOf(ids.length ? ids : approvers, nameOf) })}
-      </p>
-    );
+    return <p class="al-why">{t('why.pending', { when: formatRelative(row.request.createdAt), names: namesOf(ids.length ? ids : approvers, nameOf) })}</p>;
   }
   return (
     <div class="al-why">
@@ -545,17 +523,7 @@ const DAY_MS = 86_400_000;
  * Grants of this page ending soon (the policy's reminder days, or the server's `expiring` step): a
  * reminder with one-click "Extend" — a new request linked to the grant, routed like any request.
  */
-function Expiring({
-  answer,
-  decision,
-  page,
-  refresh,
-}: {
-  answer: PageDecideAnswer;
-  decision: PageDecision;
-  page: ObservedPage;
-  refresh: () => Promise<void>;
-}) {
+function Expiring({ answer, decision, page, refresh }: { answer: PageDecideAnswer; decision: PageDecision; page: ObservedPage; refresh: () => Promise<void> }) {
   const history = answer.history ?? [];
   const days = answer.expiryReminderDays ?? 3;
   const now = Date.now();
@@ -634,7 +602,13 @@ function ExpiringGrant({
       </p>
       {extension ? (
         <p data-testid="al-extension-status" data-status={extension.status}>
-          {t('overlay.extensionPending', { status: statusLine(extension, nameOf, decision.approvers.map((p) => p.id)) })}
+          {t('overlay.extensionPending', {
+            status: statusLine(
+              extension,
+              nameOf,
+              decision.approvers.map((p) => p.id),
+            ),
+          })}
         </p>
       ) : (
         <button
@@ -688,7 +662,9 @@ function History({
               </p>
               <p>{statusLine(r, nameOf, approvers)}</p>
               {r.filedBy && r.filedBy !== r.requesterId && (
-                <p class="al-muted">{t('overlay.forWhom', { name: nameOf(r.filedBy) ?? t('people.unknown'), report: nameOf(r.requesterId) ?? t('people.unknown') })}</p>
+                <p class="al-muted">
+                  {t('overlay.forWhom', { name: nameOf(r.filedBy) ?? t('people.unknown'), report: nameOf(r.requesterId) ?? t('people.unknown') })}
+                </p>
               )}
               <Timeline request={r} nameOf={nameOf} />
               {again.length > 0 && !formOpen && (
@@ -744,15 +720,10 @@ function FocusSection({
   const nameOf = (id: string) => answer.names[id];
   const approverIds = decision.approvers.map((p) => p.id);
   // Whose request to show: the one just made here, else the focus's, else the newest on this page.
-  const newest = decision.rows
-    .filter((r) => r.request)
-    .sort((a, b) => b.request!.createdAt.localeCompare(a.request!.createdAt))[0];
-  const statusRow =
-    decision.rows.find((r) => chosen.includes(r.key) && r.request) ?? (focusRow.request ? focusRow : (newest ?? focusRow));
+  const newest = decision.rows.filter((r) => r.request).sort((a, b) => b.request!.createdAt.localeCompare(a.request!.createdAt))[0];
+  const statusRow = decision.rows.find((r) => chosen.includes(r.key) && r.request) ?? (focusRow.request ? focusRow : (newest ?? focusRow));
   const request = statusRow.request;
-  const failure = answer.failures.find(
-    (f) => f.permissions.includes(focusRow.key) || chosen.some((k) => f.permissions.includes(k)),
-  );
+  const failure = answer.failures.find((f) => f.permissions.includes(focusRow.key) || chosen.some((k) => f.permissions.includes(k)));
   const granted = request && (request.status === 'approved' || request.status === 'fulfilled');
   const bundles = answer.bundles ?? [];
   // The denied request's keys that may be asked for again from here.
@@ -770,12 +741,8 @@ function FocusSection({
           role="status"
         >
           <p>{statusLine(request, nameOf, approverIds)}</p>
-          {request.startsAt && request.status === 'approved' && (
-            <p class="al-muted">{t('request.status.startsAt', { date: formatDate(request.startsAt) })}</p>
-          )}
-          {request.status === 'pending' && answer.sync.outbox > 0 && answer.sync.lastError && (
-            <p class="al-muted">{t('status.queued')}</p>
-          )}
+          {request.startsAt && request.status === 'approved' && <p class="al-muted">{t('request.status.startsAt', { date: formatDate(request.startsAt) })}</p>}
+          {request.status === 'pending' && answer.sync.outbox > 0 && answer.sync.lastError && <p class="al-muted">{t('status.queued')}</p>}
           <Timeline request={request} nameOf={nameOf} limit={3} />
           {again.length > 0 && form === null && (
             <button

@@ -17,9 +17,7 @@ import { evidenceLinksOf, evidenceProblem, previewNotes, willAskText } from '../
 import type { OfferedBundle, PageDecideAnswer, PreviewAnswer, ReportsAnswer, RequestAnswer } from '../utils/protocol';
 
 /** What the form asks for: some of the page's keys (maybe again, after a denial), or a whole bundle. */
-export type FormIntent =
-  | { kind: 'keys'; keys: string[]; previous: AccessRequest | null }
-  | { kind: 'bundle'; bundleId: string };
+export type FormIntent = { kind: 'keys'; keys: string[]; previous: AccessRequest | null } | { kind: 'bundle'; bundleId: string };
 
 interface Props {
   decision: PageDecision;
@@ -397,7 +395,11 @@ export function RequestForm({ decision, rows, intent, bundles, keys, page, nameO
           ))}
         </select>
       </label>
-      {capNote && <p class="al-muted" data-testid="al-duration-cap">{capNote}</p>}
+      {capNote && (
+        <p class="al-muted" data-testid="al-duration-cap">
+          {capNote}
+        </p>
+      )}
       <div data-testid="al-preview" class="al-preview" aria-live="polite" aria-busy={checking}>
         <p data-testid="al-will-notify" class={preview?.autoApproved ? 'al-auto' : undefined}>
           {willNotify}

@@ -44,7 +44,9 @@ describe('observedPageOf', () => {
       denialPhrases: [],
       priority: 0,
     };
-    expect(observedPageOf(detect(genericAdapter([rule]), 'http://localhost:8788/records/Invoice/INV-1', []), 'http://localhost:8788/records/Invoice/INV-1')).toMatchObject({
+    expect(
+      observedPageOf(detect(genericAdapter([rule]), 'http://localhost:8788/records/Invoice/INV-1', []), 'http://localhost:8788/records/Invoice/INV-1'),
+    ).toMatchObject({
       crm: 'generic',
       object: 'Invoice',
       recordId: 'INV-1',

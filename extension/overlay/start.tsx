@@ -104,15 +104,7 @@ export async function startOverlay(ctx: ContentScriptContext, builtIn: CrmAdapte
     if (!mounted) ui.mount();
     mounted = true;
     render(
-      <Overlay
-        key={nav.id}
-        page={page}
-        settled={settled}
-        initial={known.get(answerKey(page)) ?? null}
-        nav={nav}
-        host={ui.shadowHost}
-        decide={decide}
-      />,
+      <Overlay key={nav.id} page={page} settled={settled} initial={known.get(answerKey(page)) ?? null} nav={nav} host={ui.shadowHost} decide={decide} />,
       ui.uiContainer,
     );
   };

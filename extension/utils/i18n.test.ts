@@ -15,8 +15,7 @@ describe('dictionaries', () => {
   });
 
   it('have no empty strings', () => {
-    for (const dict of Object.values(dictionaries))
-      for (const [key, value] of Object.entries(dict)) expect(value.trim(), key).not.toBe('');
+    for (const dict of Object.values(dictionaries)) for (const [key, value] of Object.entries(dict)) expect(value.trim(), key).not.toBe('');
   });
 });
 

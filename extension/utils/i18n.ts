@@ -12,9 +12,7 @@ export type { MessageKey, Locale };
 
 /** The placeholder names of a message, read from its English template at compile time. */
 type NamesIn<S extends string> = S extends `${string}{${infer N}}${infer Rest}` ? N | NamesIn<Rest> : never;
-export type ParamsOf<K extends MessageKey> = [NamesIn<(typeof en)[K]>] extends [never]
-  ? []
-  : [params: Record<NamesIn<(typeof en)[K]>, string | number>];
+export type ParamsOf<K extends MessageKey> = [NamesIn<(typeof en)[K]>] extends [never] ? [] : [params: Record<NamesIn<(typeof en)[K]>, string | number>];
 
 /** The language the browser shows its own UI in, as AccessLens names it. */
 export function detectLocale(language: string | undefined): Locale {
@@ -29,7 +27,12 @@ export function locale(): Locale {
 export function t<K extends MessageKey>(key: K, ...[params]: ParamsOf<K>): string {
   const given: Record<string, string | number> = params ?? {};
   const names = Object.keys(given).sort();
-  return browser.i18n.getMessage(messageName(key) as never, names.map((n) => String(given[n]))) || key;
+  return (
+    browser.i18n.getMessage(
+      messageName(key) as never,
+      names.map((n) => String(given[n])),
+    ) || key
+  );
 }
 
 export function labelOf(labels: { en: string; 'zh-CN': string } | null | undefined, fallback: string): string {

@@ -1,6 +1,6 @@
 /** How a request preview reads to people (the request form), and the evidence link check. */
 import type { PolicyProblem, PolicyProblemParams, RequestPreviewResponse } from '@accesslens/shared';
-import { joinNames, t} from './i18n';
+import { joinNames, t } from './i18n';
 import { stageLabel } from './requests';
 
 /** At most this many evidence links travel with a request (the server's limit). */

@@ -85,7 +85,10 @@ describe('statusLine', () => {
     expect(statusLine(auto, nameOf)).toBe('Approved automatically until Mar 8, 2026');
     const denied = request({
       status: 'denied',
-      stages: [stage({ approvals: [approval('p-ben')], decision: approval('p-ben') }), { ...dealDesk, decision: approval('p-dan', 'deny', 'Not this quarter') }],
+      stages: [
+        stage({ approvals: [approval('p-ben')], decision: approval('p-ben') }),
+        { ...dealDesk, decision: approval('p-dan', 'deny', 'Not this quarter') },
+      ],
     });
     expect(statusLine(denied, nameOf)).toBe('Denied by Dan Wu: Not this quarter');
   });
@@ -189,7 +192,15 @@ describe('the preview in the form', () => {
 
 describe('timeline lines from the server', () => {
   const now = new Date('2026-03-01T12:00:00.000Z');
-  const entry = (kind: any, over: Record<string, unknown> = {}) => ({ at: '2026-03-01T10:00:00.000Z', kind, actorId: null, personIds: [], stage: 0, text: null, ...over });
+  const entry = (kind: any, over: Record<string, unknown> = {}) => ({
+    at: '2026-03-01T10:00:00.000Z',
+    kind,
+    actorId: null,
+    personIds: [],
+    stage: 0,
+    text: null,
+    ...over,
+  });
 
   it('"Ben Ortiz was reminded 2 hours ago", questions, answers, escalation, extension — in English and Chinese', () => {
     setLocale('en');
@@ -208,7 +219,8 @@ describe('timeline lines from the server', () => {
   it('every kind has a line in both languages, newest first', () => {
     for (const locale of ['en', 'zh-CN'] as const) {
       setLocale(locale);
-      for (const kind of TIMELINE_KINDS) expect(timelineLine(entry(kind, { actorId: 'p-ben', personIds: ['p-dan'], text: 'x', expiresAt: at }), nameOf, now)).not.toMatch(/^request\./);
+      for (const kind of TIMELINE_KINDS)
+        expect(timelineLine(entry(kind, { actorId: 'p-ben', personIds: ['p-dan'], text: 'x', expiresAt: at }), nameOf, now)).not.toMatch(/^request\./);
     }
     const r = request({ timeline: [entry('submitted', { at: '2026-03-01T09:00:00.000Z' }), entry('reminded', { personIds: ['p-ben'] })] });
     expect(timelineLines(r, nameOf, 1, now).map((l) => l.kind)).toEqual(['reminded']);

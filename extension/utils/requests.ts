@@ -56,10 +56,7 @@ export function closingDecision(r: AccessRequest) {
 
 /** Approved without anyone deciding: the policy approved it automatically. */
 export function approvedAutomatically(r: AccessRequest): boolean {
-  return (
-    (r.status === 'approved' || r.status === 'fulfilled') &&
-    r.stages.every((s) => s.approvals.length === 0 && s.decision === null)
-  );
+  return (r.status === 'approved' || r.status === 'fulfilled') && r.stages.every((s) => s.approvals.length === 0 && s.decision === null);
 }
 
 /** "waiting for Dan Wu (Deal Desk)", "waiting for 2 of Dan Wu, Eve Park (Legal)", "escalated to Cara Diaz (Manager)". */
@@ -107,13 +104,14 @@ export function statusLine(r: AccessRequest, nameOf: NameOf, fallbackApprovers: 
       if (f?.state === 'problem-reported') return t('fulfilment.problemReported');
       if (f || !r.expiresAt) return `${who} · ${t('fulfilment.applying')}`;
       // Before fulfilment existed an approval was a grant at once.
-      return approvedAutomatically(r) ? t('status.autoApproved', { date: formatDate(r.expiresAt) }) : t('status.grantedUntil', { date: formatDate(r.expiresAt) });
+      return approvedAutomatically(r)
+        ? t('status.autoApproved', { date: formatDate(r.expiresAt) })
+        : t('status.grantedUntil', { date: formatDate(r.expiresAt) });
     }
     case 'fulfilled':
       if (r.fulfilment?.state === 'problem-reported') return t('fulfilment.problemReported');
       if (r.fulfilment?.state === 'removing') return t('fulfilment.removing');
-      if (approvedAutomatically(r))
-        return r.expiresAt ? t('status.autoApproved', { date: formatDate(r.expiresAt) }) : t('status.autoApprovedOpenEnded');
+      if (approvedAutomatically(r)) return r.expiresAt ? t('status.autoApproved', { date: formatDate(r.expiresAt) }) : t('status.autoApprovedOpenEnded');
       return r.expiresAt ? t('status.grantedUntil', { date: formatDate(r.expiresAt) }) : t('status.grantedOpenEnded');
     case 'denied': {
       const d = closingDecision(r);
@@ -139,14 +137,7 @@ export function stageProgress(r: AccessRequest): { stage: ApprovalStage; index: 
   return r.stages.map((stage, index) => ({
     stage,
     index,
-    state:
-      stage.decision?.outcome === 'deny'
-        ? 'denied'
-        : stage.decision
-          ? 'approved'
-          : index === open && isOpen(r)
-            ? 'open'
-            : 'later',
+    state: stage.decision?.outcome === 'deny' ? 'denied' : stage.decision ? 'approved' : index === open && isOpen(r) ? 'open' : 'later',
   }));
 }
 
@@ -199,7 +190,12 @@ export function timelineLine(e: TimelineEntry, nameOf: NameOf, now: Date = new D
 }
 
 /** The timeline lines of a request, newest first (at most `limit`). */
-export function timelineLines(r: AccessRequest, nameOf: NameOf, limit = Infinity, now: Date = new Date()): { at: string; kind: TimelineEntry['kind']; text: string }[] {
+export function timelineLines(
+  r: AccessRequest,
+  nameOf: NameOf,
+  limit = Infinity,
+  now: Date = new Date(),
+): { at: string; kind: TimelineEntry['kind']; text: string }[] {
   return [...(r.timeline ?? [])]
     .reverse()
     .slice(0, limit)

@@ -117,8 +117,8 @@ describe("the server's errors in the person's language", () => {
 
   it('leaves out parameters a newer server adds', () => {
     setTestLocale('en');
-    expect(serverErrorText({ ...sent('forbidden', 'not_requestable', { key: 'object:Contract:delete' }), params: { key: 'object:Contract:delete', aaa: 'zzz' } })).toBe(
-      'object:Contract:delete cannot be requested; ask an administrator.',
-    );
+    expect(
+      serverErrorText({ ...sent('forbidden', 'not_requestable', { key: 'object:Contract:delete' }), params: { key: 'object:Contract:delete', aaa: 'zzz' } }),
+    ).toBe('object:Contract:delete cannot be requested; ask an administrator.');
   });
 });

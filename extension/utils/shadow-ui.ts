@@ -34,8 +34,7 @@ export function createShadowUi(
   const uiContainer = document.createElement('body');
   html.append(head, uiContainer);
   shadow.append(html);
-  if (options.isolateEvents)
-    for (const type of ['keydown', 'keyup', 'keypress']) uiContainer.addEventListener(type, (e) => e.stopPropagation());
+  if (options.isolateEvents) for (const type of ['keydown', 'keyup', 'keypress']) uiContainer.addEventListener(type, (e) => e.stopPropagation());
   let mounted = false;
   const ui: ShadowUi = {
     shadowHost,

@@ -39,7 +39,15 @@ describe('the extension’s own input checks, in the person’s language', () =>
   });
 
   it('turns the request form’s limits into sentences with their numbers', () => {
-    const page = { url: 'https://acme.lightning.force.com/x', object: 'Contract', recordId: null, denialText: null, crm: 'salesforce', tenant: 'acme', pageKind: 'record' };
+    const page = {
+      url: 'https://acme.lightning.force.com/x',
+      object: 'Contract',
+      recordId: null,
+      denialText: null,
+      crm: 'salesforce',
+      tenant: 'acme',
+      pageKind: 'record',
+    };
     const submit = { type: 'request.submit', page, permissions: ['object:Contract:read'], justification: 'x'.repeat(2001), evidence: [], durationDays: 7 };
     expect(failure(contentMessage, submit)).toMatchObject({ field: 'justification', message: 'The reason for the request must be at most 2000 characters.' });
     expect(failure(contentMessage, { ...submit, justification: '  ' }).message).toBe('The reason for the request is required.');
@@ -54,7 +62,15 @@ describe('the extension’s own input checks, in the person’s language', () =>
 
   it('never passes zod’s English through, whatever the issue', () => {
     setTestLocale('zh-CN');
-    const parsed = requestCreateArgs.safeParse({ requestId: 5, connectionId: null, permissions: 'x', page: 1, justification: {}, evidence: [1], durationDays: '7' });
+    const parsed = requestCreateArgs.safeParse({
+      requestId: 5,
+      connectionId: null,
+      permissions: 'x',
+      page: 1,
+      justification: {},
+      evidence: [1],
+      durationDays: '7',
+    });
     expect(parsed.success).toBe(false);
     for (const issue of parsed.error!.issues) expect(issueMessage(issue), JSON.stringify(issue)).toMatch(/[\u4e00-\u9fff]/);
   });

@@ -19,13 +19,21 @@ const server = await startServer({ port: 0, hostname: '127.0.0.1', databaseUrl: 
 const base = `http://127.0.0.1:${server.port}`;
 
 async function signIn(email: string, password: string): Promise<string> {
-  const res = await fetch(`${base}/api/auth/sign-in`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email, password }) });
+  const res = await fetch(`${base}/api/auth/sign-in`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
   if (res.status !== 200) throw new Error(`sign-in ${email}: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { token: string }).token;
 }
 async function mutate(token: string, mutations: unknown[]): Promise<{ results: { status: string; error?: unknown }[]; serverMs: number; roundTripMs: number }> {
   const t = performance.now();
-  const res = await fetch(`${base}/api/mutations`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` }, body: JSON.stringify({ mutations }) });
+  const res = await fetch(`${base}/api/mutations`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+    body: JSON.stringify({ mutations }),
+  });
   const body = (await res.json()) as { results: { status: string; error?: unknown }[] };
   const roundTripMs = performance.now() - t;
   if (res.status !== 200) throw new Error(`mutations: ${res.status} ${JSON.stringify(body)}`);
@@ -62,7 +70,8 @@ try {
   }));
   const r = await mutate(ben, decisions);
   const applied = r.results.filter((x) => x.status === 'applied').length;
-  if (applied !== ids.length) throw new Error(`only ${applied} of ${ids.length} approvals applied: ${JSON.stringify(r.results.find((x) => x.status !== 'applied'))}`);
+  if (applied !== ids.length)
+    throw new Error(`only ${applied} of ${ids.length} approvals applied: ${JSON.stringify(r.results.find((x) => x.status !== 'applied'))}`);
   const round = (x: number) => Math.round(x * 10) / 10;
   console.log(
     JSON.stringify({

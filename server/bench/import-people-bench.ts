@@ -61,7 +61,9 @@ try {
     if (!result.ok) throw new Error(`import refused: ${JSON.stringify(result.problems.slice(0, 5))}`);
     const c = result.counts;
     console.log(
-      `${label.padEnd(22)} ${(ms / 1000).toFixed(2).padStart(6)} s  ${Math.round(ROWS / (ms / 1000)).toLocaleString('en').padStart(9)} rows/s  ` +
+      `${label.padEnd(22)} ${(ms / 1000).toFixed(2).padStart(6)} s  ${Math.round(ROWS / (ms / 1000))
+        .toLocaleString('en')
+        .padStart(9)} rows/s  ` +
         `(CPU ${((used.user + used.system) / 1e6).toFixed(2)} s)  created ${c.created}, updated ${c.updated}, unchanged ${c.unchanged}, ` +
         `moved ${c.moved}, deactivated ${c.deactivated}`,
     );
@@ -75,7 +77,11 @@ try {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
   const people = Number((await db.execute('SELECT COUNT(*) AS n FROM people')).rows[0]!.n);
   const audit = Number((await db.execute('SELECT COUNT(*) AS n FROM audit_events')).rows[0]!.n);
-  console.log(`load average while measuring: ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} CPUs`);
+  console.log(
+    `load average while measuring: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} on ${cpus().length} CPUs`,
+  );
   console.log(`people in the directory: ${people.toLocaleString('en')}; audit events: ${audit.toLocaleString('en')}`);
   console.log(`peak RSS: ${Math.round(peakRss / 1024 / 1024)} MB`);
   console.log(`target: ${ROWS.toLocaleString('en')} rows in under 10 s — first import ${(first / 1000).toFixed(2)} s: ${first < 10_000 ? 'met' : 'NOT met'}`);

@@ -34,7 +34,6 @@ const PEOPLE = ['p-ava', 'p-ben', 'p-cara', 'p-dan', 'p-eli', 'p-fay', 'p-gil', 
 /** The people a mutation of Ava's concerns: herself and her manager, the approver. */
 const POKED = new Set(['p-ava', 'p-ben']);
 
-
 interface Child {
   child: ChildProcess;
   base: string;
@@ -62,7 +61,12 @@ function startServerProcess(databaseUrl: string, seed: 'demo' | 'none', env: Rec
       out += chunk.toString();
       const m = /port (\d+)/.exec(out);
       if (m) {
-        const c: Child = { child, base: `http://127.0.0.1:${m[1]}`, peakRssMb: 0, sampler: setInterval(() => (c.peakRssMb = Math.max(c.peakRssMb, rssMb(child.pid!))), 500) };
+        const c: Child = {
+          child,
+          base: `http://127.0.0.1:${m[1]}`,
+          peakRssMb: 0,
+          sampler: setInterval(() => (c.peakRssMb = Math.max(c.peakRssMb, rssMb(child.pid!))), 500),
+        };
         resolve(c);
       }
     });
@@ -190,35 +194,39 @@ class Client {
   /** Opens the event stream; resolves once the server answered it. */
   open(): Promise<void> {
     return new Promise((resolve) => {
-      const req = request(`${this.base}/api/sync/events`, { agent: this.agent, headers: { Authorization: `Bearer ${this.token}`, Accept: 'text/event-stream' } }, (res) => {
-        if (res.statusCode !== 200) {
-          this.error(`GET /api/sync/events ${res.statusCode}`);
-          res.resume();
-          resolve();
-          return;
-        }
-        this.stream = res;
-        this.stats.streamsOpen++;
-        let buffer = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          buffer += chunk;
-          let i: number;
-          while ((i = buffer.indexOf('\n\n')) >= 0) {
-            const event = buffer.slice(0, i);
-            buffer = buffer.slice(i + 2);
-            if (/^event: poke$/m.test(event)) {
-              this.lastPokeAt = performance.now();
-              void this.pull();
-            }
+      const req = request(
+        `${this.base}/api/sync/events`,
+        { agent: this.agent, headers: { Authorization: `Bearer ${this.token}`, Accept: 'text/event-stream' } },
+        (res) => {
+          if (res.statusCode !== 200) {
+            this.error(`GET /api/sync/events ${res.statusCode}`);
+            res.resume();
+            resolve();
+            return;
           }
-        });
-        res.on('close', () => {
-          this.stats.streamsOpen--;
-          this.stream = null;
-        });
-        resolve();
-      });
+          this.stream = res;
+          this.stats.streamsOpen++;
+          let buffer = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            buffer += chunk;
+            let i: number;
+            while ((i = buffer.indexOf('\n\n')) >= 0) {
+              const event = buffer.slice(0, i);
+              buffer = buffer.slice(i + 2);
+              if (/^event: poke$/m.test(event)) {
+                this.lastPokeAt = performance.now();
+                void this.pull();
+              }
+            }
+          });
+          res.on('close', () => {
+            this.stats.streamsOpen--;
+            this.stream = null;
+          });
+          resolve();
+        },
+      );
       req.on('error', (e) => {
         this.error(`GET /api/sync/events ${e.message}`);
         resolve();
@@ -325,12 +333,19 @@ async function run(name: string, servers: Child[]): Promise<void> {
   console.log(`    HTTP errors ${stats.httpErrors} (${stats.httpErrors - errorsBeforeMeasure} while measuring), pulls ${stats.pulls}`);
   for (const [kind, n] of stats.errorKinds) console.log(`      ${n} × ${kind}`);
   console.log(`    peak RSS: ${servers.map((s, i) => `server ${i + 1} ${s.peakRssMb.toFixed(0)} MB`).join(', ')}, clients ${clientPeakMb.toFixed(0)} MB`);
-  const ok = stats.httpErrors === 0 && stats.pokesMissed === 0 && stats.mutationErrors === 0 && percentile(sorted, 99) < 1000 && servers.every((s) => s.peakRssMb < 1024);
+  const ok =
+    stats.httpErrors === 0 &&
+    stats.pokesMissed === 0 &&
+    stats.mutationErrors === 0 &&
+    percentile(sorted, 99) < 1000 &&
+    servers.every((s) => s.peakRssMb < 1024);
   console.log(`    goal (no errors, poke p99 < 1 s, < 1 GB per process): ${ok ? 'met' : 'NOT met'}`);
 }
 
 async function main() {
-  console.log(`bench:load — ${CLIENTS} clients, ${SECONDS} s, a mutation every ${MUTATION_MS} ms; ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(2)}`);
+  console.log(
+    `bench:load — ${CLIENTS} clients, ${SECONDS} s, a mutation every ${MUTATION_MS} ms; ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(2)}`,
+  );
   const key = generateKey().bytes.toString('base64');
   const env = { ACCESSLENS_SECRET_KEY: key };
   if (RUNS.includes('one')) {

@@ -116,7 +116,11 @@ async function main() {
     const check = (await (await fetch(syncUrl, { headers: auth })).json()) as { cursor: string; reset: boolean; requests: unknown[] };
     if (check.cursor !== first.cursor || check.reset || check.requests.length !== 0) throw new Error(`not an unchanged pull: ${JSON.stringify(check)}`);
 
-    const runs = [await load('bare Hono hello-world', `${bare.base}/`), await load('GET /api/sync (unchanged)', syncUrl, auth), await load('GET /api/me', `${real.base}/api/me`, auth)];
+    const runs = [
+      await load('bare Hono hello-world', `${bare.base}/`),
+      await load('GET /api/sync (unchanged)', syncUrl, auth),
+      await load('GET /api/me', `${real.base}/api/me`, auth),
+    ];
     console.log('');
     console.log('run                          req/s    p50 ms  p90 ms  p99 ms  max ms  non-2xx  errors');
     for (const r of runs)

@@ -102,7 +102,10 @@ export function createApp({
     if (err instanceof HTTPException && err.status === 400 && /malformed json/i.test(err.message))
       return c.json(ApiFailure.of(400, 'invalid_json', 'invalid_json', {}, { field: '(body)' }).body, 400);
     if (err instanceof HTTPException && err.status < 500)
-      return c.json({ error: { code: 'bad_request', message: err.message || 'Bad request.', ...(err.status === 400 ? { field: '(request)' } : {}) } }, err.status);
+      return c.json(
+        { error: { code: 'bad_request', message: err.message || 'Bad request.', ...(err.status === 400 ? { field: '(request)' } : {}) } },
+        err.status,
+      );
     console.error(`[accesslens] ${c.req.method} ${new URL(c.req.url).pathname} failed:`, err);
     return c.json(ApiFailure.of(500, 'internal', 'internal').body, 500);
   });

@@ -125,11 +125,21 @@ export async function verifyAudit(db: Db, ring: KeyRing): Promise<AuditReport> {
       unverifiable++;
       continue;
     }
-    if (!signed) return { ok: false, events, problem: `checkpoint ${String(r.id)} (${c.count} events, ${c.at}) is not signed by this server's key: it was forged or altered` };
+    if (!signed)
+      return {
+        ok: false,
+        events,
+        problem: `checkpoint ${String(r.id)} (${c.count} events, ${c.at}) is not signed by this server's key: it was forged or altered`,
+      };
     if (c.count > events)
       return { ok: false, events, problem: `checkpoint ${String(r.id)} of ${c.at} counted ${c.count} events; the chain holds ${events}: events were removed` };
     if ((await hashAt(c.count)) !== c.hash)
-      return { ok: false, events, brokenSeq: c.count, problem: `checkpoint ${String(r.id)} of ${c.at} does not match the chain at seq ${c.count}: events were rewritten` };
+      return {
+        ok: false,
+        events,
+        brokenSeq: c.count,
+        problem: `checkpoint ${String(r.id)} of ${c.at} does not match the chain at seq ${c.count}: events were rewritten`,
+      };
     if (highest && c.count < highest.count)
       return { ok: false, events, problem: `checkpoint ${String(r.id)} counts fewer events than an earlier one: checkpoints were tampered with` };
     highest = c;
@@ -142,13 +152,27 @@ export async function verifyAudit(db: Db, ring: KeyRing): Promise<AuditReport> {
   const head: Checkpoint = { count: Number(h.count), hash: String(h.hash), at: String(h.at) };
   const signed = macMatches(String(h.key_id), String(h.mac), head);
   if (signed === null)
-    return { ok: false, events, problem: `the head is signed with key ${String(h.key_id)}, which this server does not hold (set ACCESSLENS_SECRET_KEY or ACCESSLENS_SECRET_KEY_PREVIOUS)` };
-  if (!signed) return { ok: false, events, problem: 'the head of the chain is not signed by this server\'s key: it was forged or altered' };
+    return {
+      ok: false,
+      events,
+      problem: `the head is signed with key ${String(h.key_id)}, which this server does not hold (set ACCESSLENS_SECRET_KEY or ACCESSLENS_SECRET_KEY_PREVIOUS)`,
+    };
+  if (!signed) return { ok: false, events, problem: "the head of the chain is not signed by this server's key: it was forged or altered" };
   if (highest && head.count < highest.count)
-    return { ok: false, events, problem: `the head counts ${head.count} events, fewer than checkpoint of ${highest.at} (${highest.count}): events were removed` };
-  if (head.count > events) return { ok: false, events, problem: `the signed head counts ${head.count} events; the chain holds ${events}: ${head.count - events} newest events were removed` };
+    return {
+      ok: false,
+      events,
+      problem: `the head counts ${head.count} events, fewer than checkpoint of ${highest.at} (${highest.count}): events were removed`,
+    };
+  if (head.count > events)
+    return {
+      ok: false,
+      events,
+      problem: `the signed head counts ${head.count} events; the chain holds ${events}: ${head.count - events} newest events were removed`,
+    };
   if (head.count < events)
     return { ok: false, events, problem: `${events - head.count} events after the signed head (seq ${head.count + 1}–${events}) were added without the key` };
-  if ((await hashAt(head.count)) !== head.hash) return { ok: false, events, brokenSeq: head.count, problem: 'the newest event does not match the signed head: events were rewritten' };
+  if ((await hashAt(head.count)) !== head.hash)
+    return { ok: false, events, brokenSeq: head.count, problem: 'the newest event does not match the signed head: events were rewritten' };
   return { ok: true, events, checkpoints: rows.length - unverifiable, head, unverifiable };
 }

@@ -37,7 +37,12 @@ async function rewriteFrom(seq: number, change: (row: Record<string, unknown>) =
       subjectId: row.subject_id === null ? null : String(row.subject_id),
       data: JSON.parse(String(row.data)) as Record<string, unknown>,
     });
-    await h.db.execute('UPDATE audit_events SET actor_id = ?, prev_hash = ?, hash = ? WHERE seq = ?', [row.actor_id as string | null, prev, hash, Number(row.seq)]);
+    await h.db.execute('UPDATE audit_events SET actor_id = ?, prev_hash = ?, hash = ? WHERE seq = ?', [
+      row.actor_id as string | null,
+      prev,
+      hash,
+      Number(row.seq),
+    ]);
     prev = hash;
   }
 }
@@ -66,7 +71,15 @@ describe('audit chain', () => {
 
   it('events appended in bulk (imports) continue the same chain', async () => {
     await runWrite(h.db, h.clock.now(), (w) =>
-      w.auditMany(Array.from({ length: 950 }, (_, i) => ({ actorId: null, action: 'assignment.found', subjectType: 'assignment', subjectId: `asg-${i}`, data: { n: i } }))),
+      w.auditMany(
+        Array.from({ length: 950 }, (_, i) => ({
+          actorId: null,
+          action: 'assignment.found',
+          subjectType: 'assignment',
+          subjectId: `asg-${i}`,
+          data: { n: i },
+        })),
+      ),
     );
     await h.post(null, '/api/auth/sign-in', { email: 'ava@acme.test', password: 'wrong' });
     expect(await verifyAuditChain(h.db)).toEqual({ ok: true, events: 12 + 950 + 1 });
@@ -131,7 +144,7 @@ describe('audit chain', () => {
     });
 
     it('detects a checkpoint forged without the key, and events appended without it', async () => {
-      await h.db.execute("UPDATE audit_head SET count = 11, hash = (SELECT hash FROM audit_events WHERE seq = 11) WHERE id = 1");
+      await h.db.execute('UPDATE audit_head SET count = 11, hash = (SELECT hash FROM audit_events WHERE seq = 11) WHERE id = 1');
       await h.db.execute('DELETE FROM audit_events WHERE seq = 12');
       expect(await verifyAudit(h.db, h.secrets.keyRing)).toMatchObject({ ok: false, problem: expect.stringMatching(/not signed by this server's key/) });
     });
@@ -142,7 +155,13 @@ describe('audit chain', () => {
       for (let i = 0; i < 3; i++) await h.post(null, '/api/auth/sign-in', { email: 'nobody@acme.test', password: 'x' });
       expect(await verifyAudit(h.db, h.secrets.keyRing)).toMatchObject({ ok: true, events: 15 });
       await h.db.execute('DELETE FROM audit_events WHERE seq > ?', [Number(old.count)]);
-      await h.db.execute('UPDATE audit_head SET count = ?, hash = ?, at = ?, key_id = ?, mac = ? WHERE id = 1', [old.count!, old.hash!, old.at!, old.key_id!, old.mac!]);
+      await h.db.execute('UPDATE audit_head SET count = ?, hash = ?, at = ?, key_id = ?, mac = ? WHERE id = 1', [
+        old.count!,
+        old.hash!,
+        old.at!,
+        old.key_id!,
+        old.mac!,
+      ]);
       expect(await verifyAudit(h.db, h.secrets.keyRing)).toMatchObject({ ok: false, problem: expect.stringMatching(/events were removed/) });
     });
   });

@@ -42,7 +42,9 @@ function hashEventWithData(prevHash: string, event: AuditEvent, dataJson: string
     `{"action":${s(event.action)},"actorId":${s(event.actorId)},"at":${s(event.at)},"data":${dataJson},` +
     `"seq":${s(event.seq)},"subjectId":${s(event.subjectId)},"subjectType":${s(event.subjectType)}}`;
   // SHA-256 of the UTF-8 bytes, hex: node's native hash (bulk imports append 100,000 events at once).
-  return createHash('sha256').update(prevHash + body, 'utf8').digest('hex');
+  return createHash('sha256')
+    .update(prevHash + body, 'utf8')
+    .digest('hex');
 }
 
 /** The newest event of the chain after an append: what the signed head (audit-checkpoint.ts) records. */
@@ -104,9 +106,7 @@ export async function appendAuditMany(tx: Transaction, at: Date, inputs: readonl
   return { seq, hash: prevHash };
 }
 
-export type AuditVerification =
-  | { ok: true; events: number }
-  | { ok: false; events: number; brokenSeq: number; reason: string };
+export type AuditVerification = { ok: true; events: number } | { ok: false; events: number; brokenSeq: number; reason: string };
 
 /** Walks the whole chain; reports the first event whose link or hash does not hold. */
 export async function verifyAuditChain(db: Db): Promise<AuditVerification> {

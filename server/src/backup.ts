@@ -131,7 +131,7 @@ export async function backupDatabase(db: Db, file: string): Promise<BackupResult
         rows = await recreate(target, schema, async (list) => {
           const n = await copyRows(tx as never, (statements) => target.batch(statements, 'write'), list);
           // AUTOINCREMENT counters, so ids are not reused after a restore.
-          const seq = await tx.execute("SELECT name, seq FROM sqlite_sequence").catch(() => ({ rows: [] as Record<string, unknown>[] }));
+          const seq = await tx.execute('SELECT name, seq FROM sqlite_sequence').catch(() => ({ rows: [] as Record<string, unknown>[] }));
           for (const r of seq.rows)
             await target.execute({ sql: 'INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)', args: [String(r.name), Number(r.seq)] });
           return n;
@@ -193,7 +193,8 @@ export async function restoreDatabase(file: string, databaseUrl: string, authTok
       // Whatever is there goes: triggers, views and indexes with their tables (no DELETE statement
       // runs, so the audit triggers have nothing to refuse).
       const existing = await schemaOf((sql) => tx.execute(sql));
-      for (const o of existing.filter((x) => x.type === 'view' || x.type === 'trigger')) await tx.execute(`DROP ${o.type.toUpperCase()} IF EXISTS ${quote(o.name)}`);
+      for (const o of existing.filter((x) => x.type === 'view' || x.type === 'trigger'))
+        await tx.execute(`DROP ${o.type.toUpperCase()} IF EXISTS ${quote(o.name)}`);
       for (const o of existing.filter((x) => x.type === 'table').reverse()) await tx.execute(`DROP TABLE IF EXISTS ${quote(o.name)}`);
       const schema = await schemaOf((sql) => source.execute(sql));
       const rows = await recreate(tx, schema, async (tables) => {
@@ -249,7 +250,10 @@ export async function runScheduledBackup(db: Db, schedule: BackupSchedule, now: 
   const t = now.getTime();
   const claimed = await db.transaction(async (tx) => {
     await tx.execute({ sql: 'INSERT INTO backup_schedule (id, next_at) VALUES (1, ?) ON CONFLICT (id) DO NOTHING', args: [t] });
-    const r = await tx.execute({ sql: 'UPDATE backup_schedule SET next_at = ? WHERE id = 1 AND next_at <= ? RETURNING id', args: [t + schedule.intervalMs, t] });
+    const r = await tx.execute({
+      sql: 'UPDATE backup_schedule SET next_at = ? WHERE id = 1 AND next_at <= ? RETURNING id',
+      args: [t + schedule.intervalMs, t],
+    });
     return r.rows.length > 0;
   });
   if (!claimed) return null;

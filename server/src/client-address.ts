@@ -75,11 +75,7 @@ export function clientAddressFrom(
   if (!peer) return 'unknown';
   const nearest = normaliseAddress(peer);
   if (!trusted || !trusted.has(nearest)) return nearest;
-  const hops = headers.forwarded
-    ? forwardedFor(headers.forwarded)
-    : headers.xForwardedFor
-      ? headers.xForwardedFor.split(',').map((h) => h.trim())
-      : [];
+  const hops = headers.forwarded ? forwardedFor(headers.forwarded) : headers.xForwardedFor ? headers.xForwardedFor.split(',').map((h) => h.trim()) : [];
   if (!hops) return nearest;
   let client = nearest;
   for (let i = hops.length - 1; i >= 0; i--) {

@@ -57,7 +57,9 @@ describe('loadConfig', () => {
 
   it('schedules backups when ACCESSLENS_BACKUP_DIR is set', () => {
     expect(loadConfig({}).backup).toBeUndefined();
-    expect(loadConfig({ ACCESSLENS_BACKUP_DIR: '/var/backups/accesslens', ACCESSLENS_BACKUP_INTERVAL_HOURS: '6', ACCESSLENS_BACKUP_KEEP: '28' }).backup).toEqual({
+    expect(
+      loadConfig({ ACCESSLENS_BACKUP_DIR: '/var/backups/accesslens', ACCESSLENS_BACKUP_INTERVAL_HOURS: '6', ACCESSLENS_BACKUP_KEEP: '28' }).backup,
+    ).toEqual({
       dir: '/var/backups/accesslens',
       intervalMs: 6 * 3_600_000,
       keep: 28,
@@ -122,8 +124,14 @@ describe('loadConfig', () => {
     [{ ACCESSLENS_OIDC_NAME: 'Okta' }, 'ACCESSLENS_OIDC_ISSUER'],
     [{ ACCESSLENS_OIDC_ISSUER: 'http://idp.acme.com', ACCESSLENS_OIDC_CLIENT_ID: 'x' }, 'ACCESSLENS_OIDC_ISSUER'],
     [{ ACCESSLENS_OIDC_ISSUER: 'not a url', ACCESSLENS_OIDC_CLIENT_ID: 'x' }, 'ACCESSLENS_OIDC_ISSUER'],
-    [{ ACCESSLENS_OIDC_ISSUER: 'https://idp.acme.com', ACCESSLENS_OIDC_CLIENT_ID: 'x', ACCESSLENS_OIDC_EMAIL_DOMAINS: 'acme' }, 'ACCESSLENS_OIDC_EMAIL_DOMAINS'],
-    [{ ACCESSLENS_OIDC_ISSUER: 'https://idp.acme.com', ACCESSLENS_OIDC_CLIENT_ID: 'x', ACCESSLENS_OIDC_REQUIRE_VERIFIED_EMAIL: 'no' }, 'ACCESSLENS_OIDC_REQUIRE_VERIFIED_EMAIL'],
+    [
+      { ACCESSLENS_OIDC_ISSUER: 'https://idp.acme.com', ACCESSLENS_OIDC_CLIENT_ID: 'x', ACCESSLENS_OIDC_EMAIL_DOMAINS: 'acme' },
+      'ACCESSLENS_OIDC_EMAIL_DOMAINS',
+    ],
+    [
+      { ACCESSLENS_OIDC_ISSUER: 'https://idp.acme.com', ACCESSLENS_OIDC_CLIENT_ID: 'x', ACCESSLENS_OIDC_REQUIRE_VERIFIED_EMAIL: 'no' },
+      'ACCESSLENS_OIDC_REQUIRE_VERIFIED_EMAIL',
+    ],
   ])('rejects single sign-on settings %o naming %s', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);

@@ -40,13 +40,20 @@ const envSchema = z.object({
   ACCESSLENS_EXTENSION_IDS: z
     .string()
     .default(DEVELOPMENT_EXTENSION_ID)
-    .transform((s) => s.split(',').map((id) => id.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((id) => id.trim())
+        .filter(Boolean),
+    )
     .pipe(
       z.array(
-        z.string().refine(
-          (id) => CHROMIUM_EXTENSION_ID.test(id) || FIREFOX_EXTENSION_UUID.test(id),
-          'each entry must be an extension id (32 letters a–p, as chrome://extensions shows it) or a Firefox installation UUID',
-        ),
+        z
+          .string()
+          .refine(
+            (id) => CHROMIUM_EXTENSION_ID.test(id) || FIREFOX_EXTENSION_UUID.test(id),
+            'each entry must be an extension id (32 letters a–p, as chrome://extensions shows it) or a Firefox installation UUID',
+          ),
       ),
     ),
   /** Scheduled backups into this folder (none when unset), every ACCESSLENS_BACKUP_INTERVAL_HOURS, the newest ACCESSLENS_BACKUP_KEEP kept. */
@@ -65,11 +72,20 @@ const envSchema = z.object({
   ACCESSLENS_TRUSTED_PROXIES: z
     .string()
     .default('')
-    .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean))
-    .pipe(z.array(z.string().superRefine((p, ctx) => {
-      const problem = trustedProxyProblem(p);
-      if (problem) ctx.addIssue({ code: 'custom', message: `${p}: ${problem}` });
-    }))),
+    .transform((s) =>
+      s
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z.string().superRefine((p, ctx) => {
+          const problem = trustedProxyProblem(p);
+          if (problem) ctx.addIssue({ code: 'custom', message: `${p}: ${problem}` });
+        }),
+      ),
+    ),
   /** Acme Desk, the demo's in-house CRM: a port (0 = any free one), or `off`. Only with the demo seed. */
   ACCESSLENS_DEMO_CRM_PORT: z
     .union([z.literal('off'), z.coerce.number().int().min(0).max(65535)], { message: 'must be a port number (0-65535) or off' })
@@ -83,7 +99,12 @@ const envSchema = z.object({
   ACCESSLENS_CORS_ORIGINS: z
     .string()
     .default('')
-    .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(origin)),
   ACCESSLENS_OIDC_ISSUER: z
     .string()
@@ -94,7 +115,7 @@ const envSchema = z.object({
       } catch {
         return false;
       }
-    }, 'must be the provider\'s https:// issuer URL (http:// only for a provider on this machine)')
+    }, "must be the provider's https:// issuer URL (http:// only for a provider on this machine)")
     .optional(),
   ACCESSLENS_OIDC_CLIENT_ID: z.string().max(500).optional(),
   ACCESSLENS_OIDC_CLIENT_SECRET: z.string().max(2000).optional(),
@@ -102,7 +123,12 @@ const envSchema = z.object({
   ACCESSLENS_OIDC_EMAIL_DOMAINS: z
     .string()
     .default('')
-    .transform((s) => s.split(',').map((d) => d.trim().toLowerCase().replace(/^@/, '')).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((d) => d.trim().toLowerCase().replace(/^@/, ''))
+        .filter(Boolean),
+    )
     .pipe(z.array(z.string().regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/, 'each entry must be a domain like acme.com'))),
   ACCESSLENS_OIDC_REQUIRE_VERIFIED_EMAIL: z.enum(['true', 'false'], { message: 'must be true or false' }).default('true'),
 });
@@ -180,7 +206,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     corsOrigins: e.ACCESSLENS_CORS_ORIGINS.map((o) => o.replace(/\/$/, '')),
     trustedProxies: e.ACCESSLENS_TRUSTED_PROXIES,
     ...(e.ACCESSLENS_BACKUP_DIR
-      ? { backup: { dir: resolve(e.ACCESSLENS_BACKUP_DIR), intervalMs: Math.round(e.ACCESSLENS_BACKUP_INTERVAL_HOURS * 3_600_000), keep: e.ACCESSLENS_BACKUP_KEEP } }
+      ? {
+          backup: {
+            dir: resolve(e.ACCESSLENS_BACKUP_DIR),
+            intervalMs: Math.round(e.ACCESSLENS_BACKUP_INTERVAL_HOURS * 3_600_000),
+            keep: e.ACCESSLENS_BACKUP_KEEP,
+          },
+        }
       : {}),
     ...(oidc ? { oidc } : {}),
     leaseSeconds: e.ACCESSLENS_LEASE_SECONDS,

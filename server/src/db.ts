@@ -98,8 +98,7 @@ export async function openDatabase(url: string, authToken?: string): Promise<Db>
   if (!/^(file:|https?:\/\/|libsql:\/\/|wss?:\/\/)/.test(url))
     throw new Error(`DATABASE_URL must be a file:, http(s)://, libsql:// or ws(s):// URL, got "${url}"`);
   const path = filePathOf(url);
-  if (url.startsWith('file:') && path === null)
-    throw new Error('An in-memory database is not supported: it allows a single connection. Use a file.');
+  if (url.startsWith('file:') && path === null) throw new Error('An in-memory database is not supported: it allows a single connection. Use a file.');
   if (path) mkdirSync(dirname(path), { recursive: true });
   const client = createClient({ url, authToken, timeout: BUSY_TIMEOUT_MS });
   if (path) {

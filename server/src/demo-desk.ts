@@ -21,16 +21,64 @@ interface DeskRecord {
 
 const RECORDS: Record<string, DeskRecord[]> = {
   Customer: [
-    { id: 'CUS-1001', title: 'Globex Corporation', fields: [['Industry', 'Manufacturing'], ['Owner', 'Ava Chen'], ['Phone', '+1 555 0100']] },
-    { id: 'CUS-1002', title: 'Initech', fields: [['Industry', 'Software'], ['Owner', 'Ben Ortiz'], ['Phone', '+1 555 0142']] },
+    {
+      id: 'CUS-1001',
+      title: 'Globex Corporation',
+      fields: [
+        ['Industry', 'Manufacturing'],
+        ['Owner', 'Ava Chen'],
+        ['Phone', '+1 555 0100'],
+      ],
+    },
+    {
+      id: 'CUS-1002',
+      title: 'Initech',
+      fields: [
+        ['Industry', 'Software'],
+        ['Owner', 'Ben Ortiz'],
+        ['Phone', '+1 555 0142'],
+      ],
+    },
   ],
   Deal: [
-    { id: 'DEAL-2001', title: 'Globex renewal 2027', fields: [['Stage', 'Negotiation'], ['Amount', '$420,000'], ['Customer', 'Globex Corporation']] },
-    { id: 'DEAL-2002', title: 'Initech expansion', fields: [['Stage', 'Proposal'], ['Amount', '$96,000'], ['Customer', 'Initech']] },
+    {
+      id: 'DEAL-2001',
+      title: 'Globex renewal 2027',
+      fields: [
+        ['Stage', 'Negotiation'],
+        ['Amount', '$420,000'],
+        ['Customer', 'Globex Corporation'],
+      ],
+    },
+    {
+      id: 'DEAL-2002',
+      title: 'Initech expansion',
+      fields: [
+        ['Stage', 'Proposal'],
+        ['Amount', '$96,000'],
+        ['Customer', 'Initech'],
+      ],
+    },
   ],
   Invoice: [
-    { id: 'INV-3001', title: 'Invoice INV-3001', fields: [['Customer', 'Globex Corporation'], ['Total', '$105,000'], ['Status', 'Overdue']] },
-    { id: 'INV-3002', title: 'Invoice INV-3002', fields: [['Customer', 'Initech'], ['Total', '$24,000'], ['Status', 'Paid']] },
+    {
+      id: 'INV-3001',
+      title: 'Invoice INV-3001',
+      fields: [
+        ['Customer', 'Globex Corporation'],
+        ['Total', '$105,000'],
+        ['Status', 'Overdue'],
+      ],
+    },
+    {
+      id: 'INV-3002',
+      title: 'Invoice INV-3002',
+      fields: [
+        ['Customer', 'Initech'],
+        ['Total', '$24,000'],
+        ['Status', 'Paid'],
+      ],
+    },
   ],
 };
 
@@ -66,7 +114,10 @@ dl{display:grid;grid-template-columns:160px 1fr;gap:6px 12px}dt{color:#5b6478}
 /** What a Desk user may do on an object, from the demo org's directory for this connection. */
 async function allowed(db: Db, personId: string, object: string, action: ObjectAction, now: Date): Promise<boolean> {
   const [accounts, bundles] = await db.readBatch([
-    { sql: `SELECT ${ACCOUNT_COLUMNS} FROM crm_accounts ac WHERE ac.connection_id = ? AND ac.person_id = ? AND ac.active = 1`, args: [DEMO_DESK_CONNECTION_ID, personId] },
+    {
+      sql: `SELECT ${ACCOUNT_COLUMNS} FROM crm_accounts ac WHERE ac.connection_id = ? AND ac.person_id = ? AND ac.active = 1`,
+      args: [DEMO_DESK_CONNECTION_ID, personId],
+    },
     { sql: `SELECT ${BUNDLE_COLUMNS} FROM bundles b WHERE b.connection_id = ?`, args: [DEMO_DESK_CONNECTION_ID] },
   ]);
   const account = accounts!.rows[0] ? accountFromRow(accounts!.rows[0]) : null;
@@ -126,7 +177,15 @@ export async function startDemoDesk(options: { db: Db; port: number; hostname?: 
     }
     if (!id) {
       const rows = RECORDS[object]!.map((r) => `<tr><td><a href="/records/${object}/${r.id}">${esc(r.id)}</a></td><td>${esc(r.title)}</td></tr>`).join('');
-      return send(200, page(`${object}s`, user, `<h1>${esc(object)}s</h1><table><tbody>${rows}</tbody></table><p><a href="/records/${object}/new">New ${esc(object)}</a></p>`, zh));
+      return send(
+        200,
+        page(
+          `${object}s`,
+          user,
+          `<h1>${esc(object)}s</h1><table><tbody>${rows}</tbody></table><p><a href="/records/${object}/new">New ${esc(object)}</a></p>`,
+          zh,
+        ),
+      );
     }
     if (id === 'new') return send(200, page(`New ${object}`, user, `<h1>New ${esc(object)}</h1><form><label>Name <input name="name"></label></form>`, zh));
     const record = RECORDS[object]!.find((r) => r.id === id);

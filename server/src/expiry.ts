@@ -46,8 +46,7 @@ export async function sweepExpiredGrants(db: Db, now: Date, notifier?: Notifier,
         });
         await w.audit({ actorId: null, action: 'request.expired', subjectType: 'request', subjectId: String(r.id) });
         w.affected.add(String(r.requester_id));
-        for (const stage of JSON.parse(String(r.stages)) as { approverIds: string[] }[])
-          for (const id of stage.approverIds) w.affected.add(id);
+        for (const stage of JSON.parse(String(r.stages)) as { approverIds: string[] }[]) for (const id of stage.approverIds) w.affected.add(id);
       }
       return rows.rows.length;
     },

@@ -84,7 +84,9 @@ describe('sign-in throttling over real HTTP', () => {
   it('forwarding headers mean nothing from a peer that is not a trusted proxy', async () => {
     const server = await start();
     for (let i = 0; i < 5; i++)
-      expect((await signIn(server, 'ava@acme.test', 'guess', { 'X-Forwarded-For': `203.0.113.${i + 1}`, Forwarded: `for=203.0.113.${i + 1}` })).status).toBe(401);
+      expect((await signIn(server, 'ava@acme.test', 'guess', { 'X-Forwarded-For': `203.0.113.${i + 1}`, Forwarded: `for=203.0.113.${i + 1}` })).status).toBe(
+        401,
+      );
     // A new forwarded address does not make a new client: it is still 127.0.0.1, held back.
     expect((await signIn(server, 'ava@acme.test', DEMO_PASSWORDS['ava@acme.test'], { 'X-Forwarded-For': '198.51.100.9' })).status).toBe(429);
     const failed = await server.db.execute("SELECT DISTINCT json_extract(data, '$.address') AS a FROM audit_events WHERE action = 'auth.sign_in_failed'");

@@ -16,7 +16,9 @@ async function main() {
   const server = await createServer(config);
   console.log(`AccessLens server listening on ${server.url}`);
   if (!isLoopbackHost(config.host))
-    console.log(`  (HOST=${config.host}: reachable from other machines${config.seed === 'demo' ? '; the demo org with its published passwords is seeded because ACCESSLENS_SEED=demo' : ''})`);
+    console.log(
+      `  (HOST=${config.host}: reachable from other machines${config.seed === 'demo' ? '; the demo org with its published passwords is seeded because ACCESSLENS_SEED=demo' : ''})`,
+    );
   if (config.oidc) console.log(`Single sign-on: "Sign in with ${config.oidc.name}" (OpenID Connect provider ${config.oidc.issuer})`);
   let desk: DemoDesk | null = null;
   if (config.demoCrmPort !== null) {

@@ -97,7 +97,11 @@ describe('migrate', () => {
     });
 
     // 0002 and every later migration (later ones must not break on such a database either).
-    expect((await migrate(db)).applied).toEqual(readMigrations().slice(1).map((m) => m.name));
+    expect((await migrate(db)).applied).toEqual(
+      readMigrations()
+        .slice(1)
+        .map((m) => m.name),
+    );
 
     const policy = (await db.execute('SELECT version, document, created_by FROM policy_versions')).rows;
     expect(policy).toHaveLength(1);
@@ -128,7 +132,9 @@ describe('migrate', () => {
     const row = (await db.execute(`SELECT ${REQUEST_COLUMNS} FROM requests r`)).rows[0]!;
     expect(requestFromRow(row)).toMatchObject({
       evidence: [],
-      stages: [{ kind: 'manager', label: '', keys: [], required: 1, escalated: false, approvals: [{ deciderId: 'p-boss' }], decision: { deciderId: 'p-boss' } }],
+      stages: [
+        { kind: 'manager', label: '', keys: [], required: 1, escalated: false, approvals: [{ deciderId: 'p-boss' }], decision: { deciderId: 'p-boss' } },
+      ],
     });
     // The engine loads it, and a request on it routes to the manager by the default policy.
     const { org } = await loadOrg(db, new Date('2026-03-02T00:00:00.000Z'));
@@ -200,7 +206,11 @@ describe('migrate', () => {
       ('p-b', 'b@x.test', 'B', 'Sales', 'Rep', 'p-a', 'departed', '["requester"]', NULL, '["sox"]', 1)`);
     await db.execute(`INSERT INTO crm_connections (id, kind, name, hosts, settings, version) VALUES ('sf', 'salesforce', 'SF', '[]', '{}', 1)`);
     await db.execute(`INSERT INTO licenses (id, connection_id, name, seats, version) VALUES ('lic', 'sf', 'Platform', 5, 1)`);
-    expect((await migrate(db)).applied).toEqual(readMigrations().map((m) => m.name).slice(2));
+    expect((await migrate(db)).applied).toEqual(
+      readMigrations()
+        .map((m) => m.name)
+        .slice(2),
+    );
     expect((await db.execute('SELECT id, title FROM trainings ORDER BY id')).rows.map((r) => [r.id, r.title])).toEqual([
       ['privacy', 'privacy'],
       ['sox', 'sox'],

@@ -107,10 +107,7 @@ export function assignmentFromRow(r: Row): Assignment {
   return {
     id: str(r.id),
     accountId: str(r.account_id),
-    target:
-      r.target_type === 'bundle'
-        ? { type: 'bundle', bundleId: str(r.bundle_id) }
-        : { type: 'permission', key: str(r.permission_key) },
+    target: r.target_type === 'bundle' ? { type: 'bundle', bundleId: str(r.bundle_id) } : { type: 'permission', key: str(r.permission_key) },
     source: str(r.source) as Assignment['source'],
     requestId: strOrNull(r.request_id),
     grantedAt: str(r.granted_at),

@@ -28,8 +28,7 @@ export function apiRoutes(hook: ValidationHook = invalidInputHook): OpenAPIHono<
     if (!hide) app.openAPIRegistry.registerPath(route);
     const steps: MiddlewareHandler[] = middleware ? (Array.isArray(middleware) ? [...middleware] : [middleware]) : [];
     const request = route.request;
-    const v = (target: 'query' | 'param' | 'header' | 'json', schema: z.ZodType) =>
-      zValidator(target, schema, hook as never) as unknown as MiddlewareHandler;
+    const v = (target: 'query' | 'param' | 'header' | 'json', schema: z.ZodType) => zValidator(target, schema, hook as never) as unknown as MiddlewareHandler;
     if (request?.query) steps.push(v('query', request.query as z.ZodType));
     if (request?.params) steps.push(v('param', request.params as z.ZodType));
     if (request?.headers && !Array.isArray(request.headers)) steps.push(v('header', request.headers as z.ZodType));

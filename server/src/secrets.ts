@@ -110,10 +110,14 @@ export function loadKeyRing(env: Record<string, string | undefined>, databaseUrl
     );
   if (!existsSync(file)) {
     try {
-      writeFileSync(file, `# AccessLens secret key ring: the first key encrypts, every key decrypts. Keep it private (mode 0600).\n${generateKey().bytes.toString('base64')}\n`, {
-        mode: 0o600,
-        flag: 'wx', // another process creating it at the same moment wins; we read theirs
-      });
+      writeFileSync(
+        file,
+        `# AccessLens secret key ring: the first key encrypts, every key decrypts. Keep it private (mode 0600).\n${generateKey().bytes.toString('base64')}\n`,
+        {
+          mode: 0o600,
+          flag: 'wx', // another process creating it at the same moment wins; we read theirs
+        },
+      );
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
@@ -215,7 +219,13 @@ export async function reencryptAll(db: Db, box: SecretBox, now: Date): Promise<{
       });
       rewritten++;
     }
-    await w.audit({ actorId: null, action: 'secrets.rotated', subjectType: 'secrets', subjectId: null, data: { keyId: box.keyId, rewritten, total: rows.rows.length } });
+    await w.audit({
+      actorId: null,
+      action: 'secrets.rotated',
+      subjectType: 'secrets',
+      subjectId: null,
+      data: { keyId: box.keyId, rewritten, total: rows.rows.length },
+    });
     return { rewritten, total: rows.rows.length };
   });
 }

@@ -134,7 +134,12 @@ class Cookies {
 }
 
 function unescapeHtml(s: string): string {
-  return s.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;|&#x27;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+  return s
+    .replace(/&amp;/g, '&')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;|&#x27;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>');
 }
 
 async function browse(issuer: string, start: string, sub: string, abort: boolean): Promise<string> {
@@ -169,8 +174,7 @@ async function browse(issuer: string, start: string, sub: string, abort: boolean
       next = { url: new URL(unescapeHtml(cancel), next.url).href, method: 'GET' };
       continue;
     }
-    const body =
-      prompt === 'login' ? new URLSearchParams({ prompt, login: sub, password: 'any password' }) : new URLSearchParams({ prompt });
+    const body = prompt === 'login' ? new URLSearchParams({ prompt, login: sub, password: 'any password' }) : new URLSearchParams({ prompt });
     next = { url: action.href, method: 'POST', body };
   }
   throw new Error('the identity provider kept redirecting');

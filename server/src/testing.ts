@@ -164,8 +164,7 @@ export async function harness(
           body: JSON.stringify(body),
         }),
       ),
-    del: (token, path) =>
-      Promise.resolve(app.request(path, { method: 'DELETE', headers: token ? { Authorization: `Bearer ${token}` } : {} })),
+    del: (token, path) => Promise.resolve(app.request(path, { method: 'DELETE', headers: token ? { Authorization: `Bearer ${token}` } : {} })),
     async mutate(token, mutations) {
       const res = await h.post(token, '/api/mutations', { mutations });
       if (res.status !== 200) throw new Error(`mutations failed: ${res.status} ${await res.text()}`);

@@ -141,12 +141,7 @@ export class WriteContext {
   }
 }
 
-export async function runWrite<T>(
-  db: Db,
-  now: Date,
-  fn: (w: WriteContext) => Promise<T>,
-  notifier?: Notifier,
-): Promise<T> {
+export async function runWrite<T>(db: Db, now: Date, fn: (w: WriteContext) => Promise<T>, notifier?: Notifier): Promise<T> {
   let context: WriteContext | undefined;
   let result: T;
   try {

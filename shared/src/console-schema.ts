@@ -99,9 +99,19 @@ export const AUDIT_PAGE_MAX = 500;
 
 export const auditFilter = z.object({
   /** An action, or a prefix ending in `.` (`policy.` = every policy event). */
-  action: z.string().trim().max(100).regex(/^[a-z_.-]*$/, 'must be an action such as policy.changed, or a prefix such as policy.').optional(),
+  action: z
+    .string()
+    .trim()
+    .max(100)
+    .regex(/^[a-z_.-]*$/, 'must be an action such as policy.changed, or a prefix such as policy.')
+    .optional(),
   actorId: id.optional(),
-  subjectType: z.string().trim().max(50).regex(/^[a-z_-]*$/, 'must be a subject type such as request').optional(),
+  subjectType: z
+    .string()
+    .trim()
+    .max(50)
+    .regex(/^[a-z_-]*$/, 'must be a subject type such as request')
+    .optional(),
   subjectId: z.string().trim().max(200).optional(),
   /** From this instant (inclusive). */
   from: isoDateTime.optional(),
@@ -113,7 +123,12 @@ export const auditFilter = z.object({
 export type AuditFilter = z.infer<typeof auditFilter>;
 
 export const auditQuery = auditFilter.extend({
-  limit: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(1).max(AUDIT_PAGE_MAX, `must be at most ${AUDIT_PAGE_MAX}`).default(100),
+  limit: z.coerce
+    .number({ message: 'must be a number' })
+    .int('must be a whole number')
+    .min(1)
+    .max(AUDIT_PAGE_MAX, `must be at most ${AUDIT_PAGE_MAX}`)
+    .default(100),
   /** Newest first: events before this sequence number (`nextBefore` of the previous page). */
   before: z.coerce.number({ message: 'must be a number' }).int().positive().optional(),
 });
@@ -167,7 +182,10 @@ export const accountAccessView = z.object({
   assignments: z.array(
     z.object({
       id: z.string(),
-      target: z.union([z.object({ type: z.literal('bundle'), bundleId: z.string(), name: z.string(), kind: bundleKind }), z.object({ type: z.literal('permission'), key: z.string() })]),
+      target: z.union([
+        z.object({ type: z.literal('bundle'), bundleId: z.string(), name: z.string(), kind: bundleKind }),
+        z.object({ type: z.literal('permission'), key: z.string() }),
+      ]),
       source: z.enum(['directory', 'request', 'baseline']),
       requestId: z.string().nullable(),
       grantedAt: isoDateTime,
@@ -182,7 +200,15 @@ export const accountAccessView = z.object({
 });
 
 export const personAccessResponse = z.object({
-  person: z.object({ id, name: z.string(), email: z.string(), department: z.string(), title: z.string(), status: personStatus, managerId: z.string().nullable() }),
+  person: z.object({
+    id,
+    name: z.string(),
+    email: z.string(),
+    department: z.string(),
+    title: z.string(),
+    status: personStatus,
+    managerId: z.string().nullable(),
+  }),
   accounts: z.array(accountAccessView),
 });
 export type PersonAccessResponse = z.infer<typeof personAccessResponse>;

@@ -9,5 +9,8 @@ export function matchDenialText(pageText: string, known: readonly string[]): str
 }
 
 function normalise(s: string): string {
-  return s.replace(/[\u2018\u2019]/g, "'").replace(/\s+/g, ' ').toLowerCase();
+  return s
+    .replace(/[\u2018\u2019]/g, "'")
+    .replace(/\s+/g, ' ')
+    .toLowerCase();
 }

@@ -27,8 +27,7 @@ export const delegationInput = z
     const end = Date.parse(v.endsAt);
     if (end <= start) ctx.addIssue({ code: 'custom', path: ['endsAt'], message: 'must be after startsAt' });
     else if (end - start > 365 * DAY_MS) ctx.addIssue({ code: 'custom', path: ['endsAt'], message: 'must be at most 365 days after startsAt' });
-    if (v.personId !== undefined && v.personId === v.delegateId)
-      ctx.addIssue({ code: 'custom', path: ['delegateId'], message: 'must be someone else' });
+    if (v.personId !== undefined && v.personId === v.delegateId) ctx.addIssue({ code: 'custom', path: ['delegateId'], message: 'must be someone else' });
   });
 export type DelegationInput = z.infer<typeof delegationInput>;
 
@@ -57,9 +56,7 @@ export const delegationsQuery = z.object({ personId: id.optional() });
 export const webhookPlatform = z.enum(WEBHOOK_PLATFORMS);
 export const notificationEvent = z.enum(NOTIFICATION_EVENTS);
 
-const webhookUrl = z
-  .url({ protocol: /^https?$/, message: 'must be an http(s) URL' })
-  .max(2048);
+const webhookUrl = z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).max(2048);
 
 /**
  * POST /api/admin/webhooks. `url` is the platform's incoming-webhook address (Slack incoming webhook, a
@@ -73,7 +70,10 @@ export const webhookInput = z
     name: plainText(100, { required: true }),
     url: webhookUrl,
     secret: z.string().min(1, 'is empty').max(512).nullable().default(null),
-    events: z.array(notificationEvent).min(1, 'name at least one event').default([...NOTIFICATION_EVENTS]),
+    events: z
+      .array(notificationEvent)
+      .min(1, 'name at least one event')
+      .default([...NOTIFICATION_EVENTS]),
     language: z.enum(LOCALES).default('en'),
     enabled: z.boolean().default(true),
   })
@@ -110,9 +110,7 @@ export const webhookView = z.object({
   createdAt: isoDateTime,
   updatedAt: isoDateTime,
   /** The latest delivery attempt, if any. */
-  lastDelivery: z
-    .object({ state: z.enum(['queued', 'sending', 'sent', 'failed', 'skipped']), at: isoDateTime, error: z.string().nullable() })
-    .nullable(),
+  lastDelivery: z.object({ state: z.enum(['queued', 'sending', 'sent', 'failed', 'skipped']), at: isoDateTime, error: z.string().nullable() }).nullable(),
 });
 export type WebhookView = z.infer<typeof webhookView>;
 export const webhookResponse = z.object({ webhook: webhookView });

@@ -163,7 +163,8 @@ export const consoleApiPath = z
   .string()
   .max(4000)
   .refine(
-    (p) => !p.includes('..') && !p.includes('//') && CONSOLE_API_PREFIXES.some((x) => p === `/api/${x}` || p.startsWith(`/api/${x}/`) || p.startsWith(`/api/${x}?`)),
+    (p) =>
+      !p.includes('..') && !p.includes('//') && CONSOLE_API_PREFIXES.some((x) => p === `/api/${x}` || p.startsWith(`/api/${x}/`) || p.startsWith(`/api/${x}?`)),
     'is not an API path the console may call',
   );
 

@@ -35,9 +35,7 @@ function slice(): Slice {
     },
     people: [{ id: 'ben', name: 'Ben Ortiz', email: 'ben@acme.test', title: 'Sales Manager' }],
     connections: [{ id: 'sf', kind: 'salesforce', name: 'Acme', hosts: [host] }],
-    accounts: [
-      { id: 'acct', personId: 'ava', connectionId: 'sf', externalUserId: '005', username: 'ava', active: true, lastLoginAt: null },
-    ],
+    accounts: [{ id: 'acct', personId: 'ava', connectionId: 'sf', externalUserId: '005', username: 'ava', active: true, lastLoginAt: null }],
     catalog: [catalog('object:Contract:read', 90), catalog('object:Contract:delete', 7)],
     bundles: [
       { id: 'profile', connectionId: 'sf', kind: 'profile', name: 'Standard Sales User', includes: [], permissions: ['object:Account:edit'] },
@@ -177,7 +175,7 @@ describe('decidePage', () => {
   });
 });
 
-describe('decidePage uses the engine with the CRM kind\'s semantics', () => {
+describe("decidePage uses the engine with the CRM kind's semantics", () => {
   const withBundle = (kind: Slice['connections'][number]['kind'], permissions: string[]) => {
     const s = slice();
     s.connections = [{ ...s.connections[0]!, kind }];
@@ -201,12 +199,7 @@ describe('decidePage uses the engine with the CRM kind\'s semantics', () => {
   });
 
   it('Dynamics: Write does not grant Read, Delete does not grant Write', () => {
-    expect(states(withBundle('dynamics', ['object:account:edit', 'object:account:delete']), 'account')).toEqual([
-      'missing',
-      'missing',
-      'allowed',
-      'allowed',
-    ]);
+    expect(states(withBundle('dynamics', ['object:account:edit', 'object:account:delete']), 'account')).toEqual(['missing', 'missing', 'allowed', 'allowed']);
   });
 
   it('for every CRM kind, each row is allowed exactly when the engine grants its key (property)', () => {
@@ -231,9 +224,21 @@ describe('decidePage uses the engine with the CRM kind\'s semantics', () => {
         (kind, bundlePerms, direct, expired) => {
           const s = slice();
           s.connections = [{ ...s.connections[0]!, kind }];
-          s.bundles = bundlePerms.map((permissions, i) => ({ id: `b${i}`, connectionId: 'sf', kind: 'permissionSet', name: `B${i}`, includes: i > 0 ? [`b${i - 1}`] : [], permissions }));
+          s.bundles = bundlePerms.map((permissions, i) => ({
+            id: `b${i}`,
+            connectionId: 'sf',
+            kind: 'permissionSet',
+            name: `B${i}`,
+            includes: i > 0 ? [`b${i - 1}`] : [],
+            permissions,
+          }));
           s.assignments = [
-            { ...s.assignments[0]!, id: 'top', target: { type: 'bundle', bundleId: `b${bundlePerms.length - 1}` }, expiresAt: expired ? now.toISOString() : null },
+            {
+              ...s.assignments[0]!,
+              id: 'top',
+              target: { type: 'bundle', bundleId: `b${bundlePerms.length - 1}` },
+              expiresAt: expired ? now.toISOString() : null,
+            },
             ...direct.map((key, i) => ({ ...s.assignments[0]!, id: `d${i}`, target: { type: 'permission' as const, key }, source: 'request' as const })),
           ];
           const v = decidePage(s, host, { ...contractPage, crm: kind, denialText: null }, now);
@@ -280,7 +285,13 @@ describe('slice', () => {
   });
 
   it('the approver queue follows stage order and N-of-M: only the open stage, only approvers yet to approve', () => {
-    const approval = (deciderId: string) => ({ deciderId, outcome: 'approve' as const, reason: null, durationDays: null, decidedAt: '2026-06-01T11:10:00.000Z' });
+    const approval = (deciderId: string) => ({
+      deciderId,
+      outcome: 'approve' as const,
+      reason: null,
+      durationDays: null,
+      decidedAt: '2026-06-01T11:10:00.000Z',
+    });
     const twoStage = request({
       id: 'r9',
       stages: [
@@ -292,7 +303,13 @@ describe('slice', () => {
     expect(approverQueue(s, 'ben').map((r) => r.id)).toEqual(['r9']);
     expect(approverQueue(s, 'dan')).toEqual([]); // stage 2 is not open yet
 
-    const afterBen = { ...twoStage, stages: [{ ...twoStage.stages[0]!, approvals: [approval('ben')], decision: approval('ben') }, { ...twoStage.stages[1]!, approvals: [approval('dan')] }] };
+    const afterBen = {
+      ...twoStage,
+      stages: [
+        { ...twoStage.stages[0]!, approvals: [approval('ben')], decision: approval('ben') },
+        { ...twoStage.stages[1]!, approvals: [approval('dan')] },
+      ],
+    };
     const s2 = { ...emptySlice(), requests: [afterBen] };
     expect(approverQueue(s2, 'ben')).toEqual([]);
     expect(approverQueue(s2, 'dan')).toEqual([]); // already approved; one more of eve/fay is needed
@@ -304,7 +321,11 @@ describe('slice', () => {
     const s = { ...emptySlice(), requests: [request({}), request({ id: 'r2', requesterId: 'ben' }), request({ id: 'r3', status: 'approved' })] };
     expect(approverQueue(s, 'ben').map((r) => r.id)).toEqual(['r1']);
     expect(approverQueue(s, 'dan')).toEqual([]);
-    expect(myRequests(s, 'ava').map((r) => r.id).sort()).toEqual(['r1', 'r3']);
+    expect(
+      myRequests(s, 'ava')
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual(['r1', 'r3']);
   });
 });
 
@@ -328,7 +349,11 @@ describe('which connection a page belongs to', () => {
   });
 
   it('by (kind, tenant) on a shared host: two Zoho orgs on crm.zoho.com.cn are told apart', () => {
-    const s = { me, connections: [conn('zoho-a', 'zoho', ['crm.zoho.com.cn'], '7700001'), conn('zoho-b', 'zoho', ['crm.zoho.com.cn'], '7700002')], accounts: [] };
+    const s = {
+      me,
+      connections: [conn('zoho-a', 'zoho', ['crm.zoho.com.cn'], '7700001'), conn('zoho-b', 'zoho', ['crm.zoho.com.cn'], '7700002')],
+      accounts: [],
+    };
     expect(connectionForPage(s, { crm: 'zoho', tenant: '7700002' }, 'crm.zoho.com.cn')).toEqual({ connection: s.connections[1] });
     expect(connectionForPage(s, { crm: 'zoho', tenant: '9999999' }, 'crm.zoho.com.cn')).toBeNull();
     // Same tenant string, other CRM kind: not this connection.

@@ -161,29 +161,19 @@ const OPEN: ReadonlySet<AccessRequest['status']> = new Set(['pending', 'needs-in
  * engine's (`AccessIndex` with the implication table of the connection's CRM kind), the same one the
  * server uses for "already held".
  */
-export function decidePage(
-  slice: Slice,
-  host: string,
-  page: PageToDecide,
-  now: Date,
-  options: DecideOptions = {},
-): PageVerdict {
+export function decidePage(slice: Slice, host: string, page: PageToDecide, now: Date, options: DecideOptions = {}): PageVerdict {
   const found = page.object ? connectionForPage(slice, page, host, options.chosen) : null;
   if (!found || !page.object) return { state: 'no-connection' };
   if ('choose' in found) return { state: 'choose-connection', connections: found.choose.map((c) => ({ id: c.id, name: c.name })) };
   const { connection } = found;
   const object = catalogObjectOf(page.crm, page.object);
   const me = slice.me;
-  const account = me
-    ? slice.accounts.find((a) => a.connectionId === connection.id && a.personId === me.id && a.active)
-    : undefined;
+  const account = me ? slice.accounts.find((a) => a.connectionId === connection.id && a.personId === me.id && a.active) : undefined;
   if (!me || !account) return { state: 'no-account', connectionId: connection.id };
 
   const pageKeys = OBJECT_ACTIONS.map((action) => objectPermissionKey(object, action));
   const index = indexFor(slice, connection, account.id, now, options.indexes ?? null);
-  const mine = slice.requests
-    .filter((r) => r.requesterId === me.id && r.connectionId === connection.id)
-    .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  const mine = slice.requests.filter((r) => r.requesterId === me.id && r.connectionId === connection.id).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 
   const rows: PermissionRow[] = OBJECT_ACTIONS.map((action, i) => {
     const key = pageKeys[i]!;
@@ -196,7 +186,7 @@ export function decidePage(
       state = viaRequestOnly ? 'granted' : 'allowed';
       if (viaRequestOnly) {
         const ends = explanation.paths.map((p) => p.expiresAt);
-        grantExpiresAt = ends.includes(null) ? null : ends.sort().at(-1) ?? null;
+        grantExpiresAt = ends.includes(null) ? null : (ends.sort().at(-1) ?? null);
       }
     } else if (request && OPEN.has(request.status)) state = 'pending';
     // Approved and never yet held: being applied in the CRM (an ended grant is not "approved" again).

@@ -29,18 +29,7 @@ export type ObjectAction = (typeof OBJECT_ACTIONS)[number];
  * (Salesforce View All / Modify All) and the Dataverse privileges Append, Append To, Assign (change
  * the owner; Salesforce "transfer") and Share.
  */
-export const ALL_OBJECT_ACTIONS = [
-  'read',
-  'create',
-  'edit',
-  'delete',
-  'viewAll',
-  'modifyAll',
-  'append',
-  'appendTo',
-  'assign',
-  'share',
-] as const;
+export const ALL_OBJECT_ACTIONS = ['read', 'create', 'edit', 'delete', 'viewAll', 'modifyAll', 'append', 'appendTo', 'assign', 'share'] as const;
 export type AnyObjectAction = (typeof ALL_OBJECT_ACTIONS)[number];
 
 /** Actions that reach some records and not others: the ones a scope key is about. */
@@ -92,10 +81,8 @@ export function parsePermissionKey(key: string): ParseResult<PermissionKey> {
       if (parts.length !== 3) return { ok: false, error: `"${key}": expected field:{Object}.{Field}:{read|edit}` };
       const [, path, action] = parts as [string, string, string];
       const dot = path.split('.');
-      if (dot.length !== 2 || !isApiName(dot[0]!) || !isApiName(dot[1]!))
-        return { ok: false, error: `"${key}": "${path}" is not {Object}.{Field}` };
-      if (!(FIELD_ACTIONS as readonly string[]).includes(action))
-        return { ok: false, error: `"${key}": action must be one of ${FIELD_ACTIONS.join(', ')}` };
+      if (dot.length !== 2 || !isApiName(dot[0]!) || !isApiName(dot[1]!)) return { ok: false, error: `"${key}": "${path}" is not {Object}.{Field}` };
+      if (!(FIELD_ACTIONS as readonly string[]).includes(action)) return { ok: false, error: `"${key}": action must be one of ${FIELD_ACTIONS.join(', ')}` };
       return { ok: true, value: { kind, object: dot[0]!, field: dot[1]!, action: action as FieldAction } };
     }
     case 'system': {
@@ -110,14 +97,12 @@ export function parsePermissionKey(key: string): ParseResult<PermissionKey> {
           ok: false,
           error: `"${key}": a record scope is per action: expected scope:{Object}:{action}:{scope}, e.g. scope:${parts[1]}:read:${parts[2]}`,
         };
-      if (parts.length !== 4)
-        return { ok: false, error: `"${key}": expected scope:{Object}:{action}:{${RECORD_SCOPES.join('|')}}` };
+      if (parts.length !== 4) return { ok: false, error: `"${key}": expected scope:{Object}:{action}:{${RECORD_SCOPES.join('|')}}` };
       const [, object, action, scope] = parts as [string, string, string, string];
       if (!isApiName(object)) return { ok: false, error: `"${key}": "${object}" is not a valid object name` };
       if (!(RECORD_ACTIONS as readonly string[]).includes(action))
         return { ok: false, error: `"${key}": the action of a scope must be one of ${RECORD_ACTIONS.join(', ')}` };
-      if (!(RECORD_SCOPES as readonly string[]).includes(scope))
-        return { ok: false, error: `"${key}": scope must be one of ${RECORD_SCOPES.join(', ')}` };
+      if (!(RECORD_SCOPES as readonly string[]).includes(scope)) return { ok: false, error: `"${key}": scope must be one of ${RECORD_SCOPES.join(', ')}` };
       return { ok: true, value: { kind, object, action: action as RecordAction, scope: scope as RecordScope } };
     }
     case 'app':

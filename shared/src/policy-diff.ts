@@ -55,7 +55,14 @@ export function diffPolicy(before: PolicyDocument, after: PolicyDocument): Polic
       if (out.every((c) => c.section !== section)) out.push({ section, id: null, change: 'changed', fields: ['order'], before: x, after: y });
       continue;
     }
-    out.push({ section, id: null, change: x === undefined ? 'added' : y === undefined ? 'removed' : 'changed', fields: [], before: x ?? null, after: y ?? null });
+    out.push({
+      section,
+      id: null,
+      change: x === undefined ? 'added' : y === undefined ? 'removed' : 'changed',
+      fields: [],
+      before: x ?? null,
+      after: y ?? null,
+    });
   }
   return out;
 }

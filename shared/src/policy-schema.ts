@@ -11,8 +11,7 @@ import { CRM_KINDS, id, isoDateTime, permissionKey, risk } from './schemas.ts';
 import { plainText } from './text.ts';
 
 const label = plainText(200, { required: true });
-const days = (max: number) =>
-  z.number().int('must be a whole number of days').min(1, 'must be at least 1 day').max(max, `must be at most ${max} days`);
+const days = (max: number) => z.number().int('must be a whole number of days').min(1, 'must be at least 1 day').max(max, `must be at most ${max} days`);
 
 /** Segments per key kind, for patterns. */
 const SEGMENTS: Record<(typeof PERMISSION_KINDS)[number], number> = { object: 3, field: 3, system: 2, scope: 4, app: 2, feature: 2 };
@@ -162,7 +161,10 @@ export const requestRule = z
     maxDurationDays: days(365),
     prerequisites: z
       .object({
-        trainings: z.array(plainText(100, { required: true })).max(20).optional(),
+        trainings: z
+          .array(plainText(100, { required: true }))
+          .max(20)
+          .optional(),
         minTenureDays: z.number().int().min(0).max(36500).optional(),
       })
       .strict()

@@ -145,11 +145,9 @@ export const REVIEW_BATCH_MAX = 200;
 export const reviewDecisionsBody = z.object({
   decisions: z
     .array(
-      z
-        .object({ itemId: id, decision: z.enum(REVIEW_DECISIONS), comment: noteText(2000).default('') })
-        .superRefine((d, ctx) => {
-          if (d.decision === 'revoke' && d.comment.trim() === '') ctx.addIssue({ code: 'custom', path: ['comment'], message: 'is required to revoke' });
-        }),
+      z.object({ itemId: id, decision: z.enum(REVIEW_DECISIONS), comment: noteText(2000).default('') }).superRefine((d, ctx) => {
+        if (d.decision === 'revoke' && d.comment.trim() === '') ctx.addIssue({ code: 'custom', path: ['comment'], message: 'is required to revoke' });
+      }),
     )
     .min(1, 'decide at least one item')
     .max(REVIEW_BATCH_MAX, `at most ${REVIEW_BATCH_MAX} at a time`),
@@ -161,7 +159,15 @@ export const reviewDecisionsResponse = z.object({ items: z.array(reviewItemView)
 /** The report for auditors (`GET /api/reviews/campaigns/{id}/report`): the campaign, its counts, per reviewer, and every item. */
 export const reviewReportResponse = z.object({
   campaign: reviewCampaignView,
-  byReviewer: z.array(z.object({ reviewer: z.object({ id, name: z.string() }), decided: z.number().int(), kept: z.number().int(), revoked: z.number().int(), pending: z.number().int() })),
+  byReviewer: z.array(
+    z.object({
+      reviewer: z.object({ id, name: z.string() }),
+      decided: z.number().int(),
+      kept: z.number().int(),
+      revoked: z.number().int(),
+      pending: z.number().int(),
+    }),
+  ),
   items: z.array(reviewItemView),
   generatedAt: isoDateTime,
 });

@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  DEFAULT_REVOCATION_POLICY,
-  endOfDay,
-  revocationModeFor,
-  revocationPolicy,
-  revocationReasonText,
-  revocationTimeZoneFor,
-} from './revocations-schema.ts';
+import { DEFAULT_REVOCATION_POLICY, endOfDay, revocationModeFor, revocationPolicy, revocationReasonText, revocationTimeZoneFor } from './revocations-schema.ts';
 import { policyDocument } from './policy-schema.ts';
 
 describe('endOfDay', () => {
@@ -59,9 +52,14 @@ describe('revocationPolicy', () => {
     expect(issues({ departed: 'later' })?.[0]?.[0]).toBe('departed');
     expect(issues({ timeZone: 'Moon/Base' })).toEqual([['timeZone', 'must be an IANA time zone such as UTC, Europe/Berlin or Asia/Shanghai']]);
     expect(issues({ connections: [{ connectionId: 'a' }, { connectionId: 'a' }] })).toEqual([['connections.1.connectionId', '"a" is listed twice']]);
-    expect(issues({ departmentTimeZones: [{ department: 'X', timeZone: 'UTC' }, { department: 'X', timeZone: 'UTC' }] })).toEqual([
-      ['departmentTimeZones.1.department', '"X" is listed twice'],
-    ]);
+    expect(
+      issues({
+        departmentTimeZones: [
+          { department: 'X', timeZone: 'UTC' },
+          { department: 'X', timeZone: 'UTC' },
+        ],
+      }),
+    ).toEqual([['departmentTimeZones.1.department', '"X" is listed twice']]);
     expect(issues({ extra: true })?.[0]?.[0]).toBe('');
   });
 });
@@ -70,7 +68,9 @@ describe('revocationReasonText', () => {
   it('says why in English and Chinese', () => {
     const from = { status: 'active' as const, department: 'Sales', title: 'Sales Manager' };
     const to = { status: 'active' as const, department: 'Finance', title: 'Financial Analyst' };
-    expect(revocationReasonText('moved', from, to, 'en')).toBe("Moved from Sales / Sales Manager to Finance / Financial Analyst: outside the new job's baseline");
+    expect(revocationReasonText('moved', from, to, 'en')).toBe(
+      "Moved from Sales / Sales Manager to Finance / Financial Analyst: outside the new job's baseline",
+    );
     expect(revocationReasonText('moved', from, to, 'zh-CN')).toBe('岗位由 Sales / Sales Manager 调整为 Finance / Financial Analyst：超出新岗位基线的权限');
     expect(revocationReasonText('departed', from, { ...from, status: 'departed' }, 'zh-CN')).toBe('已离职：移除该账户的全部权限');
     expect(revocationReasonText('deactivated', from, { ...from, status: 'suspended' }, 'en')).toBe('Suspended: everything the account holds is removed');

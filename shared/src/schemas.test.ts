@@ -49,7 +49,8 @@ describe('request and decision schemas', () => {
     expect(decisionRecordArgs.safeParse({ ...base, outcome: 'approve' }).success).toBe(true);
     const noReason = decisionRecordArgs.safeParse({ ...base, outcome: 'deny', reason: ' ' });
     expect(noReason.success).toBe(false);
-    if (!noReason.success) expect(issuesOf(noReason.error)).toEqual([{ field: 'reason', message: 'is required when denying', detail: { code: 'custom', missing: true } }]);
+    if (!noReason.success)
+      expect(issuesOf(noReason.error)).toEqual([{ field: 'reason', message: 'is required when denying', detail: { code: 'custom', missing: true } }]);
     expect(decisionRecordArgs.safeParse({ ...base, outcome: 'deny', reason: 'no', durationDays: 3 }).success).toBe(false);
   });
 
@@ -68,7 +69,7 @@ describe('extension redirect URLs (single sign-on)', () => {
   const chromium = 'https://abcdefghijklmnopabcdefghijklmnop.chromiumapp.org/oidc';
   const firefox = 'https://0123456789abcdef0123456789abcdef01234567.extensions.allizom.org/';
 
-  it("accepts what identity.getRedirectURL() returns in Chromium and Firefox", () => {
+  it('accepts what identity.getRedirectURL() returns in Chromium and Firefox', () => {
     expect(extensionRedirectProblem(chromium, { query: false })).toBeNull();
     expect(extensionRedirectProblem(firefox, { query: false })).toBeNull();
     expect(extensionRedirectProblem('https://abcdefghijklmnopabcdefghijklmnop.chromiumapp.org/', { query: false })).toBeNull();

@@ -57,9 +57,7 @@ export function serverErrorParamNames(reason: ServerErrorReason): string[] {
 
 /** The English sentence for a reason and its params (a missing param stays as `{name}`). */
 export function serverErrorMessage(reason: ServerErrorReason, params: ServerErrorParams = {}): string {
-  return SERVER_ERRORS[reason].replace(/\{(\w+)\}/g, (whole, name: string) =>
-    Object.hasOwn(params, name) ? String(params[name]) : whole,
-  );
+  return SERVER_ERRORS[reason].replace(/\{(\w+)\}/g, (whole, name: string) => (Object.hasOwn(params, name) ? String(params[name]) : whole));
 }
 
 /**

@@ -4,7 +4,8 @@ import { isLoopbackHostname, serverUrlProblem } from './server-url.ts';
 
 describe('which servers the extension may talk to (issue 10, defect 6)', () => {
   it('takes https:// anywhere', () => {
-    for (const url of ['https://accesslens.acme.com', 'https://accesslens.acme.com:8443/base', 'https://10.0.0.5']) expect(serverUrlProblem(url), url).toBeNull();
+    for (const url of ['https://accesslens.acme.com', 'https://accesslens.acme.com:8443/base', 'https://10.0.0.5'])
+      expect(serverUrlProblem(url), url).toBeNull();
   });
 
   it('takes plain http:// only for this computer', () => {
@@ -13,7 +14,14 @@ describe('which servers the extension may talk to (issue 10, defect 6)', () => {
   });
 
   it('refuses plain http:// to any other host, including ones that only look local', () => {
-    for (const url of ['http://accesslens.acme.com', 'http://10.0.0.5:8787', 'http://localhost.evil.test', 'http://127.0.0.1.evil.test', 'http://0.0.0.0:8787', 'http://[::ffff:7f00:1]'])
+    for (const url of [
+      'http://accesslens.acme.com',
+      'http://10.0.0.5:8787',
+      'http://localhost.evil.test',
+      'http://127.0.0.1.evil.test',
+      'http://0.0.0.0:8787',
+      'http://[::ffff:7f00:1]',
+    ])
       expect(serverUrlProblem(url), url).toMatch(/https:\/\//);
   });
 
@@ -33,6 +41,8 @@ describe('which servers the extension may talk to (issue 10, defect 6)', () => {
     const parsed = extensionPageMessage.safeParse({ type: 'auth.signIn', serverUrl: 'http://accesslens.acme.com', email: 'ava@acme.test', password: 'x' });
     expect(parsed.success).toBe(false);
     expect(parsed.error?.issues[0]?.path).toEqual(['serverUrl']);
-    expect(extensionPageMessage.safeParse({ type: 'auth.signIn', serverUrl: 'http://localhost:8787', email: 'ava@acme.test', password: 'x' }).success).toBe(true);
+    expect(extensionPageMessage.safeParse({ type: 'auth.signIn', serverUrl: 'http://localhost:8787', email: 'ava@acme.test', password: 'x' }).success).toBe(
+      true,
+    );
   });
 });

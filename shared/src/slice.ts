@@ -64,13 +64,9 @@ export function awaitsDecisionBy(request: AccessRequest, personId: string): bool
 
 /** Requests waiting for a decision by `personId` (never their own), oldest first. */
 export function approverQueue(slice: Slice, personId: string) {
-  return slice.requests
-    .filter((r) => awaitsDecisionBy(r, personId))
-    .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  return slice.requests.filter((r) => awaitsDecisionBy(r, personId)).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 }
 
 export function myRequests(slice: Slice, personId: string) {
-  return slice.requests
-    .filter((r) => r.requesterId === personId)
-    .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  return slice.requests.filter((r) => r.requesterId === personId).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }

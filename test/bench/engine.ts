@@ -194,7 +194,7 @@ for (let i = 0; i < 200; i++) {
 slowest.sort((x, y) => y.ms - x.ms).splice(5);
 out.incremental = {
   changes: addMs.length + removeMs.length,
-  note: 'one bundle assignment added to a random account, then removed; returns the changed findings (incl. peers\' outliers)',
+  note: "one bundle assignment added to a random account, then removed; returns the changed findings (incl. peers' outliers)",
   addMedianMs: quantile(addMs, 0.5),
   addP95Ms: quantile(addMs, 0.95),
   addMaxMs: quantile(addMs, 1),
@@ -257,7 +257,7 @@ if (COMPARE) {
   const picked = new Set<number>();
   while (sampled.length < Math.min(SAMPLE, ix.accountCount)) {
     const a = Math.floor(sampleRnd() * ix.accountCount);
-    if (!picked.has(a)) (picked.add(a), sampled.push(a));
+    if (!picked.has(a)) picked.add(a), sampled.push(a);
   }
   const closureKeys = (keys: Iterable<string>, index: AccessIndex): string[] => {
     const set = new Set<string>();
@@ -347,8 +347,7 @@ if (COMPARE) {
   const cedarPolicies: string[] = [];
   for (const b of org.bundles) {
     const keys = bundleOwnClosure.get(b.id)!;
-    if (keys.length > 0)
-      cedarPolicies.push(`permit(principal in Role::${q(b.id)}, action in [${keys.map((k) => `Action::${q(k)}`).join(', ')}], resource);`);
+    if (keys.length > 0) cedarPolicies.push(`permit(principal in Role::${q(b.id)}, action in [${keys.map((k) => `Action::${q(k)}`).join(', ')}], resource);`);
   }
   for (const a of sampled) {
     const keys = closureKeys(activeDirect.get(a)!, ix);
@@ -418,7 +417,13 @@ if (COMPARE) {
   for (let i = 0; i < compared; i++) {
     const e = engineAnswers[i]!;
     if (casbinAnswers[i] !== e || cedarAnswers[i] !== e)
-      disagreements.push({ accountId: ix.accountId(decisions[i]!.a), key: ix.universe.key(decisions[i]!.k), engine: e, casbin: casbinAnswers[i]!, cedar: cedarAnswers[i]! });
+      disagreements.push({
+        accountId: ix.accountId(decisions[i]!.a),
+        key: ix.universe.key(decisions[i]!.k),
+        engine: e,
+        casbin: casbinAnswers[i]!,
+        cedar: cedarAnswers[i]!,
+      });
   }
   out.comparison = {
     note: `casbin and cedar-wasm get the same RBAC data for a random sample of ${sampled.length} of the ${ix.accountCount} accounts (with all ${org.bundles.length} bundles and their includes), not all accounts: at their measured speed the full set would only add load time. Only assignments active now are given to them (the engine applies expiry itself); implications are expanded into each bundle's / direct grant's key list; a key with prerequisites is the AND of their answers on it and its prerequisites. Each answers every cross-check decision; checks/s is measured over those.`,
@@ -438,7 +443,7 @@ if (COMPARE) {
       checks: cedarAnswers.length,
       ms: Math.round(cedarMs),
       api: 'preparsePolicySet once, statefulIsAuthorized per check',
-      entitiesPerCall: 'the account and its bundles\' ancestors (cached per account)',
+      entitiesPerCall: "the account and its bundles' ancestors (cached per account)",
     },
     engineOnSameDecisions: {
       checksPerSecond: Math.round(engineChecks / (engineTputMs / 1000)),

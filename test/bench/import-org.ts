@@ -15,7 +15,11 @@ export const benchEmail = (n: number) => `user${n}@bench.test`;
 export function benchOrg(users: number, bundles: number, assignments: number): FakeOrg {
   const rnd = seededRandom(7);
   const b = new OrgBuilder('00DBn0000000001AAA');
-  const objects = Array.from({ length: 200 }, (_, i) => (i < 40 ? ['Account', 'Contact', 'Opportunity', 'Lead', 'Case', 'Campaign', 'Contract', 'Quote', 'Order', 'Product2'][i % 10]! + (i >= 10 ? `${i}__c` : '') : `Custom${i}__c`));
+  const objects = Array.from({ length: 200 }, (_, i) =>
+    i < 40
+      ? ['Account', 'Contact', 'Opportunity', 'Lead', 'Case', 'Campaign', 'Contract', 'Quote', 'Order', 'Product2'][i % 10]! + (i >= 10 ? `${i}__c` : '')
+      : `Custom${i}__c`,
+  );
   const actions = ['read', 'create', 'edit', 'delete', 'viewAll', 'modifyAll'];
   const systems = ['RunReports', 'ExportReport', 'ApiEnabled', 'ViewSetup', 'EditTask', 'EmailSingle', 'ScheduleReports', 'DataExport'];
   const grantsFor = (n: number) => {

@@ -33,10 +33,14 @@ const root = resolve(import.meta.dirname, '../..');
 const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 102.4) / 10;
 const seconds = (ms: number) => Math.round(ms / 100) / 10;
 
-const fake = spawn(process.execPath, ['--max-old-space-size=4096', '--import', 'tsx', 'test/bench/import-org.ts', String(USERS), String(BUNDLES), String(ASSIGNMENTS)], {
-  cwd: root,
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
+const fake = spawn(
+  process.execPath,
+  ['--max-old-space-size=4096', '--import', 'tsx', 'test/bench/import-org.ts', String(USERS), String(BUNDLES), String(ASSIGNMENTS)],
+  {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+);
 const url = await new Promise<string>((ok, fail) => {
   fake.once('exit', (code) => fail(new Error(`the fake Salesforce exited with ${code}`)));
   createInterface({ input: fake.stdout! }).once('line', ok);
@@ -49,7 +53,8 @@ const sampler = setInterval(() => {
   peaks.heapUsedMb = Math.max(peaks.heapUsedMb, Math.round(m.heapUsed / 1048576));
   peaks.externalMb = Math.max(peaks.externalMb, Math.round(m.external / 1048576));
   peaks.arrayBuffersMb = Math.max(peaks.arrayBuffersMb, Math.round(m.arrayBuffers / 1048576));
-  if (process.env.BENCH_TRACE) console.error(JSON.stringify({ rss: Math.round(m.rss / 1048576), heap: Math.round(m.heapUsed / 1048576), ext: Math.round(m.external / 1048576) }));
+  if (process.env.BENCH_TRACE)
+    console.error(JSON.stringify({ rss: Math.round(m.rss / 1048576), heap: Math.round(m.heapUsed / 1048576), ext: Math.round(m.external / 1048576) }));
 }, 250);
 sampler.unref();
 
@@ -94,14 +99,23 @@ try {
     let since = performance.now();
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
-    const { run } = await runImport({ db, box, now, ownerId: 'bench', onProgress: (r) => {
-      const p = r.phase ?? r.status;
-      if (p !== phase) {
-        if (phase) phases[phase] = seconds(performance.now() - since);
-        phase = p;
-        since = performance.now();
-      }
-    } }, 'sf-bench');
+    const { run } = await runImport(
+      {
+        db,
+        box,
+        now,
+        ownerId: 'bench',
+        onProgress: (r) => {
+          const p = r.phase ?? r.status;
+          if (p !== phase) {
+            if (phase) phases[phase] = seconds(performance.now() - since);
+            phase = p;
+            since = performance.now();
+          }
+        },
+      },
+      'sf-bench',
+    );
     if (phase) phases[phase] = seconds(performance.now() - since);
     const cpu = process.cpuUsage(cpu0);
     // CPU time of this process: on a busy machine wall time grows, CPU time does not.

@@ -56,7 +56,10 @@ const CRMS: Record<string, { loads: string[]; spa: { from: string; to: string[] 
   },
   fxiaoke: {
     loads: ['https://www.fxiaoke.com/XV/UI/Home#crm/list/=/AccountObj', 'https://www.fxiaoke.com/XV/UI/Home#crm/detail/=/AccountObj/65a1f0c2e4b0a1b2c3d4e5f6'],
-    spa: { from: 'https://www.fxiaoke.com/XV/UI/Home#crm/list/=/AccountObj', to: ['#crm/list/=/ContactObj', '#crm/detail/=/AccountObj/65a1f0c2e4b0a1b2c3d4e5f6', '#crm/list/=/AccountObj'] },
+    spa: {
+      from: 'https://www.fxiaoke.com/XV/UI/Home#crm/list/=/AccountObj',
+      to: ['#crm/list/=/ContactObj', '#crm/detail/=/AccountObj/65a1f0c2e4b0a1b2c3d4e5f6', '#crm/list/=/AccountObj'],
+    },
   },
 };
 

@@ -75,7 +75,10 @@ describe('accessibility (axe-core): no serious or critical violations', () => {
     const dangling = () =>
       options.evaluate(() =>
         Array.from(document.querySelectorAll('[aria-describedby]')).flatMap((el) =>
-          el.getAttribute('aria-describedby')!.split(/\s+/).filter((id: string) => !document.getElementById(id)),
+          el
+            .getAttribute('aria-describedby')!
+            .split(/\s+/)
+            .filter((id: string) => !document.getElementById(id)),
         ),
       );
     expect(await dangling()).toEqual([]);

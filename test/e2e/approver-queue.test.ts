@@ -23,9 +23,7 @@ const benApi = () => {
 /** Requests in Ben's slice that are open and name him in their open stage. */
 async function waitingForBen(): Promise<{ id: string; connectionId: string; status: string }[]> {
   const slice = (await (await benApi()).sync()).json;
-  return slice.requests.filter(
-    (r: any) => r.status === 'pending' && r.stages.some((s: any) => !s.decision && s.approverIds.includes(slice.me.id)),
-  );
+  return slice.requests.filter((r: any) => r.status === 'pending' && r.stages.some((s: any) => !s.decision && s.approverIds.includes(slice.me.id)));
 }
 
 async function statusesOf(ids: string[]): Promise<string[]> {
@@ -52,7 +50,14 @@ beforeAll(async () => {
       .map((c: any) => ({
         id: randomUUID(),
         name: 'request.create',
-        args: { requestId: randomUUID(), connectionId: c.connectionId, permissions: [c.key], page: null, justification: `Quarter-end work needs ${c.key}`, durationDays: 7 },
+        args: {
+          requestId: randomUUID(),
+          connectionId: c.connectionId,
+          permissions: [c.key],
+          page: null,
+          justification: `Quarter-end work needs ${c.key}`,
+          durationDays: 7,
+        },
       }));
     for (let i = 0; i < mutations.length; i += 50) await api.mutate(...mutations.slice(i, i + 50));
   }

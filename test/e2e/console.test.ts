@@ -30,11 +30,13 @@ beforeAll(async () => {
   const launch = () => launchWithExtension({ crmPort: 9, crmHosts: [] });
   [cara, dan, ben] = await Promise.all([launch(), launch(), launch()]);
   await Promise.all(
-    ([
-      [cara, DEMO.cara],
-      [dan, DEMO.dan],
-      [ben, DEMO.ben],
-    ] as const).map(([b, who]) => signIn(b, server.url, who.email, who.password, who.name).then((p) => p.close())),
+    (
+      [
+        [cara, DEMO.cara],
+        [dan, DEMO.dan],
+        [ben, DEMO.ben],
+      ] as const
+    ).map(([b, who]) => signIn(b, server.url, who.email, who.password, who.name).then((p) => p.close())),
   );
 }, 120_000);
 
@@ -97,7 +99,10 @@ describe('admin console', () => {
     const csv = await downloaded(page, () => page.getByTestId('al-findings-export').click());
     expect(csv.name).toMatch(/^findings-\d{4}-\d{2}-\d{2}\.csv$/);
     expect(csv.text.startsWith('\uFEFF')).toBe(true); // spreadsheets read it as UTF-8
-    const lines = csv.text.replace(/^\uFEFF/, '').trimEnd().split('\r\n');
+    const lines = csv.text
+      .replace(/^\uFEFF/, '')
+      .trimEnd()
+      .split('\r\n');
     expect(lines[0]).toMatch(/^id,kind,severity,status,person,department/);
     expect(lines.length - 1).toBe(await rows(page).count());
     expect(lines.slice(1).every((l) => l.includes('Ben Ortiz') && l.includes(',high,'))).toBe(true);
@@ -170,9 +175,12 @@ describe('admin console', () => {
     await page.getByTestId('al-audit-table').waitFor({ timeout: 20_000 });
     await page.getByTestId('al-audit-action').fill('policy.');
     await page.getByTestId('al-audit-apply').click();
-    await expect.poll(async () => new Set((await page.getByTestId('al-audit-row').evaluateAll((els) => els.map((e) => e.getAttribute('data-action')))).map((a) => a!.split('.')[0]))).toEqual(
-      new Set(['policy']),
-    );
+    await expect
+      .poll(
+        async () =>
+          new Set((await page.getByTestId('al-audit-row').evaluateAll((els) => els.map((e) => e.getAttribute('data-action')))).map((a) => a!.split('.')[0])),
+      )
+      .toEqual(new Set(['policy']));
     const actions = await page.getByTestId('al-audit-row').evaluateAll((els) => els.map((e) => e.getAttribute('data-action')));
     expect(actions.length).toBeGreaterThanOrEqual(2); // proposed, then applied
 
@@ -182,7 +190,10 @@ describe('admin console', () => {
 
     const csv = await downloaded(page, () => page.getByTestId('al-audit-export-csv').click());
     expect(csv.name).toMatch(/^audit-\d{4}-\d{2}-\d{2}\.csv$/);
-    const lines = csv.text.replace(/^\uFEFF/, '').trimEnd().split('\r\n');
+    const lines = csv.text
+      .replace(/^\uFEFF/, '')
+      .trimEnd()
+      .split('\r\n');
     expect(lines[0]).toBe('seq,at,actor_id,actor_name,action,subject_type,subject_id,data,prev_hash,hash');
     expect(lines.slice(1).every((l) => /^\d+,[^,]+,[^,]*,[^,]*,policy\./.test(l))).toBe(true);
     expect(lines.length - 1).toBe(actions.length);

@@ -51,7 +51,9 @@ describe('CRM fixtures in Chromium', () => {
         await page.locator(`[data-fixture-main][data-fixture-page="${fixture.kind}"]`).waitFor({ timeout: 10_000 });
         expect(detectPage(page.url())?.pageKind, fixture.url).toBe(fixture.kind);
         if (fixture.denied) {
-          await expect.poll(async () => detectDenial(fixture.crm, await regionText(page, fixture.crm)), { timeout: 5_000, message: fixture.url }).not.toBeNull();
+          await expect
+            .poll(async () => detectDenial(fixture.crm, await regionText(page, fixture.crm)), { timeout: 5_000, message: fixture.url })
+            .not.toBeNull();
         } else {
           expect(detectDenial(fixture.crm, await regionText(page, fixture.crm)), fixture.url).toBeNull();
         }

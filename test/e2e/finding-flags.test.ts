@@ -17,7 +17,16 @@ const SETUP_USERS = 'https://acme.lightning.force.com/lightning/setup/ManageUser
 const DYN_USERS = 'https://acme.crm4.dynamics.com/main.aspx?appid=3a7f2b1c-5d4e-4f60-8a9b-0c1d2e3f4a5b&pagetype=entitylist&etn=systemuser';
 
 /** The users the fixture lists link to (as their links write the ids). */
-const SF_LISTED = ['005xx000001SvHa', '005Hs0000000002', '005xx000001SvHc', '005Hs0000000001', '005Hs0000000005', '005Hs0000000006', '005Hs0000000009', '005Hs0000000011'];
+const SF_LISTED = [
+  '005xx000001SvHa',
+  '005Hs0000000002',
+  '005xx000001SvHc',
+  '005Hs0000000001',
+  '005Hs0000000005',
+  '005Hs0000000006',
+  '005Hs0000000009',
+  '005Hs0000000011',
+];
 const DYN_LISTED = [
   '7d2a0f4e-59b1-ef11-b8e8-000d3a4a1b2c',
   '7d2a0f4e-59b1-ef11-b8e8-000d3a4a1b2d',
@@ -76,7 +85,11 @@ async function expected(connectionId: string, listed: string[], key: (id: string
 
 async function flagsIn(where: Page | FrameLocator): Promise<Flag[]> {
   const all = await where.locator('[data-testid="al-finding-flag"]').evaluateAll((els) =>
-    els.map((e) => ({ id: e.getAttribute('data-account-external-id')!, severity: e.getAttribute('data-severity')!, count: Number(e.getAttribute('data-count')) })),
+    els.map((e) => ({
+      id: e.getAttribute('data-account-external-id')!,
+      severity: e.getAttribute('data-severity')!,
+      count: Number(e.getAttribute('data-count')),
+    })),
   );
   return all.sort((a, b) => a.id.localeCompare(b.id));
 }
@@ -118,7 +131,9 @@ describe('flags on CRM user pages', () => {
 
     // Dan's separation-of-duties conflict names both sides.
     await flagOf(frame, '005Hs0000000001').click();
-    await expect.poll(async () => (await frame.getByTestId('al-finding-detail').textContent()) ?? '').toContain('separation of duties: Quote Desk + Contract Manager');
+    await expect
+      .poll(async () => (await frame.getByTestId('al-finding-detail').textContent()) ?? '')
+      .toContain('separation of duties: Quote Desk + Contract Manager');
     await frame.getByRole('button', { name: 'Close' }).click();
 
     // Ivy: accept the dormant-account risk. Without a reason the form says so where she types.
@@ -133,7 +148,10 @@ describe('flags on CRM user pages', () => {
     await ivy.getByTestId('al-accept-submit').click();
     await ivy.getByTestId('al-flags-empty').waitFor({ timeout: 15_000 });
     await expect.poll(() => flagOf(frame, IVY).count(), { timeout: 15_000 }).toBe(0);
-    const accepted = (await api.call('GET', '/api/findings?connectionId=sf-acme&status=accepted')).json.findings as { externalUserId: string; acceptance: { reason: string } }[];
+    const accepted = (await api.call('GET', '/api/findings?connectionId=sf-acme&status=accepted')).json.findings as {
+      externalUserId: string;
+      acceptance: { reason: string };
+    }[];
     expect(accepted.find((f) => f.externalUserId.startsWith(IVY))?.acceptance.reason).toBe('Ivy is on parental leave until March; her access stays.');
 
     // Reopened, the page flags the same users but Ivy.
@@ -166,9 +184,16 @@ describe('flags on CRM user pages', () => {
     const inactive = detail.locator('[data-testid="al-finding"][data-kind="inactive-person"]');
     await inactive.getByTestId('al-remediate').click();
     await inactive.getByTestId('al-remediate-confirm').click();
-    await expect.poll(async () => (await detail.getByTestId('al-flags-notice').textContent().catch(() => '')) ?? '', { timeout: 15_000 }).toMatch(
-      /Remediation started: 0 revoke jobs, 1 admin tasks\./,
-    );
+    await expect
+      .poll(
+        async () =>
+          (await detail
+            .getByTestId('al-flags-notice')
+            .textContent()
+            .catch(() => '')) ?? '',
+        { timeout: 15_000 },
+      )
+      .toMatch(/Remediation started: 0 revoke jobs, 1 admin tasks\./);
     const tasks = (await api.call('GET', '/api/admin/tasks?status=open&connectionId=dyn-acme')).json.tasks as { kind: string }[];
     expect(tasks.some((t) => t.kind === 'revoke')).toBe(true);
 
@@ -182,7 +207,13 @@ describe('flags on CRM user pages', () => {
 
   it.each([
     ['hubspot', 'hs-acme', 'https://app.hubspot.com/settings/4242424/users', ['61002', '61003', '61004'], '61003'],
-    ['zoho', 'zoho-acme', 'https://crm.zoho.com.cn/crm/org7700001/settings/users', ['770000100000000301', '770000100000000302', '770000100000000303'], '770000100000000302'],
+    [
+      'zoho',
+      'zoho-acme',
+      'https://crm.zoho.com.cn/crm/org7700001/settings/users',
+      ['770000100000000301', '770000100000000302', '770000100000000303'],
+      '770000100000000302',
+    ],
     ['fxiaoke', 'fx-acme', 'https://www.fxiaoke.com/XV/UI/Home#crm/list/=/PersonnelObj', ['1001', '1002', '1003'], '1002'],
   ])('%s users: the suspended manager is flagged, as the server counts', async (_crm, connectionId, url, listed, ben) => {
     if ((await api.call('GET', '/api/admin/people/p-ben')).json.person.status !== 'suspended')

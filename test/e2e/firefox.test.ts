@@ -123,10 +123,9 @@ describe('Firefox ESR: the request story with the Firefox build', () => {
     await window.locator('input[name="password"]').fill('correct horse battery staple');
     await window.locator('button::-p-text(Sign-in)').click();
     await window.locator('button::-p-text(Continue)').click();
-    await options.waitForFunction(
-      () => document.querySelector('[data-testid="al-signed-in-as"]')?.textContent?.includes('Ava Chen') ?? false,
-      { timeout: 20_000 },
-    );
+    await options.waitForFunction(() => document.querySelector('[data-testid="al-signed-in-as"]')?.textContent?.includes('Ava Chen') ?? false, {
+      timeout: 20_000,
+    });
     await options.close();
   });
 
@@ -167,7 +166,10 @@ describe('Firefox ESR: the request story with the Firefox build', () => {
 
     // The request reaches Ben's open popup over the stream (a poke, then a pull).
     await popup.waitForFunction(
-      () => Array.from(document.querySelectorAll('[data-testid="al-queue-item"]')).some((el) => el.textContent?.includes('Ava Chen') && el.textContent.includes('Contract')),
+      () =>
+        Array.from(document.querySelectorAll('[data-testid="al-queue-item"]')).some(
+          (el) => el.textContent?.includes('Ava Chen') && el.textContent.includes('Contract'),
+        ),
       { timeout: 20_000 },
     );
     await firefoxScreenshot(popup, 'firefox-popup-approver-queue');
@@ -188,7 +190,10 @@ describe('Firefox ESR: the request story with the Firefox build', () => {
     const left = quietFrom + quietFor - Date.now();
     if (left > 0) await new Promise((r) => setTimeout(r, left));
     expect(avaStream.closedAt, 'Ava’s live stream was cut while her overlay was open').toBeNull();
-    expect(avaServer.streams.filter((s) => s.openedAt > avaStream.openedAt), JSON.stringify(avaServer.streams)).toEqual([]);
+    expect(
+      avaServer.streams.filter((s) => s.openedAt > avaStream.openedAt),
+      JSON.stringify(avaServer.streams),
+    ).toEqual([]);
     await page.close();
   });
 });

@@ -22,9 +22,7 @@ beforeAll(async () => {
     launchWithExtension({ crmPort: crm.port, crmHosts: crm.hosts }),
     launchWithExtension({ crmPort: crm.port, crmHosts: crm.hosts, extension: productionExtensionPath }),
   ]);
-  await Promise.all(
-    [e2eBuild, production].map((b) => signIn(b, server.url, DEMO.ava.email, DEMO.ava.password, DEMO.ava.name).then((p) => p.close())),
-  );
+  await Promise.all([e2eBuild, production].map((b) => signIn(b, server.url, DEMO.ava.email, DEMO.ava.password, DEMO.ava.name).then((p) => p.close())));
 });
 
 afterEach(async (ctx) => {
@@ -39,9 +37,7 @@ afterAll(async () => {
 async function avaRequests() {
   const api = new ApiClient(server.url);
   await api.signIn(DEMO.ava.email, DEMO.ava.password);
-  return ((await api.sync()).json.requests as { permissions: string[]; justification: string }[]).filter((r) =>
-    r.permissions.includes('object:Contract:read'),
-  );
+  return ((await api.sync()).json.requests as { permissions: string[]; justification: string }[]).filter((r) => r.permissions.includes('object:Contract:read'));
 }
 
 describe('a hostile CRM page', () => {

@@ -24,10 +24,7 @@ beforeAll(async () => {
   server = await startServer();
   host = `localhost:${server.deskPort}`;
   desk = `http://${host}`;
-  [ava, ben] = await Promise.all([
-    launchWithExtension({ crmPort: 1, crmHosts: [] }),
-    launchWithExtension({ crmPort: 1, crmHosts: [] }),
-  ]);
+  [ava, ben] = await Promise.all([launchWithExtension({ crmPort: 1, crmHosts: [] }), launchWithExtension({ crmPort: 1, crmHosts: [] })]);
   await Promise.all([
     signIn(ava, server.url, DEMO.ava.email, DEMO.ava.password, DEMO.ava.name).then((p) => p.close()),
     signIn(ben, server.url, DEMO.ben.email, DEMO.ben.password, DEMO.ben.name).then((p) => p.close()),

@@ -57,9 +57,7 @@ describe('kill switch', () => {
     await expect.poll(() => badgeText(page), { timeout: 15_000 }).toBe('AccessLens: paused');
     await page.getByTestId('al-badge').click();
     const paused = page.getByTestId('al-paused');
-    await expect(paused.textContent()).resolves.toBe(
-      'AccessLens is paused on this CRM until version 99.0.0: Salesforce changed its record pages',
-    );
+    await expect(paused.textContent()).resolves.toBe('AccessLens is paused on this CRM until version 99.0.0: Salesforce changed its record pages');
     expect(await page.getByTestId('al-permission-row').count()).toBe(0);
     await screenshot(page, 'overlay-paused');
 

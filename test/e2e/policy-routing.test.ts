@@ -18,7 +18,10 @@ const CASE_URL = 'https://acme.lightning.force.com/lightning/r/Case/500xx000003F
 
 const row = (page: Page, key: string) => page.locator(`[data-testid="al-permission-row"][data-permission="${key}"]`);
 const optionValues = (page: Page, testId: string) =>
-  page.getByTestId(testId).locator('option').evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value));
+  page
+    .getByTestId(testId)
+    .locator('option')
+    .evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value));
 
 let server: RunningServer;
 let crm: CrmFixture;
@@ -34,11 +37,13 @@ beforeAll(async () => {
   const launch = () => launchWithExtension({ crmPort: crm.port, crmHosts: crm.hosts });
   [ava, ben, dan] = await Promise.all([launch(), launch(), launch()]);
   await Promise.all(
-    ([
-      [ava, DEMO.ava],
-      [ben, DEMO.ben],
-      [dan, DEMO.dan],
-    ] as const).map(([browser, who]) => signIn(browser, server.url, who.email, who.password, who.name).then((p) => p.close())),
+    (
+      [
+        [ava, DEMO.ava],
+        [ben, DEMO.ben],
+        [dan, DEMO.dan],
+      ] as const
+    ).map(([browser, who]) => signIn(browser, server.url, who.email, who.password, who.name).then((p) => p.close())),
   );
 });
 

@@ -48,7 +48,12 @@ async function avaRequests(key: string, justification: string): Promise<string> 
       requestId,
       connectionId: 'sf-acme',
       permissions: [key],
-      page: { url: 'https://acme.lightning.force.com/lightning/r/Contract/800xx000001AbCdAAK/view', object: 'Contract', recordId: '800xx000001AbCdAAK', denialText: 'Insufficient Privileges' },
+      page: {
+        url: 'https://acme.lightning.force.com/lightning/r/Contract/800xx000001AbCdAAK/view',
+        object: 'Contract',
+        recordId: '800xx000001AbCdAAK',
+        denialText: 'Insufficient Privileges',
+      },
       justification,
       durationDays: 30,
     },
@@ -64,7 +69,9 @@ async function requestOnServer(id: string) {
 
 /** The ids of the notifications the extension shows now, read in its own service worker. */
 const notificationIds = (browser: ExtensionBrowser) =>
-  browser.worker.evaluate(async () => Object.keys(await (globalThis as unknown as { chrome: { notifications: { getAll(): Promise<Record<string, boolean>> } } }).chrome.notifications.getAll()));
+  browser.worker.evaluate(async () =>
+    Object.keys(await (globalThis as unknown as { chrome: { notifications: { getAll(): Promise<Record<string, boolean>> } } }).chrome.notifications.getAll()),
+  );
 
 async function until(what: string, check: () => Promise<boolean>, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -76,13 +83,19 @@ async function until(what: string, check: () => Promise<boolean>, ms = 30_000): 
 
 /** What the extension remembers as already notified (background/notifications.ts `seenItem`). */
 const notified = (browser: ExtensionBrowser) =>
-  browser.worker.evaluate(async () => ((await (globalThis as any).chrome.storage.local.get('notified')) as { notified?: { personId: string; keys: string[] } }).notified ?? null);
+  browser.worker.evaluate(
+    async () => ((await (globalThis as any).chrome.storage.local.get('notified')) as { notified?: { personId: string; keys: string[] } }).notified ?? null,
+  );
 
 /** axe-core in the page: violations of impact serious or critical. */
 async function seriousViolations(page: Page) {
   await page.evaluate(axeSource);
   const result = await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run(c: Document, o: object): Promise<{ violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[] }> } }).axe;
+    const axe = (
+      globalThis as unknown as {
+        axe: { run(c: Document, o: object): Promise<{ violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[] }> };
+      }
+    ).axe;
     return axe.run(document, { resultTypes: ['violations'] });
   });
   return result.violations
@@ -107,7 +120,11 @@ beforeAll(async () => {
   // comes after is notified).
   await (await signIn(ava, url, DEMO.ava.email, DEMO.ava.password, DEMO.ava.name)).close();
   await (await signIn(ben, url, DEMO.ben.email, DEMO.ben.password, DEMO.ben.name)).close();
-  for (const [browser, personId] of [[ava, 'p-ava'], [ben, 'p-ben']] as const) await until(`${personId}'s first pull`, async () => (await notified(browser))?.personId === personId);
+  for (const [browser, personId] of [
+    [ava, 'p-ava'],
+    [ben, 'p-ben'],
+  ] as const)
+    await until(`${personId}'s first pull`, async () => (await notified(browser))?.personId === personId);
 }, 120_000);
 
 afterEach(async (ctx) => {
@@ -151,7 +168,9 @@ describe('the lifecycle in the popup', () => {
 
     // Ava, who has nothing of AccessLens open: her background's periodic pull (30 s) brings the news and
     // shows it as browser notifications.
-    await expect.poll(() => notificationIds(ava), { timeout: 75_000, interval: 250 }).toEqual(expect.arrayContaining([`al:${id}:submitted`, expect.stringMatching(new RegExp(`^al:${id}:needs-info:`))]));
+    await expect
+      .poll(() => notificationIds(ava), { timeout: 75_000, interval: 250 })
+      .toEqual(expect.arrayContaining([`al:${id}:submitted`, expect.stringMatching(new RegExp(`^al:${id}:needs-info:`))]));
     const avaPopup = await ava.open('popup.html');
     const mine = avaPopup.locator(`[data-testid="al-my-request"][data-request-id="${id}"]`);
     await expect.poll(() => mine.getAttribute('data-status'), { timeout: 30_000 }).toBe('needs-info');
@@ -169,7 +188,12 @@ describe('the lifecycle in the popup', () => {
     // The card shows the question and Ava's answer.
     // (Still open from "q": the queue keeps which card is open while it is away.)
     if ((await card.getByTestId('al-queue-open').getAttribute('aria-expanded')) !== 'true') await card.getByTestId('al-queue-open').click();
-    await expect.poll(() => card.getByTestId('al-card-qa').locator('li').allTextContents()).toEqual([expect.stringMatching(/Ben Ortiz asked a question .*: Which account is the renewal for\?/), expect.stringMatching(/Ava Chen answered .*: Globex Corporation/)]);
+    await expect
+      .poll(() => card.getByTestId('al-card-qa').locator('li').allTextContents())
+      .toEqual([
+        expect.stringMatching(/Ben Ortiz asked a question .*: Which account is the renewal for\?/),
+        expect.stringMatching(/Ava Chen answered .*: Globex Corporation/),
+      ]);
     // axe-core: Ben's popup with a card open and his decisions shown; Ava's with her requests.
     expect(await seriousViolations(benPopup)).toEqual([]);
     await mine.locator('summary').first().click();
@@ -188,12 +212,14 @@ describe('the lifecycle in the popup', () => {
     const id = await avaRequests('object:Order:read', 'Order follow-up for Initech.');
     await expect.poll(() => notificationIds(ava), { timeout: 75_000, interval: 250 }).toContain(`al:${id}:submitted`);
     const benApi = await api(DEMO.ben);
-    const res = await benApi.mutate({ id: randomUUID(), name: 'decision.record', args: { requestId: id, outcome: 'approve', reason: null, durationDays: null } });
+    const res = await benApi.mutate({
+      id: randomUUID(),
+      name: 'decision.record',
+      args: { requestId: id, outcome: 'approve', reason: null, durationDays: null },
+    });
     expect(res.json.results[0].status).toBe('applied');
     // Ava's extension saw the approval (remembered as seen) without showing it.
-    await expect
-      .poll(async () => (await notified(ava))?.keys ?? [], { timeout: 75_000, interval: 1_000 })
-      .toContain(`${id}:approved`);
+    await expect.poll(async () => (await notified(ava))?.keys ?? [], { timeout: 75_000, interval: 1_000 }).toContain(`${id}:approved`);
     expect(await notificationIds(ava)).not.toContain(`al:${id}:approved`);
   });
 
@@ -231,7 +257,7 @@ describe('the lifecycle in the popup', () => {
     await options.close();
   });
 
-  it('a reminder and then an escalation, with the server clock moved: on Ava\'s timeline and as Ben\'s notification', async () => {
+  it("a reminder and then an escalation, with the server clock moved: on Ava's timeline and as Ben's notification", async () => {
     const id = await avaRequests('object:Case:create', 'Escalated customer case for Hooli.');
     await expect.poll(() => notificationIds(ben), { timeout: 30_000, interval: 250 }).toContain(`al:${id}:new-item:0`);
     offset += 25 * HOUR_MS;

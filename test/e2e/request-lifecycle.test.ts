@@ -173,9 +173,9 @@ describe('the requester in the overlay', () => {
     // The overlay shows the server's timeline lines.
     const status = page.getByTestId('al-request-status');
     await expect.poll(() => status.getAttribute('data-status'), { timeout: 15_000 }).toBe('pending');
-    await expect.poll(() => status.getByTestId('al-timeline-line').allTextContents(), { timeout: 15_000 }).toEqual(
-      expect.arrayContaining([expect.stringContaining('answered'), expect.stringContaining('Ben Ortiz asked')]),
-    );
+    await expect
+      .poll(() => status.getByTestId('al-timeline-line').allTextContents(), { timeout: 15_000 })
+      .toEqual(expect.arrayContaining([expect.stringContaining('answered'), expect.stringContaining('Ben Ortiz asked')]));
     await page.close();
   });
 
@@ -192,20 +192,16 @@ describe('the requester in the overlay', () => {
     await expect(button.textContent()).resolves.toContain('Request 2 selected');
     await button.click();
     const checked = page.locator('[data-testid="al-request-key"]:checked');
-    await expect.poll(() => checked.evaluateAll((els) => els.map((e) => e.getAttribute('data-permission')))).toEqual([
-      'object:Order:create',
-      'object:Order:edit',
-    ]);
+    await expect
+      .poll(() => checked.evaluateAll((els) => els.map((e) => e.getAttribute('data-permission'))))
+      .toEqual(['object:Order:create', 'object:Order:edit']);
     await page.getByTestId('al-will-notify').filter({ hasText: 'Ben Ortiz' }).waitFor({ timeout: 10_000 });
     await page.getByTestId('al-justification').fill('Entering the Initech replacement order.');
     await page.getByTestId('al-submit-request').click();
     await expect.poll(() => row(page, 'object:Order:create').getAttribute('data-state'), { timeout: 10_000 }).toBe('pending');
     await expect.poll(() => row(page, 'object:Order:edit').getAttribute('data-state')).toBe('pending');
 
-    const request = await requestFor(
-      (r) => r.permissions.includes('object:Order:create'),
-      'one request for Order create and edit',
-    );
+    const request = await requestFor((r) => r.permissions.includes('object:Order:create'), 'one request for Order create and edit');
     expect([...request.permissions].sort()).toEqual(['object:Order:create', 'object:Order:edit']);
     expect(request.status).toBe('pending');
     // The first request is untouched.

@@ -77,7 +77,10 @@ describe('blocked on a Salesforce page → request inline → approver popup →
     expect(form).toContain('Ben Ortiz'); // who will be asked, before submitting
     await page.getByTestId('al-submit-request').click();
     await page.getByTestId('al-error').first().waitFor();
-    const durations = await page.getByTestId('al-duration').locator('option').evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value));
+    const durations = await page
+      .getByTestId('al-duration')
+      .locator('option')
+      .evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value));
     expect(durations).toEqual(['1', '7', '30', '90']);
     await page.getByTestId('al-justification').fill('Renewal of the Globex contract is due Friday; I own the account.');
     await page.getByTestId('al-duration').selectOption('30');
@@ -129,9 +132,7 @@ describe('blocked on a Salesforce page → request inline → approver popup →
 
     // Reloaded, the page now lets her in, and the overlay says so (it watched for Salesforce's refusal).
     await status.getByRole('button', { name: 'Reload the page' }).click();
-    await expect
-      .poll(() => page.getByTestId('al-access-check').getAttribute('data-result'), { timeout: 15_000 })
-      .toBe('works');
+    await expect.poll(() => page.getByTestId('al-access-check').getAttribute('data-result'), { timeout: 15_000 }).toBe('works');
     await expect(page.getByTestId('al-access-check').textContent()).resolves.toContain('Access works now');
 
     // "My requests" in her popup says the same.

@@ -47,10 +47,7 @@ describe('signed out, signing in, signing out', () => {
 
     const popup = await browser.open('popup.html');
     await popup.getByText('You are not signed in.').waitFor();
-    const [fromPopup] = await Promise.all([
-      browser.context.waitForEvent('page', { timeout: 10_000 }),
-      popup.getByRole('button', { name: 'Sign in' }).click(),
-    ]);
+    const [fromPopup] = await Promise.all([browser.context.waitForEvent('page', { timeout: 10_000 }), popup.getByRole('button', { name: 'Sign in' }).click()]);
     await fromPopup.waitForLoadState();
     expect(fromPopup.url()).toContain('options.html');
     await Promise.all([fromPopup.close(), popup.close(), page.close()]);

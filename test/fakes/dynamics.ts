@@ -105,7 +105,18 @@ const PAGE_MAX = 5000;
 
 /** The column names each table answers with (an unknown one in $select or $filter is a 400). */
 const COLUMNS: Record<string, string[]> = {
-  systemusers: ['systemuserid', 'domainname', 'internalemailaddress', 'fullname', 'isdisabled', 'createdon', 'modifiedon', '_businessunitid_value', 'applicationid', 'accessmode'],
+  systemusers: [
+    'systemuserid',
+    'domainname',
+    'internalemailaddress',
+    'fullname',
+    'isdisabled',
+    'createdon',
+    'modifiedon',
+    '_businessunitid_value',
+    'applicationid',
+    'accessmode',
+  ],
   businessunits: ['businessunitid', 'name', '_parentbusinessunitid_value'],
   roles: ['roleid', 'name', '_businessunitid_value', '_parentrootroleid_value'],
   privileges: ['privilegeid', 'name'],
@@ -296,14 +307,26 @@ export async function startFakeDynamics(options: FakeDynamicsOptions): Promise<F
   const tokenEndpoint = async (req: IncomingMessage, res: ServerResponse) => {
     const form = new URLSearchParams(await readBody(req));
     if (form.get('grant_type') !== 'client_credentials')
-      return send(res, 400, { error: 'unsupported_grant_type', error_description: 'AADSTS70003: The app requested an unsupported grant type.', error_codes: [70003] });
+      return send(res, 400, {
+        error: 'unsupported_grant_type',
+        error_description: 'AADSTS70003: The app requested an unsupported grant type.',
+        error_codes: [70003],
+      });
     const client = (options.clients ?? []).find((c) => c.clientId === form.get('client_id'));
     if (!client)
-      return send(res, 400, { error: 'unauthorized_client', error_description: `AADSTS700016: Application with identifier '${form.get('client_id')}' was not found in the directory.`, error_codes: [700016] });
+      return send(res, 400, {
+        error: 'unauthorized_client',
+        error_description: `AADSTS700016: Application with identifier '${form.get('client_id')}' was not found in the directory.`,
+        error_codes: [700016],
+      });
     if (refuseGrants || client.clientSecret !== form.get('client_secret'))
       return send(res, 401, { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.', error_codes: [7000215] });
     if (form.get('scope') !== `${base}/.default`)
-      return send(res, 400, { error: 'invalid_scope', error_description: `AADSTS70011: The provided value for the input parameter 'scope' is not valid.`, error_codes: [70011] });
+      return send(res, 400, {
+        error: 'invalid_scope',
+        error_description: `AADSTS70011: The provided value for the input parameter 'scope' is not valid.`,
+        error_codes: [70011],
+      });
     const accessToken = `eyJ0eXAiOiJKV1QifQ.${randomBytes(24).toString('base64url')}`;
     tokens.set(accessToken, now().getTime());
     return send(res, 200, { token_type: 'Bearer', expires_in: Math.round(ttl / 1000), ext_expires_in: Math.round(ttl / 1000), access_token: accessToken });
@@ -318,8 +341,14 @@ export async function startFakeDynamics(options: FakeDynamicsOptions): Promise<F
   /** A page of a collection: $select, $filter, $top, Prefer: odata.maxpagesize, $skiptoken. */
   const collection = (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams, rows: DvRow[], table: string) => {
     const columns = COLUMNS[table] ?? [];
-    const select = query.get('$select')?.split(',').map((s) => s.trim()).filter(Boolean) ?? columns;
-    for (const c of select) if (!columns.includes(c)) throw new DvError(400, '0x80060888', `Could not find a property named '${c}' on type 'Microsoft.Dynamics.CRM.${table}'.`);
+    const select =
+      query
+        .get('$select')
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean) ?? columns;
+    for (const c of select)
+      if (!columns.includes(c)) throw new DvError(400, '0x80060888', `Could not find a property named '${c}' on type 'Microsoft.Dynamics.CRM.${table}'.`);
     let list = rows;
     const filter = query.get('$filter');
     if (filter) {
@@ -329,7 +358,8 @@ export async function startFakeDynamics(options: FakeDynamicsOptions): Promise<F
       } catch (e) {
         throw new DvError(400, '0x80060888', `Syntax error in $filter: ${(e as Error).message}`);
       }
-      for (const f of fieldsOf(cond)) if (!columns.includes(f)) throw new DvError(400, '0x80060888', `Could not find a property named '${f}' on type 'Microsoft.Dynamics.CRM.${table}'.`);
+      for (const f of fieldsOf(cond))
+        if (!columns.includes(f)) throw new DvError(400, '0x80060888', `Could not find a property named '${f}' on type 'Microsoft.Dynamics.CRM.${table}'.`);
       list = list.filter((r) => evaluate(r, cond));
     }
     const top = query.get('$top');
@@ -374,7 +404,10 @@ export async function startFakeDynamics(options: FakeDynamicsOptions): Promise<F
       const id = String(query.get('@p1') ?? '').toLowerCase();
       if (!GUID.test(id) || !roleById(id)) throw new DvError(404, '0x80040217', `role With Id = ${id} Does Not Exist`);
       const root = String(roleById(id)!._parentrootroleid_value ?? id);
-      return send(res, 200, { '@odata.context': `${base}/api/data/v9.2/$metadata#Microsoft.Dynamics.CRM.RetrieveRolePrivilegesRoleResponse`, RolePrivileges: privilegesOfRole(root) });
+      return send(res, 200, {
+        '@odata.context': `${base}/api/data/v9.2/$metadata#Microsoft.Dynamics.CRM.RetrieveRolePrivilegesRoleResponse`,
+        RolePrivileges: privilegesOfRole(root),
+      });
     }
     if (path === 'audits' && !appPrivileges.includes('prvReadAuditSummary'))
       throw new DvError(403, '0x80040220', `Principal user (Id=${options.appUserId}, type=8) is missing prvReadAuditSummary privilege`);
@@ -391,7 +424,14 @@ export async function startFakeDynamics(options: FakeDynamicsOptions): Promise<F
       if (rest === 'roleprivileges_association') {
         const root = String(role._parentrootroleid_value ?? id);
         const ids = new Set((org.rolePrivileges[root] ?? []).map((p) => p.privilegeid));
-        return collection(req, res, path, query, org.privileges.filter((p) => ids.has(String(p.privilegeid))), 'privileges');
+        return collection(
+          req,
+          res,
+          path,
+          query,
+          org.privileges.filter((p) => ids.has(String(p.privilegeid))),
+          'privileges',
+        );
       }
       throw new DvError(404, '0x8006088a', `Resource not found for the segment '${rest}'.`);
     }
@@ -399,22 +439,46 @@ export async function startFakeDynamics(options: FakeDynamicsOptions): Promise<F
     if (!user) throw new DvError(404, '0x80040217', `systemuser With Id = ${id} Does Not Exist`);
     if (!rest && method === 'GET') {
       const select = query.get('$select')?.split(',') ?? COLUMNS.systemusers!;
-      for (const c of select) if (!COLUMNS.systemusers!.includes(c)) throw new DvError(400, '0x80060888', `Could not find a property named '${c}' on type 'Microsoft.Dynamics.CRM.systemuser'.`);
-      return send(res, 200, { '@odata.context': `${base}/api/data/v9.2/$metadata#systemusers(${select.join(',')})/$entity`, ...Object.fromEntries(select.map((c) => [c, user[c] ?? null])) });
+      for (const c of select)
+        if (!COLUMNS.systemusers!.includes(c))
+          throw new DvError(400, '0x80060888', `Could not find a property named '${c}' on type 'Microsoft.Dynamics.CRM.systemuser'.`);
+      return send(res, 200, {
+        '@odata.context': `${base}/api/data/v9.2/$metadata#systemusers(${select.join(',')})/$entity`,
+        ...Object.fromEntries(select.map((c) => [c, user[c] ?? null])),
+      });
     }
     if (rest === 'systemuserroles_association' && method === 'GET') {
       const held = new Set(org.systemuserroles.filter((l) => l.systemuserid === id).map((l) => String(l.roleid)));
-      return collection(req, res, path, query, org.roles.filter((r) => held.has(String(r.roleid))), 'roles');
+      return collection(
+        req,
+        res,
+        path,
+        query,
+        org.roles.filter((r) => held.has(String(r.roleid))),
+        'roles',
+      );
     }
     if (rest === 'teammembership_association' && method === 'GET') {
       const held = new Set(org.teammemberships.filter((l) => l.systemuserid === id).map((l) => String(l.teamid)));
-      return collection(req, res, path, query, org.teams.filter((t) => held.has(String(t.teamid))), 'teams');
+      return collection(
+        req,
+        res,
+        path,
+        query,
+        org.teams.filter((t) => held.has(String(t.teamid))),
+        'teams',
+      );
     }
     if (rest === 'Microsoft.Dynamics.CRM.RetrieveUserPrivileges()' && method === 'GET') {
       const privileges = id === options.appUserId ? appPrivileges : [];
       return send(res, 200, {
         '@odata.context': `${base}/api/data/v9.2/$metadata#Microsoft.Dynamics.CRM.RetrieveUserPrivilegesResponse`,
-        RolePrivileges: privileges.map((name) => ({ Depth: 'Global', PrivilegeId: randomUUID(), BusinessUnitId: user._businessunitid_value, PrivilegeName: name })),
+        RolePrivileges: privileges.map((name) => ({
+          Depth: 'Global',
+          PrivilegeId: randomUUID(),
+          BusinessUnitId: user._businessunitid_value,
+          PrivilegeName: name,
+        })),
       });
     }
     if (rest === 'systemuserroles_association/$ref' && method === 'POST') {
@@ -462,7 +526,8 @@ export async function startFakeDynamics(options: FakeDynamicsOptions): Promise<F
       if (/^\/[^/]+\/oauth2\/v2\.0\/token$/.test(url.pathname) && req.method === 'POST') return tokenEndpoint(req, res);
       const m = /^\/api\/data\/v9\.2\/(.+)$/.exec(decodeURIComponent(url.pathname));
       if (!m) return send(res, 404, { error: { code: '0x8006088a', message: 'Not found' } });
-      if (!authorised(req)) return send(res, 401, undefined, { 'WWW-Authenticate': 'Bearer error="invalid_token", error_description="The access token is expired or invalid"' });
+      if (!authorised(req))
+        return send(res, 401, undefined, { 'WWW-Authenticate': 'Bearer error="invalid_token", error_description="The access token is expired or invalid"' });
       await api(req, res, m[1]!, url.searchParams);
     },
     (res, error) => {
@@ -483,7 +548,8 @@ export async function startFakeDynamics(options: FakeDynamicsOptions): Promise<F
     expireTokens: () => tokens.clear(),
     refuseGrants: (refuse) => void (refuseGrants = refuse),
     refuseRole: (rootRoleId, error) => void (error ? refusedRoles.set(rootRoleId, error) : refusedRoles.delete(rootRoleId)),
-    rolesOf: (userId) => org.systemuserroles.filter((l) => l.systemuserid === userId).map((l) => String(roleById(String(l.roleid))?._parentrootroleid_value ?? l.roleid)),
+    rolesOf: (userId) =>
+      org.systemuserroles.filter((l) => l.systemuserid === userId).map((l) => String(roleById(String(l.roleid))?._parentrootroleid_value ?? l.roleid)),
     close: server.close,
   };
 }
@@ -532,12 +598,22 @@ export class DvOrgBuilder {
   role(name: string, privileges: [string, 'Basic' | 'Local' | 'Deep' | 'Global'][], id: string = randomUUID()): string {
     this.org.roles.push({ roleid: id, name, _businessunitid_value: this.rootUnit, _parentrootroleid_value: id });
     for (const u of this.org.businessunits)
-      if (u.businessunitid !== this.rootUnit) this.org.roles.push({ roleid: randomUUID(), name, _businessunitid_value: u.businessunitid ?? null, _parentrootroleid_value: id });
+      if (u.businessunitid !== this.rootUnit)
+        this.org.roles.push({ roleid: randomUUID(), name, _businessunitid_value: u.businessunitid ?? null, _parentrootroleid_value: id });
     this.org.rolePrivileges[id] = privileges.map(([p, depth]) => ({ privilegeid: this.#privilege(p), depth }));
     return id;
   }
 
-  user(u: { id?: string; domainname: string; email: string | null; unit?: string; disabled?: boolean; createdon?: string; modifiedon?: string; applicationid?: string }): string {
+  user(u: {
+    id?: string;
+    domainname: string;
+    email: string | null;
+    unit?: string;
+    disabled?: boolean;
+    createdon?: string;
+    modifiedon?: string;
+    applicationid?: string;
+  }): string {
     const id = u.id ?? randomUUID();
     this.org.systemusers.push({
       systemuserid: id,

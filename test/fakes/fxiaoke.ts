@@ -79,7 +79,10 @@ export interface FakeFxiaoke {
   close(): Promise<void>;
 }
 
-export async function startFakeFxiaoke(options: { company: FxCompany; apps: { appId: string; appSecret: string; permanentCode: string }[] }): Promise<FakeFxiaoke> {
+export async function startFakeFxiaoke(options: {
+  company: FxCompany;
+  apps: { appId: string; appSecret: string; permanentCode: string }[];
+}): Promise<FakeFxiaoke> {
   const company = options.company;
   const tokens = new Set<string>();
   const faults: (Fault & { left: number })[] = [];
@@ -95,7 +98,8 @@ export async function startFakeFxiaoke(options: { company: FxCompany; apps: { ap
   };
   const ok = (res: ServerResponse, extra: Record<string, unknown> = {}) =>
     send(res, 200, { errorCode: 0, errorMessage: 'success', errorDescription: '成功', traceId: `E-O.${randomBytes(4).toString('hex')}`, ...extra });
-  const fail = (res: ServerResponse, errorCode: number, errorMessage: string) => send(res, 200, { errorCode, errorMessage, traceId: `E-O.${randomBytes(4).toString('hex')}` });
+  const fail = (res: ServerResponse, errorCode: number, errorMessage: string) =>
+    send(res, 200, { errorCode, errorMessage, traceId: `E-O.${randomBytes(4).toString('hex')}` });
   const readJson = (req: IncomingMessage) =>
     new Promise<Record<string, any>>((resolve, reject) => {
       const chunks: Buffer[] = [];
@@ -170,7 +174,15 @@ export async function startFakeFxiaoke(options: { company: FxCompany; apps: { ap
       case '/cgi/crm/v2/special/roleGetRoleList':
         if (body.data?.AuthContext?.appId !== 'CRM') return fail(res, 32000, '参数错误');
         return ok(res, {
-          data: company.roles.map((r) => ({ roleCode: r.roleCode, roleName: r.roleName, groupName: 'CRM', roleType: r.roleType, appId: 'CRM', description: '', delFlag: false })),
+          data: company.roles.map((r) => ({
+            roleCode: r.roleCode,
+            roleName: r.roleName,
+            groupName: 'CRM',
+            roleType: r.roleType,
+            appId: 'CRM',
+            description: '',
+            delFlag: false,
+          })),
         });
       case '/cgi/crm/v2/special/getRolesByUsers': {
         // GUESSED shape (see the header).
@@ -270,7 +282,15 @@ export function demoFxiaokeCompany(): FxCompany {
     department: '1001',
     createTime: Date.parse('2025-09-01T01:00:00Z'),
   }));
-  employees.push({ id: FX_DEMO_ACTING_USER, name: 'CRM管理员（集成）', email: null, account: '13800001000', isStop: false, department: '1000', createTime: Date.parse('2025-09-01T01:00:00Z') });
+  employees.push({
+    id: FX_DEMO_ACTING_USER,
+    name: 'CRM管理员（集成）',
+    email: null,
+    account: '13800001000',
+    isStop: false,
+    department: '1000',
+    createTime: Date.parse('2025-09-01T01:00:00Z'),
+  });
   const roles = crm.bundles.map((b, i) => ({ roleCode: b.externalId!, roleName: b.name, roleType: i === crm.bundles.length - 1 ? 1 : 2 }));
   const code = (bundleId: string) => crm.bundles.find((b) => b.id === bundleId)!.externalId!;
   const userRoles: Record<string, string[]> = { [FX_DEMO_ACTING_USER]: [code('fx-admin')] };

@@ -154,18 +154,33 @@ export async function startFakeHubspot(options: FakeHubspotOptions): Promise<Fak
   };
   const need = (scopes: string[], ...required: string[]) => {
     const missing = required.filter((s) => !scopes.includes(s));
-    if (missing.length > 0) throw new HsError(403, 'MISSING_SCOPES', `This app hasn't been granted all required scopes to make this call. Missing: ${missing.join(', ')}.`);
+    if (missing.length > 0)
+      throw new HsError(403, 'MISSING_SCOPES', `This app hasn't been granted all required scopes to make this call. Missing: ${missing.join(', ')}.`);
   };
 
   const tokenEndpoint = async (req: IncomingMessage, res: ServerResponse) => {
     const form = new URLSearchParams(await readBody(req));
     const grant = refreshTokens.get(form.get('refresh_token') ?? '');
     const app = (options.oauthApps ?? []).find((a) => a.clientId === form.get('client_id'));
-    if (form.get('grant_type') !== 'refresh_token' || refuseGrants || !grant || !app || app.clientSecret !== form.get('client_secret') || grant.clientId !== app.clientId)
+    if (
+      form.get('grant_type') !== 'refresh_token' ||
+      refuseGrants ||
+      !grant ||
+      !app ||
+      app.clientSecret !== form.get('client_secret') ||
+      grant.clientId !== app.clientId
+    )
       return send(res, 400, { status: 'BAD_REFRESH_TOKEN', message: 'missing or unknown refresh token', correlationId: randomUUID() });
     const accessToken = `CK${randomBytes(24).toString('base64url')}`;
     oauth.set(accessToken, { issued: now().getTime(), scopes: grant.scopes, appId: 77001 });
-    return send(res, 200, { token_type: 'bearer', refresh_token: form.get('refresh_token'), access_token: accessToken, expires_in: Math.round(ttl / 1000), hub_id: account.portalId, scopes: grant.scopes });
+    return send(res, 200, {
+      token_type: 'bearer',
+      refresh_token: form.get('refresh_token'),
+      access_token: accessToken,
+      expires_in: Math.round(ttl / 1000),
+      hub_id: account.portalId,
+      scopes: grant.scopes,
+    });
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams) => {
@@ -175,7 +190,17 @@ export async function startFakeHubspot(options: FakeHubspotOptions): Promise<Fak
     if (accessTokenInfo && method === 'GET') {
       const o = oauth.get(decodeURIComponent(accessTokenInfo[1]!));
       if (!o) throw new HsError(404, 'OBJECT_NOT_FOUND', 'Token not found.');
-      return send(res, 200, { token: accessTokenInfo[1], user: 'integrations@acme.test', hub_domain: 'acme.hubspot.com', scopes: o.scopes, hub_id: account.portalId, app_id: o.appId, expires_in: Math.max(0, Math.round((o.issued + ttl - now().getTime()) / 1000)), user_id: 60001, token_type: 'access' });
+      return send(res, 200, {
+        token: accessTokenInfo[1],
+        user: 'integrations@acme.test',
+        hub_domain: 'acme.hubspot.com',
+        scopes: o.scopes,
+        hub_id: account.portalId,
+        app_id: o.appId,
+        expires_in: Math.max(0, Math.round((o.issued + ttl - now().getTime()) / 1000)),
+        user_id: 60001,
+        token_type: 'access',
+      });
     }
     const scopes = scopesOf(req);
     if (path === '/oauth/v2/private-apps/get/access-token-info' && method === 'POST') {
@@ -340,6 +365,12 @@ export class HsAccountBuilder {
 
   login(userId: string, at: string, succeeded = true): void {
     const u = this.account.users.find((x) => x.id === userId)!;
-    this.account.logins.push({ id: String(this.#next++), loginAt: new Date(at).toISOString(), userId: Number(userId), email: u.email, loginSucceeded: succeeded });
+    this.account.logins.push({
+      id: String(this.#next++),
+      loginAt: new Date(at).toISOString(),
+      userId: Number(userId),
+      email: u.email,
+      loginSucceeded: succeeded,
+    });
   }
 }

@@ -464,7 +464,9 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions): Promi
         out[relName] = null;
         continue;
       }
-      const nested = (out[relName] as Record<string, unknown> | undefined) ?? { attributes: { type: rel[1], url: `/services/data/v62.0/sobjects/${rel[1]}/${String(target.Id)}` } };
+      const nested = (out[relName] as Record<string, unknown> | undefined) ?? {
+        attributes: { type: rel[1], url: `/services/data/v62.0/sobjects/${rel[1]}/${String(target.Id)}` },
+      };
       nested[f.slice(dot + 1)] = target[f.slice(dot + 1)] ?? null;
       out[relName] = nested;
     }
@@ -505,8 +507,7 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions): Promi
       records = source;
     }
     const sample = records[0];
-    for (const f of q.fields)
-      if (!knownField(q.object, f, sample)) return sfError(res, 400, 'INVALID_FIELD', `No such column '${f}' on entity '${q.object}'.`);
+    for (const f of q.fields) if (!knownField(q.object, f, sample)) return sfError(res, 400, 'INVALID_FIELD', `No such column '${f}' on entity '${q.object}'.`);
     let out = q.where ? records.filter((r) => matches(q.object, r, q.where!)) : records.slice();
     if (q.orderBy) {
       const { field, desc } = q.orderBy;
@@ -522,7 +523,9 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions): Promi
   const aggregateSetOf = (groupId: string) => list('PermissionSet').find((p) => p.PermissionSetGroupId === groupId && p.Type === 'Group');
   const createAttempts: FakeSalesforce['createAttempts'] = [];
   const userUpdates: FakeSalesforce['userUpdates'] = [];
-  const createAssignment = (input: Record<string, unknown>): { ok: true; record: SfRecord } | { ok: false; errorCode: string; message: string; fields: string[] } => {
+  const createAssignment = (
+    input: Record<string, unknown>,
+  ): { ok: true; record: SfRecord } | { ok: false; errorCode: string; message: string; fields: string[] } => {
     const result = tryCreate(input);
     createAttempts.push({
       assigneeId: String(input.AssigneeId ?? ''),
@@ -535,18 +538,26 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions): Promi
   };
   const tryCreate = (input: Record<string, unknown>): { ok: true; record: SfRecord } | { ok: false; errorCode: string; message: string; fields: string[] } => {
     const assignee = byId.get(String(input.AssigneeId ?? ''));
-    if (!assignee || !list('User').includes(assignee)) return { ok: false, errorCode: 'INVALID_CROSS_REFERENCE_KEY', message: 'invalid cross reference id', fields: ['AssigneeId'] };
+    if (!assignee || !list('User').includes(assignee))
+      return { ok: false, errorCode: 'INVALID_CROSS_REFERENCE_KEY', message: 'invalid cross reference id', fields: ['AssigneeId'] };
     let permissionSetId = input.PermissionSetId === undefined ? null : String(input.PermissionSetId);
     const groupId = input.PermissionSetGroupId === undefined ? null : String(input.PermissionSetGroupId);
     if (groupId) {
       const group = byId.get(groupId);
-      if (!group || !list('PermissionSetGroup').includes(group)) return { ok: false, errorCode: 'INVALID_CROSS_REFERENCE_KEY', message: 'invalid cross reference id', fields: ['PermissionSetGroupId'] };
+      if (!group || !list('PermissionSetGroup').includes(group))
+        return { ok: false, errorCode: 'INVALID_CROSS_REFERENCE_KEY', message: 'invalid cross reference id', fields: ['PermissionSetGroupId'] };
       permissionSetId = String(aggregateSetOf(groupId)?.Id ?? '');
     }
     const set = permissionSetId ? byId.get(permissionSetId) : undefined;
-    if (!set || !list('PermissionSet').includes(set)) return { ok: false, errorCode: 'INVALID_CROSS_REFERENCE_KEY', message: 'invalid cross reference id', fields: ['PermissionSetId'] };
+    if (!set || !list('PermissionSet').includes(set))
+      return { ok: false, errorCode: 'INVALID_CROSS_REFERENCE_KEY', message: 'invalid cross reference id', fields: ['PermissionSetId'] };
     if (set.IsOwnedByProfile === true)
-      return { ok: false, errorCode: 'FIELD_INTEGRITY_EXCEPTION', message: "You can't assign a permission set that's owned by a profile.", fields: ['PermissionSetId'] };
+      return {
+        ok: false,
+        errorCode: 'FIELD_INTEGRITY_EXCEPTION',
+        message: "You can't assign a permission set that's owned by a profile.",
+        fields: ['PermissionSetId'],
+      };
     const refusal = refused.get(groupId ?? permissionSetId!);
     if (refusal) return { ok: false, ...refusal, fields: [] };
     if (list('PermissionSetAssignment').some((a) => a.AssigneeId === assignee.Id && a.PermissionSetId === permissionSetId))
@@ -606,7 +617,10 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions): Promi
         name: object,
         createable: writable,
         deletable: writable,
-        fields: Object.keys(sample ?? { Id: '' }).map((name) => ({ name, type: typeof sample?.[name] === 'boolean' ? 'boolean' : name === 'Id' ? 'id' : 'string' })),
+        fields: Object.keys(sample ?? { Id: '' }).map((name) => ({
+          name,
+          type: typeof sample?.[name] === 'boolean' ? 'boolean' : name === 'Id' ? 'id' : 'string',
+        })),
       });
     }
     if (rest === '/sobjects/PermissionSetAssignment' && method === 'POST') {
@@ -619,8 +633,7 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions): Promi
     if (user && method === 'PATCH') {
       const record = byId.get(user[1]!);
       if (!record || !list('User').includes(record)) return sfError(res, 404, 'NOT_FOUND', 'The requested resource does not exist');
-      if (integration.permissions.ManageUsers !== true)
-        return sfError(res, 400, 'INSUFFICIENT_ACCESS_OR_READONLY', 'insufficient access rights on object id');
+      if (integration.permissions.ManageUsers !== true) return sfError(res, 400, 'INSUFFICIENT_ACCESS_OR_READONLY', 'insufficient access rights on object id');
       const body = JSON.parse(await readBody(req)) as Record<string, unknown>;
       const fields = Object.keys(body);
       if (fields.some((f) => f !== 'IsActive') || typeof body.IsActive !== 'boolean')
@@ -649,7 +662,16 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions): Promi
           200,
           results.map((r) =>
             r.ok
-              ? { success: false, errors: [{ statusCode: 'ALL_OR_NONE_OPERATION_ROLLED_BACK', message: 'Record rolled back because not all records were valid and the request was using AllOrNone header', fields: [] }] }
+              ? {
+                  success: false,
+                  errors: [
+                    {
+                      statusCode: 'ALL_OR_NONE_OPERATION_ROLLED_BACK',
+                      message: 'Record rolled back because not all records were valid and the request was using AllOrNone header',
+                      fields: [],
+                    },
+                  ],
+                }
               : { success: false, errors: [{ statusCode: r.errorCode, message: r.message, fields: r.fields }] },
           ),
         );
@@ -658,7 +680,11 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions): Promi
       return send(
         res,
         200,
-        results.map((r) => (r.ok ? { id: r.record.Id, success: true, errors: [] } : { success: false, errors: [{ statusCode: r.errorCode, message: r.message, fields: r.fields }] })),
+        results.map((r) =>
+          r.ok
+            ? { id: r.record.Id, success: true, errors: [] }
+            : { success: false, errors: [{ statusCode: r.errorCode, message: r.message, fields: r.fields }] },
+        ),
       );
     }
     if (rest === '/composite/sobjects' && method === 'DELETE') {
@@ -739,10 +765,32 @@ function compare(a: number | string, b: number | string, op: string): boolean {
 
 /** The standard Permissions* fields every PermissionSet row carries in these fakes. */
 export const FAKE_SYSTEM_PERMISSIONS = [
-  'ApiEnabled', 'ViewSetup', 'ModifyAllData', 'ViewAllData', 'ManageUsers', 'CustomizeApplication', 'ModifyMetadata', 'AuthorApex',
-  'ManageAuthProviders', 'ManageNamedCredentials', 'ViewClientSecret', 'UseAnyApiClient', 'BypassMFAForUiLogins', 'BulkApiHardDelete',
-  'ExportReport', 'AssignPermissionSets', 'ManageRoles', 'ManageSharing', 'ResetPasswords', 'ViewAllUsers', 'ViewEncryptedData',
-  'DataExport', 'RunReports', 'ScheduleReports', 'EditTask', 'EmailSingle',
+  'ApiEnabled',
+  'ViewSetup',
+  'ModifyAllData',
+  'ViewAllData',
+  'ManageUsers',
+  'CustomizeApplication',
+  'ModifyMetadata',
+  'AuthorApex',
+  'ManageAuthProviders',
+  'ManageNamedCredentials',
+  'ViewClientSecret',
+  'UseAnyApiClient',
+  'BypassMFAForUiLogins',
+  'BulkApiHardDelete',
+  'ExportReport',
+  'AssignPermissionSets',
+  'ManageRoles',
+  'ManageSharing',
+  'ResetPasswords',
+  'ViewAllUsers',
+  'ViewEncryptedData',
+  'DataExport',
+  'RunReports',
+  'ScheduleReports',
+  'EditTask',
+  'EmailSingle',
 ] as const;
 
 /** A builder for fake orgs: profiles, permission sets (with object, field and system permissions), groups, users, assignments. */
@@ -766,7 +814,16 @@ export class OrgBuilder {
 
   #set(id: string, fields: SfRecord, grants: string[]): void {
     const system = Object.fromEntries(FAKE_SYSTEM_PERMISSIONS.map((p) => [`Permissions${p}`, grants.includes(`system:${p}`)]));
-    this.org.objects.PermissionSet!.push({ Id: id, Type: 'Regular', IsOwnedByProfile: false, ProfileId: null, PermissionSetGroupId: null, SystemModstamp: sfDateTime('2025-01-01T00:00:00Z'), ...fields, ...system });
+    this.org.objects.PermissionSet!.push({
+      Id: id,
+      Type: 'Regular',
+      IsOwnedByProfile: false,
+      ProfileId: null,
+      PermissionSetGroupId: null,
+      SystemModstamp: sfDateTime('2025-01-01T00:00:00Z'),
+      ...fields,
+      ...system,
+    });
     const objects = new Map<string, Set<string>>();
     for (const k of grants) {
       const m = /^object:(\w+):(\w+)$/.exec(k);

@@ -240,7 +240,14 @@ export async function startFakeZoho(options: {
       return send(res, 200, {
         roles: org.roles.map((r) => {
           const boss = org.roles.find((x) => x.id === r.reportingTo);
-          return { id: r.id, name: r.name, display_label: r.name, reporting_to: boss ? { id: boss.id, name: boss.name } : null, share_with_peers: true, admin_user: !boss };
+          return {
+            id: r.id,
+            name: r.name,
+            display_label: r.name,
+            reporting_to: boss ? { id: boss.id, name: boss.name } : null,
+            share_with_peers: true,
+            admin_user: !boss,
+          };
         }),
       });
     if (rest === '/org' && method === 'GET')
@@ -279,7 +286,11 @@ export async function startFakeZoho(options: {
 
 // ---------- the demo org ----------
 
-export const ZOHO_DEMO_CLIENT = { clientId: '1000.ACCESSLENSDEMO', clientSecret: 'zoho-demo-secret-2026', refreshToken: '1000.demo-refresh-token.2026' } as const;
+export const ZOHO_DEMO_CLIENT = {
+  clientId: '1000.ACCESSLENSDEMO',
+  clientSecret: 'zoho-demo-secret-2026',
+  refreshToken: '1000.demo-refresh-token.2026',
+} as const;
 
 const ACTIONS: Record<string, 'View' | 'Create' | 'Edit' | 'Delete'> = { read: 'View', create: 'Create', edit: 'Edit', delete: 'Delete' };
 

@@ -50,7 +50,8 @@ function writeLoad(server: RunningServer, email: string, password: string, keys:
       }
       acknowledged.set(requestId, { requestId, status: 'pending', at: Date.now() });
       const cancelled = await client.mutate({ id: randomUUID(), name: 'request.cancel', args: { requestId } });
-      if (cancelled.status === 200 && cancelled.json.results[0].status === 'applied') acknowledged.set(requestId, { requestId, status: 'cancelled', at: Date.now() });
+      if (cancelled.status === 200 && cancelled.json.results[0].status === 'applied')
+        acknowledged.set(requestId, { requestId, status: 'cancelled', at: Date.now() });
       else errors.push(`cancel: ${cancelled.status} ${JSON.stringify(cancelled.json)}`);
     }
   });
@@ -111,7 +112,10 @@ async function backupRestoreStory(databaseUrl: string, env: Record<string, strin
   // Every write acknowledged before the backup started is there, as acknowledged or later.
   const db = await openDatabase(databaseUrl, undefined);
   try {
-    const rows = await db.execute(`SELECT id, status FROM requests WHERE id IN (${acknowledgedBefore.map(() => '?').join(', ')})`, acknowledgedBefore.map((a) => a.requestId));
+    const rows = await db.execute(
+      `SELECT id, status FROM requests WHERE id IN (${acknowledgedBefore.map(() => '?').join(', ')})`,
+      acknowledgedBefore.map((a) => a.requestId),
+    );
     const status = new Map(rows.rows.map((r) => [String(r.id), String(r.status)]));
     for (const a of acknowledgedBefore) {
       expect(status.has(a.requestId), `request ${a.requestId} acknowledged before the backup`).toBe(true);

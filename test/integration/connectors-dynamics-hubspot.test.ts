@@ -28,7 +28,11 @@ const request = (connectionId: string, requestId: string, permissions: string[])
   name: 'request.create',
   args: { requestId, connectionId, permissions, page: null, justification: 'Pipeline review this week.', durationDays: 7 },
 });
-const approve = (requestId: string) => ({ id: randomUUID(), name: 'decision.record', args: { requestId, outcome: 'approve', reason: null, durationDays: null } });
+const approve = (requestId: string) => ({
+  id: randomUUID(),
+  name: 'decision.record',
+  args: { requestId, outcome: 'approve', reason: null, durationDays: null },
+});
 
 async function signedIn(url: string, who: { email: string; password: string }) {
   const c = new ApiClient(url);
@@ -53,8 +57,14 @@ describe('Dynamics 365 and HubSpot connectors in a server process', () => {
     dv.org.systemuserroles.push({ systemuserroleid: randomUUID(), systemuserid: BEN, roleid: demoDynamicsRole('dyn-sysadmin') });
     const cara = await signedIn(server.url, DEMO.cara);
     const queued = await cara.call('POST', '/api/admin/connections/dyn-acme/import', {});
-    await waitFor('the second import', async () => (await cara.call('GET', `/api/admin/connections/dyn-acme/imports/${queued.json.run.id}`)).json.run.status === 'succeeded');
-    const findings = (await cara.call('GET', '/api/findings?kind=outside-process&connectionId=dyn-acme')).json.findings as { personId: string; bundleIds: string[] }[];
+    await waitFor(
+      'the second import',
+      async () => (await cara.call('GET', `/api/admin/connections/dyn-acme/imports/${queued.json.run.id}`)).json.run.status === 'succeeded',
+    );
+    const findings = (await cara.call('GET', '/api/findings?kind=outside-process&connectionId=dyn-acme')).json.findings as {
+      personId: string;
+      bundleIds: string[];
+    }[];
     expect(findings).toMatchObject([{ personId: 'p-ben', bundleIds: ['dyn-sysadmin'] }]);
 
     const ava = await signedIn(server.url, DEMO.ava);

@@ -50,7 +50,9 @@ async function approvedAndFulfilled(url: string, connectionId: string, permissio
   const approved = await ben.mutate({ id: randomUUID(), name: 'decision.record', args: { requestId, outcome: 'approve', reason: null, durationDays: null } });
   expect(approved.json.results[0].status).toBe('applied');
   return waitFor(`the fulfilment on ${connectionId}`, async () => {
-    const r = ((await ava.sync()).json.requests as { id: string; status: string; fulfilment: { state: string; mode: string } | null }[]).find((x) => x.id === requestId);
+    const r = ((await ava.sync()).json.requests as { id: string; status: string; fulfilment: { state: string; mode: string } | null }[]).find(
+      (x) => x.id === requestId,
+    );
     return r?.status === 'fulfilled' ? r : null;
   });
 }
@@ -64,7 +66,14 @@ describe('Zoho CRM and Fxiaoke through a server process', () => {
 
     const run = await connectAndImport(server.url, 'zoho-acme', { settings: { dataCenter: 'com.cn', accountsUrl: zoho.url }, credentials: ZOHO_DEMO_CLIENT });
     expect(run.error).toBeNull();
-    expect(run.changes).toMatchObject({ accountsCreated: 0, bundlesCreated: 0, bundlesChanged: 0, assignmentsFound: 0, assignmentsRemoved: 0, lastLoginsRefreshed: 0 });
+    expect(run.changes).toMatchObject({
+      accountsCreated: 0,
+      bundlesCreated: 0,
+      bundlesChanged: 0,
+      assignmentsFound: 0,
+      assignmentsRemoved: 0,
+      lastLoginsRefreshed: 0,
+    });
 
     const done = await approvedAndFulfilled(server.url, 'zoho-acme', ['object:Deals:read']);
     expect(done.fulfilment).toMatchObject({ state: 'active', mode: 'automatic' });
@@ -86,7 +95,14 @@ describe('Zoho CRM and Fxiaoke through a server process', () => {
       credentials: FX_DEMO_APP,
     });
     expect(run.error).toBeNull();
-    expect(run.changes).toMatchObject({ accountsCreated: 0, bundlesCreated: 0, bundlesChanged: 0, assignmentsFound: 0, assignmentsRemoved: 0, lastLoginsRefreshed: 0 });
+    expect(run.changes).toMatchObject({
+      accountsCreated: 0,
+      bundlesCreated: 0,
+      bundlesChanged: 0,
+      assignmentsFound: 0,
+      assignmentsRemoved: 0,
+      lastLoginsRefreshed: 0,
+    });
 
     const done = await approvedAndFulfilled(server.url, 'fx-acme', ['object:SalesOrderObj:read']);
     expect(done.fulfilment).toMatchObject({ state: 'active', mode: 'automatic' });

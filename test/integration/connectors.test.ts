@@ -28,7 +28,11 @@ const request = (requestId: string, permissions: string[]) => ({
   name: 'request.create',
   args: { requestId, connectionId: 'sf-acme', permissions, page: null, justification: 'Customer renewal this week.', durationDays: 7 },
 });
-const approve = (requestId: string) => ({ id: randomUUID(), name: 'decision.record', args: { requestId, outcome: 'approve', reason: null, durationDays: null } });
+const approve = (requestId: string) => ({
+  id: randomUUID(),
+  name: 'decision.record',
+  args: { requestId, outcome: 'approve', reason: null, durationDays: null },
+});
 
 async function signedIn(url: string, who: { email: string; password: string }) {
   const c = new ApiClient(url);
@@ -48,10 +52,21 @@ describe('connectors across server processes', () => {
     cleanup.push(() => sf.close());
 
     // Someone grants Ava "Quote Desk" in Salesforce by hand; the next import finds it.
-    sf.org.objects.PermissionSetAssignment!.push({ Id: fakeId('0Pa'), AssigneeId: AVA_SF, PermissionSetId: demoBundleExternalId('ps-quote-desk'), PermissionSetGroupId: null, ExpirationDate: null, IsActive: true, SystemModstamp: '2026-03-02T10:00:00.000+0000' });
+    sf.org.objects.PermissionSetAssignment!.push({
+      Id: fakeId('0Pa'),
+      AssigneeId: AVA_SF,
+      PermissionSetId: demoBundleExternalId('ps-quote-desk'),
+      PermissionSetGroupId: null,
+      ExpirationDate: null,
+      IsActive: true,
+      SystemModstamp: '2026-03-02T10:00:00.000+0000',
+    });
     const cara = await signedIn(server.url, DEMO.cara);
     const queued = await cara.call('POST', '/api/admin/connections/sf-acme/import', {});
-    await waitFor('the second import', async () => (await cara.call('GET', `/api/admin/connections/sf-acme/imports/${queued.json.run.id}`)).json.run.status === 'succeeded');
+    await waitFor(
+      'the second import',
+      async () => (await cara.call('GET', `/api/admin/connections/sf-acme/imports/${queued.json.run.id}`)).json.run.status === 'succeeded',
+    );
     const findings = (await cara.call('GET', '/api/findings?kind=outside-process')).json.findings as { personId: string; bundleIds: string[] }[];
     expect(findings).toMatchObject([{ personId: 'p-ava', bundleIds: ['ps-quote-desk'] }]);
 
@@ -115,14 +130,21 @@ describe('connectors across server processes', () => {
     const sf: FakeSalesforce = await startFakeSalesforce({ org: demoSalesforceOrg(new Date()), clients: [DEMO_CLIENT] });
     cleanup.push(() => sf.close());
     const [a, b] = await Promise.all([startServer({ databaseUrl: sqld.url }), startServer({ databaseUrl: sqld.url })]);
-    cleanup.push(() => a!.dispose(), () => b!.dispose());
+    cleanup.push(
+      () => a!.dispose(),
+      () => b!.dispose(),
+    );
     await connectDemoSalesforce(a!.url, sf);
 
     // Requests made through both processes, approved through the other one.
     const people = [
       { who: DEMO.ava, keys: [['object:Contract:read'], ['object:Quote:read']], approver: DEMO.ben },
       { who: { email: 'eli@acme.test', password: 'eli-demo-2026' }, keys: [['object:Contract:read']], approver: DEMO.ben },
-      { who: { email: 'hal@acme.test', password: 'hal-demo-2026' }, keys: [['object:Contract:read']], approver: { email: 'ivy@acme.test', password: 'ivy-demo-2026' } },
+      {
+        who: { email: 'hal@acme.test', password: 'hal-demo-2026' },
+        keys: [['object:Contract:read']],
+        approver: { email: 'ivy@acme.test', password: 'ivy-demo-2026' },
+      },
     ];
     const ids: string[] = [];
     let turn = 0;

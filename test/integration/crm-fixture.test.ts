@@ -69,11 +69,26 @@ describe('CRM fixture server', () => {
   it('has, for every CRM, an allowed record, a denied record, a list, a user list and a user page', () => {
     for (const c of FIXTURE_CRMS) {
       const pages = FIXTURE_PAGES.filter((p) => p.crm === c);
-      expect(pages.some((p) => p.kind === 'record' && !p.denied), c).toBe(true);
-      expect(pages.some((p) => p.kind === 'record' && p.denied), c).toBe(true);
-      expect(pages.some((p) => p.kind === 'list'), c).toBe(true);
-      expect(pages.some((p) => p.kind === 'user-list'), c).toBe(true);
-      expect(pages.some((p) => p.kind === 'user-record'), c).toBe(true);
+      expect(
+        pages.some((p) => p.kind === 'record' && !p.denied),
+        c,
+      ).toBe(true);
+      expect(
+        pages.some((p) => p.kind === 'record' && p.denied),
+        c,
+      ).toBe(true);
+      expect(
+        pages.some((p) => p.kind === 'list'),
+        c,
+      ).toBe(true);
+      expect(
+        pages.some((p) => p.kind === 'user-list'),
+        c,
+      ).toBe(true);
+      expect(
+        pages.some((p) => p.kind === 'user-record'),
+        c,
+      ).toBe(true);
     }
   });
 
@@ -109,7 +124,11 @@ describe('CRM fixture server', () => {
   it('lists users with a link carrying each user id, beside names and emails', async () => {
     const cases: [string, string, RegExp][] = [
       ['acme.my.salesforce.com', '/005?isUserEntityOverride=1', /href="\/005xx000001SvHa\?noredirect=1&amp;isUserEntityOverride=1">Chen, Ava</],
-      ['acme.crm4.dynamics.com', '/main.aspx?pagetype=entitylist&etn=systemuser', /etn=systemuser&amp;id=7d2a0f4e-59b1-ef11-b8e8-000d3a4a1b2c" data-spa>Ava Chen</],
+      [
+        'acme.crm4.dynamics.com',
+        '/main.aspx?pagetype=entitylist&etn=systemuser',
+        /etn=systemuser&amp;id=7d2a0f4e-59b1-ef11-b8e8-000d3a4a1b2c" data-spa>Ava Chen</,
+      ],
       ['app.hubspot.com', '/settings/4242424/users', /href="\/settings\/4242424\/users\/user\/61002"[^>]*>Ava Chen</],
       ['crm.zoho.com.cn', '/crm/org7700001/settings/users', /href="\/crm\/org7700001\/settings\/users\/770000100000000301"[^>]*>Ava Chen</],
       ['www.fxiaoke.com', '/XV/UI/Home?__route=crm%2Flist%2F%3D%2FPersonnelObj', /href="#profile\/=\/empid-1001"[^>]*>陈艾娃</],
@@ -123,7 +142,9 @@ describe('CRM fixture server', () => {
 
   it("frames Setup's Classic user list from the My Domain host, as Lightning does", async () => {
     const setup = await get(crm, 'acme.lightning.force.com', '/lightning/setup/ManageUsers/home');
-    expect(setup.body).toMatch(/<force-aloha-page>[\s\S]*<iframe [^>]*src="https:\/\/acme\.my\.salesforce\.com\/005\?isUserEntityOverride=1&amp;isdtp=p1&amp;sfdcIFrameOrigin=https%3A%2F%2Facme\.lightning\.force\.com/);
+    expect(setup.body).toMatch(
+      /<force-aloha-page>[\s\S]*<iframe [^>]*src="https:\/\/acme\.my\.salesforce\.com\/005\?isUserEntityOverride=1&amp;isdtp=p1&amp;sfdcIFrameOrigin=https%3A%2F%2Facme\.lightning\.force\.com/,
+    );
     expect(setup.body).not.toContain('ava.chen@acme.example'); // the rows live in the framed document
     const user = await get(crm, 'acme.lightning.force.com', '/lightning/setup/ManageUsers/page?address=%2F005xx000001SvHaAAK%3Fnoredirect%3D1');
     expect(user.body).toContain('src="https://acme.my.salesforce.com/005xx000001SvHa?noredirect=1&amp;isUserEntityOverride=1&amp;isdtp=p1');

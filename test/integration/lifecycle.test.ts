@@ -44,7 +44,14 @@ describe('the notification outbox on two server processes', () => {
     await cara.signIn(DEMO.cara.email, DEMO.cara.password);
     for (const hook of [
       { platform: 'slack', name: 'Slack', url: `${receiver.url}/slack/services/T/B/secret`, events: ['request.submitted'] },
-      { platform: 'feishu', name: 'Feishu', url: `${receiver.url}/feishu/open-apis/bot/v2/hook/abc`, secret: FEISHU_SECRET, events: ['request.submitted'], language: 'zh-CN' },
+      {
+        platform: 'feishu',
+        name: 'Feishu',
+        url: `${receiver.url}/feishu/open-apis/bot/v2/hook/abc`,
+        secret: FEISHU_SECRET,
+        events: ['request.submitted'],
+        language: 'zh-CN',
+      },
     ])
       expect((await cara.call('POST', '/api/admin/webhooks', hook)).status).toBe(201);
 
@@ -55,11 +62,18 @@ describe('the notification outbox on two server processes', () => {
     await eli.signIn('eli@acme.test', 'eli-demo-2026');
     const keys = ['object:Contract:read', 'object:Contract:edit', 'object:Order:read', 'object:Order:edit', 'object:Campaign:edit', 'object:Case:edit'];
     const justifications: string[] = [];
-    for (const [client, who] of [[ava, 'ava'], [eli, 'eli']] as const) {
+    for (const [client, who] of [
+      [ava, 'ava'],
+      [eli, 'eli'],
+    ] as const) {
       const mutations = keys.map((key) => {
         const justification = `${who} needs ${key} for the renewal ${randomUUID().slice(0, 8)}`;
         justifications.push(justification);
-        return { id: randomUUID(), name: 'request.create', args: { requestId: randomUUID(), connectionId: 'sf-acme', permissions: [key], page: null, justification, durationDays: 30 } };
+        return {
+          id: randomUUID(),
+          name: 'request.create',
+          args: { requestId: randomUUID(), connectionId: 'sf-acme', permissions: [key], page: null, justification, durationDays: 30 },
+        };
       });
       const res = await client.mutate(...mutations);
       expect(res.json.results.map((r: { status: string }) => r.status)).toEqual(Array(keys.length).fill('applied'));

@@ -25,11 +25,18 @@ describe('revocations across server processes', () => {
     const sf: FakeSalesforce = await startFakeSalesforce({
       org: demoSalesforceOrg(new Date()),
       clients: [DEMO_CLIENT],
-      integrationUser: { id: '005Fk0000000INTAAA', username: 'accesslens@acme.test.sf', permissions: { AssignPermissionSets: true, ViewSetup: true, ManageUsers: true } },
+      integrationUser: {
+        id: '005Fk0000000INTAAA',
+        username: 'accesslens@acme.test.sf',
+        permissions: { AssignPermissionSets: true, ViewSetup: true, ManageUsers: true },
+      },
     });
     cleanup.push(() => sf.close());
     const [a, b] = await Promise.all([startServer({ databaseUrl: sqld.url }), startServer({ databaseUrl: sqld.url })]);
-    cleanup.push(() => a!.dispose(), () => b!.dispose());
+    cleanup.push(
+      () => a!.dispose(),
+      () => b!.dispose(),
+    );
     await connectDemoSalesforce(a!.url, sf);
 
     // Dan (Revenue Ops group, Report Builder), Ben (Sales Ops, Report Builder) and Fay (Contract Manager)
@@ -65,20 +72,22 @@ describe('revocations across server processes', () => {
       expect(sf.org.objects.User!.find((u) => u.Id === l.sf)!.IsActive).toBe(false);
     }
     expect(sf.userUpdates.map((u) => u.userId).sort()).toEqual(leavers.map((l) => l.sf).sort());
-    const deleted = sf.log
-      .filter((l) => l.method === 'DELETE')
-      .flatMap((l) => new URL(l.path, sf.url).searchParams.get('ids')?.split(',') ?? []);
+    const deleted = sf.log.filter((l) => l.method === 'DELETE').flatMap((l) => new URL(l.path, sf.url).searchParams.get('ids')?.split(',') ?? []);
     expect(deleted).toHaveLength([...held.values()].reduce((n, x) => n + x - 1, 0));
     expect(new Set(deleted).size).toBe(deleted.length);
 
     // Each directory event planned by exactly one process; no revocation doubled.
     const db = await openDatabase(sqld.url);
     try {
-      const planned = await db.execute("SELECT json_extract(data, '$.eventId') AS event, COUNT(*) AS n FROM audit_events WHERE action = 'directory_event.planned' GROUP BY event");
+      const planned = await db.execute(
+        "SELECT json_extract(data, '$.eventId') AS event, COUNT(*) AS n FROM audit_events WHERE action = 'directory_event.planned' GROUP BY event",
+      );
       expect(planned.rows.map((r) => Number(r.n))).toEqual([1, 1, 1]);
       const twice = await db.execute('SELECT event_id, account_id, handling FROM revocations GROUP BY event_id, account_id, handling HAVING COUNT(*) > 1');
       expect(twice.rows).toEqual([]);
-      const doneAudits = await db.execute("SELECT subject_id, COUNT(*) AS n FROM audit_events WHERE action = 'revocation.done' GROUP BY subject_id HAVING n > 1");
+      const doneAudits = await db.execute(
+        "SELECT subject_id, COUNT(*) AS n FROM audit_events WHERE action = 'revocation.done' GROUP BY subject_id HAVING n > 1",
+      );
       expect(doneAudits.rows).toEqual([]);
     } finally {
       db.close();

@@ -15,10 +15,7 @@ let a: RunningServer;
 let b: RunningServer;
 
 beforeAll(async () => {
-  [sqld, idp] = await Promise.all([
-    startSqld(),
-    startIdentityProvider({ accounts: { 'ava-sub': { email: DEMO.ava.email, email_verified: true } } }),
-  ]);
+  [sqld, idp] = await Promise.all([startSqld(), startIdentityProvider({ accounts: { 'ava-sub': { email: DEMO.ava.email, email_verified: true } } })]);
   const env = {
     ACCESSLENS_OIDC_ISSUER: idp.issuer,
     ACCESSLENS_OIDC_CLIENT_ID: idp.clientId,

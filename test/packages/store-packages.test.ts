@@ -86,9 +86,19 @@ describe('pnpm zip', () => {
     const sources = await entries(archive('sources'));
     const names = [...sources.keys()];
     // The workspace it needs, and nothing of the server, the tests or a local database.
-    for (const needed of ['package.json', 'pnpm-lock.yaml', 'pnpm-workspace.yaml', 'extension/package.json', 'extension/wxt.config.ts', 'extension/assets/icon.svg', 'shared/package.json'])
+    for (const needed of [
+      'package.json',
+      'pnpm-lock.yaml',
+      'pnpm-workspace.yaml',
+      'extension/package.json',
+      'extension/wxt.config.ts',
+      'extension/assets/icon.svg',
+      'shared/package.json',
+    ])
       expect(names, needed).toContain(needed);
-    expect(names.filter((n) => /^(server|test|docs)\//.test(n) || /\.(db|key)$/.test(n) || n.includes('node_modules/') || n.startsWith('extension/.output'))).toEqual([]);
+    expect(
+      names.filter((n) => /^(server|test|docs)\//.test(n) || /\.(db|key)$/.test(n) || n.includes('node_modules/') || n.startsWith('extension/.output')),
+    ).toEqual([]);
 
     for (const [name, content] of sources) {
       const path = join(scratch, name);

@@ -98,7 +98,10 @@ export async function signIn(browser: ExtensionBrowser, serverUrl: string, email
     await options.getByTestId('al-signed-in-as').filter({ hasText: name }).waitFor({ timeout: 30_000 });
   } catch (error) {
     // Say what the settings page showed instead (an error message, usually).
-    const shown = await options.locator('body').innerText().catch(() => '(unreadable)');
+    const shown = await options
+      .locator('body')
+      .innerText()
+      .catch(() => '(unreadable)');
     throw new Error(`signing in as ${email} did not finish; the settings page shows:\n${shown}`, { cause: error });
   }
   return options;

@@ -78,51 +78,275 @@ const page = (crm: FixtureCrm, url: string, kind: PageKind, object: string | nul
 /** Every page the fixture server serves, for end-to-end tests and the fixture test. */
 export const FIXTURE_PAGES: readonly FixturePage[] = [
   // Salesforce Lightning and Setup (acme.lightning.force.com), Classic (acme.my.salesforce.com).
-  page('salesforce', 'https://acme.lightning.force.com/lightning/r/Account/001xx000003DGb2AAG/view', 'record', 'Account', '001xx000003DGb2AAG', 'Lightning record page of Globex Corporation (fields incl. SECRET-REVENUE-4,200,000); nav links to Contract 00000142 (denied) and Opportunity, by pushState'),
-  page('salesforce', 'https://acme.lightning.force.com/lightning/r/Account/001xx000003DGb2AAG/edit', 'record-edit', 'Account', '001xx000003DGb2AAG', 'the same record in edit mode'),
-  page('salesforce', 'https://acme.lightning.force.com/lightning/r/Contract/800xx000001AbCdAAK/view', 'record', 'Contract', '800xx000001AbCdAAK', 'Lightning shell, spinner, then the "Insufficient Privileges" illustration (~300 ms)', true),
-  page('salesforce', 'https://acme.lightning.force.com/lightning/r/Quote/0Q0xx0000004CmnCAE/edit', 'record-edit', 'Quote', '0Q0xx0000004CmnCAE', 'denied edit page (Insufficient Privileges after ~300 ms)', true),
-  page('salesforce', 'https://acme.lightning.force.com/lightning/o/Account/list?filterName=Recent', 'list', 'Account', null, 'Lightning list view of accounts, rows link to records (data-recordid)'),
+  page(
+    'salesforce',
+    'https://acme.lightning.force.com/lightning/r/Account/001xx000003DGb2AAG/view',
+    'record',
+    'Account',
+    '001xx000003DGb2AAG',
+    'Lightning record page of Globex Corporation (fields incl. SECRET-REVENUE-4,200,000); nav links to Contract 00000142 (denied) and Opportunity, by pushState',
+  ),
+  page(
+    'salesforce',
+    'https://acme.lightning.force.com/lightning/r/Account/001xx000003DGb2AAG/edit',
+    'record-edit',
+    'Account',
+    '001xx000003DGb2AAG',
+    'the same record in edit mode',
+  ),
+  page(
+    'salesforce',
+    'https://acme.lightning.force.com/lightning/r/Contract/800xx000001AbCdAAK/view',
+    'record',
+    'Contract',
+    '800xx000001AbCdAAK',
+    'Lightning shell, spinner, then the "Insufficient Privileges" illustration (~300 ms)',
+    true,
+  ),
+  page(
+    'salesforce',
+    'https://acme.lightning.force.com/lightning/r/Quote/0Q0xx0000004CmnCAE/edit',
+    'record-edit',
+    'Quote',
+    '0Q0xx0000004CmnCAE',
+    'denied edit page (Insufficient Privileges after ~300 ms)',
+    true,
+  ),
+  page(
+    'salesforce',
+    'https://acme.lightning.force.com/lightning/o/Account/list?filterName=Recent',
+    'list',
+    'Account',
+    null,
+    'Lightning list view of accounts, rows link to records (data-recordid)',
+  ),
   page('salesforce', 'https://acme.lightning.force.com/lightning/o/Opportunity/home', 'home', 'Opportunity', null, 'Lightning object home (recently viewed)'),
   page('salesforce', 'https://acme.lightning.force.com/lightning/page/home', 'other', null, null, 'Lightning home page'),
-  page('salesforce', 'https://acme.lightning.force.com/lightning/setup/ManageUsers/home', 'user-list', 'User', null, 'Setup › Users: the Lightning Setup shell with the Classic user list inside an iframe (https://acme.my.salesforce.com/005?isUserEntityOverride=1&isdtp=p1…), rows link /005… with names and emails'),
-  page('salesforce', 'https://acme.lightning.force.com/lightning/setup/ManageUsers/page?address=%2F005xx000001SvHaAAK%3Fnoredirect%3D1', 'user-record', 'User', '005xx000001SvHaAAK', "Setup › Users › Ava Chen: the Classic user detail inside Setup's iframe"),
-  page('salesforce', 'https://acme.my.salesforce-setup.com/lightning/setup/ManageUsers/home', 'user-list', 'User', null, 'the same Setup users page on the Setup domain'),
-  page('salesforce', 'https://acme.my.salesforce.com/005?isUserEntityOverride=1', 'user-list', 'User', null, 'Classic user list (the page Setup frames), table.list with dataRow links /005…?noredirect=1'),
-  page('salesforce', 'https://acme.my.salesforce.com/005xx000001SvHa?noredirect=1&isUserEntityOverride=1', 'user-record', 'User', '005xx000001SvHa', 'Classic user detail of Ava Chen'),
+  page(
+    'salesforce',
+    'https://acme.lightning.force.com/lightning/setup/ManageUsers/home',
+    'user-list',
+    'User',
+    null,
+    'Setup › Users: the Lightning Setup shell with the Classic user list inside an iframe (https://acme.my.salesforce.com/005?isUserEntityOverride=1&isdtp=p1…), rows link /005… with names and emails',
+  ),
+  page(
+    'salesforce',
+    'https://acme.lightning.force.com/lightning/setup/ManageUsers/page?address=%2F005xx000001SvHaAAK%3Fnoredirect%3D1',
+    'user-record',
+    'User',
+    '005xx000001SvHaAAK',
+    "Setup › Users › Ava Chen: the Classic user detail inside Setup's iframe",
+  ),
+  page(
+    'salesforce',
+    'https://acme.my.salesforce-setup.com/lightning/setup/ManageUsers/home',
+    'user-list',
+    'User',
+    null,
+    'the same Setup users page on the Setup domain',
+  ),
+  page(
+    'salesforce',
+    'https://acme.my.salesforce.com/005?isUserEntityOverride=1',
+    'user-list',
+    'User',
+    null,
+    'Classic user list (the page Setup frames), table.list with dataRow links /005…?noredirect=1',
+  ),
+  page(
+    'salesforce',
+    'https://acme.my.salesforce.com/005xx000001SvHa?noredirect=1&isUserEntityOverride=1',
+    'user-record',
+    'User',
+    '005xx000001SvHa',
+    'Classic user detail of Ava Chen',
+  ),
   page('salesforce', 'https://acme.my.salesforce.com/001xx000003DGb2', 'record', 'Account', '001xx000003DGb2', 'Classic account detail page'),
   page('salesforce', 'https://acme.my.salesforce.com/800xx000001AbCd', 'record', 'Contract', '800xx000001AbCd', 'Classic "Insufficient Privileges" page', true),
   page('salesforce', 'https://acme.my.salesforce.com/001/o', 'home', 'Account', null, 'Classic Accounts home with recent accounts'),
   // Dynamics 365 Unified Interface (acme.crm4.dynamics.com).
-  page('dynamics', dynUrl('pagetype=entityrecord&etn=account&id=5a4f6a2e-1b7c-ef11-a671-6045bd8c1d2e'), 'record', 'account', '5a4f6a2e-1b7c-ef11-a671-6045bd8c1d2e', 'account form of Globex Corporation (data-id fields); sitemap links to lists, a link to a denied opportunity'),
-  page('dynamics', dynUrl('pagetype=entityrecord&etn=opportunity&id=9c3e1d2a-6b5f-ef11-a671-6045bd8c1d2e'), 'record', 'opportunity', '9c3e1d2a-6b5f-ef11-a671-6045bd8c1d2e', 'form shell, then the "Insufficient Permissions" error dialog (errorDialogdialog) after ~300 ms', true),
-  page('dynamics', dynUrl('pagetype=entitylist&etn=account&viewid=00000000-0000-0000-00aa-000010001001'), 'list', 'account', null, 'Active Accounts grid, rows link to account forms'),
+  page(
+    'dynamics',
+    dynUrl('pagetype=entityrecord&etn=account&id=5a4f6a2e-1b7c-ef11-a671-6045bd8c1d2e'),
+    'record',
+    'account',
+    '5a4f6a2e-1b7c-ef11-a671-6045bd8c1d2e',
+    'account form of Globex Corporation (data-id fields); sitemap links to lists, a link to a denied opportunity',
+  ),
+  page(
+    'dynamics',
+    dynUrl('pagetype=entityrecord&etn=opportunity&id=9c3e1d2a-6b5f-ef11-a671-6045bd8c1d2e'),
+    'record',
+    'opportunity',
+    '9c3e1d2a-6b5f-ef11-a671-6045bd8c1d2e',
+    'form shell, then the "Insufficient Permissions" error dialog (errorDialogdialog) after ~300 ms',
+    true,
+  ),
+  page(
+    'dynamics',
+    dynUrl('pagetype=entitylist&etn=account&viewid=00000000-0000-0000-00aa-000010001001'),
+    'list',
+    'account',
+    null,
+    'Active Accounts grid, rows link to account forms',
+  ),
   page('dynamics', dynUrl('pagetype=entityrecord&etn=account'), 'new', 'account', null, 'new account form'),
-  page('dynamics', dynUrl('pagetype=entitylist&etn=systemuser'), 'user-list', 'systemuser', null, 'Enabled Users grid: links carry each systemuser id, with full names and primary emails'),
-  page('dynamics', dynUrl('pagetype=entityrecord&etn=systemuser&id=7d2a0f4e-59b1-ef11-b8e8-000d3a4a1b2c'), 'user-record', 'systemuser', '7d2a0f4e-59b1-ef11-b8e8-000d3a4a1b2c', 'user form of Ava Chen'),
+  page(
+    'dynamics',
+    dynUrl('pagetype=entitylist&etn=systemuser'),
+    'user-list',
+    'systemuser',
+    null,
+    'Enabled Users grid: links carry each systemuser id, with full names and primary emails',
+  ),
+  page(
+    'dynamics',
+    dynUrl('pagetype=entityrecord&etn=systemuser&id=7d2a0f4e-59b1-ef11-b8e8-000d3a4a1b2c'),
+    'user-record',
+    'systemuser',
+    '7d2a0f4e-59b1-ef11-b8e8-000d3a4a1b2c',
+    'user form of Ava Chen',
+  ),
   // HubSpot (app.hubspot.com, app-eu1.hubspot.com), portal 4242424.
-  page('hubspot', 'https://app.hubspot.com/contacts/4242424/record/0-1/51', 'record', 'contact', '51', 'contact record of Ava Dahl (properties incl. SECRET-REVENUE); links to a company and a denied deal'),
-  page('hubspot', 'https://app.hubspot.com/contacts/4242424/record/0-3/18273645501', 'record', 'deal', '18273645501', 'record shell, then the "You don\'t have permission to view this record" alert after ~300 ms', true),
+  page(
+    'hubspot',
+    'https://app.hubspot.com/contacts/4242424/record/0-1/51',
+    'record',
+    'contact',
+    '51',
+    'contact record of Ava Dahl (properties incl. SECRET-REVENUE); links to a company and a denied deal',
+  ),
+  page(
+    'hubspot',
+    'https://app.hubspot.com/contacts/4242424/record/0-3/18273645501',
+    'record',
+    'deal',
+    '18273645501',
+    'record shell, then the "You don\'t have permission to view this record" alert after ~300 ms',
+    true,
+  ),
   page('hubspot', 'https://app-eu1.hubspot.com/contacts/4242424/record/0-2/9803454501', 'record', 'company', '9803454501', 'company record on the EU host'),
   page('hubspot', 'https://app.hubspot.com/contacts/4242424/objects/0-1/views/all/list', 'list', 'contact', null, 'contacts index table, rows link to records'),
-  page('hubspot', 'https://app.hubspot.com/settings/4242424/users', 'user-list', 'user', null, 'Settings › Users: rows link /settings/4242424/users/user/{id}, with names and emails'),
+  page(
+    'hubspot',
+    'https://app.hubspot.com/settings/4242424/users',
+    'user-list',
+    'user',
+    null,
+    'Settings › Users: rows link /settings/4242424/users/user/{id}, with names and emails',
+  ),
   page('hubspot', 'https://app.hubspot.com/settings/4242424/users/user/61002', 'user-record', 'user', '61002', "Ava Chen's user settings (permissions)"),
   // Zoho CRM, China data centre (Chinese UI) and .com (English UI), org7700001.
-  page('zoho', 'https://crm.zoho.com.cn/crm/org7700001/tab/Leads/770000100000231001', 'record', 'Leads', '770000100000231001', 'lead record (Chinese UI), Lyte/crux components'),
-  page('zoho', 'https://crm.zoho.com.cn/crm/org7700001/tab/Potentials/770000100000245007', 'record', 'Potentials', '770000100000245007', 'deal record shell, then "您没有权限查看此记录" after ~300 ms', true),
-  page('zoho', 'https://crm.zoho.com.cn/crm/org7700001/tab/Leads/770000100000231001/edit', 'record-edit', 'Leads', '770000100000231001', 'lead edit form (Chinese UI)'),
-  page('zoho', 'https://crm.zoho.com.cn/crm/org7700001/tab/Leads/custom-view/770000100000087501/list', 'list', 'Leads', null, 'leads list view: crux-table-component, lyte-exptable rows, cells classed lv_data_* and lv-{Field_API_Name}'),
-  page('zoho', 'https://crm.zoho.com.cn/crm/org7700001/settings/users', 'user-list', 'Users', null, '设置 › 用户及控制 › 用户: rows link settings/users/{id}, names and emails'),
-  page('zoho', 'https://crm.zoho.com.cn/crm/org7700001/settings/users/770000100000000301', 'user-record', 'Users', '770000100000000301', "a user's details (profile 角色, role 职位)"),
-  page('zoho', 'https://crm.zoho.com/crm/org7700001/tab/Leads/770000100000231001', 'record', 'Leads', '770000100000231001', 'the lead record in the English UI'),
-  page('zoho', 'https://crm.zoho.com/crm/org7700001/tab/Potentials/770000100000245007', 'record', 'Potentials', '770000100000245007', 'denied deal in the English UI ("You do not have permission to view this record")', true),
+  page(
+    'zoho',
+    'https://crm.zoho.com.cn/crm/org7700001/tab/Leads/770000100000231001',
+    'record',
+    'Leads',
+    '770000100000231001',
+    'lead record (Chinese UI), Lyte/crux components',
+  ),
+  page(
+    'zoho',
+    'https://crm.zoho.com.cn/crm/org7700001/tab/Potentials/770000100000245007',
+    'record',
+    'Potentials',
+    '770000100000245007',
+    'deal record shell, then "您没有权限查看此记录" after ~300 ms',
+    true,
+  ),
+  page(
+    'zoho',
+    'https://crm.zoho.com.cn/crm/org7700001/tab/Leads/770000100000231001/edit',
+    'record-edit',
+    'Leads',
+    '770000100000231001',
+    'lead edit form (Chinese UI)',
+  ),
+  page(
+    'zoho',
+    'https://crm.zoho.com.cn/crm/org7700001/tab/Leads/custom-view/770000100000087501/list',
+    'list',
+    'Leads',
+    null,
+    'leads list view: crux-table-component, lyte-exptable rows, cells classed lv_data_* and lv-{Field_API_Name}',
+  ),
+  page(
+    'zoho',
+    'https://crm.zoho.com.cn/crm/org7700001/settings/users',
+    'user-list',
+    'Users',
+    null,
+    '设置 › 用户及控制 › 用户: rows link settings/users/{id}, names and emails',
+  ),
+  page(
+    'zoho',
+    'https://crm.zoho.com.cn/crm/org7700001/settings/users/770000100000000301',
+    'user-record',
+    'Users',
+    '770000100000000301',
+    "a user's details (profile 角色, role 职位)",
+  ),
+  page(
+    'zoho',
+    'https://crm.zoho.com/crm/org7700001/tab/Leads/770000100000231001',
+    'record',
+    'Leads',
+    '770000100000231001',
+    'the lead record in the English UI',
+  ),
+  page(
+    'zoho',
+    'https://crm.zoho.com/crm/org7700001/tab/Potentials/770000100000245007',
+    'record',
+    'Potentials',
+    '770000100000245007',
+    'denied deal in the English UI ("You do not have permission to view this record")',
+    true,
+  ),
   // Fxiaoke (www.fxiaoke.com): one hash-routed app; the server serves the shell, the app renders the hash.
   page('fxiaoke', 'https://www.fxiaoke.com/XV/UI/Home#crm/index', 'home', null, null, 'CRM home (Chinese UI)'),
-  page('fxiaoke', 'https://www.fxiaoke.com/XV/UI/Home#crm/list/=/AccountObj', 'list', 'AccountObj', null, '客户 list: tr[data-id] rows, td.td-{field} cells, names link #crm/detail/=/AccountObj/{id}'),
-  page('fxiaoke', 'https://www.fxiaoke.com/XV/UI/Home#paasapp/list/=/appId_CRM/AccountObj', 'list', 'AccountObj', null, 'the same list in the newer paasapp route'),
-  page('fxiaoke', 'https://www.fxiaoke.com/XV/UI/Home#crm/detail/=/AccountObj/65a1f0c2e4b0a1b2c3d4e5f6', 'record', 'AccountObj', '65a1f0c2e4b0a1b2c3d4e5f6', 'customer detail (faci-field-display fields)'),
-  page('fxiaoke', 'https://www.fxiaoke.com/XV/UI/Home#crm/detail/=/SalesOrderObj/65a1f0c2e4b0a1b2c3d4e6a0', 'record', 'SalesOrderObj', '65a1f0c2e4b0a1b2c3d4e6a0', 'order detail shell, then the el-message-box "您没有访问该数据的权限" after ~300 ms', true),
-  page('fxiaoke', 'https://www.fxiaoke.com/XV/UI/Home#crm/list/=/PersonnelObj', 'user-list', 'PersonnelObj', null, '人员 list: names link #profile/=/empid-{id}, with emails'),
+  page(
+    'fxiaoke',
+    'https://www.fxiaoke.com/XV/UI/Home#crm/list/=/AccountObj',
+    'list',
+    'AccountObj',
+    null,
+    '客户 list: tr[data-id] rows, td.td-{field} cells, names link #crm/detail/=/AccountObj/{id}',
+  ),
+  page(
+    'fxiaoke',
+    'https://www.fxiaoke.com/XV/UI/Home#paasapp/list/=/appId_CRM/AccountObj',
+    'list',
+    'AccountObj',
+    null,
+    'the same list in the newer paasapp route',
+  ),
+  page(
+    'fxiaoke',
+    'https://www.fxiaoke.com/XV/UI/Home#crm/detail/=/AccountObj/65a1f0c2e4b0a1b2c3d4e5f6',
+    'record',
+    'AccountObj',
+    '65a1f0c2e4b0a1b2c3d4e5f6',
+    'customer detail (faci-field-display fields)',
+  ),
+  page(
+    'fxiaoke',
+    'https://www.fxiaoke.com/XV/UI/Home#crm/detail/=/SalesOrderObj/65a1f0c2e4b0a1b2c3d4e6a0',
+    'record',
+    'SalesOrderObj',
+    '65a1f0c2e4b0a1b2c3d4e6a0',
+    'order detail shell, then the el-message-box "您没有访问该数据的权限" after ~300 ms',
+    true,
+  ),
+  page(
+    'fxiaoke',
+    'https://www.fxiaoke.com/XV/UI/Home#crm/list/=/PersonnelObj',
+    'user-list',
+    'PersonnelObj',
+    null,
+    '人员 list: names link #profile/=/empid-{id}, with emails',
+  ),
   page('fxiaoke', 'https://www.fxiaoke.com/XV/UI/Home#profile/=/empid-1001', 'user-record', 'PersonnelObj', '1001', "陈艾娃's profile (department, CRM roles)"),
   page('fxiaoke', 'https://www.fxiaoke.com/XV/UI/manage#crmmanage/=/module-sysobject', 'other', null, null, 'admin console: preset objects (not a user page)'),
 ];
@@ -143,7 +367,16 @@ function crmOf(host: string): FixtureCrm | null {
   return FIXTURE_CRMS.find((crm) => FIXTURE_HOSTS[crm].includes(host)) ?? null;
 }
 
-const SF_PREFIXES: Record<string, string> = { '001': 'Account', '003': 'Contact', '005': 'User', '006': 'Opportunity', '800': 'Contract', '801': 'Order', '0Q0': 'Quote', '500': 'Case' };
+const SF_PREFIXES: Record<string, string> = {
+  '001': 'Account',
+  '003': 'Contact',
+  '005': 'User',
+  '006': 'Opportunity',
+  '800': 'Contract',
+  '801': 'Order',
+  '0Q0': 'Quote',
+  '500': 'Case',
+};
 
 const FX_LABELS: Record<string, string> = { AccountObj: '客户', ContactObj: '联系人', SalesOrderObj: '销售订单', ContractObj: '合同' };
 
@@ -209,7 +442,11 @@ const ROUTERS: Record<FixtureCrm, (url: URL, denied: ReadonlySet<string>) => Rou
     if (s[0] === 'contacts' && s[2] === 'record' && s.length === 5) {
       const object = types[s[3]!];
       if (!object) return null;
-      return { template: denied.has(object) ? 'record-denied.html' : 'record.html', kind: 'record', vars: { portal: s[1]!, object, typeId: s[3]!, recordId: s[4]! } };
+      return {
+        template: denied.has(object) ? 'record-denied.html' : 'record.html',
+        kind: 'record',
+        vars: { portal: s[1]!, object, typeId: s[3]!, recordId: s[4]! },
+      };
     }
     if (s[0] === 'contacts' && s[2] === 'objects' && s[4] === 'views' && s[6] === 'list' && types[s[3]!])
       return { template: 'list.html', kind: 'list', vars: { portal: s[1]!, object: types[s[3]!]! } };
@@ -227,7 +464,8 @@ const ROUTERS: Record<FixtureCrm, (url: URL, denied: ReadonlySet<string>) => Rou
     if (section === 'tab' && module) {
       const vars = { org, object: module, recordId: a ?? '' };
       if (s.length === 5 && /^\d+$/.test(a!)) return { template: denied.has(module) ? 'record-denied.html' : 'record.html', kind: 'record', vars };
-      if (s.length === 6 && /^\d+$/.test(a!) && b === 'edit') return { template: denied.has(module) ? 'record-denied.html' : 'edit.html', kind: 'record-edit', vars };
+      if (s.length === 6 && /^\d+$/.test(a!) && b === 'edit')
+        return { template: denied.has(module) ? 'record-denied.html' : 'edit.html', kind: 'record-edit', vars };
       if (s.length === 7 && a === 'custom-view' && c === 'list') return { template: 'list.html', kind: 'list', vars };
       return null;
     }
@@ -259,7 +497,11 @@ const ROUTERS: Record<FixtureCrm, (url: URL, denied: ReadonlySet<string>) => Rou
 };
 
 /** Which fixture the server renders for a request (exported for the fixture test). */
-export function routeFixture(host: string, pathAndQuery: string, denied: Readonly<Record<FixtureCrm, ReadonlySet<string>>>): (Route & { crm: FixtureCrm }) | null {
+export function routeFixture(
+  host: string,
+  pathAndQuery: string,
+  denied: Readonly<Record<FixtureCrm, ReadonlySet<string>>>,
+): (Route & { crm: FixtureCrm }) | null {
   const crm = crmOf(host.toLowerCase());
   if (!crm) return null;
   const route = ROUTERS[crm](new URL(pathAndQuery, `https://${host}`), denied[crm]);
@@ -298,7 +540,11 @@ function fill(template: string, vars: Record<string, string>, t: Record<string, 
   });
 }
 
-export function renderFixture(host: string, pathAndQuery: string, denied: Readonly<Record<FixtureCrm, ReadonlySet<string>>>): { status: number; html: string; kind: string | null } {
+export function renderFixture(
+  host: string,
+  pathAndQuery: string,
+  denied: Readonly<Record<FixtureCrm, ReadonlySet<string>>>,
+): { status: number; html: string; kind: string | null } {
   const route = routeFixture(host, pathAndQuery, denied);
   if (!route) return { status: 404, html: 'not found', kind: null };
   const lang = languageOf(host.toLowerCase());

@@ -134,8 +134,7 @@ export async function watchedServer(target: string): Promise<{ url: string; stre
 
 export async function launchFirefoxWithExtension(options: { crmPort: number; crmHosts: string[]; extension?: string }): Promise<FirefoxWithExtension> {
   const extension = options.extension ?? firefoxExtensionPath;
-  if (!existsSync(join(extension, 'manifest.json')))
-    throw new Error(`built extension missing at ${extension}: run \`pnpm build:e2e\` first`);
+  if (!existsSync(join(extension, 'manifest.json'))) throw new Error(`built extension missing at ${extension}: run \`pnpm build:e2e\` first`);
   const proxy = await hostMappingProxy(options.crmHosts, options.crmPort);
   const browser = await puppeteer.launch({
     browser: 'firefox',

@@ -32,7 +32,7 @@ export interface RunningServer {
 export const testSecretKey = (databaseUrl: string) => createHash('sha256').update(`accesslens-test:${databaseUrl}`).digest('base64');
 
 export async function startServer(
-  options: { seed?: 'demo' | 'none'; databaseUrl?: string; /** Extra environment (e.g. ACCESSLENS_OIDC_*). */ env?: Record<string, string> } = {},
+  options: { seed?: 'demo' | 'none'; databaseUrl?: string /** Extra environment (e.g. ACCESSLENS_OIDC_*). */; env?: Record<string, string> } = {},
 ): Promise<RunningServer> {
   const dir = mkdtempSync(join(tmpdir(), 'accesslens-test-'));
   const databaseUrl = options.databaseUrl ?? `file:${join(dir, 'accesslens.db')}`;

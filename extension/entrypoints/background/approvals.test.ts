@@ -52,8 +52,7 @@ async function decide() {
   return (await handleMessage(deps, { type: 'page.decide', page: contractPage }, contentSender, SELF)) as unknown as PageDecideAnswer;
 }
 
-const rowOf = (a: PageDecideAnswer, key: string) =>
-  a.verdict?.state === 'ready' ? a.verdict.decision.rows.find((r) => r.key === key) : undefined;
+const rowOf = (a: PageDecideAnswer, key: string) => (a.verdict?.state === 'ready' ? a.verdict.decision.rows.find((r) => r.key === key) : undefined);
 
 /** A request's stages without timestamps, to compare the client's guess with the server's copy. */
 const shape = (r: AccessRequest) => ({
@@ -178,7 +177,13 @@ describe('N of M', () => {
       method: 'POST',
       headers: { Authorization: token },
       body: JSON.stringify({
-        mutations: [{ id: '00000000-0000-4000-8000-999999999999', name: 'decision.record', args: { requestId: r.id, outcome: 'approve', reason: null, durationDays: null } }],
+        mutations: [
+          {
+            id: '00000000-0000-4000-8000-999999999999',
+            name: 'decision.record',
+            args: { requestId: r.id, outcome: 'approve', reason: null, durationDays: null },
+          },
+        ],
       }),
     });
     expect((await again.json()).results[0]).toMatchObject({ status: 'rejected', error: { code: 'conflict' } });

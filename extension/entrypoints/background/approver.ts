@@ -1,12 +1,5 @@
 /** What an approver does from the popup: see the queue and decide. */
-import {
-  approverQueue,
-  decisionRecordArgs,
-  myRequests,
-  type DecisionOutcome,
-  type Result,
-  type Slice,
-} from '@accesslens/shared';
+import { approverQueue, decisionRecordArgs, myRequests, type DecisionOutcome, type Result, type Slice } from '@accesslens/shared';
 import { invalidInput } from '../../utils/validation';
 import { t } from '../../utils/i18n';
 import type { DecisionAnswer, HistoryItem, PopupStateAnswer } from '../../utils/protocol';
@@ -80,15 +73,12 @@ export async function submitDecision(
 ): Promise<Result<DecisionAnswer>> {
   const { replica } = deps;
   const view = await replica.view();
-  if (!(await replica.signedIn()) || !view?.me)
-    return { ok: false, error: { code: 'unauthenticated', message: t('error.notSignedIn') } };
+  if (!(await replica.signedIn()) || !view?.me) return { ok: false, error: { code: 'unauthenticated', message: t('error.notSignedIn') } };
   const request = approverQueue(view, view.me.id).find((r) => r.id === msg.requestId);
   if (!request) return { ok: false, error: { code: 'not_found', message: t('error.notInQueue') } };
   const reason = msg.reason?.trim() ? msg.reason.trim() : null;
-  if (msg.outcome === 'deny' && !reason)
-    return { ok: false, error: { code: 'invalid_input', message: t('popup.denyReasonRequired'), field: 'reason' } };
-  if (msg.outcome === 'needs-info' && !reason)
-    return { ok: false, error: { code: 'invalid_input', message: t('popup.questionRequired'), field: 'reason' } };
+  if (msg.outcome === 'deny' && !reason) return { ok: false, error: { code: 'invalid_input', message: t('popup.denyReasonRequired'), field: 'reason' } };
+  if (msg.outcome === 'needs-info' && !reason) return { ok: false, error: { code: 'invalid_input', message: t('popup.questionRequired'), field: 'reason' } };
   let durationDays = msg.outcome === 'approve' ? msg.durationDays : null;
   if (durationDays !== null && durationDays > request.durationDays)
     return {

@@ -71,7 +71,7 @@ describe('auth', () => {
 describe('badge', () => {
   beforeEach(() => fakeBrowser.reset());
 
-  it("counts the decisions routed to the signed-in approver, and clears when there are none", async () => {
+  it('counts the decisions routed to the signed-in approver, and clears when there are none', async () => {
     const server = new FakeServer();
     const deps = createDeps(server);
     const refresh = wireBadge(deps.replica);

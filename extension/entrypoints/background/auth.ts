@@ -1,13 +1,6 @@
 /** Sign-in (password or the company's SSO), sign-out and status. The token goes to the token store and nowhere else. */
 import { browser } from 'wxt/browser';
-import {
-  authMethodsResponse,
-  signInResponse,
-  ssoStartResponse,
-  type Result,
-  type SignInResponse,
-  type UiError,
-} from '@accesslens/shared';
+import { authMethodsResponse, signInResponse, ssoStartResponse, type Result, type SignInResponse, type UiError } from '@accesslens/shared';
 import { t, type MessageKey } from '../../utils/i18n';
 import type { AuthMethodsAnswer, AuthStatusAnswer, SignInAnswer } from '../../utils/protocol';
 import { ApiFailure, callApi, normaliseServerUrl, type Fetch } from './api';
@@ -30,10 +23,7 @@ function signInError(e: ApiFailure): UiError {
   return e.error;
 }
 
-export async function signIn(
-  deps: AuthDeps,
-  input: { serverUrl: string; email: string; password: string },
-): Promise<Result<SignInAnswer>> {
+export async function signIn(deps: AuthDeps, input: { serverUrl: string; email: string; password: string }): Promise<Result<SignInAnswer>> {
   const serverUrl = normaliseServerUrl(input.serverUrl);
   let answer;
   try {

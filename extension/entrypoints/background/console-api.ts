@@ -9,10 +9,7 @@ import type { ConsoleApiAnswer } from '../../utils/protocol';
 import { normaliseServerUrl } from './api';
 import type { AuthDeps } from './auth';
 
-export async function consoleApi(
-  deps: AuthDeps,
-  msg: { method: 'GET' | 'POST' | 'PUT'; path: string; body?: unknown },
-): Promise<Result<ConsoleApiAnswer>> {
+export async function consoleApi(deps: AuthDeps, msg: { method: 'GET' | 'POST' | 'PUT'; path: string; body?: unknown }): Promise<Result<ConsoleApiAnswer>> {
   const [token, serverUrl] = await Promise.all([deps.tokens.get(), deps.replica.serverUrl()]);
   if (!token || !serverUrl) return { ok: false, error: { code: 'unauthenticated', message: t('error.notSignedIn') } };
   const headers: Record<string, string> = { Accept: 'application/json, text/csv', Authorization: `Bearer ${token}` };

@@ -8,7 +8,11 @@ import { handleMessage, type RouterDeps } from './router';
 import { FakeServer, SELF, createDeps, signInAs } from './test-support';
 
 const USERS_URL = 'https://acme.my.salesforce.com/005';
-const sender = { id: SELF.id, url: `${USERS_URL}?isUserEntityOverride=1&isdtp=p1`, tab: { id: 1, url: 'https://acme.lightning.force.com/lightning/setup/ManageUsers/home' } };
+const sender = {
+  id: SELF.id,
+  url: `${USERS_URL}?isUserEntityOverride=1&isdtp=p1`,
+  tab: { id: 1, url: 'https://acme.lightning.force.com/lightning/setup/ManageUsers/home' },
+};
 const page = { url: USERS_URL, crm: 'salesforce' as const, tenant: 'acme', pageKind: 'user-list' as const };
 
 const finding = (over: Partial<SyncedFinding>): SyncedFinding => ({
@@ -45,7 +49,12 @@ describe('who may ask', () => {
     const answer = (await handleMessage(deps, { type: 'flags.query', page, externalUserIds: ['005Hs0000000009'] }, sender, SELF)) as { ok: true } & FlagsAnswer;
     expect(answer).toMatchObject({ ok: true, admin: false, users: [] });
     expect(server.calls.slice(before).some((c) => c.path.startsWith('/api/findings'))).toBe(false);
-    const accept = await handleMessage(deps, { type: 'flags.accept', page, findingId: 'f-1', reason: 'ok', expiresAt: '2027-01-01T00:00:00.000Z' }, sender, SELF);
+    const accept = await handleMessage(
+      deps,
+      { type: 'flags.accept', page, findingId: 'f-1', reason: 'ok', expiresAt: '2027-01-01T00:00:00.000Z' },
+      sender,
+      SELF,
+    );
     expect(accept).toMatchObject({ ok: false, error: { code: 'forbidden' } });
   });
 
@@ -53,7 +62,12 @@ describe('who may ask', () => {
     await signInAs(deps, 'ava@acme.test');
     const elsewhere = await handleMessage(deps, { type: 'flags.query', page: { ...page, url: 'https://evil.example/005' }, externalUserIds: [] }, sender, SELF);
     expect(elsewhere).toMatchObject({ ok: false, error: { code: 'invalid_message' } });
-    const blank = await handleMessage(deps, { type: 'flags.accept', page, findingId: 'f-1', reason: '   ', expiresAt: '2027-01-01T00:00:00.000Z' }, sender, SELF);
+    const blank = await handleMessage(
+      deps,
+      { type: 'flags.accept', page, findingId: 'f-1', reason: '   ', expiresAt: '2027-01-01T00:00:00.000Z' },
+      sender,
+      SELF,
+    );
     expect(blank).toMatchObject({ ok: false, error: { code: 'invalid_message', field: 'reason' } });
   });
 });
@@ -63,7 +77,10 @@ describe('what the flags show', () => {
     const cache = new FlagsCache().forPerson('p-cara');
     cache.put(finding({ id: 'f-1', status: 'accepted', updatedAt: '2026-11-02T00:00:00.000Z' }));
     cache.put(finding({ id: 'f-2', kind: 'unused', updatedAt: '2026-11-01T00:00:00.000Z' }));
-    const slice: Slice = { ...emptySlice(), findings: [finding({ id: 'f-1', status: 'open' }), finding({ id: 'f-2', status: 'remediated', updatedAt: '2026-11-03T00:00:00.000Z' })] };
+    const slice: Slice = {
+      ...emptySlice(),
+      findings: [finding({ id: 'f-1', status: 'open' }), finding({ id: 'f-2', status: 'remediated', updatedAt: '2026-11-03T00:00:00.000Z' })],
+    };
     const merged = mergedFindings(slice, cache, 'sf-acme');
     expect(merged.map((f) => [f.id, f.status]).sort()).toEqual([
       ['f-1', 'accepted'],
@@ -88,17 +105,31 @@ describe('what the flags show', () => {
     const words = (over: Partial<SyncedFinding>) => evidenceWords(finding(over), slice, account, now);
     expect(words({})).toEqual(['no sign-in for 41 days (the limit is 30)']);
     expect(
-      words({ kind: 'peer-outlier', evidence: { kind: 'peer-outlier', department: 'Sales', title: 'Account Executive', holders: 2, peers: 38, share: 0.05, threshold: 0.1 } }),
+      words({
+        kind: 'peer-outlier',
+        evidence: { kind: 'peer-outlier', department: 'Sales', title: 'Account Executive', holders: 2, peers: 38, share: 0.05, threshold: 0.1 },
+      }),
     ).toEqual(['held by 2 of 38 peers in Sales / Account Executive']);
     expect(
-      words({ kind: 'unused', evidence: { kind: 'unused', assignmentId: 'a', windowDays: 90, grantedAt: '2025-01-01T00:00:00.000Z', lastUsedAt: '2026-08-26T00:00:00.000Z' } }),
+      words({
+        kind: 'unused',
+        evidence: { kind: 'unused', assignmentId: 'a', windowDays: 90, grantedAt: '2025-01-01T00:00:00.000Z', lastUsedAt: '2026-08-26T00:00:00.000Z' },
+      }),
     ).toEqual(['not used for 97 days']);
     expect(
       words({
         kind: 'sod-conflict',
-        evidence: { kind: 'sod-conflict', ruleId: 'r', ruleName: 'Vendors vs payments', left: { keys: [], bundleIds: ['ps-vendor'] }, right: { keys: [], bundleIds: ['ps-pay'] } },
+        evidence: {
+          kind: 'sod-conflict',
+          ruleId: 'r',
+          ruleName: 'Vendors vs payments',
+          left: { keys: [], bundleIds: ['ps-vendor'] },
+          right: { keys: [], bundleIds: ['ps-pay'] },
+        },
       }),
     ).toEqual(['separation of duties: Create Vendor + Approve Payment']);
-    expect(words({ kind: 'inactive-person', evidence: { kind: 'inactive-person', personStatus: 'departed' } })).toEqual(['the person has left; the account is still active']);
+    expect(words({ kind: 'inactive-person', evidence: { kind: 'inactive-person', personStatus: 'departed' } })).toEqual([
+      'the person has left; the account is still active',
+    ]);
   });
 });

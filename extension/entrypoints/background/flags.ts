@@ -118,7 +118,10 @@ export function evidenceWords(f: SyncedFinding, view: Slice, account: AccountInf
     case 'sod-conflict':
       return [t('flags.evidence.sod', { left: side(e.left), right: side(e.right) })];
     case 'high-risk':
-      return [t('flags.evidence.highRisk', { risk: t(`flags.severity.${e.risk}`), department: e.department || '—', title: e.title || '—' }), ...grantedBy(e.grantedBy)];
+      return [
+        t('flags.evidence.highRisk', { risk: t(`flags.severity.${e.risk}`), department: e.department || '—', title: e.title || '—' }),
+        ...grantedBy(e.grantedBy),
+      ];
     case 'super-admin':
       return [
         t('flags.evidence.superAdmin', { keys: list(keys(e.keys)) }),
@@ -129,9 +132,7 @@ export function evidenceWords(f: SyncedFinding, view: Slice, account: AccountInf
         ? [t('flags.evidence.unused', { days: daysBetween(e.lastUsedAt, now) })]
         : [t('flags.evidence.neverUsed', { days: daysBetween(e.grantedAt, now) })];
     case 'dormant':
-      return e.lastLoginAt
-        ? [t('flags.evidence.dormant', { days: e.daysSinceLogin, limit: e.thresholdDays })]
-        : [t('flags.evidence.neverSignedIn')];
+      return e.lastLoginAt ? [t('flags.evidence.dormant', { days: e.daysSinceLogin, limit: e.thresholdDays })] : [t('flags.evidence.neverSignedIn')];
     case 'peer-outlier':
       return [t('flags.evidence.peerOutlier', { holders: e.holders, peers: e.peers, department: e.department || '—', title: e.title || '—' })];
     case 'inactive-person':
@@ -320,7 +321,9 @@ export async function flagsAccept(
       ...shown.finding,
       status: f.status,
       reopened: f.reopened,
-      acceptance: f.acceptance ? { reason: f.acceptance.reason, acceptedBy: f.acceptance.acceptedBy, acceptedAt: f.acceptance.acceptedAt, expiresAt: f.acceptance.expiresAt } : null,
+      acceptance: f.acceptance
+        ? { reason: f.acceptance.reason, acceptedBy: f.acceptance.acceptedBy, acceptedAt: f.acceptance.acceptedAt, expiresAt: f.acceptance.expiresAt }
+        : null,
       updatedAt: f.updatedAt,
     });
     void deps.replica.syncNow({ force: true });

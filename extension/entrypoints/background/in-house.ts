@@ -24,9 +24,7 @@ export interface InHouseHost {
 export function originsOf(connection: CrmConnection, view: Pick<Slice, 'pageRules'>): { host: string; origins: string[] }[] {
   return connection.hosts.map((host) => {
     const hostname = host.replace(/:\d+$/, '');
-    const protocols = new Set(
-      view.pageRules.filter((r) => !r.deleted && r.connectionId === connection.id && r.host === host).map((r) => r.protocol),
-    );
+    const protocols = new Set(view.pageRules.filter((r) => !r.deleted && r.connectionId === connection.id && r.host === host).map((r) => r.protocol));
     if (protocols.size === 0) protocols.add('https');
     return { host, origins: [...protocols].sort().map((p) => `${p}://${hostname}/*`) };
   });
@@ -59,7 +57,6 @@ export async function syncInHouseScripts(view: Slice | null): Promise<string[]> 
   }
   const script = { id: IN_HOUSE_SCRIPT_ID, matches, js: [SCRIPT_FILE], runAt: 'document_start' as const, persistAcrossSessions: true };
   if (!current) await browser.scripting.registerContentScripts([script]);
-  else if (JSON.stringify([...(current.matches ?? [])].sort()) !== JSON.stringify(matches))
-    await browser.scripting.updateContentScripts([script]);
+  else if (JSON.stringify([...(current.matches ?? [])].sort()) !== JSON.stringify(matches)) await browser.scripting.updateContentScripts([script]);
   return matches;
 }

@@ -78,9 +78,7 @@ export default defineBackground(() => {
   // In-house CRMs: the content script runs on exactly the in-house hosts the person allowed.
   let inHouse: Promise<unknown> = Promise.resolve();
   const refreshInHouse = () => {
-    inHouse = inHouse
-      .then(async () => syncInHouseScripts(await replica.view()))
-      .catch((e: unknown) => console.warn('[accesslens] in-house CRM scripts:', e));
+    inHouse = inHouse.then(async () => syncInHouseScripts(await replica.view())).catch((e: unknown) => console.warn('[accesslens] in-house CRM scripts:', e));
   };
   replica.onChange(refreshInHouse);
   browser.permissions.onAdded.addListener(refreshInHouse);
@@ -115,7 +113,8 @@ export default defineBackground(() => {
   };
   browser.alarms.onAlarm.addListener((alarm) => void onAlarm(alarm));
   // End-to-end builds only: the tests play an alarm's time passing instead of waiting a real minute.
-  if (import.meta.env.ACCESSLENS_E2E) (globalThis as { accesslensFireAlarm?: (name: string) => Promise<void> }).accesslensFireAlarm = (name) => onAlarm({ name });
+  if (import.meta.env.ACCESSLENS_E2E)
+    (globalThis as { accesslensFireAlarm?: (name: string) => Promise<void> }).accesslensFireAlarm = (name) => onAlarm({ name });
 
   // Startup (and every service-worker wake): catch up, and restore the badge.
   void replica.syncNow();

@@ -61,7 +61,10 @@ describe('needs-info from the popup', () => {
     const empty = await send({ type: 'decision.submit', requestId: id, outcome: 'needs-info', reason: '  ', durationDays: null });
     expect(empty).toMatchObject({ ok: false, error: { field: 'reason' } });
     const asked = await send({ type: 'decision.submit', requestId: id, outcome: 'needs-info', reason: 'Which account is it for?', durationDays: null });
-    expect(asked).toMatchObject({ ok: true, request: { status: 'needs-info', needsInfo: { question: 'Which account is it for?', askedBy: 'p-ben', stage: 0 } } });
+    expect(asked).toMatchObject({
+      ok: true,
+      request: { status: 'needs-info', needsInfo: { question: 'Which account is it for?', askedBy: 'p-ben', stage: 0 } },
+    });
     let state = await popup();
     expect(state.queue).toEqual([]);
     expect(state.sync.outbox).toBe(1);
@@ -99,7 +102,10 @@ describe('needs-info from the popup', () => {
 
   it('request again after a denial: the same keys, linked to the denied request; only a denied one', async () => {
     const id = await avaAsks();
-    expect(await send({ type: 'request.again', requestId: id, justification: 'x', durationDays: 7 })).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    expect(await send({ type: 'request.again', requestId: id, justification: 'x', durationDays: 7 })).toMatchObject({
+      ok: false,
+      error: { code: 'not_found' },
+    });
     await as('ben@acme.test');
     await send({ type: 'decision.submit', requestId: id, outcome: 'deny', reason: 'Which customer?', durationDays: null });
     await deps.replica.syncNow({ force: true });
@@ -122,15 +128,24 @@ describe('needs-info from the popup', () => {
     await deps.replica.syncNow({ force: true });
     await as('ava@acme.test');
     // Approved, not yet held: nothing to extend.
-    expect(await send({ type: 'request.extend', requestId: id, justification: 'More time', durationDays: 7 })).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    expect(await send({ type: 'request.extend', requestId: id, justification: 'More time', durationDays: 7 })).toMatchObject({
+      ok: false,
+      error: { code: 'not_found' },
+    });
     // The CRM confirmed it (docs/api.md "Fulfilment": status fulfilled).
     const entry = server.requests.find((r) => r.value.id === id)!;
     entry.v = ++server.version;
     entry.value = { ...entry.value, status: 'fulfilled' };
     await deps.replica.syncNow({ force: true });
-    expect(await send({ type: 'request.extend', requestId: id, justification: 'More time', durationDays: 365 })).toMatchObject({ ok: false, error: { code: 'invalid_message' } });
+    expect(await send({ type: 'request.extend', requestId: id, justification: 'More time', durationDays: 365 })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_message' },
+    });
     const extended = await send({ type: 'request.extend', requestId: id, justification: 'The renewal slipped a week', durationDays: 7 });
-    expect(extended).toMatchObject({ ok: true, request: { status: 'pending', extendsRequestId: id, previousRequestId: null, permissions: ['object:Contract:read'] } });
+    expect(extended).toMatchObject({
+      ok: true,
+      request: { status: 'pending', extendsRequestId: id, previousRequestId: null, permissions: ['object:Contract:read'] },
+    });
     await deps.replica.syncNow({ force: true });
     const create = server
       .mutationCalls()

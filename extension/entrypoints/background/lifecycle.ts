@@ -89,13 +89,19 @@ async function linkedRequest(
   return { ok: true, request: predicted };
 }
 
-export async function requestAgain(deps: RequesterDeps, msg: { requestId: string; justification: string; durationDays: number }): Promise<Result<RequestAnswer>> {
+export async function requestAgain(
+  deps: RequesterDeps,
+  msg: { requestId: string; justification: string; durationDays: number },
+): Promise<Result<RequestAnswer>> {
   const found = await mine(deps, msg.requestId, ['denied']);
   if (!found.ok) return found;
   return linkedRequest(deps, found.request, { previousRequestId: found.request.id }, msg);
 }
 
-export async function extendGrant(deps: RequesterDeps, msg: { requestId: string; justification: string; durationDays: number }): Promise<Result<RequestAnswer>> {
+export async function extendGrant(
+  deps: RequesterDeps,
+  msg: { requestId: string; justification: string; durationDays: number },
+): Promise<Result<RequestAnswer>> {
   const found = await mine(deps, msg.requestId, ['fulfilled']);
   if (!found.ok) return found;
   return linkedRequest(deps, found.request, { extendsRequestId: found.request.id }, msg);

@@ -44,7 +44,16 @@ const slice = (me: typeof ava, requests: AccessRequest[]): Slice => ({
   ...emptySlice(),
   me,
   people: [{ id: ava.id, name: ava.name, email: ava.email, title: ava.title }],
-  catalog: [{ connectionId: connection.id, key: 'object:Contract:edit', labels: { en: 'Edit Contracts', 'zh-CN': '编辑合同' }, risk: 'medium', maxDurationDays: 30, requestable: true }],
+  catalog: [
+    {
+      connectionId: connection.id,
+      key: 'object:Contract:edit',
+      labels: { en: 'Edit Contracts', 'zh-CN': '编辑合同' },
+      risk: 'medium',
+      maxDurationDays: 30,
+      requestable: true,
+    },
+  ],
   requests,
 });
 
@@ -62,7 +71,14 @@ describe('notification events derived from the slice', () => {
       status: 'expired',
       grantedAt: at(60),
       expiresAt: at(90),
-      timeline: [...asked.timeline!, entry('answered', 10), entry('approved', 20), entry('fulfilled', 60), entry('expiring', 80, { expiresAt: at(90) }), entry('expired', 90)],
+      timeline: [
+        ...asked.timeline!,
+        entry('answered', 10),
+        entry('approved', 20),
+        entry('fulfilled', 60),
+        entry('expiring', 80, { expiresAt: at(90) }),
+        entry('expired', 90),
+      ],
     });
     expect(kinds(deriveEvents(slice(ava, [life]), ava.id))).toEqual(['submitted', 'needs-info', 'expiring', 'approved', 'active', 'expired']);
     const denied = request('r2', { status: 'denied', timeline: [...r1.timeline!, entry('denied', 3, { actorId: ben.id, text: 'Not this quarter' })] });
@@ -72,7 +88,9 @@ describe('notification events derived from the slice', () => {
   });
 
   it("an approver's new items and reminders; nothing of a request still only predicted by the outbox", () => {
-    const waiting = request('r1', { timeline: [entry('submitted', 0), entry('reminded', 60 * 24, { personIds: [ben.id] }), entry('reminded', 60 * 48, { personIds: ['p-other'] })] });
+    const waiting = request('r1', {
+      timeline: [entry('submitted', 0), entry('reminded', 60 * 24, { personIds: [ben.id] }), entry('reminded', 60 * 48, { personIds: ['p-other'] })],
+    });
     const e = deriveEvents(slice(ben, [waiting]), ben.id);
     expect(e.map((x) => x.key)).toEqual(['r1:new-item:0', `r1:reminder:${at(60 * 24)}`]);
     // Decided (no longer waiting for Ben): no reminder derived any more.

@@ -70,12 +70,7 @@ const MAX_SEEN = 5_000;
  * remembered without being shown (turning a kind back on does not replay old news). `seen` of another
  * person (or none): a baseline — remember everything, show nothing.
  */
-export function plan(
-  events: NotifyEvent[],
-  seen: Seen | null,
-  meId: string,
-  settings: NotifySettings,
-): { show: NotifyEvent[]; seen: Seen } {
+export function plan(events: NotifyEvent[], seen: Seen | null, meId: string, settings: NotifySettings): { show: NotifyEvent[]; seen: Seen } {
   if (!seen || seen.personId !== meId) return { show: [], seen: { personId: meId, keys: events.map((e) => e.key).slice(-MAX_SEEN) } };
   const known = new Set(seen.keys);
   const fresh = events.filter((e) => !known.has(e.key));
@@ -89,9 +84,7 @@ export function plan(
 /** Title and text in the browser's language: who, which permission, and the question or reason. */
 export function render(view: Slice, e: NotifyEvent): { title: string; message: string } {
   const r = view.requests.find((x) => x.id === e.requestId);
-  const what = r
-    ? r.permissions.map((k) => labelOf(view.catalog.find((c) => c.connectionId === r.connectionId && c.key === k)?.labels, k)).join(', ')
-    : '';
+  const what = r ? r.permissions.map((k) => labelOf(view.catalog.find((c) => c.connectionId === r.connectionId && c.key === k)?.labels, k)).join(', ') : '';
   const who = (r && view.people.find((p) => p.id === r.requesterId)?.name) ?? t('people.unknown');
   const title = t(`notify.${e.kind}.title`);
   switch (e.kind) {

@@ -52,19 +52,13 @@ export function replay(base: Slice, outbox: OutboxEntry[]): Slice {
         break;
       case 'request.answer':
         // Answered: back to its approvers at the same stage.
-        update(m.args.requestId, (r) =>
-          r.status === 'needs-info' ? { ...r, status: 'pending', needsInfo: null, updatedAt: entry.queuedAt } : null,
-        );
+        update(m.args.requestId, (r) => (r.status === 'needs-info' ? { ...r, status: 'pending', needsInfo: null, updatedAt: entry.queuedAt } : null));
         break;
       case 'request.cancel':
-        update(m.args.requestId, (r) =>
-          OPEN.has(r.status) ? { ...r, status: 'cancelled', updatedAt: entry.queuedAt } : null,
-        );
+        update(m.args.requestId, (r) => (OPEN.has(r.status) ? { ...r, status: 'cancelled', updatedAt: entry.queuedAt } : null));
         break;
       case 'request.answer':
-        update(m.args.requestId, (r) =>
-          r.status === 'needs-info' ? { ...r, status: 'pending', needsInfo: null, updatedAt: entry.queuedAt } : null,
-        );
+        update(m.args.requestId, (r) => (r.status === 'needs-info' ? { ...r, status: 'pending', needsInfo: null, updatedAt: entry.queuedAt } : null));
         break;
       case 'decision.record':
         update(m.args.requestId, (r) =>
@@ -110,10 +104,7 @@ export function applyDecision(r: AccessRequest, deciderId: string, d: StageDecis
   if (d.outcome === 'deny') return { ...r, stages, status: 'denied', decidedAt: at, updatedAt: at };
   if (stages.some((s) => s.decision === null)) return { ...r, stages, updatedAt: at };
   // Any approver may shorten the grant; the shortest wins, never longer than asked.
-  const days = Math.min(
-    r.durationDays,
-    ...stages.flatMap((s) => s.approvals.map((a) => a.durationDays ?? r.durationDays)),
-  );
+  const days = Math.min(r.durationDays, ...stages.flatMap((s) => s.approvals.map((a) => a.durationDays ?? r.durationDays)));
   return {
     ...r,
     stages,
@@ -126,11 +117,7 @@ export function applyDecision(r: AccessRequest, deciderId: string, d: StageDecis
 }
 
 /** Folds a push's results into the outbox: accepted → delivered, rejected → dropped and reported. */
-export function settle(
-  outbox: OutboxEntry[],
-  results: MutationResult[],
-  now: Date,
-): { outbox: OutboxEntry[]; failures: MutationFailure[]; delivered: number } {
+export function settle(outbox: OutboxEntry[], results: MutationResult[], now: Date): { outbox: OutboxEntry[]; failures: MutationFailure[]; delivered: number } {
   const byId = new Map(results.map((r) => [r.id, r] as const));
   const failures: MutationFailure[] = [];
   let delivered = 0;

@@ -62,8 +62,7 @@ describe('request.preview at the trust boundary', () => {
       { ...previewMessage('object:Contract:edit'), permissions: [] },
       { ...previewMessage('object:Contract:edit'), permissions: ['not a key'] },
     ];
-    for (const message of bad)
-      expect(await handleMessage(deps, message, contentSender, SELF)).toMatchObject({ ok: false, error: { code: 'invalid_message' } });
+    for (const message of bad) expect(await handleMessage(deps, message, contentSender, SELF)).toMatchObject({ ok: false, error: { code: 'invalid_message' } });
     // Extension pages have no business previewing a page.
     expect(await handleMessage(deps, previewMessage('object:Contract:edit'), popupSender, SELF)).toMatchObject({ ok: false });
     expect(server.previewCalls()).toHaveLength(0);

@@ -3,14 +3,7 @@
  * blockers), asked of the server (`POST /api/requests/preview`) while the form is open. The answer is
  * kept for a few minutes so the optimistic request made on submit can predict the same stages.
  */
-import {
-  requestPreviewBody,
-  requestPreviewResponse,
-  type ObservedPage,
-  type PersonRef,
-  type RequestPreviewResponse,
-  type Result,
-} from '@accesslens/shared';
+import { requestPreviewBody, requestPreviewResponse, type ObservedPage, type PersonRef, type RequestPreviewResponse, type Result } from '@accesslens/shared';
 import { t } from '../../utils/i18n';
 import { decideObserved } from './page';
 import type { PreviewAnswer } from '../../utils/protocol';
@@ -49,8 +42,7 @@ export class PreviewCache {
     const entry = { preview, at: now };
     this.entries.set(PreviewCache.key(personId, connectionId, permissions, durationDays, variant), entry);
     // A preview asked with the rule's default also answers for the duration it settled on.
-    if (durationDays === null)
-      this.entries.set(PreviewCache.key(personId, connectionId, permissions, preview.duration.granted, variant), entry);
+    if (durationDays === null) this.entries.set(PreviewCache.key(personId, connectionId, permissions, preview.duration.granted, variant), entry);
     while (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
   }
 
@@ -89,8 +81,7 @@ export async function previewRequest(
 ): Promise<Result<PreviewAnswer>> {
   const { replica } = deps;
   const view = await replica.view();
-  if (!(await replica.signedIn()) || !view?.me)
-    return { ok: false, error: { code: 'unauthenticated', message: t('error.notSignedIn') } };
+  if (!(await replica.signedIn()) || !view?.me) return { ok: false, error: { code: 'unauthenticated', message: t('error.notSignedIn') } };
   const me = view.me;
   const verdict = await decideObserved(view, host, msg.page, deps.now());
   if (verdict.state !== 'ready') return { ok: false, error: { code: 'no_account', message: t('error.noAccount') } };
@@ -100,11 +91,9 @@ export async function previewRequest(
   const extended = msg.extendsRequestId
     ? view.requests.find((r) => r.id === msg.extendsRequestId && (r.requesterId === me.id || r.filedBy === me.id) && r.connectionId === decision.connectionId)
     : undefined;
-  if (msg.extendsRequestId && !extended)
-    return { ok: false, error: { code: 'not_found', message: t('error.notYours'), field: 'extendsRequestId' } };
+  if (msg.extendsRequestId && !extended) return { ok: false, error: { code: 'not_found', message: t('error.notYours'), field: 'extendsRequestId' } };
   const onPage = (key: string) => decision.rows.some((r) => r.key === key) || (extended?.permissions.includes(key) ?? false);
-  if (!permissions.every(onPage))
-    return { ok: false, error: { code: 'invalid_input', message: t('error.notOnPage'), field: 'permissions' } };
+  if (!permissions.every(onPage)) return { ok: false, error: { code: 'invalid_input', message: t('error.notOnPage'), field: 'permissions' } };
   if (msg.bundleId && !offeredBundles(view, decision).some((b) => b.id === msg.bundleId))
     return { ok: false, error: { code: 'invalid_input', message: t('error.notOnPage'), field: 'bundleId' } };
   const onBehalfOf = msg.onBehalfOf && msg.onBehalfOf !== me.id ? msg.onBehalfOf : null;

@@ -136,7 +136,11 @@ describe('request again and extend', () => {
     const answer = (await submit({ extendsRequestId: grant.id })) as unknown as RequestAnswer & { ok: true };
     expect(answer.request).toMatchObject({ extendsRequestId: grant.id, permissions: ['object:Contract:create'] });
     await flush();
-    expect(sentMutations().filter((m) => m.name === 'request.create').at(-1)!.args).toMatchObject({
+    expect(
+      sentMutations()
+        .filter((m) => m.name === 'request.create')
+        .at(-1)!.args,
+    ).toMatchObject({
       extendsRequestId: grant.id,
       permissions: ['object:Contract:create'],
     });
@@ -172,7 +176,11 @@ describe('needs-info: request.answer', () => {
     // Pending again before the server is reached (the outbox's replay).
     expect(answered.request.status).toBe('pending');
     await flush();
-    expect(sentMutations().filter((m) => m.name === 'request.answer').map((m) => m.args)).toEqual([{ requestId: id, answer: 'Globex, renewal' }]);
+    expect(
+      sentMutations()
+        .filter((m) => m.name === 'request.answer')
+        .map((m) => m.args),
+    ).toEqual([{ requestId: id, answer: 'Globex, renewal' }]);
     expect(server.requests[0]!.value.status).toBe('pending');
   });
 

@@ -146,16 +146,10 @@ export function predictStages(preview: RequestPreviewResponse | null, managerIds
 /** Decides from the local slice only: this is on the page's critical path, no network. */
 export async function pageDecide(deps: RequesterDeps, host: string, page: ObservedPage): Promise<Result<PageDecideAnswer>> {
   const { replica } = deps;
-  const [signedIn, view, sync, failures] = await Promise.all([
-    replica.signedIn(),
-    replica.view(),
-    replica.syncStatus(),
-    replica.failures(),
-  ]);
+  const [signedIn, view, sync, failures] = await Promise.all([replica.signedIn(), replica.view(), replica.syncStatus(), replica.failures()]);
   const rules = pageRules(view, host);
   const paused = pausedOn(view, page, deps.version);
-  if (!signedIn || !view)
-    return { ok: true, signedIn: false, verdict: null, me: null, sync, names: {}, failures: [], keys: {}, rules, paused };
+  if (!signedIn || !view) return { ok: true, signedIn: false, verdict: null, me: null, sync, names: {}, failures: [], keys: {}, rules, paused };
   const verdict = await decideObserved(view, host, page, deps.now());
   const keys: PageDecideAnswer['keys'] = {};
   if (verdict.state === 'ready') {
@@ -167,7 +161,14 @@ export async function pageDecide(deps: RequesterDeps, host: string, page: Observ
       };
   }
   const mine = new Set(view.requests.filter((r) => r.requesterId === view.me?.id).map((r) => r.id));
-  const history = verdict.state === 'ready' ? historyOf(view, verdict.decision.connectionId, verdict.decision.rows.map((r) => r.key)) : [];
+  const history =
+    verdict.state === 'ready'
+      ? historyOf(
+          view,
+          verdict.decision.connectionId,
+          verdict.decision.rows.map((r) => r.key),
+        )
+      : [];
   return {
     ok: true,
     signedIn: true,
@@ -185,10 +186,7 @@ export async function pageDecide(deps: RequesterDeps, host: string, page: Observ
     failures:
       verdict.state === 'ready'
         ? failures.filter(
-            (f) =>
-              f.name === 'request.create' &&
-              !mine.has(f.requestId) &&
-              f.permissions.some((k) => verdict.decision.rows.some((r) => r.key === k)),
+            (f) => f.name === 'request.create' && !mine.has(f.requestId) && f.permissions.some((k) => verdict.decision.rows.some((r) => r.key === k)),
           )
         : [],
   };
@@ -262,8 +260,7 @@ export async function submitRequest(deps: RequesterDeps, host: string, msg: Subm
     if (!entry?.requestable) return fail('not_requestable', t('error.notRequestable'), 'permissions');
   }
   const choices = durationChoicesFor(permissions, view.catalog, decision.connectionId);
-  if (!choices.includes(msg.durationDays))
-    return fail('invalid_input', t('error.durationChoice', { choices: choices.join(', ') }), 'durationDays');
+  if (!choices.includes(msg.durationDays)) return fail('invalid_input', t('error.durationChoice', { choices: choices.join(', ') }), 'durationDays');
 
   const page = { url: msg.page.url, object: msg.page.object, recordId: msg.page.recordId, denialText: msg.page.denialText };
   const args = requestCreateArgs.safeParse({
@@ -281,8 +278,7 @@ export async function submitRequest(deps: RequesterDeps, host: string, msg: Subm
     extendsRequestId: extended?.id ?? null,
   });
   if (!args.success) return invalidInput(args.error);
-  if (args.data.startsAt && Date.parse(args.data.startsAt) <= now.getTime())
-    return fail('invalid_input', t('request.errorStartInPast'), 'startsAt');
+  if (args.data.startsAt && Date.parse(args.data.startsAt) <= now.getTime()) return fail('invalid_input', t('request.errorStartInPast'), 'startsAt');
   const at = now.toISOString();
   const variant = previewVariant({ bundleId: bundle?.id ?? null, onBehalfOf, extendsRequestId: extended?.id ?? null });
   const preview = deps.previews.get(me.id, decision.connectionId, permissions, args.data.durationDays, now.getTime(), variant);
@@ -304,7 +300,10 @@ export async function submitRequest(deps: RequesterDeps, host: string, msg: Subm
     evidence: args.data.evidence,
     durationDays: args.data.durationDays,
     status: auto ? 'approved' : 'pending',
-    stages: predictStages(preview, decision.approvers.map((p) => p.id)),
+    stages: predictStages(
+      preview,
+      decision.approvers.map((p) => p.id),
+    ),
     createdAt: at,
     updatedAt: at,
     decidedAt: auto ? at : null,
@@ -370,8 +369,7 @@ export async function directReports(deps: RequesterDeps): Promise<Result<Reports
 export async function cancelRequest(deps: RequesterDeps, requestId: string): Promise<Result<RequestAnswer>> {
   const { replica } = deps;
   const view = await replica.view();
-  if (!(await replica.signedIn()) || !view?.me)
-    return { ok: false, error: { code: 'unauthenticated', message: t('error.notSignedIn') } };
+  if (!(await replica.signedIn()) || !view?.me) return { ok: false, error: { code: 'unauthenticated', message: t('error.notSignedIn') } };
   const meId = view.me.id;
   const request = view.requests.find((r) => r.id === requestId && isMine(r, meId));
   if (!request || (request.status !== 'pending' && request.status !== 'needs-info'))
@@ -392,20 +390,20 @@ export async function cancelRequest(deps: RequesterDeps, requestId: string): Pro
  * "Report a problem with this grant": the requester's page still refuses what the CRM should now allow.
  * Sent with what the page showed — its URL (no query), object, record id and the CRM's own refusal.
  */
-export async function reportProblem(
-  deps: RequesterDeps,
-  host: string,
-  msg: { requestId: string; page: ObservedPage },
-): Promise<Result<RequestAnswer>> {
+export async function reportProblem(deps: RequesterDeps, host: string, msg: { requestId: string; page: ObservedPage }): Promise<Result<RequestAnswer>> {
   const { replica } = deps;
   const view = await replica.view();
-  if (!(await replica.signedIn()) || !view?.me)
-    return { ok: false, error: { code: 'unauthenticated', message: t('error.notSignedIn') } };
+  if (!(await replica.signedIn()) || !view?.me) return { ok: false, error: { code: 'unauthenticated', message: t('error.notSignedIn') } };
   const meId = view.me.id;
   const request = view.requests.find((r) => r.id === msg.requestId && r.requesterId === meId);
   // Only a grant of the connection this page belongs to.
   const verdict = await decideObserved(view, host, msg.page, deps.now());
-  if (!request || (request.status !== 'fulfilled' && request.status !== 'approved') || verdict.state !== 'ready' || verdict.decision.connectionId !== request.connectionId)
+  if (
+    !request ||
+    (request.status !== 'fulfilled' && request.status !== 'approved') ||
+    verdict.state !== 'ready' ||
+    verdict.decision.connectionId !== request.connectionId
+  )
     return { ok: false, error: { code: 'not_found', message: t('error.notYours') } };
   const page = { url: msg.page.url, object: msg.page.object, recordId: msg.page.recordId, denialText: msg.page.denialText };
   const args = requestReportProblemArgs.safeParse({ requestId: request.id, page });

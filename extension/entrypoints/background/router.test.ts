@@ -38,7 +38,11 @@ describe('message validation at the trust boundary', () => {
     ['a console call climbing out of its prefix', { type: 'console.api', method: 'GET', path: '/api/findings/../auth/sign-in' }, popupSender],
     ['a console call to another host', { type: 'console.api', method: 'GET', path: '//evil.example/api/findings' }, popupSender],
     ['a console call with a method it may not use', { type: 'console.api', method: 'DELETE', path: '/api/findings' }, popupSender],
-    ['a request without justification', { type: 'request.submit', page: contractPage, permissions: ['object:Contract:read'], justification: '  ', durationDays: 7 }, contentSender],
+    [
+      'a request without justification',
+      { type: 'request.submit', page: contractPage, permissions: ['object:Contract:read'], justification: '  ', durationDays: 7 },
+      contentSender,
+    ],
   ] as const;
 
   it.each(dropped)('drops %s', async (_name, message, sender) => {
@@ -89,7 +93,12 @@ describe('plain http:// servers (issue 10, defect 6)', () => {
   it('an options page cannot sign in to a plain-http server beyond this computer', async () => {
     const server = new FakeServer();
     const deps = createDeps(server);
-    const answer = await handleMessage(deps, { type: 'auth.signIn', serverUrl: 'http://accesslens.acme.com', email: 'ava@acme.test', password: 'ava-demo-2026' }, popupSender, SELF);
+    const answer = await handleMessage(
+      deps,
+      { type: 'auth.signIn', serverUrl: 'http://accesslens.acme.com', email: 'ava@acme.test', password: 'ava-demo-2026' },
+      popupSender,
+      SELF,
+    );
     expect(answer).toMatchObject({ ok: false, error: { code: 'invalid_message', field: 'serverUrl' } });
   });
 

@@ -3,14 +3,7 @@
  * what a message may ask depends on who sent it, and the page's host comes from the browser's
  * sender record, never from the message.
  */
-import {
-  contentMessage,
-  extensionPageMessage,
-  type ContentMessage,
-  type ExtensionPageMessage,
-  type Result,
-  type UiError,
-} from '@accesslens/shared';
+import { contentMessage, extensionPageMessage, type ContentMessage, type ExtensionPageMessage, type Result, type UiError } from '@accesslens/shared';
 import type { z } from 'zod';
 import { t } from '../../utils/i18n';
 import { invalidInput } from '../../utils/validation';
@@ -33,9 +26,7 @@ export interface Sender {
   tab?: { id?: number; url?: string };
 }
 
-export type Incoming =
-  | { from: 'content'; message: ContentMessage; host: string }
-  | { from: 'page'; message: ExtensionPageMessage };
+export type Incoming = { from: 'content'; message: ContentMessage; host: string } | { from: 'page'; message: ExtensionPageMessage };
 
 function invalid(issues?: z.ZodError): { ok: false; error: UiError } {
   if (issues) return invalidInput(issues, 'invalid_message');
@@ -53,11 +44,7 @@ function hostOf(url: string | undefined): string | null {
 }
 
 /** Decides who sent a message and whether it may be handled at all. */
-export function classify(
-  raw: unknown,
-  sender: Sender,
-  self: { id: string; origin: string },
-): { ok: true; value: Incoming } | { ok: false; error: UiError } {
+export function classify(raw: unknown, sender: Sender, self: { id: string; origin: string }): { ok: true; value: Incoming } | { ok: false; error: UiError } {
   if (sender.id !== self.id) return invalid();
   if (sender.url?.startsWith(self.origin)) {
     const parsed = extensionPageMessage.safeParse(raw);
@@ -182,12 +169,7 @@ async function syncNow(replica: RouterDeps['replica']): Promise<Result<SyncAnswe
  * crash (its text may carry internals — storage keys, server details — and content scripts run on
  * pages we do not control); the details go to the background's own console.
  */
-export async function handleMessage(
-  deps: RouterDeps,
-  raw: unknown,
-  sender: Sender,
-  self: { id: string; origin: string },
-): Promise<Result<object>> {
+export async function handleMessage(deps: RouterDeps, raw: unknown, sender: Sender, self: { id: string; origin: string }): Promise<Result<object>> {
   const incoming = classify(raw, sender, self);
   if (!incoming.ok) return incoming;
   try {

@@ -8,7 +8,6 @@ import { handleMessage, type RouterDeps } from './router';
 import { RETRY_ALARM } from './sync';
 import { FakeServer, SELF, contentSender, contractPage, createDeps, popupSender, signInAs } from './test-support';
 
-
 async function decide(deps: RouterDeps) {
   const answer = await handleMessage(deps, { type: 'page.decide', page: contractPage }, contentSender, SELF);
   if (!answer.ok) throw new Error(answer.error.message);
@@ -24,8 +23,7 @@ async function submit(deps: RouterDeps, justification = 'I own the renewal') {
   );
 }
 
-const readRow = (a: PageDecideAnswer) =>
-  a.verdict?.state === 'ready' ? a.verdict.decision.rows.find((r) => r.key === 'object:Contract:read') : undefined;
+const readRow = (a: PageDecideAnswer) => (a.verdict?.state === 'ready' ? a.verdict.decision.rows.find((r) => r.key === 'object:Contract:read') : undefined);
 
 describe('backoff', () => {
   it('doubles from 2 s and caps at 60 s', () => {

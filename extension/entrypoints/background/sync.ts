@@ -350,11 +350,7 @@ export class Replica {
       const dropped = new Set(batch.map((b) => b.mutation.id));
       s.outbox = s.outbox.filter((x) => !dropped.has(x.mutation.id));
       s.retry = null;
-      await Promise.all([
-        outboxItem.setValue(s.outbox),
-        retryItem.setValue(null),
-        this.addFailures(batch.map((b) => failureOf(b, e.error, now))),
-      ]);
+      await Promise.all([outboxItem.setValue(s.outbox), retryItem.setValue(null), this.addFailures(batch.map((b) => failureOf(b, e.error, now)))]);
       this.changed();
     }
   }

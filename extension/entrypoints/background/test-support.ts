@@ -148,7 +148,19 @@ export class FakeServer {
   applied = new Set<string>();
   requests: Versioned<AccessRequest>[] = [];
   assignments: Versioned<Assignment>[] = [
-    { v: 1, value: { id: 'as-1', accountId: 'a-p-ava', target: { type: 'bundle', bundleId: 'b-std' }, source: 'directory', requestId: null, grantedAt: '2025-01-01T00:00:00.000Z', expiresAt: null, revokedAt: null } },
+    {
+      v: 1,
+      value: {
+        id: 'as-1',
+        accountId: 'a-p-ava',
+        target: { type: 'bundle', bundleId: 'b-std' },
+        source: 'directory',
+        requestId: null,
+        grantedAt: '2025-01-01T00:00:00.000Z',
+        expiresAt: null,
+        revokedAt: null,
+      },
+    },
   ];
   tokens = new Map<string, Person>();
   issued = 0;
@@ -297,7 +309,16 @@ export class FakeServer {
           status: 'pending',
           stages: plan.autoApproved
             ? []
-            : plan.stages.map((st) => ({ kind: st.kind, label: st.label, keys: [], approverIds: st.approverIds, required: st.required, approvals: [], decision: null, escalated: false })),
+            : plan.stages.map((st) => ({
+                kind: st.kind,
+                label: st.label,
+                keys: [],
+                approverIds: st.approverIds,
+                required: st.required,
+                approvals: [],
+                decision: null,
+                escalated: false,
+              })),
           createdAt: now,
           updatedAt: now,
           decidedAt: null,
@@ -326,17 +347,21 @@ export class FakeServer {
             break;
           }
         const stage = r.stages[open];
-        if (!stage || !stage.approverIds.includes(p.id))
-          return this.undo(m.id, { code: 'forbidden', message: 'This request is not waiting for you.' });
-        if (stage.approvals.some((a) => a.deciderId === p.id))
-          return this.undo(m.id, { code: 'conflict', message: 'You already approved this stage.' });
+        if (!stage || !stage.approverIds.includes(p.id)) return this.undo(m.id, { code: 'forbidden', message: 'This request is not waiting for you.' });
+        if (stage.approvals.some((a) => a.deciderId === p.id)) return this.undo(m.id, { code: 'conflict', message: 'You already approved this stage.' });
         const decision = { deciderId: p.id, outcome: m.args.outcome, reason: m.args.reason, durationDays: m.args.durationDays, decidedAt: now };
         const stages = [...r.stages];
         entry.v = this.version;
         if (m.args.outcome === 'needs-info') {
           // docs/api.md "Mutations", decision.record: needs-info → status needs-info, needsInfo, a needs-info timeline entry.
           const asked = { at: now, kind: 'needs-info' as const, actorId: p.id, personIds: [r.requesterId], stage: open, text: m.args.reason };
-          entry.value = { ...r, status: 'needs-info', needsInfo: { askedBy: p.id, askedAt: now, question: m.args.reason, stage: open }, timeline: [...(r.timeline ?? []), asked], updatedAt: now };
+          entry.value = {
+            ...r,
+            status: 'needs-info',
+            needsInfo: { askedBy: p.id, askedAt: now, question: m.args.reason, stage: open },
+            timeline: [...(r.timeline ?? []), asked],
+            updatedAt: now,
+          };
         } else if (m.args.outcome === 'deny') {
           stages[open] = { ...stage, decision };
           entry.value = { ...r, stages, status: 'denied', decidedAt: now, updatedAt: now };
@@ -358,7 +383,14 @@ export class FakeServer {
         if (r.requesterId !== p.id) return this.undo(m.id, { code: 'forbidden', message: 'Not your request.' });
         if (r.status !== 'needs-info') return this.undo(m.id, { code: 'conflict', message: 'The request does not wait for an answer.' });
         entry.v = this.version;
-        const answered = { at: now, kind: 'answered' as const, actorId: p.id, personIds: r.needsInfo ? [r.needsInfo.askedBy] : [], stage: r.needsInfo?.stage ?? 0, text: m.args.answer };
+        const answered = {
+          at: now,
+          kind: 'answered' as const,
+          actorId: p.id,
+          personIds: r.needsInfo ? [r.needsInfo.askedBy] : [],
+          stage: r.needsInfo?.stage ?? 0,
+          text: m.args.answer,
+        };
         entry.value = { ...r, status: 'pending', needsInfo: null, timeline: [...(r.timeline ?? []), answered], updatedAt: now };
       } else if (m.name === 'request.cancel') {
         const entry = this.requests.find((r) => r.value.id === m.args.requestId)!;
@@ -393,7 +425,16 @@ export class FakeServer {
     for (const key of r.permissions)
       this.assignments.push({
         v: this.version,
-        value: { id: `as-${this.version}-${key.replace(/:/g, '_')}`, accountId: r.accountId, target: { type: 'permission', key }, source: 'request', requestId: r.id, grantedAt: now, expiresAt, revokedAt: null },
+        value: {
+          id: `as-${this.version}-${key.replace(/:/g, '_')}`,
+          accountId: r.accountId,
+          target: { type: 'permission', key },
+          source: 'request',
+          requestId: r.id,
+          grantedAt: now,
+          expiresAt,
+          revokedAt: null,
+        },
       });
   }
 
@@ -498,7 +539,17 @@ export function createDeps(server: FakeServer): RouterDeps {
   const tokens = memoryTokenStore();
   const now = () => new Date();
   const replica = new Replica({ fetch: server.fetch, now, tokens });
-  return { replica, tokens, fetch: server.fetch, now, uuid, previews: new PreviewCache(), flags: new FlagsCache(), version: '0.1.0', openOptionsPage: async () => undefined };
+  return {
+    replica,
+    tokens,
+    fetch: server.fetch,
+    now,
+    uuid,
+    previews: new PreviewCache(),
+    flags: new FlagsCache(),
+    version: '0.1.0',
+    openOptionsPage: async () => undefined,
+  };
 }
 
 /** Signs in through the router as a demo person (password `<name>-demo-2026`), as the options page does. */

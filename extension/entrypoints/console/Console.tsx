@@ -69,8 +69,22 @@ export function Console() {
     choose(TABS[(to + TABS.length) % TABS.length]!, true);
   };
 
-  if (error) return <main class="console"><p class="error" role="alert">{error}</p></main>;
-  if (!state) return <main class="console"><p class="muted" role="status">{t('console.loading')}</p></main>;
+  if (error)
+    return (
+      <main class="console">
+        <p class="error" role="alert">
+          {error}
+        </p>
+      </main>
+    );
+  if (!state)
+    return (
+      <main class="console">
+        <p class="muted" role="status">
+          {t('console.loading')}
+        </p>
+      </main>
+    );
   if (!state.signedIn)
     return (
       <main class="console">

@@ -43,7 +43,11 @@ export function AuditTab(_props: { ctx: ConsoleContext }) {
   const exportAs = async (format: 'csv' | 'json') => {
     const r = await api<string | unknown[]>('GET', `/api/audit/export${qs({ ...params, format })}`);
     if (!r.ok) return setError(r.error);
-    download(`audit-${today()}.${format}`, typeof r.data === 'string' ? r.data : JSON.stringify(r.data, null, 2), format === 'csv' ? 'text/csv' : 'application/json');
+    download(
+      `audit-${today()}.${format}`,
+      typeof r.data === 'string' ? r.data : JSON.stringify(r.data, null, 2),
+      format === 'csv' ? 'text/csv' : 'application/json',
+    );
   };
   const runVerify = async () => {
     setVerifying(true);
@@ -58,7 +62,13 @@ export function AuditTab(_props: { ctx: ConsoleContext }) {
       <form class="filters" onSubmit={apply} aria-label={t('console.filters')}>
         <label>
           <span>{t('console.audit.action')}</span>
-          <input type="text" value={draft.action} placeholder="policy." data-testid="al-audit-action" onInput={(e) => setDraft({ ...draft, action: e.currentTarget.value })} />
+          <input
+            type="text"
+            value={draft.action}
+            placeholder="policy."
+            data-testid="al-audit-action"
+            onInput={(e) => setDraft({ ...draft, action: e.currentTarget.value })}
+          />
         </label>
         <label>
           <span>{t('console.search')}</span>
@@ -87,7 +97,9 @@ export function AuditTab(_props: { ctx: ConsoleContext }) {
       </form>
       {verify && (
         <p class={verify.ok ? 'ok' : 'error'} role="status" data-testid="al-audit-verified" data-ok={String(verify.ok)}>
-          {verify.ok ? t('console.audit.chainOk', { n: verify.events }) : t('console.audit.chainBroken', { seq: verify.brokenSeq ?? '?', reason: verify.reason ?? '' })}
+          {verify.ok
+            ? t('console.audit.chainOk', { n: verify.events })
+            : t('console.audit.chainBroken', { seq: verify.brokenSeq ?? '?', reason: verify.reason ?? '' })}
         </p>
       )}
       <Problem error={error} />

@@ -16,9 +16,13 @@ export function SeverityBars({ summary }: { summary: FindingsSummaryResponse }) 
           const len = Math.round(((w - 110) * n) / max);
           return (
             <g key={r} transform={`translate(0 ${i * 24})`}>
-              <text x="0" y="15" font-size="12" fill="#1d2433">{t(`risk.${r}`)}</text>
+              <text x="0" y="15" font-size="12" fill="#1d2433">
+                {t(`risk.${r}`)}
+              </text>
               <rect x="70" y="4" width={Math.max(len, n > 0 ? 2 : 0)} height="14" rx="2" fill={SEVERITY_COLOUR[r]} />
-              <text x={74 + len} y="15" font-size="12" fill="#1d2433">{n}</text>
+              <text x={74 + len} y="15" font-size="12" fill="#1d2433">
+                {n}
+              </text>
             </g>
           );
         })}
@@ -41,14 +45,18 @@ export function DepartmentBars({ summary, onPick }: { summary: FindingsSummaryRe
           return (
             <g key={d.department} transform={`translate(0 ${i * 24})`} class="chart-row" onClick={() => onPick(d.department)}>
               <title>{`${d.department}: ${d.total}`}</title>
-              <text x="0" y="15" font-size="12" fill="#1d2433">{d.department.length > 14 ? `${d.department.slice(0, 13)}…` : d.department}</text>
+              <text x="0" y="15" font-size="12" fill="#1d2433">
+                {d.department.length > 14 ? `${d.department.slice(0, 13)}…` : d.department}
+              </text>
               {RISK_LEVELS.map((r) => {
                 const len = Math.round(((w - 140) * d.bySeverity[r]) / max);
                 const rect = <rect key={r} x={x} y="4" width={len} height="14" fill={SEVERITY_COLOUR[r]} />;
                 x += len;
                 return rect;
               })}
-              <text x={x + 4} y="15" font-size="12" fill="#1d2433">{d.total}</text>
+              <text x={x + 4} y="15" font-size="12" fill="#1d2433">
+                {d.total}
+              </text>
             </g>
           );
         })}
@@ -77,8 +85,12 @@ export function Trend({ summary }: { summary: FindingsSummaryResponse }) {
         ))}
         {points.length > 0 && (
           <>
-            <text x="10" y={h - 2} font-size="10" fill="#5b6478">{points[0]!.day}</text>
-            <text x={w - 10} y={h - 2} font-size="10" fill="#5b6478" text-anchor="end">{points[points.length - 1]!.day}</text>
+            <text x="10" y={h - 2} font-size="10" fill="#5b6478">
+              {points[0]!.day}
+            </text>
+            <text x={w - 10} y={h - 2} font-size="10" fill="#5b6478" text-anchor="end">
+              {points[points.length - 1]!.day}
+            </text>
           </>
         )}
       </svg>

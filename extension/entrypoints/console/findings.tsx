@@ -91,20 +91,61 @@ export function FindingsTab({ ctx }: { ctx: ConsoleContext }) {
       <form class="filters" onSubmit={(e) => e.preventDefault()} aria-label={t('console.filters')}>
         <label>
           <span>{t('console.search')}</span>
-          <input type="search" value={search} data-testid="al-findings-search" onInput={(e) => setSearch(e.currentTarget.value)} placeholder={t('console.findings.searchHint')} />
+          <input
+            type="search"
+            value={search}
+            data-testid="al-findings-search"
+            onInput={(e) => setSearch(e.currentTarget.value)}
+            placeholder={t('console.findings.searchHint')}
+          />
         </label>
-        <Select label={t('console.findings.kind')} value={filters.kind} testid="al-findings-kind" onChange={(v) => set('kind', v)} options={FINDING_KINDS.map((k) => [k, kindLabel(k)])} />
-        <Select label={t('console.findings.severity')} value={filters.severity} testid="al-findings-severity" onChange={(v) => set('severity', v)} options={RISK_LEVELS.map((r) => [r, t(`risk.${r}`)])} />
+        <Select
+          label={t('console.findings.kind')}
+          value={filters.kind}
+          testid="al-findings-kind"
+          onChange={(v) => set('kind', v)}
+          options={FINDING_KINDS.map((k) => [k, kindLabel(k)])}
+        />
+        <Select
+          label={t('console.findings.severity')}
+          value={filters.severity}
+          testid="al-findings-severity"
+          onChange={(v) => set('severity', v)}
+          options={RISK_LEVELS.map((r) => [r, t(`risk.${r}`)])}
+        />
         <Select
           label={t('console.findings.department')}
           value={filters.department}
           testid="al-findings-department"
           onChange={(v) => set('department', v)}
-          options={[...new Set([...(summary?.byDepartment.map((d) => d.department) ?? []), ...(filters.department ? [filters.department] : [])])].map((d) => [d, d])}
+          options={[...new Set([...(summary?.byDepartment.map((d) => d.department) ?? []), ...(filters.department ? [filters.department] : [])])].map((d) => [
+            d,
+            d,
+          ])}
         />
-        <Select label={t('console.findings.crm')} value={filters.connectionId} testid="al-findings-crm" onChange={(v) => set('connectionId', v)} options={ctx.connections.map((c) => [c.id, c.name])} />
-        <Select label={t('console.findings.status')} value={filters.status} testid="al-findings-status" onChange={(v) => set('status', v)} options={FINDING_STATUSES.map((s) => [s, statusLabel(s)])} anyLabel={t('console.findings.openAccepted')} />
-        <Select label={t('console.sort')} value={filters.sort} testid="al-findings-sort" onChange={(v) => set('sort', v)} options={FINDING_SORTS.map((s) => [s, t(`console.sort.${s}`)])} noAny />
+        <Select
+          label={t('console.findings.crm')}
+          value={filters.connectionId}
+          testid="al-findings-crm"
+          onChange={(v) => set('connectionId', v)}
+          options={ctx.connections.map((c) => [c.id, c.name])}
+        />
+        <Select
+          label={t('console.findings.status')}
+          value={filters.status}
+          testid="al-findings-status"
+          onChange={(v) => set('status', v)}
+          options={FINDING_STATUSES.map((s) => [s, statusLabel(s)])}
+          anyLabel={t('console.findings.openAccepted')}
+        />
+        <Select
+          label={t('console.sort')}
+          value={filters.sort}
+          testid="al-findings-sort"
+          onChange={(v) => set('sort', v)}
+          options={FINDING_SORTS.map((s) => [s, t(`console.sort.${s}`)])}
+          noAny
+        />
         <button type="button" class="button" data-testid="al-findings-export" onClick={() => void exportCsv()}>
           {t('console.exportCsv')}
         </button>
@@ -113,7 +154,11 @@ export function FindingsTab({ ctx }: { ctx: ConsoleContext }) {
       {page && (
         <>
           <p class="muted" role="status" data-testid="al-findings-total" data-total={page.total}>
-            {busy ? t('console.loading') : page.total === 0 ? t('console.findings.none') : t('console.range', { from: first + 1, to: first + page.findings.length, total: page.total })}
+            {busy
+              ? t('console.loading')
+              : page.total === 0
+                ? t('console.findings.none')
+                : t('console.range', { from: first + 1, to: first + page.findings.length, total: page.total })}
           </p>
           {page.findings.length > 0 && (
             <div class="table-wrap">
@@ -146,7 +191,13 @@ export function FindingsTab({ ctx }: { ctx: ConsoleContext }) {
             <button type="button" class="button" disabled={cursors.length === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
               {t('console.prev')}
             </button>
-            <button type="button" class="button" data-testid="al-findings-next" disabled={!page.nextCursor} onClick={() => setCursors((c) => [...c, page.nextCursor])}>
+            <button
+              type="button"
+              class="button"
+              data-testid="al-findings-next"
+              disabled={!page.nextCursor}
+              onClick={() => setCursors((c) => [...c, page.nextCursor])}
+            >
               {t('console.next')}
             </button>
           </div>
@@ -164,7 +215,10 @@ function FindingRow({ f, canAct, onChanged, onError }: { f: FindingView; canAct:
   const [until, setUntil] = useState(inDays(90));
   const accept = async (e: Event) => {
     e.preventDefault();
-    const r = await api('POST', `/api/findings/${encodeURIComponent(f.id)}/accept`, { reason: reason.trim(), expiresAt: new Date(`${until}T00:00:00.000Z`).toISOString() });
+    const r = await api('POST', `/api/findings/${encodeURIComponent(f.id)}/accept`, {
+      reason: reason.trim(),
+      expiresAt: new Date(`${until}T00:00:00.000Z`).toISOString(),
+    });
     if (!r.ok) return onError(r.error);
     onError(null);
     setAccepting(false);
@@ -179,7 +233,9 @@ function FindingRow({ f, canAct, onChanged, onError }: { f: FindingView; canAct:
   return (
     <tr data-testid="al-finding-row" data-finding-id={f.id} data-kind={f.kind} data-severity={f.severity} data-department={f.department} data-status={f.status}>
       <td>
-        <span class="sev" style={{ background: SEVERITY_COLOUR[f.severity] }}>{t(`risk.${f.severity}`)}</span>
+        <span class="sev" style={{ background: SEVERITY_COLOUR[f.severity] }}>
+          {t(`risk.${f.severity}`)}
+        </span>
       </td>
       <td>
         {f.personName}
@@ -191,11 +247,18 @@ function FindingRow({ f, canAct, onChanged, onError }: { f: FindingView; canAct:
       </td>
       <td>{kindLabel(f.kind)}</td>
       <td>{f.connectionName}</td>
-      <td class="keys-cell">{f.keys.slice(0, 4).join(', ')}{f.keys.length > 4 ? ` +${f.keys.length - 4}` : ''}</td>
+      <td class="keys-cell">
+        {f.keys.slice(0, 4).join(', ')}
+        {f.keys.length > 4 ? ` +${f.keys.length - 4}` : ''}
+      </td>
       <td>
         {statusLabel(f.status)}
         {f.acceptance && <div class="muted">{t('console.findings.acceptedUntil', { date: formatDate(f.acceptance.expiresAt) })}</div>}
-        {f.temporary && <div class="muted">{t('console.findings.temporaryUntil', { names: f.temporary.approvedByNames.join(', '), date: formatDate(f.temporary.expiresAt) })}</div>}
+        {f.temporary && (
+          <div class="muted">
+            {t('console.findings.temporaryUntil', { names: f.temporary.approvedByNames.join(', '), date: formatDate(f.temporary.expiresAt) })}
+          </div>
+        )}
       </td>
       <td>{formatDate(f.firstSeenAt)}</td>
       <td>
@@ -213,7 +276,14 @@ function FindingRow({ f, canAct, onChanged, onError }: { f: FindingView; canAct:
           <form class="accept" onSubmit={(e) => void accept(e)}>
             <label class="field">
               <span>{t('console.findings.acceptReason')}</span>
-              <input type="text" required maxLength={2000} value={reason} data-testid="al-console-accept-reason" onInput={(e) => setReason(e.currentTarget.value)} />
+              <input
+                type="text"
+                required
+                maxLength={2000}
+                value={reason}
+                data-testid="al-console-accept-reason"
+                onInput={(e) => setReason(e.currentTarget.value)}
+              />
             </label>
             <label class="field">
               <span>{t('console.findings.acceptUntil')}</span>

@@ -27,7 +27,17 @@ export function LicencesTab({ ctx }: { ctx: ConsoleContext }) {
   );
 }
 
-function Licence({ l, canReclaim, onChanged, onError }: { l: LicenseSeatsView; canReclaim: boolean; onChanged: () => Promise<void>; onError: (e: UiError | null) => void }) {
+function Licence({
+  l,
+  canReclaim,
+  onChanged,
+  onError,
+}: {
+  l: LicenseSeatsView;
+  canReclaim: boolean;
+  onChanged: () => Promise<void>;
+  onError: (e: UiError | null) => void;
+}) {
   const [chosen, setChosen] = useState<Set<string>>(new Set());
   const [done, setDone] = useState<string | null>(null);
   const open = l.reclaimable.filter((r) => !r.reclaim);
@@ -64,7 +74,12 @@ function Licence({ l, canReclaim, onChanged, onError }: { l: LicenseSeatsView; c
           <dd>{l.termEndDate ? `${formatDate(`${l.termEndDate}T00:00:00Z`)} (${t('console.licences.daysLeft', { n: l.daysToTermEnd ?? 0 })})` : '—'}</dd>
         </div>
       </dl>
-      <meter min={0} max={Math.max(l.seats, l.assigned)} value={l.assigned} aria-label={t('console.licences.usage', { assigned: l.assigned, seats: l.seats })} />
+      <meter
+        min={0}
+        max={Math.max(l.seats, l.assigned)}
+        value={l.assigned}
+        aria-label={t('console.licences.usage', { assigned: l.assigned, seats: l.seats })}
+      />
       {l.reclaimable.length > 0 && (
         <>
           <h3>{t('console.licences.reclaimable', { n: l.reclaimable.length })}</h3>
@@ -72,7 +87,13 @@ function Licence({ l, canReclaim, onChanged, onError }: { l: LicenseSeatsView; c
             {l.reclaimable.map((r) => (
               <li key={r.account.id}>
                 <label class="inline">
-                  <input type="checkbox" disabled={!canReclaim || !!r.reclaim} checked={chosen.has(r.account.id)} onChange={() => toggle(r.account.id)} data-testid="al-licence-holder" />
+                  <input
+                    type="checkbox"
+                    disabled={!canReclaim || !!r.reclaim}
+                    checked={chosen.has(r.account.id)}
+                    onChange={() => toggle(r.account.id)}
+                    data-testid="al-licence-holder"
+                  />
                   <span>
                     {r.person.name} · {r.account.username} · {t(`console.seatState.${r.state}`)}
                     {r.daysSinceLogin !== null && ` · ${t('console.licences.sinceLogin', { n: r.daysSinceLogin })}`}

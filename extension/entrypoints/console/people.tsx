@@ -39,7 +39,14 @@ export function PeopleTab({ ctx }: { ctx: ConsoleContext }) {
         <ul class="people" aria-label={t('console.tab.people')}>
           {people?.people.map((p) => (
             <li key={p.id}>
-              <button type="button" class={`person${chosen === p.id ? ' person--chosen' : ''}`} aria-pressed={chosen === p.id} data-testid="al-people-person" data-person-id={p.id} onClick={() => setChosen(p.id)}>
+              <button
+                type="button"
+                class={`person${chosen === p.id ? ' person--chosen' : ''}`}
+                aria-pressed={chosen === p.id}
+                data-testid="al-people-person"
+                data-person-id={p.id}
+                onClick={() => setChosen(p.id)}
+              >
                 <strong>{p.name}</strong>
                 <span class="muted">
                   {p.department} · {p.title}
@@ -81,11 +88,17 @@ function Access({ access }: { access: PersonAccessResponse }) {
           </p>
           <h4>{t('console.people.assignments')}</h4>
           <ul>
-            {a.assignments.filter((x) => x.active).map((x) => (
-              <li key={x.id}>
-                {x.target.type === 'bundle' ? x.target.name : x.target.key} <span class="muted">({t(`console.source.${x.source}` as 'console.source.directory')}{x.expiresAt ? `, ${t('console.until', { date: formatDate(x.expiresAt) })}` : ''})</span>
-              </li>
-            ))}
+            {a.assignments
+              .filter((x) => x.active)
+              .map((x) => (
+                <li key={x.id}>
+                  {x.target.type === 'bundle' ? x.target.name : x.target.key}{' '}
+                  <span class="muted">
+                    ({t(`console.source.${x.source}` as 'console.source.directory')}
+                    {x.expiresAt ? `, ${t('console.until', { date: formatDate(x.expiresAt) })}` : ''})
+                  </span>
+                </li>
+              ))}
           </ul>
           <h4>{t('console.people.permissions', { n: a.permissions.length })}</h4>
           <table class="table">
@@ -161,7 +174,14 @@ function Holders({ ctx, onPick }: { ctx: ConsoleContext; onPick: (personId: stri
         </label>
         <label>
           <span>{t('console.people.permission')}</span>
-          <input type="text" required value={key} placeholder="system:ExportReport" data-testid="al-holders-key" onInput={(e) => setKey(e.currentTarget.value)} />
+          <input
+            type="text"
+            required
+            value={key}
+            placeholder="system:ExportReport"
+            data-testid="al-holders-key"
+            onInput={(e) => setKey(e.currentTarget.value)}
+          />
         </label>
         <button type="submit" class="button">
           {t('console.holders.find')}

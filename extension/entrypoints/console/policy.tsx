@@ -22,7 +22,10 @@ export function PolicyTab({ ctx }: { ctx: ConsoleContext }) {
   const isAdmin = ctx.me.roles.includes('admin');
 
   const load = async () => {
-    const [p, list] = await Promise.all([api<PolicyResponse>('GET', '/api/policy'), isAdmin ? api<{ proposals: PolicyProposalView[] }>('GET', '/api/policy/proposals') : null]);
+    const [p, list] = await Promise.all([
+      api<PolicyResponse>('GET', '/api/policy'),
+      isAdmin ? api<{ proposals: PolicyProposalView[] }>('GET', '/api/policy/proposals') : null,
+    ]);
     if (p.ok) {
       setPolicy(p.data);
       setText(JSON.stringify(p.data.document, null, 2));
@@ -56,7 +59,9 @@ export function PolicyTab({ ctx }: { ctx: ConsoleContext }) {
     if (!r.ok) return setError(r.error);
     setError(null);
     setNote('');
-    setSaved(r.data.proposal.status === 'applied' ? t('console.policy.applied', { version: r.data.proposal.appliedVersion ?? '' }) : t('console.policy.proposed'));
+    setSaved(
+      r.data.proposal.status === 'applied' ? t('console.policy.applied', { version: r.data.proposal.appliedVersion ?? '' }) : t('console.policy.proposed'),
+    );
     await load();
   };
 
@@ -209,7 +214,13 @@ function Proposal({ p, me, onChanged, onError }: { p: PolicyProposalView; me: st
           ) : (
             <>
               {benefits && <p class="error">{t('console.policy.youBenefit')}</p>}
-              <button type="button" class="button button--primary" data-testid="al-policy-approve" disabled={benefits || p.stale} onClick={() => void act('approve')}>
+              <button
+                type="button"
+                class="button button--primary"
+                data-testid="al-policy-approve"
+                disabled={benefits || p.stale}
+                onClick={() => void act('approve')}
+              >
                 {t('console.policy.approve')}
               </button>
               <label class="inline">

@@ -60,7 +60,13 @@ export function ReviewsTab({ ctx }: { ctx: ConsoleContext }) {
                 <td>{c.name}</td>
                 <td>{t(`console.campaign.${c.status}`)}</td>
                 <td>{formatDateTime(c.dueAt)}</td>
-                <td>{t('console.reviews.counts', { decided: c.counts.total - c.counts.pending, total: c.counts.total, revoked: c.counts.revoked + c.counts.autoRevoked })}</td>
+                <td>
+                  {t('console.reviews.counts', {
+                    decided: c.counts.total - c.counts.pending,
+                    total: c.counts.total,
+                    revoked: c.counts.revoked + c.counts.autoRevoked,
+                  })}
+                </td>
                 <td class="actions">
                   <button type="button" class="link" onClick={() => void showReport(c)}>
                     {t('console.reviews.report')}
@@ -85,7 +91,18 @@ export function ReviewsTab({ ctx }: { ctx: ConsoleContext }) {
 
 function NewCampaign({ ctx, onCreated, onError }: { ctx: ConsoleContext; onCreated: () => Promise<void>; onError: (e: UiError | null) => void }) {
   const inTwoWeeks = new Date(Date.now() + 14 * 86_400_000).toISOString().slice(0, 10);
-  const [f, setF] = useState({ name: '', connectionId: '', department: '', minRisk: '', grantedBeforeDays: '', reviewers: 'manager', dueDate: inTwoWeeks, onUnreviewed: 'keep', escalateTo: '', reviewerId: '' });
+  const [f, setF] = useState({
+    name: '',
+    connectionId: '',
+    department: '',
+    minRisk: '',
+    grantedBeforeDays: '',
+    reviewers: 'manager',
+    dueDate: inTwoWeeks,
+    onUnreviewed: 'keep',
+    escalateTo: '',
+    reviewerId: '',
+  });
   const [created, setCreated] = useState<string | null>(null);
   const set = (k: keyof typeof f, v: string) => setF({ ...f, [k]: v });
   const submit = async (e: Event) => {
@@ -117,17 +134,37 @@ function NewCampaign({ ctx, onCreated, onError }: { ctx: ConsoleContext; onCreat
           <span>{t('console.reviews.name')}</span>
           <input type="text" required value={f.name} data-testid="al-review-name" onInput={(e) => set('name', e.currentTarget.value)} />
         </label>
-        <Select label={t('console.findings.crm')} value={f.connectionId} onChange={(v) => set('connectionId', v)} options={ctx.connections.map((c) => [c.id, c.name])} />
+        <Select
+          label={t('console.findings.crm')}
+          value={f.connectionId}
+          onChange={(v) => set('connectionId', v)}
+          options={ctx.connections.map((c) => [c.id, c.name])}
+        />
         <label>
           <span>{t('console.findings.department')}</span>
           <input type="text" value={f.department} data-testid="al-review-department" onInput={(e) => set('department', e.currentTarget.value)} />
         </label>
-        <Select label={t('console.reviews.minRisk')} value={f.minRisk} onChange={(v) => set('minRisk', v)} options={RISK_LEVELS.map((r) => [r, t(`risk.${r}`)])} />
+        <Select
+          label={t('console.reviews.minRisk')}
+          value={f.minRisk}
+          onChange={(v) => set('minRisk', v)}
+          options={RISK_LEVELS.map((r) => [r, t(`risk.${r}`)])}
+        />
         <label>
           <span>{t('console.reviews.grantedBefore')}</span>
           <input type="number" min={1} value={f.grantedBeforeDays} onInput={(e) => set('grantedBeforeDays', e.currentTarget.value)} />
         </label>
-        <Select label={t('console.reviews.reviewers')} value={f.reviewers} noAny onChange={(v) => set('reviewers', v)} options={[['manager', t('console.reviewers.manager')], ['owner', t('console.reviewers.owner')], ['person', t('console.reviewers.person')]]} />
+        <Select
+          label={t('console.reviews.reviewers')}
+          value={f.reviewers}
+          noAny
+          onChange={(v) => set('reviewers', v)}
+          options={[
+            ['manager', t('console.reviewers.manager')],
+            ['owner', t('console.reviewers.owner')],
+            ['person', t('console.reviewers.person')],
+          ]}
+        />
         {f.reviewers === 'person' && (
           <label>
             <span>{t('console.reviews.reviewerId')}</span>
@@ -138,7 +175,13 @@ function NewCampaign({ ctx, onCreated, onError }: { ctx: ConsoleContext; onCreat
           <span>{t('console.reviews.due')}</span>
           <input type="date" required value={f.dueDate} onInput={(e) => set('dueDate', e.currentTarget.value)} />
         </label>
-        <Select label={t('console.reviews.onUnreviewed')} value={f.onUnreviewed} noAny onChange={(v) => set('onUnreviewed', v)} options={UNREVIEWED_ACTIONS.map((a) => [a, t(`console.unreviewed.${a}`)])} />
+        <Select
+          label={t('console.reviews.onUnreviewed')}
+          value={f.onUnreviewed}
+          noAny
+          onChange={(v) => set('onUnreviewed', v)}
+          options={UNREVIEWED_ACTIONS.map((a) => [a, t(`console.unreviewed.${a}`)])}
+        />
         {f.onUnreviewed === 'escalate' && (
           <label>
             <span>{t('console.reviews.escalateTo')}</span>
@@ -173,7 +216,9 @@ function Report({ report, onClose }: { report: ReviewReportResponse; onClose: ()
       </div>
       <h2>{c.name}</h2>
       <p class="muted">{t('console.reviews.reportLine', { by: c.createdBy.name, due: formatDate(c.dueAt), generated: formatDateTime(report.generatedAt) })}</p>
-      <p>{t('console.reviews.counts', { decided: c.counts.total - c.counts.pending, total: c.counts.total, revoked: c.counts.revoked + c.counts.autoRevoked })}</p>
+      <p>
+        {t('console.reviews.counts', { decided: c.counts.total - c.counts.pending, total: c.counts.total, revoked: c.counts.revoked + c.counts.autoRevoked })}
+      </p>
       <table class="table">
         <thead>
           <tr>
@@ -212,7 +257,10 @@ function Report({ report, onClose }: { report: ReviewReportResponse; onClose: ()
               </td>
               <td>{i.access.type === 'bundle' ? i.access.name : i.access.key}</td>
               <td>{i.outcome ? t(`console.outcome.${i.outcome}`) : t('console.reviews.pending')}</td>
-              <td>{i.comment ?? ''}{i.decidedBy ? ` — ${i.decidedBy.name}` : ''}</td>
+              <td>
+                {i.comment ?? ''}
+                {i.decidedBy ? ` — ${i.decidedBy.name}` : ''}
+              </td>
             </tr>
           ))}
         </tbody>

@@ -25,11 +25,7 @@ export function TasksTab(_props: { ctx: ConsoleContext }) {
     else setError(list.error);
     const failed = due.find((r) => !r.ok);
     if (failed && !failed.ok) setError(failed.error);
-    setRevocations(
-      due
-        .flatMap((r) => (r.ok ? r.data.revocations : []))
-        .sort((a, b) => a.dueAt.localeCompare(b.dueAt)),
-    );
+    setRevocations(due.flatMap((r) => (r.ok ? r.data.revocations : [])).sort((a, b) => a.dueAt.localeCompare(b.dueAt)));
   };
   useEffect(() => {
     void load();

@@ -69,7 +69,11 @@ export function Connections() {
       {ambiguous.map((kind) => (
         <label class="field" key={kind}>
           <span>{t('connections.choose', { crm: t(`crm.${kind}`) })}</span>
-          <select data-testid={`al-choose-connection-${kind}`} value={state.chosen[kind] ?? ''} onChange={(e) => void choose(kind, (e.target as HTMLSelectElement).value)}>
+          <select
+            data-testid={`al-choose-connection-${kind}`}
+            value={state.chosen[kind] ?? ''}
+            onChange={(e) => void choose(kind, (e.target as HTMLSelectElement).value)}
+          >
             <option value="">{t('connections.chooseNone')}</option>
             {state.connections
               .filter((c) => c.kind === kind)

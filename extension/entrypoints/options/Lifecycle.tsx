@@ -40,7 +40,10 @@ export function NotificationSettings() {
     <section class="card" aria-labelledby="notify-title" data-testid="al-notify-settings">
       <h2 id="notify-title">{t('options.notifications')}</h2>
       <p class="muted">{t('options.notificationsHint')}</p>
-      {group(t('options.forRequests'), NOTIFY_KINDS.filter((k) => !APPROVER_KINDS.includes(k)))}
+      {group(
+        t('options.forRequests'),
+        NOTIFY_KINDS.filter((k) => !APPROVER_KINDS.includes(k)),
+      )}
       {group(t('options.forApprovals'), APPROVER_KINDS)}
     </section>
   );
@@ -133,7 +136,11 @@ export function OutOfOffice() {
       <h2 id="ooo-title">{t('options.delegation')}</h2>
       <p class="muted">{t('options.delegationHint')}</p>
       {!data && !error && <p class="muted">{t('options.delegationLoading')}</p>}
-      {data && mine.length === 0 && <p class="muted" data-testid="al-delegation-none">{t('options.delegationNone')}</p>}
+      {data && mine.length === 0 && (
+        <p class="muted" data-testid="al-delegation-none">
+          {t('options.delegationNone')}
+        </p>
+      )}
       <ul class="plain">
         {mine.map((d) => (
           <li key={d.id} data-testid="al-delegation-item" data-delegation-id={d.id} data-active={String(d.active)}>

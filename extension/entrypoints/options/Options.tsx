@@ -65,7 +65,11 @@ export function Options() {
   const signIn = async (e: Event) => {
     e.preventDefault();
     setSsoError(null);
-    for (const [field, value] of [['serverUrl', serverUrl], ['email', email], ['password', password]] as const)
+    for (const [field, value] of [
+      ['serverUrl', serverUrl],
+      ['email', email],
+      ['password', password],
+    ] as const)
       if (!value.trim()) return fail({ code: 'invalid_input', field, message: t('validation.required', { field: label(field) }) });
     setBusy(true);
     setError(null);

@@ -12,7 +12,6 @@ import { Reviews } from './reviews';
 import { ConsoleLink } from '../../utils/console-link';
 import { labelFor, type SignedIn } from './state';
 
-
 export function Popup() {
   const [state, setState] = useState<PopupStateAnswer | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -42,7 +41,13 @@ export function Popup() {
     return (
       <main class="popup">
         <Header />
-        {error ? <p class="error" data-testid="al-error">{error}</p> : <p class="muted">…</p>}
+        {error ? (
+          <p class="error" data-testid="al-error">
+            {error}
+          </p>
+        ) : (
+          <p class="muted">…</p>
+        )}
       </main>
     );
 
@@ -65,7 +70,11 @@ export function Popup() {
     <main class="popup" ref={main} tabIndex={-1}>
       <Header sync={s.sync} />
       <ConsoleLink me={s.me} />
-      {error && <p class="error" data-testid="al-error">{error}</p>}
+      {error && (
+        <p class="error" data-testid="al-error">
+          {error}
+        </p>
+      )}
       <Queue state={s} nameOf={nameOf} onChanged={load} />
       <Reviews />
       <section aria-labelledby="mine-title">
@@ -120,9 +129,12 @@ function Header({ sync }: { sync?: SyncStatus }) {
 function SyncLine({ sync }: { sync: SyncStatus }) {
   return (
     <p class="muted" data-testid="al-sync-status">
-      {sync.lastError ? t('sync.offline', { message: sync.lastError.message }) : sync.lastSyncAt ? t('sync.last', { when: formatRelative(sync.lastSyncAt) }) : t('sync.never')}
+      {sync.lastError
+        ? t('sync.offline', { message: sync.lastError.message })
+        : sync.lastSyncAt
+          ? t('sync.last', { when: formatRelative(sync.lastSyncAt) })
+          : t('sync.never')}
       {sync.outbox > 0 && ` · ${t('sync.outbox', { n: sync.outbox })}`}
     </p>
   );
 }
-

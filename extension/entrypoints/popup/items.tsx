@@ -4,17 +4,7 @@ import { DURATION_CHOICES, durationChoicesFor, type AccessRequest, type Risk } f
 import { durationText, formatDate, formatRelative, joinNames, t } from '../../utils/i18n';
 import { ask } from '../../utils/messaging';
 import type { RequestAnswer } from '../../utils/protocol';
-import {
-  approvedSoFar,
-  isOpen,
-  namesOf,
-  openStageOf,
-  stageLabel,
-  stageProgress,
-  statusLine,
-  stillNeeded,
-  type NameOf,
-} from '../../utils/requests';
+import { approvedSoFar, isOpen, namesOf, openStageOf, stageLabel, stageProgress, statusLine, stillNeeded, type NameOf } from '../../utils/requests';
 import { EXTEND_WITHIN_DAYS, labelFor, type SignedIn } from './state';
 import { timelineText } from './timeline';
 
@@ -81,7 +71,14 @@ function StageFacts({ request, nameOf }: { request: AccessRequest; nameOf: NameO
       {nOfM && (
         <p class="muted">
           {t('popup.needs', { n: stage.required, total: stage.approverIds.length })}
-          {stillNeeded(stage) < stage.required && ` · ${t('status.waitingForN', { n: stillNeeded(stage), names: namesOf(stage.approverIds.filter((id) => !stage.approvals.some((a) => a.deciderId === id)), nameOf) })}`}
+          {stillNeeded(stage) < stage.required &&
+            ` · ${t('status.waitingForN', {
+              n: stillNeeded(stage),
+              names: namesOf(
+                stage.approverIds.filter((id) => !stage.approvals.some((a) => a.deciderId === id)),
+                nameOf,
+              ),
+            })}`}
         </p>
       )}
       {approved.length > 0 && (
@@ -103,7 +100,13 @@ function StageProgress({ request, nameOf }: { request: AccessRequest; nameOf: Na
       {stageProgress(request).map(({ stage, index, state }) => {
         const pendingIds = stage.approverIds.filter((id) => !stage.approvals.some((a) => a.deciderId === id));
         let text: string;
-        if (state === 'approved') text = t('popup.stageApproved', { names: namesOf(stage.approvals.map((a) => a.deciderId), nameOf) });
+        if (state === 'approved')
+          text = t('popup.stageApproved', {
+            names: namesOf(
+              stage.approvals.map((a) => a.deciderId),
+              nameOf,
+            ),
+          });
         else if (state === 'denied') text = t('popup.stageDenied', { name: (stage.decision && nameOf(stage.decision.deciderId)) ?? t('people.unknown') });
         else if (state === 'open') {
           const need = stillNeeded(stage);
@@ -134,7 +137,8 @@ function cardHints(request: AccessRequest, meId: string, nameOf: NameOf): string
   const index = stage ? request.stages.indexOf(stage) : -1;
   const forWhom = stage?.delegates?.find((d) => d.delegateId === meId);
   if (forWhom) hints.push(t('popup.delegatedToYou', { name: nameOf(forWhom.approverId) ?? t('people.unknown') }));
-  else if ((request.timeline ?? []).some((e) => e.kind === 'escalated' && e.stage === index && e.personIds.includes(meId))) hints.push(t('popup.escalatedToYou'));
+  else if ((request.timeline ?? []).some((e) => e.kind === 'escalated' && e.stage === index && e.personIds.includes(meId)))
+    hints.push(t('popup.escalatedToYou'));
   return hints;
 }
 
@@ -360,7 +364,12 @@ function FollowUp({ request, state, kind, onDone }: { request: AccessRequest; st
       return;
     }
     setBusy(true);
-    const result = await ask<RequestAnswer>({ type: kind === 'again' ? 'request.again' : 'request.extend', requestId: request.id, justification: justification.trim(), durationDays: days });
+    const result = await ask<RequestAnswer>({
+      type: kind === 'again' ? 'request.again' : 'request.extend',
+      requestId: request.id,
+      justification: justification.trim(),
+      durationDays: days,
+    });
     setBusy(false);
     if (!result.ok) setError(result.error.message);
     else await onDone();
@@ -429,7 +438,14 @@ function AnswerQuestion({ request, nameOf, onDone }: { request: AccessRequest; n
       </p>
       <label class="field">
         <span>{t('popup.answer')}</span>
-        <textarea ref={field} data-testid="al-answer" rows={2} maxLength={2000} value={answer} onInput={(e) => setAnswer((e.target as HTMLTextAreaElement).value)} />
+        <textarea
+          ref={field}
+          data-testid="al-answer"
+          rows={2}
+          maxLength={2000}
+          value={answer}
+          onInput={(e) => setAnswer((e.target as HTMLTextAreaElement).value)}
+        />
       </label>
       {error && (
         <p class="error" data-testid="al-error" role="alert">
@@ -517,12 +533,24 @@ export function MyRequest({
           </button>
         )}
         {request.status === 'denied' && (
-          <button type="button" class="link" data-testid="al-request-again" aria-expanded={followUp === 'again'} onClick={() => setFollowUp(followUp === 'again' ? null : 'again')}>
+          <button
+            type="button"
+            class="link"
+            data-testid="al-request-again"
+            aria-expanded={followUp === 'again'}
+            onClick={() => setFollowUp(followUp === 'again' ? null : 'again')}
+          >
             {t('popup.requestAgain')}
           </button>
         )}
         {expiresSoon(request) && (
-          <button type="button" class="link" data-testid="al-extend" aria-expanded={followUp === 'extend'} onClick={() => setFollowUp(followUp === 'extend' ? null : 'extend')}>
+          <button
+            type="button"
+            class="link"
+            data-testid="al-extend"
+            aria-expanded={followUp === 'extend'}
+            onClick={() => setFollowUp(followUp === 'extend' ? null : 'extend')}
+          >
             {t('popup.extend')}
           </button>
         )}
@@ -553,9 +581,17 @@ export function History({ state, nameOf }: { state: SignedIn; nameOf: NameOf }) 
       ) : (
         <ul class="mine">
           {items.map((h) => (
-            <li key={`${h.requestId}:${h.outcome}:${h.at}`} class="mine-item" data-testid="al-history-item" data-request-id={h.requestId} data-outcome={h.outcome}>
+            <li
+              key={`${h.requestId}:${h.outcome}:${h.at}`}
+              class="mine-item"
+              data-testid="al-history-item"
+              data-request-id={h.requestId}
+              data-outcome={h.outcome}
+            >
               <div class="row">
-                <span class={`chip chip--${h.outcome === 'approve' ? 'approved' : h.outcome === 'deny' ? 'denied' : 'needs-info'}`}>{t(`popup.hist.${h.outcome}`)}</span>
+                <span class={`chip chip--${h.outcome === 'approve' ? 'approved' : h.outcome === 'deny' ? 'denied' : 'needs-info'}`}>
+                  {t(`popup.hist.${h.outcome}`)}
+                </span>
                 <span class="muted" title={h.at}>
                   {formatRelative(h.at)}
                 </span>

@@ -32,7 +32,14 @@ export function arrange(s: SignedIn, queue: AccessRequest[], q: { search: string
   const shown = queue.filter((r) => {
     if (q.connectionId && r.connectionId !== q.connectionId) return false;
     if (!needle) return true;
-    const text = [nameOf(r.requesterId), r.justification, r.page?.object ?? '', r.page?.recordId ?? '', ...r.permissions, ...r.permissions.map((k) => labelFor(s, k, r.connectionId))]
+    const text = [
+      nameOf(r.requesterId),
+      r.justification,
+      r.page?.object ?? '',
+      r.page?.recordId ?? '',
+      ...r.permissions,
+      ...r.permissions.map((k) => labelFor(s, k, r.connectionId)),
+    ]
       .join(' ')
       .toLowerCase();
     return text.includes(needle);
@@ -98,7 +105,12 @@ export function Queue({ state: s, nameOf, onChanged }: { state: SignedIn; nameOf
   };
 
   /** Decides `requests` (held for undo), then offers "Undo" for them all. */
-  const decideAll = async (requests: AccessRequest[], outcome: 'approve' | 'deny' | 'needs-info', reason: string | null, durationDays: number | null = null) => {
+  const decideAll = async (
+    requests: AccessRequest[],
+    outcome: 'approve' | 'deny' | 'needs-info',
+    reason: string | null,
+    durationDays: number | null = null,
+  ) => {
     const ids: string[] = [];
     let failed: string | null = null;
     for (const r of requests) {
@@ -112,12 +124,12 @@ export function Queue({ state: s, nameOf, onChanged }: { state: SignedIn; nameOf
         outcome === 'needs-info'
           ? t('popup.askedOne', { name: who || t('people.unknown') })
           : outcome === 'approve'
-          ? requests.length === 1
-            ? t('popup.approvedOne', { name: who })
-            : t('popup.approvedMany', { n: ids.length })
-          : requests.length === 1
-            ? t('popup.deniedOne', { name: who })
-            : t('popup.deniedMany', { n: ids.length });
+            ? requests.length === 1
+              ? t('popup.approvedOne', { name: who })
+              : t('popup.approvedMany', { n: ids.length })
+            : requests.length === 1
+              ? t('popup.deniedOne', { name: who })
+              : t('popup.deniedMany', { n: ids.length });
       setUndo({ mutationIds: ids, text, until: Date.now() + UNDO_VISIBLE_MS });
     }
     setSelected(new Set());
@@ -239,7 +251,12 @@ export function Queue({ state: s, nameOf, onChanged }: { state: SignedIn; nameOf
               onInput={(e) => setSearch((e.target as HTMLInputElement).value)}
             />
             {connections.length > 1 && (
-              <select data-testid="al-queue-filter" aria-label={t('popup.filterCrm')} value={connectionId} onChange={(e) => setConnectionId((e.target as HTMLSelectElement).value)}>
+              <select
+                data-testid="al-queue-filter"
+                aria-label={t('popup.filterCrm')}
+                value={connectionId}
+                onChange={(e) => setConnectionId((e.target as HTMLSelectElement).value)}
+              >
                 <option value="">{t('popup.allCrms')}</option>
                 {connections.map((c) => (
                   <option key={c.id} value={c.id}>
@@ -248,7 +265,12 @@ export function Queue({ state: s, nameOf, onChanged }: { state: SignedIn; nameOf
                 ))}
               </select>
             )}
-            <select data-testid="al-queue-sort" aria-label={t('popup.sort')} value={sort} onChange={(e) => setSort((e.target as HTMLSelectElement).value as SortOrder)}>
+            <select
+              data-testid="al-queue-sort"
+              aria-label={t('popup.sort')}
+              value={sort}
+              onChange={(e) => setSort((e.target as HTMLSelectElement).value as SortOrder)}
+            >
               <option value="oldest">{t('popup.sortOldest')}</option>
               <option value="risk">{t('popup.sortRisk')}</option>
             </select>

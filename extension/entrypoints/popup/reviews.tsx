@@ -145,11 +145,17 @@ export function Reviews() {
               {i.connection.name} · {accessName(i)}
             </p>
             <p class="muted">
-              {t('reviews.grants', { keys: i.keys.slice(0, 3).map((k) => labelOf(k.label, k.key)).join(', ') })}
+              {t('reviews.grants', {
+                keys: i.keys
+                  .slice(0, 3)
+                  .map((k) => labelOf(k.label, k.key))
+                  .join(', '),
+              })}
               {i.keyCount > 3 && ` ${t('reviews.more', { n: i.keyCount - 3 })}`}
             </p>
             <p class="muted">
-              {i.person.title} · {i.account.lastLoginAt ? t('reviews.lastLogin', { date: formatDate(i.account.lastLoginAt) }) : ''} · {t('reviews.campaign', { name: i.campaignName, date: formatDate(i.dueAt) })}
+              {i.person.title} · {i.account.lastLoginAt ? t('reviews.lastLogin', { date: formatDate(i.account.lastLoginAt) }) : ''} ·{' '}
+              {t('reviews.campaign', { name: i.campaignName, date: formatDate(i.dueAt) })}
             </p>
             <div class="approve">
               <button type="button" class="button" data-testid="al-review-keep" disabled={busy} onClick={() => void decide([i.id], 'keep')}>
@@ -164,7 +170,14 @@ export function Reviews() {
       </ol>
       <label class="field">
         <span>{t('reviews.comment')}</span>
-        <textarea ref={commentField} rows={2} maxLength={2000} value={comment} data-testid="al-review-comment" onInput={(e) => setComment(e.currentTarget.value)} />
+        <textarea
+          ref={commentField}
+          rows={2}
+          maxLength={2000}
+          value={comment}
+          data-testid="al-review-comment"
+          onInput={(e) => setComment(e.currentTarget.value)}
+        />
       </label>
       {selected.size > 0 && (
         <div class="approve">
@@ -172,7 +185,13 @@ export function Reviews() {
           <button type="button" class="button" data-testid="al-review-keep-selected" disabled={busy} onClick={() => void decide([...selected], 'keep')}>
             {t('reviews.keepSelected')}
           </button>
-          <button type="button" class="button button--danger" data-testid="al-review-revoke-selected" disabled={busy} onClick={() => void decide([...selected], 'revoke')}>
+          <button
+            type="button"
+            class="button button--danger"
+            data-testid="al-review-revoke-selected"
+            disabled={busy}
+            onClick={() => void decide([...selected], 'revoke')}
+          >
             {t('reviews.revokeSelected')}
           </button>
         </div>

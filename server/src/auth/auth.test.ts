@@ -117,7 +117,7 @@ describe('sign-in', () => {
     expect((await signIn('ava@acme.test', 'ava-demo-2026', from('198.51.100.1'))).status).toBe(200);
   });
 
-  it('a correct password clears that client\'s failures for the account', async () => {
+  it("a correct password clears that client's failures for the account", async () => {
     for (let i = 0; i < 4; i++) await signIn('ava@acme.test', 'wrong');
     expect((await signIn('ava@acme.test', 'ava-demo-2026')).status).toBe(200);
     for (let i = 0; i < 5; i++) expect((await signIn('ava@acme.test', 'wrong')).status).toBe(401);

@@ -159,8 +159,7 @@ export class OidcClient {
       const said = error.error_description ? `${error.error_description} (${error.error})` : error.error;
       return new SsoRefusal(401, 'sso_denied', `${this.name} did not sign you in: ${said}`, `provider_error: ${error.error}`);
     }
-    if (error instanceof client.ResponseBodyError)
-      return new SsoRefusal(401, 'sso_invalid_response', this.#unverifiable(), `token_error: ${error.error}`);
+    if (error instanceof client.ResponseBodyError) return new SsoRefusal(401, 'sso_invalid_response', this.#unverifiable(), `token_error: ${error.error}`);
     if (isUnreachable(error))
       return new SsoRefusal(502, 'sso_provider_unreachable', `${this.name} could not be reached. Try again later.`, `provider_unreachable: ${describe(error)}`);
     return new SsoRefusal(401, 'sso_invalid_response', this.#unverifiable(), `response_rejected: ${describe(error)}`);

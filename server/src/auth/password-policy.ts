@@ -7,8 +7,20 @@ export const PASSWORD_MIN_LENGTH = 12;
 export const PASSWORD_MAX_LENGTH = 1024;
 
 const COMMON = new Set([
-  'password1234', 'password12345', 'passwordpassword', '123456789012', '1234567890123', 'qwertyuiopas', 'qwerty123456',
-  'iloveyou1234', 'administrator', 'admin1234567', 'changeme1234', 'letmein12345', 'welcome12345', 'accesslens12',
+  'password1234',
+  'password12345',
+  'passwordpassword',
+  '123456789012',
+  '1234567890123',
+  'qwertyuiopas',
+  'qwerty123456',
+  'iloveyou1234',
+  'administrator',
+  'admin1234567',
+  'changeme1234',
+  'letmein12345',
+  'welcome12345',
+  'accesslens12',
 ]);
 
 /** Why `password` is refused, or null when it is acceptable. */

@@ -58,8 +58,7 @@ export async function reserveSignInAttempt(db: Db, email: string, address: strin
     if (pair >= FREE_ATTEMPTS_PER_ACCOUNT_AND_CLIENT)
       waits.push({ until: Number(c.pair_last) + progressiveDelay(pair, FREE_ATTEMPTS_PER_ACCOUNT_AND_CLIENT), reason: 'account_and_client' });
     const client = Number(c.client);
-    if (client >= FREE_ATTEMPTS_PER_CLIENT)
-      waits.push({ until: Number(c.client_last) + progressiveDelay(client, FREE_ATTEMPTS_PER_CLIENT), reason: 'client' });
+    if (client >= FREE_ATTEMPTS_PER_CLIENT) waits.push({ until: Number(c.client_last) + progressiveDelay(client, FREE_ATTEMPTS_PER_CLIENT), reason: 'client' });
     if (client > 0) {
       // Only a client that has failed is held back by the account's failures from elsewhere.
       const account = Number(
@@ -87,7 +86,5 @@ export async function settleSignIn(tx: Transaction, reservation: number, email: 
 }
 
 export async function pruneSignInAttempts(db: Db, now: Date): Promise<void> {
-  await db.transaction((tx) =>
-    tx.execute({ sql: 'DELETE FROM sign_in_attempts WHERE at <= ?', args: [now.getTime() - SIGN_IN_WINDOW_MS] }),
-  );
+  await db.transaction((tx) => tx.execute({ sql: 'DELETE FROM sign_in_attempts WHERE at <= ?', args: [now.getTime() - SIGN_IN_WINDOW_MS] }));
 }

@@ -29,11 +29,7 @@ export function sessionExpiry(lastVerifiedAt: Date): Date {
 }
 
 /** Creates a session inside the caller's transaction; the token is returned once and never stored. */
-export async function createSession(
-  tx: Transaction,
-  personId: string,
-  now: Date,
-): Promise<{ token: string; session: SessionInfo }> {
+export async function createSession(tx: Transaction, personId: string, now: Date): Promise<{ token: string; session: SessionInfo }> {
   const id = randomBase32(20);
   const secret = randomBase32(32);
   await tx.execute({
@@ -46,9 +42,7 @@ export async function createSession(
   };
 }
 
-export type SessionValidation =
-  | { ok: true; session: SessionInfo; person: Person; position: DbPosition }
-  | { ok: false };
+export type SessionValidation = { ok: true; session: SessionInfo; person: Person; position: DbPosition } | { ok: false };
 
 /**
  * Validated sessions kept in memory, per database handle, while nothing was written: a hit costs a
@@ -102,7 +96,13 @@ export async function validateSessionToken(db: Db, token: string, now: Date): Pr
       return {
         ok: true,
         person: cached.person,
-        session: { id, personId: cached.person.id, createdAt: cached.createdAt, lastVerifiedAt: cached.lastVerifiedAt, expiresAt: sessionExpiry(cached.lastVerifiedAt) },
+        session: {
+          id,
+          personId: cached.person.id,
+          createdAt: cached.createdAt,
+          lastVerifiedAt: cached.lastVerifiedAt,
+          expiresAt: sessionExpiry(cached.lastVerifiedAt),
+        },
         position: cached.position,
       };
     }
@@ -130,9 +130,7 @@ export async function validateSessionToken(db: Db, token: string, now: Date): Pr
   let verified = lastVerifiedAt;
   if (now.getTime() - lastVerifiedAt.getTime() >= SESSION_REFRESH_INTERVAL_MS) {
     verified = now;
-    await db.transaction((tx) =>
-      tx.execute({ sql: 'UPDATE sessions SET last_verified_at = ? WHERE id = ?', args: [now.getTime(), id] }),
-    );
+    await db.transaction((tx) => tx.execute({ sql: 'UPDATE sessions SET last_verified_at = ? WHERE id = ?', args: [now.getTime(), id] }));
   }
   const createdAt = new Date(Number(row.created_at));
   const position = { instanceId: String(row.instance_id), version: Number(row.db_version) };

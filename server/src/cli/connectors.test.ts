@@ -30,8 +30,24 @@ async function seeded(env: Record<string, string> = {}) {
 async function add(t: Awaited<ReturnType<typeof seeded>>, credentials: unknown, extra: string[] = []) {
   t.stdin.end(JSON.stringify(credentials));
   return runCli(
-    ['connection', 'add', '--id', 'sf-globex', '--kind', 'salesforce', '--name', 'Globex Salesforce', '--hosts', 'globex.my.salesforce.com',
-      '--mode', 'provision', '--settings', JSON.stringify({ instanceUrl: sf.url }), '--credentials-stdin', ...extra],
+    [
+      'connection',
+      'add',
+      '--id',
+      'sf-globex',
+      '--kind',
+      'salesforce',
+      '--name',
+      'Globex Salesforce',
+      '--hosts',
+      'globex.my.salesforce.com',
+      '--mode',
+      'provision',
+      '--settings',
+      JSON.stringify({ instanceUrl: sf.url }),
+      '--credentials-stdin',
+      ...extra,
+    ],
     t.io,
   );
 }
@@ -68,7 +84,12 @@ describe('connection add / test / list', () => {
     const t = await seeded();
     const file = join(t.dir, 'creds.json');
     writeFileSync(file, JSON.stringify({ flow: 'client_credentials', clientId: 'x' }), { mode: 0o600 });
-    expect(await runCli(['connection', 'add', '--kind', 'salesforce', '--name', 'G', '--settings', JSON.stringify({ instanceUrl: sf.url }), '--credentials-file', file], t.io)).toBe(65);
+    expect(
+      await runCli(
+        ['connection', 'add', '--kind', 'salesforce', '--name', 'G', '--settings', JSON.stringify({ instanceUrl: sf.url }), '--credentials-file', file],
+        t.io,
+      ),
+    ).toBe(65);
     expect(t.err.join('\n')).toContain('invalid credentials.clientSecret: is required');
     expect(await runCli(['connection', 'add', '--kind', 'salesforce', '--name', 'G', '--client-secret', 'oops'], t.io)).toBe(64);
     expect(t.err.join('\n')).toContain('unknown option --client-secret');

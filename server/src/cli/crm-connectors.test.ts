@@ -53,8 +53,25 @@ describe('Dynamics 365 from the CLI', () => {
   async function add(env: Record<string, string>, credentials: unknown) {
     return cli(
       env,
-      ['connection', 'add', '--id', 'dyn-globex', '--kind', 'dynamics', '--name', 'Globex Dynamics', '--hosts', 'globex.crm4.dynamics.com', '--tenant', 'globex',
-        '--mode', 'provision', '--settings', JSON.stringify({ orgUrl: dv.url, tenantId: DEMO_DYNAMICS_TENANT, tokenUrl: dv.tokenUrl(DEMO_DYNAMICS_TENANT) }), '--credentials-stdin'],
+      [
+        'connection',
+        'add',
+        '--id',
+        'dyn-globex',
+        '--kind',
+        'dynamics',
+        '--name',
+        'Globex Dynamics',
+        '--hosts',
+        'globex.crm4.dynamics.com',
+        '--tenant',
+        'globex',
+        '--mode',
+        'provision',
+        '--settings',
+        JSON.stringify({ orgUrl: dv.url, tenantId: DEMO_DYNAMICS_TENANT, tokenUrl: dv.tokenUrl(DEMO_DYNAMICS_TENANT) }),
+        '--credentials-stdin',
+      ],
       JSON.stringify(credentials),
     );
   }
@@ -86,11 +103,15 @@ describe('Dynamics 365 from the CLI', () => {
     expect(failed.err).toContain('prvReadTeam');
   });
 
-  it('names the wrong field; a refused secret fails the test with Entra ID\'s words', async () => {
+  it("names the wrong field; a refused secret fails the test with Entra ID's words", async () => {
     dv = await startFakeDynamics({ org: demoDynamicsOrg(NOW), clients: [DEMO_DYNAMICS_APP], appUserId: DEMO_DYNAMICS_APP_USER, now: () => NOW });
     cleanup.push(() => dv.close());
     const env = await seeded();
-    const bad = await cli(env, ['connection', 'add', '--kind', 'dynamics', '--name', 'G', '--settings', JSON.stringify({ orgUrl: dv.url }), '--credentials-stdin'], '{"clientId":"x","clientSecret":"y"}');
+    const bad = await cli(
+      env,
+      ['connection', 'add', '--kind', 'dynamics', '--name', 'G', '--settings', JSON.stringify({ orgUrl: dv.url }), '--credentials-stdin'],
+      '{"clientId":"x","clientSecret":"y"}',
+    );
     expect(bad.code).toBe(65);
     expect(bad.err).toContain('settings.tenantId: is required');
     expect((await add(env, { clientId: DEMO_DYNAMICS_APP.clientId, clientSecret: 'wrong' })).code).toBe(0);
@@ -107,8 +128,25 @@ describe('HubSpot from the CLI', () => {
   async function add(env: Record<string, string>, credentials: unknown) {
     return cli(
       env,
-      ['connection', 'add', '--id', 'hs-globex', '--kind', 'hubspot', '--name', 'Globex HubSpot', '--hosts', 'app.hubspot.com,app-eu1.hubspot.com', '--tenant', '4242424',
-        '--mode', 'provision', '--settings', JSON.stringify({ apiUrl: hs.url, ...DEMO_HUBSPOT_SETTINGS }), '--credentials-stdin'],
+      [
+        'connection',
+        'add',
+        '--id',
+        'hs-globex',
+        '--kind',
+        'hubspot',
+        '--name',
+        'Globex HubSpot',
+        '--hosts',
+        'app.hubspot.com,app-eu1.hubspot.com',
+        '--tenant',
+        '4242424',
+        '--mode',
+        'provision',
+        '--settings',
+        JSON.stringify({ apiUrl: hs.url, ...DEMO_HUBSPOT_SETTINGS }),
+        '--credentials-stdin',
+      ],
       JSON.stringify(credentials),
     );
   }

@@ -50,7 +50,7 @@ describe('pnpm accesslens admin create', () => {
     expect(res.status).toBe(200);
     const { token } = (await res.json()) as { token: string };
     expect((await app.request('/api/admin/people', { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
-    const audit = await db.execute("SELECT action FROM audit_events ORDER BY seq");
+    const audit = await db.execute('SELECT action FROM audit_events ORDER BY seq');
     expect(audit.rows.map((r) => r.action)).toEqual(['person.created', 'auth.password_set', 'auth.signed_in']);
     expect(await verifyAuditChain(db)).toMatchObject({ ok: true });
   });
@@ -75,7 +75,9 @@ describe('pnpm accesslens admin create', () => {
     expect(await adminCreate(t, PASSWORD)).toBe(0);
     const again = testIo({ DATABASE_URL: t.io.env.DATABASE_URL });
     expect(await adminCreate(again, PASSWORD, ['--email', 'root@example.com', '--name', 'Other'])).toBe(1);
-    expect(again.err.join('\n')).toMatch(/^refused: root@example\.com is already in the directory \(id p-.+, active, roles requester, admin\)\. Nothing was changed\./);
+    expect(again.err.join('\n')).toMatch(
+      /^refused: root@example\.com is already in the directory \(id p-.+, active, roles requester, admin\)\. Nothing was changed\./,
+    );
     const bad = testIo();
     expect(await adminCreate(bad, PASSWORD, ['--email', 'not-an-email', '--name', 'X'])).toBe(1);
     expect(bad.err[0]).toBe('--email: must be an email address (got "not-an-email")');
@@ -101,7 +103,9 @@ describe('pnpm accesslens import people', () => {
     expect(t.out[0]).toMatch(/^ok: 2 rows — 2 created, 0 updated, 0 unchanged/);
     expect(t.out[1]).toBe('directory events: 0 departed, 0 deactivated, 0 moved');
     const db = await dbOf(t);
-    const rows = await db.execute("SELECT name, manager_id, (SELECT id FROM people WHERE email = 'boss@acme.test') AS boss FROM people WHERE email = 'rep@acme.test'");
+    const rows = await db.execute(
+      "SELECT name, manager_id, (SELECT id FROM people WHERE email = 'boss@acme.test') AS boss FROM people WHERE email = 'rep@acme.test'",
+    );
     expect(rows.rows[0]).toMatchObject({ name: '李伟' });
     expect(rows.rows[0]!.manager_id).toBe(rows.rows[0]!.boss);
   });

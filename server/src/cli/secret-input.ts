@@ -22,7 +22,9 @@ export async function readCredentials(ctx: CliContext, flags: Set<string>, value
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new UsageError(`the credentials ${fromStdin ? 'on stdin' : `in ${file}`} are not JSON (e.g. {"flow":"client_credentials","clientId":"…","clientSecret":"…"})`);
+    throw new UsageError(
+      `the credentials ${fromStdin ? 'on stdin' : `in ${file}`} are not JSON (e.g. {"flow":"client_credentials","clientId":"…","clientSecret":"…"})`,
+    );
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError('the credentials must be a JSON object');
   return parsed as Record<string, unknown>;

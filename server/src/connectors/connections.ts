@@ -208,8 +208,20 @@ export async function createConnection(
       await w.tx.execute({
         sql: `INSERT INTO crm_connections (id, kind, name, hosts, settings, tenant, mode, automatic_change, schedule_minutes, enabled, created_at, updated_at, version)
               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,
-        args: [connectionId, body.kind, body.name, JSON.stringify(body.hosts), JSON.stringify(settings), body.tenant, body.mode, body.automaticChange ? 1 : 0,
-          body.scheduleMinutes, w.nowIso, w.nowIso, await w.version()],
+        args: [
+          connectionId,
+          body.kind,
+          body.name,
+          JSON.stringify(body.hosts),
+          JSON.stringify(settings),
+          body.tenant,
+          body.mode,
+          body.automaticChange ? 1 : 0,
+          body.scheduleMinutes,
+          w.nowIso,
+          w.nowIso,
+          await w.version(),
+        ],
       });
       await ensureState(w.tx, connectionId);
       if (credentials) {
@@ -244,7 +256,13 @@ export async function createConnection(
 
 // ---------- secrets ----------
 
-export async function storeCredentials(tx: Transaction, box: SecretBox, connectionId: string, credentials: Record<string, unknown> | null, nowIso: string): Promise<void> {
+export async function storeCredentials(
+  tx: Transaction,
+  box: SecretBox,
+  connectionId: string,
+  credentials: Record<string, unknown> | null,
+  nowIso: string,
+): Promise<void> {
   // New credentials invalidate any token issued for the old ones.
   await tx.execute({ sql: "DELETE FROM connection_secrets WHERE connection_id = ? AND purpose = 'token'", args: [connectionId] });
   if (credentials === null) {
@@ -355,14 +373,16 @@ export async function openConnector(db: Db, box: SecretBox, connectionId: string
   if (!connection) return { ok: false, reason: { code: 'disabled', message: `There is no connection "${connectionId}".` }, connection: null };
   if (!connection.enabled) return { ok: false, reason: { code: 'disabled', message: `The connection ${connection.name} is disabled.` }, connection };
   const definition = connectorFor(connection.kind);
-  if (!definition)
-    return { ok: false, reason: { code: 'no-connector', message: `AccessLens has no ${connection.kind} connector yet.` }, connection };
+  if (!definition) return { ok: false, reason: { code: 'no-connector', message: `AccessLens has no ${connection.kind} connector yet.` }, connection };
   const settings = definition.settingsSchema.safeParse(connection.settings);
   if (!settings.success) {
     const issue = settings.error.issues[0];
     return {
       ok: false,
-      reason: { code: 'no-credentials', message: `The connection is not fully set up (settings.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}).` },
+      reason: {
+        code: 'no-credentials',
+        message: `The connection is not fully set up (settings.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}).`,
+      },
       connection,
     };
   }

@@ -93,11 +93,29 @@ export interface ImportPlan {
   bundlesRemove: { id: string; externalId: string; name: string }[];
   accountsCreate: (Omit<CurrentAccount, 'id'> & { id: string })[];
   /** `audited`: active or username changed (a last login alone is refreshed quietly). */
-  accountsUpdate: { id: string; personId: string; username: string; active: boolean; lastLoginAt: string | null; createdAt: string | null; audited: boolean; before: { username: string; active: boolean } }[];
+  accountsUpdate: {
+    id: string;
+    personId: string;
+    username: string;
+    active: boolean;
+    lastLoginAt: string | null;
+    createdAt: string | null;
+    audited: boolean;
+    before: { username: string; active: boolean };
+  }[];
   accountsDeactivate: { id: string; personId: string; externalUserId: string }[];
   unmatchedUpsert: CrmUser[];
   unmatchedDelete: string[];
-  assignmentsCreate: { id: string; accountId: string; personId: string; bundleId: string; externalId: string; grantedAt: string; expiresAt: string | null; outsideProcess: boolean }[];
+  assignmentsCreate: {
+    id: string;
+    accountId: string;
+    personId: string;
+    bundleId: string;
+    externalId: string;
+    grantedAt: string;
+    expiresAt: string | null;
+    outsideProcess: boolean;
+  }[];
   assignmentsLink: { id: string; externalId: string }[];
   assignmentsUpdate: { id: string; accountId: string; personId: string; expiresAt: string | null; before: string | null }[];
   assignmentsRemove: { id: string; accountId: string; personId: string; bundleId: string; externalId: string | null; requestId: string | null }[];
@@ -128,7 +146,14 @@ export function catalogDefaults(kind: CrmKind, connectionId: string, key: string
     if (p.kind === 'object') risk = p.action === 'read' ? 'low' : p.action === 'create' || p.action === 'edit' ? 'medium' : 'high';
     else if (p.kind === 'field') risk = p.action === 'edit' ? 'medium' : 'low';
   }
-  return { key, labels: defaultLabels(key), risk, maxDurationDays: DEFAULT_MAX_DAYS_BY_RISK[risk], requestable: risk === 'low' || risk === 'medium', requiredTrainings: [] };
+  return {
+    key,
+    labels: defaultLabels(key),
+    risk,
+    maxDurationDays: DEFAULT_MAX_DAYS_BY_RISK[risk],
+    requestable: risk === 'low' || risk === 'medium',
+    requiredTrainings: [],
+  };
 }
 
 export function planImport(current: CurrentState, crm: CrmSnapshot, nowIso: string, makeId: IdMaker): ImportPlan {
@@ -152,7 +177,8 @@ export function planImport(current: CurrentState, crm: CrmSnapshot, nowIso: stri
   // ---------- catalog ----------
   const keys = new Set<string>();
   for (const b of crm.bundles.items) for (const k of b.permissions) keys.add(k);
-  for (const k of [...keys].sort()) if (!current.catalogKeys.has(k) && parsePermissionKey(k).ok) plan.catalog.push(catalogDefaults(current.kind, current.connectionId, k));
+  for (const k of [...keys].sort())
+    if (!current.catalogKeys.has(k) && parsePermissionKey(k).ok) plan.catalog.push(catalogDefaults(current.kind, current.connectionId, k));
 
   // ---------- bundles ----------
   const bundleByExt = new Map(current.bundles.map((b) => [b.externalId, b] as const));
@@ -196,7 +222,8 @@ export function planImport(current: CurrentState, crm: CrmSnapshot, nowIso: stri
       });
   }
   if (crm.bundles.complete)
-    for (const b of current.bundles) if (!b.removed && !seenBundles.has(b.externalId)) plan.bundlesRemove.push({ id: b.id, externalId: b.externalId, name: b.name });
+    for (const b of current.bundles)
+      if (!b.removed && !seenBundles.has(b.externalId)) plan.bundlesRemove.push({ id: b.id, externalId: b.externalId, name: b.name });
 
   // ---------- users ----------
   const accountByExt = new Map(current.accounts.map((a) => [a.externalUserId, a] as const));
@@ -243,7 +270,8 @@ export function planImport(current: CurrentState, crm: CrmSnapshot, nowIso: stri
     });
   }
   if (crm.users.complete)
-    for (const a of current.accounts) if (a.active && !seenUsers.has(a.externalUserId)) plan.accountsDeactivate.push({ id: a.id, personId: a.personId, externalUserId: a.externalUserId });
+    for (const a of current.accounts)
+      if (a.active && !seenUsers.has(a.externalUserId)) plan.accountsDeactivate.push({ id: a.id, personId: a.personId, externalUserId: a.externalUserId });
 
   // ---------- assignments ----------
   const byExt = new Map<string, CurrentAssignment>();

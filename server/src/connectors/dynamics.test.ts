@@ -61,7 +61,10 @@ async function requestStatus(id: string) {
   const row = r.rows[0]!;
   return {
     status: String(row.status),
-    fulfilment: row.fulfilment === null ? null : (JSON.parse(String(row.fulfilment)) as { state: string; reason: { code: string; message: string } | null; mode: string }),
+    fulfilment:
+      row.fulfilment === null
+        ? null
+        : (JSON.parse(String(row.fulfilment)) as { state: string; reason: { code: string; message: string } | null; mode: string }),
     grantedAt: row.granted_at as string | null,
     expiresAt: row.expires_at as string | null,
   };
@@ -106,8 +109,19 @@ describe('test', () => {
   it('signs in through Entra ID and says what the application user can do', async () => {
     await connect();
     const res = await h.post(cara, '/api/admin/connections/dyn-acme/test', {});
-    const body = (await res.json()) as { ok: boolean; identity: { userId: string; username: string }; canRead: boolean; canProvision: boolean; checks: { id: string; ok: boolean }[] };
-    expect(body).toMatchObject({ ok: true, canRead: true, canProvision: true, identity: { userId: DEMO_DYNAMICS_APP_USER, username: 'accesslens-app@acme.onmicrosoft.com' } });
+    const body = (await res.json()) as {
+      ok: boolean;
+      identity: { userId: string; username: string };
+      canRead: boolean;
+      canProvision: boolean;
+      checks: { id: string; ok: boolean }[];
+    };
+    expect(body).toMatchObject({
+      ok: true,
+      canRead: true,
+      canProvision: true,
+      identity: { userId: DEMO_DYNAMICS_APP_USER, username: 'accesslens-app@acme.onmicrosoft.com' },
+    });
     expect(body.checks.map((c) => c.id)).toEqual(['sign-in', 'read-users', 'read-roles', 'read-assignments', 'read-last-logins', 'assign-roles']);
   });
 });
@@ -167,7 +181,10 @@ describe('import', () => {
     // In Dataverse, by hand: Ava gets Sales Manager; Ben loses his; Ava signs in; Dan is disabled;
     // a "Deal Desk" team holding System Administrator gets Ben as a member; a new role is created.
     dv.org.systemuserroles.push({ systemuserroleid: crypto.randomUUID(), systemuserid: AVA, roleid: SALES_MANAGER });
-    dv.org.systemuserroles.splice(dv.org.systemuserroles.findIndex((l) => l.systemuserid === BEN && l.roleid === SALES_MANAGER), 1);
+    dv.org.systemuserroles.splice(
+      dv.org.systemuserroles.findIndex((l) => l.systemuserid === BEN && l.roleid === SALES_MANAGER),
+      1,
+    );
     dv.org.audits.push({ auditid: crypto.randomUUID(), action: 64, createdon: now, _objectid_value: AVA, objecttypecode: 'systemuser' });
     Object.assign(dv.org.systemusers.find((u) => u.systemuserid === DAN)!, { isdisabled: true, modifiedon: now });
     const team = crypto.randomUUID();
@@ -181,9 +198,18 @@ describe('import', () => {
     expect(run.incremental).toBe(true);
     // Only Dan (modified) and Ava (signed in) are read again.
     expect(run.read.users).toBe(2);
-    expect(run.changes).toMatchObject({ assignmentsFound: 2, outsideProcess: 2, assignmentsRemoved: 1, bundlesCreated: 1, accountsChanged: 1, lastLoginsRefreshed: 1 });
+    expect(run.changes).toMatchObject({
+      assignmentsFound: 2,
+      outsideProcess: 2,
+      assignmentsRemoved: 1,
+      bundlesCreated: 1,
+      accountsChanged: 1,
+      lastLoginsRefreshed: 1,
+    });
 
-    const found = await h.db.execute("SELECT outside_process, external_id FROM assignments WHERE account_id = 'acct-dyn-acme-ava' AND bundle_id = 'dyn-sales-manager' AND revoked_at IS NULL");
+    const found = await h.db.execute(
+      "SELECT outside_process, external_id FROM assignments WHERE account_id = 'acct-dyn-acme-ava' AND bundle_id = 'dyn-sales-manager' AND revoked_at IS NULL",
+    );
     expect(found.rows).toHaveLength(1);
     expect(Number(found.rows[0]!.outside_process)).toBe(1);
     expect(found.rows[0]!.external_id).toBe(`${AVA}/${SALES_MANAGER}`);
@@ -193,7 +219,10 @@ describe('import', () => {
     expect(ava.rows[0]!.last_login_at).toBe(now);
     const dan = await h.db.execute("SELECT active FROM crm_accounts WHERE id = 'acct-dyn-acme-dan'");
     expect(Number(dan.rows[0]!.active)).toBe(0);
-    const teamBundle = await h.db.execute('SELECT b.kind, b.name, (SELECT included_id FROM bundle_includes WHERE bundle_id = b.id) AS included FROM bundles b WHERE b.external_id = ?', [team]);
+    const teamBundle = await h.db.execute(
+      'SELECT b.kind, b.name, (SELECT included_id FROM bundle_includes WHERE bundle_id = b.id) AS included FROM bundles b WHERE b.external_id = ?',
+      [team],
+    );
     expect({ ...teamBundle.rows[0] }).toEqual({ kind: 'team', name: 'Deal Desk', included: 'dyn-sysadmin' });
 
     const f = await h.get(cara, '/api/findings?kind=outside-process&connectionId=dyn-acme');
@@ -220,7 +249,13 @@ describe('import', () => {
         applicationid: null,
         accessmode: 0,
       });
-    dv.fail({ method: 'GET', path: /\/systemusers\?.*\$skiptoken=10/, status: 429, body: { error: { code: '0x80072322', message: 'Number of requests exceeded the limit of 6000 over time window of 300 seconds.' } }, headers: { 'Retry-After': '1' } });
+    dv.fail({
+      method: 'GET',
+      path: /\/systemusers\?.*\$skiptoken=10/,
+      status: 429,
+      body: { error: { code: '0x80072322', message: 'Number of requests exceeded the limit of 6000 over time window of 300 seconds.' } },
+      headers: { 'Retry-After': '1' },
+    });
     const first = await importNow();
     expect(first.status).toBe('succeeded');
     expect(first.read.users).toBe(35);
@@ -263,7 +298,14 @@ describe('import', () => {
 
   it('without access to audits the import succeeds, says why last logins are unknown and keeps the ones AccessLens has', async () => {
     await dv.close();
-    dv = await startFakeDynamics({ org: demoDynamicsOrg(h.clock.now()), clients: [DEMO_DYNAMICS_APP], appUserId: DEMO_DYNAMICS_APP_USER, now: h.clock.now, appPrivileges: ['prvAssignRole'], omitPrivilegeNames: true });
+    dv = await startFakeDynamics({
+      org: demoDynamicsOrg(h.clock.now()),
+      clients: [DEMO_DYNAMICS_APP],
+      appUserId: DEMO_DYNAMICS_APP_USER,
+      now: h.clock.now,
+      appPrivileges: ['prvAssignRole'],
+      omitPrivilegeNames: true,
+    });
     await connect();
     const before = await h.db.execute("SELECT last_login_at FROM crm_accounts WHERE id = 'acct-dyn-acme-ava'");
     const run = await importNow();
@@ -286,7 +328,9 @@ describe('import', () => {
     const run = await importNow();
     expect(run.status).toBe('failed');
     expect(run.error).toContain('0x80060888');
-    const held = await h.db.execute("SELECT COUNT(*) AS n FROM assignments WHERE revoked_at IS NULL AND account_id IN (SELECT id FROM crm_accounts WHERE connection_id = 'dyn-acme')");
+    const held = await h.db.execute(
+      "SELECT COUNT(*) AS n FROM assignments WHERE revoked_at IS NULL AND account_id IN (SELECT id FROM crm_accounts WHERE connection_id = 'dyn-acme')",
+    );
     expect(Number(held.rows[0]!.n)).toBe(4);
   });
 });
@@ -406,7 +450,12 @@ describe('fulfilment', () => {
     await h.mutate(ava, [m]);
     await h.mutate(ben, [decisionMutation(m.args.requestId, 'approve')]);
     await h.worker.runDue();
-    expect(dv.associateAttempts.map((a) => [a.roleId, a.ok]).sort()).toEqual([[caseViewer, true], [invoiceViewer, false]].sort());
+    expect(dv.associateAttempts.map((a) => [a.roleId, a.ok]).sort()).toEqual(
+      [
+        [caseViewer, true],
+        [invoiceViewer, false],
+      ].sort(),
+    );
     const r = await requestStatus(m.args.requestId);
     expect(r).toMatchObject({ status: 'approved', fulfilment: { state: 'admin-task', reason: { code: 'crm-refused' } } });
     expect(r.fulfilment?.reason?.message).toContain('0x8004f507');
@@ -422,7 +471,13 @@ describe('fulfilment', () => {
     await importNow();
     const ava = await h.signIn('ava@acme.test');
     const ben = await h.signIn('ben@acme.test');
-    dv.fail({ method: 'POST', path: /systemuserroles_association\/\$ref/, status: 429, body: { error: { code: '0x80072321', message: 'Combined execution time of incoming requests exceeded limit.' } }, headers: { 'Retry-After': '120' } });
+    dv.fail({
+      method: 'POST',
+      path: /systemuserroles_association\/\$ref/,
+      status: 429,
+      body: { error: { code: '0x80072321', message: 'Combined execution time of incoming requests exceeded limit.' } },
+      headers: { 'Retry-After': '120' },
+    });
     const m = createMutation({ connectionId: 'dyn-acme', permissions: ['object:opportunity:read'], page: null });
     await h.mutate(ava, [m]);
     await h.mutate(ben, [decisionMutation(m.args.requestId, 'approve')]);

@@ -81,7 +81,9 @@ export const dynamicsSettings = z
     tokenUrl: serviceUrl('https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token').optional(),
     /** Default `{orgUrl}/.default`. */
     scope: required().optional(),
-    apiVersion: text().regex(/^9\.\d$/, 'must look like 9.2').default('9.2'),
+    apiVersion: text()
+      .regex(/^9\.\d$/, 'must look like 9.2')
+      .default('9.2'),
     /** Rows per page (`Prefer: odata.maxpagesize`), at most 5,000. */
     pageSize: z.number().int().min(10).max(5000).default(5000),
     /** How far back the first import reads user access audits for last logins. */
@@ -159,10 +161,14 @@ async function authenticate(ctx: Omit<Ctx, 'tokens'>): Promise<StoredToken> {
   });
   const body = (res.body ?? {}) as Row;
   if (res.status === 400 || res.status === 401) {
-    throw new CrmError('auth', `Microsoft Entra ID refused the credentials (${String(body.error ?? res.status)}: ${String(body.error_description ?? '').split('\n')[0]}).`, {
-      status: res.status,
-      code: String(body.error ?? ''),
-    });
+    throw new CrmError(
+      'auth',
+      `Microsoft Entra ID refused the credentials (${String(body.error ?? res.status)}: ${String(body.error_description ?? '').split('\n')[0]}).`,
+      {
+        status: res.status,
+        code: String(body.error ?? ''),
+      },
+    );
   }
   if (res.status !== 200 || typeof body.access_token !== 'string')
     throw new CrmError('protocol', `The Microsoft Entra token endpoint answered ${res.status} (${describe(res.body)}).`, { status: res.status });
@@ -287,7 +293,12 @@ class DynamicsClient implements CrmClient {
 
   async read(cursor: unknown, progress: (p: ReadProgress) => void) {
     const prior = z
-      .object({ usersSince: z.string().optional(), fullUsersAt: z.string().optional(), auditSince: z.string().optional(), lastLogins: z.record(z.string(), z.string()).optional() })
+      .object({
+        usersSince: z.string().optional(),
+        fullUsersAt: z.string().optional(),
+        auditSince: z.string().optional(),
+        lastLogins: z.record(z.string(), z.string()).optional(),
+      })
       .catch({})
       .parse(cursor ?? {}) as DynamicsCursor;
     const now = this.ctx.now();
@@ -483,8 +494,8 @@ class DynamicsClient implements CrmClient {
   async holdings(userExternalId: string): Promise<CrmHolding[]> {
     const user = guid(userExternalId);
     if (!user) throw new CrmError('refused', `"${userExternalId}" is not a Dataverse user id.`);
-    const roles = await this.listAll(`systemusers(${user})/systemuserroles_association?$select=roleid,_parentrootroleid_value`, 'Read the user\'s roles');
-    const teams = await this.listAll(`systemusers(${user})/teammembership_association?$select=teamid`, 'Read the user\'s teams');
+    const roles = await this.listAll(`systemusers(${user})/systemuserroles_association?$select=roleid,_parentrootroleid_value`, "Read the user's roles");
+    const teams = await this.listAll(`systemusers(${user})/teammembership_association?$select=teamid`, "Read the user's teams");
     const out: CrmHolding[] = [];
     for (const r of roles) {
       const role = guid(r.roleid);
@@ -499,10 +510,13 @@ class DynamicsClient implements CrmClient {
 
   /** The copy of a root role in the user's business unit (a user can hold only those). */
   async #roleForUser(user: string, root: string): Promise<string | null> {
-    const u = await this.#get(this.#api(`systemusers(${user})?$select=_businessunitid_value`), 'Read the user\'s business unit');
+    const u = await this.#get(this.#api(`systemusers(${user})?$select=_businessunitid_value`), "Read the user's business unit");
     const unit = guid(u._businessunitid_value);
     if (!unit) throw new CrmError('protocol', `Dataverse gave no business unit for user ${user}.`);
-    const copies = await this.listAll(`roles?$select=roleid&$filter=_parentrootroleid_value eq ${root} and _businessunitid_value eq ${unit}`, 'Find the role in the user\'s business unit');
+    const copies = await this.listAll(
+      `roles?$select=roleid&$filter=_parentrootroleid_value eq ${root} and _businessunitid_value eq ${unit}`,
+      "Find the role in the user's business unit",
+    );
     return guid(copies[0]?.roleid);
   }
 
@@ -527,7 +541,8 @@ class DynamicsClient implements CrmClient {
         body: { '@odata.id': this.#api(`roles(${role})`) },
       });
       const e = dvError(res.body);
-      if (res.status === 204 || res.status === 200 || e?.code === DUPLICATE) out.push({ bundleExternalId: b.externalId, ok: true, externalId: roleAssignmentId(user, role) });
+      if (res.status === 204 || res.status === 200 || e?.code === DUPLICATE)
+        out.push({ bundleExternalId: b.externalId, ok: true, externalId: roleAssignmentId(user, role) });
       else out.push({ bundleExternalId: b.externalId, ok: false, error: refusal(res.status, res.body, 'Assign the security role') });
     }
     return out;
@@ -538,7 +553,11 @@ class DynamicsClient implements CrmClient {
     for (const a of op.assignments) {
       const parsed = parseRoleAssignment(a.externalId);
       if (!parsed) {
-        out.push({ externalId: a.externalId, ok: false, error: new CrmError('refused', `${a.externalId} is not a security role of the user (a team membership is changed by an administrator).`) });
+        out.push({
+          externalId: a.externalId,
+          ok: false,
+          error: new CrmError('refused', `${a.externalId} is not a security role of the user (a team membership is changed by an administrator).`),
+        });
         continue;
       }
       const res = await this.ctx.http.request(this.#api(`systemusers(${parsed.user})/systemuserroles_association(${parsed.role})/$ref`), {

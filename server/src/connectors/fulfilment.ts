@@ -64,7 +64,6 @@ export interface ReplacedBundle {
   kind: BundleKind;
 }
 
-
 // ---------- the request's visible state ----------
 
 export function initialFulfilment(plan: JobPlan, mode: 'automatic' | 'task', reason: FulfilmentReason | null, nowIso: string): RequestFulfilment {
@@ -83,7 +82,10 @@ export function initialFulfilment(plan: JobPlan, mode: 'automatic' | 'task', rea
   };
 }
 
-async function readFulfilment(tx: Transaction, requestId: string): Promise<{ fulfilment: RequestFulfilment | null; requesterId: string; status: string; expiresAt: string | null } | null> {
+async function readFulfilment(
+  tx: Transaction,
+  requestId: string,
+): Promise<{ fulfilment: RequestFulfilment | null; requesterId: string; status: string; expiresAt: string | null } | null> {
   const r = await tx.execute({ sql: 'SELECT fulfilment, requester_id, status, expires_at FROM requests WHERE id = ?', args: [requestId] });
   const row = r.rows[0];
   if (!row) return null;
@@ -257,14 +259,28 @@ export function whyManual(c: ConnectionFacts, plan: JobPlan | null, action: 'gra
   return null;
 }
 
-async function createTask(w: WriteContext, kind: 'grant' | 'revoke' | 'problem', plan: JobPlan, connectionId: string, jobId: string | null, reason: FulfilmentReason, details: Record<string, unknown> = {}): Promise<string> {
+async function createTask(
+  w: WriteContext,
+  kind: 'grant' | 'revoke' | 'problem',
+  plan: JobPlan,
+  connectionId: string,
+  jobId: string | null,
+  reason: FulfilmentReason,
+  details: Record<string, unknown> = {},
+): Promise<string> {
   const id = `task-${randomUUID()}`;
   await w.tx.execute({
     sql: `INSERT INTO admin_tasks (id, kind, request_id, connection_id, job_id, reason_code, reason, details, status, created_at, version)
           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)`,
     args: [id, kind, plan.requestId, connectionId, jobId, reason.code, reason.message, JSON.stringify({ plan, ...details }), w.nowIso, await w.version()],
   });
-  await w.audit({ actorId: null, action: 'task.created', subjectType: 'task', subjectId: id, data: { kind, requestId: plan.requestId, reason: reason.code, message: reason.message } });
+  await w.audit({
+    actorId: null,
+    action: 'task.created',
+    subjectType: 'task',
+    subjectId: id,
+    data: { kind, requestId: plan.requestId, reason: reason.code, message: reason.message },
+  });
   return id;
 }
 
@@ -321,15 +337,24 @@ function grantManual(facts: ConnectionFacts, plan: JobPlan): FulfilmentReason | 
   const manual = whyManual(facts, plan, 'grant');
   const replaced = plan.replaced ?? [];
   if (manual && replaced.length > 0)
-    return { ...manual, message: `${manual.message} Granting it replaces what ${plan.username} holds now: ${replaced.map((r) => `${r.name} (${r.kind})`).join(', ')}.` };
+    return {
+      ...manual,
+      message: `${manual.message} Granting it replaces what ${plan.username} holds now: ${replaced.map((r) => `${r.name} (${r.kind})`).join(', ')}.`,
+    };
   return manual;
 }
 
 /** Kinds of `bundles` a user holds only one of: granting one of those replaces what the user holds of it. */
-const replacingKinds = (bundles: { kind: BundleKind }[], exclusive: readonly BundleKind[]) => [...new Set(bundles.map((b) => b.kind))].filter((k) => exclusive.includes(k));
+const replacingKinds = (bundles: { kind: BundleKind }[], exclusive: readonly BundleKind[]) =>
+  [...new Set(bundles.map((b) => b.kind))].filter((k) => exclusive.includes(k));
 
 /** What the account holds, by AccessLens's records, that granting `bundles` would replace. */
-async function replacedOnRecord(tx: Transaction, accountId: string, bundles: { id: string; kind: BundleKind }[], exclusive: readonly BundleKind[]): Promise<ReplacedBundle[]> {
+async function replacedOnRecord(
+  tx: Transaction,
+  accountId: string,
+  bundles: { id: string; kind: BundleKind }[],
+  exclusive: readonly BundleKind[],
+): Promise<ReplacedBundle[]> {
   const kinds = replacingKinds(bundles, exclusive);
   if (kinds.length === 0) return [];
   const r = await tx.execute({
@@ -427,17 +452,37 @@ export async function queueGrants(w: WriteContext, list: readonly { request: Gra
   const coversOf = new Map<BundleRow[], Map<string, BundleRow[]>>();
   for (const { request, days } of list) {
     const facts = await w.memo(`facts:${request.connectionId}`, () => connectionFacts(w.tx, request.connectionId));
-    const assignable = await w.memo(`assignable:${request.connectionId}:${facts.kind}`, () => assignableBundles(w.tx, request.connectionId, assignableKinds(facts.kind)));
+    const assignable = await w.memo(`assignable:${request.connectionId}:${facts.kind}`, () =>
+      assignableBundles(w.tx, request.connectionId, assignableKinds(facts.kind)),
+    );
     const covers = coversOf.get(assignable) ?? new Map<string, BundleRow[]>();
     coversOf.set(assignable, covers);
     const plan = await planFor(w.tx, request, days, facts.kind, accountOf.get(request.accountId)!, assignable, covers);
     const manual = grantManual(facts, plan);
     const jobId = `job-${randomUUID()}`;
-    jobs.push([jobId, `${request.id}:grant`, request.id, request.connectionId, 'grant', JSON.stringify(plan), manual ? 'task' : 'queued', 0, w.nowIso, w.nowIso, w.nowIso]);
+    jobs.push([
+      jobId,
+      `${request.id}:grant`,
+      request.id,
+      request.connectionId,
+      'grant',
+      JSON.stringify(plan),
+      manual ? 'task' : 'queued',
+      0,
+      w.nowIso,
+      w.nowIso,
+      w.nowIso,
+    ]);
     if (manual) {
       const taskId = `task-${randomUUID()}`;
       tasks.push([taskId, 'grant', request.id, request.connectionId, jobId, manual.code, manual.message, JSON.stringify({ plan }), 'open', w.nowIso, version]);
-      await w.audit({ actorId: null, action: 'task.created', subjectType: 'task', subjectId: taskId, data: { kind: 'grant', requestId: request.id, reason: manual.code, message: manual.message } });
+      await w.audit({
+        actorId: null,
+        action: 'task.created',
+        subjectType: 'task',
+        subjectId: taskId,
+        data: { kind: 'grant', requestId: request.id, reason: manual.code, message: manual.message },
+      });
     } else automatic = true;
     out.set(request.id, initialFulfilment(plan, manual ? 'task' : 'automatic', manual, w.nowIso));
     await w.audit({
@@ -448,8 +493,18 @@ export async function queueGrants(w: WriteContext, list: readonly { request: Gra
       data: { jobId, bundles: plan.bundles.map((b) => b.id), days, reason: manual?.code ?? null },
     });
   }
-  await insertRows(w.tx, 'fulfilment_jobs', ['id', 'idempotency_key', 'request_id', 'connection_id', 'action', 'plan', 'state', 'attempts', 'next_run_at', 'created_at', 'updated_at'], jobs);
-  await insertRows(w.tx, 'admin_tasks', ['id', 'kind', 'request_id', 'connection_id', 'job_id', 'reason_code', 'reason', 'details', 'status', 'created_at', 'version'], tasks);
+  await insertRows(
+    w.tx,
+    'fulfilment_jobs',
+    ['id', 'idempotency_key', 'request_id', 'connection_id', 'action', 'plan', 'state', 'attempts', 'next_run_at', 'created_at', 'updated_at'],
+    jobs,
+  );
+  await insertRows(
+    w.tx,
+    'admin_tasks',
+    ['id', 'kind', 'request_id', 'connection_id', 'job_id', 'reason_code', 'reason', 'details', 'status', 'created_at', 'version'],
+    tasks,
+  );
   if (automatic) w.afterCommit(signalWork);
   return out;
 }
@@ -477,9 +532,18 @@ export async function queueRevoke(w: WriteContext, requestId: string): Promise<v
     keys: JSON.parse(String(row.permissions)) as string[],
     bundles: held.rows
       .filter((h) => h.bundle_id !== null)
-      .map((h) => ({ id: String(h.bundle_id), externalId: h.bundle_external_id === null ? null : String(h.bundle_external_id), name: String(h.name), kind: String(h.kind) as BundleKind })),
+      .map((h) => ({
+        id: String(h.bundle_id),
+        externalId: h.bundle_external_id === null ? null : String(h.bundle_external_id),
+        name: String(h.name),
+        kind: String(h.kind) as BundleKind,
+      })),
     days: 0,
-    assignments: held.rows.map((h) => ({ id: String(h.id), externalId: h.external_id === null ? null : String(h.external_id), bundleId: h.bundle_id === null ? null : String(h.bundle_id) })),
+    assignments: held.rows.map((h) => ({
+      id: String(h.id),
+      externalId: h.external_id === null ? null : String(h.external_id),
+      bundleId: h.bundle_id === null ? null : String(h.bundle_id),
+    })),
   };
   // Whole-profile CRMs: what the grant replaced goes back at removal (kept on the grant's job).
   const grantJob = await w.tx.execute({ sql: 'SELECT plan FROM fulfilment_jobs WHERE idempotency_key = ?', args: [`${requestId}:grant`] });
@@ -512,7 +576,13 @@ export async function queueRevoke(w: WriteContext, requestId: string): Promise<v
     attempts: 0,
     nextAttemptAt: null,
   }));
-  await w.audit({ actorId: null, action: manual ? 'revocation.task' : 'revocation.queued', subjectType: 'request', subjectId: requestId, data: { jobId, reason: manual?.code ?? null } });
+  await w.audit({
+    actorId: null,
+    action: manual ? 'revocation.task' : 'revocation.queued',
+    subjectType: 'request',
+    subjectId: requestId,
+    data: { jobId, reason: manual?.code ?? null },
+  });
 }
 
 // ---------- recording outcomes ----------
@@ -534,9 +604,18 @@ async function recordGranted(
   // Whole-profile CRMs: what the grant replaced is no longer held (unless the CRM still shows it).
   for (const r of plan.replaced ?? []) {
     if (r.id === null || (crmHolds && r.externalId !== null && crmHolds.has(r.externalId))) continue;
-    const gone = await w.tx.execute({ sql: 'UPDATE assignments SET revoked_at = ?, version = ? WHERE id = ? AND revoked_at IS NULL', args: [w.nowIso, version, r.id] });
+    const gone = await w.tx.execute({
+      sql: 'UPDATE assignments SET revoked_at = ?, version = ? WHERE id = ? AND revoked_at IS NULL',
+      args: [w.nowIso, version, r.id],
+    });
     if (gone.rowsAffected > 0)
-      await w.audit({ actorId, action: 'assignment.replaced', subjectType: 'assignment', subjectId: r.id, data: { requestId: plan.requestId, accountId: plan.accountId, bundleId: r.bundleId, by: plan.bundles.map((b) => b.id) } });
+      await w.audit({
+        actorId,
+        action: 'assignment.replaced',
+        subjectType: 'assignment',
+        subjectId: r.id,
+        data: { requestId: plan.requestId, accountId: plan.accountId, bundleId: r.bundleId, by: plan.bundles.map((b) => b.id) },
+      });
   }
   const grantedAt = w.nowIso;
   const expiresAt = new Date(w.now.getTime() + plan.days * DAY_MS).toISOString();
@@ -570,7 +649,16 @@ async function recordGranted(
       action: 'grant.created',
       subjectType: 'assignment',
       subjectId: assignmentId,
-      data: { accountId: plan.accountId, requestId: plan.requestId, bundleId: h.bundleId, key: h.bundleId ? null : plan.keys[i], externalId: h.externalId, grantedAt, expiresAt, adopted: adopt !== null },
+      data: {
+        accountId: plan.accountId,
+        requestId: plan.requestId,
+        bundleId: h.bundleId,
+        key: h.bundleId ? null : plan.keys[i],
+        externalId: h.externalId,
+        grantedAt,
+        expiresAt,
+        adopted: adopt !== null,
+      },
     });
   }
   await touchRequest(
@@ -579,7 +667,13 @@ async function recordGranted(
     (f) => ({ ...(f ?? initialFulfilment(plan, 'automatic', null, w.nowIso)), state: 'active', reason: null, nextAttemptAt: null, confirmedAt: grantedAt }),
     { status: 'fulfilled', granted_at: grantedAt, expires_at: expiresAt },
   );
-  await w.audit({ actorId, action: 'request.fulfilled', subjectType: 'request', subjectId: plan.requestId, data: { grantedAt, expiresAt, bundles: held.map((h) => h.bundleId) } });
+  await w.audit({
+    actorId,
+    action: 'request.fulfilled',
+    subjectType: 'request',
+    subjectId: plan.requestId,
+    data: { grantedAt, expiresAt, bundles: held.map((h) => h.bundleId) },
+  });
   await grantChanged(w, plan.requestId, 'fulfilled', expiresAt);
   findings?.track(w);
 }
@@ -597,14 +691,20 @@ async function recordRemoved(
   const req = await readFulfilment(w.tx, plan.requestId);
   const ids = (plan.assignments ?? []).map((a) => a.id);
   for (const id of ids) {
-    const r = await w.tx.execute({ sql: 'UPDATE assignments SET revoked_at = ?, version = ? WHERE id = ? AND revoked_at IS NULL', args: [w.nowIso, version, id] });
+    const r = await w.tx.execute({
+      sql: 'UPDATE assignments SET revoked_at = ?, version = ? WHERE id = ? AND revoked_at IS NULL',
+      args: [w.nowIso, version, id],
+    });
     if (r.rowsAffected > 0) await w.audit({ actorId, action: 'grant.removed', subjectType: 'assignment', subjectId: id, data: { requestId: plan.requestId } });
   }
   // Whole-profile CRMs: what the grant had replaced is held again (the next import then finds it on record).
   for (const r of plan.replaced ?? []) {
     const holding = holdings ? holdings.find((h) => h.bundleExternalId === r.externalId) : null;
     if (holdings && !holding) continue;
-    const open = await w.tx.execute({ sql: 'SELECT 1 FROM assignments WHERE account_id = ? AND bundle_id = ? AND revoked_at IS NULL LIMIT 1', args: [plan.accountId, r.bundleId] });
+    const open = await w.tx.execute({
+      sql: 'SELECT 1 FROM assignments WHERE account_id = ? AND bundle_id = ? AND revoked_at IS NULL LIMIT 1',
+      args: [plan.accountId, r.bundleId],
+    });
     if (open.rows[0]) continue;
     const id = `asg-${randomUUID()}`;
     await w.tx.execute({
@@ -612,12 +712,23 @@ async function recordRemoved(
             VALUES (?, ?, 'bundle', ?, NULL, 'directory', NULL, ?, NULL, NULL, ?, ?)`,
       args: [id, plan.accountId, r.bundleId, w.nowIso, version, holding?.externalId ?? null],
     });
-    await w.audit({ actorId, action: 'assignment.restored', subjectType: 'assignment', subjectId: id, data: { requestId: plan.requestId, accountId: plan.accountId, bundleId: r.bundleId, externalId: holding?.externalId ?? null } });
+    await w.audit({
+      actorId,
+      action: 'assignment.restored',
+      subjectType: 'assignment',
+      subjectId: id,
+      data: { requestId: plan.requestId, accountId: plan.accountId, bundleId: r.bundleId, externalId: holding?.externalId ?? null },
+    });
   }
   const status = req?.expiresAt && req.expiresAt <= w.nowIso ? 'expired' : 'revoked';
-  await touchRequest(w, plan.requestId, (f) => ({ ...(f ?? initialFulfilment(plan, 'automatic', null, w.nowIso)), state: 'removed', reason: null, nextAttemptAt: null, removedAt: w.nowIso }), {
-    status,
-  });
+  await touchRequest(
+    w,
+    plan.requestId,
+    (f) => ({ ...(f ?? initialFulfilment(plan, 'automatic', null, w.nowIso)), state: 'removed', reason: null, nextAttemptAt: null, removedAt: w.nowIso }),
+    {
+      status,
+    },
+  );
   await w.audit({ actorId, action: `request.${status}`, subjectType: 'request', subjectId: plan.requestId, data: { removedAt: w.nowIso } });
   await grantChanged(w, plan.requestId, status, req?.expiresAt ?? null);
   findings?.track(w);
@@ -674,8 +785,18 @@ export async function claimJob(deps: JobDeps): Promise<ClaimedJob | null> {
         attempts: Number(row.attempts),
       };
       if (job.action === 'grant')
-        await touchRequest(w, job.requestId, (f) => ({ ...(f ?? initialFulfilment(job.plan, 'automatic', null, w.nowIso)), state: 'applying', attempts: job.attempts, nextAttemptAt: null }));
-      else if (job.action === 'revoke') await touchRequest(w, job.requestId, (f) => ({ ...(f ?? initialFulfilment(job.plan, 'automatic', null, w.nowIso)), attempts: job.attempts, nextAttemptAt: null }));
+        await touchRequest(w, job.requestId, (f) => ({
+          ...(f ?? initialFulfilment(job.plan, 'automatic', null, w.nowIso)),
+          state: 'applying',
+          attempts: job.attempts,
+          nextAttemptAt: null,
+        }));
+      else if (job.action === 'revoke')
+        await touchRequest(w, job.requestId, (f) => ({
+          ...(f ?? initialFulfilment(job.plan, 'automatic', null, w.nowIso)),
+          attempts: job.attempts,
+          nextAttemptAt: null,
+        }));
       return job;
     },
     deps.notifier,
@@ -683,11 +804,25 @@ export async function claimJob(deps: JobDeps): Promise<ClaimedJob | null> {
 }
 
 /** Ends a job this process still holds; false when its lease passed to another process meanwhile (nothing is written). */
-async function settle(w: WriteContext, job: ClaimedJob, ownerId: string, state: 'done' | 'task' | 'queued', fields: { nextRunAt?: string; error?: string | null; result?: unknown } = {}): Promise<boolean> {
+async function settle(
+  w: WriteContext,
+  job: ClaimedJob,
+  ownerId: string,
+  state: 'done' | 'task' | 'queued',
+  fields: { nextRunAt?: string; error?: string | null; result?: unknown } = {},
+): Promise<boolean> {
   const r = await w.tx.execute({
     sql: `UPDATE fulfilment_jobs SET state = ?, lease_owner = NULL, lease_until = NULL, next_run_at = COALESCE(?, next_run_at), last_error = ?,
             result = COALESCE(?, result), updated_at = ? WHERE id = ? AND lease_owner = ? AND state = 'running'`,
-    args: [state, fields.nextRunAt ?? null, fields.error ?? null, fields.result === undefined ? null : JSON.stringify(fields.result), w.nowIso, job.id, ownerId],
+    args: [
+      state,
+      fields.nextRunAt ?? null,
+      fields.error ?? null,
+      fields.result === undefined ? null : JSON.stringify(fields.result),
+      w.nowIso,
+      job.id,
+      ownerId,
+    ],
   });
   return r.rowsAffected > 0;
 }
@@ -743,7 +878,14 @@ export async function runJob(deps: JobDeps, job: ClaimedJob): Promise<'done' | '
           deps.now(),
           async (w) => {
             if (!(await settle(w, job, deps.ownerId, 'done', { result: { held: held.map((h) => h.holding) } }))) throw new LeaseLost();
-            await recordGranted(w, job.plan, held.map((h) => ({ bundleId: h.bundle.id, externalId: h.holding!.externalId })), null, deps.findings, new Set(after.map((h) => h.bundleExternalId)));
+            await recordGranted(
+              w,
+              job.plan,
+              held.map((h) => ({ bundleId: h.bundle.id, externalId: h.holding!.externalId })),
+              null,
+              deps.findings,
+              new Set(after.map((h) => h.bundleExternalId)),
+            );
             return true;
           },
           deps.notifier,
@@ -759,7 +901,9 @@ export async function runJob(deps: JobDeps, job: ClaimedJob): Promise<'done' | '
     const ours = job.plan.assignments ?? [];
     const bundleExt = new Map(job.plan.bundles.map((b) => [b.id, b.externalId] as const));
     const present = (hs: CrmHolding[]) =>
-      hs.filter((h) => ours.some((a) => (a.externalId ? a.externalId === h.externalId : a.bundleId !== null && bundleExt.get(a.bundleId) === h.bundleExternalId)));
+      hs.filter((h) =>
+        ours.some((a) => (a.externalId ? a.externalId === h.externalId : a.bundleId !== null && bundleExt.get(a.bundleId) === h.bundleExternalId)),
+      );
     const targets = present(before);
     const refusals: string[] = [];
     if (targets.length > 0) {
@@ -815,7 +959,13 @@ async function retry(deps: JobDeps, job: ClaimedJob, reason: FulfilmentReason, a
           attempts: job.attempts,
           nextAttemptAt: next,
         }));
-      await w.audit({ actorId: null, action: 'fulfilment.retry', subjectType: 'request', subjectId: job.requestId, data: { jobId: job.id, attempts: job.attempts, reason: reason.code, message: reason.message, nextRunAt: next } });
+      await w.audit({
+        actorId: null,
+        action: 'fulfilment.retry',
+        subjectType: 'request',
+        subjectId: job.requestId,
+        data: { jobId: job.id, attempts: job.attempts, reason: reason.code, message: reason.message, nextRunAt: next },
+      });
       return 'retry' as const;
     },
     deps.notifier,
@@ -882,7 +1032,10 @@ async function verify(deps: JobDeps, job: ClaimedJob, holdings: CrmHolding[]): P
  * get a task with what the page showed; where the connector can read, AccessLens checks the CRM too.
  */
 export async function reportProblem(w: WriteContext, personId: string, requestId: string, page: PageContext): Promise<void> {
-  const r = await w.tx.execute({ sql: 'SELECT requester_id, status, connection_id, account_id, permissions, fulfilment FROM requests WHERE id = ?', args: [requestId] });
+  const r = await w.tx.execute({
+    sql: 'SELECT requester_id, status, connection_id, account_id, permissions, fulfilment FROM requests WHERE id = ?',
+    args: [requestId],
+  });
   const row = r.rows[0];
   if (!row) throw notFound('There is no such request.');
   if (String(row.requester_id) !== personId) throw forbidden('Only the requester can report a problem with this grant.');
@@ -907,7 +1060,12 @@ export async function reportProblem(w: WriteContext, personId: string, requestId
     keys: JSON.parse(String(row.permissions)) as string[],
     bundles: held.rows
       .filter((h) => h.bundle_id !== null)
-      .map((h) => ({ id: String(h.bundle_id), externalId: h.bundle_external_id === null ? null : String(h.bundle_external_id), name: String(h.name), kind: String(h.kind) as BundleKind })),
+      .map((h) => ({
+        id: String(h.bundle_id),
+        externalId: h.bundle_external_id === null ? null : String(h.bundle_external_id),
+        name: String(h.name),
+        kind: String(h.kind) as BundleKind,
+      })),
     days: 0,
   };
   const connectionId = String(row.connection_id);
@@ -923,7 +1081,10 @@ export async function reportProblem(w: WriteContext, personId: string, requestId
     });
     w.afterCommit(signalWork);
   }
-  const reason: FulfilmentReason = { code: 'problem-reported', message: `The requester reports the grant does not work on ${page.url}${page.denialText ? ` ("${page.denialText}")` : ''}.` };
+  const reason: FulfilmentReason = {
+    code: 'problem-reported',
+    message: `The requester reports the grant does not work on ${page.url}${page.denialText ? ` ("${page.denialText}")` : ''}.`,
+  };
   await createTask(w, 'problem', plan, connectionId, jobId, reason, { page, check: canCheck ? null : 'AccessLens cannot read this CRM to check.' });
   await touchRequest(w, requestId, (f) => ({
     ...(f ?? prior ?? initialFulfilment(plan, 'automatic', null, w.nowIso)),
@@ -967,7 +1128,11 @@ export async function completeTask(deps: TaskDeps, taskId: string, adminId: stri
   let heldBundles: { id: string; externalId: string | null; kind: BundleKind }[] = [];
   if (kind !== 'problem') {
     const controller = new AbortController();
-    const opened = await openConnector(deps.db, deps.box, String(task.connection_id), { signal: controller.signal, now: deps.now, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
+    const opened = await openConnector(deps.db, deps.box, String(task.connection_id), {
+      signal: controller.signal,
+      now: deps.now,
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    });
     if (opened.ok) {
       try {
         holdings = await opened.client.holdings(plan.externalUserId);
@@ -1013,7 +1178,9 @@ export async function completeTask(deps: TaskDeps, taskId: string, adminId: stri
         if (holdings) {
           const ours = plan.assignments ?? [];
           const bundleExt = new Map(plan.bundles.map((b) => [b.id, b.externalId] as const));
-          const still = holdings.filter((h) => ours.some((a) => (a.externalId ? a.externalId === h.externalId : a.bundleId !== null && bundleExt.get(a.bundleId) === h.bundleExternalId)));
+          const still = holdings.filter((h) =>
+            ours.some((a) => (a.externalId ? a.externalId === h.externalId : a.bundleId !== null && bundleExt.get(a.bundleId) === h.bundleExternalId)),
+          );
           if (still.length > 0) throw conflict(`The CRM still shows the grant to ${plan.username}: remove it there first, then mark the task done.`);
         }
         await recordRemoved(w, plan, adminId, deps.findings, holdings);
@@ -1026,9 +1193,19 @@ export async function completeTask(deps: TaskDeps, taskId: string, adminId: stri
         sql: "UPDATE admin_tasks SET status = 'done', done_at = ?, done_by = ?, note = ?, version = ? WHERE id = ?",
         args: [w.nowIso, adminId, note, await w.version(), taskId],
       });
-      await w.tx.execute({ sql: "UPDATE fulfilment_jobs SET state = 'done', updated_at = ? WHERE id = (SELECT job_id FROM admin_tasks WHERE id = ?) AND state = 'task'", args: [w.nowIso, taskId] });
-      if (requestId && kind !== 'problem') await touchRequest(w, requestId, (f) => ({ ...(f ?? initialFulfilment(plan, 'task', null, w.nowIso)), doneBy: adminId }));
-      await w.audit({ actorId: adminId, action: 'task.done', subjectType: 'task', subjectId: taskId, data: { kind, requestId, note, checkedInCrm: holdings !== null } });
+      await w.tx.execute({
+        sql: "UPDATE fulfilment_jobs SET state = 'done', updated_at = ? WHERE id = (SELECT job_id FROM admin_tasks WHERE id = ?) AND state = 'task'",
+        args: [w.nowIso, taskId],
+      });
+      if (requestId && kind !== 'problem')
+        await touchRequest(w, requestId, (f) => ({ ...(f ?? initialFulfilment(plan, 'task', null, w.nowIso)), doneBy: adminId }));
+      await w.audit({
+        actorId: adminId,
+        action: 'task.done',
+        subjectType: 'task',
+        subjectId: taskId,
+        data: { kind, requestId, note, checkedInCrm: holdings !== null },
+      });
     },
     deps.notifier,
   );
@@ -1059,4 +1236,3 @@ export async function releaseJobs(db: Db, ownerId: string, now: Date): Promise<n
 export async function wakeJobs(tx: Transaction, connectionId: string, nowIso: string): Promise<void> {
   await tx.execute({ sql: "UPDATE fulfilment_jobs SET next_run_at = ? WHERE connection_id = ? AND state = 'queued'", args: [nowIso, connectionId] });
 }
-

@@ -42,7 +42,15 @@ async function requestStatus(id: string) {
   const row = r.rows[0]!;
   return {
     status: String(row.status),
-    fulfilment: row.fulfilment === null ? null : (JSON.parse(String(row.fulfilment)) as { state: string; mode: string; reason: { code: string; message: string } | null; nextAttemptAt: string | null }),
+    fulfilment:
+      row.fulfilment === null
+        ? null
+        : (JSON.parse(String(row.fulfilment)) as {
+            state: string;
+            mode: string;
+            reason: { code: string; message: string } | null;
+            nextAttemptAt: string | null;
+          }),
     grantedAt: row.granted_at as string | null,
     expiresAt: row.expires_at as string | null,
   };
@@ -100,7 +108,11 @@ describe('Fxiaoke: settings, credentials, connection test', () => {
     expect(((await creds.json()) as { error: { message: string } }).error.message).toBe('credentials.permanentCode: is required');
     const view = await connect();
     expect(JSON.stringify(view)).not.toContain(FX_DEMO_APP.appSecret);
-    expect(fxiaokeConnector.settingsSchema.parse({ actingUserId: '1000' })).toMatchObject({ apiBase: 'https://open.fxiaoke.com', rootDepartmentId: 999999, roleAppId: 'CRM' });
+    expect(fxiaokeConnector.settingsSchema.parse({ actingUserId: '1000' })).toMatchObject({
+      apiBase: 'https://open.fxiaoke.com',
+      rootDepartmentId: 999999,
+      roleAppId: 'CRM',
+    });
   });
 
   it('the connection test signs in and reads; the tenant stays null (pages do not name the company)', async () => {
@@ -121,8 +133,21 @@ describe('Fxiaoke: settings, credentials, connection test', () => {
   });
 
   it('reads the roles of users in the guessed shape, and its variants', () => {
-    expect([...FX_SHAPES.parseRolesOfUsers({ '1001': [{ roleCode: 'a', majorRole: true }, 'b'] })]).toEqual([['1001', [{ roleCode: 'a', major: true }, { roleCode: 'b', major: false }]]]);
-    expect([...FX_SHAPES.parseRolesOfUsers([{ userId: '1002', roleCodes: ['c'] }, { userId: '', roles: ['x'] }])]).toEqual([['1002', [{ roleCode: 'c', major: false }]]]);
+    expect([...FX_SHAPES.parseRolesOfUsers({ '1001': [{ roleCode: 'a', majorRole: true }, 'b'] })]).toEqual([
+      [
+        '1001',
+        [
+          { roleCode: 'a', major: true },
+          { roleCode: 'b', major: false },
+        ],
+      ],
+    ]);
+    expect([
+      ...FX_SHAPES.parseRolesOfUsers([
+        { userId: '1002', roleCodes: ['c'] },
+        { userId: '', roles: ['x'] },
+      ]),
+    ]).toEqual([['1002', [{ roleCode: 'c', major: false }]]]);
   });
 });
 
@@ -192,7 +217,11 @@ describe('Fxiaoke: import', () => {
     await h.worker.runDue();
     // T0 is 09:00 UTC = 17:00 in China: the quota resets 7 hours later.
     const r = await requestStatus(requestId);
-    expect(r.fulfilment).toMatchObject({ state: 'retrying', reason: { code: 'rate-limited' }, nextAttemptAt: new Date(h.clock.now().getTime() + 7 * 3600_000).toISOString() });
+    expect(r.fulfilment).toMatchObject({
+      state: 'retrying',
+      reason: { code: 'rate-limited' },
+      nextAttemptAt: new Date(h.clock.now().getTime() + 7 * 3600_000).toISOString(),
+    });
   });
 });
 
@@ -266,7 +295,10 @@ describe('Fxiaoke: grants and revocations', () => {
     fx.company.roles.push({ roleCode: 'so-delete', roleName: '订单删除', roleType: 2 }, { roleCode: 'ct-delete', roleName: '合同删除', roleType: 2 });
     const keys = roleKeysOfDemo();
     keys[ADMIN] = keys[ADMIN]!.filter((k) => k !== 'object:SalesOrderObj:delete' && k !== 'object:ContractObj:delete');
-    await connect({ automaticChange: true }, { roleKeys: { ...keys, 'so-delete': ['object:SalesOrderObj:delete'], 'ct-delete': ['object:ContractObj:delete'] } });
+    await connect(
+      { automaticChange: true },
+      { roleKeys: { ...keys, 'so-delete': ['object:SalesOrderObj:delete'], 'ct-delete': ['object:ContractObj:delete'] } },
+    );
     await importNow();
     fx.refuseRole('ct-delete', { errorCode: 20014, errorMessage: '应用没有获取该员工的数据的权限' });
     const { requestId } = await avaAsks(['object:SalesOrderObj:delete', 'object:ContractObj:delete']);

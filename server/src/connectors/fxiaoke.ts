@@ -215,13 +215,22 @@ class FxiaokeClient implements CrmClient {
       // `ea` comes with the token: worked out once the token is there (or after its refresh).
       attemptHeaders: async () => ({ 'x-fs-ea': (await this.ctx.tokens.get())?.extra?.ea ?? '', 'x-fs-userid': this.#settings.actingUserId }),
     });
-    if (res.status !== 200) throw new CrmError(res.status === 403 || res.status === 404 ? 'refused' : 'protocol', `${what}: Fxiaoke answered HTTP ${res.status} (${describe(res.body)}).`, { status: res.status });
+    if (res.status !== 200)
+      throw new CrmError(
+        res.status === 403 || res.status === 404 ? 'refused' : 'protocol',
+        `${what}: Fxiaoke answered HTTP ${res.status} (${describe(res.body)}).`,
+        { status: res.status },
+      );
     if (codeOf(res.body) !== 0) throw failure(res.body, what, this.ctx.now());
     return obj(res.body);
   }
 
   async employees(): Promise<Json[]> {
-    const body = await this.call('/cgi/user/list', { departmentId: this.#settings.rootDepartmentId, fetchChild: true, showDepartmentIdsDetail: true }, 'List employees');
+    const body = await this.call(
+      '/cgi/user/list',
+      { departmentId: this.#settings.rootDepartmentId, fetchChild: true, showDepartmentIdsDetail: true },
+      'List employees',
+    );
     if (!Array.isArray(body.userList)) throw new CrmError('protocol', `Fxiaoke listed employees without userList (${describe(body)}).`);
     return body.userList.map(obj);
   }
@@ -297,7 +306,7 @@ class FxiaokeClient implements CrmClient {
     checks.push({
       id: 'set-roles',
       ok: true,
-      message: 'Not checkable without changing a role: the app needs the right to set employees\' roles (角色管理); the first grant shows whether it has it.',
+      message: "Not checkable without changing a role: the app needs the right to set employees' roles (角色管理); the first grant shows whether it has it.",
     });
     return { identity: { userId: this.#settings.actingUserId, username, tenant: null }, canRead, canProvision: canRead, checks };
   }
@@ -311,7 +320,9 @@ class FxiaokeClient implements CrmClient {
       disabled = await this.disabledDepartments();
     } catch (error) {
       if (error instanceof CrmError && (error.kind === 'auth' || error.kind === 'rate-limited' || error.kind === 'unavailable')) throw error;
-      warnings.push(`Could not read departments (${error instanceof Error ? error.message : String(error)}); employees of disabled departments were not marked inactive.`);
+      warnings.push(
+        `Could not read departments (${error instanceof Error ? error.message : String(error)}); employees of disabled departments were not marked inactive.`,
+      );
     }
     const users: CrmUser[] = [];
     for (const e of employees) {
@@ -360,14 +371,22 @@ class FxiaokeClient implements CrmClient {
           continue;
         }
         held.add(r.roleCode);
-        assignments.push({ externalId: assignmentId(u.externalId, r.roleCode), userExternalId: u.externalId, bundleExternalId: r.roleCode, grantedAt: null, expiresAt: null });
+        assignments.push({
+          externalId: assignmentId(u.externalId, r.roleCode),
+          userExternalId: u.externalId,
+          bundleExternalId: r.roleCode,
+          grantedAt: null,
+          expiresAt: null,
+        });
       }
     counts.assignments = assignments.length;
     progress({ ...counts });
     if (unknown > 0) warnings.push(`${unknown} role assignments name a role Fxiaoke does not list; skipped.`);
     const blind = bundles.filter((b) => held.has(b.externalId) && b.permissions.length === 0).map((b) => `${b.name} (${b.externalId})`);
     if (blind.length > 0)
-      warnings.push(`Fxiaoke's open API does not say what a role grants; these roles are held but have no keys mapped in settings.roleKeys: ${blind.join(', ')}.`);
+      warnings.push(
+        `Fxiaoke's open API does not say what a role grants; these roles are held but have no keys mapped in settings.roleKeys: ${blind.join(', ')}.`,
+      );
     return {
       users: { complete: true, items: users },
       bundles: { complete: true, items: bundles },
@@ -391,7 +410,11 @@ class FxiaokeClient implements CrmClient {
         continue;
       }
       try {
-        await this.call('/cgi/crm/v2/special/batchAddUserRole', FX_SHAPES.addRole(op.userExternalId, b.externalId), `Add role ${b.externalId} to ${op.userExternalId}`);
+        await this.call(
+          '/cgi/crm/v2/special/batchAddUserRole',
+          FX_SHAPES.addRole(op.userExternalId, b.externalId),
+          `Add role ${b.externalId} to ${op.userExternalId}`,
+        );
         out.push({ bundleExternalId: b.externalId, ok: true, externalId: assignmentId(op.userExternalId, b.externalId) });
       } catch (error) {
         if (!(error instanceof CrmError) || error.kind !== 'refused') throw error;
@@ -405,7 +428,11 @@ class FxiaokeClient implements CrmClient {
     const out: RevokeOutcome[] = [];
     for (const a of op.assignments) {
       try {
-        await this.call('/cgi/crm/v2/special/deleteByUserIds', FX_SHAPES.removeRole(op.userExternalId, a.bundleExternalId, this.#settings.roleAppId), `Remove role ${a.bundleExternalId} from ${op.userExternalId}`);
+        await this.call(
+          '/cgi/crm/v2/special/deleteByUserIds',
+          FX_SHAPES.removeRole(op.userExternalId, a.bundleExternalId, this.#settings.roleAppId),
+          `Remove role ${a.bundleExternalId} from ${op.userExternalId}`,
+        );
         out.push({ externalId: a.externalId, ok: true });
       } catch (error) {
         if (!(error instanceof CrmError) || error.kind !== 'refused') throw error;

@@ -32,7 +32,11 @@ function tokens() {
 
 describe('CrmHttp', () => {
   it('waits as Retry-After says (seconds or a date), then goes on', async () => {
-    const s = scripted([{ status: 429, headers: { 'Retry-After': '3' } }, { status: 503, headers: { 'Retry-After': new Date(Date.now() + 2000).toUTCString() } }, { status: 200, body: { ok: 1 } }]);
+    const s = scripted([
+      { status: 429, headers: { 'Retry-After': '3' } },
+      { status: 503, headers: { 'Retry-After': new Date(Date.now() + 2000).toUTCString() } },
+      { status: 200, body: { ok: 1 } },
+    ]);
     const http = new CrmHttp({ signal: new AbortController().signal, fetch: s.fetchFn, sleep: s.sleep });
     const res = await http.request('https://crm.test/x');
     expect(res.body).toEqual({ ok: 1 });
@@ -50,7 +54,10 @@ describe('CrmHttp', () => {
   });
 
   it('an error body naming a request limit counts as a rate limit', async () => {
-    const s = scripted([{ status: 403, body: [{ errorCode: 'REQUEST_LIMIT_EXCEEDED', message: 'TotalRequests Limit exceeded.' }] }, { status: 200, body: {} }]);
+    const s = scripted([
+      { status: 403, body: [{ errorCode: 'REQUEST_LIMIT_EXCEEDED', message: 'TotalRequests Limit exceeded.' }] },
+      { status: 200, body: {} },
+    ]);
     const http = new CrmHttp({
       signal: new AbortController().signal,
       fetch: s.fetchFn,
@@ -73,7 +80,10 @@ describe('CrmHttp', () => {
   });
 
   it('a 401 refreshes the token once and repeats; a second 401 reports the credentials refused', async () => {
-    const ok = scripted([{ status: 401, body: [{ errorCode: 'INVALID_SESSION_ID' }] }, { status: 200, body: {} }]);
+    const ok = scripted([
+      { status: 401, body: [{ errorCode: 'INVALID_SESSION_ID' }] },
+      { status: 200, body: {} },
+    ]);
     const t1 = tokens();
     const http = new CrmHttp({ signal: new AbortController().signal, fetch: ok.fetchFn, sleep: ok.sleep }, t1.source);
     expect((await http.request('https://crm.test/x')).status).toBe(200);
@@ -95,10 +105,20 @@ describe('CrmHttp', () => {
   });
 
   it('a body the connector names as a refused token counts as a 401: one refresh, then auth', async () => {
-    const s = scripted([{ status: 200, body: { errorCode: 20016 } }, { status: 200, body: { errorCode: 0, data: [] } }, { status: 200, body: { errorCode: 20016 } }, { status: 200, body: { errorCode: 20016 } }]);
+    const s = scripted([
+      { status: 200, body: { errorCode: 20016 } },
+      { status: 200, body: { errorCode: 0, data: [] } },
+      { status: 200, body: { errorCode: 20016 } },
+      { status: 200, body: { errorCode: 20016 } },
+    ]);
     const t = tokens();
     const http = new CrmHttp(
-      { signal: new AbortController().signal, fetch: s.fetchFn, sleep: s.sleep, isAuthFailureBody: (_status, body) => (body as { errorCode?: number }).errorCode === 20016 },
+      {
+        signal: new AbortController().signal,
+        fetch: s.fetchFn,
+        sleep: s.sleep,
+        isAuthFailureBody: (_status, body) => (body as { errorCode?: number }).errorCode === 20016,
+      },
       t.source,
     );
     expect((await http.request('https://crm.test/x', { method: 'POST', body: {} })).body).toEqual({ errorCode: 0, data: [] });
@@ -108,7 +128,7 @@ describe('CrmHttp', () => {
     expect(t.rejected).toHaveLength(1);
   });
 
-  it('sends the connector\'s Authorization scheme and headers worked out for each attempt', async () => {
+  it("sends the connector's Authorization scheme and headers worked out for each attempt", async () => {
     const seen: Record<string, string>[] = [];
     const fetchFn = (async (_url: string, init: RequestInit) => {
       seen.push({ ...(init.headers as Record<string, string>) });

@@ -36,8 +36,15 @@ interface Run {
   incremental: boolean;
 }
 
-async function connect(settings: Record<string, unknown> = {}, credentials: Record<string, unknown> = { flow: 'private_app', accessToken: DEMO_HUBSPOT_TOKEN }) {
-  const res = await h.patch(cara, '/api/admin/connections/hs-acme', { mode: 'provision', settings: { apiUrl: hs.url, ...DEMO_HUBSPOT_SETTINGS, ...settings }, credentials });
+async function connect(
+  settings: Record<string, unknown> = {},
+  credentials: Record<string, unknown> = { flow: 'private_app', accessToken: DEMO_HUBSPOT_TOKEN },
+) {
+  const res = await h.patch(cara, '/api/admin/connections/hs-acme', {
+    mode: 'provision',
+    settings: { apiUrl: hs.url, ...DEMO_HUBSPOT_SETTINGS, ...settings },
+    credentials,
+  });
   expect(res.status).toBe(200);
   return ((await res.json()) as { connection: Record<string, unknown> }).connection;
 }
@@ -56,7 +63,10 @@ async function requestStatus(id: string) {
   const row = r.rows[0]!;
   return {
     status: String(row.status),
-    fulfilment: row.fulfilment === null ? null : (JSON.parse(String(row.fulfilment)) as { state: string; reason: { code: string; message: string } | null; mode: string }),
+    fulfilment:
+      row.fulfilment === null
+        ? null
+        : (JSON.parse(String(row.fulfilment)) as { state: string; reason: { code: string; message: string } | null; mode: string }),
     grantedAt: row.granted_at as string | null,
     expiresAt: row.expires_at as string | null,
   };
@@ -81,7 +91,12 @@ const activeAssignments = async () =>
 
 beforeEach(async () => {
   h = await harness();
-  hs = await startFakeHubspot({ account: demoHubspotAccount(h.clock.now()), privateApps: [{ token: DEMO_HUBSPOT_TOKEN }], oauthApps: [OAUTH], now: h.clock.now });
+  hs = await startFakeHubspot({
+    account: demoHubspotAccount(h.clock.now()),
+    privateApps: [{ token: DEMO_HUBSPOT_TOKEN }],
+    oauthApps: [OAUTH],
+    now: h.clock.now,
+  });
   cara = await h.signIn('cara@acme.test');
 });
 
@@ -107,7 +122,13 @@ describe('settings and test', () => {
     const view = await connect();
     expect(JSON.stringify(view)).not.toContain(DEMO_HUBSPOT_TOKEN);
     const res = await h.post(cara, '/api/admin/connections/hs-acme/test', {});
-    const body = (await res.json()) as { ok: boolean; identity: { tenant: string }; canRead: boolean; canProvision: boolean; checks: { id: string; ok: boolean }[] };
+    const body = (await res.json()) as {
+      ok: boolean;
+      identity: { tenant: string };
+      canRead: boolean;
+      canProvision: boolean;
+      checks: { id: string; ok: boolean }[];
+    };
     expect(body).toMatchObject({ ok: true, canRead: true, canProvision: true, identity: { tenant: '4242424' } });
     expect(body.checks.map((c) => c.id)).toEqual(['sign-in', 'read-users', 'read-teams', 'read-seats', 'read-last-logins', 'change-permission-sets']);
   });
@@ -120,7 +141,10 @@ describe('settings and test', () => {
       now: h.clock.now,
     });
     await connect();
-    const body = (await (await h.post(cara, '/api/admin/connections/hs-acme/test', {})).json()) as { ok: boolean; checks: { id: string; ok: boolean; message: string }[] };
+    const body = (await (await h.post(cara, '/api/admin/connections/hs-acme/test', {})).json()) as {
+      ok: boolean;
+      checks: { id: string; ok: boolean; message: string }[];
+    };
     expect(body.ok).toBe(false);
     expect(body.checks.find((c) => c.id === 'change-permission-sets')!.message).toContain('billing-write');
     expect(body.checks.find((c) => c.id === 'read-last-logins')!.message).toContain('account-info.security.read');
@@ -170,15 +194,31 @@ describe('import', () => {
     const now = h.clock.now().toISOString();
     // In HubSpot, by hand: Ava becomes Sales Manager; Dan is removed; Ben joins a new team and signs in.
     hs.userById(AVA)!.roleId = SALES_MANAGER;
-    hs.account.users.splice(hs.account.users.findIndex((u) => u.id === DAN), 1);
+    hs.account.users.splice(
+      hs.account.users.findIndex((u) => u.id === DAN),
+      1,
+    );
     hs.account.teams.push({ id: '9001', name: 'EMEA Sales' });
     hs.userById(BEN)!.primaryTeamId = '9001';
     hs.account.logins.push({ id: '1', loginAt: now, userId: Number(BEN), email: 'ben@acme.test', loginSucceeded: true });
-    hs.account.logins.push({ id: '2', loginAt: new Date(Date.parse(now) + 1000).toISOString(), userId: Number(BEN), email: 'ben@acme.test', loginSucceeded: false });
+    hs.account.logins.push({
+      id: '2',
+      loginAt: new Date(Date.parse(now) + 1000).toISOString(),
+      userId: Number(BEN),
+      email: 'ben@acme.test',
+      loginSucceeded: false,
+    });
 
     const run = await importNow();
     expect(run.status).toBe('succeeded');
-    expect(run.changes).toMatchObject({ assignmentsFound: 2, outsideProcess: 2, assignmentsRemoved: 2, accountsDeactivated: 1, bundlesCreated: 1, lastLoginsRefreshed: 1 });
+    expect(run.changes).toMatchObject({
+      assignmentsFound: 2,
+      outsideProcess: 2,
+      assignmentsRemoved: 2,
+      accountsDeactivated: 1,
+      bundlesCreated: 1,
+      lastLoginsRefreshed: 1,
+    });
     const ava = await h.db.execute("SELECT bundle_id, revoked_at, outside_process FROM assignments WHERE account_id = 'acct-hs-acme-ava' ORDER BY bundle_id");
     expect(ava.rows.map((r) => [r.bundle_id, r.revoked_at === null, Number(r.outside_process)])).toEqual([
       ['hs-sales-manager', true, 1],
@@ -192,7 +232,9 @@ describe('import', () => {
     const findings = ((await f.json()) as { findings: { personId: string; bundleIds: string[] }[] }).findings;
     // Ben's new team is recorded as outside the process too, but a team grants no permission by itself: no finding.
     expect(findings.map((x) => [x.personId, x.bundleIds])).toEqual([['p-ava', ['hs-sales-manager']]]);
-    const team = await h.db.execute("SELECT a.outside_process FROM assignments a JOIN bundles b ON b.id = a.bundle_id WHERE b.external_id = '9001' AND a.account_id = 'acct-hs-acme-ben'");
+    const team = await h.db.execute(
+      "SELECT a.outside_process FROM assignments a JOIN bundles b ON b.id = a.bundle_id WHERE b.external_id = '9001' AND a.account_id = 'acct-hs-acme-ben'",
+    );
     expect(Number(team.rows[0]!.outside_process)).toBe(1);
   });
 
@@ -234,7 +276,11 @@ describe('import', () => {
 
   it('without the login history scope the import succeeds and keeps the last logins AccessLens has', async () => {
     await hs.close();
-    hs = await startFakeHubspot({ account: demoHubspotAccount(h.clock.now()), privateApps: [{ token: DEMO_HUBSPOT_TOKEN, scopes: ALL_SCOPES.filter((s) => s !== 'account-info.security.read') }], now: h.clock.now });
+    hs = await startFakeHubspot({
+      account: demoHubspotAccount(h.clock.now()),
+      privateApps: [{ token: DEMO_HUBSPOT_TOKEN, scopes: ALL_SCOPES.filter((s) => s !== 'account-info.security.read') }],
+      now: h.clock.now,
+    });
     await connect();
     const before = await h.db.execute("SELECT id, last_login_at FROM crm_accounts WHERE connection_id = 'hs-acme' ORDER BY id");
     const run = await importNow();
@@ -285,7 +331,9 @@ describe('fulfilment', () => {
     // And the import after that finds everything explained.
     const after = await importNow();
     expect(Object.entries(after.changes).filter(([, n]) => n !== 0)).toEqual([]);
-    const audit = (await h.db.execute("SELECT action FROM audit_events WHERE action IN ('assignment.replaced', 'assignment.restored') ORDER BY seq")).rows.map((x) => x.action);
+    const audit = (await h.db.execute("SELECT action FROM audit_events WHERE action IN ('assignment.replaced', 'assignment.restored') ORDER BY seq")).rows.map(
+      (x) => x.action,
+    );
     expect(audit).toEqual(['assignment.replaced', 'assignment.restored']);
   });
 
@@ -317,7 +365,14 @@ describe('fulfilment', () => {
     await importNow();
     hs.afterUpdate = async () => {
       // Every read of Ava after the change fails for a while (HubSpot asks to wait).
-      hs.fail({ method: 'GET', path: new RegExp(`^/settings/v3/users/${AVA}$`), status: 429, body: { status: 'error', message: 'slow down', errorType: 'RATE_LIMIT' }, headers: { 'Retry-After': '0' }, times: 5 });
+      hs.fail({
+        method: 'GET',
+        path: new RegExp(`^/settings/v3/users/${AVA}$`),
+        status: 429,
+        body: { status: 'error', message: 'slow down', errorType: 'RATE_LIMIT' },
+        headers: { 'Retry-After': '0' },
+        times: 5,
+      });
     };
     const { id } = await approvedRequest(['object:deal:read'], 1);
     await h.worker.runDue();

@@ -73,7 +73,10 @@ export const hubspotSettings = z
     /** Users per page (at most 100). */
     pageSize: z.number().int().min(1).max(100).default(100),
     /** Where the seats are read (HubSpot's beta user provisioning API); null: seats are not read. */
-    seatsPath: text().regex(/^\/[\w./-]+$/, 'must be a path such as /settings/users/2026-09-beta/seats').nullable().default('/settings/users/2026-09-beta/seats'),
+    seatsPath: text()
+      .regex(/^\/[\w./-]+$/, 'must be a path such as /settings/users/2026-09-beta/seats')
+      .nullable()
+      .default('/settings/users/2026-09-beta/seats'),
     /**
      * Which paid seat each permission set uses (its id or name → the seat's name): HubSpot's API says only
      * that a set has paid seats attached. Needed to check a seat is free before granting such a set.
@@ -120,10 +123,14 @@ function hsError(body: unknown): { category: string; message: string } | null {
 function refusal(status: number, body: unknown, what: string): CrmError {
   const e = hsError(body);
   const detail = e ? `${e.category}: ${e.message}` : describe(body);
-  return new CrmError(status === 400 || status === 403 || status === 404 || status === 409 ? 'refused' : 'protocol', `${what}: HubSpot answered ${status} (${detail}).`, {
-    status,
-    ...(e?.category ? { code: e.category } : {}),
-  });
+  return new CrmError(
+    status === 400 || status === 403 || status === 404 || status === 409 ? 'refused' : 'protocol',
+    `${what}: HubSpot answered ${status} (${detail}).`,
+    {
+      status,
+      ...(e?.category ? { code: e.category } : {}),
+    },
+  );
 }
 
 async function authenticate(ctx: Omit<Ctx, 'tokens'>, previous: StoredToken | null): Promise<StoredToken> {
@@ -141,10 +148,14 @@ async function authenticate(ctx: Omit<Ctx, 'tokens'>, previous: StoredToken | nu
   });
   const body = (res.body ?? {}) as Row;
   if (res.status === 400 || res.status === 401)
-    throw new CrmError('auth', `HubSpot refused the credentials (${String(body.status ?? body.error ?? res.status)}: ${String(body.message ?? body.error_description ?? '')}).`, {
-      status: res.status,
-      code: String(body.status ?? body.error ?? ''),
-    });
+    throw new CrmError(
+      'auth',
+      `HubSpot refused the credentials (${String(body.status ?? body.error ?? res.status)}: ${String(body.message ?? body.error_description ?? '')}).`,
+      {
+        status: res.status,
+        code: String(body.status ?? body.error ?? ''),
+      },
+    );
   if (res.status !== 200 || typeof body.access_token !== 'string')
     throw new CrmError('protocol', `The HubSpot token endpoint answered ${res.status} (${describe(res.body)}).`, { status: res.status });
   const seconds = Number(body.expires_in);
@@ -177,7 +188,10 @@ function userOf(r: Row): HsUser | null {
   const roleIds = Array.isArray(r.roleIds) ? r.roleIds.map(String) : [];
   const roleId = str(typeof r.roleId === 'number' ? String(r.roleId) : r.roleId);
   if (roleId && !roleIds.includes(roleId)) roleIds.unshift(roleId);
-  const teams = [str(r.primaryTeamId === undefined ? undefined : String(r.primaryTeamId)), ...(Array.isArray(r.secondaryTeamIds) ? r.secondaryTeamIds.map(String) : [])];
+  const teams = [
+    str(r.primaryTeamId === undefined ? undefined : String(r.primaryTeamId)),
+    ...(Array.isArray(r.secondaryTeamIds) ? r.secondaryTeamIds.map(String) : []),
+  ];
   return { id, email: str(r.email), roleIds, superAdmin: r.superAdmin === true, teamIds: [...new Set(teams.filter((t): t is string => !!t))] };
 }
 
@@ -239,7 +253,9 @@ class HubspotClient implements CrmClient {
     const body = await this.#get(this.#s.seatsPath, 'Read seats');
     if (!Array.isArray(body.results)) throw new CrmError('protocol', `Read seats: HubSpot answered without results (${describe(body)}).`);
     return new Map(
-      (body.results as Row[]).filter((r) => typeof r.name === 'string').map((r) => [String(r.name), typeof r.remainingSeats === 'number' ? r.remainingSeats : null] as const),
+      (body.results as Row[])
+        .filter((r) => typeof r.name === 'string')
+        .map((r) => [String(r.name), typeof r.remainingSeats === 'number' ? r.remainingSeats : null] as const),
     );
   }
 
@@ -257,17 +273,26 @@ class HubspotClient implements CrmClient {
     if (!to.paidSeats) return null;
     const seat = this.#seatOf(to);
     if (!seat)
-      return new CrmError('refused', `"${to.name}" has paid seats attached and HubSpot's API does not say which: name its seat in the connection's settings.roleSeats so AccessLens can check one is free.`, { code: 'SEAT_UNKNOWN' });
+      return new CrmError(
+        'refused',
+        `"${to.name}" has paid seats attached and HubSpot's API does not say which: name its seat in the connection's settings.roleSeats so AccessLens can check one is free.`,
+        { code: 'SEAT_UNKNOWN' },
+      );
     if (from && this.#seatOf(from) === seat) return null;
     let left: number | null | undefined;
     try {
       left = (await this.#seats()).get(seat);
     } catch (error) {
-      if (error instanceof CrmError && error.kind === 'refused') return new CrmError('refused', `AccessLens cannot check a "${seat}" seat is free: ${error.message}`, { code: 'SEAT_UNKNOWN' });
+      if (error instanceof CrmError && error.kind === 'refused')
+        return new CrmError('refused', `AccessLens cannot check a "${seat}" seat is free: ${error.message}`, { code: 'SEAT_UNKNOWN' });
       throw error;
     }
-    if (left === undefined) return new CrmError('refused', `HubSpot lists no seat named "${seat}" (settings.roleSeats names it for "${to.name}").`, { code: 'SEAT_UNKNOWN' });
-    if (left !== null && left < 1) return new CrmError('refused', `No "${seat}" seat is free in HubSpot (0 left): free one or buy more before "${to.name}" can be given.`, { code: 'NO_SEAT_FREE' });
+    if (left === undefined)
+      return new CrmError('refused', `HubSpot lists no seat named "${seat}" (settings.roleSeats names it for "${to.name}").`, { code: 'SEAT_UNKNOWN' });
+    if (left !== null && left < 1)
+      return new CrmError('refused', `No "${seat}" seat is free in HubSpot (0 left): free one or buy more before "${to.name}" can be given.`, {
+        code: 'NO_SEAT_FREE',
+      });
     return null;
   }
 
@@ -280,7 +305,10 @@ class HubspotClient implements CrmClient {
     const c = this.ctx.credentials;
     let body: Row;
     if (c.flow === 'private_app') {
-      const res = await this.ctx.http.request(`${this.#s.apiUrl}/oauth/v2/private-apps/get/access-token-info`, { method: 'POST', body: { tokenKey: c.accessToken } });
+      const res = await this.ctx.http.request(`${this.#s.apiUrl}/oauth/v2/private-apps/get/access-token-info`, {
+        method: 'POST',
+        body: { tokenKey: c.accessToken },
+      });
       if (res.status !== 200) throw refusal(res.status, res.body, 'Read the private app token');
       body = (res.body ?? {}) as Row;
     } else {
@@ -350,12 +378,14 @@ class HubspotClient implements CrmClient {
         await this.#get('/account-info/v3/activity/login?limit=1', 'Read the login history');
       });
     let canProvision = false;
-    await attempt('change-permission-sets', 'Can change users\' permission sets (settings.users.write).', async () => {
+    await attempt('change-permission-sets', "Can change users' permission sets (settings.users.write).", async () => {
       need('settings.users.write');
       canProvision = true;
       const paid = (await this.#roles()).filter((r) => r.paidSeats);
       if (paid.length > 0 && !scopes.includes('billing-write'))
-        throw new Error(`${paid.map((r) => r.name).join(', ')} ${paid.length === 1 ? 'has' : 'have'} paid seats attached: changing users to or from them needs the billing-write scope too.`);
+        throw new Error(
+          `${paid.map((r) => r.name).join(', ')} ${paid.length === 1 ? 'has' : 'have'} paid seats attached: changing users to or from them needs the billing-write scope too.`,
+        );
     });
     return { identity, canRead: readUsers && readTeams, canProvision, checks };
   }
@@ -385,7 +415,9 @@ class HubspotClient implements CrmClient {
       } catch (error) {
         if (!(error instanceof CrmError) || error.kind !== 'refused') throw error;
         loginsKnown = false;
-        warnings.push(`Last logins are unknown: AccessLens cannot read HubSpot's login history (${error.message}) — it needs the account-info.security.read scope.`);
+        warnings.push(
+          `Last logins are unknown: AccessLens cannot read HubSpot's login history (${error.message}) — it needs the account-info.security.read scope.`,
+        );
       }
     }
 
@@ -403,8 +435,24 @@ class HubspotClient implements CrmClient {
     counts.phase = 'bundles';
     progress({ ...counts });
     const roles = await this.#roles();
-    const bundles: CrmBundle[] = roles.map((r) => ({ externalId: r.id, kind: 'role', name: r.name, permissions: [], permissionsKnown: false, includes: [], assignable: true }));
-    bundles.push({ externalId: HUBSPOT_SUPER_ADMIN, kind: 'role', name: 'Super Admin', permissions: [], permissionsKnown: false, includes: [], assignable: false });
+    const bundles: CrmBundle[] = roles.map((r) => ({
+      externalId: r.id,
+      kind: 'role',
+      name: r.name,
+      permissions: [],
+      permissionsKnown: false,
+      includes: [],
+      assignable: true,
+    }));
+    bundles.push({
+      externalId: HUBSPOT_SUPER_ADMIN,
+      kind: 'role',
+      name: 'Super Admin',
+      permissions: [],
+      permissionsKnown: false,
+      includes: [],
+      assignable: false,
+    });
     const teams = await this.#get('/settings/v3/users/teams', 'Read teams');
     for (const t of Array.isArray(teams.results) ? (teams.results as Row[]) : []) {
       const id = t.id === undefined ? '' : String(t.id);
@@ -443,7 +491,8 @@ class HubspotClient implements CrmClient {
     const assignments: CrmAssignment[] = [];
     for (const u of users)
       for (const h of holdingsOf(u))
-        if (known.has(h.bundleExternalId)) assignments.push({ externalId: h.externalId, userExternalId: u.id, bundleExternalId: h.bundleExternalId, grantedAt: null, expiresAt: null });
+        if (known.has(h.bundleExternalId))
+          assignments.push({ externalId: h.externalId, userExternalId: u.id, bundleExternalId: h.bundleExternalId, grantedAt: null, expiresAt: null });
     counts.assignments = assignments.length;
     progress({ ...counts });
 
@@ -475,15 +524,21 @@ class HubspotClient implements CrmClient {
     const refuse = (message: string, code?: string) =>
       op.bundles.map((b): GrantOutcome => ({ bundleExternalId: b.externalId, ok: false, error: new CrmError('refused', message, code ? { code } : {}) }));
     if (op.bundles.length !== 1)
-      return refuse(`A HubSpot user has one permission set: no single set grants everything asked (${op.bundles.length} would be needed). An administrator decides.`);
+      return refuse(
+        `A HubSpot user has one permission set: no single set grants everything asked (${op.bundles.length} would be needed). An administrator decides.`,
+      );
     const b = op.bundles[0]!;
-    if (b.kind !== 'role' || b.externalId === HUBSPOT_SUPER_ADMIN) return refuse(`AccessLens changes HubSpot permission sets only (not ${b.externalId === HUBSPOT_SUPER_ADMIN ? 'Super Admin' : `a ${b.kind}`}).`);
+    if (b.kind !== 'role' || b.externalId === HUBSPOT_SUPER_ADMIN)
+      return refuse(`AccessLens changes HubSpot permission sets only (not ${b.externalId === HUBSPOT_SUPER_ADMIN ? 'Super Admin' : `a ${b.kind}`}).`);
     const user = await this.#user(op.userExternalId);
     if (user.roleIds.includes(b.externalId)) return [{ bundleExternalId: b.externalId, ok: true, externalId: roleAssignmentId(user.id, b.externalId) }];
     const roles = await this.#roles();
     const to = roles.find((r) => r.id === b.externalId);
     if (!to) return refuse(`HubSpot has no permission set ${b.externalId} any more.`);
-    const seat = await this.#seatProblem(to, roles.find((r) => r.id === user.roleIds[0]));
+    const seat = await this.#seatProblem(
+      to,
+      roles.find((r) => r.id === user.roleIds[0]),
+    );
     if (seat) return [{ bundleExternalId: b.externalId, ok: false, error: seat }];
     try {
       await this.#setRole(user.id, to.id, `Give ${user.email ?? user.id} the permission set "${to.name}"`);
@@ -500,7 +555,9 @@ class HubspotClient implements CrmClient {
     const granted = new Set(op.assignments.map((a) => a.bundleExternalId));
     // What to put back: the permission set the user had before the grant.
     // (Super Admin is a flag beside the permission set, never what a grant replaced.)
-    const previous = (op.restore ?? []).find((h) => h.kind === 'role' && h.bundleExternalId !== HUBSPOT_SUPER_ADMIN && !granted.has(h.bundleExternalId))?.bundleExternalId;
+    const previous = (op.restore ?? []).find(
+      (h) => h.kind === 'role' && h.bundleExternalId !== HUBSPOT_SUPER_ADMIN && !granted.has(h.bundleExternalId),
+    )?.bundleExternalId;
     for (const a of op.assignments) {
       if (!user.roleIds.includes(a.bundleExternalId)) {
         out.push({ externalId: a.externalId, ok: true }); // already changed in HubSpot
@@ -510,15 +567,25 @@ class HubspotClient implements CrmClient {
         out.push({
           externalId: a.externalId,
           ok: false,
-          error: new CrmError('refused', `AccessLens does not know the permission set ${user.email ?? user.id} had before this grant: an administrator chooses it in HubSpot.`),
+          error: new CrmError(
+            'refused',
+            `AccessLens does not know the permission set ${user.email ?? user.id} had before this grant: an administrator chooses it in HubSpot.`,
+          ),
         });
         continue;
       }
       try {
         const roles = await this.#roles();
         const to = roles.find((r) => r.id === previous);
-        if (!to) throw new CrmError('refused', `The permission set ${user.email ?? user.id} had before (${previous}) is gone from HubSpot: an administrator chooses another.`);
-        const seat = await this.#seatProblem(to, roles.find((r) => r.id === a.bundleExternalId));
+        if (!to)
+          throw new CrmError(
+            'refused',
+            `The permission set ${user.email ?? user.id} had before (${previous}) is gone from HubSpot: an administrator chooses another.`,
+          );
+        const seat = await this.#seatProblem(
+          to,
+          roles.find((r) => r.id === a.bundleExternalId),
+        );
         if (seat) throw seat;
         await this.#setRole(user.id, to.id, `Give ${user.email ?? user.id} back the permission set "${to.name}"`);
         out.push({ externalId: a.externalId, ok: true });

@@ -79,7 +79,10 @@ export async function requestImport(db: Db, connectionId: string, trigger: 'admi
       sql: `INSERT INTO import_runs (id, connection_id, trigger, requested_by, status, created_at) VALUES (?, ?, ?, ?, 'queued', ?)`,
       args: [runId, connectionId, trigger, requestedBy, w.nowIso],
     });
-    await w.tx.execute({ sql: 'UPDATE connection_state SET next_import_at = ?, last_run_id = ? WHERE connection_id = ?', args: [w.nowIso, runId, connectionId] });
+    await w.tx.execute({
+      sql: 'UPDATE connection_state SET next_import_at = ?, last_run_id = ? WHERE connection_id = ?',
+      args: [w.nowIso, runId, connectionId],
+    });
     await w.audit({ actorId: requestedBy, action: 'import.requested', subjectType: 'connection', subjectId: connectionId, data: { runId, trigger } });
     return runId;
   });
@@ -124,7 +127,7 @@ async function claim(deps: ImportDeps, connectionId: string, runId: string | und
     });
     let id = runId;
     if (id) {
-      const r = await tx.execute({ sql: "SELECT status FROM import_runs WHERE id = ? AND connection_id = ?", args: [id, connectionId] });
+      const r = await tx.execute({ sql: 'SELECT status FROM import_runs WHERE id = ? AND connection_id = ?', args: [id, connectionId] });
       if (!r.rows[0] || String(r.rows[0].status) !== 'queued') id = undefined;
     }
     if (!id) {
@@ -221,7 +224,10 @@ export async function runImport(
     const snapshot = await opened.client.read(connection.cursor, (p: ReadProgress) => {
       void heartbeat({ phase: p.phase, users: p.users, bundles: p.bundles, assignments: p.assignments });
     });
-    await heartbeat({ phase: 'applying', users: snapshot.users.items.length, bundles: snapshot.bundles.items.length, assignments: snapshot.assignments.items.length }, true);
+    await heartbeat(
+      { phase: 'applying', users: snapshot.users.items.length, bundles: snapshot.bundles.items.length, assignments: snapshot.assignments.items.length },
+      true,
+    );
     signal.throwIfAborted();
 
     const nowIso = deps.now().toISOString();
@@ -232,8 +238,7 @@ export async function runImport(
     signal.throwIfAborted();
 
     const warnings = [...(snapshot.warnings ?? [])];
-    if (plan.unmatchedUpsert.length > 0)
-      warnings.push(`${plan.unmatchedUpsert.length} CRM users match no person by email; import people, then import again.`);
+    if (plan.unmatchedUpsert.length > 0) warnings.push(`${plan.unmatchedUpsert.length} CRM users match no person by email; import people, then import again.`);
     await finish(deps, connectionId, runId, { ok: true, counts, warnings, snapshot, scheduleMinutes: connection.scheduleMinutes });
   } catch (error) {
     await pending.catch(() => {});
@@ -277,7 +282,9 @@ async function finish(
       let next: number | null;
       if (outcome.ok) next = schedule;
       else {
-        const retry = now + Math.max(outcome.retryAfterMs ?? 0, Math.min(RETRY_FAILED_MS, outcome.scheduleMinutes > 0 ? outcome.scheduleMinutes * 60_000 : RETRY_FAILED_MS));
+        const retry =
+          now +
+          Math.max(outcome.retryAfterMs ?? 0, Math.min(RETRY_FAILED_MS, outcome.scheduleMinutes > 0 ? outcome.scheduleMinutes * 60_000 : RETRY_FAILED_MS));
         next = schedule === null ? null : Math.min(schedule, retry);
       }
       const nextIso = next === null ? null : new Date(next).toISOString();
@@ -304,7 +311,13 @@ async function finish(
           if (c.rows[0] && c.rows[0].tenant === null)
             await w.tx.execute({ sql: 'UPDATE crm_connections SET tenant = ?, version = ? WHERE id = ?', args: [tenant, await w.version(), connectionId] });
         }
-        await w.audit({ actorId: null, action: 'import.completed', subjectType: 'connection', subjectId: connectionId, data: { runId, changes: outcome.counts, warnings: outcome.warnings } });
+        await w.audit({
+          actorId: null,
+          action: 'import.completed',
+          subjectType: 'connection',
+          subjectId: connectionId,
+          data: { runId, changes: outcome.counts, warnings: outcome.warnings },
+        });
       } else {
         await w.tx.execute({
           sql: "UPDATE import_runs SET status = 'failed', phase = NULL, error = ?, finished_at = ? WHERE id = ?",
@@ -337,7 +350,10 @@ async function readState(db: Db, connectionId: string, kind: CurrentState['kind'
       args: c,
     },
     { sql: 'SELECT key FROM permission_catalog WHERE connection_id = ?', args: c },
-    { sql: "SELECT action, plan FROM fulfilment_jobs WHERE connection_id = ? AND action IN ('grant', 'revoke') AND state IN ('queued', 'running', 'task')", args: c },
+    {
+      sql: "SELECT action, plan FROM fulfilment_jobs WHERE connection_id = ? AND action IN ('grant', 'revoke') AND state IN ('queued', 'running', 'task')",
+      args: c,
+    },
   ]);
   // Grants being applied, and what a removal puts back (whole-profile CRMs): a request explains them.
   const inFlight = new Set<string>();
@@ -438,7 +454,10 @@ function insertRows(table: string, columns: string[], rows: Arg[][], verb = 'INS
 /** Ids (of `ids`) of `table` rows this transaction wrote (their version is this write's). */
 async function writtenNow(w: WriteContext, table: string, ids: string[], version: number): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
-  const r = await w.tx.execute({ sql: `SELECT id FROM ${table} WHERE version = ? AND id IN (SELECT value FROM json_each(?))`, args: [version, JSON.stringify(ids)] });
+  const r = await w.tx.execute({
+    sql: `SELECT id FROM ${table} WHERE version = ? AND id IN (SELECT value FROM json_each(?))`,
+    args: [version, JSON.stringify(ids)],
+  });
   return new Set(r.rows.map((x) => String(x.id)));
 }
 
@@ -465,7 +484,13 @@ async function applyPlan(deps: ImportDeps, plan: ImportPlan, v0: number, runId: 
     for (let i = 0; i < changes.length; i += AUDIT_BATCH) {
       const part = changes.slice(i, i + AUDIT_BATCH);
       // Rows under one list of field names: the same facts as objects, at half the size.
-      events.push({ actorId: null, action, subjectType: 'import', subjectId: runId, data: { connectionId, count: part.length, fields, rows: part.map((c) => fields.map((f) => c[f] ?? null)) } });
+      events.push({
+        actorId: null,
+        action,
+        subjectType: 'import',
+        subjectId: runId,
+        data: { connectionId, count: part.length, fields, rows: part.map((c) => fields.map((f) => c[f] ?? null)) },
+      });
     }
     return w.auditMany(events);
   };
@@ -477,11 +502,25 @@ async function applyPlan(deps: ImportDeps, plan: ImportPlan, v0: number, runId: 
         insertRows(
           'permission_catalog',
           ['connection_id', 'key', 'label_en', 'label_zh_cn', 'risk', 'max_duration_days', 'requestable', 'required_trainings', 'version'],
-          chunk.map((e) => [connectionId, e.key, e.labels.en, e.labels['zh-CN'], e.risk, e.maxDurationDays, e.requestable ? 1 : 0, JSON.stringify(e.requiredTrainings), v]),
+          chunk.map((e) => [
+            connectionId,
+            e.key,
+            e.labels.en,
+            e.labels['zh-CN'],
+            e.risk,
+            e.maxDurationDays,
+            e.requestable ? 1 : 0,
+            JSON.stringify(e.requiredTrainings),
+            v,
+          ]),
           'INSERT OR IGNORE',
         ),
       );
-      await audit(w, 'catalog.key_added', chunk.map((e) => ({ key: e.key, risk: e.risk, requestable: e.requestable })));
+      await audit(
+        w,
+        'catalog.key_added',
+        chunk.map((e) => ({ key: e.key, risk: e.risk, requestable: e.requestable })),
+      );
     }),
   );
 
@@ -495,7 +534,11 @@ async function applyPlan(deps: ImportDeps, plan: ImportPlan, v0: number, runId: 
     return [
       { sql: 'DELETE FROM bundle_permissions WHERE bundle_id IN (SELECT value FROM json_each(?))', args: [ids] },
       { sql: 'DELETE FROM bundle_includes WHERE bundle_id IN (SELECT value FROM json_each(?))', args: [ids] },
-      ...insertRows('bundle_permissions', ['bundle_id', 'key', 'position'], bundles.flatMap((b) => b.permissions.map((k, i) => [b.id, k, i]))),
+      ...insertRows(
+        'bundle_permissions',
+        ['bundle_id', 'key', 'position'],
+        bundles.flatMap((b) => b.permissions.map((k, i) => [b.id, k, i])),
+      ),
       ...insertRows(
         'bundle_includes',
         ['bundle_id', 'included_id', 'position'],
@@ -511,8 +554,18 @@ async function applyPlan(deps: ImportDeps, plan: ImportPlan, v0: number, runId: 
   await inChunks(plan.bundlesCreate, (chunk) =>
     write(async (w) => {
       const v = await w.version();
-      await w.tx.batch(insertRows('bundles', ['id', 'connection_id', 'kind', 'name', 'external_id', 'version'], chunk.map((b) => [b.id, connectionId, b.kind, b.name, b.externalId, v])));
-      await audit(w, 'bundle.created', chunk.map((b) => ({ id: b.id, externalId: b.externalId, kind: b.kind, name: b.name, keys: b.permissions })));
+      await w.tx.batch(
+        insertRows(
+          'bundles',
+          ['id', 'connection_id', 'kind', 'name', 'external_id', 'version'],
+          chunk.map((b) => [b.id, connectionId, b.kind, b.name, b.externalId, v]),
+        ),
+      );
+      await audit(
+        w,
+        'bundle.created',
+        chunk.map((b) => ({ id: b.id, externalId: b.externalId, kind: b.kind, name: b.name, keys: b.permissions })),
+      );
     }),
   );
   await inChunks(plan.bundlesCreate, (chunk) => write(async (w) => void (await w.tx.batch(contents(chunk)))));
@@ -529,7 +582,15 @@ async function applyPlan(deps: ImportDeps, plan: ImportPlan, v0: number, runId: 
       await audit(
         w,
         'bundle.changed',
-        chunk.map((b) => ({ id: b.id, name: b.name, added: b.added, removed: b.removed, renamed: b.renamed, includesChanged: b.includesChanged, restored: b.restored })),
+        chunk.map((b) => ({
+          id: b.id,
+          name: b.name,
+          added: b.added,
+          removed: b.removed,
+          renamed: b.renamed,
+          includesChanged: b.includesChanged,
+          restored: b.restored,
+        })),
       );
     }),
   );
@@ -540,7 +601,11 @@ async function applyPlan(deps: ImportDeps, plan: ImportPlan, v0: number, runId: 
         sql: 'UPDATE bundles SET removed_at = ?, version = ? WHERE removed_at IS NULL AND id IN (SELECT value FROM json_each(?))',
         args: [w.nowIso, v, JSON.stringify(chunk.map((b) => b.id))],
       });
-      await audit(w, 'bundle.removed', chunk.map((b) => ({ id: b.id, externalId: b.externalId, name: b.name })));
+      await audit(
+        w,
+        'bundle.removed',
+        chunk.map((b) => ({ id: b.id, externalId: b.externalId, name: b.name })),
+      );
     }),
   );
 
@@ -556,7 +621,11 @@ async function applyPlan(deps: ImportDeps, plan: ImportPlan, v0: number, runId: 
           'INSERT OR IGNORE',
         ),
       );
-      await audit(w, 'account.created', chunk.map((a) => ({ id: a.id, personId: a.personId, externalUserId: a.externalUserId, username: a.username, active: a.active })));
+      await audit(
+        w,
+        'account.created',
+        chunk.map((a) => ({ id: a.id, personId: a.personId, externalUserId: a.externalUserId, username: a.username, active: a.active })),
+      );
       for (const a of chunk) w.affected.add(a.personId);
     }),
   );
@@ -569,7 +638,12 @@ async function applyPlan(deps: ImportDeps, plan: ImportPlan, v0: number, runId: 
               WHERE crm_accounts.id = u.c0 AND crm_accounts.version <= ?`,
         args: [v, JSON.stringify(chunk.map((a) => [a.id, a.username, a.active ? 1 : 0, a.lastLoginAt, a.createdAt])), v0],
       });
-      const applied = await writtenNow(w, 'crm_accounts', chunk.map((a) => a.id), v);
+      const applied = await writtenNow(
+        w,
+        'crm_accounts',
+        chunk.map((a) => a.id),
+        v,
+      );
       const changes: Change[] = [];
       for (const a of chunk) {
         if (!applied.has(a.id)) continue;
@@ -639,7 +713,14 @@ async function applyPlan(deps: ImportDeps, plan: ImportPlan, v0: number, runId: 
       await audit(
         w,
         'assignment.found',
-        fresh.map((a) => ({ id: a.id, accountId: a.accountId, bundleId: a.bundleId, externalId: a.externalId, expiresAt: a.expiresAt, outsideProcess: a.outsideProcess })),
+        fresh.map((a) => ({
+          id: a.id,
+          accountId: a.accountId,
+          bundleId: a.bundleId,
+          externalId: a.externalId,
+          expiresAt: a.expiresAt,
+          outsideProcess: a.outsideProcess,
+        })),
       );
       for (const a of fresh) w.affected.add(a.personId);
     }),
@@ -661,7 +742,12 @@ async function applyPlan(deps: ImportDeps, plan: ImportPlan, v0: number, runId: 
               WHERE assignments.id = u.c0 AND assignments.revoked_at IS NULL AND assignments.version <= ?`,
         args: [v, JSON.stringify(chunk.map((a) => [a.id, a.expiresAt])), v0],
       });
-      const applied = await writtenNow(w, 'assignments', chunk.map((a) => a.id), v);
+      const applied = await writtenNow(
+        w,
+        'assignments',
+        chunk.map((a) => a.id),
+        v,
+      );
       const changes: Change[] = [];
       for (const a of chunk) {
         if (!applied.has(a.id)) continue;
@@ -685,10 +771,20 @@ async function applyPlan(deps: ImportDeps, plan: ImportPlan, v0: number, runId: 
       await audit(
         w,
         'assignment.removed',
-        removed.map((a) => ({ id: a.id, accountId: a.accountId, bundleId: a.bundleId, externalId: a.externalId, requestId: a.requestId, reason: 'not in the CRM any more' })),
+        removed.map((a) => ({
+          id: a.id,
+          accountId: a.accountId,
+          bundleId: a.bundleId,
+          externalId: a.externalId,
+          requestId: a.requestId,
+          reason: 'not in the CRM any more',
+        })),
       );
       for (const a of removed) w.affected.add(a.personId);
-      requestsEnded += await endRequestsRemovedInCrm(w, removed.map((a) => a.requestId).filter((x): x is string => x !== null));
+      requestsEnded += await endRequestsRemovedInCrm(
+        w,
+        removed.map((a) => a.requestId).filter((x): x is string => x !== null),
+      );
     }),
   );
   return requestsEnded;
@@ -699,7 +795,12 @@ async function applyPlan(deps: ImportDeps, plan: ImportPlan, v0: number, runId: 
  * and type, or adds it; a licence the CRM stops reporting is left as it is (an administrator may keep
  * counting it). Audited when a count changes.
  */
-async function applyLicences(deps: ImportDeps, connectionId: string, runId: string, licences: CrmLicence[]): Promise<{ licencesAdded: number; licencesChanged: number }> {
+async function applyLicences(
+  deps: ImportDeps,
+  connectionId: string,
+  runId: string,
+  licences: CrmLicence[],
+): Promise<{ licencesAdded: number; licencesChanged: number }> {
   const out = { licencesAdded: 0, licencesChanged: 0 };
   if (licences.length === 0) return out;
   await runWrite(
@@ -716,7 +817,13 @@ async function applyLicences(deps: ImportDeps, connectionId: string, runId: stri
         const version = await w.version();
         if (have) {
           await w.tx.execute({ sql: 'UPDATE licenses SET seats = ?, version = ? WHERE id = ?', args: [l.seats, version, String(have.id)] });
-          await w.audit({ actorId: null, action: 'license.updated', subjectType: 'license', subjectId: String(have.id), data: { runId, changes: { seats: { from: Number(have.seats), to: l.seats } }, source: 'import' } });
+          await w.audit({
+            actorId: null,
+            action: 'license.updated',
+            subjectType: 'license',
+            subjectId: String(have.id),
+            data: { runId, changes: { seats: { from: Number(have.seats), to: l.seats } }, source: 'import' },
+          });
           out.licencesChanged++;
         } else {
           const id = `lic-${randomUUID()}`;
@@ -724,7 +831,13 @@ async function applyLicences(deps: ImportDeps, connectionId: string, runId: stri
             sql: 'INSERT INTO licenses (id, connection_id, name, license_type, seats, term_end_date, version) VALUES (?, ?, ?, ?, ?, NULL, ?)',
             args: [id, connectionId, l.name, l.type, l.seats, version],
           });
-          await w.audit({ actorId: null, action: 'license.created', subjectType: 'license', subjectId: id, data: { runId, connectionId, name: l.name, type: l.type, seats: l.seats, source: 'import' } });
+          await w.audit({
+            actorId: null,
+            action: 'license.created',
+            subjectType: 'license',
+            subjectId: id,
+            data: { runId, connectionId, name: l.name, type: l.type, seats: l.seats, source: 'import' },
+          });
           out.licencesAdded++;
         }
       }
@@ -754,7 +867,13 @@ async function endRequestsRemovedInCrm(w: WriteContext, requestIds: string[]): P
     const status = expired ? 'expired' : 'revoked';
     const prior = row.fulfilment === null ? null : (JSON.parse(String(row.fulfilment)) as RequestFulfilment);
     const fulfilment: RequestFulfilment | null = prior
-      ? { ...prior, state: 'removed', removedAt: w.nowIso, reason: expired ? null : { code: 'crm-refused', message: 'The grant was removed in the CRM before it ended.' }, updatedAt: w.nowIso }
+      ? {
+          ...prior,
+          state: 'removed',
+          removedAt: w.nowIso,
+          reason: expired ? null : { code: 'crm-refused', message: 'The grant was removed in the CRM before it ended.' },
+          updatedAt: w.nowIso,
+        }
       : null;
     await w.tx.execute({
       sql: 'UPDATE requests SET status = ?, fulfilment = ?, updated_at = ?, version = ? WHERE id = ?',
@@ -764,7 +883,13 @@ async function endRequestsRemovedInCrm(w: WriteContext, requestIds: string[]): P
       sql: "UPDATE fulfilment_jobs SET state = 'done', updated_at = ? WHERE request_id = ? AND action = 'revoke' AND state IN ('queued', 'running')",
       args: [w.nowIso, id],
     });
-    await w.audit({ actorId: null, action: `request.${status}`, subjectType: 'request', subjectId: id, data: { reason: 'The CRM no longer holds the grant (seen by an import).' } });
+    await w.audit({
+      actorId: null,
+      action: `request.${status}`,
+      subjectType: 'request',
+      subjectId: id,
+      data: { reason: 'The CRM no longer holds the grant (seen by an import).' },
+    });
     w.affected.add(String(row.requester_id));
     const approvers = await w.tx.execute({ sql: 'SELECT DISTINCT person_id FROM request_approvers WHERE request_id = ?', args: [id] });
     for (const a of approvers.rows) w.affected.add(String(a.person_id));

@@ -32,7 +32,11 @@ async function importNow() {
   const { run } = (await res.json()) as { run: { id: string } };
   await h.worker.runDue();
   const r = await h.get(cara, `/api/admin/connections/sf-acme/imports/${run.id}`);
-  return ((await r.json()) as { run: { status: string; error: string | null; changes: Record<string, number>; read: Record<string, number>; warnings: string[]; incremental: boolean } }).run;
+  return (
+    (await r.json()) as {
+      run: { status: string; error: string | null; changes: Record<string, number>; read: Record<string, number>; warnings: string[]; incremental: boolean };
+    }
+  ).run;
 }
 
 async function requestStatus(id: string) {
@@ -40,7 +44,10 @@ async function requestStatus(id: string) {
   const row = r.rows[0]!;
   return {
     status: String(row.status),
-    fulfilment: row.fulfilment === null ? null : (JSON.parse(String(row.fulfilment)) as { state: string; reason: { code: string } | null; attempts: number; mode: string }),
+    fulfilment:
+      row.fulfilment === null
+        ? null
+        : (JSON.parse(String(row.fulfilment)) as { state: string; reason: { code: string } | null; attempts: number; mode: string }),
     grantedAt: row.granted_at as string | null,
     expiresAt: row.expires_at as string | null,
   };
@@ -90,14 +97,27 @@ describe('import', () => {
     expect((await importNow()).status).toBe('succeeded');
     // In Salesforce: someone gives Ava "Quote Desk" by hand, removes Ben's "Sales Ops", Ava logs in.
     const quoteDesk = demoBundleExternalId('ps-quote-desk');
-    sf.org.objects.PermissionSetAssignment!.push({ Id: fakeId('0Pa'), AssigneeId: AVA_SF, PermissionSetId: quoteDesk, PermissionSetGroupId: null, ExpirationDate: null, IsActive: true, SystemModstamp: '2026-03-02T10:00:00.000+0000' });
+    sf.org.objects.PermissionSetAssignment!.push({
+      Id: fakeId('0Pa'),
+      AssigneeId: AVA_SF,
+      PermissionSetId: quoteDesk,
+      PermissionSetGroupId: null,
+      ExpirationDate: null,
+      IsActive: true,
+      SystemModstamp: '2026-03-02T10:00:00.000+0000',
+    });
     const rows = sf.org.objects.PermissionSetAssignment!;
-    rows.splice(rows.findIndex((a) => a.AssigneeId === salesforceUserId(2) && a.PermissionSetId === demoBundleExternalId('ps-sales-ops')), 1);
+    rows.splice(
+      rows.findIndex((a) => a.AssigneeId === salesforceUserId(2) && a.PermissionSetId === demoBundleExternalId('ps-sales-ops')),
+      1,
+    );
     h.clock.advance(3600_000);
     const run = await importNow();
     expect(run.changes).toMatchObject({ assignmentsFound: 1, outsideProcess: 1, assignmentsRemoved: 1 });
 
-    const found = await h.db.execute("SELECT id, outside_process, source FROM assignments WHERE account_id = 'acct-ava' AND bundle_id = 'ps-quote-desk' AND revoked_at IS NULL");
+    const found = await h.db.execute(
+      "SELECT id, outside_process, source FROM assignments WHERE account_id = 'acct-ava' AND bundle_id = 'ps-quote-desk' AND revoked_at IS NULL",
+    );
     expect(found.rows).toHaveLength(1);
     expect(Number(found.rows[0]!.outside_process)).toBe(1);
     const removed = await h.db.execute("SELECT revoked_at FROM assignments WHERE account_id = 'acct-ben' AND bundle_id = 'ps-sales-ops'");
@@ -140,7 +160,9 @@ describe('import', () => {
       "SELECT COUNT(*) AS n FROM assignments WHERE revoked_at IS NULL AND account_id IN (SELECT id FROM crm_accounts WHERE connection_id = 'sf-acme')",
     );
     expect(Number(held.rows[0]!.n)).toBe(20);
-    const view = (await (await h.get(cara, '/api/admin/connections/sf-acme')).json()) as { connection: { lastImport: { status: string }; lastGoodImport: { status: string } } };
+    const view = (await (await h.get(cara, '/api/admin/connections/sf-acme')).json()) as {
+      connection: { lastImport: { status: string }; lastGoodImport: { status: string } };
+    };
     expect(view.connection.lastImport.status).toBe('failed');
     expect(view.connection.lastGoodImport.status).toBe('succeeded');
   });
@@ -149,8 +171,23 @@ describe('import', () => {
     await connect({ settings: { instanceUrl: sf.url, pageSize: 200 } });
     // More users than one page.
     for (let i = 0; i < 450; i++)
-      sf.org.objects.User!.push({ Id: fakeId('005'), Username: `x${i}@acme.test.sf`, Email: `x${i}@elsewhere.test`, IsActive: true, UserType: 'Standard', LastLoginDate: null, CreatedDate: '2025-01-01T00:00:00.000+0000', SystemModstamp: '2025-01-01T00:00:00.000+0000' });
-    sf.fail({ method: 'GET', path: /\/query\/01g/, status: 429, body: [{ message: 'Too many requests', errorCode: 'REQUEST_LIMIT_EXCEEDED' }], headers: { 'Retry-After': '1' } });
+      sf.org.objects.User!.push({
+        Id: fakeId('005'),
+        Username: `x${i}@acme.test.sf`,
+        Email: `x${i}@elsewhere.test`,
+        IsActive: true,
+        UserType: 'Standard',
+        LastLoginDate: null,
+        CreatedDate: '2025-01-01T00:00:00.000+0000',
+        SystemModstamp: '2025-01-01T00:00:00.000+0000',
+      });
+    sf.fail({
+      method: 'GET',
+      path: /\/query\/01g/,
+      status: 429,
+      body: [{ message: 'Too many requests', errorCode: 'REQUEST_LIMIT_EXCEEDED' }],
+      headers: { 'Retry-After': '1' },
+    });
     const first = await importNow();
     expect(first.status).toBe('succeeded');
     expect(first.read.users).toBe(461);
@@ -243,7 +280,15 @@ describe('fulfilment', () => {
     await h.mutate(ava, [m]);
     await h.mutate(ben, [decisionMutation(m.args.requestId, 'approve')]);
     // A crash after the write but before its record: the CRM holds it, the job is still queued.
-    sf.org.objects.PermissionSetAssignment!.push({ Id: fakeId('0Pa'), AssigneeId: AVA_SF, PermissionSetId: demoBundleExternalId('ps-contract-manager'), PermissionSetGroupId: null, ExpirationDate: null, IsActive: true, SystemModstamp: '2026-03-02T09:00:00.000+0000' });
+    sf.org.objects.PermissionSetAssignment!.push({
+      Id: fakeId('0Pa'),
+      AssigneeId: AVA_SF,
+      PermissionSetId: demoBundleExternalId('ps-contract-manager'),
+      PermissionSetGroupId: null,
+      ExpirationDate: null,
+      IsActive: true,
+      SystemModstamp: '2026-03-02T09:00:00.000+0000',
+    });
     await h.worker.runDue();
     expect((await requestStatus(m.args.requestId)).status).toBe('fulfilled');
     expect(sf.log.filter((l) => l.method === 'POST' && l.path.includes('/composite/sobjects'))).toHaveLength(0);
@@ -264,7 +309,12 @@ describe('fulfilment', () => {
     await h.worker.runDue();
     const posts = sf.log.filter((l) => l.method === 'POST' && l.path.includes('/composite/sobjects'));
     expect(posts).toHaveLength(1);
-    expect(sf.createAttempts.filter((a) => a.assigneeId === AVA_SF).map((a) => [a.permissionSetId, a.ok]).sort()).toEqual(
+    expect(
+      sf.createAttempts
+        .filter((a) => a.assigneeId === AVA_SF)
+        .map((a) => [a.permissionSetId, a.ok])
+        .sort(),
+    ).toEqual(
       [
         [CONTRACT_MANAGER, true],
         [caseViewer, false],
@@ -276,10 +326,23 @@ describe('fulfilment', () => {
     expect(r).toMatchObject({ status: 'approved', fulfilment: { state: 'admin-task', reason: { code: 'crm-refused' } } });
     // The administrator frees a licence and assigns Case Viewer; marking the task done confirms both.
     sf.refuseAssignment(caseViewer, null);
-    sf.org.objects.PermissionSetAssignment!.push({ Id: fakeId('0Pa'), AssigneeId: AVA_SF, PermissionSetId: caseViewer, PermissionSetGroupId: null, ExpirationDate: null, IsActive: true, SystemModstamp: '2026-03-02T09:00:00.000+0000' });
+    sf.org.objects.PermissionSetAssignment!.push({
+      Id: fakeId('0Pa'),
+      AssigneeId: AVA_SF,
+      PermissionSetId: caseViewer,
+      PermissionSetGroupId: null,
+      ExpirationDate: null,
+      IsActive: true,
+      SystemModstamp: '2026-03-02T09:00:00.000+0000',
+    });
     expect((await h.completeTask(m.args.requestId)).status).toBe(200);
     const grants = (await h.pull(ava)).assignments.filter((a) => a.requestId === m.args.requestId).map((a) => a.target);
-    expect(grants).toEqual(expect.arrayContaining([{ type: 'bundle', bundleId: 'ps-contract-manager' }, { type: 'bundle', bundleId: 'ps-case-viewer' }]));
+    expect(grants).toEqual(
+      expect.arrayContaining([
+        { type: 'bundle', bundleId: 'ps-contract-manager' },
+        { type: 'bundle', bundleId: 'ps-case-viewer' },
+      ]),
+    );
   });
 
   it('a server stopping mid-job hands the job back; the next attempt finds the write and adopts it', async () => {
@@ -317,7 +380,13 @@ describe('fulfilment', () => {
     await importNow();
     const ava = await h.signIn('ava@acme.test');
     const ben = await h.signIn('ben@acme.test');
-    sf.fail({ method: 'POST', path: /composite\/sobjects/, status: 503, body: [{ message: 'Server busy', errorCode: 'SERVER_UNAVAILABLE' }], headers: { 'Retry-After': '120' } });
+    sf.fail({
+      method: 'POST',
+      path: /composite\/sobjects/,
+      status: 503,
+      body: [{ message: 'Server busy', errorCode: 'SERVER_UNAVAILABLE' }],
+      headers: { 'Retry-After': '120' },
+    });
     const m = createMutation({ permissions: ['object:Contract:read'] });
     await h.mutate(ava, [m]);
     await h.mutate(ben, [decisionMutation(m.args.requestId, 'approve')]);
@@ -338,13 +407,23 @@ describe('fulfilment', () => {
     r = await requestStatus(q.args.requestId);
     expect(r.status).toBe('approved');
     expect(r.fulfilment).toMatchObject({ state: 'admin-task', mode: 'task', reason: { code: 'crm-refused' } });
-    const tasks = (await (await h.get(cara, '/api/admin/tasks?status=open')).json()) as { tasks: { id: string; requestId: string; reason: { message: string } }[] };
+    const tasks = (await (await h.get(cara, '/api/admin/tasks?status=open')).json()) as {
+      tasks: { id: string; requestId: string; reason: { message: string } }[];
+    };
     const task = tasks.tasks.find((t) => t.requestId === q.args.requestId)!;
     expect(task.reason.message).toContain('LICENSE_LIMIT_EXCEEDED');
     // Marking it done before the CRM holds it is refused; after an admin assigns it there, it is confirmed.
     expect((await h.post(cara, `/api/admin/tasks/${task.id}/done`, {})).status).toBe(409);
     sf.refuseAssignment(demoBundleExternalId('ps-quote-desk'), null);
-    sf.org.objects.PermissionSetAssignment!.push({ Id: fakeId('0Pa'), AssigneeId: AVA_SF, PermissionSetId: demoBundleExternalId('ps-quote-desk'), PermissionSetGroupId: null, ExpirationDate: null, IsActive: true, SystemModstamp: '2026-03-02T09:00:00.000+0000' });
+    sf.org.objects.PermissionSetAssignment!.push({
+      Id: fakeId('0Pa'),
+      AssigneeId: AVA_SF,
+      PermissionSetId: demoBundleExternalId('ps-quote-desk'),
+      PermissionSetGroupId: null,
+      ExpirationDate: null,
+      IsActive: true,
+      SystemModstamp: '2026-03-02T09:00:00.000+0000',
+    });
     const done = await h.post(cara, `/api/admin/tasks/${task.id}/done`, { note: 'Freed a licence.' });
     expect(done.status).toBe(200);
     expect(((await done.json()) as { task: { status: string; doneBy: string } }).task).toMatchObject({ status: 'done', doneBy: 'p-cara' });

@@ -64,7 +64,10 @@ export const salesforceSettings = z
   .object({
     /** The org's My Domain URL: the token endpoint and the API live here. */
     instanceUrl: crmUrl,
-    apiVersion: z.string().regex(/^\d{2,3}\.0$/, 'must look like 62.0').default('62.0'),
+    apiVersion: z
+      .string()
+      .regex(/^\d{2,3}\.0$/, 'must look like 62.0')
+      .default('62.0'),
     /** The JWT bearer flow's audience (https://login.salesforce.com, or https://test.salesforce.com for a sandbox). */
     loginUrl: crmUrl.default('https://login.salesforce.com'),
     /** The org's session timeout: tokens are refreshed before it ends (Salesforce does not say in the token). */
@@ -313,7 +316,11 @@ class SalesforceClient implements CrmClient {
         (since ? ` AND (SystemModstamp > ${soqlDateTime(since)} OR LastLoginDate > ${soqlDateTime(since)})` : ''),
       (records) => {
         for (const r of records) {
-          const stamp = [toIso(str(r.SystemModstamp)), toIso(str(r.LastLoginDate))].filter((x): x is string => x !== null).sort().at(-1) ?? null;
+          const stamp =
+            [toIso(str(r.SystemModstamp)), toIso(str(r.LastLoginDate))]
+              .filter((x): x is string => x !== null)
+              .sort()
+              .at(-1) ?? null;
           if (stamp && (!watermark || stamp > watermark)) watermark = stamp;
           users.push({
             externalId: String(r.Id),
@@ -382,7 +389,14 @@ class SalesforceClient implements CrmClient {
     const groups = await this.queryAll('SELECT Id, DeveloperName, MasterLabel FROM PermissionSetGroup');
     for (const g of groups) {
       const id = String(g.Id);
-      bundles.set(id, { externalId: id, kind: 'permissionSetGroup', name: String(g.MasterLabel ?? g.DeveloperName ?? id), permissions: [], includes: [], assignable: true });
+      bundles.set(id, {
+        externalId: id,
+        kind: 'permissionSetGroup',
+        name: String(g.MasterLabel ?? g.DeveloperName ?? id),
+        permissions: [],
+        includes: [],
+        assignable: true,
+      });
     }
     let mutingSeen = false;
     await this.query('SELECT PermissionSetGroupId, PermissionSetId FROM PermissionSetGroupComponent', (records) => {
@@ -398,7 +412,9 @@ class SalesforceClient implements CrmClient {
       }
     });
     if (mutingSeen)
-      warnings.push('Some permission set groups use muting permission sets; AccessLens counts a group as granting all of its permission sets (it may overstate access).');
+      warnings.push(
+        'Some permission set groups use muting permission sets; AccessLens counts a group as granting all of its permission sets (it may overstate access).',
+      );
     for (const b of bundles.values()) b.permissions = [...new Set(b.permissions)];
     counts.bundles = bundles.size;
     progress({ ...counts });
@@ -408,25 +424,28 @@ class SalesforceClient implements CrmClient {
     progress({ ...counts });
     const assignments: CrmAssignment[] = [];
     let unknown = 0;
-    await this.query('SELECT Id, AssigneeId, PermissionSetId, PermissionSetGroupId, ExpirationDate, IsActive, SystemModstamp FROM PermissionSetAssignment', (records) => {
-      for (const r of records) {
-        if (r.IsActive === false) continue;
-        const bundle = str(r.PermissionSetGroupId) ?? bundleOfSet.get(String(r.PermissionSetId));
-        if (!bundle) {
-          unknown++;
-          continue;
+    await this.query(
+      'SELECT Id, AssigneeId, PermissionSetId, PermissionSetGroupId, ExpirationDate, IsActive, SystemModstamp FROM PermissionSetAssignment',
+      (records) => {
+        for (const r of records) {
+          if (r.IsActive === false) continue;
+          const bundle = str(r.PermissionSetGroupId) ?? bundleOfSet.get(String(r.PermissionSetId));
+          if (!bundle) {
+            unknown++;
+            continue;
+          }
+          assignments.push({
+            externalId: String(r.Id),
+            userExternalId: String(r.AssigneeId),
+            bundleExternalId: bundle,
+            grantedAt: toIso(str(r.SystemModstamp)),
+            expiresAt: toIso(str(r.ExpirationDate)),
+          });
         }
-        assignments.push({
-          externalId: String(r.Id),
-          userExternalId: String(r.AssigneeId),
-          bundleExternalId: bundle,
-          grantedAt: toIso(str(r.SystemModstamp)),
-          expiresAt: toIso(str(r.ExpirationDate)),
-        });
-      }
-      counts.assignments = assignments.length;
-      progress({ ...counts });
-    });
+        counts.assignments = assignments.length;
+        progress({ ...counts });
+      },
+    );
     if (unknown > 0) warnings.push(`${unknown} permission set assignments name a permission set AccessLens could not read; they were skipped.`);
 
     const token = await this.ctx.tokens.get();
@@ -510,8 +529,14 @@ class SalesforceClient implements CrmClient {
         const r = results[j];
         const [e] = sfErrors(r?.errors ?? []);
         // Already gone (expired in Salesforce, or removed by an administrator) is what we wanted.
-        if (r?.success === true || e?.errorCode === 'ENTITY_IS_DELETED' || e?.errorCode === 'INVALID_CROSS_REFERENCE_KEY') out.push({ externalId: id, ok: true });
-        else out.push({ externalId: id, ok: false, error: new CrmError('refused', `Salesforce refused to remove ${id} (${e ? `${e.errorCode}: ${e.message}` : 'no reason given'}).`) });
+        if (r?.success === true || e?.errorCode === 'ENTITY_IS_DELETED' || e?.errorCode === 'INVALID_CROSS_REFERENCE_KEY')
+          out.push({ externalId: id, ok: true });
+        else
+          out.push({
+            externalId: id,
+            ok: false,
+            error: new CrmError('refused', `Salesforce refused to remove ${id} (${e ? `${e.errorCode}: ${e.message}` : 'no reason given'}).`),
+          });
       });
     }
     return out;

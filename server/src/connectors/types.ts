@@ -120,9 +120,7 @@ export interface GrantOperation {
 }
 
 /** Per bundle: the new assignment's id, or why the CRM refused it (partial failures are normal). */
-export type GrantOutcome =
-  | { bundleExternalId: string; ok: true; externalId: string }
-  | { bundleExternalId: string; ok: false; error: CrmError };
+export type GrantOutcome = { bundleExternalId: string; ok: true; externalId: string } | { bundleExternalId: string; ok: false; error: CrmError };
 
 export interface RevokeOperation {
   userExternalId: string;

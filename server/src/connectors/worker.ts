@@ -139,7 +139,7 @@ export class ConnectorWorker {
         await runJob({ ...this.#deps(), ...(this.options.jobLeaseMs ? { leaseMs: this.options.jobLeaseMs } : {}) }, job);
       }
     } catch (error) {
-      if (!this.#stopped) this.#log(`fulfilment job failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+      if (!this.#stopped) this.#log(`fulfilment job failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     }
     return n;
   }
@@ -156,7 +156,7 @@ export class ConnectorWorker {
         }
       }
     } catch (error) {
-      if (!this.#stopped) this.#log(`import failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+      if (!this.#stopped) this.#log(`import failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     }
     return n;
   }
@@ -179,7 +179,7 @@ export class ConnectorWorker {
         if (claimed !== 'cancelled') await runRevocation(deps, claimed);
       }
     } catch (error) {
-      if (!this.#stopped) this.#log(`revocation failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+      if (!this.#stopped) this.#log(`revocation failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     }
     return n;
   }

@@ -42,7 +42,10 @@ async function requestStatus(id: string) {
   const row = r.rows[0]!;
   return {
     status: String(row.status),
-    fulfilment: row.fulfilment === null ? null : (JSON.parse(String(row.fulfilment)) as { state: string; mode: string; reason: { code: string; message: string } | null }),
+    fulfilment:
+      row.fulfilment === null
+        ? null
+        : (JSON.parse(String(row.fulfilment)) as { state: string; mode: string; reason: { code: string; message: string } | null }),
     grantedAt: row.granted_at as string | null,
     expiresAt: row.expires_at as string | null,
   };
@@ -96,7 +99,9 @@ describe('Zoho CRM: settings and credentials', () => {
   it('validates settings and credentials, naming the field; never returns the credentials', async () => {
     const bad = await h.patch(cara, '/api/admin/connections/zoho-acme', { settings: { dataCenter: 'moon' } });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/^settings\.dataCenter: must be one of com, eu, in, com\.au, com\.cn, jp, sa, ca/);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(
+      /^settings\.dataCenter: must be one of com, eu, in, com\.au, com\.cn, jp, sa, ca/,
+    );
     const missing = await h.patch(cara, '/api/admin/connections/zoho-acme', { credentials: { clientId: 'x', clientSecret: 'y' } });
     expect(missing.status).toBe(400);
     expect(((await missing.json()) as { error: { message: string } }).error.message).toBe('credentials.refreshToken: is required');
@@ -109,7 +114,13 @@ describe('Zoho CRM: settings and credentials', () => {
   it('the connection test signs in with the Zoho-oauthtoken scheme and reports the org id as pages name it', async () => {
     await connect();
     const res = await h.post(cara, '/api/admin/connections/zoho-acme/test', {});
-    const body = (await res.json()) as { ok: boolean; identity: { tenant: string; username: string }; canRead: boolean; canProvision: boolean; checks: { id: string; ok: boolean }[] };
+    const body = (await res.json()) as {
+      ok: boolean;
+      identity: { tenant: string; username: string };
+      canRead: boolean;
+      canProvision: boolean;
+      checks: { id: string; ok: boolean }[];
+    };
     expect(body).toMatchObject({ ok: true, canRead: true, canProvision: true, identity: { tenant: '7700001', username: 'crm-integration@acme.test' } });
     expect(body.checks.map((c) => c.id)).toEqual(['sign-in', 'read-org', 'read-users', 'read-profiles', 'read-roles', 'change-profiles']);
     // The accounts server of the data centre (here the fake's) issued the token; the API domain came with it.
@@ -129,12 +140,19 @@ describe('Zoho CRM: import', () => {
     expect(run.read).toEqual({ users: 5, bundles: 7, assignments: 10 });
     expect(run.changes).toMatchObject({ ...NOTHING_CHANGED, unmatchedUsers: 1 });
     expect(run.warnings.join(' ')).toContain('1 CRM users match no person');
-    expect(zoho.log.filter((l) => l.path.startsWith('/crm/v8/users?type=AllUsers')).map((l) => new URL(l.path, 'http://x').searchParams.get('page'))).toEqual(['1', '2', '3']);
+    expect(zoho.log.filter((l) => l.path.startsWith('/crm/v8/users?type=AllUsers')).map((l) => new URL(l.path, 'http://x').searchParams.get('page'))).toEqual([
+      '1',
+      '2',
+      '3',
+    ]);
     const unlinked = await h.db.execute(
       "SELECT COUNT(*) AS n FROM assignments WHERE external_id IS NULL AND revoked_at IS NULL AND account_id IN (SELECT id FROM crm_accounts WHERE connection_id = 'zoho-acme')",
     );
     expect(Number(unlinked.rows[0]!.n)).toBe(0);
-    expect(await avaHolds()).toEqual({ 'zoho-role-sales-rep': ['directory', `${AVA}:770000100000026023`], 'zoho-standard': ['directory', `${AVA}:${STANDARD}`] });
+    expect(await avaHolds()).toEqual({
+      'zoho-role-sales-rep': ['directory', `${AVA}:770000100000026023`],
+      'zoho-standard': ['directory', `${AVA}:${STANDARD}`],
+    });
     // Zoho's Users API says nothing of sign-ins: the last login AccessLens knew stays.
     const login = await h.db.execute("SELECT last_login_at FROM crm_accounts WHERE id = 'acct-zoho-acme-ava'");
     expect(login.rows[0]!.last_login_at).not.toBeNull();
@@ -153,18 +171,25 @@ describe('Zoho CRM: import', () => {
     const run = await importNow();
     expect(run.changes).toMatchObject({ assignmentsFound: 1, outsideProcess: 1, assignmentsRemoved: 1, accountsChanged: 1, bundlesCreated: 2 });
 
-    expect(await avaHolds()).toEqual({ 'zoho-role-sales-rep': ['directory', `${AVA}:770000100000026023`], 'zoho-sales-manager': ['directory', `${AVA}:${SALES_MANAGER}`] });
+    expect(await avaHolds()).toEqual({
+      'zoho-role-sales-rep': ['directory', `${AVA}:770000100000026023`],
+      'zoho-sales-manager': ['directory', `${AVA}:${SALES_MANAGER}`],
+    });
     const old = await h.db.execute("SELECT revoked_at FROM assignments WHERE account_id = 'acct-zoho-acme-ava' AND bundle_id = 'zoho-standard'");
     expect(old.rows[0]!.revoked_at).not.toBeNull(); // history kept
     const dan = await h.db.execute("SELECT active FROM crm_accounts WHERE id = 'acct-zoho-acme-dan'");
     expect(Number(dan.rows[0]!.active)).toBe(0);
-    const created = await h.db.execute("SELECT name, kind FROM bundles WHERE connection_id = 'zoho-acme' AND external_id IN ('770000100000026030', '770000100000026031') ORDER BY kind");
+    const created = await h.db.execute(
+      "SELECT name, kind FROM bundles WHERE connection_id = 'zoho-acme' AND external_id IN ('770000100000026030', '770000100000026031') ORDER BY kind",
+    );
     expect(created.rows.map((r) => [r.kind, r.name])).toEqual([
       ['profile', '销售助理（华东）'],
       ['role', '区域经理·华东'],
     ]);
     // The Potentials module's permissions are keyed by its API name, Deals.
-    const keys = await h.db.execute("SELECT key FROM bundle_permissions WHERE bundle_id = (SELECT id FROM bundles WHERE external_id = '770000100000026030') ORDER BY key");
+    const keys = await h.db.execute(
+      "SELECT key FROM bundle_permissions WHERE bundle_id = (SELECT id FROM bundles WHERE external_id = '770000100000026030') ORDER BY key",
+    );
     expect(keys.rows.map((r) => r.key)).toEqual(['object:Deals:edit', 'object:Deals:read', 'object:Leads:read']);
 
     const f = await h.get(cara, '/api/findings?kind=outside-process');
@@ -174,7 +199,13 @@ describe('Zoho CRM: import', () => {
 
   it('waits as a 429 answer says, and an expired token is refreshed once; a refused refresh needs re-authorisation', async () => {
     await connect();
-    zoho.fail({ method: 'GET', path: /\/settings\/profiles$/, status: 429, body: { code: 'TOO_MANY_REQUESTS', details: {}, message: 'concurrency limit exceeded', status: 'error' }, headers: { 'Retry-After': '1' } });
+    zoho.fail({
+      method: 'GET',
+      path: /\/settings\/profiles$/,
+      status: 429,
+      body: { code: 'TOO_MANY_REQUESTS', details: {}, message: 'concurrency limit exceeded', status: 'error' },
+      headers: { 'Retry-After': '1' },
+    });
     const first = await importNow();
     expect(first.status).toBe('succeeded');
     expect(zoho.log.filter((l) => l.path === '/crm/v8/settings/profiles')).toHaveLength(2);
@@ -206,9 +237,9 @@ describe('Zoho CRM: grants replace the whole profile', () => {
     let r = await requestStatus(requestId);
     expect(r).toMatchObject({ status: 'approved', fulfilment: { state: 'admin-task', mode: 'task', reason: { code: 'no-automatic-change' } } });
     expect(r.fulfilment!.reason!.message).toContain('Granting it replaces what ava@acme.test holds now: Standard (profile)');
-    const bundles = ((await (await h.get(cara, '/api/admin/tasks?status=open')).json()) as { tasks: { requestId: string; bundles: { id: string }[] }[] }).tasks.find(
-      (t) => t.requestId === requestId,
-    )!.bundles;
+    const bundles = (
+      (await (await h.get(cara, '/api/admin/tasks?status=open')).json()) as { tasks: { requestId: string; bundles: { id: string }[] }[] }
+    ).tasks.find((t) => t.requestId === requestId)!.bundles;
     expect(bundles.map((b) => b.id)).toEqual(['zoho-sales-manager']);
 
     // Not done in Zoho yet: marking it done is refused, the task stays open.
@@ -229,7 +260,9 @@ describe('Zoho CRM: grants replace the whole profile', () => {
 
     h.clock.set(new Date(Date.parse(r.expiresAt!) + 1000));
     await h.pull(await h.signIn('ava@acme.test'));
-    const tasks = ((await (await h.get(cara, '/api/admin/tasks?status=open')).json()) as { tasks: { requestId: string; kind: string; reason: { message: string } }[] }).tasks;
+    const tasks = (
+      (await (await h.get(cara, '/api/admin/tasks?status=open')).json()) as { tasks: { requestId: string; kind: string; reason: { message: string } }[] }
+    ).tasks;
     const revoke = tasks.find((t) => t.requestId === requestId && t.kind === 'revoke')!;
     expect(revoke.reason.message).toContain('Put back what the grant replaced: Standard (profile).');
     expect((await h.completeTask(requestId, 'revoke')).status).toBe(409); // Zoho still shows Sales Manager
@@ -253,7 +286,10 @@ describe('Zoho CRM: grants replace the whole profile', () => {
     expect(r).toMatchObject({ status: 'fulfilled', fulfilment: { state: 'active' } });
     expect(zoho.userById(AVA)!.profile).toBe(SALES_MANAGER);
     expect(zoho.changes).toEqual([{ userId: AVA, field: 'profile', to: SALES_MANAGER, ok: true }]);
-    expect(await avaHolds()).toEqual({ 'zoho-role-sales-rep': ['directory', `${AVA}:770000100000026023`], 'zoho-sales-manager': ['request', `${AVA}:${SALES_MANAGER}`] });
+    expect(await avaHolds()).toEqual({
+      'zoho-role-sales-rep': ['directory', `${AVA}:770000100000026023`],
+      'zoho-sales-manager': ['request', `${AVA}:${SALES_MANAGER}`],
+    });
     const replaced = await h.db.execute("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'assignment.replaced'");
     expect(Number(replaced.rows[0]!.n)).toBe(1);
     expect((await importNow()).changes).toMatchObject({ ...NOTHING_CHANGED, outsideProcess: 0 });
@@ -295,7 +331,13 @@ describe('Zoho CRM: grants replace the whole profile', () => {
   it('Zoho refusing the change becomes an admin task with its reason; a long Retry-After reschedules the job', async () => {
     await connect({ automaticChange: true });
     await importNow();
-    zoho.fail({ method: 'PUT', path: /\/crm\/v8\/users\//, status: 429, body: { code: 'TOO_MANY_REQUESTS', details: {}, message: 'too many requests', status: 'error' }, headers: { 'Retry-After': '120' } });
+    zoho.fail({
+      method: 'PUT',
+      path: /\/crm\/v8\/users\//,
+      status: 429,
+      body: { code: 'TOO_MANY_REQUESTS', details: {}, message: 'too many requests', status: 'error' },
+      headers: { 'Retry-After': '120' },
+    });
     const { requestId } = await avaAsksForDeals();
     await h.worker.runDue();
     expect((await requestStatus(requestId)).fulfilment).toMatchObject({ state: 'retrying', reason: { code: 'rate-limited' } });

@@ -94,12 +94,17 @@ const serverUrl = (example: string) =>
 export const zohoSettings = z
   .object({
     /** Where the org lives: the suffix of its CRM host (`com.cn` for crm.zoho.com.cn). */
-    dataCenter: z.enum(Object.keys(ZOHO_DATA_CENTRES) as [ZohoDataCentre, ...ZohoDataCentre[]], { error: `must be one of ${Object.keys(ZOHO_DATA_CENTRES).join(', ')}` }).default('com'),
+    dataCenter: z
+      .enum(Object.keys(ZOHO_DATA_CENTRES) as [ZohoDataCentre, ...ZohoDataCentre[]], { error: `must be one of ${Object.keys(ZOHO_DATA_CENTRES).join(', ')}` })
+      .default('com'),
     /** Override of the data centre's accounts server (a data centre not listed, or a test server). */
     accountsUrl: serverUrl('https://accounts.zoho.com').optional(),
     /** Override of the API domain (else the token's `api_domain`, else the data centre's). */
     apiDomain: serverUrl('https://www.zohoapis.com').optional(),
-    apiVersion: z.string().regex(/^v[2-8](\.\d)?$/, 'must look like v8').default('v8'),
+    apiVersion: z
+      .string()
+      .regex(/^v[2-8](\.\d)?$/, 'must look like v8')
+      .default('v8'),
     /** Users per page (Zoho allows at most 200). */
     pageSize: z.number().int().min(1).max(200).default(200),
   })
@@ -318,11 +323,15 @@ class ZohoClient implements CrmClient {
       await this.#get('/users?type=AllUsers&page=1&per_page=1', 'Get users');
     });
     let myProfile: Json = {};
-    const readProfiles = await attempt('read-profiles', `Can read each ${term('profile')} with its module permissions (ZohoCRM.settings.profiles.READ).`, async () => {
-      await this.profiles();
-      const id = str(obj(me.profile).id);
-      if (id) myProfile = await this.profile(id);
-    });
+    const readProfiles = await attempt(
+      'read-profiles',
+      `Can read each ${term('profile')} with its module permissions (ZohoCRM.settings.profiles.READ).`,
+      async () => {
+        await this.profiles();
+        const id = str(obj(me.profile).id);
+        if (id) myProfile = await this.profile(id);
+      },
+    );
     const readRoles = await attempt('read-roles', `Can read ${term('role')}s (ZohoCRM.settings.roles.READ).`, async () => {
       await this.roles();
     });
@@ -330,7 +339,9 @@ class ZohoClient implements CrmClient {
     await attempt('change-profiles', `Can change users' ${term('profile')} (ZohoCRM.users.ALL, an administrator).`, async () => {
       canProvision = canChangeProfiles(myProfile);
       if (!canProvision)
-        throw new Error(`The integration user's ${term('profile')} "${str(myProfile.name) ?? '?'}" cannot manage users: AccessLens can read, and grants stay admin tasks.`);
+        throw new Error(
+          `The integration user's ${term('profile')} "${str(myProfile.name) ?? '?'}" cannot manage users: AccessLens can read, and grants stay admin tasks.`,
+        );
     });
     return {
       identity: { userId: String(me.id), username: str(me.email) ?? str(me.full_name), tenant },
@@ -387,7 +398,14 @@ class ZohoClient implements CrmClient {
         }
         permissions.push(`object:${module}:${action}`);
       }
-      bundles.push({ externalId: id, kind: 'profile', name: str(p.name) ?? str(p.display_label) ?? id, permissions: [...new Set(permissions)], includes: [], assignable: true });
+      bundles.push({
+        externalId: id,
+        kind: 'profile',
+        name: str(p.name) ?? str(p.display_label) ?? id,
+        permissions: [...new Set(permissions)],
+        includes: [],
+        assignable: true,
+      });
       counts.bundles = bundles.length;
       progress({ ...counts });
     }
@@ -448,7 +466,10 @@ class ZohoClient implements CrmClient {
   async #set(userId: string, kind: 'profile' | 'role', bundleId: string): Promise<CrmError | null> {
     if (!ID.test(userId)) return new CrmError('refused', `"${userId}" is not a Zoho CRM user id.`);
     // Unconfirmed: `{id}` or a bare id (see the header).
-    const res = await this.ctx.http.request(() => this.#api(`/users/${userId}`), { method: 'PUT', body: { users: [{ id: userId, [kind]: { id: bundleId } }] } });
+    const res = await this.ctx.http.request(() => this.#api(`/users/${userId}`), {
+      method: 'PUT',
+      body: { users: [{ id: userId, [kind]: { id: bundleId } }] },
+    });
     const entry = Array.isArray(obj(res.body).users) ? obj((obj(res.body).users as unknown[])[0]) : null;
     if (res.status === 200 && entry && (str(entry.status) === 'success' || str(entry.code) === 'SUCCESS')) return null;
     const e = zohoError(res.body);
@@ -468,13 +489,20 @@ class ZohoClient implements CrmClient {
           out.push({
             bundleExternalId: b.externalId,
             ok: false,
-            error: new CrmError('refused', `No single Zoho ${term(kind)} grants every requested permission, and a user holds only one: an administrator decides.`),
+            error: new CrmError(
+              'refused',
+              `No single Zoho ${term(kind)} grants every requested permission, and a user holds only one: an administrator decides.`,
+            ),
           });
         continue;
       }
       for (const b of of) {
         const error = await this.#set(op.userExternalId, kind, b.externalId);
-        out.push(error ? { bundleExternalId: b.externalId, ok: false, error } : { bundleExternalId: b.externalId, ok: true, externalId: assignmentId(op.userExternalId, b.externalId) });
+        out.push(
+          error
+            ? { bundleExternalId: b.externalId, ok: false, error }
+            : { bundleExternalId: b.externalId, ok: true, externalId: assignmentId(op.userExternalId, b.externalId) },
+        );
       }
     }
     for (const b of op.bundles)
@@ -506,7 +534,10 @@ class ZohoClient implements CrmClient {
         out.push({
           externalId: a.externalId,
           ok: false,
-          error: new CrmError('refused', `A Zoho user always holds a ${term(kind)}, and AccessLens does not know which one to put back: an administrator chooses it.`),
+          error: new CrmError(
+            'refused',
+            `A Zoho user always holds a ${term(kind)}, and AccessLens does not know which one to put back: an administrator chooses it.`,
+          ),
         });
         continue;
       }

@@ -10,14 +10,14 @@ function clauses(f: AuditFilter): { where: string[]; args: InValue[] } {
   const where: string[] = [];
   const args: InValue[] = [];
   if (f.action) {
-    if (f.action.endsWith('.')) (where.push("e.action LIKE ? ESCAPE '\\'"), args.push(`${f.action.replace(/[\\%_]/g, (m) => `\\${m}`)}%`));
-    else (where.push('e.action = ?'), args.push(f.action));
+    if (f.action.endsWith('.')) where.push("e.action LIKE ? ESCAPE '\\'"), args.push(`${f.action.replace(/[\\%_]/g, (m) => `\\${m}`)}%`);
+    else where.push('e.action = ?'), args.push(f.action);
   }
-  if (f.actorId) (where.push('e.actor_id = ?'), args.push(f.actorId));
-  if (f.subjectType) (where.push('e.subject_type = ?'), args.push(f.subjectType));
-  if (f.subjectId) (where.push('e.subject_id = ?'), args.push(f.subjectId));
-  if (f.from) (where.push('e.at >= ?'), args.push(new Date(f.from).toISOString()));
-  if (f.to) (where.push('e.at < ?'), args.push(new Date(f.to).toISOString()));
+  if (f.actorId) where.push('e.actor_id = ?'), args.push(f.actorId);
+  if (f.subjectType) where.push('e.subject_type = ?'), args.push(f.subjectType);
+  if (f.subjectId) where.push('e.subject_id = ?'), args.push(f.subjectId);
+  if (f.from) where.push('e.at >= ?'), args.push(new Date(f.from).toISOString());
+  if (f.to) where.push('e.at < ?'), args.push(new Date(f.to).toISOString());
   if (f.q) {
     const like = likeArg(f.q);
     where.push("(e.data LIKE ? ESCAPE '\\' OR e.subject_id LIKE ? ESCAPE '\\' OR e.action LIKE ? ESCAPE '\\' OR a.name LIKE ? ESCAPE '\\')");

@@ -89,9 +89,9 @@ export async function reclaimSeats(
   const l = (await w.tx.execute({ sql: 'SELECT id, connection_id, name FROM licenses WHERE id = ? AND deleted_at IS NULL', args: [licenseId] })).rows[0];
   if (!l) throw notFound('There is no such licence.');
   const connectionId = String(l.connection_id);
-  const keys = (await w.tx.execute({ sql: 'SELECT key FROM permission_catalog WHERE connection_id = ? AND license_id = ?', args: [connectionId, licenseId] })).rows.map((r) =>
-    String(r.key),
-  );
+  const keys = (
+    await w.tx.execute({ sql: 'SELECT key FROM permission_catalog WHERE connection_id = ? AND license_id = ?', args: [connectionId, licenseId] })
+  ).rows.map((r) => String(r.key));
   const { holders } = engine.licenseSeatsUsed(connectionId, licenseId);
   const out: { accountId: string; taskIds: string[]; requestIds: string[] }[] = [];
   for (const [n, accountId] of accountIds.entries()) {

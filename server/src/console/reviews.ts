@@ -38,8 +38,14 @@ const CHUNK = 200;
 async function bundleClosures(tx: Transaction, connectionIds: string[]): Promise<Map<string, Set<string>>> {
   const marks = connectionIds.map(() => '?').join(', ');
   const [perms, includes] = await tx.batch([
-    { sql: `SELECT bp.bundle_id, bp.key FROM bundle_permissions bp JOIN bundles b ON b.id = bp.bundle_id WHERE b.connection_id IN (${marks})`, args: connectionIds },
-    { sql: `SELECT bi.bundle_id, bi.included_id FROM bundle_includes bi JOIN bundles b ON b.id = bi.bundle_id WHERE b.connection_id IN (${marks})`, args: connectionIds },
+    {
+      sql: `SELECT bp.bundle_id, bp.key FROM bundle_permissions bp JOIN bundles b ON b.id = bp.bundle_id WHERE b.connection_id IN (${marks})`,
+      args: connectionIds,
+    },
+    {
+      sql: `SELECT bi.bundle_id, bi.included_id FROM bundle_includes bi JOIN bundles b ON b.id = bi.bundle_id WHERE b.connection_id IN (${marks})`,
+      args: connectionIds,
+    },
   ]);
   const own = new Map<string, string[]>();
   for (const r of perms!.rows) own.set(String(r.bundle_id), [...(own.get(String(r.bundle_id)) ?? []), String(r.key)]);
@@ -95,7 +101,8 @@ export async function createCampaign(w: WriteContext, actorId: string, body: Rev
   if (body.escalateTo) await activePerson(body.escalateTo, 'escalateTo');
   if (body.scope.connectionId) {
     const c = await w.tx.execute({ sql: 'SELECT id FROM crm_connections WHERE id = ?', args: [body.scope.connectionId] });
-    if (!c.rows[0]) throw new ApiFailure(400, 'invalid_input', `scope.connectionId: there is no CRM connection "${body.scope.connectionId}"`, 'scope.connectionId');
+    if (!c.rows[0])
+      throw new ApiFailure(400, 'invalid_input', `scope.connectionId: there is no CRM connection "${body.scope.connectionId}"`, 'scope.connectionId');
   }
   const fallback = body.fallbackReviewerId ?? actorId;
   const id = `rev-${randomUUID()}`;
@@ -104,9 +111,9 @@ export async function createCampaign(w: WriteContext, actorId: string, body: Rev
   // The assignments in scope, in force now, of active accounts.
   const where = ['a.revoked_at IS NULL', 'a.granted_at <= ?', '(a.expires_at IS NULL OR a.expires_at > ?)', 'ac.active = 1'];
   const args: InValue[] = [nowIso, nowIso];
-  if (body.scope.connectionId) (where.push('ac.connection_id = ?'), args.push(body.scope.connectionId));
-  if (body.scope.department) (where.push('p.department = ?'), args.push(body.scope.department));
-  if (body.scope.grantedBeforeDays) (where.push('a.granted_at <= ?'), args.push(new Date(now.getTime() - body.scope.grantedBeforeDays * DAY_MS).toISOString()));
+  if (body.scope.connectionId) where.push('ac.connection_id = ?'), args.push(body.scope.connectionId);
+  if (body.scope.department) where.push('p.department = ?'), args.push(body.scope.department);
+  if (body.scope.grantedBeforeDays) where.push('a.granted_at <= ?'), args.push(new Date(now.getTime() - body.scope.grantedBeforeDays * DAY_MS).toISOString());
   const rows = await w.tx.execute({
     sql: `SELECT a.id, a.account_id, a.bundle_id, a.permission_key, a.granted_at, ac.connection_id, ac.person_id, p.manager_id,
             (SELECT m.status FROM people m WHERE m.id = p.manager_id) AS manager_status
@@ -118,7 +125,9 @@ export async function createCampaign(w: WriteContext, actorId: string, body: Rev
   const closures = connections.length ? await bundleClosures(w.tx, connections) : new Map<string, Set<string>>();
   const catalog = connections.length ? await catalogOf(w.tx, connections) : new Map<string, CatalogRow>();
   const groups = new Map(
-    (await w.tx.execute("SELECT id, member_ids FROM approver_groups WHERE deleted_at IS NULL")).rows.map((g) => [String(g.id), JSON.parse(String(g.member_ids)) as string[]] as const),
+    (await w.tx.execute('SELECT id, member_ids FROM approver_groups WHERE deleted_at IS NULL')).rows.map(
+      (g) => [String(g.id), JSON.parse(String(g.member_ids)) as string[]] as const,
+    ),
   );
   const active = new Set((await w.tx.execute("SELECT id FROM people WHERE status = 'active'")).rows.map((r) => String(r.id)));
   const minRank = body.scope.minRisk ? RISK_RANK[body.scope.minRisk] : -1;
@@ -207,7 +216,14 @@ export async function createCampaign(w: WriteContext, actorId: string, body: Rev
     action: 'review.campaign_created',
     subjectType: 'review_campaign',
     subjectId: id,
-    data: { name: body.name, scope: body.scope, reviewers: body.reviewers, dueAt: new Date(due).toISOString(), onUnreviewed: body.onUnreviewed, items: items.length },
+    data: {
+      name: body.name,
+      scope: body.scope,
+      reviewers: body.reviewers,
+      dueAt: new Date(due).toISOString(),
+      onUnreviewed: body.onUnreviewed,
+      items: items.length,
+    },
   });
   for (const p of new Set(items.flatMap((i) => i.reviewers))) w.affected.add(p);
   return { id, items: items.length };
@@ -282,7 +298,10 @@ async function itemsFromRows(source: Source, rows: Row[]): Promise<ReviewItemVie
   if (wanted.size > 0) {
     const conns = [...new Set(rows.map((r) => String(r.connection_id)))];
     const [cat] = await readBatch(source, [
-      { sql: `SELECT connection_id, key, label_en, label_zh_cn, risk FROM permission_catalog WHERE connection_id IN (${conns.map(() => '?').join(', ')})`, args: conns },
+      {
+        sql: `SELECT connection_id, key, label_en, label_zh_cn, risk FROM permission_catalog WHERE connection_id IN (${conns.map(() => '?').join(', ')})`,
+        args: conns,
+      },
     ]);
     for (const k of cat!.rows) {
       const key = `${String(k.connection_id)}\u0000${String(k.key)}`;
@@ -297,12 +316,28 @@ async function itemsFromRows(source: Source, rows: Row[]): Promise<ReviewItemVie
       campaignId: String(r.campaign_id),
       campaignName: String(r.campaign_name),
       dueAt: Number(r.escalated) === 1 && r.escalated_due_at !== null ? String(r.escalated_due_at) : String(r.campaign_due_at),
-      person: { id: String(r.person_id), name: String(r.person_name), department: String(r.department), title: String(r.title), status: String(r.person_status) as 'active' },
-      account: { id: String(r.account_id), username: String(r.username), externalUserId: String(r.external_user_id), lastLoginAt: r.last_login_at === null ? null : String(r.last_login_at) },
+      person: {
+        id: String(r.person_id),
+        name: String(r.person_name),
+        department: String(r.department),
+        title: String(r.title),
+        status: String(r.person_status) as 'active',
+      },
+      account: {
+        id: String(r.account_id),
+        username: String(r.username),
+        externalUserId: String(r.external_user_id),
+        lastLoginAt: r.last_login_at === null ? null : String(r.last_login_at),
+      },
       connection: { id: conn, name: String(r.connection_name), kind: String(r.connection_kind) as ReviewItemView['connection']['kind'] },
       access:
         r.bundle_id !== null
-          ? { type: 'bundle', bundleId: String(r.bundle_id), name: r.bundle_name === null ? String(r.bundle_id) : String(r.bundle_name), kind: String(r.bundle_kind ?? 'permissionSet') as 'permissionSet' }
+          ? {
+              type: 'bundle',
+              bundleId: String(r.bundle_id),
+              name: r.bundle_name === null ? String(r.bundle_id) : String(r.bundle_name),
+              kind: String(r.bundle_kind ?? 'permissionSet') as 'permissionSet',
+            }
           : { type: 'permission', key: String(r.permission_key) },
       keys: keys.slice(0, 50).map((k) => {
         const l = labels.get(`${conn}\u0000${k}`);
@@ -351,7 +386,7 @@ export async function campaignItems(
   const args: InValue[] = [campaignId];
   if (q.status === 'pending') where.push('i.decision IS NULL AND i.outcome IS NULL');
   if (q.status === 'decided') where.push('i.outcome IS NOT NULL');
-  if (q.cursor) (where.push('i.id > ?'), args.push(q.cursor));
+  if (q.cursor) where.push('i.id > ?'), args.push(q.cursor);
   const rows = await db.execute(`${ITEM_SQL} WHERE ${where.join(' AND ')} ORDER BY i.id LIMIT ?`, [...args, q.limit + 1]);
   const shown = rows.rows.slice(0, q.limit);
   return { items: await itemsFromRows(db, shown), nextCursor: rows.rows.length > q.limit ? String(shown[shown.length - 1]!.id) : null };
@@ -391,23 +426,43 @@ export async function decide(w: WriteContext, actorId: string, body: ReviewDecis
   }
   for (const d of body.decisions) {
     const r = byId.get(d.itemId)!;
-    const revocation = d.decision === 'revoke' ? await takeOut(w, r, actorId, `A reviewer decided to revoke it (review "${String(r.campaign_name)}": ${d.comment}).`) : null;
+    const revocation =
+      d.decision === 'revoke' ? await takeOut(w, r, actorId, `A reviewer decided to revoke it (review "${String(r.campaign_name)}": ${d.comment}).`) : null;
     await w.tx.execute({
       sql: `UPDATE review_items SET decision = ?, comment = ?, decided_by = ?, decided_at = ?, outcome = ?, revocation = ?, updated_at = ? WHERE id = ?`,
-      args: [d.decision, d.comment || null, actorId, w.nowIso, d.decision === 'keep' ? 'kept' : 'revoked', revocation ? JSON.stringify(revocation) : null, w.nowIso, d.itemId],
+      args: [
+        d.decision,
+        d.comment || null,
+        actorId,
+        w.nowIso,
+        d.decision === 'keep' ? 'kept' : 'revoked',
+        revocation ? JSON.stringify(revocation) : null,
+        w.nowIso,
+        d.itemId,
+      ],
     });
     await w.audit({
       actorId,
       action: 'review.decided',
       subjectType: 'review_item',
       subjectId: d.itemId,
-      data: { campaignId: String(r.campaign_id), decision: d.decision, comment: d.comment, accountId: String(r.account_id), assignmentId: String(r.assignment_id), revocation },
+      data: {
+        campaignId: String(r.campaign_id),
+        decision: d.decision,
+        comment: d.comment,
+        accountId: String(r.account_id),
+        assignmentId: String(r.assignment_id),
+        revocation,
+      },
     });
   }
   if (body.decisions.some((d) => d.decision === 'revoke')) findings.track(w);
   // A campaign whose items are all decided closes now (its scheduled close finds nothing left).
   for (const campaignId of uniqueTexts(rows.rows.map((r) => String(r.campaign_id)))) {
-    const left = await w.tx.execute({ sql: 'SELECT COUNT(*) AS n FROM review_items WHERE campaign_id = ? AND decision IS NULL AND outcome IS NULL', args: [campaignId] });
+    const left = await w.tx.execute({
+      sql: 'SELECT COUNT(*) AS n FROM review_items WHERE campaign_id = ? AND decision IS NULL AND outcome IS NULL',
+      args: [campaignId],
+    });
     if (Number(left.rows[0]!.n) === 0) await closeCampaign(w, campaignId, 'all items decided');
   }
   return ids;
@@ -425,9 +480,13 @@ async function closeCampaign(w: WriteContext, campaignId: string, why: string): 
 
 /** Applies `keep` or `revoke` to every item nobody decided (at the due date), recorded as auto-kept / auto-revoked. */
 async function settleUndecided(w: WriteContext, campaignId: string, action: 'keep' | 'revoke', findings: FindingsService | undefined): Promise<number> {
-  const rows = await w.tx.execute({ sql: 'SELECT * FROM review_items WHERE campaign_id = ? AND decision IS NULL AND outcome IS NULL ORDER BY id', args: [campaignId] });
+  const rows = await w.tx.execute({
+    sql: 'SELECT * FROM review_items WHERE campaign_id = ? AND decision IS NULL AND outcome IS NULL ORDER BY id',
+    args: [campaignId],
+  });
   for (const r of rows.rows) {
-    const revocation = action === 'revoke' ? await takeOut(w, r, null, 'Nobody reviewed it by the due date, and the campaign revokes what is not reviewed.') : null;
+    const revocation =
+      action === 'revoke' ? await takeOut(w, r, null, 'Nobody reviewed it by the due date, and the campaign revokes what is not reviewed.') : null;
     await w.tx.execute({
       sql: 'UPDATE review_items SET outcome = ?, revocation = ?, updated_at = ? WHERE id = ?',
       args: [action === 'keep' ? 'auto-kept' : 'auto-revoked', revocation ? JSON.stringify(revocation) : null, w.nowIso, String(r.id)],
@@ -457,7 +516,10 @@ export async function campaignDue(w: WriteContext, campaignId: string, findings:
   }
   const to = String(c.escalate_to);
   const dueAt = new Date(w.now.getTime() + Number(c.escalation_days ?? 7) * DAY_MS).toISOString();
-  const undecided = await w.tx.execute({ sql: 'SELECT id, person_id FROM review_items WHERE campaign_id = ? AND decision IS NULL AND outcome IS NULL', args: [campaignId] });
+  const undecided = await w.tx.execute({
+    sql: 'SELECT id, person_id FROM review_items WHERE campaign_id = ? AND decision IS NULL AND outcome IS NULL',
+    args: [campaignId],
+  });
   for (const r of undecided.rows) {
     await w.tx.execute({ sql: 'DELETE FROM review_item_reviewers WHERE item_id = ?', args: [String(r.id)] });
     // The escalation reviewer never reviews their own access: the campaign's fallback does.
@@ -467,7 +529,13 @@ export async function campaignDue(w: WriteContext, campaignId: string, findings:
   }
   await w.tx.execute({ sql: "UPDATE review_campaigns SET status = 'escalated', escalated_due_at = ? WHERE id = ?", args: [dueAt, campaignId] });
   await schedule(w.tx, 'review.escalation', campaignId, dueAt, w.nowIso);
-  await w.audit({ actorId: null, action: 'review.escalated', subjectType: 'review_campaign', subjectId: campaignId, data: { to, items: undecided.rows.length, dueAt } });
+  await w.audit({
+    actorId: null,
+    action: 'review.escalated',
+    subjectType: 'review_campaign',
+    subjectId: campaignId,
+    data: { to, items: undecided.rows.length, dueAt },
+  });
   if (undecided.rows.length > 0) await notify(w, to, 'review.escalated', { campaignId, name: String(c.name), items: undecided.rows.length, dueAt });
 }
 
@@ -493,7 +561,13 @@ export async function remindReviewers(w: WriteContext, subject: string): Promise
   for (const p of pending.rows)
     await notify(w, String(p.person_id), 'review.reminder', { campaignId, name: String(c.name), pending: Number(p.n), dueAt: String(c.due_at) });
   if (pending.rows.length > 0)
-    await w.audit({ actorId: null, action: 'review.reminded', subjectType: 'review_campaign', subjectId: campaignId, data: { reviewers: pending.rows.map((p) => String(p.person_id)) } });
+    await w.audit({
+      actorId: null,
+      action: 'review.reminded',
+      subjectType: 'review_campaign',
+      subjectId: campaignId,
+      data: { reviewers: pending.rows.map((p) => String(p.person_id)) },
+    });
 }
 
 export async function cancelCampaign(w: WriteContext, actorId: string, campaignId: string): Promise<void> {

@@ -85,9 +85,8 @@ export async function revokeAssignments(w: WriteContext, accountId: string, assi
     });
     return result;
   }
-  const acct = (
-    await w.tx.execute({ sql: 'SELECT person_id, connection_id, external_user_id, username FROM crm_accounts WHERE id = ?', args: [accountId] })
-  ).rows[0]!;
+  const acct = (await w.tx.execute({ sql: 'SELECT person_id, connection_id, external_user_id, username FROM crm_accounts WHERE id = ?', args: [accountId] }))
+    .rows[0]!;
   const connectionId = String(acct.connection_id);
 
   // Grants made by a request in force: that request's own revoke job or task.
@@ -116,7 +115,11 @@ export async function revokeAssignments(w: WriteContext, accountId: string, assi
           kind: String(r.bundle_kind) as BundleKind,
         })),
       days: 0,
-      assignments: others.map((r) => ({ id: String(r.id), externalId: r.external_id === null ? null : String(r.external_id), bundleId: r.bundle_id === null ? null : String(r.bundle_id) })),
+      assignments: others.map((r) => ({
+        id: String(r.id),
+        externalId: r.external_id === null ? null : String(r.external_id),
+        bundleId: r.bundle_id === null ? null : String(r.bundle_id),
+      })),
     };
     const taskId = `task-${randomUUID()}`;
     const message = `${origin.why} ${reason.message}`;
@@ -125,7 +128,13 @@ export async function revokeAssignments(w: WriteContext, accountId: string, assi
             VALUES (?, 'revoke', NULL, ?, NULL, ?, ?, ?, 'open', ?, ?)`,
       args: [taskId, connectionId, reason.code, message, JSON.stringify({ plan, origin: { kind: origin.kind, id: origin.id } }), w.nowIso, await w.version()],
     });
-    await w.audit({ actorId: null, action: 'task.created', subjectType: 'task', subjectId: taskId, data: { kind: 'revoke', requestId: null, reason: reason.code, message, origin: { kind: origin.kind, id: origin.id } } });
+    await w.audit({
+      actorId: null,
+      action: 'task.created',
+      subjectType: 'task',
+      subjectId: taskId,
+      data: { kind: 'revoke', requestId: null, reason: reason.code, message, origin: { kind: origin.kind, id: origin.id } },
+    });
     result.taskIds.push(taskId);
   }
   await w.tx.execute({
@@ -150,7 +159,12 @@ export async function revokeAssignments(w: WriteContext, accountId: string, assi
     action: 'revocation.requested',
     subjectType: 'account',
     subjectId: accountId,
-    data: { origin: { kind: origin.kind, id: origin.id }, assignments: rows.rows.map((r) => String(r.id)), taskIds: result.taskIds, requestIds: result.requestIds },
+    data: {
+      origin: { kind: origin.kind, id: origin.id },
+      assignments: rows.rows.map((r) => String(r.id)),
+      taskIds: result.taskIds,
+      requestIds: result.requestIds,
+    },
   });
   return result;
 }
@@ -167,15 +181,27 @@ export async function settleRevocations(w: WriteContext, findings: FindingsServi
   );
   let settled = 0;
   for (const r of due.rows) {
-    const claimed = await w.tx.execute({ sql: 'UPDATE console_revocations SET settled_at = ? WHERE id = ? AND settled_at IS NULL', args: [w.nowIso, String(r.id)] });
+    const claimed = await w.tx.execute({
+      sql: 'UPDATE console_revocations SET settled_at = ? WHERE id = ? AND settled_at IS NULL',
+      args: [w.nowIso, String(r.id)],
+    });
     if (claimed.rowsAffected === 0) continue;
     settled++;
     if (String(r.status) !== 'done') continue;
     const version = await w.version();
     for (const id of JSON.parse(String(r.assignment_ids)) as string[]) {
-      const u = await w.tx.execute({ sql: 'UPDATE assignments SET revoked_at = ?, version = ? WHERE id = ? AND revoked_at IS NULL', args: [w.nowIso, version, id] });
+      const u = await w.tx.execute({
+        sql: 'UPDATE assignments SET revoked_at = ?, version = ? WHERE id = ? AND revoked_at IS NULL',
+        args: [w.nowIso, version, id],
+      });
       if (u.rowsAffected > 0)
-        await w.audit({ actorId: r.done_by === null ? null : String(r.done_by), action: 'grant.removed', subjectType: 'assignment', subjectId: id, data: { taskId: String(r.task_id) } });
+        await w.audit({
+          actorId: r.done_by === null ? null : String(r.done_by),
+          action: 'grant.removed',
+          subjectType: 'assignment',
+          subjectId: id,
+          data: { taskId: String(r.task_id) },
+        });
     }
     findings?.track(w);
   }

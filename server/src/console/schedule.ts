@@ -85,14 +85,19 @@ export async function runClaimed(
   notifier?: Notifier,
 ): Promise<'done' | 'lost' | 'failed'> {
   try {
-    await runWrite(db, now, async (w) => {
-      await work(w);
-      const done = await w.tx.execute({
-        sql: "UPDATE console_schedule SET state = 'done', done_at = ?, lease_owner = NULL, lease_until = NULL, last_error = NULL WHERE id = ? AND state = 'running' AND lease_owner = ?",
-        args: [w.nowIso, row.id, owner],
-      });
-      if (done.rowsAffected === 0) throw new LeaseLost();
-    }, notifier);
+    await runWrite(
+      db,
+      now,
+      async (w) => {
+        await work(w);
+        const done = await w.tx.execute({
+          sql: "UPDATE console_schedule SET state = 'done', done_at = ?, lease_owner = NULL, lease_until = NULL, last_error = NULL WHERE id = ? AND state = 'running' AND lease_owner = ?",
+          args: [w.nowIso, row.id, owner],
+        });
+        if (done.rowsAffected === 0) throw new LeaseLost();
+      },
+      notifier,
+    );
     return 'done';
   } catch (error) {
     if (error instanceof LeaseLost) return 'lost';

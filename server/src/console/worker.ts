@@ -53,7 +53,7 @@ export class ConsoleWorker {
   #tick(): void {
     if (this.#stopped || this.#running) return;
     this.#running = this.runDue()
-      .catch((error: unknown) => this.#log(`console schedule failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`))
+      .catch((error: unknown) => this.#log(`console schedule failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`))
       .finally(() => (this.#running = null));
   }
 
@@ -84,7 +84,15 @@ export class ConsoleWorker {
       if (!row) break;
       // The findings engine catches up in its own transaction, before the work's.
       const engine = findings && (row.kind === 'findings.daily' || row.kind === 'license.remind') ? await findings.ensureCurrent(now) : null;
-      await runClaimed(db, this.ownerId, row, now, (w) => this.#work(w, row, engine !== null), (l) => this.#log(l), notifier);
+      await runClaimed(
+        db,
+        this.ownerId,
+        row,
+        now,
+        (w) => this.#work(w, row, engine !== null),
+        (l) => this.#log(l),
+        notifier,
+      );
       n++;
       this.stats.runs++;
     }

@@ -35,9 +35,7 @@ export function groupRecordFromRow(r: Row): GroupRecord {
 }
 
 export async function readGroup(source: Source, id: string): Promise<GroupRecord | null> {
-  const [r] = await readBatch(source, [
-    { sql: `SELECT ${GROUP_RECORD_COLUMNS} FROM approver_groups g WHERE g.id = ? AND g.deleted_at IS NULL`, args: [id] },
-  ]);
+  const [r] = await readBatch(source, [{ sql: `SELECT ${GROUP_RECORD_COLUMNS} FROM approver_groups g WHERE g.id = ? AND g.deleted_at IS NULL`, args: [id] }]);
   return r!.rows[0] ? groupRecordFromRow(r!.rows[0]) : null;
 }
 
@@ -72,11 +70,7 @@ export async function groupView(source: Source, id: string): Promise<ApproverGro
 export const newGroupId = () => `grp-${crypto.randomUUID()}`;
 
 /** The first member id that is nobody, as a 400 naming its field (`memberIds.N` by default). */
-export async function checkMembers(
-  tx: Transaction,
-  memberIds: string[],
-  fieldOf: (index: number) => string = (i) => `memberIds.${i}`,
-): Promise<void> {
+export async function checkMembers(tx: Transaction, memberIds: string[], fieldOf: (index: number) => string = (i) => `memberIds.${i}`): Promise<void> {
   if (memberIds.length === 0) return;
   const found = new Set<string>();
   for (let i = 0; i < memberIds.length; i += 400) {
@@ -103,8 +97,7 @@ export async function writeGroup(
 ): Promise<boolean> {
   const added = after.memberIds.filter((m) => !before?.memberIds.includes(m));
   const removed = (before?.memberIds ?? []).filter((m) => !after.memberIds.includes(m));
-  if (before && before.name === after.name && before.externalId === after.externalId && added.length === 0 && removed.length === 0)
-    return false;
+  if (before && before.name === after.name && before.externalId === after.externalId && added.length === 0 && removed.length === 0) return false;
   const version = await w.version();
   await w.tx.execute({
     sql: `INSERT INTO approver_groups (id, name, member_ids, external_id, created_at, updated_at, deleted_at, version)
@@ -151,8 +144,7 @@ export async function groupReferences(tx: Transaction, id: string): Promise<stri
 /** Deletes a group the policy and catalog do not name (409 otherwise). Its row stays, marked deleted. */
 export async function deleteGroup(w: WriteContext, group: GroupRecord, source: ChangeSource): Promise<void> {
   const refs = await groupReferences(w.tx, group.id);
-  if (refs.length > 0)
-    throw conflict(`The group "${group.name}" is named by ${refs.join(', ')}: change those first.`);
+  if (refs.length > 0) throw conflict(`The group "${group.name}" is named by ${refs.join(', ')}: change those first.`);
   const version = await w.version();
   await w.tx.execute({
     sql: 'UPDATE approver_groups SET deleted_at = ?, updated_at = ?, version = ? WHERE id = ?',

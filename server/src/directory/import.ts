@@ -4,26 +4,14 @@
  * manager cycle — is reported with its line and column, and then nothing is applied. Rows upsert by
  * email; managers resolve within the file first, then the directory.
  */
-import {
-  PEOPLE_CSV_HEADER,
-  PROBLEMS_SHOWN_MAX,
-  type ImportProblem,
-  type PeopleImportResponse,
-} from '@accesslens/shared';
+import { PEOPLE_CSV_HEADER, PROBLEMS_SHOWN_MAX, type ImportProblem, type PeopleImportResponse } from '@accesslens/shared';
 import { createHash } from 'node:crypto';
 import type { Db } from '../db.ts';
 import type { FindingsService } from '../findings/service.ts';
 import type { Notifier } from '../notifier.ts';
 import { runWrite } from '../write.ts';
 import { parsePeopleCsv, type CsvPersonRow } from './people-csv.ts';
-import {
-  newPersonId,
-  readAllPersonRecords,
-  writePeople,
-  type ChangeSource,
-  type PersonChange,
-  type PersonRecord,
-} from './people.ts';
+import { newPersonId, readAllPersonRecords, writePeople, type ChangeSource, type PersonChange, type PersonRecord } from './people.ts';
 
 export interface ImportOptions {
   dryRun: boolean;
@@ -37,8 +25,7 @@ export interface ImportOptions {
 }
 
 const COLUMN_ORDER = new Map<string, number>(PEOPLE_CSV_HEADER.map((c, i) => [c, i]));
-const byLineThenColumn = (a: ImportProblem, b: ImportProblem) =>
-  a.line - b.line || (COLUMN_ORDER.get(a.field) ?? -1) - (COLUMN_ORDER.get(b.field) ?? -1);
+const byLineThenColumn = (a: ImportProblem, b: ImportProblem) => a.line - b.line || (COLUMN_ORDER.get(a.field) ?? -1) - (COLUMN_ORDER.get(b.field) ?? -1);
 
 function failed(problems: ImportProblem[], dryRun: boolean, max = PROBLEMS_SHOWN_MAX): PeopleImportResponse {
   problems.sort(byLineThenColumn);

@@ -40,12 +40,26 @@ describe('parsePeopleCsv', () => {
     expect(problems).toEqual([]);
     expect(rows).toEqual([
       {
-        line: 2, email: 'li.wei@acme.test', name: '李伟', department: '销售部', title: '客户经理', managerEmail: null,
-        hireDate: '2024-09-02', status: 'active', trainings: ['security-awareness-2025', 'sox-controls'],
+        line: 2,
+        email: 'li.wei@acme.test',
+        name: '李伟',
+        department: '销售部',
+        title: '客户经理',
+        managerEmail: null,
+        hireDate: '2024-09-02',
+        status: 'active',
+        trainings: ['security-awareness-2025', 'sox-controls'],
       },
       {
-        line: 3, email: 'wang@acme.test', name: '王芳, PhD', department: 'Sales', title: 'VP', managerEmail: 'li.wei@acme.test',
-        hireDate: null, status: 'active', trainings: [],
+        line: 3,
+        email: 'wang@acme.test',
+        name: '王芳, PhD',
+        department: 'Sales',
+        title: 'VP',
+        managerEmail: 'li.wei@acme.test',
+        hireDate: null,
+        status: 'active',
+        trainings: [],
       },
     ]);
   });

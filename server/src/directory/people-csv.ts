@@ -5,16 +5,7 @@
  * manager_email means no manager, an empty hire_date none known, an empty status `active`, an empty
  * trainings column none completed.
  */
-import {
-  calendarDate,
-  PEOPLE_CSV_HEADER,
-  personEmail,
-  personStatus,
-  plainText,
-  trainingId,
-  type ImportProblem,
-  type PersonStatus,
-} from '@accesslens/shared';
+import { calendarDate, PEOPLE_CSV_HEADER, personEmail, personStatus, plainText, trainingId, type ImportProblem, type PersonStatus } from '@accesslens/shared';
 import type { z } from 'zod';
 import { decodeUtf8, parseCsv } from './csv.ts';
 
@@ -106,7 +97,14 @@ export function parsePeopleCsv(bytes: Uint8Array): {
       continue;
     }
     const [emailRaw, nameRaw, departmentRaw, titleRaw, managerRaw, hireRaw, statusRaw, trainingsRaw] = fields.map((f) => f.trim()) as [
-      string, string, string, string, string, string, string, string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
     ];
     const before = problems.length;
     const email = check(checkEmail, emailRaw, line, 'email', problems);
@@ -120,11 +118,9 @@ export function parsePeopleCsv(bytes: Uint8Array): {
     const department = check(checkText, departmentRaw, line, 'department', problems);
     const title = check(checkText, titleRaw, line, 'title', problems);
     const managerEmail = managerRaw === '' ? null : check(checkManager, managerRaw, line, 'manager_email', problems);
-    if (managerEmail && email && managerEmail === email)
-      problems.push({ line, field: 'manager_email', message: 'a person cannot be their own manager' });
+    if (managerEmail && email && managerEmail === email) problems.push({ line, field: 'manager_email', message: 'a person cannot be their own manager' });
     const hireDate = hireRaw === '' ? null : check(checkDate, hireRaw, line, 'hire_date', problems);
-    const status: PersonStatus | undefined =
-      statusRaw === '' ? 'active' : check(checkStatus, statusRaw.toLowerCase(), line, 'status', problems);
+    const status: PersonStatus | undefined = statusRaw === '' ? 'active' : check(checkStatus, statusRaw.toLowerCase(), line, 'status', problems);
     const trainings: string[] = [];
     for (const t of trainingsRaw.split(';')) {
       if (t.trim() === '') continue;

@@ -102,7 +102,23 @@ export async function readAllPersonRecords(tx: Transaction, pageSize = 20_000): 
     const row = r.rows[0]!;
     const n = Number(row.n);
     if (n === 0) break;
-    type Tuple = [string, string, string, string, string, string | null, string | null, PersonStatus, PersonRole[], string[], string | null, string | null, number, string | null, string | null];
+    type Tuple = [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string | null,
+      string | null,
+      PersonStatus,
+      PersonRole[],
+      string[],
+      string | null,
+      string | null,
+      number,
+      string | null,
+      string | null,
+    ];
     for (const t of JSON.parse(String(row.page)) as Tuple[])
       out.push({
         id: t[0],
@@ -338,8 +354,22 @@ export async function writePeople(
       });
 
     peopleRows.push([
-      a.id, a.email, a.name, a.department, a.title, a.managerId, a.status, JSON.stringify(a.roles), a.hireDate,
-      JSON.stringify(a.trainings), a.scimUserName, a.externalId, sliceVersion, b?.createdAt ?? nowIso, nowIso, version,
+      a.id,
+      a.email,
+      a.name,
+      a.department,
+      a.title,
+      a.managerId,
+      a.status,
+      JSON.stringify(a.roles),
+      a.hireDate,
+      JSON.stringify(a.trainings),
+      a.scimUserName,
+      a.externalId,
+      sliceVersion,
+      b?.createdAt ?? nowIso,
+      nowIso,
+      version,
     ]);
   }
 
@@ -352,8 +382,24 @@ export async function writePeople(
   await insertRows(
     tx,
     'people',
-    ['id', 'email', 'name', 'department', 'title', 'manager_id', 'status', 'roles', 'hire_date', 'trainings', 'scim_user_name', 'external_id',
-      'slice_version', 'created_at', 'updated_at', 'version'],
+    [
+      'id',
+      'email',
+      'name',
+      'department',
+      'title',
+      'manager_id',
+      'status',
+      'roles',
+      'hire_date',
+      'trainings',
+      'scim_user_name',
+      'external_id',
+      'slice_version',
+      'created_at',
+      'updated_at',
+      'version',
+    ],
     peopleRows,
     `ON CONFLICT (id) DO UPDATE SET email = excluded.email, name = excluded.name, department = excluded.department,
        title = excluded.title, manager_id = excluded.manager_id, status = excluded.status, roles = excluded.roles,
@@ -380,8 +426,7 @@ export async function writePeople(
     'ON CONFLICT (person_id, training_id) DO UPDATE SET completed_on = excluded.completed_on',
   );
   // Whoever is no longer active is signed out everywhere.
-  for (const part of chunks(signedOut))
-    await tx.execute({ sql: `DELETE FROM sessions WHERE person_id IN (${part.map(() => '?').join(', ')})`, args: part });
+  for (const part of chunks(signedOut)) await tx.execute({ sql: `DELETE FROM sessions WHERE person_id IN (${part.map(() => '?').join(', ')})`, args: part });
   await insertDirectoryEvents(tx, events, source, nowIso);
   // The revocation planner (revocations/planner.ts) in this process takes them at once; others at their next poll.
   if (events.length > 0) w.afterCommit(signalWork);

@@ -40,9 +40,7 @@ export async function listPeople(source: Source, query: AdminPeopleQuery): Promi
   const where: string[] = [];
   const args: (string | number)[] = [];
   if (query.q) {
-    where.push(
-      "(p.name LIKE ? ESCAPE '\\' OR p.email LIKE ? ESCAPE '\\' OR p.department LIKE ? ESCAPE '\\' OR p.title LIKE ? ESCAPE '\\')",
-    );
+    where.push("(p.name LIKE ? ESCAPE '\\' OR p.email LIKE ? ESCAPE '\\' OR p.department LIKE ? ESCAPE '\\' OR p.title LIKE ? ESCAPE '\\')");
     const pattern = likePattern(query.q);
     args.push(pattern, pattern, pattern, pattern);
   }

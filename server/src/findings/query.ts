@@ -94,11 +94,11 @@ export function filterClauses(q: FindingsFilter): { where: string[]; args: InVal
   const statuses = q.status ? [q.status] : ['open', 'accepted'];
   where.push(`f.status IN (${statuses.map(() => '?').join(', ')})`);
   args.push(...statuses);
-  if (q.kind) (where.push('f.kind = ?'), args.push(q.kind));
-  if (q.severity) (where.push('f.severity = ?'), args.push(q.severity));
-  if (q.connectionId) (where.push('f.connection_id = ?'), args.push(q.connectionId));
-  if (q.personId) (where.push('f.person_id = ?'), args.push(q.personId));
-  if (q.department) (where.push('p.department = ?'), args.push(q.department));
+  if (q.kind) where.push('f.kind = ?'), args.push(q.kind);
+  if (q.severity) where.push('f.severity = ?'), args.push(q.severity);
+  if (q.connectionId) where.push('f.connection_id = ?'), args.push(q.connectionId);
+  if (q.personId) where.push('f.person_id = ?'), args.push(q.personId);
+  if (q.department) where.push('p.department = ?'), args.push(q.department);
   if (q.q) {
     const like = likeArg(q.q);
     const cols = ['p.name', 'ac.username', 'p.department', 'p.title', 'f.keys', 'f.kind'];
@@ -148,10 +148,10 @@ async function page(db: Db, q: FindingsFilter & { sort: FindingSort; limit: numb
     where.push(`(${order.expr} ${order.desc ? '<' : '>'} ? OR (${order.expr} = ? AND f.id > ?))`);
     args.push(c.value, c.value, c.id);
   }
-  const rows = await db.execute(
-    `${SELECT} WHERE ${where.join(' AND ')} ORDER BY ${order.expr} ${order.desc ? 'DESC' : 'ASC'}, f.id LIMIT ?`,
-    [...args, q.limit + 1],
-  );
+  const rows = await db.execute(`${SELECT} WHERE ${where.join(' AND ')} ORDER BY ${order.expr} ${order.desc ? 'DESC' : 'ASC'}, f.id LIMIT ?`, [
+    ...args,
+    q.limit + 1,
+  ]);
   const shown = rows.rows.slice(0, q.limit);
   const names = await approverNames(db, shown);
   const last = shown[shown.length - 1];
@@ -232,7 +232,12 @@ export function syncedFindingFromRow(r: Row): SyncedFinding {
     acceptance:
       r.accepted_at === null || r.accepted_at === undefined
         ? null
-        : { reason: String(r.acceptance_reason), acceptedBy: String(r.accepted_by), acceptedAt: String(r.accepted_at), expiresAt: String(r.acceptance_expires_at) },
+        : {
+            reason: String(r.acceptance_reason),
+            acceptedBy: String(r.accepted_by),
+            acceptedAt: String(r.accepted_at),
+            expiresAt: String(r.acceptance_expires_at),
+          },
     temporary: r.temporary === null ? null : (JSON.parse(String(r.temporary)) as TemporaryGrant),
     updatedAt: String(r.updated_at),
   };

@@ -82,14 +82,21 @@ export async function remediateFinding(
   side: 'left' | 'right' | undefined,
   actorId: string,
 ): Promise<Remediation> {
-  const row = (
-    await w.tx.execute({ sql: 'SELECT id, kind, status, account_id, keys, bundle_ids, evidence FROM findings WHERE id = ?', args: [findingId] })
-  ).rows[0];
+  const row = (await w.tx.execute({ sql: 'SELECT id, kind, status, account_id, keys, bundle_ids, evidence FROM findings WHERE id = ?', args: [findingId] }))
+    .rows[0];
   if (!row) throw notFound('There is no such finding.');
   if (String(row.status) === 'remediated') throw conflict('This finding is already remediated.');
   const accountId = String(row.account_id);
   const evidence = JSON.parse(String(row.evidence)) as FindingEvidence;
-  const ids = await assignmentsBehind(w, engine, accountId, evidence, JSON.parse(String(row.keys)) as string[], JSON.parse(String(row.bundle_ids)) as string[], side);
+  const ids = await assignmentsBehind(
+    w,
+    engine,
+    accountId,
+    evidence,
+    JSON.parse(String(row.keys)) as string[],
+    JSON.parse(String(row.bundle_ids)) as string[],
+    side,
+  );
   if (ids.length === 0) throw conflict('Nothing this account holds gives it what the finding is about: there is nothing to take out.');
   const result = await revokeAssignments(w, accountId, ids, {
     kind: 'finding',
@@ -97,7 +104,6 @@ export async function remediateFinding(
     actorId,
     why: `An administrator remediates a finding (${String(row.kind)}).`,
   });
-  if (result.taskIds.length === 0 && result.requestIds.length === 0)
-    throw conflict('What this finding is about is already being taken out.');
+  if (result.taskIds.length === 0 && result.requestIds.length === 0) throw conflict('What this finding is about is already being taken out.');
   return { findingId, assignmentIds: ids, ...result };
 }

@@ -77,8 +77,7 @@ const isEmpty = (c: Changes) =>
 
 /** Above this many changed rows, rebuilding the engine beats applying them one by one. */
 const BULK_CHANGES = 20_000;
-const isBulk = (c: Changes) =>
-  c.people.length + c.accounts.length + c.bundles.length + c.assignments.length + c.usage.length > BULK_CHANGES;
+const isBulk = (c: Changes) => c.people.length + c.accounts.length + c.bundles.length + c.assignments.length + c.usage.length > BULK_CHANGES;
 
 export class FindingsService {
   #engine: OrgEngine | null = null;

@@ -78,7 +78,10 @@ async function write(w: WriteContext, changes: Map<string, StoredFinding | null>
   if (changes.size === 0) return;
   const nowIso = w.nowIso;
   const version = await w.version();
-  await run(w.tx, [...changes].map(([id, f]) => (f ? upsert(f, basis, version, nowIso) : remediate(id, basis, version, nowIso))));
+  await run(
+    w.tx,
+    [...changes].map(([id, f]) => (f ? upsert(f, basis, version, nowIso) : remediate(id, basis, version, nowIso))),
+  );
 }
 
 /** Writes the folded changes: opened/updated → open, accepted or temporary; resolved → remediated. */

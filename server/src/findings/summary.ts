@@ -42,10 +42,10 @@ export async function findingsSummary(db: Db, q: FindingsSummaryQuery, now: Date
   const today = dayOf(now);
   const trendWhere = ['day >= ?', 'day < ?'];
   const trendArgs: InValue[] = [from, today];
-  if (q.connectionId) (trendWhere.push('connection_id = ?'), trendArgs.push(q.connectionId));
-  if (q.department) (trendWhere.push('department = ?'), trendArgs.push(q.department));
-  if (q.kind) (trendWhere.push('kind = ?'), trendArgs.push(q.kind));
-  if (q.severity) (trendWhere.push('severity = ?'), trendArgs.push(q.severity));
+  if (q.connectionId) trendWhere.push('connection_id = ?'), trendArgs.push(q.connectionId);
+  if (q.department) trendWhere.push('department = ?'), trendArgs.push(q.department);
+  if (q.kind) trendWhere.push('kind = ?'), trendArgs.push(q.kind);
+  if (q.severity) trendWhere.push('severity = ?'), trendArgs.push(q.severity);
   const daily = await db.execute(
     `SELECT day, severity, SUM(open) AS n FROM findings_daily WHERE ${trendWhere.join(' AND ')} GROUP BY day, severity ORDER BY day`,
     trendArgs,

@@ -2,7 +2,15 @@
  * Before findings are stored: which of them are only due to grants approved for a limited time and
  * still inside their window (shared/src/engine/temporary.ts decides; this reads what it needs).
  */
-import { temporaryCause, type AccessRequest, type AssignmentTarget, type Finding, type HeldAssignment, type TemporaryAssignment, type TemporaryGrant } from '@accesslens/shared';
+import {
+  temporaryCause,
+  type AccessRequest,
+  type AssignmentTarget,
+  type Finding,
+  type HeldAssignment,
+  type TemporaryAssignment,
+  type TemporaryGrant,
+} from '@accesslens/shared';
 import type { Row } from '@libsql/client';
 import type { Transaction } from '../db.ts';
 
@@ -11,7 +19,9 @@ const CHUNK = 400;
 /** Approvers of every stage in order (each once); none for an automatic approval. */
 export function approversOf(stages: AccessRequest['stages']): string[] {
   const out: string[] = [];
-  for (const s of stages) for (const a of s.approvals.length > 0 ? s.approvals : s.decision ? [s.decision] : []) if (a.outcome === 'approve' && !out.includes(a.deciderId)) out.push(a.deciderId);
+  for (const s of stages)
+    for (const a of s.approvals.length > 0 ? s.approvals : s.decision ? [s.decision] : [])
+      if (a.outcome === 'approve' && !out.includes(a.deciderId)) out.push(a.deciderId);
   return out;
 }
 
@@ -77,7 +87,9 @@ export interface StoredFinding extends Omit<Finding, 'status'> {
  */
 export async function withTemporary(tx: Transaction, findings: Finding[], now: Date): Promise<StoredFinding[]> {
   const plain = (f: Finding): StoredFinding => ({ ...f, temporary: null });
-  const candidates = findings.filter((f) => f.status === 'open' && (f.kind === 'beyond-baseline' || f.kind === 'high-risk' || f.kind === 'unused' || f.kind === 'peer-outlier'));
+  const candidates = findings.filter(
+    (f) => f.status === 'open' && (f.kind === 'beyond-baseline' || f.kind === 'high-risk' || f.kind === 'unused' || f.kind === 'peer-outlier'),
+  );
   if (candidates.length === 0) return findings.map(plain);
   const temporary = await temporaryAssignments(tx, now);
   if (temporary.size === 0) return findings.map(plain);

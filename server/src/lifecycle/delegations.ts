@@ -65,13 +65,20 @@ export async function createDelegation(db: Db, me: Person, input: DelegationInpu
         sql: 'SELECT id FROM approver_delegations WHERE person_id = ? AND ended_at IS NULL AND starts_at < ? AND ends_at > ? LIMIT 1',
         args: [personId, input.endsAt, input.startsAt],
       });
-      if (overlap.rows[0]) throw new ApiFailure(409, 'conflict', `Another delegation (${String(overlap.rows[0].id)}) covers part of this period: end it first.`, 'startsAt');
+      if (overlap.rows[0])
+        throw new ApiFailure(409, 'conflict', `Another delegation (${String(overlap.rows[0].id)}) covers part of this period: end it first.`, 'startsAt');
       const id = `dlg-${randomUUID()}`;
       await w.tx.execute({
         sql: `INSERT INTO approver_delegations (id, person_id, delegate_id, starts_at, ends_at, note, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         args: [id, personId, input.delegateId, input.startsAt, input.endsAt, input.note, w.nowIso, me.id],
       });
-      await w.audit({ actorId: me.id, action: 'delegation.created', subjectType: 'person', subjectId: personId, data: { delegationId: id, delegateId: input.delegateId, startsAt: input.startsAt, endsAt: input.endsAt, note: input.note } });
+      await w.audit({
+        actorId: me.id,
+        action: 'delegation.created',
+        subjectType: 'person',
+        subjectId: personId,
+        data: { delegationId: id, delegateId: input.delegateId, startsAt: input.startsAt, endsAt: input.endsAt, note: input.note },
+      });
       if (input.startsAt <= w.nowIso) await rerouteToDelegate(w, id);
       else await scheduleWork(w, 'delegation.start', id, input.startsAt);
       const row = await w.tx.execute({ sql: `SELECT ${COLUMNS} FROM approver_delegations WHERE id = ?`, args: [id] });
@@ -89,7 +96,8 @@ export async function endDelegation(db: Db, me: Person, id: string, now: Date, n
       const r = await w.tx.execute({ sql: `SELECT ${COLUMNS} FROM approver_delegations WHERE id = ?`, args: [id] });
       const row = r.rows[0];
       if (!row) throw notFound('There is no such delegation.');
-      if (String(row.person_id) !== me.id && !me.roles.includes('admin')) throw forbidden('Only the approver who set it (or an administrator) can end a delegation.');
+      if (String(row.person_id) !== me.id && !me.roles.includes('admin'))
+        throw forbidden('Only the approver who set it (or an administrator) can end a delegation.');
       if (row.ended_at !== null) throw conflict('This delegation has already ended.');
       const end = w.nowIso < String(row.ends_at) ? w.nowIso : String(row.ends_at);
       await w.tx.execute({ sql: 'UPDATE approver_delegations SET ended_at = ?, ended_by = ? WHERE id = ?', args: [end, me.id, id] });
@@ -125,19 +133,39 @@ export async function rerouteToDelegate(w: WriteContext, delegationId: string): 
     const position = request.stages.findIndex((s) => s.decision === null);
     const stage = request.stages[position];
     if (!stage || !stage.approverIds.includes(personId) || stage.approvals.some((a) => a.deciderId === personId)) continue;
-    const forbidden = new Set([...excludedFrom(request), ...(stage.distinctApprovers === false ? [] : priorApprovers(request.stages, position)), ...stage.approvals.map((a) => a.deciderId)]);
+    const forbidden = new Set([
+      ...excludedFrom(request),
+      ...(stage.distinctApprovers === false ? [] : priorApprovers(request.stages, position)),
+      ...stage.approvals.map((a) => a.deciderId),
+    ]);
     if (forbidden.has(delegateId)) continue;
     const stages = request.stages.map((s) => ({ ...s }));
     const open = stages[position]!;
     open.approverIds = [...new Set(open.approverIds.map((id) => (id === personId ? delegateId : id)))];
     open.required = Math.min(open.required, open.approvals.length + open.approverIds.length);
     open.delegates = [...(open.delegates ?? []), { approverId: personId, delegateId }];
-    await w.tx.execute({ sql: 'UPDATE requests SET stages = ?, updated_at = ?, version = ? WHERE id = ?', args: [JSON.stringify(stages), w.nowIso, await w.version(), requestId] });
+    await w.tx.execute({
+      sql: 'UPDATE requests SET stages = ?, updated_at = ?, version = ? WHERE id = ?',
+      args: [JSON.stringify(stages), w.nowIso, await w.version(), requestId],
+    });
     await indexStageApprovers(w.tx, requestId, position, [delegateId]);
     await appendTimeline(w, requestId, { kind: 'delegated', actorId: personId, personIds: [delegateId], stage: position });
-    await w.audit({ actorId: null, action: 'request.delegated', subjectType: 'request', subjectId: requestId, data: { stage: position, delegates: [{ approverId: personId, delegateId }], delegationId } });
+    await w.audit({
+      actorId: null,
+      action: 'request.delegated',
+      subjectType: 'request',
+      subjectId: requestId,
+      data: { stage: position, delegates: [{ approverId: personId, delegateId }], delegationId },
+    });
     if (request.status === 'pending')
-      await notify(w, { event: 'request.submitted', requestId, eventKey: `${requestId}:delegated:${position}:${delegateId}`, personIds: [delegateId], actorId: personId, stage: open.label });
+      await notify(w, {
+        event: 'request.submitted',
+        requestId,
+        eventKey: `${requestId}:delegated:${position}:${delegateId}`,
+        personIds: [delegateId],
+        actorId: personId,
+        stage: open.label,
+      });
     w.affected.add(delegateId);
     w.affected.add(personId);
     w.affected.add(request.requesterId);

@@ -19,7 +19,13 @@ export async function startGrant(w: WriteContext, request: ApprovedRequest, days
   if (request.extendsRequestId && (await extendGrant(w, request, days, findings))) return;
   if (request.startsAt && request.startsAt > w.nowIso) {
     await scheduleWork(w, 'grant.start', request.id, request.startsAt);
-    await w.audit({ actorId: null, action: 'request.window_scheduled', subjectType: 'request', subjectId: request.id, data: { startsAt: request.startsAt, days } });
+    await w.audit({
+      actorId: null,
+      action: 'request.window_scheduled',
+      subjectType: 'request',
+      subjectId: request.id,
+      data: { startsAt: request.startsAt, days },
+    });
     return;
   }
   await queueGrant(w, request, days);

@@ -15,12 +15,28 @@ export interface RenderedMessage {
 }
 
 const dateOf = (iso: string | null, locale: Locale) =>
-  iso === null ? '' : new Date(iso).toLocaleString(locale === 'zh-CN' ? 'zh-CN' : 'en-GB', { timeZone: 'UTC', dateStyle: 'medium', timeStyle: 'short' }) + ' UTC';
+  iso === null
+    ? ''
+    : new Date(iso).toLocaleString(locale === 'zh-CN' ? 'zh-CN' : 'en-GB', { timeZone: 'UTC', dateStyle: 'medium', timeStyle: 'short' }) + ' UTC';
 
 type Texts = {
   titles: Record<NotificationEvent, (p: NotificationPayload) => string>;
   actions: Partial<Record<NotificationEvent, string>>;
-  labels: { requester: string; filedBy: string; permissions: string; bundle: string; crm: string; why: string; duration: string; starts: string; ends: string; question: string; answer: string; reason: string; stage: string };
+  labels: {
+    requester: string;
+    filedBy: string;
+    permissions: string;
+    bundle: string;
+    crm: string;
+    why: string;
+    duration: string;
+    starts: string;
+    ends: string;
+    question: string;
+    answer: string;
+    reason: string;
+    stage: string;
+  };
   days: (n: number) => string;
   list: (items: string[]) => string;
 };
@@ -51,7 +67,21 @@ const TEXTS: Record<Locale, Texts> = {
       'request.timed-out': 'You can request it again from the AccessLens extension.',
       'grant.expiring': 'Open the AccessLens extension to extend it.',
     },
-    labels: { requester: 'Requester', filedBy: 'Filed by', permissions: 'Permissions', bundle: 'Bundle', crm: 'CRM', why: 'Why', duration: 'Duration', starts: 'Starts', ends: 'Ends', question: 'Question', answer: 'Answer', reason: 'Reason', stage: 'Stage' },
+    labels: {
+      requester: 'Requester',
+      filedBy: 'Filed by',
+      permissions: 'Permissions',
+      bundle: 'Bundle',
+      crm: 'CRM',
+      why: 'Why',
+      duration: 'Duration',
+      starts: 'Starts',
+      ends: 'Ends',
+      question: 'Question',
+      answer: 'Answer',
+      reason: 'Reason',
+      stage: 'Stage',
+    },
     days: (n) => (n === 1 ? '1 day' : `${n} days`),
     list: (items) => items.join(', '),
   },
@@ -78,7 +108,21 @@ const TEXTS: Record<Locale, Texts> = {
       'request.timed-out': '您可以在 AccessLens 扩展中重新申请。',
       'grant.expiring': '请在 AccessLens 扩展中申请延期。',
     },
-    labels: { requester: '申请人', filedBy: '代为提交', permissions: '权限', bundle: '权限包', crm: 'CRM', why: '理由', duration: '期限', starts: '开始', ends: '到期', question: '问题', answer: '回答', reason: '原因', stage: '审批环节' },
+    labels: {
+      requester: '申请人',
+      filedBy: '代为提交',
+      permissions: '权限',
+      bundle: '权限包',
+      crm: 'CRM',
+      why: '理由',
+      duration: '期限',
+      starts: '开始',
+      ends: '到期',
+      question: '问题',
+      answer: '回答',
+      reason: '原因',
+      stage: '审批环节',
+    },
     days: (n) => `${n} 天`,
     list: (items) => items.join('、'),
   },
@@ -88,9 +132,7 @@ const TEXTS: Record<Locale, Texts> = {
 export function renderMessage(payload: NotificationPayload, locale: Locale): RenderedMessage {
   const t = TEXTS[locale] ?? TEXTS.en;
   const L = t.labels;
-  const facts: [string, string][] = [
-    [L.requester, `${payload.requester.name} <${payload.requester.email}>`],
-  ];
+  const facts: [string, string][] = [[L.requester, `${payload.requester.name} <${payload.requester.email}>`]];
   if (payload.filedBy) facts.push([L.filedBy, payload.filedBy.name]);
   if (payload.bundle) facts.push([L.bundle, payload.bundle.name]);
   facts.push([L.permissions, t.list(payload.permissions.map((p) => (locale === 'zh-CN' ? p.zh : p.en)))]);

@@ -122,7 +122,17 @@ export async function notify(w: WriteContext, input: NotifyInput): Promise<numbe
   const r = await w.tx.execute({
     sql: `INSERT OR IGNORE INTO notification_outbox (id, event_key, event, channel, recipient, request_id, payload, state, attempts, next_attempt_at, created_at)
           VALUES ${rows.map(() => "(?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)").join(', ')}`,
-    args: rows.flatMap(([channel, recipient]) => [`ntf-${randomUUID()}`, input.eventKey, input.event, channel, recipient, input.requestId, body, w.nowIso, w.nowIso]),
+    args: rows.flatMap(([channel, recipient]) => [
+      `ntf-${randomUUID()}`,
+      input.eventKey,
+      input.event,
+      channel,
+      recipient,
+      input.requestId,
+      body,
+      w.nowIso,
+      w.nowIso,
+    ]),
   });
   const queued = r.rowsAffected;
   if (queued > 0) w.afterCommit(signalOutbox);
@@ -160,7 +170,11 @@ export async function notifyMany(w: WriteContext, items: readonly { input: Notif
   const person = new Map(peopleRows!.rows.map((r) => [String(r.id), { id: String(r.id), name: String(r.name), email: String(r.email) }] as const));
   const connection = new Map(connectionRows!.rows.map((r) => [String(r.id), String(r.name)] as const));
   const bundle = new Map(bundleRows!.rows.map((r) => [String(r.id), String(r.name)] as const));
-  const label = new Map(labelRows.flatMap((rs) => rs.rows.map((r) => [`${String(r.connection_id)}\u0000${String(r.key)}`, { en: String(r.label_en), zh: String(r.label_zh_cn) }] as const)));
+  const label = new Map(
+    labelRows.flatMap((rs) =>
+      rs.rows.map((r) => [`${String(r.connection_id)}\u0000${String(r.key)}`, { en: String(r.label_en), zh: String(r.label_zh_cn) }] as const),
+    ),
+  );
   const rows: (string | number | null)[][] = [];
   for (const { input, request } of items) {
     const requester = person.get(request.requesterId) ?? { id: request.requesterId, name: request.requesterId, email: '' };
@@ -173,7 +187,11 @@ export async function notifyMany(w: WriteContext, items: readonly { input: Notif
       requester,
       filedBy: filer ? { id: filer.id, name: filer.name } : null,
       actor: actor ? { id: actor.id, name: actor.name } : null,
-      permissions: request.permissions.map((key) => ({ key, en: label.get(`${request.connectionId}\u0000${key}`)?.en ?? key, zh: label.get(`${request.connectionId}\u0000${key}`)?.zh ?? key })),
+      permissions: request.permissions.map((key) => ({
+        key,
+        en: label.get(`${request.connectionId}\u0000${key}`)?.en ?? key,
+        zh: label.get(`${request.connectionId}\u0000${key}`)?.zh ?? key,
+      })),
       bundle: request.bundleId ? { id: request.bundleId, name: bundle.get(request.bundleId) ?? request.bundleId } : null,
       justification: request.justification,
       durationDays: request.durationDays,
@@ -272,7 +290,14 @@ export async function settleMessage(db: Db, message: ClaimedMessage, ownerId: st
         action: 'notification.failed',
         subjectType: 'notification',
         subjectId: message.id,
-        data: { event: message.event, channel: message.channel, recipient: message.recipient, requestId: message.payload.requestId, attempts: message.attempts, error },
+        data: {
+          event: message.event,
+          channel: message.channel,
+          recipient: message.recipient,
+          requestId: message.payload.requestId,
+          attempts: message.attempts,
+          error,
+        },
       });
     return true;
   });

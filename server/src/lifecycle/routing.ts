@@ -14,8 +14,7 @@ import { appendTimeline } from './timeline.ts';
 import { scheduleTimer } from './timers.ts';
 
 /** The people this request may never be routed to: the requester and the manager who filed it. */
-export const excludedFrom = (r: Pick<AccessRequest, 'requesterId' | 'filedBy'>): Set<string> =>
-  new Set([r.requesterId, ...(r.filedBy ? [r.filedBy] : [])]);
+export const excludedFrom = (r: Pick<AccessRequest, 'requesterId' | 'filedBy'>): Set<string> => new Set([r.requesterId, ...(r.filedBy ? [r.filedBy] : [])]);
 
 /** Everyone who approved a stage before `position`. */
 export function priorApprovers(stages: ApprovalStage[], position: number): Set<string> {
@@ -112,7 +111,13 @@ export async function openStage(
   for (const d of routed.delegates)
     await appendTimeline(w, request.id, { kind: 'delegated', actorId: d.approverId, personIds: [d.delegateId], stage: position });
   if (routed.delegates.length > 0)
-    await w.audit({ actorId: null, action: 'request.delegated', subjectType: 'request', subjectId: request.id, data: { stage: position, delegates: routed.delegates } });
+    await w.audit({
+      actorId: null,
+      action: 'request.delegated',
+      subjectType: 'request',
+      subjectId: request.id,
+      data: { stage: position, delegates: routed.delegates },
+    });
   await notify(w, {
     event: 'request.submitted',
     requestId: request.id,

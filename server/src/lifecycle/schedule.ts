@@ -55,7 +55,13 @@ export async function claimDueWork(tx: Transaction, nowIso: string): Promise<Cla
   });
   const row = r.rows[0];
   if (!row) return null;
-  return { id: String(row.id), kind: String(row.kind) as WorkKind, subjectId: String(row.subject_id), dueAt: String(row.due_at), attempts: Number(row.attempts) };
+  return {
+    id: String(row.id),
+    kind: String(row.kind) as WorkKind,
+    subjectId: String(row.subject_id),
+    dueAt: String(row.due_at),
+    attempts: Number(row.attempts),
+  };
 }
 
 /** Work whose handler failed: tried again later (30 s doubling, at most an hour), given up after 10 attempts. */

@@ -78,7 +78,9 @@ export async function startWebhookReceiver(secrets: { feishu?: string; dingtalk?
           res.writeHead(202).end();
           return;
         case 'feishu':
-          return signatureOk === false ? json({ code: 19021, msg: 'sign match fail or timestamp is not within one hour from current time' }) : json({ code: 0, msg: 'success', data: {} });
+          return signatureOk === false
+            ? json({ code: 19021, msg: 'sign match fail or timestamp is not within one hour from current time' })
+            : json({ code: 0, msg: 'success', data: {} });
         case 'dingtalk':
           return signatureOk === false ? json({ errcode: 310000, errmsg: 'sign not match' }) : json({ errcode: 0, errmsg: 'ok' });
         case 'wecom':

@@ -65,7 +65,10 @@ export async function scheduleTimer(w: WriteContext, requestId: string, stages: 
 }
 
 async function writeStages(w: WriteContext, requestId: string, stages: ApprovalStage[]): Promise<void> {
-  await w.tx.execute({ sql: 'UPDATE requests SET stages = ?, updated_at = ?, version = ? WHERE id = ?', args: [JSON.stringify(stages), w.nowIso, await w.version(), requestId] });
+  await w.tx.execute({
+    sql: 'UPDATE requests SET stages = ?, updated_at = ?, version = ? WHERE id = ?',
+    args: [JSON.stringify(stages), w.nowIso, await w.version(), requestId],
+  });
 }
 
 async function affectAll(w: WriteContext, request: AccessRequest): Promise<void> {
@@ -97,8 +100,20 @@ export async function runRequestTimer(w: WriteContext, requestId: string): Promi
       args: [w.nowIso, w.nowIso, version, requestId],
     });
     await appendTimeline(w, requestId, { kind: 'timed-out', personIds: waiting, stage: position });
-    await w.audit({ actorId: null, action: 'request.timed_out', subjectType: 'request', subjectId: requestId, data: { stage: position, waitedHours: settings.denyAfterHours, waitingFor: waiting } });
-    await notify(w, { event: 'request.timed-out', requestId, eventKey: `${requestId}:timed-out`, personIds: [request.requesterId, ...(request.filedBy ? [request.filedBy] : [])], stage: stage.label });
+    await w.audit({
+      actorId: null,
+      action: 'request.timed_out',
+      subjectType: 'request',
+      subjectId: requestId,
+      data: { stage: position, waitedHours: settings.denyAfterHours, waitingFor: waiting },
+    });
+    await notify(w, {
+      event: 'request.timed-out',
+      requestId,
+      eventKey: `${requestId}:timed-out`,
+      personIds: [request.requesterId, ...(request.filedBy ? [request.filedBy] : [])],
+      stage: stage.label,
+    });
     await affectAll(w, request);
     return;
   }
@@ -113,7 +128,13 @@ export async function runRequestTimer(w: WriteContext, requestId: string): Promi
     await indexStageApprovers(w.tx, requestId, position, added);
     await writeStages(w, requestId, stages);
     await appendTimeline(w, requestId, { kind: 'escalated', personIds: added, stage: position });
-    await w.audit({ actorId: null, action: 'request.escalated', subjectType: 'request', subjectId: requestId, data: { stage: position, to: added, afterHours: settings.escalateAfterHours } });
+    await w.audit({
+      actorId: null,
+      action: 'request.escalated',
+      subjectType: 'request',
+      subjectId: requestId,
+      data: { stage: position, to: added, afterHours: settings.escalateAfterHours },
+    });
     await notify(w, { event: 'request.escalated', requestId, eventKey: `${requestId}:escalated:${position}`, personIds: added, stage: stage.label });
     for (const id of added) w.affected.add(id);
   } else {
@@ -125,7 +146,13 @@ export async function runRequestTimer(w: WriteContext, requestId: string): Promi
     stage.lastRemindedAt = w.nowIso;
     await writeStages(w, requestId, stages);
     await appendTimeline(w, requestId, { kind: 'reminded', personIds: waiting, stage: position });
-    await w.audit({ actorId: null, action: 'request.reminded', subjectType: 'request', subjectId: requestId, data: { stage: position, reminded: waiting, reminder: n, of: settings.maxReminders } });
+    await w.audit({
+      actorId: null,
+      action: 'request.reminded',
+      subjectType: 'request',
+      subjectId: requestId,
+      data: { stage: position, reminded: waiting, reminder: n, of: settings.maxReminders },
+    });
     await notify(w, { event: 'request.reminder', requestId, eventKey: `${requestId}:reminder:${position}:${n}`, personIds: waiting, stage: stage.label });
     for (const id of waiting) w.affected.add(id);
   }

@@ -55,14 +55,36 @@ export async function createWebhook(db: Db, box: SecretBox, me: Person, input: W
     await w.tx.execute({
       sql: `INSERT INTO notification_webhooks (id, platform, name, key_id, url_ciphertext, url_hint, secret_ciphertext, events, language, enabled, created_at, created_by, updated_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      args: [id, input.platform, input.name, url.keyId, url.ciphertext, urlHint(input.url), secret, JSON.stringify(input.events), input.language, input.enabled ? 1 : 0, w.nowIso, me.id, w.nowIso],
+      args: [
+        id,
+        input.platform,
+        input.name,
+        url.keyId,
+        url.ciphertext,
+        urlHint(input.url),
+        secret,
+        JSON.stringify(input.events),
+        input.language,
+        input.enabled ? 1 : 0,
+        w.nowIso,
+        me.id,
+        w.nowIso,
+      ],
     });
     await w.audit({
       actorId: me.id,
       action: 'webhook.created',
       subjectType: 'webhook',
       subjectId: id,
-      data: { platform: input.platform, name: input.name, urlHint: urlHint(input.url), signed: input.secret !== null, events: input.events, language: input.language, enabled: input.enabled },
+      data: {
+        platform: input.platform,
+        name: input.name,
+        urlHint: urlHint(input.url),
+        signed: input.secret !== null,
+        events: input.events,
+        language: input.language,
+        enabled: input.enabled,
+      },
     });
   });
   return getWebhook(db, id);
@@ -83,28 +105,47 @@ export async function updateWebhook(db: Db, box: SecretBox, me: Person, id: stri
       sets.push('url_ciphertext = ?', 'key_id = ?', 'url_hint = ?');
       args.push(sealed.ciphertext, sealed.keyId, urlHint(patch.url));
     }
-    if (patch.secret !== undefined) sets.push('secret_ciphertext = ?') && args.push(patch.secret === null ? null : box.encrypt(patch.secret, webhookSecretContext(id, 'secret')).ciphertext);
+    if (patch.secret !== undefined)
+      sets.push('secret_ciphertext = ?') && args.push(patch.secret === null ? null : box.encrypt(patch.secret, webhookSecretContext(id, 'secret')).ciphertext);
     if (patch.events !== undefined) sets.push('events = ?') && args.push(JSON.stringify(patch.events));
     if (patch.language !== undefined) sets.push('language = ?') && args.push(patch.language);
     if (patch.enabled !== undefined) sets.push('enabled = ?') && args.push(patch.enabled ? 1 : 0);
     await w.tx.execute({ sql: `UPDATE notification_webhooks SET ${[...sets, 'updated_at = ?'].join(', ')} WHERE id = ?`, args: [...args, w.nowIso, id] });
     const changed = Object.keys(patch).map((k) => (k === 'url' ? 'url' : k === 'secret' ? (patch.secret === null ? 'secret removed' : 'secret') : k));
-    await w.audit({ actorId: me.id, action: 'webhook.updated', subjectType: 'webhook', subjectId: id, data: { changed, ...(patch.url ? { urlHint: urlHint(patch.url) } : {}) } });
+    await w.audit({
+      actorId: me.id,
+      action: 'webhook.updated',
+      subjectType: 'webhook',
+      subjectId: id,
+      data: { changed, ...(patch.url ? { urlHint: urlHint(patch.url) } : {}) },
+    });
   });
   return getWebhook(db, id);
 }
 
 export async function deleteWebhook(db: Db, me: Person, id: string, now: Date): Promise<void> {
   await runWrite(db, now, async (w) => {
-    const r = await w.tx.execute({ sql: 'UPDATE notification_webhooks SET deleted_at = ?, enabled = 0, updated_at = ? WHERE id = ? AND deleted_at IS NULL', args: [w.nowIso, w.nowIso, id] });
+    const r = await w.tx.execute({
+      sql: 'UPDATE notification_webhooks SET deleted_at = ?, enabled = 0, updated_at = ? WHERE id = ? AND deleted_at IS NULL',
+      args: [w.nowIso, w.nowIso, id],
+    });
     if (r.rowsAffected === 0) throw notFound('There is no such webhook.');
     await w.audit({ actorId: me.id, action: 'webhook.deleted', subjectType: 'webhook', subjectId: id });
   });
 }
 
 /** Sends a sample message now (not through the outbox) and says what the platform answered. */
-export async function testWebhook(db: Db, box: SecretBox, me: Person, id: string, now: Date, fetchFn?: typeof fetch): Promise<{ ok: boolean; status: number | null; error: string | null }> {
-  const r = await db.execute('SELECT platform, url_ciphertext, secret_ciphertext, language FROM notification_webhooks WHERE id = ? AND deleted_at IS NULL', [id]);
+export async function testWebhook(
+  db: Db,
+  box: SecretBox,
+  me: Person,
+  id: string,
+  now: Date,
+  fetchFn?: typeof fetch,
+): Promise<{ ok: boolean; status: number | null; error: string | null }> {
+  const r = await db.execute('SELECT platform, url_ciphertext, secret_ciphertext, language FROM notification_webhooks WHERE id = ? AND deleted_at IS NULL', [
+    id,
+  ]);
   const hook = r.rows[0];
   if (!hook) throw notFound('There is no such webhook.');
   const url = box.decrypt(String(hook.url_ciphertext), webhookSecretContext(id, 'url'));
@@ -129,7 +170,10 @@ export async function testWebhook(db: Db, box: SecretBox, me: Person, id: string
   let outcome: { ok: boolean; status: number | null; error: string | null };
   try {
     const res = await postWebhook(String(hook.platform) as never, url, secret, renderMessage(sample, locale), locale, now, fetchFn);
-    outcome = 'ok' in res && res.ok ? { ok: true, status: res.status ?? null, error: null } : { ok: false, status: res.status ?? null, error: 'error' in res ? res.error : 'refused' };
+    outcome =
+      'ok' in res && res.ok
+        ? { ok: true, status: res.status ?? null, error: null }
+        : { ok: false, status: res.status ?? null, error: 'error' in res ? res.error : 'refused' };
   } catch (error) {
     outcome = { ok: false, status: null, error: error instanceof Error ? error.message : String(error) };
   }

@@ -27,9 +27,26 @@ it('answers HTTP requests while it delivers a long outbox', async () => {
   // Let the start-up drain finish: the messages below are the only ones.
   await lifecycle.runDue();
   const nowIso = new Date().toISOString();
-  const rows = Array.from({ length: 400 }, (_, i) => [`ntf-test-${i}`, `test:${i}`, 'request.submitted', 'email', 'p-ben', null, '{}', 'queued', 0, nowIso, nowIso]);
+  const rows = Array.from({ length: 400 }, (_, i) => [
+    `ntf-test-${i}`,
+    `test:${i}`,
+    'request.submitted',
+    'email',
+    'p-ben',
+    null,
+    '{}',
+    'queued',
+    0,
+    nowIso,
+    nowIso,
+  ]);
   await db.transaction((tx) =>
-    insertRows(tx, 'notification_outbox', ['id', 'event_key', 'event', 'channel', 'recipient', 'request_id', 'payload', 'state', 'attempts', 'next_attempt_at', 'created_at'], rows),
+    insertRows(
+      tx,
+      'notification_outbox',
+      ['id', 'event_key', 'event', 'channel', 'recipient', 'request_id', 'payload', 'state', 'attempts', 'next_attempt_at', 'created_at'],
+      rows,
+    ),
   );
   const queued = async () => Number((await db.execute("SELECT COUNT(*) AS n FROM notification_outbox WHERE state IN ('queued', 'sending')")).rows[0]!.n);
   expect(await queued()).toBe(400);

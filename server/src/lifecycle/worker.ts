@@ -153,7 +153,9 @@ export class LifecycleWorker {
       const now = this.#now;
       const message = await claimMessage(this.options.db, this.ownerId, now, this.options.leaseMs);
       if (!message) break;
-      const outcome = await this.#deliver(message).catch((error: unknown): DeliveryOutcome => ({ ok: false, error: error instanceof Error ? error.message : String(error) }));
+      const outcome = await this.#deliver(message).catch(
+        (error: unknown): DeliveryOutcome => ({ ok: false, error: error instanceof Error ? error.message : String(error) }),
+      );
       const settled = await settleMessage(this.options.db, message, this.ownerId, this.#now, outcome);
       if (settled && 'ok' in outcome && outcome.ok) {
         sent++;
@@ -176,9 +178,10 @@ export class LifecycleWorker {
       await this.options.mailer.send({ name: String(person.name), email: String(person.email) }, renderMessage(message.payload, locale), locale, message.id);
       return { ok: true };
     }
-    const r = await db.execute('SELECT id, platform, url_ciphertext, secret_ciphertext, language, enabled, deleted_at FROM notification_webhooks WHERE id = ?', [
-      message.recipient,
-    ]);
+    const r = await db.execute(
+      'SELECT id, platform, url_ciphertext, secret_ciphertext, language, enabled, deleted_at FROM notification_webhooks WHERE id = ?',
+      [message.recipient],
+    );
     const hook = r.rows[0];
     if (!hook || hook.deleted_at !== null) return { skipped: 'the webhook was deleted' };
     if (Number(hook.enabled) !== 1) return { skipped: 'the webhook is disabled' };
@@ -186,7 +189,16 @@ export class LifecycleWorker {
     const url = box.decrypt(String(hook.url_ciphertext), webhookSecretContext(String(hook.id), 'url'));
     const secret = hook.secret_ciphertext === null ? null : box.decrypt(String(hook.secret_ciphertext), webhookSecretContext(String(hook.id), 'secret'));
     const locale = String(hook.language) as Locale;
-    return postWebhook(String(hook.platform) as WebhookPlatform, url, secret, renderMessage(message.payload, locale), locale, this.#now, this.options.fetch ?? fetch, this.options.webhookTimeoutMs ?? 10_000);
+    return postWebhook(
+      String(hook.platform) as WebhookPlatform,
+      url,
+      secret,
+      renderMessage(message.payload, locale),
+      locale,
+      this.#now,
+      this.options.fetch ?? fetch,
+      this.options.webhookTimeoutMs ?? 10_000,
+    );
   }
 
   #log(line: string): void {

@@ -116,8 +116,16 @@ export class BulkDecisions {
             WHERE requests.id = v.id`,
       args: [w.nowIso, await w.version(), JSON.stringify(updates)],
     });
-    await notifyMany(w, this.#messages.map((input) => ({ input, request: this.#requests.get(input.requestId)! })));
-    await insertRows(w.tx, 'applied_mutations', ['id', 'person_id', 'name', 'result', 'applied_at'], this.#done.map((id) => [id, this.me.id, 'decision.record', '{"status":"applied"}', w.nowIso]));
+    await notifyMany(
+      w,
+      this.#messages.map((input) => ({ input, request: this.#requests.get(input.requestId)! })),
+    );
+    await insertRows(
+      w.tx,
+      'applied_mutations',
+      ['id', 'person_id', 'name', 'result', 'applied_at'],
+      this.#done.map((id) => [id, this.me.id, 'decision.record', '{"status":"applied"}', w.nowIso]),
+    );
     this.#decisions = [];
     this.#messages = [];
     this.#grants = [];

@@ -53,7 +53,13 @@ function checkDecider(request: AccessRequest, me: Person, args: DecisionRecordAr
 }
 
 /** Plans an approve or deny of `request` by `me` at `w.nowIso` (throws the API failure when it may not apply). */
-export function planDecision(w: Pick<WriteContext, 'nowIso'>, request: AccessRequest, me: Person, args: DecisionRecordArgs & { outcome: 'approve' | 'deny' }, field: (f: string) => string): DecisionPlan {
+export function planDecision(
+  w: Pick<WriteContext, 'nowIso'>,
+  request: AccessRequest,
+  me: Person,
+  args: DecisionRecordArgs & { outcome: 'approve' | 'deny' },
+  field: (f: string) => string,
+): DecisionPlan {
   const { position, reached } = checkDecider(request, me, args);
   const reason = args.reason && args.reason.length > 0 ? args.reason : null;
   let days: number | null = null;
@@ -110,7 +116,15 @@ export function planDecision(w: Pick<WriteContext, 'nowIso'>, request: AccessReq
     },
     message:
       status === 'denied'
-        ? { event: 'request.denied', requestId: request.id, eventKey: `${request.id}:denied`, personIds: requesterSide, actorId: me.id, text: reason, stage: open.label }
+        ? {
+            event: 'request.denied',
+            requestId: request.id,
+            eventKey: `${request.id}:denied`,
+            personIds: requesterSide,
+            actorId: me.id,
+            text: reason,
+            stage: open.label,
+          }
         : status === 'approved'
           ? { event: 'request.approved', requestId: request.id, eventKey: `${request.id}:approved`, personIds: requesterSide, actorId: me.id }
           : null,
@@ -131,13 +145,7 @@ export function planDecision(w: Pick<WriteContext, 'nowIso'>, request: AccessReq
  *   `request.answer` returns it to `pending` at the same stage.
  * Its reminder timer finds a decided request decided and stops.
  */
-export async function recordDecision(
-  w: WriteContext,
-  me: Person,
-  args: DecisionRecordArgs,
-  field: (f: string) => string,
-  findings?: FindingsService,
-) {
+export async function recordDecision(w: WriteContext, me: Person, args: DecisionRecordArgs, field: (f: string) => string, findings?: FindingsService) {
   const request = await loadRequest(w.tx, args.requestId);
   if (!request) throw withField(refuse.notFound('request_not_found'), field('requestId'));
   if (args.outcome === 'needs-info') return askRequester(w, request, me, args);
@@ -157,11 +165,25 @@ async function askRequester(w: WriteContext, request: AccessRequest, me: Person,
     args: [JSON.stringify(needsInfo), w.nowIso, await w.version(), request.id],
   });
   await appendTimeline(w, request.id, { kind: 'needs-info', actorId: me.id, personIds: requesterSide, stage: position, text: question });
-  await w.audit({ actorId: me.id, action: 'request.needs_info', subjectType: 'request', subjectId: request.id, data: { stage: position, stageLabel: stage.label, question } });
+  await w.audit({
+    actorId: me.id,
+    action: 'request.needs_info',
+    subjectType: 'request',
+    subjectId: request.id,
+    data: { stage: position, stageLabel: stage.label, question },
+  });
   // Reminders pause while the requester answers.
   await finishWork(w.tx, 'request.timer', request.id, w.nowIso);
   const asked = request.timeline?.filter((e) => e.kind === 'needs-info').length ?? 0;
-  await notify(w, { event: 'request.needs-info', requestId: request.id, eventKey: `${request.id}:needs-info:${asked + 1}`, personIds: requesterSide, actorId: me.id, text: question, stage: stage.label });
+  await notify(w, {
+    event: 'request.needs-info',
+    requestId: request.id,
+    eventKey: `${request.id}:needs-info:${asked + 1}`,
+    personIds: requesterSide,
+    actorId: me.id,
+    text: question,
+    stage: stage.label,
+  });
 }
 
 /** Writes one planned decision. */
@@ -183,7 +205,10 @@ async function writeDecision(w: WriteContext, plan: DecisionPlan, findings?: Fin
     });
     // The next stage opens (its approvers get the request, a poke and a message; its timer starts).
     if (plan.next) await openStage(w, request, stages, plan.position + 1, { kind: 'routed', actorId: decision.deciderId });
-    await w.tx.execute({ sql: 'UPDATE requests SET stages = ?, updated_at = ?, version = ? WHERE id = ?', args: [JSON.stringify(stages), w.nowIso, version, request.id] });
+    await w.tx.execute({
+      sql: 'UPDATE requests SET stages = ?, updated_at = ?, version = ? WHERE id = ?',
+      args: [JSON.stringify(stages), w.nowIso, version, request.id],
+    });
     return;
   }
   await w.tx.execute({

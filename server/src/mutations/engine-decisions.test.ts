@@ -58,7 +58,15 @@ describe('the overlay decides as the engine does', () => {
       const account = slice.accounts.find((a) => a.connectionId === DEMO_CONNECTION_ID)!;
       expect(account, person.id).toBeDefined();
       for (const object of pageObjects()) {
-        const page = { url: `https://${HOST}/lightning/o/${object}/list`, object, recordId: null, denialText: null, crm: kind, tenant: null, pageKind: 'list' as const };
+        const page = {
+          url: `https://${HOST}/lightning/o/${object}/list`,
+          object,
+          recordId: null,
+          denialText: null,
+          crm: kind,
+          tenant: null,
+          pageKind: 'list' as const,
+        };
         const verdict = decidePage(slice, HOST, page, now);
         if (!account.active) {
           expect(verdict.state, `${person.id} has no active account`).toBe('no-account');
@@ -81,9 +89,17 @@ describe('the overlay decides as the engine does', () => {
   it('the Salesforce administrators are allowed every action on every object, including one no bundle names', async () => {
     const slice = applySync(null, toSyncResponse(await readSlice(h.db, 'p-cara', -1), true));
     for (const object of pageObjects()) {
-      const verdict = decidePage(slice, HOST, { url: `https://${HOST}/`, object, recordId: null, denialText: null, crm: 'salesforce' as const, tenant: null, pageKind: 'list' as const }, h.clock.now());
+      const verdict = decidePage(
+        slice,
+        HOST,
+        { url: `https://${HOST}/`, object, recordId: null, denialText: null, crm: 'salesforce' as const, tenant: null, pageKind: 'list' as const },
+        h.clock.now(),
+      );
       if (verdict.state !== 'ready') throw new Error(verdict.state);
-      expect(verdict.decision.rows.map((r) => r.state), object).toEqual(['allowed', 'allowed', 'allowed', 'allowed']);
+      expect(
+        verdict.decision.rows.map((r) => r.state),
+        object,
+      ).toEqual(['allowed', 'allowed', 'allowed', 'allowed']);
     }
   });
 });

@@ -87,15 +87,7 @@ async function applyGroup(
   );
 }
 
-async function applyOne(
-  db: Db,
-  me: Person,
-  m: AnyMutation,
-  index: number,
-  now: Date,
-  findings: FindingsService,
-  notifier?: Notifier,
-): Promise<MutationResult> {
+async function applyOne(db: Db, me: Person, m: AnyMutation, index: number, now: Date, findings: FindingsService, notifier?: Notifier): Promise<MutationResult> {
   // The policy engine catches up (and moves its clock) outside the mutation's transaction, so a
   // rejected request does not throw that work away.
   if (m.name === 'request.create') await findings.ensureCurrent(now);

@@ -56,7 +56,9 @@ async function create(token: string, key: string, extra: Record<string, unknown>
   return m.args.requestId;
 }
 async function outbox(requestId: string): Promise<{ event: string; channel: string; recipient: string; state: string }[]> {
-  const r = await h.db.execute('SELECT event, channel, recipient, state FROM notification_outbox WHERE request_id = ? ORDER BY created_at, event, recipient', [requestId]);
+  const r = await h.db.execute('SELECT event, channel, recipient, state FROM notification_outbox WHERE request_id = ? ORDER BY created_at, event, recipient', [
+    requestId,
+  ]);
   return r.rows.map((x) => ({ event: String(x.event), channel: String(x.channel), recipient: String(x.recipient), state: String(x.state) }));
 }
 
@@ -93,7 +95,7 @@ describe('needs-info', () => {
     expect(approved.status).toBe('approved');
     expect(kinds(approved)).toEqual(['submitted', 'needs-info', 'answered', 'approved']);
     // Audited, and each step was told (the question to Ava, the answer to Ben, the outcome to Ava).
-    const actions = (await h.db.execute("SELECT action FROM audit_events WHERE subject_id = ? ORDER BY seq", [id])).rows.map((r) => String(r.action));
+    const actions = (await h.db.execute('SELECT action FROM audit_events WHERE subject_id = ? ORDER BY seq', [id])).rows.map((r) => String(r.action));
     expect(actions).toEqual(expect.arrayContaining(['request.needs_info', 'request.answered', 'decision.recorded']));
     const events = (await outbox(id)).filter((o) => o.channel === 'email').map((o) => `${o.event}>${o.recipient}`);
     expect(events).toEqual(expect.arrayContaining(['request.submitted>p-ben', 'request.needs-info>p-ava', 'request.answered>p-ben', 'request.approved>p-ava']));
@@ -113,7 +115,10 @@ describe('request again', () => {
     expect(await requestOf(ben, again.args.requestId)).toMatchObject({ status: 'pending', previousRequestId: first });
 
     const notDenied = requestMutation('object:Order:read', { previousRequestId: again.args.requestId });
-    expect(only((await h.mutate(ava, [notDenied])).results)).toMatchObject({ status: 'rejected', error: { code: 'conflict', field: 'mutations.0.args.previousRequestId' } });
+    expect(only((await h.mutate(ava, [notDenied])).results)).toMatchObject({
+      status: 'rejected',
+      error: { code: 'conflict', field: 'mutations.0.args.previousRequestId' },
+    });
   });
 });
 
@@ -134,7 +139,10 @@ describe('bulk decisions', () => {
       const token = await signInAs(s.email);
       const batch = MANAGER_ROUTED_KEYS.map((k) => requestMutation(k));
       const res = mutationsResponse.parse(await h.mutate(token, batch));
-      expect(res.results.every((r) => r.status === 'applied'), JSON.stringify(res.results.find((r) => r.status !== 'applied'))).toBe(true);
+      expect(
+        res.results.every((r) => r.status === 'applied'),
+        JSON.stringify(res.results.find((r) => r.status !== 'applied')),
+      ).toBe(true);
       ids.push(...batch.map((m) => m.args.requestId));
     }
     expect(ids).toHaveLength(50);
@@ -210,14 +218,29 @@ describe('bulk decisions: the same effects as one by one', () => {
     expect((await h.db.execute("SELECT COUNT(*) AS n FROM scheduled_work WHERE kind = 'grant.start' AND subject_id = ?", [later])).rows[0]!.n).toBe(1);
 
     // One grant job (an admin task here: the demo connection has no credentials) for the approval alone.
-    const jobs = await h.db.execute('SELECT request_id, action, state FROM fulfilment_jobs WHERE request_id IN (?, ?, ?, ?, ?)', [approve, ask, twoStage, deny, later]);
+    const jobs = await h.db.execute('SELECT request_id, action, state FROM fulfilment_jobs WHERE request_id IN (?, ?, ?, ?, ?)', [
+      approve,
+      ask,
+      twoStage,
+      deny,
+      later,
+    ]);
     expect(jobs.rows.map((r) => `${String(r.request_id)}:${String(r.action)}:${String(r.state)}`)).toEqual([`${approve}:grant:task`]);
-    expect((await h.db.execute("SELECT COUNT(*) AS n FROM admin_tasks WHERE request_id = ? AND kind = 'grant' AND status = 'open'", [approve])).rows[0]!.n).toBe(1);
+    expect(
+      (await h.db.execute("SELECT COUNT(*) AS n FROM admin_tasks WHERE request_id = ? AND kind = 'grant' AND status = 'open'", [approve])).rows[0]!.n,
+    ).toBe(1);
     const decisions = await h.db.execute('SELECT request_id, outcome FROM request_decisions WHERE decider_id = ? ORDER BY rowid', ['p-ben']);
-    expect(decisions.rows.map((r) => `${String(r.request_id)}:${String(r.outcome)}`)).toEqual([`${approve}:approve`, `${twoStage}:approve`, `${deny}:deny`, `${later}:approve`]);
+    expect(decisions.rows.map((r) => `${String(r.request_id)}:${String(r.outcome)}`)).toEqual([
+      `${approve}:approve`,
+      `${twoStage}:approve`,
+      `${deny}:deny`,
+      `${later}:approve`,
+    ]);
 
     // Each told once, in Ava's language.
-    expect((await outbox(approve)).filter((o) => o.channel === 'email' && o.event !== 'request.submitted').map((o) => `${o.event}>${o.recipient}`)).toEqual(['request.approved>p-ava']);
+    expect((await outbox(approve)).filter((o) => o.channel === 'email' && o.event !== 'request.submitted').map((o) => `${o.event}>${o.recipient}`)).toEqual([
+      'request.approved>p-ava',
+    ]);
     expect((await outbox(deny)).filter((o) => o.event === 'request.denied').map((o) => o.recipient)).toEqual(['p-ava']);
     expect((await outbox(ask)).filter((o) => o.event === 'request.needs-info').map((o) => o.recipient)).toEqual(['p-ava']);
     // Audited in the order the mutations came; the chain holds; every applied id is stored once.
@@ -228,7 +251,9 @@ describe('bulk decisions: the same effects as one by one', () => {
     expect(audit.rows.map((r) => String(r.subject_id))).toEqual([approve, ask, twoStage, deny, later]);
     const { verifyAuditChain } = await import('../audit.ts');
     expect((await verifyAuditChain(h.db)).ok).toBe(true);
-    const applied = await h.db.execute('SELECT id FROM applied_mutations WHERE id IN (SELECT value FROM json_each(?))', [JSON.stringify(batch.map((m) => m.id))]);
+    const applied = await h.db.execute('SELECT id FROM applied_mutations WHERE id IN (SELECT value FROM json_each(?))', [
+      JSON.stringify(batch.map((m) => m.id)),
+    ]);
     expect(applied.rows.map((r) => String(r.id)).sort()).toEqual([batch[0]!, batch[1]!, batch[3]!, batch[4]!, batch[6]!].map((m) => m.id).sort());
     // The same batch again: the applied ones are duplicates and nothing changes.
     const again = await h.mutate(ben, batch);
@@ -252,7 +277,10 @@ describe('bulk decisions: the same effects as one by one', () => {
       await runWrite(h.db, h.clock.now(), (w) => recordDecision(w, me, m.args, (f) => f));
     }
     // Together (decision-bulk.ts).
-    const res = await h.mutate(ben, [decisionMutation(b.grant, 'approve', { reason: 'ok', durationDays: 14 }), decisionMutation(b.refuse, 'deny', { reason: 'no' })]);
+    const res = await h.mutate(ben, [
+      decisionMutation(b.grant, 'approve', { reason: 'ok', durationDays: 14 }),
+      decisionMutation(b.refuse, 'deny', { reason: 'no' }),
+    ]);
     expect(res.results.map((r) => r.status)).toEqual(['applied', 'applied']);
 
     const shape = async (id: string, requester: string) => {
@@ -260,8 +288,22 @@ describe('bulk decisions: the same effects as one by one', () => {
       const job = await h.db.execute('SELECT action, state, plan FROM fulfilment_jobs WHERE request_id = ?', [id]);
       const task = await h.db.execute('SELECT kind, reason_code, reason, status FROM admin_tasks WHERE request_id = ?', [id]);
       const audit = await h.db.execute('SELECT action, actor_id, data FROM audit_events WHERE subject_id = ? OR data LIKE ? ORDER BY seq', [id, `%${id}%`]);
-      const messages = await h.db.execute("SELECT event, channel, recipient, payload FROM notification_outbox WHERE request_id = ? AND event <> 'request.submitted' ORDER BY event, recipient", [id]);
-      const swap = (v: unknown) => JSON.parse(JSON.stringify(v).replaceAll(id, 'ID').replaceAll(requester, 'ME').replace(/job-[0-9a-f-]{36}/g, 'JOB').replace(/task-[0-9a-f-]{36}/g, 'TASK').replace(/acct-staff-\d/g, 'ACCT').replace(/005Zz\d+sta/g, 'EXT').replace(/staff\d@acme\.test/g, 'EMAIL').replace(/Staff staff \d/g, 'NAME')) as unknown;
+      const messages = await h.db.execute(
+        "SELECT event, channel, recipient, payload FROM notification_outbox WHERE request_id = ? AND event <> 'request.submitted' ORDER BY event, recipient",
+        [id],
+      );
+      const swap = (v: unknown) =>
+        JSON.parse(
+          JSON.stringify(v)
+            .replaceAll(id, 'ID')
+            .replaceAll(requester, 'ME')
+            .replace(/job-[0-9a-f-]{36}/g, 'JOB')
+            .replace(/task-[0-9a-f-]{36}/g, 'TASK')
+            .replace(/acct-staff-\d/g, 'ACCT')
+            .replace(/005Zz\d+sta/g, 'EXT')
+            .replace(/staff\d@acme\.test/g, 'EMAIL')
+            .replace(/Staff staff \d/g, 'NAME'),
+        ) as unknown;
       return swap({
         status: r.status,
         stages: r.stages,
@@ -276,7 +318,12 @@ describe('bulk decisions: the same effects as one by one', () => {
     };
     const me = (i: number) => staff[i]!.id;
     const aGrant = await shape(a.grant, me(0));
-    expect(aGrant).toMatchObject({ status: 'approved', fulfilment: { state: 'admin-task' }, jobs: [{ action: 'grant', state: 'task' }], tasks: [{ kind: 'grant', status: 'open' }] });
+    expect(aGrant).toMatchObject({
+      status: 'approved',
+      fulfilment: { state: 'admin-task' },
+      jobs: [{ action: 'grant', state: 'task' }],
+      tasks: [{ kind: 'grant', status: 'open' }],
+    });
     expect(await shape(b.grant, me(1))).toEqual(aGrant);
     const aRefuse = await shape(a.refuse, me(0));
     expect(aRefuse).toMatchObject({ status: 'denied', jobs: [], messages: [{ event: 'request.denied' }] });
@@ -302,7 +349,9 @@ describe('reminders and escalation (durable scheduler, the clock moved by the te
     const reminded = await requestOf(ava, id);
     expect(reminded.timeline!.at(-1)).toMatchObject({ kind: 'reminded', actorId: null, personIds: ['p-ben'], stage: 0, at: h.clock.now().toISOString() });
     expect(reminded.stages[0]).toMatchObject({ reminders: 1, lastRemindedAt: h.clock.now().toISOString() });
-    expect((await outbox(id)).filter((o) => o.event === 'request.reminder')).toEqual([{ event: 'request.reminder', channel: 'email', recipient: 'p-ben', state: 'skipped' }]);
+    expect((await outbox(id)).filter((o) => o.event === 'request.reminder')).toEqual([
+      { event: 'request.reminder', channel: 'email', recipient: 'p-ben', state: 'skipped' },
+    ]);
     // Running again at the same time does nothing more.
     await h.lifecycle.runDue();
     expect(kinds(await requestOf(ava, id)).filter((k) => k === 'reminded')).toHaveLength(1);
@@ -352,7 +401,10 @@ describe('reminders and escalation (durable scheduler, the clock moved by the te
     }
     for (const id of ids) {
       const r = await requestOf(ben, id);
-      expect(kinds(r).filter((k) => k === 'reminded'), id).toHaveLength(1);
+      expect(
+        kinds(r).filter((k) => k === 'reminded'),
+        id,
+      ).toHaveLength(1);
       expect(r.stages[0]!.reminders).toBe(1);
     }
     const audited = await h.db.execute("SELECT subject_id, COUNT(*) AS n FROM audit_events WHERE action = 'request.reminded' GROUP BY subject_id");
@@ -407,10 +459,15 @@ describe('reminders and escalation (durable scheduler, the clock moved by the te
 });
 
 describe('delegation', () => {
-  it("an approver away names a delegate: waiting requests and new ones go to the delegate, never to the requester", async () => {
+  it('an approver away names a delegate: waiting requests and new ones go to the delegate, never to the requester', async () => {
     const waiting = await create(ava, 'object:Contract:read');
     const start = h.clock.now();
-    const res = await h.post(ben, '/api/delegations', { delegateId: 'p-dan', startsAt: start.toISOString(), endsAt: new Date(start.getTime() + 7 * DAY_MS).toISOString(), note: 'On leave' });
+    const res = await h.post(ben, '/api/delegations', {
+      delegateId: 'p-dan',
+      startsAt: start.toISOString(),
+      endsAt: new Date(start.getTime() + 7 * DAY_MS).toISOString(),
+      note: 'On leave',
+    });
     expect(res.status).toBe(201);
     const { delegation } = (await res.json()) as { delegation: { id: string; active: boolean } };
     expect(delegation.active).toBe(true);
@@ -425,7 +482,9 @@ describe('delegation', () => {
     expect(only((await h.mutate(dan, [decisionMutation(fresh, 'approve')])).results).status).toBe('applied');
     // Ben no longer decides what went to Dan.
     expect(only((await h.mutate(ben, [decisionMutation(waiting, 'approve')])).results)).toMatchObject({ status: 'rejected', error: { code: 'forbidden' } });
-    const audit = (await h.db.execute("SELECT action FROM audit_events WHERE action LIKE 'delegation.%' OR action = 'request.delegated'")).rows.map((r) => String(r.action));
+    const audit = (await h.db.execute("SELECT action FROM audit_events WHERE action LIKE 'delegation.%' OR action = 'request.delegated'")).rows.map((r) =>
+      String(r.action),
+    );
     expect(audit).toEqual(expect.arrayContaining(['delegation.created', 'request.delegated']));
 
     // Ended: new requests go to Ben again.
@@ -436,7 +495,10 @@ describe('delegation', () => {
 
   it('a delegate who is the requester is skipped (the approver keeps it); a future period starts from the scheduler', async () => {
     const now = h.clock.now();
-    expect((await h.post(ben, '/api/delegations', { delegateId: 'p-ava', startsAt: now.toISOString(), endsAt: new Date(now.getTime() + DAY_MS).toISOString() })).status).toBe(201);
+    expect(
+      (await h.post(ben, '/api/delegations', { delegateId: 'p-ava', startsAt: now.toISOString(), endsAt: new Date(now.getTime() + DAY_MS).toISOString() }))
+        .status,
+    ).toBe(201);
     const id = await create(ava, 'object:Contract:read');
     expect((await requestOf(ava, id)).stages[0]!.approverIds).toEqual(['p-ben']);
     const eli = await h.signIn('eli@acme.test');
@@ -446,7 +508,10 @@ describe('delegation', () => {
     // Kai (no reports' requests) — use Dan: he delegates to Gil from tomorrow; Ben's stage-two requests wait on Dan until then.
     const dan = await h.signIn('dan@acme.test');
     const from = new Date(now.getTime() + DAY_MS);
-    expect((await h.post(dan, '/api/delegations', { delegateId: 'p-gil', startsAt: from.toISOString(), endsAt: new Date(from.getTime() + DAY_MS).toISOString() })).status).toBe(201);
+    expect(
+      (await h.post(dan, '/api/delegations', { delegateId: 'p-gil', startsAt: from.toISOString(), endsAt: new Date(from.getTime() + DAY_MS).toISOString() }))
+        .status,
+    ).toBe(201);
     const quote = await create(ava, 'object:Quote:edit');
     // Ben delegated to Ava, who requested this: Ben keeps stage one.
     only((await h.mutate(ben, [decisionMutation(quote, 'approve')])).results);
@@ -468,7 +533,10 @@ describe('distinct approvers', () => {
     // Ben is in the Deal Desk group too: he approves as manager, so the Deal Desk stage asks Dan only.
     await h.db.transaction(async (tx) => {
       const v = Number((await tx.execute('UPDATE meta SET version = version + 1 RETURNING version')).rows[0]!.version);
-      await tx.execute({ sql: "UPDATE approver_groups SET member_ids = ?, version = ? WHERE id = 'grp-deal-desk'", args: [JSON.stringify(['p-dan', 'p-ben']), v] });
+      await tx.execute({
+        sql: "UPDATE approver_groups SET member_ids = ?, version = ? WHERE id = 'grp-deal-desk'",
+        args: [JSON.stringify(['p-dan', 'p-ben']), v],
+      });
     });
     const id = await create(ava, 'object:Quote:edit');
     expect((await requestOf(ava, id)).stages.map((s) => s.approverIds)).toEqual([['p-ben'], ['p-dan']]);
@@ -499,7 +567,9 @@ describe('bundles', () => {
     expect(r).toMatchObject({ bundleId: 'ps-quote-desk', permissions: ['object:Quote:create', 'object:Quote:edit', 'object:Quote:read'] });
     // Fay holds Contract Manager (and Quote read, in her profile) already: Revenue Ops adds only Quote create and edit.
     const fay = await h.signIn('fay@acme.test');
-    const rev = (await (await h.post(fay, '/api/requests/preview', { connectionId: 'sf-acme', bundleId: 'psg-revenue-ops' })).json()) as { bundle: { adds: string[]; alreadyHeld: string[] } };
+    const rev = (await (await h.post(fay, '/api/requests/preview', { connectionId: 'sf-acme', bundleId: 'psg-revenue-ops' })).json()) as {
+      bundle: { adds: string[]; alreadyHeld: string[] };
+    };
     expect(rev.bundle.alreadyHeld).toEqual(['object:Contract:create', 'object:Contract:edit', 'object:Contract:read', 'object:Quote:read']);
     expect(rev.bundle.adds).toEqual(['object:Quote:create', 'object:Quote:edit']);
     const profile = only((await h.mutate(ava, [requestMutation('x', { permissions: [], bundleId: 'profile-sysadmin' })])).results);
@@ -516,7 +586,10 @@ describe('on behalf of a direct report', () => {
     // The manager stage would ask Ben, who filed it: the rule's fallback decides instead.
     expect(r.stages[0]).toMatchObject({ kind: 'manager', escalated: true, approverIds: ['p-cara'] });
     expect((await requestOf(ben, m.args.requestId)).id).toBe(m.args.requestId);
-    expect(only((await h.mutate(ben, [decisionMutation(m.args.requestId, 'approve')])).results)).toMatchObject({ status: 'rejected', error: { code: 'forbidden' } });
+    expect(only((await h.mutate(ben, [decisionMutation(m.args.requestId, 'approve')])).results)).toMatchObject({
+      status: 'rejected',
+      error: { code: 'forbidden' },
+    });
     // Not a report of the caller.
     const notMine = only((await h.mutate(ben, [requestMutation('object:Contract:read', { onBehalfOf: 'p-fay' })])).results);
     expect(notMine).toMatchObject({ status: 'rejected', error: { code: 'forbidden', field: 'mutations.0.args.onBehalfOf' } });
@@ -537,7 +610,9 @@ describe('access windows, extensions and expiry reminders', () => {
     const started = await requestOf(ava, id);
     expect(started.fulfilment).toMatchObject({ state: 'admin-task' });
     expect(kinds(started)).toEqual(['submitted', 'auto-approved', 'started']);
-    const past = only((await h.mutate(ava, [requestMutation('object:Order:read', { startsAt: new Date(h.clock.now().getTime() - 1000).toISOString() })])).results);
+    const past = only(
+      (await h.mutate(ava, [requestMutation('object:Order:read', { startsAt: new Date(h.clock.now().getTime() - 1000).toISOString() })])).results,
+    );
     expect(past).toMatchObject({ status: 'rejected', error: { field: 'mutations.0.args.startsAt' } });
   });
 
@@ -563,7 +638,12 @@ describe('access windows, extensions and expiry reminders', () => {
     const ext = requestMutation('x', { permissions: [], extendsRequestId: id, durationDays: 7 });
     expect(only((await h.mutate(ava, [ext])).results).status).toBe('applied');
     const newEnd = new Date(end + 7 * DAY_MS).toISOString();
-    expect(await requestOf(ava, ext.args.requestId)).toMatchObject({ status: 'fulfilled', extendsRequestId: id, permissions: ['object:Case:read'], expiresAt: newEnd });
+    expect(await requestOf(ava, ext.args.requestId)).toMatchObject({
+      status: 'fulfilled',
+      extendsRequestId: id,
+      permissions: ['object:Case:read'],
+      expiresAt: newEnd,
+    });
     const extended = await requestOf(ava, id);
     expect(extended).toMatchObject({ status: 'fulfilled', expiresAt: newEnd });
     expect(extended.timeline!.at(-1)).toMatchObject({ kind: 'extended', requestId: ext.args.requestId, expiresAt: newEnd });
@@ -582,11 +662,15 @@ describe('access windows, extensions and expiry reminders', () => {
 });
 
 describe("an approver's decision history", () => {
-  it('every request an approver decided stays in their slice with their decision — after expiry, in a fresh snapshot, and a delegate\'s own', async () => {
+  it("every request an approver decided stays in their slice with their decision — after expiry, in a fresh snapshot, and a delegate's own", async () => {
     const granted = await create(ava, 'object:Contract:read', { durationDays: 7 });
     const refused = await create(ava, 'object:Order:read');
     h.clock.advance(60_000);
-    expect((await h.mutate(ben, [decisionMutation(granted, 'approve', { reason: 'renewals' }), decisionMutation(refused, 'deny', { reason: 'not now' })])).results.map((r) => r.status)).toEqual(['applied', 'applied']);
+    expect(
+      (
+        await h.mutate(ben, [decisionMutation(granted, 'approve', { reason: 'renewals' }), decisionMutation(refused, 'deny', { reason: 'not now' })])
+      ).results.map((r) => r.status),
+    ).toEqual(['applied', 'applied']);
     expect((await h.completeTask(granted)).status).toBe(200);
     // Ben is away; Dan decides for him meanwhile.
     const dan = await h.signIn('dan@acme.test');
@@ -607,7 +691,13 @@ describe("an approver's decision history", () => {
 
     const decidedBy = async (token: string, person: string) =>
       (await h.pull(token)).requests
-        .flatMap((r) => r.stages.flatMap((st) => [...st.approvals, ...(st.decision && st.decision.outcome === 'deny' ? [st.decision] : [])].filter((d) => d.deciderId === person).map((d) => `${r.id}:${r.status}:${d.outcome}:${d.reason ?? ''}`)))
+        .flatMap((r) =>
+          r.stages.flatMap((st) =>
+            [...st.approvals, ...(st.decision && st.decision.outcome === 'deny' ? [st.decision] : [])]
+              .filter((d) => d.deciderId === person)
+              .map((d) => `${r.id}:${r.status}:${d.outcome}:${d.reason ?? ''}`),
+          ),
+        )
         .sort();
     expect(await decidedBy(ben, 'p-ben')).toEqual([`${granted}:expired:approve:renewals`, `${refused}:denied:deny:not now`].sort());
     expect(await decidedBy(dan, 'p-dan')).toEqual([`${delegated}:approved:approve:`]);
@@ -633,7 +723,14 @@ describe('what helps an approver decide', () => {
     // A rule that editing contracts conflicts with reading accounts (which Ava holds): warned at request.
     await changePolicy((d) => {
       d.sodAtRequest = 'warn';
-      d.sodRules.push({ id: 'sod-test', connectionId: 'sf-acme', name: 'Accounts vs contracts', left: { keys: ['object:Account:read'] }, right: { keys: ['object:Contract:edit'] }, severity: 'medium' });
+      d.sodRules.push({
+        id: 'sod-test',
+        connectionId: 'sf-acme',
+        name: 'Accounts vs contracts',
+        left: { keys: ['object:Account:read'] },
+        right: { keys: ['object:Contract:edit'] },
+        severity: 'medium',
+      });
     });
     const id = await create(ava, 'object:Contract:edit');
     const seen = await requestOf(ben, id);
@@ -650,7 +747,6 @@ describe('what helps an approver decide', () => {
     const risk = await h.db.execute("SELECT risk FROM permission_catalog WHERE connection_id = 'sf-acme' AND key = 'object:Contract:edit'");
     expect(seen.insight!.risk).toBe(String(risk.rows[0]!.risk));
     expect(seen.insight!.peers!.count).toBeGreaterThanOrEqual(5);
-
   });
 });
 
@@ -662,11 +758,17 @@ describe('policy problems as codes', () => {
     expect(r).toMatchObject({ status: 'rejected', error: { code: 'policy_blocked', field: 'mutations.0.args.permissions.0' } });
     expect(r.error!.problems).toEqual(
       expect.arrayContaining([
-        { code: 'training-missing', params: { training: 'sfdc-security-101', keys: ['system:ViewSetup'] }, message: 'prerequisite missing: training "sfdc-security-101" not completed' },
+        {
+          code: 'training-missing',
+          params: { training: 'sfdc-security-101', keys: ['system:ViewSetup'] },
+          message: 'prerequisite missing: training "sfdc-security-101" not completed',
+        },
         { code: 'evidence-required', params: {}, message: 'evidence (a ticket or document link) is required' },
       ]),
     );
-    const preview = (await (await h.post(ava, '/api/requests/preview', { connectionId: 'sf-acme', permissions: ['system:ViewSetup', 'object:Account:read'] })).json()) as {
+    const preview = (await (
+      await h.post(ava, '/api/requests/preview', { connectionId: 'sf-acme', permissions: ['system:ViewSetup', 'object:Account:read'] })
+    ).json()) as {
       problems: string[];
       problemDetails: { code: string; params: Record<string, unknown>; message: string }[];
     };

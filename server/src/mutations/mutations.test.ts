@@ -225,7 +225,14 @@ describe('decision.record', () => {
     expect(r).toMatchObject({ status: 'fulfilled', grantedAt: now.toISOString(), expiresAt, fulfilment: { state: 'active', doneBy: 'p-cara' } });
     const grants = slice.assignments.filter((a) => a.requestId === m.args.requestId);
     expect(grants).toMatchObject([
-      { target: { type: 'bundle', bundleId: 'psg-revenue-ops' }, source: 'request', accountId: 'acct-ava', grantedAt: now.toISOString(), expiresAt, revokedAt: null },
+      {
+        target: { type: 'bundle', bundleId: 'psg-revenue-ops' },
+        source: 'request',
+        accountId: 'acct-ava',
+        grantedAt: now.toISOString(),
+        expiresAt,
+        revokedAt: null,
+      },
     ]);
     expect(await avaCan('object:Contract:read')).toBe(true);
     expect(await avaCan('object:Quote:read')).toBe(true);

@@ -25,9 +25,23 @@ export async function answerRequest(w: WriteContext, me: Person, args: RequestAn
   });
   const askedBy = request.needsInfo.askedBy;
   await appendTimeline(w, request.id, { kind: 'answered', actorId: me.id, personIds: [askedBy], stage: request.needsInfo.stage, text: args.answer });
-  await w.audit({ actorId: me.id, action: 'request.answered', subjectType: 'request', subjectId: request.id, data: { stage: request.needsInfo.stage, askedBy, answer: args.answer } });
+  await w.audit({
+    actorId: me.id,
+    action: 'request.answered',
+    subjectType: 'request',
+    subjectId: request.id,
+    data: { stage: request.needsInfo.stage, askedBy, answer: args.answer },
+  });
   const answered = request.timeline?.filter((e) => e.kind === 'answered').length ?? 0;
-  await notify(w, { event: 'request.answered', requestId: request.id, eventKey: `${request.id}:answered:${answered + 1}`, personIds: [askedBy], actorId: me.id, text: args.answer, stage: stages[position]?.label ?? null });
+  await notify(w, {
+    event: 'request.answered',
+    requestId: request.id,
+    eventKey: `${request.id}:answered:${answered + 1}`,
+    personIds: [askedBy],
+    actorId: me.id,
+    text: args.answer,
+    stage: stages[position]?.label ?? null,
+  });
   if (position >= 0) await scheduleTimer(w, request.id, stages, position);
   w.affected.add(request.requesterId);
   if (request.filedBy) w.affected.add(request.filedBy);

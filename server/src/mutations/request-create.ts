@@ -51,13 +51,7 @@ export class PolicyBlocked extends ApiFailure {
  * (`evaluateRequest`): the approval stages in order, the duration after every cap, prerequisites, or an
  * automatic approval.
  */
-export async function createRequest(
-  w: WriteContext,
-  me: Person,
-  args: RequestCreateArgs,
-  field: (f: string) => string,
-  findings: FindingsService,
-) {
+export async function createRequest(w: WriteContext, me: Person, args: RequestCreateArgs, field: (f: string) => string, findings: FindingsService) {
   const { tx } = w;
   const taken = await tx.execute({ sql: 'SELECT 1 FROM requests WHERE id = ?', args: [args.requestId] });
   if (taken.rows.length > 0) throw withField(refuse.conflict('request_id_taken'), field('requestId'));
@@ -89,8 +83,7 @@ export async function createRequest(
   });
   if (!evaluation.ok) throw new PolicyBlocked(evaluation.problems, blockedField(evaluation.problems, permissions, bundle !== null, field));
 
-  if (!evaluation.autoApproved && evaluation.stages.length === 0)
-    throw refuse.conflict('no_approver');
+  if (!evaluation.autoApproved && evaluation.stages.length === 0) throw refuse.conflict('no_approver');
   const durationDays = evaluation.duration.granted;
   const version = await w.version();
   const stages: ApprovalStage[] = evaluation.stages.map((s) => ({
@@ -191,7 +184,15 @@ export async function createRequest(
     });
     await startGrant(
       w,
-      { ...request, accountId, permissions: keys, connectionId: args.connectionId, bundleId: bundle?.id ?? null, startsAt, extendsRequestId: extending?.id ?? null },
+      {
+        ...request,
+        accountId,
+        permissions: keys,
+        connectionId: args.connectionId,
+        bundleId: bundle?.id ?? null,
+        startsAt,
+        extendsRequestId: extending?.id ?? null,
+      },
       durationDays,
       findings,
     );
@@ -233,7 +234,8 @@ export async function resolveRequester(
   const row = r!.rows[0];
   if (!row) throw withField(notFound(`There is no person "${onBehalfOf}".`), field('onBehalfOf'));
   const subject = personFromRow(row);
-  if (subject.managerId !== me.id) throw withField(forbidden(`You can request access only for yourself or your direct reports; ${subject.name} does not report to you.`), field('onBehalfOf'));
+  if (subject.managerId !== me.id)
+    throw withField(forbidden(`You can request access only for yourself or your direct reports; ${subject.name} does not report to you.`), field('onBehalfOf'));
   if (subject.status !== 'active') throw withField(forbidden(`${subject.name} is ${subject.status}.`), field('onBehalfOf'));
   return { subject, filedBy: me.id };
 }
@@ -243,7 +245,8 @@ async function extensionTarget(w: WriteContext, subject: Person, connectionId: s
   let grant = await loadRequest(w.tx, id);
   if (!grant) throw withField(notFound('There is no such request to extend.'), field('extendsRequestId'));
   if (grant.requesterId !== subject.id) throw withField(forbidden('Only the holder of a grant can extend it.'), field('extendsRequestId'));
-  if (grant.connectionId !== connectionId) throw new ApiFailure(400, 'invalid_input', 'connectionId: the grant is on another connection', field('connectionId'));
+  if (grant.connectionId !== connectionId)
+    throw new ApiFailure(400, 'invalid_input', 'connectionId: the grant is on another connection', field('connectionId'));
   if (grant.status !== 'fulfilled' || !grant.expiresAt || grant.expiresAt <= w.nowIso)
     throw withField(conflict(`Only a grant in force can be extended (this request is ${grant.status}).`), field('extendsRequestId'));
   for (let i = 0; i < 10 && grant.extendsRequestId && !grant.fulfilment; i++) {
@@ -281,7 +284,11 @@ export interface BundleRequest {
 }
 
 /** A bundle of the connection with every key it grants (through what it includes). */
-export async function readBundle(source: Source, connectionId: string, bundleId: string): Promise<{ id: string; name: string; kind: BundleKind; keys: string[]; removed: boolean } | null> {
+export async function readBundle(
+  source: Source,
+  connectionId: string,
+  bundleId: string,
+): Promise<{ id: string; name: string; kind: BundleKind; keys: string[]; removed: boolean } | null> {
   const [rows, removed] = await readBatch(source, [
     { sql: `SELECT ${BUNDLE_COLUMNS} FROM bundles b WHERE b.connection_id = ?`, args: [connectionId] },
     { sql: 'SELECT removed_at FROM bundles WHERE id = ? AND connection_id = ?', args: [bundleId, connectionId] },
@@ -344,7 +351,9 @@ export async function checkRequestable(
   if (connectionName === null) throw withField(refuse.notFound('connection_not_found', { connectionId }), field('connectionId'));
   if (accountId === null)
     throw withField(
-      options.onBehalf ? forbidden(`${subject.name} has no active account on ${connectionName}.`) : refuse.forbidden('no_account', { connection: connectionName }),
+      options.onBehalf
+        ? forbidden(`${subject.name} has no active account on ${connectionName}.`)
+        : refuse.forbidden('no_account', { connection: connectionName }),
       field('connectionId'),
     );
   let bundle: BundleRequest | null = null;
@@ -352,14 +361,20 @@ export async function checkRequestable(
     const b = await readBundle(tx, connectionId, options.bundleId);
     if (!b || b.removed) throw withField(notFound(`There is no bundle "${options.bundleId}" in ${connectionName}.`), field('bundleId'));
     if (b.kind === 'profile')
-      throw new ApiFailure(400, 'invalid_input', `bundleId: ${b.name} is a profile, which replaces the user's whole profile: request the permissions it adds instead`, field('bundleId'));
+      throw new ApiFailure(
+        400,
+        'invalid_input',
+        `bundleId: ${b.name} is a profile, which replaces the user's whole profile: request the permissions it adds instead`,
+        field('bundleId'),
+      );
     const held = await heldKeys(tx, connectionId, accountId, b.keys, w.now);
     bundle = { id: b.id, name: b.name, kind: b.kind, adds: b.keys.filter((k) => !held.has(k)), alreadyHeld: b.keys.filter((k) => held.has(k)) };
     if (bundle.adds.length === 0) throw new PolicyBlocked([policyProblem('bundle-adds-nothing', { bundle: b.name })], field('bundleId'));
     keys = [...new Set([...keys, ...bundle.adds])];
     context = await readRequestContext(tx, subject.id, connectionId, keys);
   }
-  const at = (key: string) => (permissions.includes(key) ? field(`permissions.${permissions.indexOf(key)}`) : field(options.bundleId ? 'bundleId' : 'extendsRequestId'));
+  const at = (key: string) =>
+    permissions.includes(key) ? field(`permissions.${permissions.indexOf(key)}`) : field(options.bundleId ? 'bundleId' : 'extendsRequestId');
   for (const key of keys) {
     const entry = context.catalog.get(key);
     if (!entry) throw withField(refuse.notFound('not_in_catalog', { key, connection: connectionName }), at(key));
@@ -367,7 +382,9 @@ export async function checkRequestable(
   }
   if (!options.allowHeld) {
     const held = await heldKeys(tx, connectionId, accountId, keys, w.now);
-    for (const key of keys) if (held.has(key)) throw withField(options.onBehalf ? conflict(`${subject.name} already has ${key}.`) : refuse.conflict('already_held', { key }), at(key));
+    for (const key of keys)
+      if (held.has(key))
+        throw withField(options.onBehalf ? conflict(`${subject.name} already has ${key}.`) : refuse.conflict('already_held', { key }), at(key));
   }
   const first = context.overlapping[0];
   if (first)
@@ -384,7 +401,8 @@ export async function checkRequestable(
 function blockedField(problems: PolicyProblem[], permissions: string[], isBundle: boolean, field: (f: string) => string): string {
   const keyOf = (p: PolicyProblem) => (typeof p.params.key === 'string' ? p.params.key : Array.isArray(p.params.keys) ? p.params.keys[0] : undefined);
   const keyed = problems.map(keyOf).find((k) => k !== undefined);
-  if (keyed !== undefined) return permissions.includes(keyed) ? field(`permissions.${permissions.indexOf(keyed)}`) : field(isBundle ? 'bundleId' : 'permissions');
+  if (keyed !== undefined)
+    return permissions.includes(keyed) ? field(`permissions.${permissions.indexOf(keyed)}`) : field(isBundle ? 'bundleId' : 'permissions');
   if (problems.some((p) => p.code === 'evidence-required')) return field('evidence');
   if (problems.some((p) => p.code === 'justification-required')) return field('justification');
   return field(isBundle ? 'bundleId' : 'permissions');

@@ -18,12 +18,7 @@ export interface RequestContext {
   overlapping: { id: string; keys: string[] }[];
 }
 
-export async function readRequestContext(
-  source: Source,
-  personId: string,
-  connectionId: string,
-  keys: string[],
-): Promise<RequestContext> {
+export async function readRequestContext(source: Source, personId: string, connectionId: string, keys: string[]): Promise<RequestContext> {
   const open = [...OPEN_STATUSES];
   const [conn, acc, cat, requests] = await readBatch(source, [
     { sql: 'SELECT name FROM crm_connections WHERE id = ?', args: [connectionId] },

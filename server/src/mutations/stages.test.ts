@@ -145,9 +145,7 @@ describe('ordered stages', () => {
     expect(r1.stages[0]!.approvals.map((a) => a.deciderId)).toEqual(['p-kai']);
     expect(r1.stages[0]!.decision).toBeNull();
     // Kai has had his say; Gil and Ivy still may.
-    expect(only((await h.mutate(kai, [decisionMutation(m.args.requestId, 'approve')])).results).error?.message).toBe(
-      'This request is not waiting for you.',
-    );
+    expect(only((await h.mutate(kai, [decisionMutation(m.args.requestId, 'approve')])).results).error?.message).toBe('This request is not waiting for you.');
     expect(awaitsDecisionBy(r1, 'p-gil')).toBe(true);
     expect(only((await h.mutate(gil, [decisionMutation(m.args.requestId, 'approve')])).results).status).toBe('applied');
     const r2 = (await requestOf(ava, m.args.requestId))!;

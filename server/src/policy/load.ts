@@ -155,21 +155,20 @@ export const toOrgPolicy = (p: StoredPolicy): OrgPolicy => ({ ...p.document, ver
 
 /** Every row the engine needs, in one read (one snapshot), mapped onto `OrgData`; plus the sync version it reflects. */
 export async function loadOrg(source: Source, now: Date): Promise<{ org: OrgData; version: number }> {
-  const [meta, people, groups, connections, accounts, catalog, licenses, bundles, assignments, usage, policy, acceptances] =
-    await readBatch(source, [
-      'SELECT version FROM meta WHERE id = 1',
-      `SELECT ${ORG_PERSON_COLUMNS} FROM people p ORDER BY p.id`,
-      `SELECT ${GROUP_COLUMNS} FROM approver_groups g WHERE g.deleted_at IS NULL ORDER BY g.id`,
-      'SELECT c.id, c.kind, c.name FROM crm_connections c ORDER BY c.id',
-      `SELECT ${ORG_ACCOUNT_COLUMNS} FROM crm_accounts ac ORDER BY ac.id`,
-      `SELECT ${ORG_CATALOG_COLUMNS} FROM permission_catalog k ORDER BY k.connection_id, k.key`,
-      `SELECT ${LICENSE_COLUMNS} FROM licenses l WHERE l.deleted_at IS NULL ORDER BY l.id`,
-      `SELECT ${BUNDLE_COLUMNS} FROM bundles b ORDER BY b.id`,
-      `SELECT ${ASSIGNMENT_COLUMNS} FROM assignments a ORDER BY a.id`,
-      `SELECT ${USAGE_COLUMNS} FROM usage_aggregates u`,
-      CURRENT_POLICY_SQL,
-      `SELECT ${ACCEPTANCE_COLUMNS} FROM finding_acceptances fa WHERE fa.revoked_at IS NULL`,
-    ]);
+  const [meta, people, groups, connections, accounts, catalog, licenses, bundles, assignments, usage, policy, acceptances] = await readBatch(source, [
+    'SELECT version FROM meta WHERE id = 1',
+    `SELECT ${ORG_PERSON_COLUMNS} FROM people p ORDER BY p.id`,
+    `SELECT ${GROUP_COLUMNS} FROM approver_groups g WHERE g.deleted_at IS NULL ORDER BY g.id`,
+    'SELECT c.id, c.kind, c.name FROM crm_connections c ORDER BY c.id',
+    `SELECT ${ORG_ACCOUNT_COLUMNS} FROM crm_accounts ac ORDER BY ac.id`,
+    `SELECT ${ORG_CATALOG_COLUMNS} FROM permission_catalog k ORDER BY k.connection_id, k.key`,
+    `SELECT ${LICENSE_COLUMNS} FROM licenses l WHERE l.deleted_at IS NULL ORDER BY l.id`,
+    `SELECT ${BUNDLE_COLUMNS} FROM bundles b ORDER BY b.id`,
+    `SELECT ${ASSIGNMENT_COLUMNS} FROM assignments a ORDER BY a.id`,
+    `SELECT ${USAGE_COLUMNS} FROM usage_aggregates u`,
+    CURRENT_POLICY_SQL,
+    `SELECT ${ACCEPTANCE_COLUMNS} FROM finding_acceptances fa WHERE fa.revoked_at IS NULL`,
+  ]);
   const nowIso = now.toISOString();
   const conns: OrgConnection[] = connections!.rows.map((r) => ({
     id: str(r.id),

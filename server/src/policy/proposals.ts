@@ -19,7 +19,16 @@
  * automatically): the rule that allows it was approved by an administrator it gives nothing.
  */
 import { randomUUID } from 'node:crypto';
-import { diffPolicy, policyDocument, policyGains, type PersonRef, type PolicyDocument, type PolicyGain, type PolicyProposalView, type ProposalStatus } from '@accesslens/shared';
+import {
+  diffPolicy,
+  policyDocument,
+  policyGains,
+  type PersonRef,
+  type PolicyDocument,
+  type PolicyGain,
+  type PolicyProposalView,
+  type ProposalStatus,
+} from '@accesslens/shared';
 import type { Row } from '@libsql/client';
 import type { Db, Transaction } from '../db.ts';
 import { ApiFailure, conflict, forbidden, notFound } from '../errors.ts';
@@ -43,14 +52,14 @@ async function admins(source: Source): Promise<{ id: string; department: string;
 
 /** Administrators a change from `before` to `after` would give more, and what. */
 export async function beneficiariesOf(source: Source, before: PolicyDocument, after: PolicyDocument): Promise<Beneficiary[]> {
-  return (await admins(source))
-    .map((a) => ({ personId: a.id, gains: policyGains(before, after, a) }))
-    .filter((b) => b.gains.length > 0);
+  return (await admins(source)).map((a) => ({ personId: a.id, gains: policyGains(before, after, a) })).filter((b) => b.gains.length > 0);
 }
 
 async function documentAt(source: Source, version: number): Promise<PolicyDocument> {
   if (version === 0) return EMPTY_POLICY_DOCUMENT;
-  const [rows] = await readBatch(source, [{ sql: 'SELECT version, document, created_at, created_by, note FROM policy_versions WHERE version = ?', args: [version] }]);
+  const [rows] = await readBatch(source, [
+    { sql: 'SELECT version, document, created_at, created_by, note FROM policy_versions WHERE version = ?', args: [version] },
+  ]);
   return policyFromRows(rows!.rows).document;
 }
 
@@ -243,7 +252,13 @@ export async function approveProposal(
   const stale = await w.tx.execute({ sql: "SELECT id FROM policy_proposals WHERE status = 'pending' AND base_version = ? AND id <> ?", args: [base, id] });
   for (const s of stale.rows) {
     await w.tx.execute({ sql: "UPDATE policy_proposals SET status = 'superseded', decided_at = ? WHERE id = ?", args: [w.nowIso, String(s.id)] });
-    await w.audit({ actorId: null, action: 'policy.proposal_superseded', subjectType: 'policy_proposal', subjectId: String(s.id), data: { by: id, version: applied.version } });
+    await w.audit({
+      actorId: null,
+      action: 'policy.proposal_superseded',
+      subjectType: 'policy_proposal',
+      subjectId: String(s.id),
+      data: { by: id, version: applied.version },
+    });
   }
   return applied;
 }

@@ -46,7 +46,8 @@ export interface RevocationJobDeps {
 }
 
 /** Whether a holding is one of the planned assignments: the same CRM assignment, or the same bundle. */
-const holds = (h: CrmHolding, a: PlannedAssignment) => (a.externalId !== null && h.externalId === a.externalId) || (a.bundleExternalId !== null && h.bundleExternalId === a.bundleExternalId);
+const holds = (h: CrmHolding, a: PlannedAssignment) =>
+  (a.externalId !== null && h.externalId === a.externalId) || (a.bundleExternalId !== null && h.bundleExternalId === a.bundleExternalId);
 const stillHeld = (holdings: CrmHolding[], plan: RevocationPlan) => plan.assignments.filter((a) => holdings.some((h) => holds(h, a)));
 
 async function cancel(w: WriteContext, row: RevocationRow, code: string, message: string): Promise<void> {
@@ -96,12 +97,23 @@ export async function claimRevocation(deps: RevocationJobDeps): Promise<Revocati
       } else if (status === 'active') {
         // Still outside the baseline of the job the person has now, and not granted by a request in force?
         const outside = outsideBaseline(await engineWithin(w, deps.findings), row.accountId);
-        const inForce = await requestsInForce(w.tx, row.plan.assignments.map((a) => a.requestId), w.nowIso);
+        const inForce = await requestsInForce(
+          w.tx,
+          row.plan.assignments.map((a) => a.requestId),
+          w.nowIso,
+        );
         const keep = row.plan.assignments.filter(
-          (a) => (outside.assignmentIds.has(a.id) || (a.bundleId !== null && outside.bundleIds.has(a.bundleId))) && (a.requestId === null || !inForce.has(a.requestId)),
+          (a) =>
+            (outside.assignmentIds.has(a.id) || (a.bundleId !== null && outside.bundleIds.has(a.bundleId))) &&
+            (a.requestId === null || !inForce.has(a.requestId)),
         );
         if (keep.length === 0) {
-          await cancel(w, row, 'inside-baseline', 'Everything planned is inside the baseline of the job the person has now, or granted by a request in force: nothing is removed.');
+          await cancel(
+            w,
+            row,
+            'inside-baseline',
+            'Everything planned is inside the baseline of the job the person has now, or granted by a request in force: nothing is removed.',
+          );
           return 'cancelled' as const;
         }
         if (keep.length < row.plan.assignments.length) {
@@ -175,14 +187,34 @@ async function toTask(
       };
       const { taskId } = await createRevocationTask(
         w,
-        { id: row.id, connectionId: row.connectionId, connectionName: await connectionName(w, row.connectionId), cause: row.cause, context: row.context, dueAt: row.dueAt },
+        {
+          id: row.id,
+          connectionId: row.connectionId,
+          connectionName: await connectionName(w, row.connectionId),
+          cause: row.cause,
+          context: row.context,
+          dueAt: row.dueAt,
+        },
         remainder,
         reason,
       );
-      if (!(await settle(w, row, deps.ownerId, state, { error: reason.message, reason, taskId, result: { removed: confirmed.removed.map((a) => a.id), deactivated: confirmed.deactivated } })))
+      if (
+        !(await settle(w, row, deps.ownerId, state, {
+          error: reason.message,
+          reason,
+          taskId,
+          result: { removed: confirmed.removed.map((a) => a.id), deactivated: confirmed.deactivated },
+        }))
+      )
         throw new LeaseLost();
       if (confirmed.removed.length > 0 || confirmed.deactivated) await recordRevoked(w, row, confirmed.removed, confirmed.deactivated, null, deps.findings);
-      await w.audit({ actorId: null, action: `revocation.${state}`, subjectType: 'revocation', subjectId: row.id, data: { taskId, reason: reason.code, message: reason.message } });
+      await w.audit({
+        actorId: null,
+        action: `revocation.${state}`,
+        subjectType: 'revocation',
+        subjectId: row.id,
+        data: { taskId, reason: reason.code, message: reason.message },
+      });
       return state;
     },
     deps.notifier,
@@ -198,7 +230,13 @@ async function retry(deps: RevocationJobDeps, row: RevocationRow, reason: Fulfil
     async (w) => {
       const next = new Date(w.now.getTime() + wait).toISOString();
       if (!(await settle(w, row, deps.ownerId, 'queued', { dueAt: next, error: reason.message, reason }))) return 'lost' as const;
-      await w.audit({ actorId: null, action: 'revocation.retry', subjectType: 'revocation', subjectId: row.id, data: { attempts: row.attempts, reason: reason.code, message: reason.message, nextRunAt: next } });
+      await w.audit({
+        actorId: null,
+        action: 'revocation.retry',
+        subjectType: 'revocation',
+        subjectId: row.id,
+        data: { attempts: row.attempts, reason: reason.code, message: reason.message, nextRunAt: next },
+      });
       return 'retry' as const;
     },
     deps.notifier,
@@ -218,7 +256,10 @@ export async function runRevocation(deps: RevocationJobDeps, row: RevocationRow)
     const before = await client.holdings(user);
     const targets = before.filter((h) => row.plan.assignments.some((a) => holds(h, a)));
     if (targets.length > 0) {
-      const outcomes = await client.revoke({ userExternalId: user, assignments: targets.map((h) => ({ externalId: h.externalId, bundleExternalId: h.bundleExternalId })) });
+      const outcomes = await client.revoke({
+        userExternalId: user,
+        assignments: targets.map((h) => ({ externalId: h.externalId, bundleExternalId: h.bundleExternalId })),
+      });
       for (const o of outcomes) if (!o.ok) refusals.push(o.error.message);
     }
     const canDeactivate = typeof client.deactivateUser === 'function' && typeof client.userActive === 'function';
@@ -240,7 +281,8 @@ export async function runRevocation(deps: RevocationJobDeps, row: RevocationRow)
         deps.db,
         deps.now(),
         async (w) => {
-          if (!(await settle(w, row, deps.ownerId, 'done', { result: { removed: removed.map((a) => a.id), deactivated: row.plan.deactivate } }))) throw new LeaseLost();
+          if (!(await settle(w, row, deps.ownerId, 'done', { result: { removed: removed.map((a) => a.id), deactivated: row.plan.deactivate } })))
+            throw new LeaseLost();
           await recordRevoked(w, row, removed, row.plan.deactivate, null, deps.findings);
           await w.audit({
             actorId: null,
@@ -257,10 +299,18 @@ export async function runRevocation(deps: RevocationJobDeps, row: RevocationRow)
     }
     if (refusals.length > 0) return await toTask(deps, row, { code: 'crm-refused', message: refusals.join(' ') }, { removed, deactivated });
     if (row.plan.deactivate && !canDeactivate)
-      return await toTask(deps, row, { code: 'cannot-deactivate', message: 'AccessLens cannot deactivate users in this CRM: an administrator does.' }, { removed, deactivated: false });
+      return await toTask(
+        deps,
+        row,
+        { code: 'cannot-deactivate', message: 'AccessLens cannot deactivate users in this CRM: an administrator does.' },
+        { removed, deactivated: false },
+      );
     return await retry(deps, row, {
       code: 'not-confirmed',
-      message: remaining.length > 0 ? `The CRM still shows ${remaining.map(assignmentName).join(', ')} for ${row.plan.username}.` : `The CRM still shows ${row.plan.username} as active.`,
+      message:
+        remaining.length > 0
+          ? `The CRM still shows ${remaining.map(assignmentName).join(', ')} for ${row.plan.username}.`
+          : `The CRM still shows ${row.plan.username} as active.`,
     });
   } catch (error) {
     if (error instanceof CrmError) {
@@ -302,7 +352,11 @@ export async function completeRevocationTask(deps: TaskDeps, taskId: string, adm
 
   let checked = false;
   const controller = new AbortController();
-  const opened = await openConnector(deps.db, deps.box, row.connectionId, { signal: controller.signal, now: deps.now, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
+  const opened = await openConnector(deps.db, deps.box, row.connectionId, {
+    signal: controller.signal,
+    now: deps.now,
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+  });
   if (opened.ok) {
     try {
       const still = stillHeld(await opened.client.holdings(plan.externalUserId), plan);
@@ -332,7 +386,13 @@ export async function completeRevocationTask(deps: TaskDeps, taskId: string, adm
         sql: "UPDATE admin_tasks SET status = 'done', done_at = ?, done_by = ?, note = ?, version = ? WHERE id = ?",
         args: [w.nowIso, adminId, note, await w.version(), taskId],
       });
-      await w.audit({ actorId: adminId, action: 'task.done', subjectType: 'task', subjectId: taskId, data: { kind: 'revoke', revocationId: row.id, note, checkedInCrm: checked } });
+      await w.audit({
+        actorId: adminId,
+        action: 'task.done',
+        subjectType: 'task',
+        subjectId: taskId,
+        data: { kind: 'revoke', revocationId: row.id, note, checkedInCrm: checked },
+      });
       await w.audit({
         actorId: adminId,
         action: 'revocation.done',

@@ -189,10 +189,7 @@ export async function createRevocationTask(
 ): Promise<{ taskId: string; message: string }> {
   const taskId = `task-${randomUUID()}`;
   const names = plan.assignments.map(assignmentName);
-  const what = [
-    names.length > 0 ? `remove ${names.join(', ')}` : null,
-    plan.deactivate ? 'deactivate the user' : null,
-  ]
+  const what = [names.length > 0 ? `remove ${names.join(', ')}` : null, plan.deactivate ? 'deactivate the user' : null]
     .filter((x): x is string => x !== null)
     .join(' and ');
   const message = `${reasonInEnglish(row.cause, row.context)}. In ${row.connectionName}, ${what} for ${plan.username} (due ${row.dueAt}). ${why.message}`;
@@ -242,7 +239,10 @@ export async function recordRevoked(
 ): Promise<void> {
   const version = await w.version();
   for (const a of removed) {
-    const r = await w.tx.execute({ sql: 'UPDATE assignments SET revoked_at = ?, version = ? WHERE id = ? AND revoked_at IS NULL', args: [w.nowIso, version, a.id] });
+    const r = await w.tx.execute({
+      sql: 'UPDATE assignments SET revoked_at = ?, version = ? WHERE id = ? AND revoked_at IS NULL',
+      args: [w.nowIso, version, a.id],
+    });
     if (r.rowsAffected > 0)
       await w.audit({
         actorId,
@@ -255,7 +255,13 @@ export async function recordRevoked(
   if (deactivated) {
     const r = await w.tx.execute({ sql: 'UPDATE crm_accounts SET active = 0, version = ? WHERE id = ? AND active = 1', args: [version, row.accountId] });
     if (r.rowsAffected > 0)
-      await w.audit({ actorId, action: 'account.deactivated', subjectType: 'account', subjectId: row.accountId, data: { revocationId: row.id, cause: row.cause } });
+      await w.audit({
+        actorId,
+        action: 'account.deactivated',
+        subjectType: 'account',
+        subjectId: row.accountId,
+        data: { revocationId: row.id, cause: row.cause },
+      });
   }
   for (const requestId of new Set(removed.map((a) => a.requestId).filter((x): x is string => x !== null))) await endRequestGrant(w, requestId, row, actorId);
   w.affected.add(row.personId);
@@ -271,7 +277,14 @@ async function endRequestGrant(w: WriteContext, requestId: string, row: Pick<Rev
   const req = r.rows[0];
   if (!req || String(req.status) !== 'fulfilled') return;
   const prior = req.fulfilment === null ? null : (JSON.parse(String(req.fulfilment)) as RequestFulfilment);
-  const fulfilment: RequestFulfilment | null = prior && { ...prior, state: 'removed', reason: null, nextAttemptAt: null, removedAt: w.nowIso, updatedAt: w.nowIso };
+  const fulfilment: RequestFulfilment | null = prior && {
+    ...prior,
+    state: 'removed',
+    reason: null,
+    nextAttemptAt: null,
+    removedAt: w.nowIso,
+    updatedAt: w.nowIso,
+  };
   await w.tx.execute({
     sql: "UPDATE requests SET status = 'revoked', fulfilment = COALESCE(?, fulfilment), updated_at = ?, version = ? WHERE id = ?",
     args: [fulfilment ? JSON.stringify(fulfilment) : null, w.nowIso, await w.version(), requestId],
@@ -283,5 +296,11 @@ async function endRequestGrant(w: WriteContext, requestId: string, row: Pick<Rev
   w.affected.add(String(req.requester_id));
   const approvers = await w.tx.execute({ sql: 'SELECT DISTINCT person_id FROM request_approvers WHERE request_id = ?', args: [requestId] });
   for (const a of approvers.rows) w.affected.add(String(a.person_id));
-  await w.audit({ actorId, action: 'request.revoked', subjectType: 'request', subjectId: requestId, data: { removedAt: w.nowIso, revocationId: row.id, cause: row.cause } });
+  await w.audit({
+    actorId,
+    action: 'request.revoked',
+    subjectType: 'request',
+    subjectId: requestId,
+    data: { removedAt: w.nowIso, revocationId: row.id, cause: row.cause },
+  });
 }

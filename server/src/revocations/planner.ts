@@ -189,7 +189,11 @@ class EventPlanner {
       baselineIds = baselinesFor(this.policy, account.connectionId, job);
       const outside = outsideBaseline(await this.engine(), account.id);
       candidates = held.filter((a) => outside.assignmentIds.has(a.id) || (a.bundleId !== null && outside.bundleIds.has(a.bundleId)));
-      const inForce = await requestsInForce(tx, candidates.map((a) => a.requestId), nowIso);
+      const inForce = await requestsInForce(
+        tx,
+        candidates.map((a) => a.requestId),
+        nowIso,
+      );
       candidates = candidates.filter((a) => a.requestId === null || !inForce.has(a.requestId));
     } else {
       // Everything; the user's profile or role goes with the user (deactivated, or already inactive).
@@ -214,7 +218,9 @@ class EventPlanner {
     // Who does what.
     const def = connectorFor(facts.kind as CrmKind);
     const manualAll: FulfilmentReason | null =
-      mode === 'task' ? { code: 'policy-task', message: 'The policy says an administrator removes access after this change.' } : whyManual(facts, null, 'revoke');
+      mode === 'task'
+        ? { code: 'policy-task', message: 'The policy says an administrator removes access after this change.' }
+        : whyManual(facts, null, 'revoke');
     const auto: PlannedAssignment[] = [];
     const manual: PlannedAssignment[] = [];
     let autoDeactivate = false;
@@ -258,9 +264,13 @@ class EventPlanner {
     };
     const ids: string[] = [];
     if (auto.length > 0 || autoDeactivate)
-      ids.push(...(await this.#insert(e, account, facts, mode, zone, dueAt, context, 'automatic', { ...base, assignments: auto, deactivate: autoDeactivate }, null)));
+      ids.push(
+        ...(await this.#insert(e, account, facts, mode, zone, dueAt, context, 'automatic', { ...base, assignments: auto, deactivate: autoDeactivate }, null)),
+      );
     if (manual.length > 0 || manualDeactivate)
-      ids.push(...(await this.#insert(e, account, facts, mode, zone, dueAt, context, 'manual', { ...base, assignments: manual, deactivate: manualDeactivate }, why)));
+      ids.push(
+        ...(await this.#insert(e, account, facts, mode, zone, dueAt, context, 'manual', { ...base, assignments: manual, deactivate: manualDeactivate }, why)),
+      );
     return ids;
   }
 
@@ -304,7 +314,12 @@ class EventPlanner {
     });
     if (inserted.rowsAffected === 0) return []; // planned already (the unique event/account/handling)
     if (handling === 'manual') {
-      const { taskId } = await createRevocationTask(w, { id, connectionId: account.connectionId, connectionName: facts.name, cause: e.kind, context, dueAt }, plan, why!);
+      const { taskId } = await createRevocationTask(
+        w,
+        { id, connectionId: account.connectionId, connectionName: facts.name, cause: e.kind, context, dueAt },
+        plan,
+        why!,
+      );
       await w.tx.execute({ sql: 'UPDATE revocations SET task_id = ? WHERE id = ?', args: [taskId, id] });
     } else if (dueAt <= w.nowIso) w.afterCommit(signalWork);
     await w.audit({

@@ -76,7 +76,11 @@ beforeEach(async () => {
     clients: [DEMO_CLIENT],
     now: h.clock.now,
     // Deactivating users needs "Manage Internal Users".
-    integrationUser: { id: '005Fk0000000INTAAA', username: 'accesslens@acme.test.sf', permissions: { AssignPermissionSets: true, ViewSetup: true, ManageUsers: true } },
+    integrationUser: {
+      id: '005Fk0000000INTAAA',
+      username: 'accesslens@acme.test.sf',
+      permissions: { AssignPermissionSets: true, ViewSetup: true, ManageUsers: true },
+    },
   });
   cara = await h.signIn('cara@acme.test');
 });
@@ -89,12 +93,27 @@ afterEach(async () => {
 describe('the policy setting', () => {
   it('has a default (departures and suspensions at once, moves at the end of the day in UTC) and says which field is wrong', async () => {
     const policy = (await (await h.get(cara, '/api/policy')).json()) as PolicyResponse;
-    expect(policy.document.revocations).toEqual({ departed: 'immediately', deactivated: 'immediately', moved: 'end-of-day', timeZone: 'UTC', departmentTimeZones: [], connections: [] });
+    expect(policy.document.revocations).toEqual({
+      departed: 'immediately',
+      deactivated: 'immediately',
+      moved: 'end-of-day',
+      timeZone: 'UTC',
+      departmentTimeZones: [],
+      connections: [],
+    });
     const put = (revocations: unknown) => h.put(cara, '/api/policy', { baseVersion: policy.version, document: { ...policy.document, revocations } });
     const cases: [unknown, string][] = [
       [{ departed: 'tomorrow' }, 'document.revocations.departed'],
       [{ timeZone: 'Mars/Olympus' }, 'document.revocations.timeZone'],
-      [{ connections: [{ connectionId: 'sf-acme', moved: 'task' }, { connectionId: 'sf-acme', moved: 'immediately' }] }, 'document.revocations.connections.1.connectionId'],
+      [
+        {
+          connections: [
+            { connectionId: 'sf-acme', moved: 'task' },
+            { connectionId: 'sf-acme', moved: 'immediately' },
+          ],
+        },
+        'document.revocations.connections.1.connectionId',
+      ],
       [{ connections: [{ connectionId: 'nowhere', moved: 'task' }] }, 'document.revocations.connections.0.connectionId'],
       [{ departmentTimeZones: [{ department: 'Sales', timeZone: 'Asia/Nowhere' }] }, 'document.revocations.departmentTimeZones.0.timeZone'],
     ];
@@ -134,7 +153,8 @@ describe('departures', () => {
     });
     expect(auto!.reason.text['zh-CN']).toContain('离职');
     expect(auto!.assignments.map((a) => a.bundleId).sort()).toEqual(['ps-report-builder', 'ps-sales-ops']);
-    for (const r of list.filter((x) => x.connection.id !== 'sf-acme')) expect(r).toMatchObject({ status: 'task', handling: 'manual', problem: { code: expect.stringMatching(/^(no-connector|no-credentials|read-only)$/) } });
+    for (const r of list.filter((x) => x.connection.id !== 'sf-acme'))
+      expect(r).toMatchObject({ status: 'task', handling: 'manual', problem: { code: expect.stringMatching(/^(no-connector|no-credentials|read-only)$/) } });
 
     // The fake Salesforce no longer holds them (the profile stays with the deactivated user, as Salesforce keeps it).
     expect(heldSets(BEN_SF)).toEqual([profileSetOf(STANDARD_SALES)]);
@@ -154,12 +174,20 @@ describe('departures', () => {
     // An import afterwards agrees: nothing to change.
     const queued = await h.post(cara, '/api/admin/connections/sf-acme/import', {});
     await h.worker.runDue();
-    const run = ((await (await h.get(cara, `/api/admin/connections/sf-acme/imports/${((await queued.json()) as { run: { id: string } }).run.id}`)).json()) as { run: { status: string; changes: Record<string, number> } }).run;
+    const run = (
+      (await (await h.get(cara, `/api/admin/connections/sf-acme/imports/${((await queued.json()) as { run: { id: string } }).run.id}`)).json()) as {
+        run: { status: string; changes: Record<string, number> };
+      }
+    ).run;
     expect(run.status).toBe('succeeded');
     expect(run.changes).toMatchObject({ accountsChanged: 0, assignmentsRemoved: 0, assignmentsFound: 0 });
 
     // Every step is audited: the event planned, each revocation planned, what was removed, the deactivation, done.
-    const actions = (await h.db.execute("SELECT action FROM audit_events WHERE action LIKE 'revocation.%' OR action IN ('directory_event.planned', 'assignment.revoked', 'account.deactivated') ORDER BY seq")).rows.map((r) => String(r.action));
+    const actions = (
+      await h.db.execute(
+        "SELECT action FROM audit_events WHERE action LIKE 'revocation.%' OR action IN ('directory_event.planned', 'assignment.revoked', 'account.deactivated') ORDER BY seq",
+      )
+    ).rows.map((r) => String(r.action));
     expect(actions.filter((a) => a === 'directory_event.planned')).toHaveLength(1);
     expect(actions.filter((a) => a === 'revocation.planned')).toHaveLength(list.length);
     expect(actions).toEqual(expect.arrayContaining(['assignment.revoked', 'account.deactivated', 'revocation.done']));
@@ -174,7 +202,9 @@ describe('departures', () => {
     expect(desk).toHaveLength(1);
     expect(desk[0]).toMatchObject({ status: 'task', deactivateAccount: true });
     const taskId = desk[0]!.taskId!;
-    const task = (await (await h.get(cara, `/api/admin/tasks/${taskId}`)).json()) as { task: { kind: string; requestId: null; reason: { message: string }; account: { personId: string } } };
+    const task = (await (await h.get(cara, `/api/admin/tasks/${taskId}`)).json()) as {
+      task: { kind: string; requestId: null; reason: { message: string }; account: { personId: string } };
+    };
     expect(task.task).toMatchObject({ kind: 'revoke', requestId: null, account: { personId: 'p-ben' } });
     expect(task.task.reason.message).toContain('deactivate the user');
     const done = await h.post(cara, `/api/admin/tasks/${taskId}/done`, { note: 'Removed in Acme Desk.' });
@@ -269,9 +299,13 @@ describe('moves', () => {
     await changePerson('p-eli', { status: 'suspended' });
     await changePerson('p-eli', { status: 'active' });
     await h.worker.runDue();
-    const planned = await h.db.execute("SELECT json_extract(data, '$.note') AS note FROM audit_events WHERE action = 'directory_event.planned' AND subject_id = 'p-ava' ORDER BY seq");
+    const planned = await h.db.execute(
+      "SELECT json_extract(data, '$.note') AS note FROM audit_events WHERE action = 'directory_event.planned' AND subject_id = 'p-ava' ORDER BY seq",
+    );
     expect(planned.rows.map((r) => r.note)).toEqual(['manager-only', null]);
-    const eli = await h.db.execute("SELECT json_extract(data, '$.note') AS note FROM audit_events WHERE action = 'directory_event.planned' AND subject_id = 'p-eli'");
+    const eli = await h.db.execute(
+      "SELECT json_extract(data, '$.note') AS note FROM audit_events WHERE action = 'directory_event.planned' AND subject_id = 'p-eli'",
+    );
     expect(eli.rows.map((r) => r.note)).toEqual(['reactivated']);
     expect((await revocations('?personId=p-eli')).total).toBe(0);
     const [r] = onSalesforce((await revocations('?personId=p-ava')).revocations);
@@ -346,7 +380,9 @@ describe('task mode', () => {
     expect(heldSets(BEN_SF)).toEqual(expect.arrayContaining([SALES_OPS, REPORT_BUILDER]));
     expect(sf.log.filter((l) => l.method !== 'GET' && l.path !== '/services/oauth2/token')).toEqual([]);
 
-    const tasks = (await (await h.get(cara, '/api/admin/tasks?status=open&connectionId=sf-acme')).json()) as { tasks: { id: string; kind: string; bundles: { id: string }[] }[] };
+    const tasks = (await (await h.get(cara, '/api/admin/tasks?status=open&connectionId=sf-acme')).json()) as {
+      tasks: { id: string; kind: string; bundles: { id: string }[] }[];
+    };
     const task = tasks.tasks.find((t) => t.id === r!.taskId)!;
     expect(task.kind).toBe('revoke');
     expect(task.bundles.map((b) => b.id).sort()).toEqual(['ps-report-builder', 'ps-sales-ops']);
@@ -356,7 +392,11 @@ describe('task mode', () => {
 
     // The administrator removes both permission sets and deactivates Ben in Salesforce.
     const psa = sf.org.objects.PermissionSetAssignment!;
-    for (const id of [SALES_OPS, REPORT_BUILDER]) psa.splice(psa.findIndex((a) => a.AssigneeId === BEN_SF && a.PermissionSetId === id), 1);
+    for (const id of [SALES_OPS, REPORT_BUILDER])
+      psa.splice(
+        psa.findIndex((a) => a.AssigneeId === BEN_SF && a.PermissionSetId === id),
+        1,
+      );
     expect((await h.post(cara, `/api/admin/tasks/${task.id}/done`, {})).status).toBe(409); // still active
     sfUser(BEN_SF).IsActive = false;
     const done = await h.post(cara, `/api/admin/tasks/${task.id}/done`, { note: 'Done in Setup.' });
@@ -364,7 +404,10 @@ describe('task mode', () => {
     expect(((await done.json()) as { task: { status: string; doneBy: string } }).task).toMatchObject({ status: 'done', doneBy: 'p-cara' });
     expect(onSalesforce((await revocations('?personId=p-ben')).revocations)[0]).toMatchObject({ status: 'done' });
     expect((await findingsOf('p-ben', 'remediated')).map((f) => f.accountId)).toContain('acct-ben');
-    const audit = await h.db.execute("SELECT actor_id, json_extract(data, '$.confirmedBy') AS by FROM audit_events WHERE action = 'revocation.done' AND subject_id = ?", [r!.id]);
+    const audit = await h.db.execute(
+      "SELECT actor_id, json_extract(data, '$.confirmedBy') AS by FROM audit_events WHERE action = 'revocation.done' AND subject_id = ?",
+      [r!.id],
+    );
     expect({ ...audit.rows[0] }).toEqual({ actor_id: 'p-cara', by: 'crm' });
   });
 
@@ -372,7 +415,11 @@ describe('task mode', () => {
     await connect({ mode: 'read-only' });
     await changePerson('p-ben', { status: 'departed' });
     await h.worker.runDue();
-    expect(onSalesforce((await revocations('?personId=p-ben')).revocations)[0]).toMatchObject({ mode: 'immediately', status: 'task', problem: { code: 'read-only' } });
+    expect(onSalesforce((await revocations('?personId=p-ben')).revocations)[0]).toMatchObject({
+      mode: 'immediately',
+      status: 'task',
+      problem: { code: 'read-only' },
+    });
     expect(heldSets(BEN_SF)).toContain(SALES_OPS);
   });
 });
@@ -404,11 +451,15 @@ describe('claims across processes', () => {
     } finally {
       if (other !== h.db) other.close();
     }
-    const planned = await h.db.execute("SELECT json_extract(data, '$.eventId') AS event, COUNT(*) AS n FROM audit_events WHERE action = 'directory_event.planned' GROUP BY event");
+    const planned = await h.db.execute(
+      "SELECT json_extract(data, '$.eventId') AS event, COUNT(*) AS n FROM audit_events WHERE action = 'directory_event.planned' GROUP BY event",
+    );
     expect(planned.rows.map((r) => Number(r.n))).toEqual([1, 1, 1, 1, 1, 1]);
     const events = await h.db.execute('SELECT COUNT(*) AS n FROM directory_events WHERE processed_at IS NULL');
     expect(Number(events.rows[0]!.n)).toBe(0);
-    const rows = await h.db.execute('SELECT event_id, account_id, handling, COUNT(*) AS n FROM revocations GROUP BY event_id, account_id, handling HAVING n > 1');
+    const rows = await h.db.execute(
+      'SELECT event_id, account_id, handling, COUNT(*) AS n FROM revocations GROUP BY event_id, account_id, handling HAVING n > 1',
+    );
     expect(rows.rows).toEqual([]);
     expect(Number((await h.db.execute('SELECT COUNT(*) AS n FROM revocations')).rows[0]!.n)).toBeGreaterThan(6);
   });
@@ -439,7 +490,9 @@ describe('claims across processes', () => {
     expect(Number((await h.db.execute('SELECT COUNT(*) AS n FROM revocations')).rows[0]!.n)).toBe(0);
 
     await h.worker.runDue();
-    const planned = await h.db.execute("SELECT json_extract(data, '$.eventId') AS event, COUNT(*) AS n FROM audit_events WHERE action = 'directory_event.planned' GROUP BY event ORDER BY event");
+    const planned = await h.db.execute(
+      "SELECT json_extract(data, '$.eventId') AS event, COUNT(*) AS n FROM audit_events WHERE action = 'directory_event.planned' GROUP BY event ORDER BY event",
+    );
     expect(planned.rows.map((r) => [Number(r.event), Number(r.n)])).toEqual([
       [1, 1],
       [2, 1],
@@ -458,7 +511,11 @@ describe('revoke jobs', () => {
     const claimed = await claimRevocation({ db: h.db, box: h.secrets, now: h.clock.now, ownerId: 'process-that-died', leaseMs: 60_000 });
     expect(claimed).toMatchObject({ connectionId: 'sf-acme', state: 'running' });
     const psa = sf.org.objects.PermissionSetAssignment!;
-    for (const id of [SALES_OPS, REPORT_BUILDER]) psa.splice(psa.findIndex((a) => a.AssigneeId === BEN_SF && a.PermissionSetId === id), 1);
+    for (const id of [SALES_OPS, REPORT_BUILDER])
+      psa.splice(
+        psa.findIndex((a) => a.AssigneeId === BEN_SF && a.PermissionSetId === id),
+        1,
+      );
     expect(onSalesforce((await revocations('?personId=p-ben')).revocations)[0]).toMatchObject({ status: 'in-progress', attempts: 1 });
     expect((await revocations('?status=in-progress')).revocations.map((r) => r.id)).toEqual([claimed !== 'cancelled' && claimed ? claimed.id : null]);
 
@@ -476,7 +533,13 @@ describe('revoke jobs', () => {
 
   it('a passing failure is retried with backoff; the API shows the attempts and the error', async () => {
     await connect();
-    sf.fail({ method: 'DELETE', path: /composite\/sobjects/, status: 503, body: [{ message: 'Server busy', errorCode: 'SERVER_UNAVAILABLE' }], headers: { 'Retry-After': '120' } });
+    sf.fail({
+      method: 'DELETE',
+      path: /composite\/sobjects/,
+      status: 503,
+      body: [{ message: 'Server busy', errorCode: 'SERVER_UNAVAILABLE' }],
+      headers: { 'Retry-After': '120' },
+    });
     await changePerson('p-ben', { status: 'departed' });
     await h.worker.runDue();
     const [r] = onSalesforce((await revocations('?personId=p-ben')).revocations);

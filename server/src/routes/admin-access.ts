@@ -74,7 +74,10 @@ export const adminAccessRoutes = apiRoutes()
               WHERE k.connection_id IN (SELECT connection_id FROM crm_accounts WHERE person_id = ?)`,
         args: [personId],
       },
-      { sql: "SELECT id, account_id FROM findings WHERE person_id = ? AND status IN ('open', 'accepted', 'temporary') ORDER BY severity_rank DESC, id", args: [personId] },
+      {
+        sql: "SELECT id, account_id FROM findings WHERE person_id = ? AND status IN ('open', 'accepted', 'temporary') ORDER BY severity_rank DESC, id",
+        args: [personId],
+      },
     ]);
     const p = people!.rows[0];
     if (!p) throw notFound('There is no such person.');
@@ -145,7 +148,12 @@ export const adminAccessRoutes = apiRoutes()
               id: String(x.id),
               target:
                 x.target_type === 'bundle'
-                  ? { type: 'bundle' as const, bundleId: String(x.bundle_id), name: x.bundle_name === null ? String(x.bundle_id) : String(x.bundle_name), kind: String(x.bundle_kind ?? 'permissionSet') as 'permissionSet' }
+                  ? {
+                      type: 'bundle' as const,
+                      bundleId: String(x.bundle_id),
+                      name: x.bundle_name === null ? String(x.bundle_id) : String(x.bundle_name),
+                      kind: String(x.bundle_kind ?? 'permissionSet') as 'permissionSet',
+                    }
                   : { type: 'permission' as const, key: String(x.permission_key) },
               source: String(x.source) as 'directory',
               requestId: x.request_id === null ? null : String(x.request_id),

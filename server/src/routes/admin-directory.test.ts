@@ -149,7 +149,7 @@ describe('/api/admin/trainings', () => {
     const created = await h.post(cara, '/api/admin/trainings', { id: 'gdpr-2026', title: 'GDPR 2026' });
     expect(created.status).toBe(201);
     expect(trainingResponse.parse(await created.json()).training).toEqual({ id: 'gdpr-2026', title: 'GDPR 2026', completedCount: 0 });
-    expect((await errorOf(await h.post(cara, '/api/admin/trainings', { id: 'gdpr-2026', title: 'x' })))).toMatchObject({ code: 'conflict', field: 'id' });
+    expect(await errorOf(await h.post(cara, '/api/admin/trainings', { id: 'gdpr-2026', title: 'x' }))).toMatchObject({ code: 'conflict', field: 'id' });
 
     const put = await h.put(cara, '/api/admin/trainings/gdpr-2026/completions/p-ava', { completedOn: '2026-02-10' });
     expect(trainingCompletionsResponse.parse(await put.json()).completions).toEqual([
@@ -172,7 +172,7 @@ describe('/api/admin/trainings', () => {
     const res = await h.del(cara, '/api/admin/trainings/sfdc-security-101');
     expect(res.status).toBe(409);
     expect((await errorOf(res)).message).toContain('System permissions');
-    expect((await errorOf(await h.put(cara, '/api/admin/trainings/sox-controls/completions/p-ava', { completedOn: '2026-02-30' })))).toMatchObject({
+    expect(await errorOf(await h.put(cara, '/api/admin/trainings/sox-controls/completions/p-ava', { completedOn: '2026-02-30' }))).toMatchObject({
       field: 'completedOn',
     });
     expect((await h.put(cara, '/api/admin/trainings/sox-controls/completions/p-nobody', { completedOn: '2026-02-01' })).status).toBe(404);

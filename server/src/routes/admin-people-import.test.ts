@@ -55,7 +55,9 @@ describe('POST /api/admin/people/import', () => {
     expect((await h.db.execute("SELECT title FROM people WHERE id = 'p-ava'")).rows[0]!.title).toBe('Senior Account Executive');
     const ev = await h.db.execute('SELECT person_id, kind, source, actor_id FROM directory_events');
     expect(ev.rows.map((r) => [r.person_id, r.kind, r.source, r.actor_id])).toEqual([['p-ava', 'moved', 'csv', 'p-cara']]);
-    const audit = await h.db.execute("SELECT action, data FROM audit_events WHERE action IN ('person.created', 'person.updated', 'people.imported') ORDER BY seq");
+    const audit = await h.db.execute(
+      "SELECT action, data FROM audit_events WHERE action IN ('person.created', 'person.updated', 'people.imported') ORDER BY seq",
+    );
     expect(audit.rows.map((r) => r.action)).toEqual(['person.created', 'person.created', 'person.updated', 'people.imported']);
     expect(JSON.parse(String(audit.rows[3]!.data))).toMatchObject({ via: 'csv', rows: 4, created: 2, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(await verifyAuditChain(h.db)).toMatchObject({ ok: true });
@@ -72,7 +74,10 @@ describe('POST /api/admin/people/import', () => {
   it('a dry run counts what would change and applies nothing', async () => {
     const v = await version();
     const audits = await count('SELECT COUNT(*) AS n FROM audit_events');
-    const res = await upload(`${HEADER}\nnew@acme.test,New,IT,Engineer,kai@acme.test,,,\nhal@acme.test,Hal Sato,Support,Customer Support Agent,ivy@acme.test,2023-07-17,departed,\n`, '?dryRun=true');
+    const res = await upload(
+      `${HEADER}\nnew@acme.test,New,IT,Engineer,kai@acme.test,,,\nhal@acme.test,Hal Sato,Support,Customer Support Agent,ivy@acme.test,2023-07-17,departed,\n`,
+      '?dryRun=true',
+    );
     expect(res.status).toBe(200);
     expect(peopleImportApplied.parse(await res.json())).toEqual({
       ok: true,
@@ -120,7 +125,9 @@ describe('POST /api/admin/people/import', () => {
 
   it('finds a manager cycle through the directory, and the last administrator leaving', async () => {
     // Ava → Ben → Dan in the directory: Dan reporting to Ava closes the loop.
-    const res = await upload(`${HEADER}\ndan@acme.test,Dan Wu,Sales,VP Sales,ava@acme.test,2019-03-04,active,\ncara@acme.test,Cara Diaz,IT,Salesforce Administrator,kai@acme.test,,departed,\n`);
+    const res = await upload(
+      `${HEADER}\ndan@acme.test,Dan Wu,Sales,VP Sales,ava@acme.test,2019-03-04,active,\ncara@acme.test,Cara Diaz,IT,Salesforce Administrator,kai@acme.test,,departed,\n`,
+    );
     expect(res.status).toBe(400);
     const body = peopleImportRefused.parse(await res.json());
     expect(body.problems).toEqual([

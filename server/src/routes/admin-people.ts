@@ -119,10 +119,14 @@ const importRoute = createRoute({
     'Any problem refuses the whole file (400 `invalid_csv` with every problem, line and column); `dryRun=true` checks and ' +
     'counts without applying. Body limit 64 MB.',
   security: bearer,
-  middleware: [requireSession, adminOnly, bodyLimit({
-    maxSize: PEOPLE_IMPORT_MAX_BYTES,
-    onError: (c) => c.json({ error: { code: 'payload_too_large', message: 'The CSV file is larger than 64 MB.' } }, 413),
-  })] as const,
+  middleware: [
+    requireSession,
+    adminOnly,
+    bodyLimit({
+      maxSize: PEOPLE_IMPORT_MAX_BYTES,
+      onError: (c) => c.json({ error: { code: 'payload_too_large', message: 'The CSV file is larger than 64 MB.' } }, 413),
+    }),
+  ] as const,
   request: { query: peopleImportQuery, body: { required: true, content: { 'text/csv': { schema: z.string() } } } },
   responses: {
     200: json(peopleImportApplied, 'Applied (or, with dryRun, what would be): the counts.'),
@@ -189,8 +193,7 @@ export const adminPeople = apiRoutes()
         if (after.managerId && after.managerId !== before.managerId) await checkManager(w.tx, before.id, after.managerId);
         const rolesChange = after.roles.length !== before.roles.length || after.roles.some((r) => !before.roles.includes(r));
         if (before.id === actor.id && rolesChange) throw forbidden('You cannot change your own roles: ask another administrator.');
-        if (before.id === actor.id && after.status !== before.status)
-          throw forbidden('You cannot change your own status: ask another administrator.');
+        if (before.id === actor.id && after.status !== before.status) throw forbidden('You cannot change your own status: ask another administrator.');
         const summary = await writePeople(w, [{ before, after }], { via: 'api', actorId: actor.id });
         if (summary.changedIds.length > 0) findings.track(w);
         return detail(w.tx, before.id);

@@ -50,7 +50,10 @@ describe('/api/audit', () => {
     const csv = await h.get(cara, '/api/audit/export?format=csv');
     expect(csv.status).toBe(200);
     expect(csv.headers.get('content-disposition')).toMatch(/attachment; filename="audit-\d{4}-\d{2}-\d{2}\.csv"/);
-    const lines = (await csv.text()).replace(/^\uFEFF/, '').trimEnd().split('\r\n');
+    const lines = (await csv.text())
+      .replace(/^\uFEFF/, '')
+      .trimEnd()
+      .split('\r\n');
     expect(lines[0]).toBe(AUDIT_CSV_HEADER.join(','));
     expect(lines[1]).toMatch(/^1,.*,org\.seeded,organisation,acme,/);
     const json = await h.get(cara, '/api/audit/export?format=json&action=auth.signed_in');
@@ -66,7 +69,7 @@ describe('/api/audit', () => {
     expect((await audit('?action=audit.verified')).events[0]).toMatchObject({ actorId: 'p-cara', data: { ok: true } });
     // Someone with raw access to the database file: the append-only trigger dropped first.
     await h.db.execute('DROP TRIGGER audit_events_refuse_update');
-    await h.db.execute("UPDATE audit_events SET data = '{\"organisation\":\"Evil\"}' WHERE seq = 1");
+    await h.db.execute('UPDATE audit_events SET data = \'{"organisation":"Evil"}\' WHERE seq = 1');
     const broken = auditVerifyResponse.parse(await (await h.post(cara, '/api/audit/verify', {})).json());
     expect(broken).toMatchObject({ ok: false, brokenSeq: 1, reason: 'hash does not match the event' });
   });
@@ -89,7 +92,11 @@ describe('/api/admin/access', () => {
     const body = personAccessResponse.parse(await res.json());
     expect(body.person).toMatchObject({ name: 'Dan Wu', department: 'Sales', title: 'VP Sales' });
     const sf = body.accounts.find((a) => a.connection.id === 'sf-acme')!;
-    expect(sf.assignments.map((a) => (a.target.type === 'bundle' ? a.target.name : a.target.key)).sort()).toEqual(['Report Builder', 'Revenue Ops', 'Standard Sales User']);
+    expect(sf.assignments.map((a) => (a.target.type === 'bundle' ? a.target.name : a.target.key)).sort()).toEqual([
+      'Report Builder',
+      'Revenue Ops',
+      'Standard Sales User',
+    ]);
     // Quote edit comes from the Quote Desk set inside the Revenue Ops group: the path names both.
     const quote = sf.permissions.find((p) => p.key === 'object:Quote:edit')!;
     expect(quote.paths.map((p) => p.bundles.map((b) => b.name))).toEqual([['Revenue Ops', 'Quote Desk']]);
@@ -106,7 +113,9 @@ describe('/api/admin/access', () => {
     expect(body.total).toBeGreaterThanOrEqual(4);
     expect(body.holders).toHaveLength(2);
     expect(body.holders[0]!.paths.length).toBeGreaterThan(0);
-    const next = holdersResponse.parse(await (await h.get(cara, `/api/admin/access/holders?connectionId=sf-acme&key=system:ExportReport&limit=500&cursor=${body.nextCursor}`)).json());
+    const next = holdersResponse.parse(
+      await (await h.get(cara, `/api/admin/access/holders?connectionId=sf-acme&key=system:ExportReport&limit=500&cursor=${body.nextCursor}`)).json(),
+    );
     const everyone = [...body.holders, ...next.holders].map((x) => x.person.id);
     expect(new Set(everyone).size).toBe(body.total);
     expect(everyone).toEqual(expect.arrayContaining(['p-ben', 'p-dan', 'p-gil', 'p-cara']));

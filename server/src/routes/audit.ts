@@ -58,10 +58,7 @@ export const auditRoutes = apiRoutes()
   .openapi(exportRoute, async (c) => {
     const { format, ...filter } = c.req.valid('query');
     const day = c.var.now().toISOString().slice(0, 10);
-    const body =
-      format === 'csv'
-        ? streamed(auditCsv(c.var.db, filter), CSV_BOM)
-        : streamed(auditJson(c.var.db, filter));
+    const body = format === 'csv' ? streamed(auditCsv(c.var.db, filter), CSV_BOM) : streamed(auditJson(c.var.db, filter));
     const headers =
       format === 'csv'
         ? csvHeaders(`audit-${day}.csv`)
@@ -80,7 +77,13 @@ export const auditRoutes = apiRoutes()
       checkedAt: now.toISOString(),
     };
     await runWrite(db, now, (w) =>
-      w.audit({ actorId: person.id, action: 'audit.verified', subjectType: 'audit', subjectId: null, data: { ok: answer.ok, events: answer.events, brokenSeq: answer.brokenSeq } }),
+      w.audit({
+        actorId: person.id,
+        action: 'audit.verified',
+        subjectType: 'audit',
+        subjectId: null,
+        data: { ok: answer.ok, events: answer.events, brokenSeq: answer.brokenSeq },
+      }),
     );
     return c.json(answer, 200);
   });

@@ -25,7 +25,6 @@ export function clientAddress(c: Context<Env>): string {
   );
 }
 
-
 const signInRoute = createRoute({
   method: 'post',
   path: '/sign-in',
@@ -68,9 +67,15 @@ export const auth = apiRoutes()
           data: { email, address, reason: 'rate_limited', limit: reservation.reason },
         }),
       );
-      throw ApiFailure.of(429, 'rate_limited', 'sign_in_rate_limited', { seconds: reservation.retryAfterSeconds }, {
-        headers: { 'Retry-After': String(reservation.retryAfterSeconds) },
-      });
+      throw ApiFailure.of(
+        429,
+        'rate_limited',
+        'sign_in_rate_limited',
+        { seconds: reservation.retryAfterSeconds },
+        {
+          headers: { 'Retry-After': String(reservation.retryAfterSeconds) },
+        },
+      );
     }
 
     const found = await db.execute(`SELECT ${PERSON_COLUMNS}, p.password_hash FROM people p WHERE p.email = ?`, [email]);
@@ -94,9 +99,7 @@ export const auth = apiRoutes()
       throw ApiFailure.of(401, 'invalid_credentials', 'invalid_credentials');
     }
 
-    const answer = await openSession(db, now, person, { method: 'password', address }, (w) =>
-      settleSignIn(w.tx, reservation.id, email, address),
-    );
+    const answer = await openSession(db, now, person, { method: 'password', address }, (w) => settleSignIn(w.tx, reservation.id, email, address));
     return c.json(answer satisfies SignInResponse, 200);
   })
   .openapi(signOutRoute, async (c) => {

@@ -68,7 +68,10 @@ const MATRIX: Record<string, Entry> = {
   'POST /api/auth/sign-out': { allow: SIGNED_IN, call: () => ({ path: '/api/auth/sign-out', body: {}, freshSession: true }) },
   'GET /api/auth/methods': { allow: PUBLIC, call: () => ({ path: '/api/auth/methods' }) },
   // Single sign-on is not configured here: 404 sso_not_configured for everyone, never 401/403.
-  'POST /api/auth/sso/start': { allow: PUBLIC, call: () => ({ path: '/api/auth/sso/start', body: { redirectUri: `https://${'a'.repeat(32)}.chromiumapp.org/oidc` } }) },
+  'POST /api/auth/sso/start': {
+    allow: PUBLIC,
+    call: () => ({ path: '/api/auth/sso/start', body: { redirectUri: `https://${'a'.repeat(32)}.chromiumapp.org/oidc` } }),
+  },
   'POST /api/auth/sso/finish': {
     allow: PUBLIC,
     call: () => ({ path: '/api/auth/sso/finish', body: { callbackUrl: `https://${'a'.repeat(32)}.chromiumapp.org/oidc?code=x&state=y` } }),
@@ -106,7 +109,10 @@ const MATRIX: Record<string, Entry> = {
   'PUT /api/admin/page-rules/{id}': { allow: ADMIN, call: (f) => ({ path: `/api/admin/page-rules/${f.pageRuleId}`, body: {} }) },
   'DELETE /api/admin/page-rules/{id}': { allow: ADMIN, call: (f) => ({ path: `/api/admin/page-rules/${f.pageRuleId}` }) },
   'GET /api/admin/kill-switches': { allow: ADMIN, call: () => ({ path: '/api/admin/kill-switches' }) },
-  'POST /api/admin/kill-switches': { allow: ADMIN, call: () => ({ path: '/api/admin/kill-switches', body: { crm: 'zoho', fixedIn: '0.3.0', reason: 'Zoho changed its pages.' } }) },
+  'POST /api/admin/kill-switches': {
+    allow: ADMIN,
+    call: () => ({ path: '/api/admin/kill-switches', body: { crm: 'zoho', fixedIn: '0.3.0', reason: 'Zoho changed its pages.' } }),
+  },
   'DELETE /api/admin/kill-switches/{id}': { allow: ADMIN, call: (f) => ({ path: `/api/admin/kill-switches/${f.killSwitchId}` }) },
   'GET /api/admin/people': { allow: ADMIN, call: () => ({ path: '/api/admin/people' }) },
   'POST /api/admin/people': { allow: ADMIN, call: () => ({ path: '/api/admin/people', body: { email: `new-${unique()}@acme.test`, name: 'New Person' } }) },
@@ -114,15 +120,28 @@ const MATRIX: Record<string, Entry> = {
   'PATCH /api/admin/people/{id}': { allow: ADMIN, call: () => ({ path: '/api/admin/people/p-eli', body: { title: 'Senior Account Executive' } }) },
   'POST /api/admin/people/import': {
     allow: ADMIN,
-    call: () => ({ path: '/api/admin/people/import?dryRun=true', body: 'email,name,department,title,manager_email,hire_date,status,trainings\n', contentType: 'text/csv' }),
+    call: () => ({
+      path: '/api/admin/people/import?dryRun=true',
+      body: 'email,name,department,title,manager_email,hire_date,status,trainings\n',
+      contentType: 'text/csv',
+    }),
   },
   'GET /api/admin/approver-groups': { allow: ADMIN, call: () => ({ path: '/api/admin/approver-groups' }) },
   'POST /api/admin/approver-groups': { allow: ADMIN, call: () => ({ path: '/api/admin/approver-groups', body: { name: `Group ${unique()}` } }) },
   'GET /api/admin/approver-groups/{id}': { allow: ADMIN, call: (f) => ({ path: `/api/admin/approver-groups/${f.groupId}` }) },
-  'PATCH /api/admin/approver-groups/{id}': { allow: ADMIN, call: (f) => ({ path: `/api/admin/approver-groups/${f.groupId}`, body: { name: `Renamed ${unique()}` } }) },
+  'PATCH /api/admin/approver-groups/{id}': {
+    allow: ADMIN,
+    call: (f) => ({ path: `/api/admin/approver-groups/${f.groupId}`, body: { name: `Renamed ${unique()}` } }),
+  },
   'DELETE /api/admin/approver-groups/{id}': { allow: ADMIN, call: (f) => ({ path: `/api/admin/approver-groups/${f.groupId}` }) },
-  'POST /api/admin/approver-groups/{id}/members': { allow: ADMIN, call: () => ({ path: '/api/admin/approver-groups/grp-deal-desk/members', body: { personId: 'p-ava' } }) },
-  'DELETE /api/admin/approver-groups/{id}/members/{personId}': { allow: ADMIN, call: () => ({ path: '/api/admin/approver-groups/grp-deal-desk/members/p-ava' }) },
+  'POST /api/admin/approver-groups/{id}/members': {
+    allow: ADMIN,
+    call: () => ({ path: '/api/admin/approver-groups/grp-deal-desk/members', body: { personId: 'p-ava' } }),
+  },
+  'DELETE /api/admin/approver-groups/{id}/members/{personId}': {
+    allow: ADMIN,
+    call: () => ({ path: '/api/admin/approver-groups/grp-deal-desk/members/p-ava' }),
+  },
   'GET /api/admin/trainings': { allow: ADMIN, call: () => ({ path: '/api/admin/trainings' }) },
   'POST /api/admin/trainings': { allow: ADMIN, call: () => ({ path: '/api/admin/trainings', body: { id: `t-${unique()}`, title: 'Training' } }) },
   'PATCH /api/admin/trainings/{id}': { allow: ADMIN, call: (f) => ({ path: `/api/admin/trainings/${f.trainingId}`, body: { title: 'Renamed' } }) },
@@ -134,7 +153,10 @@ const MATRIX: Record<string, Entry> = {
   },
   'DELETE /api/admin/trainings/{id}/completions/{personId}': { allow: ADMIN, call: () => ({ path: '/api/admin/trainings/sox-controls/completions/p-ava' }) },
   'GET /api/admin/licenses': { allow: ADMIN, call: () => ({ path: '/api/admin/licenses' }) },
-  'POST /api/admin/licenses': { allow: ADMIN, call: () => ({ path: '/api/admin/licenses', body: { connectionId: 'sf-acme', name: `L ${unique()}`, seats: 1 } }) },
+  'POST /api/admin/licenses': {
+    allow: ADMIN,
+    call: () => ({ path: '/api/admin/licenses', body: { connectionId: 'sf-acme', name: `L ${unique()}`, seats: 1 } }),
+  },
   'GET /api/admin/licenses/{id}': { allow: ADMIN, call: (f) => ({ path: `/api/admin/licenses/${f.licenseId}` }) },
   'PATCH /api/admin/licenses/{id}': { allow: ADMIN, call: (f) => ({ path: `/api/admin/licenses/${f.licenseId}`, body: { seats: 3 } }) },
   'DELETE /api/admin/licenses/{id}': { allow: ADMIN, call: (f) => ({ path: `/api/admin/licenses/${f.licenseId}` }) },
@@ -292,7 +314,10 @@ describe('authorization matrix: every route × anonymous, requester, other perso
   it('every route the app serves has an entry, and every entry is a route', () => {
     const keys = documented.map((r) => `${r.method} ${r.path}`);
     expect(keys.length).toBeGreaterThan(70);
-    expect(keys.filter((k) => !MATRIX[k]), 'routes without an entry in MATRIX: say who may call them').toEqual([]);
+    expect(
+      keys.filter((k) => !MATRIX[k]),
+      'routes without an entry in MATRIX: say who may call them',
+    ).toEqual([]);
     expect(Object.keys(MATRIX).filter((k) => !keys.includes(k))).toEqual([]);
   });
 

@@ -117,9 +117,17 @@ describe('/api/admin/connections', () => {
   });
 
   it('updates what is given (credentials replaced or removed), audits it, and disables instead of deleting', async () => {
-    const upd = await h.patch(cara, '/api/admin/connections/sf-acme', { name: 'Acme SF', settings: { instanceUrl: sf.url }, credentials: { flow: 'client_credentials', ...DEMO_CLIENT } });
+    const upd = await h.patch(cara, '/api/admin/connections/sf-acme', {
+      name: 'Acme SF',
+      settings: { instanceUrl: sf.url },
+      credentials: { flow: 'client_credentials', ...DEMO_CLIENT },
+    });
     expect(upd.status).toBe(200);
-    expect(((await upd.json()) as { connection: Record<string, unknown> }).connection).toMatchObject({ name: 'Acme SF', credentials: 'set', mode: 'read-only' });
+    expect(((await upd.json()) as { connection: Record<string, unknown> }).connection).toMatchObject({
+      name: 'Acme SF',
+      credentials: 'set',
+      mode: 'read-only',
+    });
     expect((await errorOf(await h.patch(cara, '/api/admin/connections/sf-acme', {}))).field).toBe('(body)');
     expect((await errorOf(await h.patch(cara, '/api/admin/connections/sf-acme', { settings: { apiVersion: 'latest' } }))).field).toBe('settings.apiVersion');
     const removed = await h.patch(cara, '/api/admin/connections/sf-acme', { credentials: null });
@@ -141,10 +149,20 @@ describe('/api/admin/connections', () => {
     expect(none.ok).toBe(false);
     expect(none.checks[0]!.message).toContain('not fully set up');
     await h.patch(cara, '/api/admin/connections/sf-acme', { settings: { instanceUrl: sf.url }, credentials: { flow: 'client_credentials', ...DEMO_CLIENT } });
-    const good = (await (await h.post(cara, '/api/admin/connections/sf-acme/test', {})).json()) as { ok: boolean; canRead: boolean; canProvision: boolean; identity: { tenant: string } };
+    const good = (await (await h.post(cara, '/api/admin/connections/sf-acme/test', {})).json()) as {
+      ok: boolean;
+      canRead: boolean;
+      canProvision: boolean;
+      identity: { tenant: string };
+    };
     expect(good).toMatchObject({ ok: true, canRead: true, canProvision: true, identity: { tenant: '00DHs000000AcmeMAA' } });
-    await h.patch(cara, '/api/admin/connections/sf-acme', { credentials: { flow: 'client_credentials', clientId: DEMO_CLIENT.clientId, clientSecret: 'wrong' } });
-    const bad = (await (await h.post(cara, '/api/admin/connections/sf-acme/test', {})).json()) as { ok: boolean; checks: { id: string; ok: boolean; message: string }[] };
+    await h.patch(cara, '/api/admin/connections/sf-acme', {
+      credentials: { flow: 'client_credentials', clientId: DEMO_CLIENT.clientId, clientSecret: 'wrong' },
+    });
+    const bad = (await (await h.post(cara, '/api/admin/connections/sf-acme/test', {})).json()) as {
+      ok: boolean;
+      checks: { id: string; ok: boolean; message: string }[];
+    };
     expect(bad.ok).toBe(false);
     expect(bad.checks.find((c) => c.id === 'sign-in')?.message).toContain('invalid_client');
   });
@@ -158,7 +176,10 @@ describe('/api/admin/connections', () => {
     // Asking again while it is queued returns the same run.
     expect(((await (await h.post(cara, '/api/admin/connections/sf-acme/import', {})).json()) as { run: { id: string } }).run.id).toBe(run.id);
     await h.worker.runDue();
-    const list = (await (await h.get(cara, '/api/admin/connections/sf-acme/imports')).json()) as { runs: { id: string; status: string; read: Record<string, number> }[]; lastGood: { id: string } };
+    const list = (await (await h.get(cara, '/api/admin/connections/sf-acme/imports')).json()) as {
+      runs: { id: string; status: string; read: Record<string, number> }[];
+      lastGood: { id: string };
+    };
     expect(list.runs[0]).toMatchObject({ id: run.id, status: 'succeeded', read: { users: 11, bundles: 10, assignments: 20 } });
     expect(list.lastGood.id).toBe(run.id);
     expect((await h.get(cara, `/api/admin/connections/sf-acme/imports/${run.id}`)).status).toBe(200);
@@ -170,13 +191,27 @@ describe('usage.report', () => {
   it('adds per-day counts and moves last use; never more than keys, a day and counts', async () => {
     const day = h.clock.now().toISOString().slice(0, 10);
     const res = await h.mutate(ava, [
-      { id: crypto.randomUUID(), name: 'usage.report', args: { connectionId: 'sf-acme', day, counts: [{ key: 'object:Account:read', count: 4 }, { key: 'object:Lead:create', count: 1 }] } },
+      {
+        id: crypto.randomUUID(),
+        name: 'usage.report',
+        args: {
+          connectionId: 'sf-acme',
+          day,
+          counts: [
+            { key: 'object:Account:read', count: 4 },
+            { key: 'object:Lead:create', count: 1 },
+          ],
+        },
+      },
     ]);
     expect(res.results[0]!.status).toBe('applied');
     const again = crypto.randomUUID();
     await h.mutate(ava, [{ id: again, name: 'usage.report', args: { connectionId: 'sf-acme', day, counts: [{ key: 'object:Account:read', count: 2 }] } }]);
     // A retried report (same mutation id) is not counted twice.
-    expect((await h.mutate(ava, [{ id: again, name: 'usage.report', args: { connectionId: 'sf-acme', day, counts: [{ key: 'object:Account:read', count: 2 }] } }])).results[0]!.status).toBe('duplicate');
+    expect(
+      (await h.mutate(ava, [{ id: again, name: 'usage.report', args: { connectionId: 'sf-acme', day, counts: [{ key: 'object:Account:read', count: 2 }] } }]))
+        .results[0]!.status,
+    ).toBe('duplicate');
     const rows = await h.db.execute("SELECT key, count FROM usage_reports WHERE account_id = 'acct-ava' ORDER BY key");
     expect(rows.rows.map((r) => [r.key, Number(r.count)])).toEqual([
       ['object:Account:read', 6],
@@ -187,9 +222,19 @@ describe('usage.report', () => {
 
     const bad = async (args: Record<string, unknown>) => (await h.mutate(ava, [{ id: crypto.randomUUID(), name: 'usage.report', args }])).results[0]!;
     const tomorrow = new Date(h.clock.now().getTime() + 86_400_000).toISOString().slice(0, 10);
-    expect(await bad({ connectionId: 'sf-acme', day: tomorrow, counts: [{ key: 'object:Account:read', count: 1 }] })).toMatchObject({ status: 'rejected', error: { field: 'mutations.0.args.day' } });
-    expect(await bad({ connectionId: 'nope', day, counts: [{ key: 'object:Account:read', count: 1 }] })).toMatchObject({ status: 'rejected', error: { code: 'forbidden', field: 'mutations.0.args.connectionId' } });
-    const malformed = await h.post(ava, '/api/mutations', { mutations: [{ id: crypto.randomUUID(), name: 'usage.report', args: { connectionId: 'sf-acme', day, counts: [{ key: 'object:Account:read', count: 0 }] } }] });
+    expect(await bad({ connectionId: 'sf-acme', day: tomorrow, counts: [{ key: 'object:Account:read', count: 1 }] })).toMatchObject({
+      status: 'rejected',
+      error: { field: 'mutations.0.args.day' },
+    });
+    expect(await bad({ connectionId: 'nope', day, counts: [{ key: 'object:Account:read', count: 1 }] })).toMatchObject({
+      status: 'rejected',
+      error: { code: 'forbidden', field: 'mutations.0.args.connectionId' },
+    });
+    const malformed = await h.post(ava, '/api/mutations', {
+      mutations: [
+        { id: crypto.randomUUID(), name: 'usage.report', args: { connectionId: 'sf-acme', day, counts: [{ key: 'object:Account:read', count: 0 }] } },
+      ],
+    });
     expect((await errorOf(malformed)).field).toBe('mutations.0.args.counts.0.count');
   });
 });
@@ -200,19 +245,32 @@ describe('request.report-problem', () => {
     const m = createMutation({ permissions: ['object:Contract:read'] });
     await h.mutate(ava, [m]);
     await h.mutate(ben, [decisionMutation(m.args.requestId, 'approve')]);
-    const page = { url: 'https://acme.lightning.force.com/lightning/r/Contract/800xx000001AbCdAAK/view', object: 'Contract', recordId: '800xx000001AbCdAAK', denialText: 'Insufficient Privileges' };
+    const page = {
+      url: 'https://acme.lightning.force.com/lightning/r/Contract/800xx000001AbCdAAK/view',
+      object: 'Contract',
+      recordId: '800xx000001AbCdAAK',
+      denialText: 'Insufficient Privileges',
+    };
     const report = (args: Record<string, unknown>, token = ava) => h.mutate(token, [{ id: crypto.randomUUID(), name: 'request.report-problem', args }]);
     // Not before it is granted.
     expect((await report({ requestId: m.args.requestId, page })).results[0]).toMatchObject({ status: 'rejected', error: { code: 'conflict' } });
     expect((await h.completeTask(m.args.requestId)).status).toBe(200);
-    expect((await report({ requestId: m.args.requestId, page }, ben)).results[0]).toMatchObject({ status: 'rejected', error: { code: 'forbidden', field: 'mutations.0.args.requestId' } });
+    expect((await report({ requestId: m.args.requestId, page }, ben)).results[0]).toMatchObject({
+      status: 'rejected',
+      error: { code: 'forbidden', field: 'mutations.0.args.requestId' },
+    });
     expect((await report({ requestId: m.args.requestId, page })).results[0]!.status).toBe('applied');
 
     const r = (await h.pull(ava)).requests.find((x) => x.id === m.args.requestId)!;
-    expect(r).toMatchObject({ status: 'fulfilled', fulfilment: { state: 'problem-reported', problem: { url: page.url, recordId: page.recordId, denialText: 'Insufficient Privileges' } } });
+    expect(r).toMatchObject({
+      status: 'fulfilled',
+      fulfilment: { state: 'problem-reported', problem: { url: page.url, recordId: page.recordId, denialText: 'Insufficient Privileges' } },
+    });
     // Ben, as approver, follows it too.
     expect((await h.pull(ben)).requests.find((x) => x.id === m.args.requestId)?.fulfilment?.state).toBe('problem-reported');
-    const tasks = (await (await h.get(cara, '/api/admin/tasks?status=open')).json()) as { tasks: { id: string; kind: string; page: unknown; check: string; account: { username: string } }[] };
+    const tasks = (await (await h.get(cara, '/api/admin/tasks?status=open')).json()) as {
+      tasks: { id: string; kind: string; page: unknown; check: string; account: { username: string } }[];
+    };
     const task = tasks.tasks.find((t) => t.kind === 'problem')!;
     expect(task).toMatchObject({ page, account: { username: 'ava@acme.test.sf' }, check: 'AccessLens cannot read this CRM to check.' });
     expect((await report({ requestId: m.args.requestId, page })).results[0]).toMatchObject({ status: 'rejected', error: { code: 'conflict' } });

@@ -86,7 +86,7 @@ const deleteRoute = route({
 const testRoute = route({
   method: 'post',
   path: '/{id}/test',
-  summary: "What the stored credentials can do in the CRM",
+  summary: 'What the stored credentials can do in the CRM',
   request: { params: idParam },
   responses: { 200: json(connectionTestResponse, 'Each check, passed or failed.'), ...errors(400, 401, 403, 404) },
 });
@@ -160,7 +160,10 @@ export const connectionRoutes = apiRoutes()
         sets.push(['updated_at', w.nowIso]);
         // Only what clients see (name, hosts, tenant) moves the sync version.
         if (wire) sets.push(['version', await w.version()]);
-        await w.tx.execute({ sql: `UPDATE crm_connections SET ${sets.map(([k]) => `${k} = ?`).join(', ')} WHERE id = ?`, args: [...sets.map(([, v]) => v), connectionId] });
+        await w.tx.execute({
+          sql: `UPDATE crm_connections SET ${sets.map(([k]) => `${k} = ?`).join(', ')} WHERE id = ?`,
+          args: [...sets.map(([, v]) => v), connectionId],
+        });
         const schedule = body.scheduleMinutes ?? current.scheduleMinutes;
         if (body.credentials !== undefined) {
           await storeCredentials(w.tx, connectors.box, connectionId, credentials, w.nowIso);
@@ -207,7 +210,13 @@ export const connectionRoutes = apiRoutes()
           await w.tx.execute({ sql: 'UPDATE connection_state SET next_import_at = NULL WHERE connection_id = ?', args: [connectionId] });
           // Work waiting on it becomes admin tasks when the worker next looks at it.
           await wakeJobs(w.tx, connectionId, w.nowIso);
-          await w.audit({ actorId: person.id, action: 'connection.disabled', subjectType: 'connection', subjectId: connectionId, data: { name: current.name } });
+          await w.audit({
+            actorId: person.id,
+            action: 'connection.disabled',
+            subjectType: 'connection',
+            subjectId: connectionId,
+            data: { name: current.name },
+          });
         },
         notifier,
       );
@@ -226,7 +235,13 @@ export const connectionRoutes = apiRoutes()
         if (cur.rows[0] && cur.rows[0].tenant === null)
           await w.tx.execute({ sql: 'UPDATE crm_connections SET tenant = ?, version = ? WHERE id = ?', args: [tenant, await w.version(), connectionId] });
       }
-      await w.audit({ actorId: person.id, action: 'connection.tested', subjectType: 'connection', subjectId: connectionId, data: { ok: result.ok, checks: result.checks.map((x) => ({ id: x.id, ok: x.ok })) } });
+      await w.audit({
+        actorId: person.id,
+        action: 'connection.tested',
+        subjectType: 'connection',
+        subjectId: connectionId,
+        data: { ok: result.ok, checks: result.checks.map((x) => ({ id: x.id, ok: x.ok })) },
+      });
     });
     return c.json(result, 200);
   })
@@ -268,7 +283,12 @@ export async function testConnection(
   now: () => Date,
 ): Promise<ConnectionTestResponse> {
   const controller = new AbortController();
-  const opened = await openConnector(db, connectors.box, connectionId, { signal: controller.signal, now, maxWaitMs: 5000, ...(connectors.fetch ? { fetch: connectors.fetch } : {}) });
+  const opened = await openConnector(db, connectors.box, connectionId, {
+    signal: controller.signal,
+    now,
+    maxWaitMs: 5000,
+    ...(connectors.fetch ? { fetch: connectors.fetch } : {}),
+  });
   if (!opened.ok) {
     if (!opened.connection) throw notFound('There is no such connection.');
     return { ok: false, identity: null, canRead: false, canProvision: false, checks: [{ id: 'configuration', ok: false, message: opened.reason.message }] };

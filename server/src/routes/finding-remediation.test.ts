@@ -26,7 +26,10 @@ const one = async (kind: string, personId: string) => {
 
 describe('POST /api/findings/by-accounts on Salesforce', () => {
   it('matches the 15-character ids user pages link to against the 18-character ids the API gives', async () => {
-    const res = await h.post(cara, '/api/findings/by-accounts', { connectionId: 'sf-acme', externalUserIds: ['005Hs0000000002', '005Hs0000000001AAA', '005hs0000000002'] });
+    const res = await h.post(cara, '/api/findings/by-accounts', {
+      connectionId: 'sf-acme',
+      externalUserIds: ['005Hs0000000002', '005Hs0000000001AAA', '005hs0000000002'],
+    });
     expect(res.status).toBe(200);
     const body = findingsByAccountsResponse.parse(await res.json());
     expect(body.accounts.map((a) => a.externalUserId).sort()).toEqual(['005Hs0000000001AAA', '005Hs0000000002AAA']);

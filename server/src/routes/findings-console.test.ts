@@ -3,14 +3,7 @@
  * then kept current in the admin's sync slice, never in a requester's), search, sorts, paging, the
  * summary and trend, and the CSV export.
  */
-import {
-  FINDINGS_CSV_HEADER,
-  findingsByAccountsResponse,
-  findingsResponse,
-  findingsSummaryResponse,
-  syncResponse,
-  type FindingView,
-} from '@accesslens/shared';
+import { FINDINGS_CSV_HEADER, findingsByAccountsResponse, findingsResponse, findingsSummaryResponse, syncResponse, type FindingView } from '@accesslens/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConsoleWorker } from '../console/worker.ts';
 import { FindingsService } from '../findings/service.ts';
@@ -28,7 +21,14 @@ afterEach(async () => {
 });
 
 // Demo people in seed order: Dan 1, Ben 2, Ava 3, Eli 4, Kai 5, Cara 6, Gil 7, Fay 8, Ivy 9, Hal 10, Jon 11.
-const USER = { dan: salesforceUserId(1), ben: salesforceUserId(2), ava: salesforceUserId(3), eli: salesforceUserId(4), ivy: salesforceUserId(9), jon: salesforceUserId(11) };
+const USER = {
+  dan: salesforceUserId(1),
+  ben: salesforceUserId(2),
+  ava: salesforceUserId(3),
+  eli: salesforceUserId(4),
+  ivy: salesforceUserId(9),
+  jon: salesforceUserId(11),
+};
 
 async function byAccounts(ids: string[], token = cara) {
   const res = await h.post(token, '/api/findings/by-accounts', { connectionId: 'sf-acme', externalUserIds: ids });
@@ -45,12 +45,16 @@ async function list(query = ''): Promise<{ findings: FindingView[]; nextCursor: 
 describe('POST /api/findings/by-accounts', () => {
   it("answers with the findings of the accounts on screen, by the CRM's user ids; unknown ids are left out", async () => {
     const body = await byAccounts([USER.ben, USER.ivy, USER.ava, '005Hs00000NOBODYAAA']);
-    expect(body.accounts.map((a) => [a.externalUserId, a.personName])).toEqual([
-      [USER.ben, 'Ben Ortiz'],
-      [USER.ava, 'Ava Chen'],
-      [USER.ivy, 'Ivy Lund'],
-    ].sort((a, b) => a[0]!.localeCompare(b[0]!)));
-    const summary = body.findings.map((f) => `${f.externalUserId === USER.ben ? 'ben' : f.externalUserId === USER.ivy ? 'ivy' : 'ava'} ${f.kind} ${f.severity}`).sort();
+    expect(body.accounts.map((a) => [a.externalUserId, a.personName])).toEqual(
+      [
+        [USER.ben, 'Ben Ortiz'],
+        [USER.ava, 'Ava Chen'],
+        [USER.ivy, 'Ivy Lund'],
+      ].sort((a, b) => a[0]!.localeCompare(b[0]!)),
+    );
+    const summary = body.findings
+      .map((f) => `${f.externalUserId === USER.ben ? 'ben' : f.externalUserId === USER.ivy ? 'ivy' : 'ava'} ${f.kind} ${f.severity}`)
+      .sort();
     expect(summary).toEqual(['ben beyond-baseline high', 'ben high-risk high', 'ben high-risk high', 'ben unused medium', 'ivy dormant medium']);
     expect(body.findings.every((f) => f.status === 'open' && f.connectionId === 'sf-acme')).toBe(true);
   });
@@ -102,13 +106,18 @@ describe("findings in admins' sync slices", () => {
     const dormant = snapshot.findings[0]!;
     await h.post(cara, `/api/findings/${dormant.id}/accept`, { reason: 'On leave', expiresAt: new Date(h.clock.now().getTime() + 30 * DAY_MS).toISOString() });
     const after = syncResponse.parse(await h.pull(cara, delta.cursor));
-    expect(after.findings).toEqual([expect.objectContaining({ id: dormant.id, status: 'accepted', acceptance: expect.objectContaining({ reason: 'On leave' }) })]);
+    expect(after.findings).toEqual([
+      expect.objectContaining({ id: dormant.id, status: 'accepted', acceptance: expect.objectContaining({ reason: 'On leave' }) }),
+    ]);
 
     // The grant ends: the temporary finding comes once more as remediated, the expired grant as open.
     h.clock.advance(7 * DAY_MS + 60_000);
     await h.pull(ava); // sweeps expired grants
     const ended = syncResponse.parse(await h.pull(cara, after.cursor));
-    const kinds = ended.findings.filter((f) => f.externalUserId === USER.ava).map((f) => `${f.kind} ${f.status}`).sort();
+    const kinds = ended.findings
+      .filter((f) => f.externalUserId === USER.ava)
+      .map((f) => `${f.kind} ${f.status}`)
+      .sort();
     expect(kinds).toEqual(['beyond-baseline remediated', 'expired-grant open']);
 
     // Requesters and approvers never get findings, however much changes.
@@ -145,7 +154,9 @@ describe('GET /api/findings for the console', () => {
       const seen: string[] = [];
       let cursor: string | null = null;
       do {
-        const page: { findings: FindingView[]; nextCursor: string | null } = await list(`?sort=${sort}&limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        const page: { findings: FindingView[]; nextCursor: string | null } = await list(
+          `?sort=${sort}&limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        );
         seen.push(...page.findings.map((f) => f.id));
         cursor = page.nextCursor;
       } while (cursor);

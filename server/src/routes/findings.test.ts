@@ -275,7 +275,10 @@ describe('remediation', () => {
     await h.mutate(ava, [m]);
     await h.mutate(ben, [decisionMutation(m.args.requestId, 'approve')]);
     expect((await h.completeTask(m.args.requestId)).status).toBe(200);
-    expect(find((await list('?status=temporary')).findings, 'beyond-baseline', 'p-ava')).toMatchObject({ status: 'temporary', bundleIds: ['ps-contract-manager'] });
+    expect(find((await list('?status=temporary')).findings, 'beyond-baseline', 'p-ava')).toMatchObject({
+      status: 'temporary',
+      bundleIds: ['ps-contract-manager'],
+    });
     expect(h.findings.stats.clockMoves).toBeGreaterThan(0);
     expect(h.findings.stats.advances).toBe(advances);
     expect(h.findings.stats.builds).toBe(builds);

@@ -57,7 +57,8 @@ const exportRoute = createRoute({
   path: '/export',
   tags: ['findings'],
   summary: 'Every finding matching the filters as CSV (administrators and auditors)',
-  description: 'Header: `id,kind,severity,status,person,department,title,connection,account,external_user_id,keys,bundles,evidence,first_seen_at,last_seen_at,accepted_reason,accepted_until,temporary_until`.',
+  description:
+    'Header: `id,kind,severity,status,person,department,title,connection,account,external_user_id,keys,bundles,evidence,first_seen_at,last_seen_at,accepted_reason,accepted_until,temporary_until`.',
   security: bearer,
   middleware: [requireSession, requireRole(['admin', 'auditor'], 'export findings')] as const,
   request: { query: findingsFilter },
@@ -71,7 +72,7 @@ const byAccountsRoute = createRoute({
   summary: 'Findings of accounts by their CRM user ids (administrators; the flags on CRM user pages)',
   description:
     'Open, accepted and temporary findings of the accounts with these CRM user ids on the connection. The accounts become watched by the caller: ' +
-    'their findings then travel in the caller\'s sync slice (`findings`), kept current (at most 2,000 accounts per administrator, the oldest dropped).',
+    "their findings then travel in the caller's sync slice (`findings`), kept current (at most 2,000 accounts per administrator, the oldest dropped).",
   security: bearer,
   middleware: [requireSession, requireRole(['admin'], 'see findings on CRM user pages')] as const,
   request: { body: jsonBody(findingsByAccountsBody) },
@@ -143,7 +144,10 @@ export const findingsRoutes = apiRoutes()
         else controller.enqueue(encoder.encode(next.value));
       },
     });
-    return new Response(body, { status: 200, headers: { ...csvHeaders(`findings-${now.toISOString().slice(0, 10)}.csv`), 'Cache-Control': 'no-store' } }) as never;
+    return new Response(body, {
+      status: 200,
+      headers: { ...csvHeaders(`findings-${now.toISOString().slice(0, 10)}.csv`), 'Cache-Control': 'no-store' },
+    }) as never;
   })
   .openapi(byAccountsRoute, async (c) => {
     const { db, person, findings } = c.var;
@@ -154,62 +158,54 @@ export const findingsRoutes = apiRoutes()
     await findings.ensureCurrent(now);
     return c.json(await findingsByAccounts(db, person.id, connectionId, externalUserIds, now), 200);
   })
-  .openapi(
-    acceptRoute,
-    async (c) => {
-      const { db, person, findings } = c.var;
-      const now = c.var.now();
-      const { id } = c.req.valid('param');
-      const { reason, expiresAt } = c.req.valid('json');
-      const until = Date.parse(expiresAt);
-      if (until <= now.getTime()) throw new ApiFailure(400, 'invalid_input', 'expiresAt: must be in the future', 'expiresAt');
-      if (until > now.getTime() + MAX_ACCEPT_DAYS * DAY_MS)
-        throw new ApiFailure(400, 'invalid_input', `expiresAt: must be at most ${MAX_ACCEPT_DAYS} days ahead`, 'expiresAt');
-      const expiresIso = new Date(until).toISOString();
-      await findings.ensureCurrent(now);
-      await runWrite(
-        db,
-        now,
-        async (w) => {
-          const row = await w.tx.execute({ sql: 'SELECT id, status, kind, account_id, person_id FROM findings WHERE id = ?', args: [id] });
-          const f = row.rows[0];
-          if (!f) throw notFound('There is no such finding.');
-          if (f.status === 'remediated') throw conflict('This finding is remediated: there is no risk left to accept.');
-          const prior = await w.tx.execute({
-            sql: 'SELECT reason, expires_at FROM finding_acceptances WHERE finding_id = ? AND revoked_at IS NULL',
-            args: [id],
-          });
-          const version = await w.version();
-          await w.tx.execute({
-            sql: `INSERT INTO finding_acceptances (finding_id, reason, accepted_by, accepted_at, expires_at, revoked_at, revoked_by, version)
+  .openapi(acceptRoute, async (c) => {
+    const { db, person, findings } = c.var;
+    const now = c.var.now();
+    const { id } = c.req.valid('param');
+    const { reason, expiresAt } = c.req.valid('json');
+    const until = Date.parse(expiresAt);
+    if (until <= now.getTime()) throw new ApiFailure(400, 'invalid_input', 'expiresAt: must be in the future', 'expiresAt');
+    if (until > now.getTime() + MAX_ACCEPT_DAYS * DAY_MS)
+      throw new ApiFailure(400, 'invalid_input', `expiresAt: must be at most ${MAX_ACCEPT_DAYS} days ahead`, 'expiresAt');
+    const expiresIso = new Date(until).toISOString();
+    await findings.ensureCurrent(now);
+    await runWrite(db, now, async (w) => {
+      const row = await w.tx.execute({ sql: 'SELECT id, status, kind, account_id, person_id FROM findings WHERE id = ?', args: [id] });
+      const f = row.rows[0];
+      if (!f) throw notFound('There is no such finding.');
+      if (f.status === 'remediated') throw conflict('This finding is remediated: there is no risk left to accept.');
+      const prior = await w.tx.execute({
+        sql: 'SELECT reason, expires_at FROM finding_acceptances WHERE finding_id = ? AND revoked_at IS NULL',
+        args: [id],
+      });
+      const version = await w.version();
+      await w.tx.execute({
+        sql: `INSERT INTO finding_acceptances (finding_id, reason, accepted_by, accepted_at, expires_at, revoked_at, revoked_by, version)
                   VALUES (?, ?, ?, ?, ?, NULL, NULL, ?)
                   ON CONFLICT (finding_id) DO UPDATE SET reason = excluded.reason, accepted_by = excluded.accepted_by,
                     accepted_at = excluded.accepted_at, expires_at = excluded.expires_at, revoked_at = NULL, revoked_by = NULL,
                     version = excluded.version`,
-            args: [id, reason, person.id, w.nowIso, expiresIso, version],
-          });
-          await w.audit({
-            actorId: person.id,
-            action: 'finding.accepted',
-            subjectType: 'finding',
-            subjectId: id,
-            data: {
-              reason,
-              expiresAt: expiresIso,
-              kind: String(f.kind),
-              accountId: String(f.account_id),
-              personId: String(f.person_id),
-              replaces: prior.rows[0] ? { reason: String(prior.rows[0].reason), expiresAt: String(prior.rows[0].expires_at) } : null,
-            },
-          });
-          const engine = await findings.catchUpWithin(w);
-          if (!engine.findingsOf(String(f.account_id)).some((x) => x.id === id))
-            throw conflict('This finding is no longer present: its cause was removed.');
+        args: [id, reason, person.id, w.nowIso, expiresIso, version],
+      });
+      await w.audit({
+        actorId: person.id,
+        action: 'finding.accepted',
+        subjectType: 'finding',
+        subjectId: id,
+        data: {
+          reason,
+          expiresAt: expiresIso,
+          kind: String(f.kind),
+          accountId: String(f.account_id),
+          personId: String(f.person_id),
+          replaces: prior.rows[0] ? { reason: String(prior.rows[0].reason), expiresAt: String(prior.rows[0].expires_at) } : null,
         },
-      );
-      return c.json({ finding: (await getFinding(db, id, now)) as FindingView }, 200);
-    },
-  )
+      });
+      const engine = await findings.catchUpWithin(w);
+      if (!engine.findingsOf(String(f.account_id)).some((x) => x.id === id)) throw conflict('This finding is no longer present: its cause was removed.');
+    });
+    return c.json({ finding: (await getFinding(db, id, now)) as FindingView }, 200);
+  })
   .openapi(reopenRoute, async (c) => {
     const { db, person, findings } = c.var;
     const now = c.var.now();

@@ -102,7 +102,7 @@ describe('CORS', () => {
       },
     });
 
-  it('allows the configured extension (by default this repository\'s build) with Authorization and Content-Type', async () => {
+  it("allows the configured extension (by default this repository's build) with Authorization and Content-Type", async () => {
     const origin = `chrome-extension://${DEVELOPMENT_EXTENSION_ID}`;
     const res = await preflight(origin);
     expect(res.status).toBe(204);

@@ -29,7 +29,7 @@ const reclaimRoute = createRoute({
   tags: ['directory'],
   summary: 'Reclaims seats of a licence from these accounts (administrators)',
   description:
-    'Every assignment through which an account holds a permission consuming the licence is taken out: a request\'s grant by its revoke job ' +
+    "Every assignment through which an account holds a permission consuming the licence is taken out: a request's grant by its revoke job " +
     '(or task), other access by an admin task. 409 (field `accountIds.N`) for an account holding no seat of it. Audited `license.reclaimed`.',
   security: bearer,
   middleware: [requireSession, requireRole(['admin'], 'reclaim licence seats')] as const,

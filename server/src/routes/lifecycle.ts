@@ -193,9 +193,7 @@ export const webhookRoutes = apiRoutes()
     await deleteWebhook(c.var.db, c.var.person, c.req.valid('param').id, c.var.now());
     return c.body(null, 204);
   })
-  .openapi(testWebhookRoute, async (c) =>
-    c.json(await testWebhook(c.var.db, c.var.connectors.box, c.var.person, c.req.valid('param').id, c.var.now()), 200),
-  );
+  .openapi(testWebhookRoute, async (c) => c.json(await testWebhook(c.var.db, c.var.connectors.box, c.var.person, c.req.valid('param').id, c.var.now()), 200));
 
 // ---------- the outbox ----------
 

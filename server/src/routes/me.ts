@@ -25,13 +25,10 @@ const reportsRoute = createRoute({
 });
 
 export const me = apiRoutes()
-  .openapi(meRoute, (c) =>
-    c.json({ person: c.var.person, session: { expiresAt: c.var.session.expiresAt.toISOString() } } satisfies MeResponse, 200),
-  )
+  .openapi(meRoute, (c) => c.json({ person: c.var.person, session: { expiresAt: c.var.session.expiresAt.toISOString() } } satisfies MeResponse, 200))
   .openapi(reportsRoute, async (c) => {
-    const rows = await c.var.db.execute(
-      `SELECT ${PERSON_REF_COLUMNS} FROM people p WHERE p.manager_id = ? AND p.status = 'active' ORDER BY p.name, p.id`,
-      [c.var.person.id],
-    );
+    const rows = await c.var.db.execute(`SELECT ${PERSON_REF_COLUMNS} FROM people p WHERE p.manager_id = ? AND p.status = 'active' ORDER BY p.name, p.id`, [
+      c.var.person.id,
+    ]);
     return c.json({ people: rows.rows.map(personRefFromRow) } satisfies ReportsResponse, 200);
   });

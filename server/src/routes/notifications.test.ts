@@ -88,21 +88,35 @@ describe('organisation webhooks', () => {
     const cara = await h.signIn('cara@acme.test');
     await h.post(cara, '/api/admin/webhooks', { platform: 'slack', name: 'Slack', url: `${receiver.url}/slack/hook`, events: ['request.submitted'] });
     const wrong = webhookResponse.parse(
-      await (await h.post(cara, '/api/admin/webhooks', { platform: 'feishu', name: 'Feishu', url: `${receiver.url}/feishu/hook`, secret: 'not-the-secret', events: ['request.submitted'] })).json(),
+      await (
+        await h.post(cara, '/api/admin/webhooks', {
+          platform: 'feishu',
+          name: 'Feishu',
+          url: `${receiver.url}/feishu/hook`,
+          secret: 'not-the-secret',
+          events: ['request.submitted'],
+        })
+      ).json(),
     ).webhook;
     receiver.failNext('slack', 1);
     const ava = await h.signIn('ava@acme.test');
     await h.mutate(ava, [createMutation()]);
     await h.lifecycle.runDue();
     const rows = async () =>
-      (await h!.db.execute("SELECT recipient, state, attempts, last_error, next_attempt_at FROM notification_outbox WHERE channel = 'webhook' ORDER BY recipient")).rows;
+      (
+        await h!.db.execute(
+          "SELECT recipient, state, attempts, last_error, next_attempt_at FROM notification_outbox WHERE channel = 'webhook' ORDER BY recipient",
+        )
+      ).rows;
     const now = h.clock.now().getTime();
     for (const r of await rows()) {
       expect(r.state).toBe('queued');
       expect(Number(r.attempts)).toBe(1);
       expect(r.next_attempt_at).toBe(new Date(now + 30_000).toISOString());
     }
-    expect((await rows()).map((r) => String(r.last_error))).toEqual(expect.arrayContaining([expect.stringContaining('HTTP 500'), expect.stringContaining('19021')]));
+    expect((await rows()).map((r) => String(r.last_error))).toEqual(
+      expect.arrayContaining([expect.stringContaining('HTTP 500'), expect.stringContaining('19021')]),
+    );
     h.clock.advance(31_000);
     await h.lifecycle.runDue();
     const slack = (await rows()).find((r) => String(r.recipient) !== wrong.id)!;

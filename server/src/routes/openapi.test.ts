@@ -72,7 +72,9 @@ describe('GET /api/openapi.json', () => {
   it('AppType still types a client: paths, query, bodies and responses come from the route declarations', async () => {
     const seeded = await harness();
     try {
-      const client = hc<AppType>('http://accesslens.test', { fetch: (input: string | URL | Request, init?: RequestInit) => seeded.app.request(input instanceof Request ? input.url : input, init) });
+      const client = hc<AppType>('http://accesslens.test', {
+        fetch: (input: string | URL | Request, init?: RequestInit) => seeded.app.request(input instanceof Request ? input.url : input, init),
+      });
       const signIn = await client.api.auth['sign-in'].$post({ json: { email: 'cara@acme.test', password: 'cara-demo-2026' } });
       expect(signIn.status).toBe(200);
       if (signIn.status !== 200) return;

@@ -118,7 +118,9 @@ describe('kill switches', () => {
     expect(res.status).toBe(201);
     const ks = (await res.json()) as SyncedKillSwitch;
     const slice = await h.pull(ava);
-    expect(slice.killSwitches).toEqual([{ id: ks.id, crm: 'zoho', pageKind: 'record', fixedIn: '0.2.0', reason: 'Zoho changed its record pages', deleted: false }]);
+    expect(slice.killSwitches).toEqual([
+      { id: ks.id, crm: 'zoho', pageKind: 'record', fixedIn: '0.2.0', reason: 'Zoho changed its record pages', deleted: false },
+    ]);
     expect((await h.del(cara, `/api/admin/kill-switches/${ks.id}`)).status).toBe(204);
     expect((await h.pull(ava, slice.cursor)).killSwitches).toMatchObject([{ id: ks.id, deleted: true }]);
   });

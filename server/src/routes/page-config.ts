@@ -5,16 +5,7 @@
  * audited and pokes everyone.
  */
 import { adapterFor } from '@accesslens/shared/crm';
-import {
-  id,
-  killSwitch,
-  killSwitchInput,
-  pageRule,
-  pageRuleInput,
-  type PageRuleInput,
-  type SyncedKillSwitch,
-  type SyncedPageRule,
-} from '@accesslens/shared';
+import { id, killSwitch, killSwitchInput, pageRule, pageRuleInput, type PageRuleInput, type SyncedKillSwitch, type SyncedPageRule } from '@accesslens/shared';
 import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { randomUUID } from 'node:crypto';

@@ -1,4 +1,11 @@
-import { policyProposalApproved, policyProposalResponse, policyProposalsResponse, policyPutAccepted, policyResponse, type PolicyDocument } from '@accesslens/shared';
+import {
+  policyProposalApproved,
+  policyProposalResponse,
+  policyProposalsResponse,
+  policyPutAccepted,
+  policyResponse,
+  type PolicyDocument,
+} from '@accesslens/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_POLICY } from '../seed/demo.ts';
 import { harness, type Harness } from '../testing.ts';
@@ -80,9 +87,7 @@ describe('four eyes', () => {
     // Once decided it cannot be decided again.
     expect((await approve(danAdmin, proposal.id)).status).toBe(409);
 
-    const audit = await h.db.execute(
-      "SELECT actor_id, action, subject_id FROM audit_events WHERE action LIKE 'policy.%' ORDER BY seq",
-    );
+    const audit = await h.db.execute("SELECT actor_id, action, subject_id FROM audit_events WHERE action LIKE 'policy.%' ORDER BY seq");
     expect(audit.rows.map((r) => [r.actor_id, r.action, r.subject_id])).toEqual([
       ['p-cara', 'policy.proposed', proposal.id],
       ['p-dan', 'policy.changed', '2'],
@@ -96,7 +101,10 @@ describe('four eyes', () => {
     document.thresholds.unusedDays = 60;
     const proposal = await propose(document);
     const kai = await h.signIn('kai@acme.test');
-    const { notices, unread } = (await (await h.get(kai, '/api/notices')).json()) as { notices: { kind: string; data: { proposalId: string } }[]; unread: number };
+    const { notices, unread } = (await (await h.get(kai, '/api/notices')).json()) as {
+      notices: { kind: string; data: { proposalId: string } }[];
+      unread: number;
+    };
     expect(unread).toBe(1);
     expect(notices[0]).toMatchObject({ kind: 'policy.proposed', data: { proposalId: proposal.id, proposedBy: 'p-cara' } });
     const read = await h.post(kai, '/api/notices/read', {});
@@ -124,7 +132,7 @@ describe('four eyes', () => {
     expect((await current()).document.requestRules[0]!.id).toBe('rr-auto-delete');
   });
 
-  it('a wider baseline or an admin function for one\'s own job counts as a gain too; a rule for everyone does not', async () => {
+  it("a wider baseline or an admin function for one's own job counts as a gain too; a rule for everyone does not", async () => {
     await h.makeAdmin('p-dan');
     const base = (await current()).document;
     const wider = structuredClone(base);
@@ -215,7 +223,7 @@ describe('the first policy of an organisation with one administrator', () => {
     expect(JSON.parse(String(audit.rows[0]!.data))).toMatchObject({ fromVersion: 0, toVersion: 1, bootstrap: true });
   });
 
-  it('but not when it would approve that administrator\'s own requests: then it waits for a second one', async () => {
+  it("but not when it would approve that administrator's own requests: then it waits for a second one", async () => {
     const document = autoApproveFor((await current()).document, [{ department: 'IT', title: 'Salesforce Administrator' }]);
     const res = await h.put(cara, '/api/policy', { baseVersion: 0, document, note: 'First policy' });
     expect(res.status).toBe(202);

@@ -124,7 +124,11 @@ describe('PUT /api/policy', () => {
       ['an unknown stage kind', (d) => ((d.requestRules[0]!.stages[0] as { kind: string }).kind = 'committee'), 'document.requestRules.0.stages.0.kind'],
       ['a share above 1', (d) => (d.thresholds.peerOutlierShare = 2), 'document.thresholds.peerOutlierShare'],
       ['an empty SoD side', (d) => (d.sodRules[0]!.left = {}), 'document.sodRules.0.left'],
-      ['an unknown approver group', (d) => ((d.requestRules[1]!.stages[1] as { groupId: string }).groupId = 'grp-nobody'), 'document.requestRules.1.stages.1.groupId'],
+      [
+        'an unknown approver group',
+        (d) => ((d.requestRules[1]!.stages[1] as { groupId: string }).groupId = 'grp-nobody'),
+        'document.requestRules.1.stages.1.groupId',
+      ],
       ['a bundle of no connection', (d) => d.baselines[0]!.bundleIds.push('ps-nowhere'), 'document.baselines.0.bundleIds.1'],
       ['an unknown connection', (d) => (d.sodRules[1]!.connectionId = 'sf-nowhere'), 'document.sodRules.1.connectionId'],
     ];

@@ -97,7 +97,7 @@ const putPolicyRoute = createRoute({
   description:
     'One administrator can no longer change the policy alone: the change becomes a pending proposal (202), applied when another ' +
     'administrator approves it (POST /api/policy/proposals/{id}/approve). Only the very first policy of an organisation with a single ' +
-    'administrator applies at once (200), unless it would approve that administrator\'s own requests automatically. ' +
+    "administrator applies at once (200), unless it would approve that administrator's own requests automatically. " +
     '409 (field baseVersion) when baseVersion is not the current version.',
   security: bearer,
   middleware: [requireSession, requireRole(['admin'], 'change the policy')] as const,
@@ -174,7 +174,7 @@ const withdrawRoute = createRoute({
   method: 'post',
   path: '/proposals/{id}/withdraw',
   tags: ['policy'],
-  summary: 'Withdraw one\'s own pending proposal',
+  summary: "Withdraw one's own pending proposal",
   security: bearer,
   middleware: [requireSession, requireRole(['admin'], 'withdraw policy changes')] as const,
   request: { params: proposalParam },
@@ -209,12 +209,7 @@ export const policyRoutes = apiRoutes()
     const { db, person, findings, notifier } = c.var;
     const { id: proposalId } = c.req.valid('param');
     const { note } = c.req.valid('json');
-    const applied = await runWrite(
-      db,
-      c.var.now(),
-      (w) => approveProposal(w, person.id, proposalId, note, findings, (d) => checkReferences(db, d)),
-      notifier,
-    );
+    const applied = await runWrite(db, c.var.now(), (w) => approveProposal(w, person.id, proposalId, note, findings, (d) => checkReferences(db, d)), notifier);
     return c.json({ proposal: (await getProposal(db, proposalId))!, policy: respond(applied) }, 200);
   })
   .openapi(rejectRoute, async (c) => {

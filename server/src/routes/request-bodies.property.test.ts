@@ -50,7 +50,20 @@ const RUNS = Number(process.env.ACCESSLENS_PROPERTY_RUNS ?? 40);
 const nastyString = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.string({ unit: 'binary', maxLength: 20 }),
-  fc.constantFrom('', ' ', 'a\u0000b', '\u202Eevil', '\uD800', "'; DROP TABLE people; --", '../../etc/passwd', '%00', 'null', '__proto__', 'constructor', 'x'.repeat(5000)),
+  fc.constantFrom(
+    '',
+    ' ',
+    'a\u0000b',
+    '\u202Eevil',
+    '\uD800',
+    "'; DROP TABLE people; --",
+    '../../etc/passwd',
+    '%00',
+    'null',
+    '__proto__',
+    'constructor',
+    'x'.repeat(5000),
+  ),
 );
 
 /** Any JSON value, with the awkward numbers and strings weighted in. */
@@ -150,13 +163,13 @@ function ofType(type: string, s: Schema, components: Record<string, Schema>, dep
       const record = fc.record(props, { requiredKeys: (s.required ?? []).filter((k) => k in props) });
       // Sometimes a required field goes missing, sometimes an unknown one comes along.
       const rarely = <T>(a: fc.Arbitrary<T>) => fc.oneof({ arbitrary: fc.constant(null), weight: 9 }, { arbitrary: a, weight: 1 });
-      return fc.tuple(record, rarely(fc.dictionary(nastyString, wild, { maxKeys: 2 })), rarely(fc.constantFrom(...Object.keys(props), '__proto__'))).map(
-        ([r, extra, drop]) => {
+      return fc
+        .tuple(record, rarely(fc.dictionary(nastyString, wild, { maxKeys: 2 })), rarely(fc.constantFrom(...Object.keys(props), '__proto__')))
+        .map(([r, extra, drop]) => {
           const out: Record<string, unknown> = { ...(extra ?? {}), ...r };
           if (drop !== null) delete out[drop];
           return out;
-        },
-      );
+        });
     }
     default:
       return wild;
@@ -167,7 +180,9 @@ function ofType(type: string, s: Schema, components: Record<string, Schema>, dep
 const csvBody = fc
   .tuple(
     fc.constantFrom('email,name,department,title,manager_email,hire_date,status,trainings\n', 'email,name\n', '', '\uFEFFemail,name,manager_email\n'),
-    fc.array(fc.array(fc.oneof(nastyString, fc.emailAddress(), fc.constantFrom('"', '""', 'ava@acme.test', 'active', '2026-13-45')), { maxLength: 9 }), { maxLength: 6 }),
+    fc.array(fc.array(fc.oneof(nastyString, fc.emailAddress(), fc.constantFrom('"', '""', 'ava@acme.test', 'active', '2026-13-45')), { maxLength: 9 }), {
+      maxLength: 6,
+    }),
   )
   .map(([header, rows]) => header + rows.map((r) => r.join(',')).join('\n'));
 
@@ -227,7 +242,10 @@ function pathFor(template: string): fc.Arbitrary<string> {
   const prefix = template.slice(0, template.indexOf('{id}') + 4);
   const pick = (name: string) => {
     const known = (name === '{personId}' ? params['{personId}'] : params[prefix]) ?? [];
-    return fc.oneof({ arbitrary: fc.constantFrom(...known, 'no-such-id'), weight: 5 }, { arbitrary: nastyString.filter((v) => !/[\uD800-\uDFFF]/.test(v)).map(encodeURIComponent), weight: 1 });
+    return fc.oneof(
+      { arbitrary: fc.constantFrom(...known, 'no-such-id'), weight: 5 },
+      { arbitrary: nastyString.filter((v) => !/[\uD800-\uDFFF]/.test(v)).map(encodeURIComponent), weight: 1 },
+    );
   };
   return fc.tuple(...names.map(pick)).map((values) => names.reduce((p, name, i) => p.replace(name, values[i] || 'x'), template));
 }
@@ -252,7 +270,9 @@ async function problemWith(res: Response, path: string): Promise<string | null> 
   }
   if (path.startsWith('/scim/')) {
     const detail = String(body.detail ?? body.error?.field ?? '');
-    return /^\S+: /.test(detail) || (typeof body.error?.field === 'string' && body.error.field !== '') ? null : `SCIM 400 whose detail names no attribute: ${text.slice(0, 200)}`;
+    return /^\S+: /.test(detail) || (typeof body.error?.field === 'string' && body.error.field !== '')
+      ? null
+      : `SCIM 400 whose detail names no attribute: ${text.slice(0, 200)}`;
   }
   return typeof body.error?.field === 'string' && body.error.field !== '' ? null : `400 without error.field: ${text.slice(0, 200)}`;
 }
@@ -284,20 +304,22 @@ describe('every route with a body: no 5xx, and every 400 names a field', () => {
               { arbitrary: raw.map((text) => ({ text, type: mediaType })), weight: 1 },
             );
         const query = isCsv ? fc.constantFrom('?dryRun=true', '') : fc.constant('');
-        await fc.assert(
-          fc.asyncProperty(pathFor(template), query, body, async (path, q, b) => {
-            const token = callerFor(template);
-            const headers: Record<string, string> = { 'Content-Type': b.type };
-            if (token) headers.Authorization = `Bearer ${token}`;
-            const res = await h.app.request(path + q, { method: method.toUpperCase(), headers, body: b.text });
-            calls++;
-            if (res.status !== 400) reachedHandler.add(`${method.toUpperCase()} ${template}`);
-            const problem = await problemWith(res, template);
-            if (problem) failures.push(`${method.toUpperCase()} ${path}${q} ${b.text.slice(0, 300)} → ${problem}`);
-            return problem === null;
-          }),
-          { numRuns: RUNS, seed: Number(process.env.ACCESSLENS_PROPERTY_SEED ?? Date.now() % 2 ** 31), endOnFailure: true },
-        ).catch((e: Error) => failures.push(`${method.toUpperCase()} ${template}: ${e.message.split('\n').slice(0, 6).join(' | ')}`));
+        await fc
+          .assert(
+            fc.asyncProperty(pathFor(template), query, body, async (path, q, b) => {
+              const token = callerFor(template);
+              const headers: Record<string, string> = { 'Content-Type': b.type };
+              if (token) headers.Authorization = `Bearer ${token}`;
+              const res = await h.app.request(path + q, { method: method.toUpperCase(), headers, body: b.text });
+              calls++;
+              if (res.status !== 400) reachedHandler.add(`${method.toUpperCase()} ${template}`);
+              const problem = await problemWith(res, template);
+              if (problem) failures.push(`${method.toUpperCase()} ${path}${q} ${b.text.slice(0, 300)} → ${problem}`);
+              return problem === null;
+            }),
+            { numRuns: RUNS, seed: Number(process.env.ACCESSLENS_PROPERTY_SEED ?? Date.now() % 2 ** 31), endOnFailure: true },
+          )
+          .catch((e: Error) => failures.push(`${method.toUpperCase()} ${template}: ${e.message.split('\n').slice(0, 6).join(' | ')}`));
       }
     }
     expect(failures).toEqual([]);

@@ -54,14 +54,22 @@ export const requestRoutes = apiRoutes().openapi(previewRoute, async (c) => {
   const { connectionName, accountId } = context;
   if (connectionName === null) throw withField(refuse.notFound('connection_not_found', { connectionId: body.connectionId }), 'connectionId');
   if (accountId === null)
-    throw withField(forbidden(filedBy ? `${subject.name} has no active account on ${connectionName}.` : `You have no active account on ${connectionName}.`), 'connectionId');
+    throw withField(
+      forbidden(filedBy ? `${subject.name} has no active account on ${connectionName}.` : `You have no active account on ${connectionName}.`),
+      'connectionId',
+    );
   const extra: PolicyProblem[] = [];
   let bundleView: RequestPreviewResponse['bundle'] = null;
   if (body.bundleId) {
     const b = await readBundle(db, body.connectionId, body.bundleId);
     if (!b || b.removed) throw withField(notFound(`There is no bundle "${body.bundleId}" in ${connectionName}.`), 'bundleId');
     if (b.kind === 'profile')
-      throw new ApiFailure(400, 'invalid_input', `bundleId: ${b.name} is a profile, which replaces the user's whole profile: request the permissions it adds instead`, 'bundleId');
+      throw new ApiFailure(
+        400,
+        'invalid_input',
+        `bundleId: ${b.name} is a profile, which replaces the user's whole profile: request the permissions it adds instead`,
+        'bundleId',
+      );
     const held = await heldKeys(db, body.connectionId, accountId, b.keys, now);
     bundleView = { id: b.id, name: b.name, kind: b.kind, adds: b.keys.filter((k) => !held.has(k)), alreadyHeld: b.keys.filter((k) => held.has(k)) };
     if (bundleView.adds.length === 0) extra.push(policyProblem('bundle-adds-nothing', { bundle: b.name }));
@@ -72,7 +80,10 @@ export const requestRoutes = apiRoutes().openapi(previewRoute, async (c) => {
   const engine = await findings.ensureCurrent(now);
   const e =
     keys.length > 0
-      ? evaluateRequest(engine, subject.id, accountId, keys, body.durationDays, now, { excludeApprovers: filedBy ? [filedBy] : [], allowHeld: extending !== null })
+      ? evaluateRequest(engine, subject.id, accountId, keys, body.durationDays, now, {
+          excludeApprovers: filedBy ? [filedBy] : [],
+          allowHeld: extending !== null,
+        })
       : null;
   const problems: PolicyProblem[] = [...extra, ...(e?.problems ?? [])];
   // The organisation's catalog is what can be requested (the engine also knows built-in entries).
@@ -111,7 +122,9 @@ export const requestRoutes = apiRoutes().openapi(previewRoute, async (c) => {
     })),
     sodConflicts: (e?.sodConflicts ?? []).map((s) => ({ ruleId: s.ruleId, name: s.name, severity: s.severity })),
     licenses: (e?.licenses ?? []).map((l) => ({ licenseId: l.licenseId, name: l.name, seats: l.seats, used: l.used, left: l.left, needsSeat: l.needsSeat })),
-    duration: e ? { requested: e.duration.requested, granted: e.duration.granted, cappedBy: e.duration.cappedBy } : { requested: body.durationDays ?? 0, granted: 0, cappedBy: [] },
+    duration: e
+      ? { requested: e.duration.requested, granted: e.duration.granted, cappedBy: e.duration.cappedBy }
+      : { requested: body.durationDays ?? 0, granted: 0, cappedBy: [] },
     durationChoices: requestable && e ? durationChoicesWithin(e.duration.max) : [],
     justificationRequired: e?.justificationRequired ?? false,
     evidenceRequired: e?.evidenceRequired ?? false,

@@ -86,7 +86,12 @@ describe('/api/reviews', () => {
         })
       ).json(),
     ).items;
-    expect(decided.find((i) => i.id === jon.id)).toMatchObject({ decision: 'revoke', outcome: 'revoked', comment: 'Left in March', decidedBy: { id: 'p-ben' } });
+    expect(decided.find((i) => i.id === jon.id)).toMatchObject({
+      decision: 'revoke',
+      outcome: 'revoked',
+      comment: 'Left in March',
+      decidedBy: { id: 'p-ben' },
+    });
     const revocation = decided.find((i) => i.id === jon.id)!.revocation!;
     expect(revocation.taskIds.length + revocation.requestIds.length).toBeGreaterThan(0);
     expect(decided.filter((i) => i.id !== jon.id).every((i) => i.outcome === 'kept')).toBe(true);
@@ -127,7 +132,10 @@ describe('/api/reviews', () => {
     expect(report.byReviewer.find((r) => r.reviewer.id === 'p-ben')).toMatchObject({ decided: 1, kept: 1 });
     const csv = await h.get(cara, `/api/reviews/campaigns/${campaign.id}/report.csv`);
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
-    const lines = (await csv.text()).replace(/^\uFEFF/, '').trimEnd().split('\r\n');
+    const lines = (await csv.text())
+      .replace(/^\uFEFF/, '')
+      .trimEnd()
+      .split('\r\n');
     expect(lines[0]).toBe(REVIEW_CSV_HEADER.join(','));
     expect(lines).toHaveLength(1 + closed.counts.total);
     expect(lines.filter((l) => l.includes(',auto-revoked,'))).toHaveLength(closed.counts.total - 1);
@@ -168,7 +176,9 @@ describe('/api/admin/license-seats', () => {
     const jon = platform.reclaimable.find((r) => r.person.id === 'p-jon')!;
     expect(jon).toMatchObject({ state: 'departed', reclaim: null });
 
-    const reclaimed = reclaimResponse.parse(await (await h.post(cara, `/api/admin/license-seats/${platform.id}/reclaim`, { accountIds: [jon.account.id] })).json());
+    const reclaimed = reclaimResponse.parse(
+      await (await h.post(cara, `/api/admin/license-seats/${platform.id}/reclaim`, { accountIds: [jon.account.id] })).json(),
+    );
     expect(reclaimed.reclaimed[0]!.accountId).toBe(jon.account.id);
     expect(reclaimed.reclaimed[0]!.taskIds.length + reclaimed.reclaimed[0]!.requestIds.length).toBeGreaterThan(0);
     const again = licenseSeatsResponse.parse(await (await h.get(cara, '/api/admin/license-seats?connectionId=sf-acme')).json()).licenses;
@@ -201,7 +211,7 @@ describe('/api/admin/license-seats', () => {
     expect((await h.get(ava, '/api/admin/license-seats')).status).toBe(403);
   });
 
-  it("reclaiming a seat a reviewer already revoked points at the task under way, once (the bug: no reclaim was shown)", async () => {
+  it('reclaiming a seat a reviewer already revoked points at the task under way, once (the bug: no reclaim was shown)', async () => {
     await salesCampaign();
     const ben = await h.signIn('ben@acme.test');
     const jonItems = (await mine(ben)).filter((i) => i.person.id === 'p-jon');
@@ -212,8 +222,13 @@ describe('/api/admin/license-seats', () => {
     expect(reviewTasks.length).toBeGreaterThan(0);
     const tasksBefore = Number((await h.db.execute("SELECT COUNT(*) AS n FROM admin_tasks WHERE kind = 'revoke'")).rows[0]!.n);
 
-    const jon = licenseSeatsResponse.parse(await (await h.get(cara, '/api/admin/license-seats')).json()).licenses.find((l) => l.id === 'lic-sf-platform')!.reclaimable.find((r) => r.person.id === 'p-jon')!;
-    const reclaimed = reclaimResponse.parse(await (await h.post(cara, '/api/admin/license-seats/lic-sf-platform/reclaim', { accountIds: [jon.account.id] })).json());
+    const jon = licenseSeatsResponse
+      .parse(await (await h.get(cara, '/api/admin/license-seats')).json())
+      .licenses.find((l) => l.id === 'lic-sf-platform')!
+      .reclaimable.find((r) => r.person.id === 'p-jon')!;
+    const reclaimed = reclaimResponse.parse(
+      await (await h.post(cara, '/api/admin/license-seats/lic-sf-platform/reclaim', { accountIds: [jon.account.id] })).json(),
+    );
     expect(reclaimed.reclaimed[0]!.taskIds.length).toBeGreaterThan(0);
     expect(reclaimed.reclaimed[0]!.taskIds.every((t) => reviewTasks.includes(t))).toBe(true);
     expect(Number((await h.db.execute("SELECT COUNT(*) AS n FROM admin_tasks WHERE kind = 'revoke'")).rows[0]!.n)).toBe(tasksBefore);

@@ -22,7 +22,18 @@ import { requireRole } from '../auth/require-role.ts';
 import { requireSession } from '../auth/require-session.ts';
 import { streamed } from '../console/audit-query.ts';
 import { CSV_BOM, csvHeaders } from '../console/csv.ts';
-import { campaignCsv, campaignItems, campaignReport, cancelCampaign, createCampaign, decide, getCampaign, itemsByIds, listCampaigns, myItems } from '../console/reviews.ts';
+import {
+  campaignCsv,
+  campaignItems,
+  campaignReport,
+  cancelCampaign,
+  createCampaign,
+  decide,
+  getCampaign,
+  itemsByIds,
+  listCampaigns,
+  myItems,
+} from '../console/reviews.ts';
 import { notFound } from '../errors.ts';
 import { apiRoutes, bearer, errors, json, jsonBody } from '../openapi.ts';
 import { runWrite } from '../write.ts';
@@ -47,7 +58,7 @@ const decideRoute = createRoute({
   summary: 'Keep or revoke review items, in bulk (their reviewers; a revoke needs a comment and starts at once)',
   description:
     'All or nothing: 403 for an item the caller does not review (or their own access), 409 for one already decided or whose campaign ' +
-    'ended, each naming `decisions.N.itemId`. A revoke becomes the request\'s revoke job, or an admin task for access no request granted.',
+    "ended, each naming `decisions.N.itemId`. A revoke becomes the request's revoke job, or an admin task for access no request granted.",
   security: bearer,
   middleware: [requireSession] as const,
   request: { body: jsonBody(reviewDecisionsBody) },

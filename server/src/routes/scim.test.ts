@@ -220,7 +220,10 @@ describe('Users as Entra ID sends them', () => {
     ]) {
       const res = await scim('GET', q(filter));
       expect(res.status, filter).toBe(200);
-      expect(res.body.Resources.map((r: Json) => r.id), filter).toEqual([id]);
+      expect(
+        res.body.Resources.map((r: Json) => r.id),
+        filter,
+      ).toEqual([id]);
     }
     expect((await scim('GET', q('userName eq "non-existent user"'))).body).toMatchObject({ totalResults: 0, Resources: [] });
     // The email alone is no userName when the userName is another name.
@@ -391,10 +394,20 @@ describe('Groups (approver groups)', () => {
 
     const add = await scim('PATCH', `/Groups/${id}`, {
       schemas: [PATCH_OP],
-      Operations: [{ op: 'Add', path: 'members', value: [{ $ref: null, value: 'p-gil' }, { $ref: null, value: 'p-fay' }] }],
+      Operations: [
+        {
+          op: 'Add',
+          path: 'members',
+          value: [
+            { $ref: null, value: 'p-gil' },
+            { $ref: null, value: 'p-fay' },
+          ],
+        },
+      ],
     });
     expect(add.status).toBe(204);
-    const admin = async () => ((await (await h.get(cara, `/api/admin/approver-groups/${id}`)).json()) as { group: { memberIds: string[]; name: string } }).group;
+    const admin = async () =>
+      ((await (await h.get(cara, `/api/admin/approver-groups/${id}`)).json()) as { group: { memberIds: string[]; name: string } }).group;
     expect((await admin()).memberIds).toEqual(['p-gil', 'p-fay']);
     // Without the flag: Remove with the members in the value. With it: a filtered path.
     await scim('PATCH', `/Groups/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'Remove', path: 'members', value: [{ value: 'p-gil' }] }] });
@@ -408,7 +421,7 @@ describe('Groups (approver groups)', () => {
 
     expect((await scim('DELETE', `/Groups/${id}`)).status).toBe(204);
     expect((await scim('GET', `/Groups/${id}`)).status).toBe(404);
-    const audit = await h.db.execute("SELECT action, data FROM audit_events WHERE subject_id = ? ORDER BY seq", [id]);
+    const audit = await h.db.execute('SELECT action, data FROM audit_events WHERE subject_id = ? ORDER BY seq', [id]);
     expect(audit.rows.map((r) => r.action)).toEqual(['group.created', 'group.updated', 'group.updated', 'group.updated', 'group.updated', 'group.deleted']);
     expect(JSON.parse(String(audit.rows[0]!.data))).toMatchObject({ via: 'scim', provider: 'okta' });
   });
@@ -423,7 +436,16 @@ describe('Groups (approver groups)', () => {
     expect(rename.status).toBe(204);
     await scim('PATCH', `/Groups/${id}`, {
       schemas: [PATCH_OP],
-      Operations: [{ op: 'replace', path: 'members', value: [{ value: 'p-ava', display: 'ava@acme.test' }, { value: 'p-eli', display: 'eli@acme.test' }] }],
+      Operations: [
+        {
+          op: 'replace',
+          path: 'members',
+          value: [
+            { value: 'p-ava', display: 'ava@acme.test' },
+            { value: 'p-eli', display: 'eli@acme.test' },
+          ],
+        },
+      ],
     });
     await scim('PATCH', `/Groups/${id}`, {
       schemas: [PATCH_OP],

@@ -111,7 +111,10 @@ const userResource = scimResource.extend({
 const groupResource = scimResource.extend({
   displayName: z.string().min(1, 'is required'),
   externalId: z.string().optional(),
-  members: z.array(z.looseObject({ value: z.string(), display: z.string().optional() })).nullable().optional(),
+  members: z
+    .array(z.looseObject({ value: z.string(), display: z.string().optional() }))
+    .nullable()
+    .optional(),
 });
 const idParam = z.object({ id: z.string().min(1).max(200) });
 
@@ -123,7 +126,6 @@ const scimErrors = (...statuses: (400 | 401 | 404 | 409)[]) =>
     ReturnType<typeof scimOut<typeof scimErrorBody>>
   >;
 const security = [{ scimBearer: [] }];
-
 
 // ---------- queries ----------
 
@@ -170,8 +172,7 @@ async function saveUser(w: WriteContext, c: Context<Env>, before: ScimPerson | n
   const summary = await writePeople(w, [{ before, after }], source(c));
   const scimName = input.scimName === null ? null : JSON.stringify(input.scimName);
   const storedName = before?.scimName ? JSON.stringify(before.scimName) : null;
-  if (scimName !== storedName || !before)
-    await w.tx.execute({ sql: 'UPDATE people SET scim_name = ? WHERE id = ?', args: [scimName, id] });
+  if (scimName !== storedName || !before) await w.tx.execute({ sql: 'UPDATE people SET scim_name = ? WHERE id = ?', args: [scimName, id] });
   if (summary.changedIds.length > 0) c.var.findings.track(w);
   return id;
 }
@@ -555,7 +556,10 @@ async function saveGroup(
 ): Promise<void> {
   if (input.displayName.toLowerCase() !== before.name.toLowerCase()) await checkGroupNameFree(w.tx, input.displayName, before.id);
   // Members being added must be Users; ones leaving may have departed meanwhile.
-  await checkScimMembers(w.tx, input.memberIds.filter((m) => !before.memberIds.includes(m)));
+  await checkScimMembers(
+    w.tx,
+    input.memberIds.filter((m) => !before.memberIds.includes(m)),
+  );
   const changed = await writeGroup(
     w,
     before,
@@ -575,8 +579,7 @@ scim.onError((err, c) => {
     const status = ([400, 401, 404, 409].includes(err.status) ? err.status : 400) as 400;
     return scimJson(c, new ScimError(status, err.message, status === 400 ? 'invalidValue' : undefined).body, status);
   }
-  if (err instanceof HTTPException && err.status === 400)
-    return scimJson(c, new ScimError(400, '(body): is not valid JSON.', 'invalidSyntax').body, 400);
+  if (err instanceof HTTPException && err.status === 400) return scimJson(c, new ScimError(400, '(body): is not valid JSON.', 'invalidSyntax').body, 400);
   console.error(`[accesslens] SCIM ${c.req.method} ${new URL(c.req.url).pathname} failed:`, err);
   return scimJson(c, new ScimError(500, 'Something went wrong on the server.').body, 500);
 });

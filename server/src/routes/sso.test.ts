@@ -42,9 +42,7 @@ async function setup(overrides: Partial<OidcSettings> = {}, provider = idp): Pro
 }
 
 const post = (app: App, path: string, body: unknown, env?: unknown) =>
-  Promise.resolve(
-    app.request(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }, env as never),
-  );
+  Promise.resolve(app.request(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }, env as never));
 
 async function start(app: App, redirectUri = TEST_REDIRECT_URI, env?: unknown) {
   const res = await post(app, '/api/auth/sso/start', { redirectUri }, env);
@@ -115,7 +113,10 @@ describe('single sign-on: the happy path', () => {
 
     const events = await audit(db);
     const signedIn = events.find((e) => e.action === 'auth.signed_in')!;
-    expect(signedIn).toMatchObject({ actorId: 'p-ava', data: { method: 'oidc', issuer: idp.issuer, subject: 'ava-sub', email: 'ava@acme.test', linkedBy: 'email' } });
+    expect(signedIn).toMatchObject({
+      actorId: 'p-ava',
+      data: { method: 'oidc', issuer: idp.issuer, subject: 'ava-sub', email: 'ava@acme.test', linkedBy: 'email' },
+    });
     expect(events.find((e) => e.action === 'auth.sso_linked')).toMatchObject({ actorId: 'p-ava', data: { subject: 'ava-sub' } });
     expect((await verifyAuditChain(db)).ok).toBe(true);
     expect((await db.execute('SELECT COUNT(*) AS n FROM oidc_flows')).rows[0]!.n).toBe(0);

@@ -118,9 +118,7 @@ export function ssoRoutes(oidc: OidcClient | null) {
       const flow = await claimFlow(db, state);
       if (!flow) return refuse(new SsoRefusal(401, 'sso_flow_unknown', startAgain, 'state_unknown_or_used'));
       if (flow.expiresAt.getTime() <= now.getTime())
-        return refuse(
-          new SsoRefusal(401, 'sso_flow_expired', `The sign-in with ${oidc.name} took too long. Start it again.`, 'flow_expired'),
-        );
+        return refuse(new SsoRefusal(401, 'sso_flow_expired', `The sign-in with ${oidc.name} took too long. Start it again.`, 'flow_expired'));
       if (flow.issuer !== oidc.issuer) return refuse(new SsoRefusal(401, 'sso_flow_unknown', startAgain, 'issuer_changed'));
       if (stripQuery(callback) !== stripQuery(new URL(flow.redirectUri)))
         return refuse(new SsoRefusal(401, 'sso_flow_unknown', startAgain, 'redirect_uri_mismatch'));
@@ -199,9 +197,7 @@ function emailProblem(oidc: OidcClient, identity: VerifiedIdentity): SsoRefusal 
   return null;
 }
 
-type FoundPerson =
-  | { ok: true; person: Person; linkedBy: 'subject' | 'email' }
-  | { ok: false; refusal: SsoRefusal; personId: string | null };
+type FoundPerson = { ok: true; person: Person; linkedBy: 'subject' | 'email' } | { ok: false; refusal: SsoRefusal; personId: string | null };
 
 /** The person this provider account is linked to (by `sub`), or else the person with its email. */
 async function findPerson(db: Db, identity: VerifiedIdentity, email: string): Promise<FoundPerson> {

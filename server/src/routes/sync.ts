@@ -34,7 +34,7 @@ const eventsRoute = createRoute({
   path: '/events',
   tags: ['sync'],
   summary: 'Server-sent pokes: pull now',
-  description: '`event: poke` whenever the caller\'s slice may have changed; a `: keep-alive` comment every 20 s.',
+  description: "`event: poke` whenever the caller's slice may have changed; a `: keep-alive` comment every 20 s.",
   security: bearer,
   middleware: [requireSession] as const,
   responses: {
@@ -60,8 +60,7 @@ export const sync = apiRoutes()
     else if (from && from.instanceId === position.instanceId && from.version === position.version && !db.isFile) position = await readPosition(db);
     if (from && from.instanceId === position.instanceId) {
       // The hot path: nothing anywhere changed since the cursor; the session read already told us.
-      if (from.version === position.version)
-        return c.json(unchangedPull(formatCursor(position)), 200);
+      if (from.version === position.version) return c.json(unchangedPull(formatCursor(position)), 200);
       if (from.version < position.version) {
         const person = c.get('person');
         const delta = await readSlice(db, person.id, from.version, person.roles.includes('admin'));
@@ -84,16 +83,20 @@ export const sync = apiRoutes()
         wake = null;
         w?.();
       };
-      const unsubscribe = notifier.subscribe(person.id, {
-        poke: () => {
-          pending = true;
-          rouse();
+      const unsubscribe = notifier.subscribe(
+        person.id,
+        {
+          poke: () => {
+            pending = true;
+            rouse();
+          },
+          close: () => {
+            closed = true;
+            rouse();
+          },
         },
-        close: () => {
-          closed = true;
-          rouse();
-        },
-      }, session.id);
+        session.id,
+      );
       const stop = () => {
         closed = true;
         rouse();

@@ -3,15 +3,7 @@
  * reported as not working. A task is done when an administrator marks it (recorded with who and when);
  * where AccessLens can read the CRM it checks first.
  */
-import {
-  adminTaskDoneBody,
-  adminTaskListResponse,
-  adminTasksQuery,
-  adminTaskView,
-  id,
-  type AdminTaskView,
-  type PageContext,
-} from '@accesslens/shared';
+import { adminTaskDoneBody, adminTaskListResponse, adminTasksQuery, adminTaskView, id, type AdminTaskView, type PageContext } from '@accesslens/shared';
 import { createRoute } from '@hono/zod-openapi';
 import type { Row } from '@libsql/client';
 import { z } from 'zod';

@@ -57,7 +57,9 @@ describe('text fields refuse control characters and bidirectional overrides', ()
     const m = createMutation();
     await h.mutate(ava, [m]);
     const res = await h.post(ben, '/api/mutations', {
-      mutations: [{ id: crypto.randomUUID(), name: 'decision.record', args: { requestId: m.args.requestId, outcome: 'deny', reason: 'no\u0000pe', durationDays: null } }],
+      mutations: [
+        { id: crypto.randomUUID(), name: 'decision.record', args: { requestId: m.args.requestId, outcome: 'deny', reason: 'no\u0000pe', durationDays: null } },
+      ],
     });
     expect(await errorOf(res)).toMatchObject({ status: 400, field: 'mutations.0.args.reason' });
   });

@@ -189,9 +189,7 @@ export interface Sql {
  * How one attribute filters: an SQL expression and whether it compares case-insensitively
  * (caseExact false), or a custom compiler (e.g. an indexed lookup, a membership test).
  */
-export type AttributeSql =
-  | { expr: string; caseExact: boolean; kind?: 'string' | 'boolean' }
-  | { compile: (op: CompareOp | 'pr', value: Literal) => Sql };
+export type AttributeSql = { expr: string; caseExact: boolean; kind?: 'string' | 'boolean' } | { compile: (op: CompareOp | 'pr', value: Literal) => Sql };
 
 /** Key: `attr` or `attr.sub`, lower-cased, without schema. */
 export type AttributeMap = Record<string, AttributeSql>;

@@ -83,7 +83,7 @@ export const GROUP_FILTER: AttributeMap = {
   externalid: { expr: 'g.external_id', caseExact: true },
   'members.value': {
     compile: (op, value) => {
-      if (op === 'pr') return { sql: "json_array_length(g.member_ids) > 0", args: [] };
+      if (op === 'pr') return { sql: 'json_array_length(g.member_ids) > 0', args: [] };
       if (op !== 'eq' || typeof value !== 'string') throw new ScimError(400, 'filter: members compares with eq and a User id', 'invalidFilter');
       return { sql: 'EXISTS (SELECT 1 FROM json_each(g.member_ids) j WHERE j.value = ?)', args: [value] };
     },

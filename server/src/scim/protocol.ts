@@ -91,7 +91,13 @@ export function paging(q: { startIndex?: number | undefined; count?: number | un
  */
 export function projectAttributes(resource: Record<string, unknown>, q: { attributes?: string | undefined; excludedAttributes?: string | undefined }) {
   const names = (s: string | undefined) =>
-    s === undefined ? null : s.split(',').map((a) => a.trim()).filter(Boolean).map((a) => a.toLowerCase());
+    s === undefined
+      ? null
+      : s
+          .split(',')
+          .map((a) => a.trim())
+          .filter(Boolean)
+          .map((a) => a.toLowerCase());
   const only = names(q.attributes);
   const excluded = names(q.excludedAttributes) ?? [];
   const always = new Set(['id', 'schemas', 'meta']);
@@ -163,7 +169,15 @@ export function resourceTypes(base: string) {
 const attr = (
   name: string,
   type: 'string' | 'boolean' | 'complex' | 'reference' | 'dateTime',
-  options: { required?: boolean; caseExact?: boolean; multiValued?: boolean; uniqueness?: 'none' | 'server'; mutability?: string; description: string; subAttributes?: unknown[] },
+  options: {
+    required?: boolean;
+    caseExact?: boolean;
+    multiValued?: boolean;
+    uniqueness?: 'none' | 'server';
+    mutability?: string;
+    description: string;
+    subAttributes?: unknown[];
+  },
 ) => ({
   name,
   type,
@@ -186,9 +200,13 @@ export function schemas(base: string) {
       name: 'User',
       description: 'A person in the AccessLens directory',
       attributes: [
-        attr('userName', 'string', { required: true, uniqueness: 'server', description: 'Unique; the email address unless the provider uses another sign-in name.' }),
+        attr('userName', 'string', {
+          required: true,
+          uniqueness: 'server',
+          description: 'Unique; the email address unless the provider uses another sign-in name.',
+        }),
         attr('name', 'complex', {
-          description: 'The person\'s name; AccessLens shows `formatted` (or displayName).',
+          description: "The person's name; AccessLens shows `formatted` (or displayName).",
           subAttributes: [
             attr('formatted', 'string', { description: 'The full name.' }),
             attr('givenName', 'string', { description: 'Given name.' }),
@@ -201,14 +219,14 @@ export function schemas(base: string) {
         attr('emails', 'complex', {
           multiValued: true,
           uniqueness: 'server',
-          description: 'The primary (or work) email is the person\'s AccessLens email.',
+          description: "The primary (or work) email is the person's AccessLens email.",
           subAttributes: [
             attr('value', 'string', { description: 'Email address.' }),
             attr('type', 'string', { description: 'work' }),
             attr('primary', 'boolean', { description: 'The primary address.' }),
           ],
         }),
-        attr('externalId', 'string', { caseExact: true, description: 'The provider\'s id for the person.' }),
+        attr('externalId', 'string', { caseExact: true, description: "The provider's id for the person." }),
       ],
       meta: { resourceType: 'Schema', location: `${base}/Schemas/${USER_SCHEMA}` },
     },
@@ -220,9 +238,9 @@ export function schemas(base: string) {
       attributes: [
         attr('department', 'string', { description: 'Department: with the title, it selects the job baseline.' }),
         attr('manager', 'complex', {
-          description: 'The person\'s manager (the first approver of their requests).',
+          description: "The person's manager (the first approver of their requests).",
           subAttributes: [
-            attr('value', 'string', { caseExact: true, description: 'The manager\'s id in AccessLens.' }),
+            attr('value', 'string', { caseExact: true, description: "The manager's id in AccessLens." }),
             attr('$ref', 'reference', { description: 'URI of the manager.' }),
           ],
         }),
@@ -235,16 +253,16 @@ export function schemas(base: string) {
       name: 'Group',
       description: 'An AccessLens approver group',
       attributes: [
-        attr('displayName', 'string', { required: true, uniqueness: 'server', description: 'The group\'s name; unique.' }),
+        attr('displayName', 'string', { required: true, uniqueness: 'server', description: "The group's name; unique." }),
         attr('members', 'complex', {
           multiValued: true,
           description: 'People in the group (users only).',
           subAttributes: [
-            attr('value', 'string', { caseExact: true, mutability: 'immutable', description: 'The member\'s id.' }),
-            attr('display', 'string', { mutability: 'readOnly', description: 'The member\'s name.' }),
+            attr('value', 'string', { caseExact: true, mutability: 'immutable', description: "The member's id." }),
+            attr('display', 'string', { mutability: 'readOnly', description: "The member's name." }),
           ],
         }),
-        attr('externalId', 'string', { caseExact: true, description: 'The provider\'s id for the group.' }),
+        attr('externalId', 'string', { caseExact: true, description: "The provider's id for the group." }),
       ],
       meta: { resourceType: 'Schema', location: `${base}/Schemas/${GROUP_SCHEMA}` },
     },

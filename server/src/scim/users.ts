@@ -120,8 +120,7 @@ export function readUserResource(r: Json, before: ScimPerson | null = null): Use
   else {
     const was = before.scimName ?? {};
     const partsChanged =
-      (str(getCI(parts, 'givenName')) ?? null) !== (str(was.givenName) ?? null) ||
-      (str(getCI(parts, 'familyName')) ?? null) !== (str(was.familyName) ?? null);
+      (str(getCI(parts, 'givenName')) ?? null) !== (str(was.givenName) ?? null) || (str(getCI(parts, 'familyName')) ?? null) !== (str(was.familyName) ?? null);
     if (display && display !== before.name) shown = display;
     else if (formatted && formatted !== (str(was.formatted) ?? before.name)) shown = formatted;
     else if (partsChanged && joined) shown = joined;
@@ -139,8 +138,7 @@ export function readUserResource(r: Json, before: ScimPerson | null = null): Use
   const ext = getCI(r, ENTERPRISE_SCHEMA);
   const e: Json = ext && typeof ext === 'object' && !Array.isArray(ext) ? (ext as Json) : {};
   const managerRaw = getCI(e, 'manager');
-  const manager =
-    managerRaw && typeof managerRaw === 'object' ? str(getCI(managerRaw as Json, 'value')) : str(managerRaw);
+  const manager = managerRaw && typeof managerRaw === 'object' ? str(getCI(managerRaw as Json, 'value')) : str(managerRaw);
   const text = (v: unknown, field: string) => {
     const parsed = plainText(200).safeParse(str(v) ?? '');
     if (!parsed.success) throw invalid(`${field}: ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
@@ -260,7 +258,12 @@ export const USER_FILTER: AttributeMap = {
 export const USER_VALUE_PATHS: ValuePathMap = {
   emails: {
     value: emailValue,
-    type: { compile: (op, v) => ({ sql: op === 'pr' || (op === 'eq' && String(v).toLowerCase() === 'work') || (op === 'ne' && String(v).toLowerCase() !== 'work') ? '1' : '0', args: [] }) },
+    type: {
+      compile: (op, v) => ({
+        sql: op === 'pr' || (op === 'eq' && String(v).toLowerCase() === 'work') || (op === 'ne' && String(v).toLowerCase() !== 'work') ? '1' : '0',
+        args: [],
+      }),
+    },
     primary: { compile: (op, v) => ({ sql: op === 'pr' || (op === 'eq' && v === true) || (op === 'ne' && v !== true) ? '1' : '0', args: [] }) },
   },
 };

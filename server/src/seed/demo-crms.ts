@@ -42,7 +42,13 @@ export const DEMO_CRMS: DemoCrm[] = [
     bundles: [
       // Dataverse privileges are independent: each role lists Read besides Write (Write implies nothing).
       // externalId: the root role's roleid in Dataverse.
-      { id: 'dyn-salesperson', kind: 'securityRole', name: 'Salesperson', grants: { account: rce, contact: rce, lead: rce }, externalId: 'c3a5e0b1-59b1-ef11-b8e8-000d3a4a1b01' },
+      {
+        id: 'dyn-salesperson',
+        kind: 'securityRole',
+        name: 'Salesperson',
+        grants: { account: rce, contact: rce, lead: rce },
+        externalId: 'c3a5e0b1-59b1-ef11-b8e8-000d3a4a1b01',
+      },
       {
         id: 'dyn-sales-manager',
         kind: 'securityRole',
@@ -99,8 +105,20 @@ export const DEMO_CRMS: DemoCrm[] = [
       // On zoho.com.cn a profile is called 角色 (role), and a role 职位 (position). Every user holds one
       // profile (what they may do) and one role (where they sit in the hierarchy: it grants no keys).
       { id: 'zoho-standard', kind: 'profile', name: 'Standard', externalId: '770000100000026014', grants: { Leads: rce, Contacts: rce, Accounts: rce } },
-      { id: 'zoho-sales-manager', kind: 'profile', name: 'Sales Manager', externalId: '770000100000026017', grants: { Leads: all, Contacts: rce, Accounts: rce, Deals: rce, Quotes: rce } },
-      { id: 'zoho-administrator', kind: 'profile', name: 'Administrator', externalId: '770000100000026011', grants: { Leads: all, Contacts: all, Accounts: all, Deals: all, Quotes: all } },
+      {
+        id: 'zoho-sales-manager',
+        kind: 'profile',
+        name: 'Sales Manager',
+        externalId: '770000100000026017',
+        grants: { Leads: all, Contacts: rce, Accounts: rce, Deals: rce, Quotes: rce },
+      },
+      {
+        id: 'zoho-administrator',
+        kind: 'profile',
+        name: 'Administrator',
+        externalId: '770000100000026011',
+        grants: { Leads: all, Contacts: all, Accounts: all, Deals: all, Quotes: all },
+      },
       { id: 'zoho-role-ceo', kind: 'role', name: '首席执行官', externalId: '770000100000026005', grants: {} },
       { id: 'zoho-role-sales-vp', kind: 'role', name: '销售副总裁', externalId: '770000100000026021', grants: {} },
       { id: 'zoho-role-sales-manager', kind: 'role', name: '销售经理', externalId: '770000100000026022', grants: {} },
@@ -125,9 +143,27 @@ export const DEMO_CRMS: DemoCrm[] = [
     ],
     bundles: [
       // Role codes as Fxiaoke's role list gives them (invented for the demo).
-      { id: 'fx-sales', kind: 'role', name: '销售人员', externalId: '00000000000000000000000000000015', grants: { AccountObj: rce, ContactObj: rce, LeadsObj: rce } },
-      { id: 'fx-sales-manager', kind: 'role', name: '销售经理', externalId: '00000000000000000000000000000016', grants: { AccountObj: all, ContactObj: rce, LeadsObj: rce, SalesOrderObj: rce, ContractObj: rce } },
-      { id: 'fx-admin', kind: 'role', name: 'CRM管理员', externalId: '00000000000000000000000000000006', grants: { AccountObj: all, ContactObj: all, LeadsObj: all, SalesOrderObj: all, ContractObj: all } },
+      {
+        id: 'fx-sales',
+        kind: 'role',
+        name: '销售人员',
+        externalId: '00000000000000000000000000000015',
+        grants: { AccountObj: rce, ContactObj: rce, LeadsObj: rce },
+      },
+      {
+        id: 'fx-sales-manager',
+        kind: 'role',
+        name: '销售经理',
+        externalId: '00000000000000000000000000000016',
+        grants: { AccountObj: all, ContactObj: rce, LeadsObj: rce, SalesOrderObj: rce, ContractObj: rce },
+      },
+      {
+        id: 'fx-admin',
+        kind: 'role',
+        name: 'CRM管理员',
+        externalId: '00000000000000000000000000000006',
+        grants: { AccountObj: all, ContactObj: all, LeadsObj: all, SalesOrderObj: all, ContractObj: all },
+      },
     ],
     users: {
       'p-ava': { externalUserId: '1001', username: 'ava@acme.test', bundles: ['fx-sales'] },
@@ -162,15 +198,54 @@ export const DEMO_CRMS: DemoCrm[] = [
     },
     // How Acme Desk's pages read: /records/{Object}, /records/{Object}/new, /records/{Object}/{id}(/edit).
     pageRules: [
-      { id: 'pr-desk-new', host: `localhost:${DEMO_DESK_PORT}`, protocol: 'http', path: '/records/:object/new', hash: null, pageKind: 'new',
-        object: { group: 'object' }, recordId: null, denialPhrases: [], priority: 10 },
-      { id: 'pr-desk-edit', host: `localhost:${DEMO_DESK_PORT}`, protocol: 'http', path: '/records/:object/:recordId/edit', hash: null,
-        pageKind: 'record-edit', object: { group: 'object' }, recordId: { group: 'recordId' }, denialPhrases: [], priority: 20 },
-      { id: 'pr-desk-record', host: `localhost:${DEMO_DESK_PORT}`, protocol: 'http', path: '/records/:object/:recordId', hash: null,
-        pageKind: 'record', object: { group: 'object' }, recordId: { group: 'recordId' },
-        denialPhrases: ['You are not allowed to open this record', '您无权打开此记录'], priority: 30 },
-      { id: 'pr-desk-list', host: `localhost:${DEMO_DESK_PORT}`, protocol: 'http', path: '/records/:object', hash: null, pageKind: 'list',
-        object: { group: 'object' }, recordId: null, denialPhrases: [], priority: 40 },
+      {
+        id: 'pr-desk-new',
+        host: `localhost:${DEMO_DESK_PORT}`,
+        protocol: 'http',
+        path: '/records/:object/new',
+        hash: null,
+        pageKind: 'new',
+        object: { group: 'object' },
+        recordId: null,
+        denialPhrases: [],
+        priority: 10,
+      },
+      {
+        id: 'pr-desk-edit',
+        host: `localhost:${DEMO_DESK_PORT}`,
+        protocol: 'http',
+        path: '/records/:object/:recordId/edit',
+        hash: null,
+        pageKind: 'record-edit',
+        object: { group: 'object' },
+        recordId: { group: 'recordId' },
+        denialPhrases: [],
+        priority: 20,
+      },
+      {
+        id: 'pr-desk-record',
+        host: `localhost:${DEMO_DESK_PORT}`,
+        protocol: 'http',
+        path: '/records/:object/:recordId',
+        hash: null,
+        pageKind: 'record',
+        object: { group: 'object' },
+        recordId: { group: 'recordId' },
+        denialPhrases: ['You are not allowed to open this record', '您无权打开此记录'],
+        priority: 30,
+      },
+      {
+        id: 'pr-desk-list',
+        host: `localhost:${DEMO_DESK_PORT}`,
+        protocol: 'http',
+        path: '/records/:object',
+        hash: null,
+        pageKind: 'list',
+        object: { group: 'object' },
+        recordId: null,
+        denialPhrases: [],
+        priority: 40,
+      },
     ],
   },
 ];
@@ -236,8 +311,17 @@ export async function seedDemoCrms(w: WriteContext, version: number): Promise<vo
           sql: `INSERT INTO permission_catalog (connection_id, key, label_en, label_zh_cn, risk, max_duration_days, requestable, owner_id,
                   owner, license_id, required_trainings, object_label_en, object_label_zh_cn, version)
                 VALUES (?, ?, ?, ?, ?, ?, 1, NULL, NULL, NULL, '[]', ?, ?, ?)`,
-          args: [c.id, `object:${o.name}:${action}`, `${ACTION_LABELS[action].en} ${o.en}`, `${ACTION_LABELS[action].zh}${o.zh}`,
-            action === 'read' ? o.readRisk : 'medium', action === 'delete' ? 7 : null, o.en, o.zh, version],
+          args: [
+            c.id,
+            `object:${o.name}:${action}`,
+            `${ACTION_LABELS[action].en} ${o.en}`,
+            `${ACTION_LABELS[action].zh}${o.zh}`,
+            action === 'read' ? o.readRisk : 'medium',
+            action === 'delete' ? 7 : null,
+            o.en,
+            o.zh,
+            version,
+          ],
         });
     for (const b of crm.bundles) {
       await tx.execute({
@@ -265,8 +349,20 @@ export async function seedDemoCrms(w: WriteContext, version: number): Promise<vo
       await tx.execute({
         sql: `INSERT INTO page_rules (id, connection_id, host, protocol, path, hash, page_kind, object, record_id_group, denial_phrases,
                 priority, deleted, created_by, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, ?)`,
-        args: [r.id, c.id, r.host, r.protocol, r.path, r.hash, r.pageKind, r.object === null ? null : JSON.stringify(r.object),
-          r.recordId?.group ?? null, JSON.stringify(r.denialPhrases), r.priority, version],
+        args: [
+          r.id,
+          c.id,
+          r.host,
+          r.protocol,
+          r.path,
+          r.hash,
+          r.pageKind,
+          r.object === null ? null : JSON.stringify(r.object),
+          r.recordId?.group ?? null,
+          JSON.stringify(r.denialPhrases),
+          r.priority,
+          version,
+        ],
       });
   }
 }

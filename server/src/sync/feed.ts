@@ -70,9 +70,7 @@ export class ChangeFeed {
   }
 
   async #read(): Promise<FeedPosition> {
-    const r = await this.db.execute(
-      'SELECT m.version, m.auth_epoch, (SELECT COALESCE(MAX(id), 0) FROM sync_pokes) AS poke FROM meta m WHERE m.id = 1',
-    );
+    const r = await this.db.execute('SELECT m.version, m.auth_epoch, (SELECT COALESCE(MAX(id), 0) FROM sync_pokes) AS poke FROM meta m WHERE m.id = 1');
     const row = r.rows[0]!;
     return { version: Number(row.version), authEpoch: Number(row.auth_epoch), poke: Number(row.poke) };
   }
@@ -86,11 +84,7 @@ export class ChangeFeed {
     // Something changed, possibly by another writer: what this process remembers may be stale.
     this.db.noteChange();
     if (now.poke <= before.poke) return;
-    const rows = await this.db.execute('SELECT person_id FROM sync_pokes WHERE id > ? AND id <= ? AND origin != ?', [
-      before.poke,
-      now.poke,
-      this.db.origin,
-    ]);
+    const rows = await this.db.execute('SELECT person_id FROM sync_pokes WHERE id > ? AND id <= ? AND origin != ?', [before.poke, now.poke, this.db.origin]);
     const ids = new Set(rows.rows.map((r) => String(r.person_id)));
     if (ids.has('*')) this.notifier.pokeEveryone();
     else if (ids.size > 0) this.notifier.poke(ids);

@@ -102,8 +102,7 @@ export async function readSlice(db: Db, personId: string, since: number, admin =
     { sql: `SELECT ${KILL_SWITCH_COLUMNS} FROM kill_switches ks WHERE ks.version > ?1 ORDER BY ks.id`, args: [since] },
   ];
   if (admin) statements.push({ sql: WATCHED_FINDINGS, args });
-  const [meta, me, people, connections, accounts, catalog, bundles, assignments, requests, pageRules, killSwitches, findings] =
-    await db.readBatch(statements);
+  const [meta, me, people, connections, accounts, catalog, bundles, assignments, requests, pageRules, killSwitches, findings] = await db.readBatch(statements);
   const head = meta!.rows[0];
   if (!head) throw new Error(`person ${personId} not found`);
   const requestList: AccessRequest[] = requests!.rows.map(requestFromRow);
@@ -131,10 +130,7 @@ export async function readSlice(db: Db, personId: string, since: number, admin =
     }
     if (missing.size > 0) {
       const ids = [...missing];
-      const extra = await db.execute(
-        `SELECT ${PERSON_REF_COLUMNS} FROM people p WHERE p.id IN (${ids.map(() => '?').join(', ')})`,
-        ids,
-      );
+      const extra = await db.execute(`SELECT ${PERSON_REF_COLUMNS} FROM people p WHERE p.id IN (${ids.map(() => '?').join(', ')})`, ids);
       peopleList.push(...extra.rows.map(personRefFromRow));
     }
   }

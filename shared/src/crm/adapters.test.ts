@@ -26,7 +26,12 @@ export function matchesPattern(pattern: string, href: string): boolean {
       if (h !== base && !h.endsWith(`.${base}`)) return false;
     } else if (h !== host) return false;
   }
-  const re = new RegExp(`^${path.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${path
+      .split('*')
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return re.test(url.pathname + url.search);
 }
 
@@ -56,8 +61,7 @@ describe.each(ALL.map((a) => [a.kind, a] as const))('%s adapter', (_kind, adapte
   });
 
   it('detectPage gives every example the expected page', () => {
-    for (const example of examplesOf(adapter))
-      expect(detectPage(example.url, { pageRules: rulesOf(adapter) }), example.url).toEqual(example.expect);
+    for (const example of examplesOf(adapter)) expect(detectPage(example.url, { pageRules: rulesOf(adapter) }), example.url).toEqual(example.expect);
   });
 
   it("accepts no other adapter's examples", () => {
@@ -70,7 +74,10 @@ describe.each(ALL.map((a) => [a.kind, a] as const))('%s adapter', (_kind, adapte
   it('its manifest match patterns cover every page it accepts', () => {
     for (const example of examplesOf(adapter)) {
       if (example.expect === null) continue;
-      expect(adapter.matches.some((p) => matchesPattern(p, example.url)), example.url).toBe(true);
+      expect(
+        adapter.matches.some((p) => matchesPattern(p, example.url)),
+        example.url,
+      ).toBe(true);
     }
   });
 

@@ -29,7 +29,7 @@ export const DATAVERSE_SECURITY_CONCEPTS: RuleSource = {
 /** PrivilegeDepth: Basic (owned by or shared with the user) ⊂ Local ⊂ Deep ⊂ Global. */
 export const DATAVERSE_PRIVILEGE_DEPTH: RuleSource = {
   document: 'Dataverse SDK reference, PrivilegeDepth enum; Power Platform, Security roles and privileges',
-  section: 'Basic, Local (user\'s business unit), Deep (business unit and all units below), Global (organization)',
+  section: "Basic, Local (user's business unit), Deep (business unit and all units below), Global (organization)",
   url: 'https://learn.microsoft.com/dotnet/api/microsoft.crm.sdk.messages.privilegedepth',
 };
 

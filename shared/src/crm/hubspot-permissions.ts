@@ -11,7 +11,8 @@ import type { ImplicationTable, RuleSource } from '../engine/implications.ts';
 
 export const HUBSPOT_RECORD_ACCESS: RuleSource = {
   document: 'HubSpot Knowledge Base, Assign access to records',
-  section: 'Assign user access to records (All, Their team\'s, Their [object]) and Assign access to records by team ("where they or another user on their team are the owner")',
+  section:
+    'Assign user access to records (All, Their team\'s, Their [object]) and Assign access to records by team ("where they or another user on their team are the owner")',
   url: 'https://knowledge.hubspot.com/records/assign-access-to-records',
 };
 

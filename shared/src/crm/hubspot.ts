@@ -80,8 +80,7 @@ const record: PageCheck = {
       return { pageKind: object === HUBSPOT_USER_OBJECT ? 'user-record' : 'record', object, recordId: s[4]! };
     }
     // The older /contacts/{portal}/contact/{id} (also company, deal, ticket).
-    if (s.length === 4 && LEGACY_RECORD_OBJECTS.has(s[2]!) && RECORD_ID.test(s[3]!))
-      return { pageKind: 'record', object: s[2]!, recordId: s[3]! };
+    if (s.length === 4 && LEGACY_RECORD_OBJECTS.has(s[2]!) && RECORD_ID.test(s[3]!)) return { pageKind: 'record', object: s[2]!, recordId: s[3]! };
     return null;
   },
   examples: [
@@ -131,7 +130,8 @@ const list: PageCheck = {
       const object = objectOfType(s[3]);
       if (!object) return null;
       const rest = s.slice(4);
-      const ok = rest.length === 0 || (rest.length === 3 && rest[0] === 'views' && /^[\w-]{1,40}$/.test(rest[1]!) && (rest[2] === 'list' || rest[2] === 'board'));
+      const ok =
+        rest.length === 0 || (rest.length === 3 && rest[0] === 'views' && /^[\w-]{1,40}$/.test(rest[1]!) && (rest[2] === 'list' || rest[2] === 'board'));
       return ok ? { pageKind: object === HUBSPOT_USER_OBJECT ? 'user-list' : 'list', object, recordId: null } : null;
     }
     // The older /contacts/{portal}/companies/list/view/all
@@ -171,8 +171,7 @@ const users: PageCheck = {
     if (s.length === 3) return { pageKind: 'user-list', object: HUBSPOT_USER_OBJECT, recordId: null };
     // A user's page. Unconfirmed: the exact path of one user's settings page (`/users/user/{userId}`,
     // optionally followed by a tab); admins fix it with a page rule if HubSpot writes it otherwise.
-    if (s[3] === 'user' && RECORD_ID.test(s[4] ?? '') && s.length <= 6)
-      return { pageKind: 'user-record', object: HUBSPOT_USER_OBJECT, recordId: s[4]! };
+    if (s[3] === 'user' && RECORD_ID.test(s[4] ?? '') && s.length <= 6) return { pageKind: 'user-record', object: HUBSPOT_USER_OBJECT, recordId: s[4]! };
     return null;
   },
   examples: [

@@ -19,7 +19,15 @@ export { denialWith, detectWith, userIdInLink } from './detect.ts';
 export { userIdFromHref, userKey } from './user-links.ts';
 export { salesforce, SALESFORCE_KEY_PREFIXES, SALESFORCE_USER_LINKS, salesforceUserIdFromHref, salesforceUserKey } from './salesforce.ts';
 export { dynamics, DYNAMICS_MAX_REGION, DYNAMICS_USER_LINKS, DYNAMICS_USER_TABLE, dynamicsUserIdFromHref } from './dynamics.ts';
-export { hubspot, HUBSPOT_USER_LINKS, hubspotUserIdFromHref, hubspotCatalogObject, HUBSPOT_HOSTS, HUBSPOT_OBJECT_TYPES, HUBSPOT_USER_OBJECT } from './hubspot.ts';
+export {
+  hubspot,
+  HUBSPOT_USER_LINKS,
+  hubspotUserIdFromHref,
+  hubspotCatalogObject,
+  HUBSPOT_HOSTS,
+  HUBSPOT_OBJECT_TYPES,
+  HUBSPOT_USER_OBJECT,
+} from './hubspot.ts';
 export { zoho, ZOHO_USER_LINKS, zohoUserIdFromHref, ZOHO_DOMAINS, ZOHO_HOSTS, ZOHO_MODULE_API_NAMES, ZOHO_USER_OBJECT } from './zoho.ts';
 export { fxiaoke, FXIAOKE_USER_LINKS, fxiaokeUserIdFromHref, FXIAOKE_HOSTS, FXIAOKE_USER_OBJECT } from './fxiaoke.ts';
 export {

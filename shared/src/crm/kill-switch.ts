@@ -24,8 +24,6 @@ export function pausingSwitch<K extends KillSwitch>(
   installed: string,
 ): K | null {
   return (
-    switches.find(
-      (s) => !s.deleted && s.crm === crm && (s.pageKind === null || s.pageKind === pageKind) && compareVersions(installed, s.fixedIn) < 0,
-    ) ?? null
+    switches.find((s) => !s.deleted && s.crm === crm && (s.pageKind === null || s.pageKind === pageKind) && compareVersions(installed, s.fixedIn) < 0) ?? null
   );
 }

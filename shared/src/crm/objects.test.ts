@@ -65,13 +65,17 @@ describe('catalogObject', () => {
     for (const adapter of ADAPTERS)
       for (const check of adapter.checks)
         for (const { expect: page } of check.examples)
-          if (page?.object) expect(parsePermissionKey(objectKeyFor(adapter, page.object, 'read')), `${adapter.kind} ${page.object}`).toMatchObject({ ok: true });
+          if (page?.object)
+            expect(parsePermissionKey(objectKeyFor(adapter, page.object, 'read')), `${adapter.kind} ${page.object}`).toMatchObject({ ok: true });
   });
 });
 
 describe('one adapter alone (what a CRM content script imports)', () => {
   it('detectWith and denialWith read pages and denials without the registry', () => {
-    expect(detectWith(zoho, 'https://crm.zoho.com.cn/crm/org7700001/tab/Potentials/770000100000245007')).toMatchObject({ tenant: '7700001', object: 'Potentials' });
+    expect(detectWith(zoho, 'https://crm.zoho.com.cn/crm/org7700001/tab/Potentials/770000100000245007')).toMatchObject({
+      tenant: '7700001',
+      object: 'Potentials',
+    });
     expect(detectWith(zoho, 'https://app.hubspot.com/contacts/4242424/record/0-1/51')).toBeNull();
     expect(denialWith(zoho, '商机 · 您没有权限查看此记录。请联系管理员')).toBe('您没有权限');
     expect(denialWith(zoho, 'Deal closed', ['Deal closed'])).toBe('Deal closed');
@@ -176,6 +180,9 @@ describe('in-house CRMs (page rules)', () => {
 
   it('the sample rules are valid page rules for the in-house CRM', () => {
     for (const r of GENERIC_SAMPLE_RULES) expect(r.crm).toBe('generic');
-    expect(detectPage('https://crm.acme.internal/records/Invoice/new', { pageRules: GENERIC_SAMPLE_RULES })).toMatchObject({ pageKind: 'new', object: 'Invoice' });
+    expect(detectPage('https://crm.acme.internal/records/Invoice/new', { pageRules: GENERIC_SAMPLE_RULES })).toMatchObject({
+      pageKind: 'new',
+      object: 'Invoice',
+    });
   });
 });

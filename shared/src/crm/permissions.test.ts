@@ -61,7 +61,13 @@ const EXAMPLES: Example[] = [
   // ---------------- Salesforce ----------------
   { table: SF, rule: objectRule(SF, 'create'), held: ['object:Account:create'], grants: ['object:Account:read'], not: ['object:Account:edit'] },
   { table: SF, rule: objectRule(SF, 'edit'), held: ['object:Account:edit'], grants: ['object:Account:read'], not: ['object:Account:delete'] },
-  { table: SF, rule: objectRule(SF, 'delete'), held: ['object:Account:delete'], grants: ['object:Account:read', 'object:Account:edit'], not: ['object:Account:viewAll'] },
+  {
+    table: SF,
+    rule: objectRule(SF, 'delete'),
+    held: ['object:Account:delete'],
+    grants: ['object:Account:read', 'object:Account:edit'],
+    not: ['object:Account:viewAll'],
+  },
   { table: SF, rule: objectRule(SF, 'viewAll'), held: ['object:Account:viewAll'], grants: ['object:Account:read'], not: ['object:Account:edit'] },
   {
     table: SF,
@@ -106,7 +112,13 @@ const EXAMPLES: Example[] = [
     grants: ['object:Account:read', 'object:Account:viewAll', 'object:Invoice__c:read', 'object:Invoice__c:viewAll'],
     not: ['object:Account:edit', 'object:Invoice__c:create'],
   },
-  { table: SF, rule: keyRule(SF, 'system:ManageUsers', 'ViewAllUsers'), held: ['system:ManageUsers'], grants: ['system:ViewAllUsers'], not: ['system:ModifyAllData'] },
+  {
+    table: SF,
+    rule: keyRule(SF, 'system:ManageUsers', 'ViewAllUsers'),
+    held: ['system:ManageUsers'],
+    grants: ['system:ViewAllUsers'],
+    not: ['system:ModifyAllData'],
+  },
   { table: SF, rule: 'scopeOrder', held: ['scope:Lead:edit:org'], objects: [], grants: [], not: ['scope:Lead:edit:org'] },
   {
     table: SF,
@@ -172,7 +184,13 @@ const EXAMPLES: Example[] = [
     grants: ['scope:Leads:read:hierarchy', 'scope:Leads:read:team'],
     not: ['scope:Leads:edit:hierarchy', 'object:Leads:edit'],
   },
-  { table: ZO, rule: 'scopeOrder', held: ['scope:Deals:delete:org'], grants: ['scope:Deals:delete:hierarchy', 'scope:Deals:delete:own'], not: ['object:Deals:delete'] },
+  {
+    table: ZO,
+    rule: 'scopeOrder',
+    held: ['scope:Deals:delete:org'],
+    grants: ['scope:Deals:delete:hierarchy', 'scope:Deals:delete:own'],
+    not: ['object:Deals:delete'],
+  },
 
   // ---------------- Fxiaoke ----------------
   { table: FX, rule: rule(FX, (r) => r.on === 'field'), held: ['field:AccountObj.tel:edit'], grants: ['field:AccountObj.tel:read'] },
@@ -303,7 +321,7 @@ describe('impliedKeys (properties)', () => {
     );
   });
 
-  it('no rule implies a key of a different CRM kind: whatever is held, everything implied is in the kind\'s vocabulary', () => {
+  it("no rule implies a key of a different CRM kind: whatever is held, everything implied is in the kind's vocabulary", () => {
     fc.assert(
       fc.property(kind, fc.array(anyKindKey, { maxLength: 10 }), objectList, (k, held, os) => {
         const table = IMPLICATION_TABLES[k];

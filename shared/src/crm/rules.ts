@@ -58,8 +58,7 @@ export function compilePattern(pattern: string, lead: '/' | '#'): { ok: true; va
 }
 
 function literalProblem(segment: string): string {
-  if (/[()[\]+?^$|\\{}]/.test(segment))
-    return `segment "${segment}" looks like a regular expression: use :name for a part and * for the rest`;
+  if (/[()[\]+?^$|\\{}]/.test(segment)) return `segment "${segment}" looks like a regular expression: use :name for a part and * for the rest`;
   if (segment.includes('*')) return '"*" must be a whole segment';
   return `segment "${segment}" has characters a URL path does not use`;
 }
@@ -112,9 +111,7 @@ function compiled(rule: PageRule): CompiledRule | null {
 export function rulesFor(rules: readonly PageRule[], url: URL): PageRule[] {
   const host = url.host.toLowerCase();
   const protocol = url.protocol.slice(0, -1);
-  return rules
-    .filter((r) => r.host === host && r.protocol === protocol)
-    .sort((a, b) => a.priority - b.priority || a.id.localeCompare(b.id));
+  return rules.filter((r) => r.host === host && r.protocol === protocol).sort((a, b) => a.priority - b.priority || a.id.localeCompare(b.id));
 }
 
 /** The first rule (of those given, in order) that reads `url`, with what it reads. */

@@ -157,8 +157,7 @@ const oneApp: PageCheck = {
     const [, id, view] = m as unknown as [string, string, string | undefined];
     if (isId(id) && (view === undefined || view === 'view' || view === 'edit'))
       return recordPage(objectOfId(id), id, view === 'edit' ? 'record-edit' : 'record');
-    if (API_NAME.test(id) && (view === 'home' || view === 'list' || view === 'new'))
-      return { pageKind: view, object: id, recordId: null };
+    if (API_NAME.test(id) && (view === 'home' || view === 'list' || view === 'new')) return { pageKind: view, object: id, recordId: null };
     return null;
   },
   examples: [
@@ -191,8 +190,7 @@ const setupUsers: PageCheck = {
     }
     // User Access Summary: everything one user holds, from every source.
     const summary = /^\/lightning\/setup\/ManageUsers\/([A-Za-z0-9]+)\/summary$/.exec(p);
-    if (summary && isId(summary[1]) && summary[1].startsWith('005'))
-      return { pageKind: 'user-record', object: 'User', recordId: summary[1] };
+    if (summary && isId(summary[1]) && summary[1].startsWith('005')) return { pageKind: 'user-record', object: 'User', recordId: summary[1] };
     return null;
   },
   examples: [

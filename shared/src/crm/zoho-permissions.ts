@@ -19,7 +19,8 @@ export const ZOHO_PROFILES: RuleSource = {
 
 export const ZOHO_ROLES: RuleSource = {
   document: 'Zoho CRM Help, Managing Roles',
-  section: 'Key Features: "Managers in the role hierarchy cannot view or edit their subordinates\' records if they do not have the Read or Edit permissions for the type of record."',
+  section:
+    'Key Features: "Managers in the role hierarchy cannot view or edit their subordinates\' records if they do not have the Read or Edit permissions for the type of record."',
   url: 'http://zohocrm.wiki.zoho.com/Managing-Roles.html',
 };
 

@@ -53,8 +53,7 @@ function split(url: URL): { org: string | null; rest: string[] } | null {
   const s = url.pathname.replace(/\/+$/, '').split('/').slice(1);
   if (s[0] !== 'crm') return null;
   if (s[1] === 'tab' || s[1] === 'settings') return { org: null, rest: s.slice(1) };
-  if (s[1] !== undefined && (ORG.test(s[1]) || (isSandbox(url.hostname) && SANDBOX_NAME.test(s[1]))))
-    return { org: s[1], rest: s.slice(2) };
+  if (s[1] !== undefined && (ORG.test(s[1]) || (isSandbox(url.hostname) && SANDBOX_NAME.test(s[1])))) return { org: s[1], rest: s.slice(2) };
   return null;
 }
 

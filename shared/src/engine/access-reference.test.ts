@@ -55,7 +55,8 @@ function keysFor(table: ImplicationTable, objects: string[]): string[] {
     for (const a of v.scopeActions) for (const s of v.scopes) out.push(`scope:${o}:${a}:${s}`);
     for (const a of v.fieldActions) out.push(`field:${o}.Amount:${a}`);
   }
-  const names = v.names === null || v.names.test('ModifyAllData') ? ['ModifyAllData', 'ViewAllData', 'ManageUsers', 'ApiEnabled'] : ['prvExportToExcel', 'prvBulkDelete'];
+  const names =
+    v.names === null || v.names.test('ModifyAllData') ? ['ModifyAllData', 'ViewAllData', 'ManageUsers', 'ApiEnabled'] : ['prvExportToExcel', 'prvBulkDelete'];
   for (const n of names) out.push(`system:${n}`);
   out.push('app:Console', 'feature:Forecasts');
   return out.filter((k) => parsePermissionKey(k).ok);
@@ -212,8 +213,7 @@ class Reference {
         const parent = new Map<string, string | null>([[src.key, null]]);
         const queue = [src.key];
         for (let q = 0; q < queue.length; q++)
-          for (const next of implicationsOf(queue[q]!, this.table, objects))
-            if (!parent.has(next)) (parent.set(next, queue[q]!), queue.push(next));
+          for (const next of implicationsOf(queue[q]!, this.table, objects)) if (!parent.has(next)) parent.set(next, queue[q]!), queue.push(next);
         for (const k of queue) {
           if (!allowed.has(k)) continue;
           const chain: string[] = [];
@@ -374,12 +374,16 @@ function runScenario(s: Scenario): void {
 }
 
 describe('AccessIndex against a straightforward reference (property)', () => {
-  it.each(TABLES.map((t, i) => [t.name, i] as const))('%s: can, canKey, heldKeys, effective and explain equal the reference after random changes', (_name, i) => {
-    fc.assert(
-      fc.property(scenarioArb, (s) => runScenario({ ...s, table: i })),
-      { numRuns: 100 },
-    );
-  }, 120_000);
+  it.each(TABLES.map((t, i) => [t.name, i] as const))(
+    '%s: can, canKey, heldKeys, effective and explain equal the reference after random changes',
+    (_name, i) => {
+      fc.assert(
+        fc.property(scenarioArb, (s) => runScenario({ ...s, table: i })),
+        { numRuns: 100 },
+      );
+    },
+    120_000,
+  );
 });
 
 describe('AccessIndex columns', () => {

@@ -111,7 +111,17 @@ describe('AccessIndex: effective permissions and can()', () => {
 });
 
 // ---------------- properties over random bundle graphs ----------------
-const KEYS = ['object:Account:read', 'object:Account:edit', 'object:Account:modifyAll', 'object:Case:delete', 'object:Case:viewAll', 'field:Case.Amount:edit', 'scope:Case:read:org', 'system:ViewAllData', 'app:Console'];
+const KEYS = [
+  'object:Account:read',
+  'object:Account:edit',
+  'object:Account:modifyAll',
+  'object:Case:delete',
+  'object:Case:viewAll',
+  'field:Case.Amount:edit',
+  'scope:Case:read:org',
+  'system:ViewAllData',
+  'app:Console',
+];
 const graph = fc
   .integer({ min: 1, max: 8 })
   .chain((n) =>
@@ -155,12 +165,16 @@ function pathGrants(ix: AccessIndex, bs: Bundle[], as: Assignment[], key: string
 describe('AccessIndex properties', () => {
   it('every path explain() returns actually grants the key; allowed iff can()', () => {
     fc.assert(
-      fc.property(graph, fc.constantFrom(...KEYS, 'object:Account:viewAll', 'object:Case:read', 'field:Case.Amount:read', 'scope:Case:read:own'), ({ bs, as }, key) => {
-        const ix = build(bs, as);
-        const e = ix.explain('acct', key);
-        expect(e.allowed).toBe(ix.canKey('acct', key));
-        if (e.allowed) for (const p of e.paths) expect(pathGrants(ix, bs, as, key, p)).toBe(true);
-      }),
+      fc.property(
+        graph,
+        fc.constantFrom(...KEYS, 'object:Account:viewAll', 'object:Case:read', 'field:Case.Amount:read', 'scope:Case:read:own'),
+        ({ bs, as }, key) => {
+          const ix = build(bs, as);
+          const e = ix.explain('acct', key);
+          expect(e.allowed).toBe(ix.canKey('acct', key));
+          if (e.allowed) for (const p of e.paths) expect(pathGrants(ix, bs, as, key, p)).toBe(true);
+        },
+      ),
     );
   });
 
@@ -170,7 +184,10 @@ describe('AccessIndex properties', () => {
         const before = build(bs, as);
         const held = new Set(before.heldKeys(before.accountIndex('acct')));
         for (const a of as) {
-          const after = build(bs, as.filter((x) => x !== a));
+          const after = build(
+            bs,
+            as.filter((x) => x !== a),
+          );
           for (const k of after.heldKeys(after.accountIndex('acct'))) expect(held.has(k)).toBe(true);
         }
       }),

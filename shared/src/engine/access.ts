@@ -373,8 +373,7 @@ export class AccessIndex {
   heldKeyIds(account: number): number[] {
     const off = account * this.W;
     let n = 0;
-    for (let w = 0; w < this.W; w++)
-      for (let v = this.eff[off + w]!; v !== 0; v &= v - 1) n += this.colSize[(w << 5) + (31 - Math.clz32(v & -v))]!;
+    for (let w = 0; w < this.W; w++) for (let v = this.eff[off + w]!; v !== 0; v &= v - 1) n += this.colSize[(w << 5) + (31 - Math.clz32(v & -v))]!;
     const out = new Int32Array(n);
     let i = 0;
     for (let w = 0; w < this.W; w++)
@@ -406,8 +405,7 @@ export class AccessIndex {
   heldCount(account: number): number {
     const off = account * this.W;
     let n = 0;
-    for (let w = 0; w < this.W; w++)
-      for (let v = this.eff[off + w]!; v !== 0; v &= v - 1) n += this.colSize[(w << 5) + (31 - Math.clz32(v & -v))]!;
+    for (let w = 0; w < this.W; w++) for (let v = this.eff[off + w]!; v !== 0; v &= v - 1) n += this.colSize[(w << 5) + (31 - Math.clz32(v & -v))]!;
     return n;
   }
 
@@ -746,8 +744,7 @@ export class AccessIndex {
       }
     }
     this.nestedGates = false;
-    for (let c = 0; c < C; c++)
-      if (hasBit(this.gateMask, 0, c)) for (const r of this.colPrereqs[c]!) if (hasBit(this.gateMask, 0, r)) this.nestedGates = true;
+    for (let c = 0; c < C; c++) if (hasBit(this.gateMask, 0, c)) for (const r of this.colPrereqs[c]!) if (hasBit(this.gateMask, 0, r)) this.nestedGates = true;
   }
 
   /**
@@ -919,7 +916,7 @@ export class AccessIndex {
     const prevBundle = prev === undefined ? undefined : this.bundleList[prev];
     const affectedBefore = prev === undefined ? [] : this.accountsHoldingBundle(prev);
     let grew = false;
-    for (const k of b.permissions) if (this.universe.id(k) < 0) (this.universe.intern(k), (grew = true));
+    for (const k of b.permissions) if (this.universe.id(k) < 0) this.universe.intern(k), (grew = true);
     let split = false;
     if (grew) {
       this.universe.close();
@@ -1044,9 +1041,7 @@ export class AccessIndex {
         if (from < 0) continue;
         const parents = new Map<number, number>([[from, -1]]);
         const queue = [from];
-        for (let q = 0; q < queue.length; q++)
-          for (const n of this.universe.directOf(queue[q]!))
-            if (!parents.has(n)) (parents.set(n, queue[q]!), queue.push(n));
+        for (let q = 0; q < queue.length; q++) for (const n of this.universe.directOf(queue[q]!)) if (!parents.has(n)) parents.set(n, queue[q]!), queue.push(n);
         for (const k of queue) {
           if (!this.can(a, k)) continue; // held without its prerequisites: not allowed
           const chain: string[] = [];
@@ -1120,8 +1115,7 @@ export class AccessIndex {
   /** Whether the bundle row at `off` holds every prerequisite of `k` (recursively). */
   private bundleAllows(off: number, k: number, depth = 0): boolean {
     if (depth > 32) return false;
-    for (const r of this.universe.prerequisites(k))
-      if (!hasBit(this.bundleEff, off, this.colOf[r]!) || !this.bundleAllows(off, r, depth + 1)) return false;
+    for (const r of this.universe.prerequisites(k)) if (!hasBit(this.bundleEff, off, this.colOf[r]!) || !this.bundleAllows(off, r, depth + 1)) return false;
     return true;
   }
 

@@ -107,7 +107,17 @@ describe('Salesforce record access onto scope keys', () => {
     ['SharingRule', 'Read', ['scope:Account:read:team']],
     ['Manual', 'Edit', ['scope:Account:read:team', 'scope:Account:edit:team']],
     ['Owner', 'Read', ['scope:Account:read:own', 'scope:Account:edit:own', 'scope:Account:delete:own', 'scope:Account:assign:own', 'scope:Account:share:own']],
-    ['RoleHierarchy', 'Read', ['scope:Account:read:hierarchy', 'scope:Account:edit:hierarchy', 'scope:Account:delete:hierarchy', 'scope:Account:assign:hierarchy', 'scope:Account:share:hierarchy']],
+    [
+      'RoleHierarchy',
+      'Read',
+      [
+        'scope:Account:read:hierarchy',
+        'scope:Account:edit:hierarchy',
+        'scope:Account:delete:hierarchy',
+        'scope:Account:assign:hierarchy',
+        'scope:Account:share:hierarchy',
+      ],
+    ],
   ] as const)('%s with %s access', (source, level, keys) => {
     expect(salesforceSharingKeys('Account', source, level)).toEqual(keys);
   });

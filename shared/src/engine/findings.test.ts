@@ -4,18 +4,7 @@ import type { Finding, FindingKind } from './findings.ts';
 import { findingId } from './findings.ts';
 import { BundleCycleError } from './access.ts';
 import { findings, OrgEngine } from './org.ts';
-import {
-  daysAfter,
-  daysBefore,
-  TEST_NOW,
-  testAccount,
-  testAssignment,
-  testBundle,
-  testCatalog,
-  testOrg,
-  testPerson,
-  testPolicy,
-} from './testkit.ts';
+import { daysAfter, daysBefore, TEST_NOW, testAccount, testAssignment, testBundle, testCatalog, testOrg, testPerson, testPolicy } from './testkit.ts';
 import type { OrgData, SodRule } from './types.ts';
 import { salesforceSystemCatalog } from './catalog/salesforce.ts';
 
@@ -33,7 +22,12 @@ function org(held: string[], extra: Partial<OrgData> = {}, opts: { peers?: numbe
   const people = [testPerson('u')];
   const accounts = [testAccount('acc', 'u')];
   const assignments = held.map((h, i) => testAssignment(`as${i}`, 'acc', h));
-  const usage = held.map((h) => ({ accountId: 'acc', key: h.includes(':') ? h : bundles.find((b) => b.id === h)!.permissions[0]!, lastUsedAt: daysBefore(2), count: 5 }));
+  const usage = held.map((h) => ({
+    accountId: 'acc',
+    key: h.includes(':') ? h : bundles.find((b) => b.id === h)!.permissions[0]!,
+    lastUsedAt: daysBefore(2),
+    count: 5,
+  }));
   for (let i = 0; i < (opts.peers ?? 0); i++) {
     people.push(testPerson(`p${i}`));
     accounts.push(testAccount(`pa${i}`, `p${i}`));
@@ -46,7 +40,9 @@ function org(held: string[], extra: Partial<OrgData> = {}, opts: { peers?: numbe
     assignments,
     usage,
     catalog: salesforceSystemCatalog('sf'),
-    policy: testPolicy({ baselines: [{ id: 'bl', connectionId: 'sf', name: 'Sales rep', match: { department: 'Sales', title: 'Rep' }, bundleIds: ['Sales'], keys: [] }] }),
+    policy: testPolicy({
+      baselines: [{ id: 'bl', connectionId: 'sf', name: 'Sales rep', match: { department: 'Sales', title: 'Rep' }, bundleIds: ['Sales'], keys: [] }],
+    }),
     ...extra,
   });
 }
@@ -88,7 +84,14 @@ describe('findings: one example table per kind', () => {
     expect(ofKind(findings(o, TEST_NOW), 'beyond-baseline')).toEqual([]);
   });
 
-  const sod: SodRule = { id: 'sod1', connectionId: 'sf', name: 'Pay what you book', left: { bundleIds: ['Payables'] }, right: { keys: ['object:Payment__c:edit'] }, severity: 'critical' };
+  const sod: SodRule = {
+    id: 'sod1',
+    connectionId: 'sf',
+    name: 'Pay what you book',
+    left: { bundleIds: ['Payables'] },
+    right: { keys: ['object:Payment__c:edit'] },
+    severity: 'critical',
+  };
   it.each([
     [['Payables', 'Approvals'], 1],
     [['Payables'], 0],
@@ -222,8 +225,12 @@ describe('findings: one example table per kind', () => {
 
 describe('finding identity and accepted risk', () => {
   it('ids are stable across recomputation and derive from account + kind + subject', () => {
-    const a = findings(org(['Sales', 'Payables', 'Export']), TEST_NOW).map((f) => f.id).sort();
-    const b = findings(org(['Export', 'Payables', 'Sales']), TEST_NOW).map((f) => f.id).sort();
+    const a = findings(org(['Sales', 'Payables', 'Export']), TEST_NOW)
+      .map((f) => f.id)
+      .sort();
+    const b = findings(org(['Export', 'Payables', 'Sales']), TEST_NOW)
+      .map((f) => f.id)
+      .sort();
     expect(a).toEqual(b);
     expect(a).toContain(findingId('acc', 'high-risk', ['system:ExportReport']));
   });
@@ -243,7 +250,9 @@ describe('finding identity and accepted risk', () => {
   it('accepting and revoking acceptance report the finding as updated', () => {
     const engine = new OrgEngine(org(['Sales', 'Export']), TEST_NOW);
     const id = findingId('acc', 'high-risk', ['system:ExportReport']);
-    expect(engine.acceptRisk({ findingId: id, reason: 'ok', acceptedBy: 'x', acceptedAt: daysBefore(0), expiresAt: daysAfter(1) }).updated[0]!.status).toBe('accepted');
+    expect(engine.acceptRisk({ findingId: id, reason: 'ok', acceptedBy: 'x', acceptedAt: daysBefore(0), expiresAt: daysAfter(1) }).updated[0]!.status).toBe(
+      'accepted',
+    );
     expect(engine.revokeAcceptance(id).updated[0]!.status).toBe('open');
   });
 });
@@ -324,7 +333,9 @@ describe('incremental recompute', () => {
   });
 
   // ---- properties ----
-  const holdings = fc.array(fc.constantFrom('Sales', 'Export', 'Payables', 'Approvals', 'Admin', 'MadOnly', 'object:Lead:read', 'system:ManageUsers'), { maxLength: 5 });
+  const holdings = fc.array(fc.constantFrom('Sales', 'Export', 'Payables', 'Approvals', 'Admin', 'MadOnly', 'object:Lead:read', 'system:ManageUsers'), {
+    maxLength: 5,
+  });
   const sodRules: SodRule[] = [
     { id: 's1', connectionId: 'sf', name: 's1', left: { bundleIds: ['Payables'] }, right: { bundleIds: ['Approvals'] }, severity: 'high' },
     { id: 's2', connectionId: 'sf', name: 's2', left: { keys: ['object:Invoice__c:read'] }, right: { keys: ['system:ExportReport'] }, severity: 'medium' },
@@ -377,9 +388,7 @@ describe('incremental recompute', () => {
     fc.assert(
       fc.property(holdings, fc.array(holdings, { maxLength: 7 }), holdings, (held, peers, change) => {
         const engine = new OrgEngine(orgOf(held, peers), TEST_NOW);
-        const grants = change.map((x, i) =>
-          testAssignment(`chg${i}`, i % 2 === 0 || peers.length === 0 ? 'acc' : 'pa0', x, { grantedAt: startsAt }),
-        );
+        const grants = change.map((x, i) => testAssignment(`chg${i}`, i % 2 === 0 || peers.length === 0 ? 'acc' : 'pa0', x, { grantedAt: startsAt }));
         grants.forEach((g) => engine.applyAssignmentChange({ type: 'upsert', assignment: g }));
         engine.moveClock(later);
         const expected = orgOf(held, peers);
@@ -394,7 +403,9 @@ describe('incremental recompute', () => {
     fc.assert(
       fc.property(holdings, fc.array(holdings, { maxLength: 7 }), holdings, (held, peers, change) => {
         const engine = new OrgEngine(orgOf(held, peers), TEST_NOW);
-        change.forEach((x, i) => engine.applyAssignmentChange({ type: 'upsert', assignment: testAssignment(`chg${i}`, i % 2 === 0 || peers.length === 0 ? 'acc' : 'pa0', x) }));
+        change.forEach((x, i) =>
+          engine.applyAssignmentChange({ type: 'upsert', assignment: testAssignment(`chg${i}`, i % 2 === 0 || peers.length === 0 ? 'acc' : 'pa0', x) }),
+        );
         if (change.length > 0) engine.applyAssignmentChange({ type: 'remove', assignmentId: 'chg0' });
         const expected = orgOf(held, peers);
         change.forEach((x, i) => {
@@ -408,31 +419,51 @@ describe('incremental recompute', () => {
 
   it('bundle changes (keys and inclusions, held or named by a baseline) equal a full recomputation (property)', () => {
     const ids = ['Sales', 'Export', 'Payables', 'Approvals', 'Group'];
-    const pool = ['object:Opportunity:edit', 'object:Account:read', 'system:ExportReport', 'object:Invoice__c:edit', 'object:Payment__c:edit', 'object:Lead:read', 'system:ModifyAllData', 'scope:Account:edit:team', 'scope:Lead:read:org'];
+    const pool = [
+      'object:Opportunity:edit',
+      'object:Account:read',
+      'system:ExportReport',
+      'object:Invoice__c:edit',
+      'object:Payment__c:edit',
+      'object:Lead:read',
+      'system:ModifyAllData',
+      'scope:Account:edit:team',
+      'scope:Lead:read:org',
+    ];
     const change = fc.record({ bundle: fc.constantFrom(...ids), keys: fc.subarray(pool, { maxLength: 3 }), includes: fc.subarray(ids, { maxLength: 2 }) });
     fc.assert(
-      fc.property(holdings, fc.array(holdings, { maxLength: 6 }), fc.array(change, { minLength: 1, maxLength: 4 }), fc.boolean(), (held, peers, changes, viaGroup) => {
-        const o = orgOf(held, peers);
-        // The catalog names every key, so the objects org-wide keys reach stay the same (the
-        // universe of an engine only grows; a fresh one knows only the objects named now).
-        const known = new Set(o.catalog.map((e) => e.key));
-        o.catalog = [...o.catalog, ...[...pool, ...bundles.flatMap((b) => b.permissions)].filter((k) => !known.has(k)).map((k) => testCatalog(k))];
-        o.bundles = [...o.bundles, testBundle('Group', ['object:Lead:read'], ['Sales'], { kind: 'permissionSetGroup' })];
-        if (viaGroup) o.policy.baselines[0]!.bundleIds = ['Group'];
-        const engine = new OrgEngine(o, TEST_NOW);
-        let current = o.bundles;
-        for (const c of changes) {
-          const b = testBundle(c.bundle, c.keys, c.includes.filter((x) => x !== c.bundle));
-          try {
-            engine.applyBundleChange(b);
-          } catch (e) {
-            expect(e).toBeInstanceOf(BundleCycleError);
-            continue;
+      fc.property(
+        holdings,
+        fc.array(holdings, { maxLength: 6 }),
+        fc.array(change, { minLength: 1, maxLength: 4 }),
+        fc.boolean(),
+        (held, peers, changes, viaGroup) => {
+          const o = orgOf(held, peers);
+          // The catalog names every key, so the objects org-wide keys reach stay the same (the
+          // universe of an engine only grows; a fresh one knows only the objects named now).
+          const known = new Set(o.catalog.map((e) => e.key));
+          o.catalog = [...o.catalog, ...[...pool, ...bundles.flatMap((b) => b.permissions)].filter((k) => !known.has(k)).map((k) => testCatalog(k))];
+          o.bundles = [...o.bundles, testBundle('Group', ['object:Lead:read'], ['Sales'], { kind: 'permissionSetGroup' })];
+          if (viaGroup) o.policy.baselines[0]!.bundleIds = ['Group'];
+          const engine = new OrgEngine(o, TEST_NOW);
+          let current = o.bundles;
+          for (const c of changes) {
+            const b = testBundle(
+              c.bundle,
+              c.keys,
+              c.includes.filter((x) => x !== c.bundle),
+            );
+            try {
+              engine.applyBundleChange(b);
+            } catch (e) {
+              expect(e).toBeInstanceOf(BundleCycleError);
+              continue;
+            }
+            current = current.map((x) => (x.id === b.id ? b : x));
           }
-          current = current.map((x) => (x.id === b.id ? b : x));
-        }
-        expect(snapshot(engine.findings())).toEqual(snapshot(findings({ ...o, bundles: current }, TEST_NOW)));
-      }),
+          expect(snapshot(engine.findings())).toEqual(snapshot(findings({ ...o, bundles: current }, TEST_NOW)));
+        },
+      ),
       { numRuns: 80 },
     );
   });
@@ -479,7 +510,9 @@ describe('incremental recompute', () => {
         expect(a.map((f) => [f.id, f.keys, f.bundleIds])).toEqual(b.map((f) => [f.id, f.keys, f.bundleIds]));
         const e = new OrgEngine(o, TEST_NOW);
         const es = new OrgEngine(swapped, TEST_NOW);
-        expect(e.sodConflicts('acc', ['object:Payment__c:edit']).map((c) => c.rule.id)).toEqual(es.sodConflicts('acc', ['object:Payment__c:edit']).map((c) => c.rule.id));
+        expect(e.sodConflicts('acc', ['object:Payment__c:edit']).map((c) => c.rule.id)).toEqual(
+          es.sodConflicts('acc', ['object:Payment__c:edit']).map((c) => c.rule.id),
+        );
       }),
     );
   });
@@ -491,7 +524,9 @@ function engineGrantsSide(o: OrgData, id: string, side: { bundleIds?: string[]; 
   const e = new OrgEngine({ ...o, assignments: [a], policy: { ...o.policy, sodRules: [] } }, TEST_NOW);
   const ix = e.connection('sf')!;
   const acc = ix.accountIndex(a.accountId);
-  return (side.keys ?? []).some((k) => e.can(a.accountId, k)) || (side.bundleIds ?? []).some((b) => ix.bundleIndex(b) >= 0 && ix.holdsBundle(acc, ix.bundleIndex(b)));
+  return (
+    (side.keys ?? []).some((k) => e.can(a.accountId, k)) || (side.bundleIds ?? []).some((b) => ix.bundleIndex(b) >= 0 && ix.holdsBundle(acc, ix.bundleIndex(b)))
+  );
 }
 
 describe('advancing the clock recomputes only the accounts with events, exactly at their boundaries', () => {
@@ -570,7 +605,12 @@ describe('advancing the clock recomputes only the accounts with events, exactly 
     expect(d.opened.map((f) => f.kind)).toEqual(['expired-grant']);
     expect(d.resolved.map((f) => f.kind).sort()).toEqual(['beyond-baseline', 'high-risk', 'peer-outlier']);
     expect(engine.advanceTo(at(9 * MIN - 1)).opened).toEqual([]);
-    expect(engine.advanceTo(at(9 * MIN)).opened.map((f) => `${f.accountId}:${f.kind}`).sort()).toEqual(['pa0:beyond-baseline', 'pa0:peer-outlier']);
+    expect(
+      engine
+        .advanceTo(at(9 * MIN))
+        .opened.map((f) => `${f.accountId}:${f.kind}`)
+        .sort(),
+    ).toEqual(['pa0:beyond-baseline', 'pa0:peer-outlier']);
     expect(full(engine.findings())).toEqual(full(findings(o, at(9 * MIN))));
   });
 
@@ -581,7 +621,12 @@ describe('advancing the clock recomputes only the accounts with events, exactly 
     o.acceptances.push({ findingId: id, reason: 'r', acceptedBy: 'x', acceptedAt: daysBefore(1), expiresAt: iso(10 * MIN) });
     const engine = new OrgEngine(o, TEST_NOW);
     expect(engine.findingsOf('acc').some((f) => f.id === id)).toBe(false);
-    expect(engine.advanceTo(at(5 * MIN)).opened.filter((f) => f.id === id).map((f) => f.status)).toEqual(['accepted']);
+    expect(
+      engine
+        .advanceTo(at(5 * MIN))
+        .opened.filter((f) => f.id === id)
+        .map((f) => f.status),
+    ).toEqual(['accepted']);
     expect(engine.advanceTo(at(10 * MIN)).updated.map((f) => [f.id, f.status, f.reopened])).toEqual([[id, 'open', true]]);
     expect(full(engine.findings())).toEqual(full(findings(o, at(10 * MIN))));
   });
@@ -604,26 +649,54 @@ describe('advancing the clock recomputes only the accounts with events, exactly 
 
   // ---- property: random orgs with times near every threshold, advanced in random steps ----
   const targets = ['Sales', 'Export', 'Payables', 'Approvals', 'Admin', 'object:Lead:read', 'system:ManageUsers'];
-  const usedKeys = ['object:Opportunity:edit', 'system:ExportReport', 'object:Invoice__c:edit', 'object:Payment__c:edit', 'system:ModifyAllData', 'object:Lead:read', 'system:ManageUsers'];
+  const usedKeys = [
+    'object:Opportunity:edit',
+    'system:ExportReport',
+    'object:Invoice__c:edit',
+    'object:Payment__c:edit',
+    'system:ModifyAllData',
+    'object:Lead:read',
+    'system:ManageUsers',
+  ];
   /** Milliseconds around 0: whole minutes within ±2 days, sometimes ±1 ms. */
   const near = fc.tuple(fc.integer({ min: -2 * 1440, max: 2 * 1440 }), fc.constantFrom(0, 0, 0, -1, 1)).map(([m, e]) => m * MIN + e);
   const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { freq: 2 });
   const accountArb = fc.record({
-    login: fc.oneof(near.map((x) => -30 * DAY + x), fc.constant(null), fc.integer({ min: -60, max: 0 }).map((d) => d * DAY)),
-    created: fc.oneof(near.map((x) => -90 * DAY + x), fc.constant(-500 * DAY)),
+    login: fc.oneof(
+      near.map((x) => -30 * DAY + x),
+      fc.constant(null),
+      fc.integer({ min: -60, max: 0 }).map((d) => d * DAY),
+    ),
+    created: fc.oneof(
+      near.map((x) => -90 * DAY + x),
+      fc.constant(-500 * DAY),
+    ),
     department: fc.constantFrom('Sales', 'Sales', 'Finance'),
     status: fc.constantFrom('active', 'active', 'active', 'active', 'departed', 'suspended') as fc.Arbitrary<'active' | 'departed' | 'suspended'>,
     active: fc.constantFrom(true, true, true, true, false),
     grants: fc.array(
       fc.record({
         target: fc.constantFrom(...targets),
-        granted: fc.oneof(near.map((x) => -90 * DAY + x), near.map((x) => Math.abs(x)), fc.constant(-400 * DAY)),
+        granted: fc.oneof(
+          near.map((x) => -90 * DAY + x),
+          near.map((x) => Math.abs(x)),
+          fc.constant(-400 * DAY),
+        ),
         expires: maybe(near.map((x) => Math.abs(x) + 1)),
         revoked: maybe(near.map((x) => Math.abs(x) + 1)),
       }),
       { maxLength: 3 },
     ),
-    usage: fc.array(fc.record({ key: fc.constantFrom(...usedKeys), last: fc.oneof(near.map((x) => -90 * DAY + x), near.map((x) => -Math.abs(x))) }), { maxLength: 3 }),
+    usage: fc.array(
+      fc.record({
+        key: fc.constantFrom(...usedKeys),
+        last: fc.oneof(
+          near.map((x) => -90 * DAY + x),
+          near.map((x) => -Math.abs(x)),
+        ),
+      }),
+      { maxLength: 3 },
+    ),
   });
   const stepArb = fc.oneof(
     fc.constantFrom(MIN, MIN, 60 * MIN, DAY, 3 * DAY).map((ms) => ({ kind: 'by' as const, ms, pick: 0, off: 0 })),
@@ -635,7 +708,13 @@ describe('advancing the clock recomputes only the accounts with events, exactly 
   type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never;
   const scenario = fc.record({
     accounts: fc.array(accountArb, { minLength: 1, maxLength: 7 }),
-    accept: fc.array(fc.tuple(fc.nat(), near.map((x) => Math.abs(x) + 1)), { maxLength: 4 }),
+    accept: fc.array(
+      fc.tuple(
+        fc.nat(),
+        near.map((x) => Math.abs(x) + 1),
+      ),
+      { maxLength: 4 },
+    ),
     steps: fc.array(stepArb, { minLength: 1, maxLength: 8 }),
   });
 
@@ -651,11 +730,13 @@ describe('advancing the clock recomputes only the accounts with events, exactly 
       o.accounts.push(testAccount(`a${i}`, `p${i}`, { active: a.active, lastLoginAt: a.login === null ? null : iso(a.login), createdAt: iso(a.created) }));
       boundaries.push((a.login ?? a.created) + 30 * DAY, (a.login ?? a.created) + 31 * DAY, a.created + 90 * DAY);
       a.grants.forEach((g, j) => {
-        o.assignments.push(testAssignment(`g${i}-${j}`, `a${i}`, g.target, {
-          grantedAt: iso(g.granted),
-          expiresAt: g.expires === null ? null : iso(g.expires),
-          revokedAt: g.revoked === null ? null : iso(g.revoked),
-        }));
+        o.assignments.push(
+          testAssignment(`g${i}-${j}`, `a${i}`, g.target, {
+            grantedAt: iso(g.granted),
+            expiresAt: g.expires === null ? null : iso(g.expires),
+            revokedAt: g.revoked === null ? null : iso(g.revoked),
+          }),
+        );
         boundaries.push(g.granted, g.granted + 90 * DAY, ...(g.expires === null ? [] : [g.expires]), ...(g.revoked === null ? [] : [g.revoked]));
       });
       const seen = new Set<string>();
@@ -721,7 +802,10 @@ describe('advancing the clock recomputes only the accounts with events, exactly 
       { numRuns: 100, seed },
     );
 
-  it.each(Array.from({ length: 20 }, (_, i) => 1000 + i * 7919))('advancing in random steps equals a full recomputation at each step (property, seed %i)', (seed) => {
-    runProperty(seed);
-  });
+  it.each(Array.from({ length: 20 }, (_, i) => 1000 + i * 7919))(
+    'advancing in random steps equals a full recomputation at each step (property, seed %i)',
+    (seed) => {
+      runProperty(seed);
+    },
+  );
 });

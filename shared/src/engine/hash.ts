@@ -49,8 +49,42 @@ export function hashPartsPrefixed(rest: readonly string[], first: string | null,
   h2 ^= h2 >>> 16;
   // prettier-ignore
   return findingPrefix
-    ? String.fromCharCode(0x66, 0x5f, h(h1, 28), h(h1, 24), h(h1, 20), h(h1, 16), h(h1, 12), h(h1, 8), h(h1, 4), h(h1, 0),
-        h(h2, 28), h(h2, 24), h(h2, 20), h(h2, 16), h(h2, 12), h(h2, 8), h(h2, 4), h(h2, 0))
-    : String.fromCharCode(h(h1, 28), h(h1, 24), h(h1, 20), h(h1, 16), h(h1, 12), h(h1, 8), h(h1, 4), h(h1, 0),
-        h(h2, 28), h(h2, 24), h(h2, 20), h(h2, 16), h(h2, 12), h(h2, 8), h(h2, 4), h(h2, 0));
+    ? String.fromCharCode(
+        0x66,
+        0x5f,
+        h(h1, 28),
+        h(h1, 24),
+        h(h1, 20),
+        h(h1, 16),
+        h(h1, 12),
+        h(h1, 8),
+        h(h1, 4),
+        h(h1, 0),
+        h(h2, 28),
+        h(h2, 24),
+        h(h2, 20),
+        h(h2, 16),
+        h(h2, 12),
+        h(h2, 8),
+        h(h2, 4),
+        h(h2, 0),
+      )
+    : String.fromCharCode(
+        h(h1, 28),
+        h(h1, 24),
+        h(h1, 20),
+        h(h1, 16),
+        h(h1, 12),
+        h(h1, 8),
+        h(h1, 4),
+        h(h1, 0),
+        h(h2, 28),
+        h(h2, 24),
+        h(h2, 20),
+        h(h2, 16),
+        h(h2, 12),
+        h(h2, 8),
+        h(h2, 4),
+        h(h2, 0),
+      );
 }

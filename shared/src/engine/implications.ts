@@ -19,14 +19,7 @@
  *   CRM has, and only those chain.
  * - Where a CRM's documentation says nothing, a key implies nothing else.
  */
-import {
-  parsePermissionKey,
-  type AnyObjectAction,
-  type FieldAction,
-  type PermissionKey,
-  type RecordAction,
-  type RecordScope,
-} from '../permissions.ts';
+import { parsePermissionKey, type AnyObjectAction, type FieldAction, type PermissionKey, type RecordAction, type RecordScope } from '../permissions.ts';
 import type { CrmKind } from '../schemas.ts';
 import { DYNAMICS_PERMISSIONS } from '../crm/dynamics-permissions.ts';
 import { FXIAOKE_PERMISSIONS } from '../crm/fxiaoke-permissions.ts';
@@ -276,7 +269,7 @@ export function closureOf(held: Iterable<string>, table: ImplicationTable, objec
   }
   const out = new Set<string>();
   const queue: [string, PermissionKey][] = [];
-  for (const [k, p] of parsedHeld) if (!out.has(k)) (out.add(k), queue.push([k, p]));
+  for (const [k, p] of parsedHeld) if (!out.has(k)) out.add(k), queue.push([k, p]);
   for (let i = 0; i < queue.length; i++) {
     const [k, p] = queue[i]!;
     // Implied keys name only objects already in the universe, so it does not grow here.
@@ -305,12 +298,7 @@ export function impliedKeys(crm: CrmKind, held: string[], objects: string[]): Se
  * The shortest implication chain from `from` to `to` (both included), or null when `from` does not
  * imply `to`. `[from]` when they are equal. (Prerequisites are not considered here.)
  */
-export function implicationChain(
-  from: string,
-  to: string,
-  table: ImplicationTable,
-  objects: Iterable<string> = [],
-): string[] | null {
+export function implicationChain(from: string, to: string, table: ImplicationTable, objects: Iterable<string> = []): string[] | null {
   if (from === to) return [from];
   const target = parsePermissionKey(to);
   const universe = new Set(objects);

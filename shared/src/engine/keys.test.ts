@@ -2,14 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CRM_KINDS } from '../constants.ts';
 import { ALL_OBJECT_ACTIONS, OBJECT_ACTIONS, RECORD_ACTIONS, RECORD_SCOPES, formatPermissionKey, parsePermissionKey } from '../permissions.ts';
-import {
-  DYNAMICS_IMPLICATIONS,
-  GENERIC_IMPLICATIONS,
-  SALESFORCE_IMPLICATIONS,
-  implicationChain,
-  implicationTableFor,
-  implicationsOf,
-} from './implications.ts';
+import { DYNAMICS_IMPLICATIONS, GENERIC_IMPLICATIONS, SALESFORCE_IMPLICATIONS, implicationChain, implicationTableFor, implicationsOf } from './implications.ts';
 import { InvalidPermissionKeyError, KeyUniverse, parseKeyOrThrow } from './keys.ts';
 
 describe('key grammar (extended)', () => {
@@ -18,14 +11,18 @@ describe('key grammar (extended)', () => {
     expect(ALL_OBJECT_ACTIONS).toEqual(['read', 'create', 'edit', 'delete', 'viewAll', 'modifyAll', 'append', 'appendTo', 'assign', 'share']);
   });
 
-  it.each(['object:Account:viewAll', 'object:Invoice__c:modifyAll', 'app:SalesConsole', 'feature:Forecasts', 'scope:account:read:businessUnit', 'object:account:appendTo'])(
-    'round-trips %s',
-    (key) => {
-      const parsed = parsePermissionKey(key);
-      expect(parsed.ok).toBe(true);
-      if (parsed.ok) expect(formatPermissionKey(parsed.value)).toBe(key);
-    },
-  );
+  it.each([
+    'object:Account:viewAll',
+    'object:Invoice__c:modifyAll',
+    'app:SalesConsole',
+    'feature:Forecasts',
+    'scope:account:read:businessUnit',
+    'object:account:appendTo',
+  ])('round-trips %s', (key) => {
+    const parsed = parsePermissionKey(key);
+    expect(parsed.ok).toBe(true);
+    if (parsed.ok) expect(formatPermissionKey(parsed.value)).toBe(key);
+  });
 
   it.each([
     ['object:Account:viewall', 'action must be one of read, create, edit, delete, viewAll, modifyAll, append, appendTo, assign, share'],
@@ -47,7 +44,20 @@ describe('key grammar (extended)', () => {
 describe('implications as data, per CRM kind', () => {
   const objects = ['Account', 'Case'];
   it.each([
-    [SALESFORCE_IMPLICATIONS, 'object:Account:modifyAll', ['object:Account:read', 'object:Account:delete', 'object:Account:edit', 'object:Account:viewAll', 'scope:Account:read:org', 'scope:Account:edit:org', 'scope:Account:delete:org', 'scope:Account:assign:org']],
+    [
+      SALESFORCE_IMPLICATIONS,
+      'object:Account:modifyAll',
+      [
+        'object:Account:read',
+        'object:Account:delete',
+        'object:Account:edit',
+        'object:Account:viewAll',
+        'scope:Account:read:org',
+        'scope:Account:edit:org',
+        'scope:Account:delete:org',
+        'scope:Account:assign:org',
+      ],
+    ],
     [SALESFORCE_IMPLICATIONS, 'object:Account:viewAll', ['object:Account:read', 'scope:Account:read:org']],
     [SALESFORCE_IMPLICATIONS, 'object:Account:edit', ['object:Account:read']],
     [DYNAMICS_IMPLICATIONS, 'object:account:delete', []],

@@ -83,8 +83,7 @@ export class OrgEngine {
       for (const e of org.catalog) if (e.connectionId === conn.id) catalog.set(e.key, e);
       const extraKeys: string[] = [...catalog.keys()];
       for (const b of policy.baselines) if (b.connectionId === conn.id) extraKeys.push(...b.keys);
-      for (const r of policy.sodRules)
-        if (r.connectionId === conn.id) extraKeys.push(...(r.left.keys ?? []), ...(r.right.keys ?? []));
+      for (const r of policy.sodRules) if (r.connectionId === conn.id) extraKeys.push(...(r.left.keys ?? []), ...(r.right.keys ?? []));
       for (const set of (policy.superAdminSets ?? DEFAULT_SUPER_ADMIN_SETS)[conn.kind] ?? []) extraKeys.push(...set);
       const accounts = accountsByConn.get(conn.id) ?? [];
       const index = new AccessIndex({
@@ -473,9 +472,7 @@ export class OrgEngine {
     cs.sod = compileSod(cs, this.org.policy.sodRules);
     const sets = (this.org.policy.superAdminSets ?? DEFAULT_SUPER_ADMIN_SETS)[cs.conn.kind] ?? [];
     cs.superSets = sets.map((s) => s.map((k) => ix.keyId(k)));
-    cs.superKeys = cs.superSets.map((s) =>
-      s.every((k) => k >= 0) ? (Object.freeze(s.map((k) => ix.universe.key(k)).sort()) as unknown as string[]) : [],
-    );
+    cs.superKeys = cs.superSets.map((s) => (s.every((k) => k >= 0) ? (Object.freeze(s.map((k) => ix.universe.key(k)).sort()) as unknown as string[]) : []));
     cs.peers.clear();
     for (let a = 0; a < ix.accountCount; a++) cs.peers.join(a);
   }

@@ -9,7 +9,12 @@ import { TEST_NOW, testAccount, testAssignment, testBundle, testOrg, testPerson 
 describe('peerHolding', () => {
   const bundles = [testBundle('Sales', ['object:Opportunity:edit', 'object:Account:read']), testBundle('Export', ['system:ExportReport'])];
   function engine(): OrgEngine {
-    const people = [testPerson('u'), ...['a', 'b', 'c', 'd'].map((id) => testPerson(id)), testPerson('gone', { status: 'departed' }), testPerson('fin', { department: 'Finance' })];
+    const people = [
+      testPerson('u'),
+      ...['a', 'b', 'c', 'd'].map((id) => testPerson(id)),
+      testPerson('gone', { status: 'departed' }),
+      testPerson('fin', { department: 'Finance' }),
+    ];
     const accounts = people.map((p) => testAccount(`acc-${p.id}`, p.id));
     const assignments = [
       // The requester holds Sales; peers a, b, c hold Sales, a and b Export; d nothing.

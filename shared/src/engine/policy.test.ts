@@ -22,16 +22,32 @@ const rule = (r: Partial<RequestRule> & { id: string }): RequestRule => ({
 
 const RULES: RequestRule[] = [
   rule({ id: 'critical', match: { risks: ['critical'] }, requestable: false }),
-  rule({ id: 'low-read', match: { keys: ['object:*:read'], risks: ['low'] }, stages: [{ kind: 'manager', mode: { type: 'any' } }], autoApprove: { maxRisk: 'low', maxDurationDays: 14 }, maxDurationDays: 90 }),
+  rule({
+    id: 'low-read',
+    match: { keys: ['object:*:read'], risks: ['low'] },
+    stages: [{ kind: 'manager', mode: { type: 'any' } }],
+    autoApprove: { maxRisk: 'low', maxDurationDays: 14 },
+    maxDurationDays: 90,
+  }),
   rule({
     id: 'high',
     match: { risks: ['high'] },
-    stages: [{ kind: 'manager', mode: { type: 'any' } }, { kind: 'owner', mode: { type: 'any' } }, { kind: 'group', groupId: 'sec', mode: { type: 'nOfM', n: 2 } }],
+    stages: [
+      { kind: 'manager', mode: { type: 'any' } },
+      { kind: 'owner', mode: { type: 'any' } },
+      { kind: 'group', groupId: 'sec', mode: { type: 'nOfM', n: 2 } },
+    ],
     prerequisites: { trainings: ['sec-101'], minTenureDays: 90 },
     maxDurationDays: 30,
   }),
   rule({ id: 'silent', match: { keys: ['app:*'] } }),
-  rule({ id: 'std', stages: [{ kind: 'manager', mode: { type: 'any' } }, { kind: 'owner', mode: { type: 'any' } }] }),
+  rule({
+    id: 'std',
+    stages: [
+      { kind: 'manager', mode: { type: 'any' } },
+      { kind: 'owner', mode: { type: 'any' } },
+    ],
+  }),
 ];
 
 function setup(change: (o: OrgData) => void = () => {}) {
@@ -65,17 +81,28 @@ function setup(change: (o: OrgData) => void = () => {}) {
     licenses: [{ id: 'cpq', connectionId: 'sf', name: 'CPQ', seats: 1 }],
     policy: testPolicy({
       requestRules: RULES,
-      sodRules: [{ id: 'sod', connectionId: 'sf', name: 'Book and pay', left: { bundleIds: ['Payables'] }, right: { keys: ['object:Payment__c:edit'] }, severity: 'high' }],
+      sodRules: [
+        {
+          id: 'sod',
+          connectionId: 'sf',
+          name: 'Book and pay',
+          left: { bundleIds: ['Payables'] },
+          right: { keys: ['object:Payment__c:edit'] },
+          severity: 'high',
+        },
+      ],
     }),
   });
   change(o);
   return new OrgEngine(o, TEST_NOW);
 }
-const ask = (engine: OrgEngine, keys: string[], days: number | null = 30, who = 'u', account = 'acc') => evaluateRequest(engine, who, account, keys, days, TEST_NOW);
-const approvers = (r: ReturnType<typeof ask>) => r.stages.map((s) => `${s.label}:${s.approvers.map((a) => a.id).join('+')}:${s.required}${s.escalated ? ':escalated' : ''}`);
+const ask = (engine: OrgEngine, keys: string[], days: number | null = 30, who = 'u', account = 'acc') =>
+  evaluateRequest(engine, who, account, keys, days, TEST_NOW);
+const approvers = (r: ReturnType<typeof ask>) =>
+  r.stages.map((s) => `${s.label}:${s.approvers.map((a) => a.id).join('+')}:${s.required}${s.escalated ? ':escalated' : ''}`);
 
 describe('evaluateRequest', () => {
-  it('auto-approves a low-risk read, always with the rule\'s maximum duration', () => {
+  it("auto-approves a low-risk read, always with the rule's maximum duration", () => {
     const r = ask(setup(), ['object:Lead:read'], 30);
     expect(r).toMatchObject({ ok: true, autoApproved: true, autoApprovalRuleIds: ['low-read'], stages: [], willNotify: [] });
     expect(r.duration).toEqual({ requested: 30, granted: 14, cappedBy: ['auto-approval:low-read'], max: 14 });
@@ -104,17 +131,26 @@ describe('evaluateRequest', () => {
   });
 
   it('a stage that resolves to nobody (no manager) escalates to the fallback, never passes silently', () => {
-    const r = ask(setup((o) => (o.people[0]!.managerId = null)), ['object:Lead:edit']);
+    const r = ask(
+      setup((o) => (o.people[0]!.managerId = null)),
+      ['object:Lead:edit'],
+    );
     expect(approvers(r)[0]).toBe('manager:fb:1:escalated');
   });
 
   it('a departed manager is not eligible', () => {
-    const r = ask(setup((o) => (o.people[1]!.status = 'departed')), ['object:Lead:edit']);
+    const r = ask(
+      setup((o) => (o.people[1]!.status = 'departed')),
+      ['object:Lead:edit'],
+    );
     expect(approvers(r)[0]).toBe('manager:fb:1:escalated');
   });
 
   it('when the fallback resolves to nobody too, the request is blocked', () => {
-    const r = ask(setup((o) => ((o.people[0]!.managerId = null), (o.people[7]!.status = 'departed'))), ['object:Lead:edit']);
+    const r = ask(
+      setup((o) => ((o.people[0]!.managerId = null), (o.people[7]!.status = 'departed'))),
+      ['object:Lead:edit'],
+    );
     expect(r.ok).toBe(false);
     expect(r.problems.map((p) => p.message)).toContain('manager resolves to nobody eligible, and the fallback of rule "std" too');
   });
@@ -127,16 +163,25 @@ describe('evaluateRequest', () => {
   it('N of M: two of the security group; the requester in the group is excluded', () => {
     const high = ask(setup(), ['system:ExportReport']);
     expect(approvers(high)).toEqual(['manager:m:1', 'permission owner:s1+s2+s3:1', 'Security team:s1+s2+s3:2']);
-    const inGroup = ask(setup((o) => (o.groups[0]!.memberIds = ['u', 's1', 's2'])), ['system:ExportReport']);
+    const inGroup = ask(
+      setup((o) => (o.groups[0]!.memberIds = ['u', 's1', 's2'])),
+      ['system:ExportReport'],
+    );
     expect(inGroup.stages[2]).toMatchObject({ required: 2, requesterExcluded: true, escalated: false });
     expect(inGroup.stages[2]!.approvers.map((a) => a.id)).toEqual(['s1', 's2']);
   });
 
   it('N of M with fewer eligible than N escalates', () => {
-    const r = ask(setup((o) => (o.groups[0]!.memberIds = ['u', 's1', 's2'])), ['object:Lead:edit', 'system:ExportReport']);
+    const r = ask(
+      setup((o) => (o.groups[0]!.memberIds = ['u', 's1', 's2'])),
+      ['object:Lead:edit', 'system:ExportReport'],
+    );
     const security = r.stages.find((s) => s.label === 'Security team')!;
     expect(security).toMatchObject({ escalated: false, required: 2 });
-    const fewer = ask(setup((o) => (o.groups[0]!.memberIds = ['u', 's1'])), ['system:ExportReport']);
+    const fewer = ask(
+      setup((o) => (o.groups[0]!.memberIds = ['u', 's1'])),
+      ['system:ExportReport'],
+    );
     // s1 alone must approve the owner stage (the group owns the key), so cannot satisfy the Security team stage too.
     expect(fewer.stages[2]).toMatchObject({ escalated: true, escalationReason: 'Security team resolves to nobody eligible' });
     expect(fewer.stages[2]!.approvers.map((a) => a.id)).toEqual(['fb']);
@@ -180,32 +225,51 @@ describe('evaluateRequest', () => {
   });
 
   it('lists missing prerequisites: training and tenure', () => {
-    const r = ask(setup((o) => ((o.people[0]!.completedTrainings = []), (o.people[0]!.hireDate = daysBefore(30)))), ['system:ExportReport']);
+    const r = ask(
+      setup((o) => ((o.people[0]!.completedTrainings = []), (o.people[0]!.hireDate = daysBefore(30)))),
+      ['system:ExportReport'],
+    );
     expect(r.ok).toBe(false);
     expect(r.missingPrerequisites.map((m) => m.message)).toEqual(['training "sec-101" not completed', 'tenure 30 days, needs 90']);
-    const unknown = ask(setup((o) => (o.people[0]!.hireDate = null)), ['system:ExportReport']);
+    const unknown = ask(
+      setup((o) => (o.people[0]!.hireDate = null)),
+      ['system:ExportReport'],
+    );
     expect(unknown.missingPrerequisites.map((m) => m.message)).toEqual(['tenure unknown (needs 90 days)']);
   });
 
   it('predicts the SoD conflicts the grant would create (warn or block by policy)', () => {
     const warn = ask(setup(), ['object:Payment__c:edit']);
     expect(warn.ok).toBe(true);
-    expect(warn.sodConflicts).toEqual([{ ruleId: 'sod', name: 'Book and pay', severity: 'high', left: ['bundle:Payables'], right: ['object:Payment__c:edit'] }]);
+    expect(warn.sodConflicts).toEqual([
+      { ruleId: 'sod', name: 'Book and pay', severity: 'high', left: ['bundle:Payables'], right: ['object:Payment__c:edit'] },
+    ]);
     expect(warn.warnings.map((p) => p.message)).toEqual(['would create separation-of-duties conflict "Book and pay"']);
-    const block = ask(setup((o) => (o.policy.sodAtRequest = 'block')), ['object:Payment__c:edit']);
+    const block = ask(
+      setup((o) => (o.policy.sodAtRequest = 'block')),
+      ['object:Payment__c:edit'],
+    );
     expect(block.ok).toBe(false);
   });
 
   it('reports license seats left, and blocks when none is left for a new holder', () => {
     const free = ask(setup(), ['app:Cpq']);
     expect(free.licenses).toEqual([{ licenseId: 'cpq', name: 'CPQ', seats: 1, used: 0, left: 1, needsSeat: true, keys: ['app:Cpq'] }]);
-    const full = ask(setup((o) => o.assignments.push(testAssignment('x', 'acc2', 'app:Cpq'))), ['app:Cpq']);
+    const full = ask(
+      setup((o) => o.assignments.push(testAssignment('x', 'acc2', 'app:Cpq'))),
+      ['app:Cpq'],
+    );
     expect(full.licenses[0]).toMatchObject({ used: 1, left: 0, needsSeat: true });
     expect(full.problems.map((p) => p.message)).toContain('no CPQ license seats left');
   });
 
   it('caps the duration by rule and catalog, and uses the rule default when none is asked', () => {
-    expect(ask(setup(), ['object:Quote:edit'], 90).duration).toEqual({ requested: 90, granted: 7, cappedBy: ['rule:std', 'catalog:object:Quote:edit'], max: 7 });
+    expect(ask(setup(), ['object:Quote:edit'], 90).duration).toEqual({
+      requested: 90,
+      granted: 7,
+      cappedBy: ['rule:std', 'catalog:object:Quote:edit'],
+      max: 7,
+    });
     expect(ask(setup(), ['object:Lead:edit'], null).duration).toEqual({ requested: 30, granted: 30, cappedBy: [], max: 60 });
   });
 
@@ -222,18 +286,28 @@ describe('evaluateRequest', () => {
   });
 
   it('a key no rule covers is not requestable', () => {
-    const r = ask(setup((o) => (o.policy.requestRules = [])), ['object:Lead:edit']);
+    const r = ask(
+      setup((o) => (o.policy.requestRules = [])),
+      ['object:Lead:edit'],
+    );
     expect(r.keys[0]!.reason).toBe('no request rule covers this permission');
   });
 
-  it('refuses requests from inactive people or for someone else\'s account', () => {
-    expect(ask(setup((o) => (o.people[0]!.status = 'suspended')), ['object:Lead:edit']).problems.map((p) => p.message)).toEqual(['requester is suspended']);
+  it("refuses requests from inactive people or for someone else's account", () => {
+    expect(
+      ask(
+        setup((o) => (o.people[0]!.status = 'suspended')),
+        ['object:Lead:edit'],
+      ).problems.map((p) => p.message),
+    ).toEqual(['requester is suspended']);
     expect(ask(setup(), ['object:Lead:edit'], 30, 'u', 'acc2').problems.map((p) => p.message)).toEqual(['the account belongs to someone else']);
   });
 
   it('checks justification and evidence when the caller passes them', () => {
     const engine = setup();
-    expect(evaluateRequest(engine, 'u', 'acc', ['object:Lead:edit'], 30, TEST_NOW, { justification: ' ' }).problems.map((p) => p.code)).toContain('justification-required');
+    expect(evaluateRequest(engine, 'u', 'acc', ['object:Lead:edit'], 30, TEST_NOW, { justification: ' ' }).problems.map((p) => p.code)).toContain(
+      'justification-required',
+    );
     expect(evaluateRequest(engine, 'u', 'acc', ['object:Lead:edit'], 30, TEST_NOW, { justification: 'renewals' }).ok).toBe(true);
   });
 

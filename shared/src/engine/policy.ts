@@ -121,7 +121,12 @@ export interface RequestOptions {
 /** `*` matches one segment of a key (no ':'), anything else matches itself. */
 export function keyPatternMatches(pattern: string, key: string): boolean {
   if (!pattern.includes('*')) return pattern === key;
-  const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^:]*')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('[^:]*')}$`,
+  );
   return re.test(key);
 }
 
@@ -133,8 +138,7 @@ export function ruleMatches(rule: RequestRule, key: string, risk: Risk | null): 
 
 const refOf = (p: OrgPerson): PersonRef => ({ id: p.id, name: p.name, email: p.email, title: p.title });
 
-const requiredFor = (mode: StageMode, eligible: number): number =>
-  mode.type === 'any' ? 1 : mode.type === 'all' ? eligible : mode.n;
+const requiredFor = (mode: StageMode, eligible: number): number => (mode.type === 'any' ? 1 : mode.type === 'all' ? eligible : mode.n);
 
 /**
  * Evaluates a request of `keys` by `person` for `account` lasting `durationDays` (null = the rule's
@@ -161,21 +165,21 @@ export function evaluateRequest(
   const empty = (code: PolicyProblemCode, params: Record<string, string> = {}): RequestEvaluation => {
     const problem = policyProblem(code, params);
     return {
-    ok: false,
-    keys: keys.map((key) => ({ key, requestable: false, reason: problem.message, problem, ruleId: null, risk: null, alreadyHeld: false })),
-    autoApproved: false,
-    autoApprovalRuleIds: [],
-    stages: [],
-    willNotify: [],
-    missingPrerequisites: [],
-    sodConflicts: [],
-    licenses: [],
-    duration: { requested: durationDays ?? 0, granted: 0, cappedBy: [], max: null },
-    justificationRequired: false,
-    evidenceRequired: false,
-    problems: [problem],
-    warnings: [],
-  };
+      ok: false,
+      keys: keys.map((key) => ({ key, requestable: false, reason: problem.message, problem, ruleId: null, risk: null, alreadyHeld: false })),
+      autoApproved: false,
+      autoApprovalRuleIds: [],
+      stages: [],
+      willNotify: [],
+      missingPrerequisites: [],
+      sodConflicts: [],
+      licenses: [],
+      duration: { requested: durationDays ?? 0, granted: 0, cappedBy: [], max: null },
+      justificationRequired: false,
+      evidenceRequired: false,
+      problems: [problem],
+      warnings: [],
+    };
   };
   if (!person) return empty('requester-unknown');
   if (!account) return empty('account-unknown');
@@ -224,8 +228,7 @@ export function evaluateRequest(
     const needs = [...(entryOf.get(key)?.requiredTrainings ?? []), ...(ruleOf.get(key)!.prerequisites.trainings ?? [])];
     for (const t of needs) if (!person.completedTrainings.includes(t)) trainingNeed.set(t, [...new Set([...(trainingNeed.get(t) ?? []), key])]);
   }
-  for (const [training, ks] of trainingNeed)
-    missing.push({ kind: 'training', training, keys: ks, message: `training "${training}" not completed` });
+  for (const [training, ks] of trainingNeed) missing.push({ kind: 'training', training, keys: ks, message: `training "${training}" not completed` });
   const tenureDays = person.hireDate === null ? null : Math.floor((now.getTime() - Date.parse(person.hireDate)) / DAY_MS);
   let tenureNeed = 0;
   const tenureKeys: string[] = [];
@@ -242,8 +245,7 @@ export function evaluateRequest(
       keys: tenureKeys,
       requiredDays: tenureNeed,
       actualDays: tenureDays,
-      message:
-        tenureDays === null ? `tenure unknown (needs ${tenureNeed} days)` : `tenure ${tenureDays} days, needs ${tenureNeed}`,
+      message: tenureDays === null ? `tenure unknown (needs ${tenureNeed} days)` : `tenure ${tenureDays} days, needs ${tenureNeed}`,
     });
   for (const m of missing)
     problems.push(
@@ -385,10 +387,7 @@ export function evaluateRequest(
       }
       for (const spec of rule.stages) {
         // Owner stages split per owner: each owner approves the keys they own.
-        const parts: string[][] =
-          spec.kind === 'owner'
-            ? [...groupBy(ruleKeys, (k) => JSON.stringify(entryOf.get(k)?.owner ?? null)).values()]
-            : [ruleKeys];
+        const parts: string[][] = spec.kind === 'owner' ? [...groupBy(ruleKeys, (k) => JSON.stringify(entryOf.get(k)?.owner ?? null)).values()] : [ruleKeys];
         for (const ks of parts) {
           const candidates = candidatesOf(spec, ks);
           const requesterExcluded = candidates.includes(person.id) || candidates.some((c) => excluded.has(c));
@@ -464,8 +463,7 @@ export function evaluateRequest(
   const evidenceRequired = usedRules.some((r) => r.evidenceRequired);
   if (options.justification !== undefined && justificationRequired && options.justification.trim() === '')
     problems.push(policyProblem('justification-required'));
-  if (options.evidence !== undefined && evidenceRequired && options.evidence.length === 0)
-    problems.push(policyProblem('evidence-required'));
+  if (options.evidence !== undefined && evidenceRequired && options.evidence.length === 0) problems.push(policyProblem('evidence-required'));
   if (durationDays !== null && durationDays <= 0) problems.push(policyProblem('duration-invalid'));
 
   return {

@@ -11,18 +11,7 @@ import type { Assignment, Bundle, BundleKind, Risk } from '../schemas.ts';
 import { SALESFORCE_PERMISSIONS } from '../crm/salesforce-permissions.ts';
 import { SALESFORCE_HIGH_RISK_PERMISSIONS } from './catalog/salesforce.ts';
 import { defaultLabels } from './catalog/labels.ts';
-import type {
-  ApproverGroup,
-  Baseline,
-  CatalogMeta,
-  License,
-  OrgAccount,
-  OrgData,
-  OrgPerson,
-  RequestRule,
-  SodRule,
-  UsageAggregate,
-} from './types.ts';
+import type { ApproverGroup, Baseline, CatalogMeta, License, OrgAccount, OrgData, OrgPerson, RequestRule, SodRule, UsageAggregate } from './types.ts';
 import { DEFAULT_THRESHOLDS } from './types.ts';
 
 export interface SyntheticOptions {
@@ -96,7 +85,9 @@ export function generateSyntheticOrg(opts: SyntheticOptions = {}): SyntheticOrg 
   };
 
   // ---------------- keys ----------------
-  const objects = Array.from({ length: nObjects }, (_, i) => (i < 10 ? ['Account', 'Contact', 'Opportunity', 'Lead', 'Case', 'Contract', 'Quote', 'Order', 'Product2', 'Campaign'][i]! : `Obj${i}__c`));
+  const objects = Array.from({ length: nObjects }, (_, i) =>
+    i < 10 ? ['Account', 'Contact', 'Opportunity', 'Lead', 'Case', 'Contract', 'Quote', 'Order', 'Product2', 'Campaign'][i]! : `Obj${i}__c`,
+  );
   // A Salesforce org: its six object actions and its record scopes (of read access).
   const objectKeys = (o: string) => [
     ...SALESFORCE_PERMISSIONS.vocabulary.objectActions.map((a) => `object:${o}:${a}`),
@@ -151,7 +142,14 @@ export function generateSyntheticOrg(opts: SyntheticOptions = {}): SyntheticOrg 
           if (!includes.includes(cand)) includes.push(cand);
         }
       }
-      bundles.push({ id: `b${idx}`, connectionId: conn, kind: kinds[level]!, name: `Bundle ${idx} (${DEPARTMENTS[dept]} L${level})`, includes, permissions: [...new Set(own)] });
+      bundles.push({
+        id: `b${idx}`,
+        connectionId: conn,
+        kind: kinds[level]!,
+        name: `Bundle ${idx} (${DEPARTMENTS[dept]} L${level})`,
+        includes,
+        permissions: [...new Set(own)],
+      });
       byLevel[level]!.push(idx);
       deptOfBundle.push(dept);
     }
@@ -160,14 +158,18 @@ export function generateSyntheticOrg(opts: SyntheticOptions = {}): SyntheticOrg 
   const admin = bundles[0]!;
   admin.name = 'System Administrator';
   admin.kind = 'profile';
-  admin.permissions = [...new Set([...admin.permissions, 'system:ModifyAllData', 'system:ViewAllData', 'system:ManageUsers', 'system:CustomizeApplication', 'system:ApiEnabled'])];
+  admin.permissions = [
+    ...new Set([...admin.permissions, 'system:ModifyAllData', 'system:ViewAllData', 'system:ManageUsers', 'system:CustomizeApplication', 'system:ApiEnabled']),
+  ];
   const deptBundles = Array.from({ length: nDepts }, (_, d) => bundles.map((_, i) => i).filter((i) => deptOfBundle[i] === d && i !== 0));
 
   // ---------------- directory ----------------
   const groups: ApproverGroup[] = [];
   const people: OrgPerson[] = [];
   const accounts: OrgAccount[] = [];
-  const deptTitles = Array.from({ length: nDepts }, (_, d) => (DEPARTMENTS[d] === 'IT' ? [...TITLES.slice(0, nTitles), SYNTHETIC_ADMIN_TITLE] : TITLES.slice(0, nTitles)));
+  const deptTitles = Array.from({ length: nDepts }, (_, d) =>
+    DEPARTMENTS[d] === 'IT' ? [...TITLES.slice(0, nTitles), SYNTHETIC_ADMIN_TITLE] : TITLES.slice(0, nTitles),
+  );
   const managersByDept: string[][] = Array.from({ length: nDepts }, () => []);
   const personDept: number[] = [];
   const personTitle: number[] = [];
@@ -209,8 +211,7 @@ export function generateSyntheticOrg(opts: SyntheticOptions = {}): SyntheticOrg 
       createdAt: iso(created),
     });
   }
-  for (let d = 0; d < nDepts; d++)
-    groups.push({ id: `g-owners-${d}`, name: `${DEPARTMENTS[d]} access owners`, memberIds: sample(managersByDept[d]!, 3) });
+  for (let d = 0; d < nDepts; d++) groups.push({ id: `g-owners-${d}`, name: `${DEPARTMENTS[d]} access owners`, memberIds: sample(managersByDept[d]!, 3) });
   groups.push({ id: 'g-security', name: 'Security team', memberIds: sample(managersByDept[Math.min(6, nDepts - 1)]!, 4) });
   groups.push({ id: 'g-crm-admins', name: 'CRM administrators', memberIds: sample(managersByDept[0]!, 3) });
 
@@ -221,13 +222,27 @@ export function generateSyntheticOrg(opts: SyntheticOptions = {}): SyntheticOrg 
   for (let d = 0; d < nDepts; d++) {
     const common = sample(deptBundles[d]!, 6);
     deptCommon.push(common);
-    baselines.push({ id: `bl-${d}`, connectionId: conn, name: `${DEPARTMENTS[d]} common`, match: { department: DEPARTMENTS[d]! }, bundleIds: common.map((b) => `b${b}`), keys: [] });
+    baselines.push({
+      id: `bl-${d}`,
+      connectionId: conn,
+      name: `${DEPARTMENTS[d]} common`,
+      match: { department: DEPARTMENTS[d]! },
+      bundleIds: common.map((b) => `b${b}`),
+      keys: [],
+    });
     for (let t = 0; t < deptTitles[d]!.length; t++) {
       const title = deptTitles[d]![t]!;
       const isAdmin = title === SYNTHETIC_ADMIN_TITLE;
       const own = isAdmin ? [0, ...sample(deptBundles[d]!, 2)] : sample(deptBundles[d]!, 3);
       titleBaseline.set(`${d}/${t}`, own);
-      baselines.push({ id: `bl-${d}-${t}`, connectionId: conn, name: `${DEPARTMENTS[d]} ${title}`, match: { department: DEPARTMENTS[d]!, title }, bundleIds: own.map((b) => `b${b}`), keys: sample(deptKeyPool[d]!, 3) });
+      baselines.push({
+        id: `bl-${d}-${t}`,
+        connectionId: conn,
+        name: `${DEPARTMENTS[d]} ${title}`,
+        match: { department: DEPARTMENTS[d]!, title },
+        bundleIds: own.map((b) => `b${b}`),
+        keys: sample(deptKeyPool[d]!, 3),
+      });
     }
   }
 
@@ -261,7 +276,16 @@ export function generateSyntheticOrg(opts: SyntheticOptions = {}): SyntheticOrg 
     };
     for (const b of chosen) {
       const grantedAt = created + int(0, 30) * DAY;
-      assignments.push({ id: `as${aid++}`, accountId: acct.id, target: { type: 'bundle', bundleId: `b${b}` }, source: rnd() < 0.9 ? 'directory' : 'baseline', requestId: null, grantedAt: iso(Math.min(grantedAt, nowMs - DAY)), expiresAt: null, revokedAt: null });
+      assignments.push({
+        id: `as${aid++}`,
+        accountId: acct.id,
+        target: { type: 'bundle', bundleId: `b${b}` },
+        source: rnd() < 0.9 ? 'directory' : 'baseline',
+        requestId: null,
+        grantedAt: iso(Math.min(grantedAt, nowMs - DAY)),
+        expiresAt: null,
+        revokedAt: null,
+      });
       const u = rnd();
       if (u < 0.88) for (const k of sample(flatten(b), int(1, 3))) use(k, false);
       else if (u < 0.94) use(pick(flatten(b)), true);
@@ -274,7 +298,16 @@ export function generateSyntheticOrg(opts: SyntheticOptions = {}): SyntheticOrg 
       const expires = timed ? grantedAt + pick([7, 30, 90]) * DAY : null;
       const expired = expires !== null && expires <= nowMs;
       const revoked = expired && rnd() < 0.8 ? iso(expires) : null;
-      assignments.push({ id: `as${aid++}`, accountId: acct.id, target: { type: 'permission', key }, source: 'request', requestId: `rq${aid}`, grantedAt: iso(Math.max(grantedAt, created)), expiresAt: expires === null ? null : iso(expires), revokedAt: revoked });
+      assignments.push({
+        id: `as${aid++}`,
+        accountId: acct.id,
+        target: { type: 'permission', key },
+        source: 'request',
+        requestId: `rq${aid}`,
+        grantedAt: iso(Math.max(grantedAt, created)),
+        expiresAt: expires === null ? null : iso(expires),
+        revokedAt: revoked,
+      });
       if (rnd() < 0.7) use(key, false);
     }
     for (const [key, last] of usedKeys) usage.push({ accountId: acct.id, key, lastUsedAt: iso(last), count: int(1, 400) });
@@ -284,7 +317,13 @@ export function generateSyntheticOrg(opts: SyntheticOptions = {}): SyntheticOrg 
   const highRisk = new Map(SALESFORCE_HIGH_RISK_PERMISSIONS.map((p) => [`system:${p.name}`, p]));
   const catalog: CatalogMeta[] = keys.map((key) => {
     const hr = highRisk.get(key);
-    const risk: Risk = hr ? hr.risk : key.endsWith(':modifyAll') ? 'high' : key.endsWith(':delete') || key.endsWith(':viewAll') || key.endsWith(':org') ? 'medium' : 'low';
+    const risk: Risk = hr
+      ? hr.risk
+      : key.endsWith(':modifyAll')
+        ? 'high'
+        : key.endsWith(':delete') || key.endsWith(':viewAll') || key.endsWith(':org')
+          ? 'medium'
+          : 'low';
     const labels = hr ? { en: hr.en, 'zh-CN': hr.zh } : defaultLabels(key, 'salesforce');
     return {
       connectionId: conn,
@@ -309,18 +348,95 @@ export function generateSyntheticOrg(opts: SyntheticOptions = {}): SyntheticOrg 
     const d1 = int(0, nDepts - 1);
     const d2 = (d1 + int(1, nDepts - 1)) % nDepts;
     if (i % 10 < 7) {
-      sodRules.push({ id: `sod${i}`, connectionId: conn, name: `SoD ${i}: ${DEPARTMENTS[d1]} vs ${DEPARTMENTS[d2]}`, left: { bundleIds: [`b${pick(deptBundles[d1]!)}`] }, right: { bundleIds: [`b${pick(deptBundles[d2]!)}`] }, severity: pick(['medium', 'high', 'critical'] as const) });
+      sodRules.push({
+        id: `sod${i}`,
+        connectionId: conn,
+        name: `SoD ${i}: ${DEPARTMENTS[d1]} vs ${DEPARTMENTS[d2]}`,
+        left: { bundleIds: [`b${pick(deptBundles[d1]!)}`] },
+        right: { bundleIds: [`b${pick(deptBundles[d2]!)}`] },
+        severity: pick(['medium', 'high', 'critical'] as const),
+      });
     } else {
-      sodRules.push({ id: `sod${i}`, connectionId: conn, name: `SoD ${i}: keys`, left: { keys: [pick(strongKeys(deptObjects[d1]!))] }, right: { keys: [`object:${pick(deptObjects[d2]!)}:edit`] }, severity: 'high' });
+      sodRules.push({
+        id: `sod${i}`,
+        connectionId: conn,
+        name: `SoD ${i}: keys`,
+        left: { keys: [pick(strongKeys(deptObjects[d1]!))] },
+        right: { keys: [`object:${pick(deptObjects[d2]!)}:edit`] },
+        severity: 'high',
+      });
     }
   }
 
   // ---------------- request rules ----------------
   const requestRules: RequestRule[] = [
-    { id: 'rr-critical', connectionId: conn, name: 'Critical permissions', match: { risks: ['critical'] }, requestable: false, stages: [], fallback: [{ kind: 'group', groupId: 'g-security' }], autoApprove: null, defaultDurationDays: 1, maxDurationDays: 7, prerequisites: {}, justificationRequired: true, evidenceRequired: true },
-    { id: 'rr-high', connectionId: conn, name: 'High-risk permissions', match: { risks: ['high'] }, requestable: true, stages: [{ kind: 'manager', mode: { type: 'any' } }, { kind: 'owner', mode: { type: 'any' } }, { kind: 'group', groupId: 'g-security', mode: { type: 'nOfM', n: 2 } }], fallback: [{ kind: 'group', groupId: 'g-crm-admins' }], autoApprove: null, defaultDurationDays: 7, maxDurationDays: 30, prerequisites: { trainings: ['crm-basics'], minTenureDays: 90 }, justificationRequired: true, evidenceRequired: true },
-    { id: 'rr-low', connectionId: conn, name: 'Low-risk reads', match: { keys: ['object:*:read', 'field:*:read'], risks: ['low'] }, requestable: true, stages: [{ kind: 'manager', mode: { type: 'any' } }], fallback: [{ kind: 'group', groupId: 'g-crm-admins' }], autoApprove: { maxRisk: 'low', maxDurationDays: 30 }, defaultDurationDays: 30, maxDurationDays: 90, prerequisites: {}, justificationRequired: true, evidenceRequired: false },
-    { id: 'rr-default', connectionId: conn, name: 'Everything else', match: {}, requestable: true, stages: [{ kind: 'manager', mode: { type: 'any' } }, { kind: 'owner', mode: { type: 'any' } }], fallback: [{ kind: 'group', groupId: 'g-crm-admins' }], autoApprove: null, defaultDurationDays: 30, maxDurationDays: 90, prerequisites: { trainings: ['crm-basics'] }, justificationRequired: true, evidenceRequired: false },
+    {
+      id: 'rr-critical',
+      connectionId: conn,
+      name: 'Critical permissions',
+      match: { risks: ['critical'] },
+      requestable: false,
+      stages: [],
+      fallback: [{ kind: 'group', groupId: 'g-security' }],
+      autoApprove: null,
+      defaultDurationDays: 1,
+      maxDurationDays: 7,
+      prerequisites: {},
+      justificationRequired: true,
+      evidenceRequired: true,
+    },
+    {
+      id: 'rr-high',
+      connectionId: conn,
+      name: 'High-risk permissions',
+      match: { risks: ['high'] },
+      requestable: true,
+      stages: [
+        { kind: 'manager', mode: { type: 'any' } },
+        { kind: 'owner', mode: { type: 'any' } },
+        { kind: 'group', groupId: 'g-security', mode: { type: 'nOfM', n: 2 } },
+      ],
+      fallback: [{ kind: 'group', groupId: 'g-crm-admins' }],
+      autoApprove: null,
+      defaultDurationDays: 7,
+      maxDurationDays: 30,
+      prerequisites: { trainings: ['crm-basics'], minTenureDays: 90 },
+      justificationRequired: true,
+      evidenceRequired: true,
+    },
+    {
+      id: 'rr-low',
+      connectionId: conn,
+      name: 'Low-risk reads',
+      match: { keys: ['object:*:read', 'field:*:read'], risks: ['low'] },
+      requestable: true,
+      stages: [{ kind: 'manager', mode: { type: 'any' } }],
+      fallback: [{ kind: 'group', groupId: 'g-crm-admins' }],
+      autoApprove: { maxRisk: 'low', maxDurationDays: 30 },
+      defaultDurationDays: 30,
+      maxDurationDays: 90,
+      prerequisites: {},
+      justificationRequired: true,
+      evidenceRequired: false,
+    },
+    {
+      id: 'rr-default',
+      connectionId: conn,
+      name: 'Everything else',
+      match: {},
+      requestable: true,
+      stages: [
+        { kind: 'manager', mode: { type: 'any' } },
+        { kind: 'owner', mode: { type: 'any' } },
+      ],
+      fallback: [{ kind: 'group', groupId: 'g-crm-admins' }],
+      autoApprove: null,
+      defaultDurationDays: 30,
+      maxDurationDays: 90,
+      prerequisites: { trainings: ['crm-basics'] },
+      justificationRequired: true,
+      evidenceRequired: false,
+    },
   ];
 
   const org: OrgData = {

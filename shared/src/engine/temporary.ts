@@ -46,9 +46,7 @@ function causes(f: Finding, held: readonly HeldAssignment[]): string[] | null {
     case 'peer-outlier': {
       const bundle = f.bundleIds[0];
       const key = f.keys[0];
-      return held
-        .filter((a) => (a.target.type === 'bundle' ? a.target.bundleId === bundle : bundle === undefined && a.target.key === key))
-        .map((a) => a.id);
+      return held.filter((a) => (a.target.type === 'bundle' ? a.target.bundleId === bundle : bundle === undefined && a.target.key === key)).map((a) => a.id);
     }
     default:
       return null;

@@ -110,11 +110,7 @@ export const DEFAULT_THRESHOLDS: Thresholds = { unusedDays: 90, dormantDays: 30,
 export type StageMode = { type: 'any' } | { type: 'all' } | { type: 'nOfM'; n: number };
 
 /** Who approves one stage. */
-export type ApproverSpec =
-  | { kind: 'manager' }
-  | { kind: 'owner' }
-  | { kind: 'group'; groupId: string }
-  | { kind: 'person'; personId: string };
+export type ApproverSpec = { kind: 'manager' } | { kind: 'owner' } | { kind: 'group'; groupId: string } | { kind: 'person'; personId: string };
 
 export type StageSpec = ApproverSpec & { mode: StageMode; label?: string };
 

@@ -92,7 +92,7 @@ export const adminCreate: CliCommand = {
       return 1;
     }
     io.out(`ok: created administrator ${name.data} <${email.data}> (id ${created.id})`);
-    io.out('They can now sign in on the extension\'s options page with this email and password.');
+    io.out("They can now sign in on the extension's options page with this email and password.");
     return 0;
   },
 };

@@ -31,7 +31,13 @@ export const connectionAdd: CliCommand = {
       ...(values.id !== undefined ? { id: values.id } : {}),
       kind: values.kind,
       name: values.name,
-      hosts: values.hosts === undefined ? [] : values.hosts.split(',').map((h) => h.trim()).filter(Boolean),
+      hosts:
+        values.hosts === undefined
+          ? []
+          : values.hosts
+              .split(',')
+              .map((h) => h.trim())
+              .filter(Boolean),
       tenant: values.tenant ?? null,
       ...(values.mode !== undefined ? { mode: values.mode } : {}),
       automaticChange: flags.has('automatic-change'),
@@ -56,7 +62,8 @@ export const connectionAdd: CliCommand = {
     }
     const d = parsed.data;
     ctx.io.out(`created connection ${id}: ${d.name} (${d.kind}, ${d.mode}), credentials ${credentials ? 'set' : 'not set'}`);
-    if (credentials && d.scheduleMinutes > 0) ctx.io.out(`its first import is due now; run \`pnpm accesslens import crm ${id}\` to watch it, or let the server run it`);
+    if (credentials && d.scheduleMinutes > 0)
+      ctx.io.out(`its first import is due now; run \`pnpm accesslens import crm ${id}\` to watch it, or let the server run it`);
     else if (!credentials) ctx.io.out('add credentials through the admin API (PATCH /api/admin/connections/:id) before it can import');
     return 0;
   },

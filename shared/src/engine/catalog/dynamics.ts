@@ -75,8 +75,7 @@ export function dynamicsDepth(depth: DynamicsDepth | string | number): DynamicsD
 export function mapDynamicsPrivilege(privilege: string, depthIn: DynamicsDepth | string | number): DynamicsMapping {
   const depth = dynamicsDepth(depthIn);
   if (depth === null) return { ok: false, privilege, error: `"${String(depthIn)}" is not a depth (Basic, Local, Deep, Global)` };
-  if (!/^prv[A-Za-z][A-Za-z0-9_]*$/.test(privilege))
-    return { ok: false, privilege, error: `"${privilege}" is not a privilege name (prv{Action}{Entity})` };
+  if (!/^prv[A-Za-z][A-Za-z0-9_]*$/.test(privilege)) return { ok: false, privilege, error: `"${privilege}" is not a privilege name (prv{Action}{Entity})` };
   const rest = privilege.slice(3);
   const action = NON_ENTITY.has(privilege) ? undefined : ACTIONS.find((a) => rest.startsWith(a) && rest.length > a.length);
   if (!action) {
@@ -93,9 +92,10 @@ export function mapDynamicsPrivilege(privilege: string, depthIn: DynamicsDepth |
  * Maps RetrieveUserPrivileges' RolePrivileges: every privilege keeps its own depth (two privileges
  * of one entity at different depths stay apart).
  */
-export function mapDynamicsPrivileges(
-  privileges: Iterable<{ PrivilegeName: string; Depth: DynamicsDepth | string | number }>,
-): { keys: string[]; errors: string[] } {
+export function mapDynamicsPrivileges(privileges: Iterable<{ PrivilegeName: string; Depth: DynamicsDepth | string | number }>): {
+  keys: string[];
+  errors: string[];
+} {
   const keys = new Set<string>();
   const errors: string[] = [];
   for (const p of privileges) {

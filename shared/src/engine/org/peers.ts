@@ -183,8 +183,7 @@ export class PeerGroups {
     const cols = new Set<number>();
     const bundles = new Set<number>();
     for (const [k, before] of c.cols) if (!((Math.min(before, g.counts[k]!) - 1) / peers >= th.peerOutlierShare)) cols.add(k);
-    for (const [b, before] of c.bundles)
-      if (!((Math.min(before, g.bundleCounts[b]!) - 1) / peers >= th.peerOutlierShare)) bundles.add(b);
+    for (const [b, before] of c.bundles) if (!((Math.min(before, g.bundleCounts[b]!) - 1) / peers >= th.peerOutlierShare)) bundles.add(b);
     return cols.size > 0 || bundles.size > 0 ? { cols, bundles } : null;
   }
 

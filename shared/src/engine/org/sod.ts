@@ -38,17 +38,14 @@ export function splitHits(hits: string[]): { keys: string[]; bundleIds: string[]
   const bundleIds: string[] = new Array(nb);
   let k = 0;
   let b = 0;
-  for (const h of hits) if (h.startsWith('bundle:')) bundleIds[b++] = h.slice(7);
-  else keys[k++] = h;
+  for (const h of hits)
+    if (h.startsWith('bundle:')) bundleIds[b++] = h.slice(7);
+    else keys[k++] = h;
   return { keys, bundleIds };
 }
 
 /** SoD rules an account holding also `extraKeys` would violate. */
-export function sodConflicts(
-  cs: ConnState,
-  accountId: string,
-  extraKeys: readonly string[],
-): { rule: SodRule; left: string[]; right: string[] }[] {
+export function sodConflicts(cs: ConnState, accountId: string, extraKeys: readonly string[]): { rule: SodRule; left: string[]; right: string[] }[] {
   const idx = cs.index.accountIndex(accountId);
   const extra = new Set<number>();
   for (const k of extraKeys) {

@@ -4,14 +4,7 @@ import type { Finding } from '../../findings.ts';
 import type { OrgAccount, OrgPerson } from '../../types.ts';
 import { NONE, put, type ConnState, type OrgContext } from '../context.ts';
 
-export function inactivePersonFinding(
-  ctx: OrgContext,
-  cs: ConnState,
-  a: number,
-  acct: OrgAccount,
-  person: OrgPerson | undefined,
-  out: Finding[],
-): void {
+export function inactivePersonFinding(ctx: OrgContext, cs: ConnState, a: number, acct: OrgAccount, person: OrgPerson | undefined, out: Finding[]): void {
   const holdsHighRisk = rowsIntersect(cs.index.rows().eff, a * cs.W, cs.highRisk, 0, cs.W);
   const status = person?.status === 'suspended' ? 'suspended' : 'departed';
   put(

@@ -30,14 +30,23 @@ export function outsideProcessFindings(ctx: OrgContext, cs: ConnState, a: number
     const t = as.target;
     put(
       out,
-      ctx.make(cs, acct, 'outside-process', [as.id], uncovered.map((x) => ix.universe.key(x)).sort(), cs.targetBundles(g), top >= 3 ? 'critical' : top === 2 ? 'high' : 'medium', {
-        kind: 'outside-process',
-        assignmentId: as.id,
-        grantedAt: as.grantedAt,
-        bundleId: t.type === 'bundle' ? t.bundleId : null,
-        key: t.type === 'permission' ? t.key : null,
-        baselineIds: baseline?.ids ?? [],
-      }),
+      ctx.make(
+        cs,
+        acct,
+        'outside-process',
+        [as.id],
+        uncovered.map((x) => ix.universe.key(x)).sort(),
+        cs.targetBundles(g),
+        top >= 3 ? 'critical' : top === 2 ? 'high' : 'medium',
+        {
+          kind: 'outside-process',
+          assignmentId: as.id,
+          grantedAt: as.grantedAt,
+          bundleId: t.type === 'bundle' ? t.bundleId : null,
+          key: t.type === 'permission' ? t.key : null,
+          baselineIds: baseline?.ids ?? [],
+        },
+      ),
     );
   }
 }

@@ -30,13 +30,22 @@ export function sodConflictFindings(ctx: OrgContext, cs: ConnState, a: number, a
     const right = splitHits(r);
     put(
       out,
-      ctx.make(cs, acct, 'sod-conflict', cs.single(s.rule.id), sortedUnion(left.keys, right.keys), sortedUnion(left.bundleIds, right.bundleIds), s.rule.severity, {
-        kind: 'sod-conflict',
-        ruleId: s.rule.id,
-        ruleName: s.rule.name,
-        left,
-        right,
-      }),
+      ctx.make(
+        cs,
+        acct,
+        'sod-conflict',
+        cs.single(s.rule.id),
+        sortedUnion(left.keys, right.keys),
+        sortedUnion(left.bundleIds, right.bundleIds),
+        s.rule.severity,
+        {
+          kind: 'sod-conflict',
+          ruleId: s.rule.id,
+          ruleName: s.rule.name,
+          left,
+          right,
+        },
+      ),
     );
   }
 }
