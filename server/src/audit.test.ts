@@ -85,6 +85,15 @@ describe('audit chain', () => {
     expect(await verifyAuditChain(h.db)).toEqual({ ok: true, events: 12 + 950 + 1 });
   });
 
+  it('events a bulk write defers until just before commit still move the signed head (verify-audit stays intact)', async () => {
+    await runWrite(h.db, h.clock.now(), async (w) => {
+      w.deferAudit();
+      for (let i = 0; i < 3; i++) await w.audit({ actorId: null, action: 'test.deferred', subjectType: 'request', subjectId: `r-${i}`, data: { i } });
+    });
+    // Without the head moving with them, the newest events would look appended without the key.
+    expect(await verifyAudit(h.db, h.secrets.keyRing)).toMatchObject({ ok: true, events: 12 + 3 });
+  });
+
   it('hashes exactly as before (SHA-256 of the previous hash and the canonical event), so old chains still verify', () => {
     const event = { seq: 7, at: '2026-03-02T09:00:00.000Z', actorId: null, action: 'x.y', subjectType: 'request', subjectId: '你好', data: { a: [1, 'é'] } };
     const body = canonicalJson({ seq: 7, at: event.at, actorId: null, action: 'x.y', subjectType: 'request', subjectId: '你好', data: event.data });
