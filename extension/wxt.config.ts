@@ -11,7 +11,9 @@ import { preactNoHtml } from './build/preact-no-html';
 // See https://wxt.dev/api/config.html
 export default defineConfig({
   // The end-to-end build (open shadow root) goes beside the production one, never over it.
-  outDir: process.env.ACCESSLENS_E2E === '1' ? '.output-e2e' : '.output',
+  // Store packages (`pnpm zip`, ACCESSLENS_STORE=1) are built apart, without the development key, so they never
+  // replace the unpacked build people load (which keeps the key and so the id the server allows by default).
+  outDir: process.env.ACCESSLENS_E2E === '1' ? '.output-e2e' : process.env.ACCESSLENS_STORE === '1' ? '.output-store' : '.output',
   // Explicit imports everywhere: every name's origin stays visible.
   imports: false,
   // Chrome and Edge take `chrome-mv3`, Firefox `firefox-mv3` (`wxt build -b firefox --mv3`; see build/firefox.ts).

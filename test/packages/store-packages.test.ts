@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../support/server.ts';
 
 const PNPM = ['-y', 'pnpm@10.34.8'];
-const output = join(repoRoot, 'extension/.output');
+const output = join(repoRoot, 'extension/.output-store');
 const version = (JSON.parse(readFileSync(join(repoRoot, 'extension/package.json'), 'utf8')) as { version: string }).version;
 const archive = (suffix: string) => join(output, `accesslens-${version}-${suffix}.zip`);
 const ICON_SIZES = ['16', '32', '48', '96', '128'];
