@@ -19,6 +19,12 @@ describe('secrets at rest', () => {
     expect(loadKeyRing({}, url).current.id).toBe(first.current.id);
   });
 
+  it('creates the database folder too when it does not exist yet (a fresh checkout)', () => {
+    const url = `file:${join(dir, 'data', 'al.db')}`;
+    loadKeyRing({}, url);
+    expect(statSync(join(dir, 'data', 'al.db.key')).mode & 0o777).toBe(0o600);
+  });
+
   it('refuses a key file others can read, a malformed key, and a libsql server without the variable', () => {
     const url = `file:${join(dir, 'al.db')}`;
     loadKeyRing({}, url);

@@ -8,7 +8,7 @@
  * that made it). `pnpm accesslens secret rotate` re-encrypts every secret with the current key.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Db } from './db.ts';
 import { filePathOf } from './db.ts';
@@ -109,6 +109,8 @@ export function loadKeyRing(env: Record<string, string | undefined>, databaseUrl
         '(generate one with `openssl rand -base64 32`).',
     );
   if (!existsSync(file)) {
+    // On a fresh checkout the database's folder does not exist yet: the key is read before the database opens.
+    mkdirSync(dirname(file), { recursive: true });
     try {
       writeFileSync(
         file,
