@@ -14,6 +14,7 @@ export default defineConfig({
             'server/src/{auth,connectors,directory,mutations,revocations,routes,sync}/**/*.test.ts',
             'server/src/audit.test.ts',
             'server/src/cli/crm-connectors.test.ts',
+            'server/src/**/*.libsql-test.ts',
           ],
           environment: 'node',
           testTimeout: 30_000,
