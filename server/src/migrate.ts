@@ -35,36 +35,56 @@ export function readMigrations(dir = MIGRATIONS_DIR): MigrationFile[] {
  * schema_migrations row. Idempotent; refuses to start when an applied file has since changed.
  */
 export async function migrate(db: Db, dir = MIGRATIONS_DIR): Promise<{ applied: string[] }> {
-  await db.transaction(async (tx) => {
-    await tx.execute(
-      `CREATE TABLE IF NOT EXISTS schema_migrations (
+  await outlastingTimeouts(() =>
+    db.transaction(async (tx) => {
+      await tx.execute(
+        `CREATE TABLE IF NOT EXISTS schema_migrations (
          version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)`,
-    );
-  });
+      );
+    }),
+  );
   const applied: string[] = [];
   for (const m of readMigrations(dir)) {
-    await db.transaction(async (tx) => {
-      // Read inside the write transaction: a second process migrating at the same time waits, then skips.
-      const existing = await tx.execute({
-        sql: 'SELECT name, checksum FROM schema_migrations WHERE version = ?',
-        args: [m.version],
-      });
-      const row = existing.rows[0];
-      if (row) {
-        if (row.checksum !== m.checksum)
-          throw new Error(
-            `Migration ${m.name} was changed after it was applied (checksum ${String(row.checksum).slice(0, 12)}… ` +
-              `in the database, ${m.checksum.slice(0, 12)}… on disk). Add a new migration instead of editing an applied one.`,
-          );
-        return;
-      }
-      await tx.executeMultiple(m.sql);
-      await tx.execute({
-        sql: 'INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)',
-        args: [m.version, m.name, m.checksum, new Date().toISOString()],
-      });
-      applied.push(m.name);
-    });
+    const ran = await outlastingTimeouts(() =>
+      db.transaction(async (tx) => {
+        // Read inside the write transaction: a second process migrating at the same time waits, then skips.
+        const existing = await tx.execute({
+          sql: 'SELECT name, checksum FROM schema_migrations WHERE version = ?',
+          args: [m.version],
+        });
+        const row = existing.rows[0];
+        if (row) {
+          if (row.checksum !== m.checksum)
+            throw new Error(
+              `Migration ${m.name} was changed after it was applied (checksum ${String(row.checksum).slice(0, 12)}… ` +
+                `in the database, ${m.checksum.slice(0, 12)}… on disk). Add a new migration instead of editing an applied one.`,
+            );
+          return false;
+        }
+        await tx.executeMultiple(m.sql);
+        await tx.execute({
+          sql: 'INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)',
+          args: [m.version, m.name, m.checksum, new Date().toISOString()],
+        });
+        return true;
+      }),
+    );
+    if (ran) applied.push(m.name);
   }
   return { applied };
+}
+
+/**
+ * A libsql server takes the write lock from a transaction that has held it for 5 s while another
+ * connection waits (TRANSACTION_TIMEOUT): on a busy machine, a long migration of one process starting
+ * beside another. Each migration is one transaction, rolled back when taken away: it is simply run again.
+ */
+async function outlastingTimeouts<T>(run: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'TRANSACTION_TIMEOUT' || attempt >= attempts) throw error;
+    }
+  }
 }
