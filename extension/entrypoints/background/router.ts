@@ -18,6 +18,7 @@ import { previewRequest } from './preview';
 import { pageRules } from './page';
 import { answerRequest, cancelRequest, directReports, pageDecide, reportProblem, submitRequest, type RequesterDeps } from './requester';
 import { createDelegation, endDelegation, extendGrant, listDelegations, requestAgain } from './lifecycle';
+import { pageCheck, type LiveCheckDeps } from './live-check';
 
 /** The parts of `runtime.MessageSender` the router trusts. */
 export interface Sender {
@@ -61,7 +62,7 @@ export function classify(raw: unknown, sender: Sender, self: { id: string; origi
   return { ok: true, value: { from: 'content', message, host } };
 }
 
-export interface RouterDeps extends RequesterDeps, AuthDeps, FlagsDeps {
+export interface RouterDeps extends RequesterDeps, AuthDeps, FlagsDeps, LiveCheckDeps {
   openOptionsPage: () => Promise<void>;
 }
 
@@ -82,6 +83,8 @@ export async function route(deps: RouterDeps, incoming: Incoming): Promise<Resul
         return previewRequest(deps, host, message);
       case 'sync.now':
         return syncNow(replica);
+      case 'page.check':
+        return pageCheck(deps, host, message.page);
       case 'request.reportProblem':
         return reportProblem(deps, host, message);
       case 'request.answer':
