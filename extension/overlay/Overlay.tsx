@@ -402,7 +402,7 @@ function AccessCheck({
   // What the CRM's API says about this grant's keys on this page.
   const answers = verdict ? decision.rows.filter((r) => request.permissions.includes(r.key)).map((r) => liveCan(verdict, r.action)) : [];
   const apiSays = answers.includes(false) ? 'blocked' : answers.includes(true) ? 'works' : null;
-  const result = page.denialText ? 'blocked' : apiSays ?? (settled && (!liveChecks.check || live) ? 'works' : 'checking');
+  const result = page.denialText ? 'blocked' : (apiSays ?? (settled && (!liveChecks.check || live) ? 'works' : 'checking'));
   const method = !page.denialText && apiSays ? 'api' : 'page';
   const report = async () => {
     setError(null);

@@ -40,7 +40,9 @@ export const dynamicsLiveCheck: LiveCheck = async (page) => {
     const rights =
       id && GUID.test(id)
         ? get(`EntityDefinitions(LogicalName='${entity.toLowerCase()}')?$select=EntitySetName`)
-            .then((d) => get(`${user}RetrievePrincipalAccess(Target=@tid)?@tid=${encodeURIComponent(JSON.stringify({ '@odata.id': `${d.EntitySetName}(${id})` }))}`))
+            .then((d) =>
+              get(`${user}RetrievePrincipalAccess(Target=@tid)?@tid=${encodeURIComponent(JSON.stringify({ '@odata.id': `${d.EntitySetName}(${id})` }))}`),
+            )
             .then(
               (r) => (typeof r.AccessRights === 'string' ? r.AccessRights : null),
               () => null,

@@ -134,7 +134,9 @@ describe('after a grant, the CRM itself says whether it works', () => {
     // The calls went to the org's My Domain host with the session, for Ava's user and this record only.
     const calls = salesforce.log.slice(before).map((l) => decodeURIComponent(l.path));
     expect(calls).toContain('/services/data/v62.0/');
-    expect(calls.some((c) => c.includes('FROM UserEntityAccess') && c.includes(`UserId = '${AVA_SF}'`) && c.includes("QualifiedApiName = 'Contract'"))).toBe(true);
+    expect(calls.some((c) => c.includes('FROM UserEntityAccess') && c.includes(`UserId = '${AVA_SF}'`) && c.includes("QualifiedApiName = 'Contract'"))).toBe(
+      true,
+    );
     expect(calls.some((c) => c.includes('FROM UserRecordAccess') && c.includes(`RecordId = '${CONTRACT_ID}'`))).toBe(true);
     await screenshot(page, 'overlay-check-works-api');
     await page.close();
@@ -142,7 +144,9 @@ describe('after a grant, the CRM itself says whether it works', () => {
 
   it('Salesforce: the API says no → "Still blocked", report, and the difference from AccessLens with the last import', async () => {
     // An administrator took the permission set away in Salesforce; AccessLens has not imported since.
-    const grant = salesforce.assignmentsOf(AVA_SF).find((a) => salesforce.org.objects.ObjectPermissions!.some((o) => o.ParentId === a.PermissionSetId && o.SobjectType === 'Contract'));
+    const grant = salesforce
+      .assignmentsOf(AVA_SF)
+      .find((a) => salesforce.org.objects.ObjectPermissions!.some((o) => o.ParentId === a.PermissionSetId && o.SobjectType === 'Contract'));
     expect(grant).toBeDefined();
     salesforce.org.objects.PermissionSetAssignment = salesforce.org.objects.PermissionSetAssignment!.filter((a) => a !== grant);
     expect(salesforce.userCan(AVA_SF, 'Contract', 'read')).toBe(false);

@@ -368,7 +368,8 @@ export async function startFakeDynamics(options: FakeDynamicsOptions): Promise<F
     ];
     return [...new Set(copies.map((id) => String(roleById(id)?._parentrootroleid_value ?? id)))];
   };
-  const privilegeNamesOf = (userId: string): string[] => allRoles(userId).flatMap((root) => (org.rolePrivileges[root] ?? []).map((p) => privilegeName(p.privilegeid)));
+  const privilegeNamesOf = (userId: string): string[] =>
+    allRoles(userId).flatMap((root) => (org.rolePrivileges[root] ?? []).map((p) => privilegeName(p.privilegeid)));
   const PRV = { read: 'Read', create: 'Create', edit: 'Write', delete: 'Delete' } as const;
   const userCan = (userId: string, entity: string, action: keyof typeof PRV) =>
     privilegeNamesOf(userId).some((n) => n.toLowerCase() === `prv${PRV[action]}${entity}`.toLowerCase());
@@ -625,7 +626,9 @@ export async function startFakeDynamics(options: FakeDynamicsOptions): Promise<F
     },
     userCan,
     removeRole: (userId, rootRoleId) => {
-      org.systemuserroles = org.systemuserroles.filter((l) => !(l.systemuserid === userId && String(roleById(String(l.roleid))?._parentrootroleid_value ?? l.roleid) === rootRoleId));
+      org.systemuserroles = org.systemuserroles.filter(
+        (l) => !(l.systemuserid === userId && String(roleById(String(l.roleid))?._parentrootroleid_value ?? l.roleid) === rootRoleId),
+      );
     },
     close: server.close,
   };

@@ -540,16 +540,25 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions): Promi
 
   // ---- the current user's own access (UserRecordAccess, Tooling UserEntityAccess) ----
   const sharing = new Map<string, boolean>();
-  const KEY_PREFIXES: Record<string, string> = { '001': 'Account', '003': 'Contact', '006': 'Opportunity', '800': 'Contract', '801': 'Order', '0Q0': 'Quote', '500': 'Case' };
+  const KEY_PREFIXES: Record<string, string> = {
+    '001': 'Account',
+    '003': 'Contact',
+    '006': 'Opportunity',
+    '800': 'Contract',
+    '801': 'Order',
+    '0Q0': 'Quote',
+    '500': 'Case',
+  };
   /** The values an equality filter on `field` names (`field = 'x'` or `field IN (…)`), in an AND of conditions. */
   const filterValues = (c: Cond | null, field: string): Value[] | null => {
     if (!c) return null;
     if (c.k === 'cmp' && c.field === field && c.op === '=') return [c.value as Value];
     if (c.k === 'in' && c.field === field) return c.values;
-    if (c.k === 'and') for (const part of c.parts) {
-      const v = filterValues(part, field);
-      if (v) return v;
-    }
+    if (c.k === 'and')
+      for (const part of c.parts) {
+        const v = filterValues(part, field);
+        if (v) return v;
+      }
     return null;
   };
   const currentUserAccess = (q: Query, callerId: string): { records: SfRecord[] } | { error: { code: string; message: string } } | null => {

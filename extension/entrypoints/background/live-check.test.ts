@@ -55,7 +55,12 @@ describe('pageCheck (Salesforce)', () => {
       unavailable: null,
       verdict: {
         method: 'salesforce-api',
-        object: { read: sf.userCan(AVA, 'Account', 'read'), create: sf.userCan(AVA, 'Account', 'create'), edit: sf.userCan(AVA, 'Account', 'edit'), delete: sf.userCan(AVA, 'Account', 'delete') },
+        object: {
+          read: sf.userCan(AVA, 'Account', 'read'),
+          create: sf.userCan(AVA, 'Account', 'create'),
+          edit: sf.userCan(AVA, 'Account', 'edit'),
+          delete: sf.userCan(AVA, 'Account', 'delete'),
+        },
         record: expect.objectContaining({ read: sf.userCan(AVA, 'Account', 'read') }),
       },
     });
@@ -81,10 +86,18 @@ describe('pageCheck (Salesforce)', () => {
     sf.fail({ path: /\/services\/data\/v62\.0\/$/, status: 403, body: [{ errorCode: 'API_CURRENTLY_DISABLED', message: 'API is disabled for this User' }] });
     cookies.set('acme.my.salesforce.com sid', sid);
     expect(await pageCheck(deps(), 'acme.lightning.force.com', page('Contract', CONTRACT))).toEqual({ ok: true, verdict: null, unavailable: 'refused' });
-    expect(await pageCheck(deps(), 'app.hubspot.com', { ...page('Contract', CONTRACT), crm: 'hubspot' })).toEqual({ ok: true, verdict: null, unavailable: 'unsupported' });
+    expect(await pageCheck(deps(), 'app.hubspot.com', { ...page('Contract', CONTRACT), crm: 'hubspot' })).toEqual({
+      ok: true,
+      verdict: null,
+      unavailable: 'unsupported',
+    });
     // A name that would change the query is never sent.
     seen.length = 0;
-    expect(await pageCheck(deps(), 'acme.lightning.force.com', page("Contract' OR Id != '", CONTRACT))).toEqual({ ok: true, verdict: null, unavailable: 'unsupported' });
+    expect(await pageCheck(deps(), 'acme.lightning.force.com', page("Contract' OR Id != '", CONTRACT))).toEqual({
+      ok: true,
+      verdict: null,
+      unavailable: 'unsupported',
+    });
     expect(seen).toEqual([]);
   });
 });
