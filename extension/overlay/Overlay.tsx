@@ -403,7 +403,8 @@ function AccessCheck({
   const answers = verdict ? decision.rows.filter((r) => request.permissions.includes(r.key)).map((r) => liveCan(verdict, r.action)) : [];
   const apiSays = answers.includes(false) ? 'blocked' : answers.includes(true) ? 'works' : null;
   const result = page.denialText ? 'blocked' : (apiSays ?? (settled && (!liveChecks.check || live) ? 'works' : 'checking'));
-  const method = !page.denialText && apiSays ? 'api' : 'page';
+  // The API answered (and the page, if it refused, agrees): say so; else the page's own behaviour answered.
+  const method = apiSays === 'blocked' || (apiSays === 'works' && !page.denialText) ? 'api' : 'page';
   const report = async () => {
     setError(null);
     // What the page showed: the CRM's refusal, or (none shown) what its API said, as identifiers and booleans.
