@@ -34,7 +34,7 @@ const deps = (): LiveCheckDeps => ({
     if (url.host !== 'acme.my.salesforce.com') throw new TypeError('not the My Domain host');
     return fetch(`${sf.url}${url.pathname}${url.search}`, init);
   },
-  cookie: async (url, name) => cookies.get(`${new URL(url).host} ${name}`) ?? null,
+  cookie: async (url, name, storeId) => cookies.get(`${storeId ?? ''}${new URL(url).host} ${name}`) ?? null,
 });
 
 beforeAll(async () => {
@@ -67,6 +67,14 @@ describe('pageCheck (Salesforce)', () => {
     expect(seen.every((s) => s.auth === `Bearer ${sid}` && s.url.startsWith('https://acme.my.salesforce.com/services/data/v62.0/'))).toBe(true);
     // The session never appears in what goes back to the page.
     expect(JSON.stringify(answer)).not.toContain(sid.split('!')[1]!);
+  });
+
+  it("reads the cookie of the page's tab's store (Firefox containers, private windows)", async () => {
+    cookies.clear();
+    cookies.set('firefox-container-2acme.my.salesforce.com sid', sid);
+    expect(await pageCheck(deps(), 'acme.lightning.force.com', page('Account', null))).toMatchObject({ verdict: null, unavailable: 'no-session' });
+    const answer = await pageCheck(deps(), 'acme.lightning.force.com', page('Account', null), 'firefox-container-2');
+    expect(answer).toMatchObject({ unavailable: null, verdict: { method: 'salesforce-api', record: null } });
   });
 
   it('a record not shared narrows the record, not the object', async () => {

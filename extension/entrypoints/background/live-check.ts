@@ -24,8 +24,8 @@ export const SALESFORCE_API_VERSION = 'v62.0';
 
 export interface LiveCheckDeps {
   fetch: (input: string, init?: RequestInit) => Promise<Response>;
-  /** A cookie's value for a URL (the `cookies` API); null when absent or not allowed. */
-  cookie?: (url: string, name: string) => Promise<string | null>;
+  /** A cookie's value for a URL (the `cookies` API) in a cookie store (the page's tab's); null when absent or not allowed. */
+  cookie?: (url: string, name: string, storeId?: string) => Promise<string | null>;
 }
 
 const API_NAME = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
@@ -40,7 +40,8 @@ class Unavailable extends Error {
 
 const none = (reason: LiveUnavailable): Result<LiveCheckAnswer> => ({ ok: true, verdict: null, unavailable: reason });
 
-export async function pageCheck(deps: LiveCheckDeps, host: string, page: ObservedPage): Promise<Result<LiveCheckAnswer>> {
+/** `storeId`: the cookie store of the page's tab (Firefox containers and private windows), as Salesforce Inspector Reloaded reads it. */
+export async function pageCheck(deps: LiveCheckDeps, host: string, page: ObservedPage, storeId?: string): Promise<Result<LiveCheckAnswer>> {
   const hostname = host.replace(/:\d+$/, '');
   if (page.crm !== 'salesforce' || !salesforce.isHost(hostname) || !deps.cookie) return none('unsupported');
   const apiHost = salesforceApiHost(hostname);
@@ -48,7 +49,7 @@ export async function pageCheck(deps: LiveCheckDeps, host: string, page: Observe
   if (!apiHost || !object || !API_NAME.test(object)) return none('unsupported');
   let sid: string | null = null;
   try {
-    sid = await deps.cookie(`https://${apiHost}/`, 'sid');
+    sid = await deps.cookie(`https://${apiHost}/`, 'sid', storeId);
   } catch {
     sid = null;
   }

@@ -24,10 +24,11 @@ import { pageCheck, type LiveCheckDeps } from './live-check';
 export interface Sender {
   id?: string;
   url?: string;
-  tab?: { id?: number; url?: string };
+  /** `cookieStoreId`: Firefox names the tab's cookie store (containers, private windows); Chrome leaves it out. */
+  tab?: { id?: number; url?: string; cookieStoreId?: string };
 }
 
-export type Incoming = { from: 'content'; message: ContentMessage; host: string } | { from: 'page'; message: ExtensionPageMessage };
+export type Incoming = { from: 'content'; message: ContentMessage; host: string; storeId?: string } | { from: 'page'; message: ExtensionPageMessage };
 
 function invalid(issues?: z.ZodError): { ok: false; error: UiError } {
   if (issues) return invalidInput(issues, 'invalid_message');
@@ -59,7 +60,8 @@ export function classify(raw: unknown, sender: Sender, self: { id: string; origi
   if (!parsed.success) return invalid(parsed.error);
   const message = parsed.data;
   if ('page' in message && hostOf(message.page.url) !== host) return invalid();
-  return { ok: true, value: { from: 'content', message, host } };
+  const storeId = sender.tab.cookieStoreId;
+  return { ok: true, value: { from: 'content', message, host, ...(storeId ? { storeId } : {}) } };
 }
 
 export interface RouterDeps extends RequesterDeps, AuthDeps, FlagsDeps, LiveCheckDeps {
@@ -84,7 +86,7 @@ export async function route(deps: RouterDeps, incoming: Incoming): Promise<Resul
       case 'sync.now':
         return syncNow(replica);
       case 'page.check':
-        return pageCheck(deps, host, message.page);
+        return pageCheck(deps, host, message.page, incoming.storeId);
       case 'request.reportProblem':
         return reportProblem(deps, host, message);
       case 'request.answer':
