@@ -12,7 +12,8 @@
  *   ("Web API Reference › RetrievePrincipalAccess function", "AccessRights EnumType"), and
  *   `RetrieveUserPrivileges` → `RolePrivileges[].PrivilegeName` (`prvReadAccount`…) for the table.
  */
-import { OBJECT_ACTIONS, type ObjectAction } from './permissions.ts';
+import { OBJECT_ACTIONS, objectPermissionKey, type ObjectAction } from './permissions.ts';
+import { mapDynamicsPrivilege } from './engine/catalog/dynamics.ts';
 
 /** Which way the CRM answered: its current-user API, or the page (reloaded, its refusal watched for). */
 export type LiveMethod = 'salesforce-api' | 'dynamics-api';
@@ -48,13 +49,11 @@ export function salesforceVerdict(entity: Record<string, unknown> | null, record
 }
 
 const RIGHTS: Record<string, ObjectAction> = { ReadAccess: 'read', WriteAccess: 'edit', CreateAccess: 'create', DeleteAccess: 'delete' };
-const PRIVILEGE = /^prv(Read|Write|Create|Delete)(.+)$/;
-const PRIVILEGE_ACTIONS: Record<string, ObjectAction> = { Read: 'read', Write: 'edit', Create: 'create', Delete: 'delete' };
 
 /**
  * Dynamics: `AccessRights` of the page's record (null: no record, or not asked) and the user's privilege
- * names (null: not asked). A privilege is named after the table's schema name (`prvReadAccount` for
- * `account`, `prvReadnew_Project` for `new_project`): compared without case.
+ * names (null: not asked). Privileges become keys through the engine's own Dataverse mapping
+ * (`mapDynamicsPrivilege`: `prvWriteOpportunity` → `object:opportunity:edit`), the keys the page's rows have.
  */
 export function dynamicsVerdict(entity: string, accessRights: string | null, privileges: string[] | null): LiveVerdict {
   let record: ActionAnswers | null = null;
@@ -65,11 +64,13 @@ export function dynamicsVerdict(entity: string, accessRights: string | null, pri
   }
   const object: ActionAnswers = {};
   if (privileges) {
-    for (const action of OBJECT_ACTIONS) object[action] = false;
+    const held = new Set<string>();
     for (const name of privileges) {
-      const m = PRIVILEGE.exec(name);
-      if (m && m[2]!.toLowerCase() === entity.toLowerCase()) object[PRIVILEGE_ACTIONS[m[1]!]!] = true;
+      // The depth does not change which object keys a privilege grants.
+      const m = mapDynamicsPrivilege(name, 'Basic');
+      if (m.ok) for (const k of m.keys) held.add(k);
     }
+    for (const action of OBJECT_ACTIONS) object[action] = held.has(objectPermissionKey(entity.toLowerCase(), action));
   }
   return { method: 'dynamics-api', object, record };
 }
