@@ -3,6 +3,7 @@ import preact from '@preact/preset-vite';
 import { join } from 'node:path';
 import { LOCALES } from '@accesslens/shared/constants';
 import { DEVELOPMENT_EXTENSION_KEY } from '@accesslens/shared/extension-id';
+import { SALESFORCE_API_HOSTS } from '@accesslens/shared/live-check';
 import { chromeMessages, LOCALE_FOLDERS } from './locales';
 import { geckoSettings } from './build/firefox';
 import { iconPaths, writeIcons } from './build/icons';
@@ -22,19 +23,22 @@ export default defineConfig({
     description: '__MSG_extDescription__',
     default_locale: 'en',
     icons: iconPaths(),
-    // No host permissions up front: the server answers CORS for extension origins, and the built-in
-    // CRMs' content scripts are declared with their own match patterns. In-house CRMs' hosts are asked
+    // No host permissions up front beyond Salesforce's API hosts (below): the server answers CORS for extension
+    // origins, and the built-in CRMs' content scripts are declared with their own match patterns. In-house CRMs' hosts are asked
     // for at run time, one host at a time, when the person allows them in settings (`scripting` then
     // registers the in-house content script for them). `identity`: single sign-on (launchWebAuthFlow).
     // `notifications`: browser notifications of each request's steps (background/notifications.ts).
-    permissions: ['storage', 'alarms', 'identity', 'scripting', 'notifications'],
+    // `cookies` + the Salesforce My Domain API hosts (SALESFORCE_API_HOSTS): after a grant, the background asks
+    // Salesforce's current-user APIs whether it works, with the org's session cookie (background/live-check.ts).
+    // These hosts are already the Salesforce content script's, so installing asks nothing new.
+    permissions: ['storage', 'alarms', 'identity', 'scripting', 'notifications', 'cookies'],
     optional_host_permissions: ['https://*/*', 'http://*/*'],
     // The Chromium end-to-end build only: Chromium's prompt for an optional host permission cannot be
     // answered by an automated test, so this build is given loopback in-house CRMs (the tests' Acme Desk) as
     // the person's "Allow" would. Production asks, one host at a time. Firefox's end-to-end build keeps the
     // production path: its test turns the prompt off (extensions.webextOptionalPermissionPrompts) and allows
     // a host from settings as a person does.
-    ...(process.env.ACCESSLENS_E2E === '1' && browser !== 'firefox' ? { host_permissions: ['http://localhost/*'] } : {}),
+    host_permissions: [...SALESFORCE_API_HOSTS, ...(process.env.ACCESSLENS_E2E === '1' && browser !== 'firefox' ? ['http://localhost/*'] : [])],
     action: { default_title: 'AccessLens', default_icon: iconPaths() },
     ...(browser === 'firefox' ? { browser_specific_settings: geckoSettings() } : {}),
     // Pins the extension id of unpacked Chromium builds (DEVELOPMENT_EXTENSION_ID), which the server's CORS

@@ -3,7 +3,9 @@ import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preac
 import type { AccessRequest, ObservedPage, PageDecision, PermissionRow, Result, UiError } from '@accesslens/shared';
 import { ask } from '../utils/messaging';
 import { durationText, formatDate, formatRelative, labelOf, t } from '../utils/i18n';
-import type { MutationFailure, PageDecideAnswer, RequestAnswer } from '../utils/protocol';
+import type { LiveCheckAnswer, MutationFailure, PageDecideAnswer, RequestAnswer } from '../utils/protocol';
+import { liveCan, liveMismatches } from '@accesslens/shared/live-check';
+import { live as liveChecks } from './live';
 import { problemText } from '../utils/preview';
 import { isOpen, namesOf, statusLine, timelineLines, waitingForIds } from '../utils/requests';
 import { usePort } from '../utils/use-port';
@@ -359,47 +361,96 @@ function grantedBeforeThisPage(request: AccessRequest): boolean {
 }
 
 /**
- * After a grant: does the CRM let the person in now? The page itself answers — its own refusal is
- * watched for; none within a moment means the access works. HubSpot applies changes only at sign-in.
+ * After a grant: does the CRM let the person in now? Where the CRM has current-user APIs (Salesforce,
+ * Dynamics: `live.check`), they answer for this user, object and record; else (or when the API gives no
+ * answer) the page itself does — its own refusal is watched for, none within a moment means the access
+ * works. HubSpot applies changes only at sign-in. Where the API's answer differs from AccessLens's record,
+ * each difference is named, with the age of that record (the connection's last import).
  */
-function AccessCheck({ request, page, crm, settled }: { request: AccessRequest; page: ObservedPage; crm: ObservedPage['crm']; settled: boolean }) {
+function AccessCheck({
+  request,
+  page,
+  crm,
+  settled,
+  decision,
+  lastImportAt,
+}: {
+  request: AccessRequest;
+  page: ObservedPage;
+  crm: ObservedPage['crm'];
+  settled: boolean;
+  decision: PageDecision;
+  lastImportAt: string | null;
+}) {
   const [reported, setReported] = useState(request.fulfilment?.state === 'problem-reported');
   const [error, setError] = useState<string | null>(null);
+  const [live, setLive] = useState<LiveCheckAnswer | null>(null);
+  useEffect(() => {
+    const check = liveChecks.check;
+    if (!check) return;
+    let current = true;
+    setLive(null);
+    check(page).then(
+      (a) => current && setLive(a),
+      () => current && setLive({ verdict: null, unavailable: 'unreachable' }),
+    );
+    return () => {
+      current = false;
+    };
+  }, [page.url, page.object, page.recordId]);
+  const verdict = live?.verdict ?? null;
+  // What the CRM's API says about this grant's keys on this page.
+  const answers = verdict ? decision.rows.filter((r) => request.permissions.includes(r.key)).map((r) => liveCan(verdict, r.action)) : [];
+  const apiSays = answers.includes(false) ? 'blocked' : answers.includes(true) ? 'works' : null;
+  const result = page.denialText ? 'blocked' : (apiSays ?? (settled && (!liveChecks.check || live) ? 'works' : 'checking'));
+  // The API answered (and the page, if it refused, agrees): say so; else the page's own behaviour answered.
+  const method = apiSays === 'blocked' || (apiSays === 'works' && !page.denialText) ? 'api' : 'page';
   const report = async () => {
     setError(null);
-    const result = await ask({ type: 'request.reportProblem', requestId: request.id, page });
-    if (result.ok) setReported(true);
-    else setError(result.error.message);
+    // What the page showed: the CRM's refusal, or (none shown) what its API said, as identifiers and booleans.
+    const said = verdict ? `${verdict.method}: ${JSON.stringify({ object: verdict.object, record: verdict.record })}` : null;
+    const sent = await ask({ type: 'request.reportProblem', requestId: request.id, page: { ...page, denialText: page.denialText ?? said } });
+    if (sent.ok) setReported(true);
+    else setError(sent.error.message);
   };
-  if (page.denialText)
-    return (
-      <div data-testid="al-access-check" data-result="blocked" class="al-check al-check--blocked">
-        <p>{t('check.blocked')}</p>
-        {crm === 'hubspot' && <p class="al-muted">{t('check.signOutIn')}</p>}
-        {reported ? (
-          <p data-testid="al-problem-reported">{t('check.reported')}</p>
-        ) : (
-          <button type="button" data-testid="al-report-problem" class="al-button" onClick={trusted(() => void report())}>
-            {t('check.report')}
-          </button>
-        )}
-        {error && (
-          <p class="al-error" role="alert">
-            {error}
-          </p>
-        )}
-      </div>
-    );
-  if (!settled)
+  const mismatches = verdict ? liveMismatches(decision.rows, verdict) : [];
+  const imported = lastImportAt ? t('check.lastImport', { when: formatRelative(lastImportAt) }) : t('check.neverImported');
+  if (result === 'checking')
     return (
       <p data-testid="al-access-check" data-result="checking" class="al-muted">
         {t('check.checking')}
       </p>
     );
   return (
-    <p data-testid="al-access-check" data-result="works" class="al-check al-check--works">
-      {t('check.works')}
-    </p>
+    <div data-testid="al-access-check" data-result={result} data-method={method} class={`al-check al-check--${result}`}>
+      <p>{result === 'works' ? t(method === 'api' ? 'check.worksApi' : 'check.works') : t(method === 'api' ? 'check.blockedApi' : 'check.blocked')}</p>
+      <p class="al-muted" data-testid="al-check-method">
+        {method === 'api'
+          ? t('check.byApi', { crm: t(`crm.${crm}`) })
+          : live?.unavailable && live.unavailable !== 'unsupported'
+            ? t('check.apiUnavailable', { crm: t(`crm.${crm}`), reason: t(`check.unavailable.${live.unavailable}`) })
+            : t('check.byPage')}
+      </p>
+      {mismatches.map((m) => (
+        <p key={m.key} class="al-note" data-testid="al-check-mismatch" data-permission={m.key} data-crm={String(m.crm)}>
+          {t(m.crm ? 'check.mismatchCan' : 'check.mismatchCannot', { action: t(`action.${m.action}`).toLowerCase(), imported })}
+        </p>
+      ))}
+      {result === 'blocked' && crm === 'hubspot' && <p class="al-muted">{t('check.signOutIn')}</p>}
+      {result === 'blocked' &&
+        (reported ? (
+          <p data-testid="al-problem-reported">{t('check.reported')}</p>
+        ) : (
+          <button type="button" data-testid="al-report-problem" class="al-button" onClick={trusted(() => void report())}>
+            {t('check.report')}
+          </button>
+        ))}
+      {error && (
+        <p class="al-error" role="alert">
+          {error}
+        </p>
+      )}
+    </div>
   );
 }
 
@@ -755,7 +806,7 @@ function FocusSection({
             </button>
           )}
           {granted && request.status === 'fulfilled' && grantedBeforeThisPage(request) ? (
-            <AccessCheck request={request} page={page} crm={page.crm} settled={settled} />
+            <AccessCheck request={request} page={page} crm={page.crm} settled={settled} decision={decision} lastImportAt={answer.lastImportAt ?? null} />
           ) : (
             granted && (
               <button type="button" class="al-button al-button--primary" onClick={trusted(() => location.reload())}>

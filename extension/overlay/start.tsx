@@ -12,6 +12,7 @@ import { createShadowUi } from '../utils/shadow-ui';
 import { ask } from '../utils/messaging';
 import type { PageDecideAnswer, PageRulesAnswer } from '../utils/protocol';
 import { Overlay } from './Overlay';
+import { live, type LiveCheck } from './live';
 import { detect, observedPageOf, watchForDenial } from './page';
 import type { Navigation } from './perf';
 import css from './style.css?inline';
@@ -27,7 +28,9 @@ const SETTLE_MS = 2500;
 
 const sameRules = (a: readonly PageRule[], b: readonly PageRule[]) => JSON.stringify(a) === JSON.stringify(b);
 
-export async function startOverlay(ctx: ContentScriptContext, builtIn: CrmAdapter | null): Promise<void> {
+/** `liveCheck`: how this CRM's page asks its current-user API whether a grant works (none: the page answers). */
+export async function startOverlay(ctx: ContentScriptContext, builtIn: CrmAdapter | null, liveCheck?: LiveCheck): Promise<void> {
+  live.check = liveCheck ?? null;
   let rules: readonly PageRule[] = [];
   let adapter: CrmAdapter;
   if (builtIn) adapter = builtIn;

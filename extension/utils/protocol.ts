@@ -15,7 +15,7 @@ import type {
   SyncStatus,
   UiError,
 } from '@accesslens/shared';
-import type { FindingKind, Risk } from '@accesslens/shared';
+import type { FindingKind, LiveVerdict, Risk } from '@accesslens/shared';
 import type { KillSwitch, PageRule } from '@accesslens/shared/crm';
 import type { CrmKind } from '@accesslens/shared/constants';
 
@@ -56,6 +56,18 @@ export interface PageDecideAnswer {
   history?: AccessRequest[];
   /** How many days before a grant ends the overlay reminds (the policy's default). */
   expiryReminderDays?: number;
+  /** When AccessLens last read the page's CRM connection successfully (its last good import); null = never. */
+  lastImportAt?: string | null;
+}
+
+/** Why the CRM's current-user API gave no answer: the page (reloaded, its refusal watched for) answers instead. */
+export type LiveUnavailable = 'no-session' | 'refused' | 'unreachable' | 'unsupported';
+
+/** The CRM's own answer after a grant (`page.check`, or the Dynamics page's same-origin Web API). */
+export interface LiveCheckAnswer {
+  verdict: LiveVerdict | null;
+  /** Set when verdict is null. */
+  unavailable: LiveUnavailable | null;
 }
 
 export interface OfferedBundle {

@@ -46,7 +46,7 @@ export function personRefFromRow(r: Row): PersonRef {
   return { id: str(r.id), name: str(r.name), email: str(r.email), title: str(r.title) };
 }
 
-export const CONNECTION_COLUMNS = 'c.id, c.kind, c.name, c.hosts, c.tenant';
+export const CONNECTION_COLUMNS = 'c.id, c.kind, c.name, c.hosts, c.tenant, c.last_import_at';
 export function connectionFromRow(r: Row): CrmConnection {
   return {
     id: str(r.id),
@@ -54,6 +54,8 @@ export function connectionFromRow(r: Row): CrmConnection {
     name: str(r.name),
     hosts: json<string[]>(r.hosts),
     tenant: strOrNull(r.tenant),
+    // Only once imported: a connection never imported reads as before.
+    ...(r.last_import_at ? { lastImportAt: str(r.last_import_at) } : {}),
   };
 }
 

@@ -2,6 +2,7 @@ export * from './permissions.ts';
 export * from './schemas.ts';
 export * from './slice.ts';
 export * from './page-decision.ts';
+export * from './live-check.ts';
 export * from './messages.ts';
 export * from './denial.ts';
 export * from './crm/index.ts';

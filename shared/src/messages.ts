@@ -100,6 +100,11 @@ export const contentMessage = z.discriminatedUnion('type', [
   requestAnswerMessage,
   /** A manager's direct reports (to file a request on behalf of one). */
   z.object({ type: z.literal('people.reports') }),
+  /**
+   * After a grant, "does it work now?" asked of the CRM's current-user API by the background (Salesforce:
+   * the org's session cookie is a CRM credential, so it never reaches a content script). Identifiers only.
+   */
+  z.object({ type: z.literal('page.check'), page: observedPage }),
   /** "Report a problem with this grant": the page still refuses access the CRM should now give. */
   z.object({ type: z.literal('request.reportProblem'), requestId: id, page: observedPage }),
   /** Content scripts cannot open the options page themselves (e.g. the overlay's "Sign in"). */

@@ -86,6 +86,11 @@ export const crmConnection = z.object({
    * URLs do not say (Fxiaoke). Pages are matched to a connection by (kind, tenant).
    */
   tenant: z.string().nullable().optional(),
+  /**
+   * When the connection's last import succeeded (null: never): the overlay says how old AccessLens's
+   * record is when the CRM's live answer differs from it ("last import 2 hours ago").
+   */
+  lastImportAt: isoDateTime.nullable().optional(),
 });
 export type CrmConnection = z.infer<typeof crmConnection>;
 

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { ADAPTERS } from '@accesslens/shared';
+import { ADAPTERS, SALESFORCE_API_HOSTS } from '@accesslens/shared';
 import { describe, expect, it } from 'vitest';
 import { productionExtensionPath } from '../support/browser.ts';
 
@@ -48,8 +48,12 @@ describe('the production build', () => {
     expect(manifest.content_scripts.some((c) => c.js.includes('content-scripts/generic.js'))).toBe(false);
   });
 
-  it('asks for no host up front: in-house hosts are optional, one at a time', () => {
-    expect(manifest.host_permissions ?? []).toEqual([]);
+  it("asks for no host up front but Salesforce's API hosts (already its content script's): in-house hosts are optional, one at a time", () => {
+    // The current-user API check after a grant (background/live-check.ts) reads the org's session cookie there.
+    expect(manifest.host_permissions ?? []).toEqual([...SALESFORCE_API_HOSTS]);
+    const salesforceMatches = ADAPTERS.find((a) => a.kind === 'salesforce')!.matches;
+    for (const host of SALESFORCE_API_HOSTS) expect(salesforceMatches).toContain(host);
+    expect(manifest.permissions).toContain('cookies');
     expect(manifest.optional_host_permissions).toEqual(['https://*/*', 'http://*/*']);
     expect(manifest.permissions).toContain('scripting');
   });

@@ -37,6 +37,16 @@
  *   → 204. Unconfirmed (no public page showed it), modelled as Dataverse reports duplicate and missing rows
  *   elsewhere: associating a role the user already holds is 400 `0x80040237` "Cannot insert duplicate key",
  *   and disassociating one the user does not hold is 404 `0x80040217`.
+ * - A person's own browser session (what the extension's Dynamics content script uses: a same-origin fetch
+ *   carrying the page's cookies): a request with the `CrmOwinAuth` session cookie `sessionFor` gives acts as
+ *   that user (the cookie's name as browsers show it; unconfirmed by a public page, and never read by AccessLens).
+ *   `WhoAmI` then names them; `systemusers({id})/Microsoft.Dynamics.CRM.RetrieveUserPrivileges()` lists the
+ *   privileges of their roles, direct and through their teams; `EntityDefinitions(LogicalName='{table}')
+ *   ?$select=EntitySetName` → `{EntitySetName, MetadataId}` ("Query table definitions using the Web API");
+ *   `systemusers({id})/Microsoft.Dynamics.CRM.RetrievePrincipalAccess(Target=@tid)?@tid={"@odata.id":
+ *   "{set}({id})"}` → `{AccessRights: "ReadAccess, WriteAccess, …"}` (the AccessRights members, comma
+ *   separated: "RetrievePrincipalAccess function", "AccessRights EnumType"). Record ownership is not
+ *   modelled: a privilege at any depth reaches the record.
  * - Errors ("Web API error handling"): `{error: {code, message}}`; service protection limits ("Service
  *   protection API limits") are 429 with `Retry-After` in seconds (injected with `fail`).
  */
@@ -97,6 +107,12 @@ export interface FakeDynamics {
   refuseRole(rootRoleId: string, error: { code: string; message: string } | null): void;
   /** Root role ids the user holds directly. */
   rolesOf(userId: string): string[];
+  /** A browser session of the user: the value of its `CrmOwinAuth` cookie (the extension never reads it). */
+  sessionFor(userId: string): string;
+  /** Whether the user's roles (direct or through a team) hold the table's privilege for `action` (for page fixtures). */
+  userCan(userId: string, entity: string, action: 'read' | 'create' | 'edit' | 'delete'): boolean;
+  /** Takes a role (any copy) away from the user, as an administrator would in Dataverse. */
+  removeRole(userId: string, rootRoleId: string): void;
   close(): Promise<void>;
 }
 
@@ -337,6 +353,27 @@ export async function startFakeDynamics(options: FakeDynamicsOptions): Promise<F
     const issued = m ? tokens.get(m[1]!) : undefined;
     return issued !== undefined && now().getTime() - issued < ttl;
   };
+  /** Browser sessions: cookie value → the user they act as. */
+  const sessions = new Map<string, string>();
+  const sessionUser = (req: IncomingMessage): string | null => {
+    const m = /(?:^|;\s*)CrmOwinAuth=([^;]+)/.exec(String(req.headers.cookie ?? ''));
+    return m ? (sessions.get(m[1]!) ?? null) : null;
+  };
+  /** Root role ids a user holds, directly and through their teams. */
+  const allRoles = (userId: string): string[] => {
+    const teams = new Set(org.teammemberships.filter((l) => l.systemuserid === userId).map((l) => String(l.teamid)));
+    const copies = [
+      ...org.systemuserroles.filter((l) => l.systemuserid === userId).map((l) => String(l.roleid)),
+      ...org.teamroles.filter((l) => teams.has(String(l.teamid))).map((l) => String(l.roleid)),
+    ];
+    return [...new Set(copies.map((id) => String(roleById(id)?._parentrootroleid_value ?? id)))];
+  };
+  const privilegeNamesOf = (userId: string): string[] =>
+    allRoles(userId).flatMap((root) => (org.rolePrivileges[root] ?? []).map((p) => privilegeName(p.privilegeid)));
+  const PRV = { read: 'Read', create: 'Create', edit: 'Write', delete: 'Delete' } as const;
+  const userCan = (userId: string, entity: string, action: keyof typeof PRV) =>
+    privilegeNamesOf(userId).some((n) => n.toLowerCase() === `prv${PRV[action]}${entity}`.toLowerCase());
+  const entitySet = (logical: string) => (logical.endsWith('y') ? `${logical.slice(0, -1)}ies` : `${logical}s`);
 
   /** A page of a collection: $select, $filter, $top, Prefer: odata.maxpagesize, $skiptoken. */
   const collection = (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams, rows: DvRow[], table: string) => {
@@ -388,15 +425,24 @@ export async function startFakeDynamics(options: FakeDynamicsOptions): Promise<F
       ...(options.omitPrivilegeNames ? {} : { PrivilegeName: privilegeName(p.privilegeid) }),
     }));
 
-  const api = async (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams) => {
+  const api = async (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams, caller: string) => {
     const method = req.method ?? 'GET';
     if (path === 'WhoAmI') {
-      const me = userById(options.appUserId);
+      const me = userById(caller);
       return send(res, 200, {
         '@odata.context': `${base}/api/data/v9.2/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`,
         BusinessUnitId: me?._businessunitid_value ?? null,
-        UserId: options.appUserId,
+        UserId: caller,
         OrganizationId: org.organizationId,
+      });
+    }
+    const definition = /^EntityDefinitions\(LogicalName='([a-z_][a-z0-9_]*)'\)$/.exec(path);
+    if (definition && method === 'GET') {
+      if (query.get('$select') !== 'EntitySetName') throw new DvError(400, '0x80060888', 'This fake answers $select=EntitySetName only.');
+      return send(res, 200, {
+        '@odata.context': `${base}/api/data/v9.2/$metadata#EntityDefinitions(EntitySetName)/$entity`,
+        EntitySetName: entitySet(definition[1]!),
+        MetadataId: randomUUID(),
       });
     }
     const rrp = /^RetrieveRolePrivilegesRole\(RoleId=@p1\)$/.exec(path);
@@ -469,8 +515,30 @@ export async function startFakeDynamics(options: FakeDynamicsOptions): Promise<F
         'teams',
       );
     }
+    const rpa = /^Microsoft\.Dynamics\.CRM\.RetrievePrincipalAccess\(Target=@tid\)$/.exec(rest ?? '');
+    if (rpa && method === 'GET') {
+      let target: string;
+      try {
+        target = String((JSON.parse(query.get('@tid') ?? '') as Record<string, unknown>)['@odata.id'] ?? '');
+      } catch {
+        throw new DvError(400, '0x80060888', "The parameter alias '@tid' is not a valid reference.");
+      }
+      const t = /^([a-z_]+)\(([0-9a-f-]{36})\)$/i.exec(target);
+      if (!t) throw new DvError(400, '0x80060888', `Invalid target '${target}'.`);
+      const logical = t[1]!.replace(/ies$/, 'y').replace(/s$/, '');
+      const rights = [
+        userCan(id, logical, 'read') && 'ReadAccess',
+        userCan(id, logical, 'edit') && 'WriteAccess',
+        userCan(id, logical, 'create') && 'CreateAccess',
+        userCan(id, logical, 'delete') && 'DeleteAccess',
+      ].filter(Boolean);
+      return send(res, 200, {
+        '@odata.context': `${base}/api/data/v9.2/$metadata#Microsoft.Dynamics.CRM.RetrievePrincipalAccessResponse`,
+        AccessRights: rights.length ? rights.join(', ') : 'None',
+      });
+    }
     if (rest === 'Microsoft.Dynamics.CRM.RetrieveUserPrivileges()' && method === 'GET') {
-      const privileges = id === options.appUserId ? appPrivileges : [];
+      const privileges = id === options.appUserId ? appPrivileges : privilegeNamesOf(id);
       return send(res, 200, {
         '@odata.context': `${base}/api/data/v9.2/$metadata#Microsoft.Dynamics.CRM.RetrieveUserPrivilegesResponse`,
         RolePrivileges: privileges.map((name) => ({
@@ -526,9 +594,10 @@ export async function startFakeDynamics(options: FakeDynamicsOptions): Promise<F
       if (/^\/[^/]+\/oauth2\/v2\.0\/token$/.test(url.pathname) && req.method === 'POST') return tokenEndpoint(req, res);
       const m = /^\/api\/data\/v9\.2\/(.+)$/.exec(decodeURIComponent(url.pathname));
       if (!m) return send(res, 404, { error: { code: '0x8006088a', message: 'Not found' } });
-      if (!authorised(req))
+      const browserUser = sessionUser(req);
+      if (!browserUser && !authorised(req))
         return send(res, 401, undefined, { 'WWW-Authenticate': 'Bearer error="invalid_token", error_description="The access token is expired or invalid"' });
-      await api(req, res, m[1]!, url.searchParams);
+      await api(req, res, m[1]!, url.searchParams, browserUser ?? options.appUserId);
     },
     (res, error) => {
       if (error instanceof DvError) send(res, error.status, { error: { code: error.code, message: error.message } });
@@ -550,6 +619,17 @@ export async function startFakeDynamics(options: FakeDynamicsOptions): Promise<F
     refuseRole: (rootRoleId, error) => void (error ? refusedRoles.set(rootRoleId, error) : refusedRoles.delete(rootRoleId)),
     rolesOf: (userId) =>
       org.systemuserroles.filter((l) => l.systemuserid === userId).map((l) => String(roleById(String(l.roleid))?._parentrootroleid_value ?? l.roleid)),
+    sessionFor: (userId) => {
+      const value = randomBytes(24).toString('base64url');
+      sessions.set(value, userId);
+      return value;
+    },
+    userCan,
+    removeRole: (userId, rootRoleId) => {
+      org.systemuserroles = org.systemuserroles.filter(
+        (l) => !(l.systemuserid === userId && String(roleById(String(l.roleid))?._parentrootroleid_value ?? l.roleid) === rootRoleId),
+      );
+    },
     close: server.close,
   };
 }

@@ -27,6 +27,17 @@
  *   ("sObject Collections", resources_composite_sobjects_collections_create.htm / _delete.htm): 200 with
  *   one `{id, success, errors: [{statusCode, message, fields}]}` per record, partial failures allowed
  *   unless `allOrNone` (then every record fails, the others with ALL_OR_NONE_OPERATION_ROLLED_BACK).
+ * - The current user's own access, with a browser session id as the Bearer token (what the extension's
+ *   background reads from the My Domain host's `sid` cookie; the value starts with the org id and `!`):
+ *   GET /services/data/vXX.X/ ("Resources by Version", resources_discoveryresource.htm /
+ *   dome_discoveryresource.htm): resource names → URIs, with `identity` = `{instance}/id/{orgId}/{userId}`;
+ *   `UserRecordAccess` ("Object Reference › UserRecordAccess": `SELECT RecordId, HasReadAccess, …
+ *   MaxAccessLevel FROM UserRecordAccess WHERE UserId = [single ID] AND RecordId = [single ID]`, MaxAccessLevel
+ *   None | Read | Edit | Delete | Transfer | All); GET /services/data/vXX.X/tooling/query/?q= for Tooling
+ *   `UserEntityAccess` ("Tooling API Objects › UserEntityAccess": DurableId, IsReadable, IsCreatable,
+ *   IsEditable, IsDeletable; "queries on UserEntityAccess need filters on both the entity side and the user
+ *   side": `UserId = …` and `EntityDefinition.QualifiedApiName = …`). What they answer follows the user's
+ *   permission sets (`userCan`) and the record sharing the test sets (`shareRecord`).
  * - Errors ("Status Codes and Error Responses", errorcodes.htm): `[{message, errorCode, fields}]`;
  *   401 INVALID_SESSION_ID for an expired or unknown token; 403 REQUEST_LIMIT_EXCEEDED when the org's
  *   API limit is reached. 429 with `Retry-After` is how the tests make a CRM ask for a pause (the HTTP
@@ -103,6 +114,10 @@ export interface FakeSalesforce {
   assignmentsOf(userId: string): SfRecord[];
   /** Whether the user holds `object` `action` through any of their permission sets (for page fixtures). */
   userCan(userId: string, object: string, action: 'read' | 'create' | 'edit' | 'delete'): boolean;
+  /** A browser session of the user (the `sid` cookie's value: `{orgId}!…`), accepted as a Bearer token. */
+  sessionFor(userId: string): string;
+  /** Sets whether a record is shared with a user (UserRecordAccess); unset records follow the object's permissions. */
+  shareRecord(userId: string, recordId: string, shared: boolean | null): void;
   close(): Promise<void>;
 }
 
@@ -498,7 +513,10 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions): Promi
       return sfError(res, 400, e.code ?? 'MALFORMED_QUERY', e.message);
     }
     let records: SfRecord[];
-    if (q.object === 'UserPermissionAccess') {
+    const current = currentUserAccess(q, userId);
+    if (current && 'error' in current) return sfError(res, 400, current.error.code, current.error.message);
+    if (current) records = current.records;
+    else if (q.object === 'UserPermissionAccess') {
       records = [{ Id: 'UserPermissionAccess', ...Object.fromEntries(Object.entries(integration.permissions).map(([k, v]) => [`Permissions${k}`, v])) }];
       void userId;
     } else {
@@ -508,7 +526,8 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions): Promi
     }
     const sample = records[0];
     for (const f of q.fields) if (!knownField(q.object, f, sample)) return sfError(res, 400, 'INVALID_FIELD', `No such column '${f}' on entity '${q.object}'.`);
-    let out = q.where ? records.filter((r) => matches(q.object, r, q.where!)) : records.slice();
+    // The current-user objects are answered for exactly what their filter names (above).
+    let out = q.where && !current ? records.filter((r) => matches(q.object, r, q.where!)) : records.slice();
     if (q.orderBy) {
       const { field, desc } = q.orderBy;
       out.sort((a, b) => (String(a[field]) < String(b[field]) ? -1 : String(a[field]) > String(b[field]) ? 1 : 0) * (desc ? -1 : 1));
@@ -517,6 +536,77 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions): Promi
     const locator = `01g${randomBytes(6).toString('hex')}`;
     locators.set(locator, { object: q.object, fields: q.fields, records: out, pos: 0 });
     page(res, version, locator, batchSize(req));
+  };
+
+  // ---- the current user's own access (UserRecordAccess, Tooling UserEntityAccess) ----
+  const sharing = new Map<string, boolean>();
+  const KEY_PREFIXES: Record<string, string> = {
+    '001': 'Account',
+    '003': 'Contact',
+    '006': 'Opportunity',
+    '800': 'Contract',
+    '801': 'Order',
+    '0Q0': 'Quote',
+    '500': 'Case',
+  };
+  /** The values an equality filter on `field` names (`field = 'x'` or `field IN (…)`), in an AND of conditions. */
+  const filterValues = (c: Cond | null, field: string): Value[] | null => {
+    if (!c) return null;
+    if (c.k === 'cmp' && c.field === field && c.op === '=') return [c.value as Value];
+    if (c.k === 'in' && c.field === field) return c.values;
+    if (c.k === 'and')
+      for (const part of c.parts) {
+        const v = filterValues(part, field);
+        if (v) return v;
+      }
+    return null;
+  };
+  const currentUserAccess = (q: Query, callerId: string): { records: SfRecord[] } | { error: { code: string; message: string } } | null => {
+    if (q.object !== 'UserRecordAccess' && q.object !== 'UserEntityAccess') return null;
+    const users = filterValues(q.where, 'UserId');
+    if (!users || users.length !== 1) return { error: { code: 'MALFORMED_QUERY', message: `${q.object}: filter on a single UserId` } };
+    const user = String(users[0]);
+    if (user !== callerId) return { error: { code: 'INSUFFICIENT_ACCESS', message: 'this fake answers for the calling user only' } };
+    const can = (object: string, action: 'read' | 'create' | 'edit' | 'delete') => this_.userCan(user, object, action);
+    if (q.object === 'UserEntityAccess') {
+      const objects = filterValues(q.where, 'EntityDefinition.QualifiedApiName') ?? filterValues(q.where, 'EntityDefinitionId');
+      if (!objects) return { error: { code: 'MALFORMED_QUERY', message: 'UserEntityAccess: filter on the entity side too' } };
+      return {
+        records: objects.map((o) => ({
+          Id: null,
+          DurableId: `${String(o)}.${user}`,
+          EntityDefinitionId: String(o),
+          UserId: user,
+          IsReadable: can(String(o), 'read'),
+          IsCreatable: can(String(o), 'create'),
+          IsEditable: can(String(o), 'edit'),
+          IsDeletable: can(String(o), 'delete'),
+        })),
+      };
+    }
+    const ids = filterValues(q.where, 'RecordId');
+    if (!ids || ids.length > 200) return { error: { code: 'MALFORMED_QUERY', message: 'UserRecordAccess: filter on RecordId (up to 200 ids)' } };
+    return {
+      records: ids.map((raw) => {
+        const id = String(raw);
+        const object = KEY_PREFIXES[id.slice(0, 3)] ?? '';
+        const shared = sharing.get(`${user}\u0000${id}`) ?? sharing.get(`${user}\u0000${id.slice(0, 15)}`) ?? true;
+        const read = shared && can(object, 'read');
+        const edit = read && can(object, 'edit');
+        const del = edit && can(object, 'delete');
+        return {
+          Id: null,
+          RecordId: id,
+          UserId: user,
+          HasReadAccess: read,
+          HasEditAccess: edit,
+          HasDeleteAccess: del,
+          HasTransferAccess: false,
+          HasAllAccess: false,
+          MaxAccessLevel: del ? 'Delete' : edit ? 'Edit' : read ? 'Read' : 'None',
+        };
+      }),
+    };
   };
 
   // ---- writes ----
@@ -598,10 +688,19 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions): Promi
     if (!who) return sfError(res, 401, 'INVALID_SESSION_ID', 'Session expired or invalid');
     if (url.pathname === '/services/oauth2/userinfo')
       return send(res, 200, { user_id: integration.id, organization_id: org.orgId, preferred_username: integration.username, email: integration.username });
-    const m = /^\/services\/data\/(v\d+\.\d)(\/.*)$/.exec(url.pathname);
+    const m = /^\/services\/data\/(v\d+\.\d)(\/.*)?$/.exec(url.pathname);
     if (!m) return sfError(res, 404, 'NOT_FOUND', 'The requested resource does not exist');
-    const [, version, rest] = m as unknown as [string, string, string];
-    if (rest === '/query' && method === 'GET') return query(req, res, version, url.searchParams.get('q') ?? '', who.userId);
+    const [, version, rest = ''] = m as unknown as [string, string, string | undefined];
+    if ((rest === '/' || rest === '') && method === 'GET')
+      return send(res, 200, {
+        tooling: `/services/data/${version}/tooling`,
+        query: `/services/data/${version}/query`,
+        sobjects: `/services/data/${version}/sobjects`,
+        chatter: `/services/data/${version}/chatter`,
+        identity: `${baseUrl}/id/${org.orgId}/${who.userId}`,
+      });
+    if ((rest === '/query' || rest === '/query/' || rest === '/tooling/query' || rest === '/tooling/query/') && method === 'GET')
+      return query(req, res, version, url.searchParams.get('q') ?? '', who.userId);
     const more = /^\/query\/(01g[0-9a-f]+)-(\d+)$/.exec(rest);
     if (more && method === 'GET') {
       if (!locators.has(more[1]!)) return sfError(res, 400, 'INVALID_QUERY_LOCATOR', 'invalid query locator');
@@ -734,6 +833,15 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions): Promi
         sets.add(String(a.PermissionSetId));
       }
       return list('ObjectPermissions').some((o) => sets.has(String(o.ParentId)) && o.SobjectType === object && o[column] === true);
+    },
+    sessionFor(userId) {
+      const session = `${org.orgId}!${randomBytes(24).toString('base64url')}`;
+      tokens.set(session, { issuedAt: now().getTime(), userId });
+      return session;
+    },
+    shareRecord(userId, recordId, shared) {
+      if (shared === null) sharing.delete(`${userId}\u0000${recordId}`);
+      else sharing.set(`${userId}\u0000${recordId}`, shared);
     },
     close: () =>
       new Promise<void>((resolve) => {

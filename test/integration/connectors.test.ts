@@ -62,11 +62,16 @@ describe('connectors across server processes', () => {
       SystemModstamp: '2026-03-02T10:00:00.000+0000',
     });
     const cara = await signedIn(server.url, DEMO.cara);
+    const before = await (await signedIn(server.url, DEMO.ava)).sync();
     const queued = await cara.call('POST', '/api/admin/connections/sf-acme/import', {});
-    await waitFor(
-      'the second import',
-      async () => (await cara.call('GET', `/api/admin/connections/sf-acme/imports/${queued.json.run.id}`)).json.run.status === 'succeeded',
-    );
+    const run = await waitFor('the second import', async () => {
+      const r = (await cara.call('GET', `/api/admin/connections/sf-acme/imports/${queued.json.run.id}`)).json.run;
+      return r.status === 'succeeded' ? r : null;
+    });
+    // Every extension learns when AccessLens last read the CRM (the overlay's "last import 2 hours ago"), in the next delta.
+    const delta = await (await signedIn(server.url, DEMO.ava)).sync(before.json.cursor);
+    expect(delta.json.connections.find((c: { id: string }) => c.id === 'sf-acme')).toMatchObject({ lastImportAt: run.finishedAt });
+    expect(Date.parse(run.finishedAt)).toBeGreaterThan(Date.parse(before.json.connections.find((c: { id: string }) => c.id === 'sf-acme').lastImportAt));
     const findings = (await cara.call('GET', '/api/findings?kind=outside-process')).json.findings as { personId: string; bundleIds: string[] }[];
     expect(findings).toMatchObject([{ personId: 'p-ava', bundleIds: ['ps-quote-desk'] }]);
 

@@ -9,6 +9,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
+import { request as httpRequest } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -563,6 +564,12 @@ export interface CrmFixtureOptions {
    * denial, as the CRM would once access is granted there; undefined leaves the fixture's own list.
    */
   access?: (crm: FixtureCrm, object: string) => boolean | undefined;
+  /**
+   * Fake CRM API servers (test/fakes/) behind the CRMs' own hosts, as the real CRMs serve their APIs there:
+   * Salesforce's REST API under `/services/` on the My Domain host (`*.my.salesforce.com`), Dynamics' Web API
+   * under `/api/` on the environment's host. Requests are passed on as they came (method, path, headers, body).
+   */
+  apis?: Partial<Record<'salesforce' | 'dynamics', string>>;
 }
 
 export interface CrmFixture {
@@ -593,6 +600,22 @@ export async function startCrmFixture(options: CrmFixtureOptions = {}): Promise<
     }
     if (path === '/favicon.ico') {
       res.writeHead(204).end();
+      return;
+    }
+    const api =
+      options.apis?.salesforce && host.endsWith('.my.salesforce.com') && path.startsWith('/services/')
+        ? options.apis.salesforce
+        : options.apis?.dynamics && crmOf(host) === 'dynamics' && path.startsWith('/api/')
+          ? options.apis.dynamics
+          : null;
+    if (api) {
+      const target = new URL(path, api);
+      const upstream = httpRequest(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      upstream.on('error', () => res.writeHead(502).end());
+      req.pipe(upstream);
       return;
     }
     const now = {} as Record<FixtureCrm, ReadonlySet<string>>;

@@ -47,6 +47,8 @@ export default defineBackground(() => {
     flags: new FlagsCache(),
     version: browser.runtime.getManifest().version,
     openOptionsPage: () => browser.runtime.openOptionsPage(),
+    // Salesforce's session cookie for the current-user API check (live-check.ts): read there, used there only.
+    cookie: async (url: string, name: string, storeId?: string) => (await browser.cookies.get({ url, name, ...(storeId ? { storeId } : {}) }))?.value ?? null,
   };
   const self = { id: browser.runtime.id, origin: browser.runtime.getURL('/') };
 

@@ -179,6 +179,7 @@ export async function pageDecide(deps: RequesterDeps, host: string, page: Observ
     bundles: verdict.state === 'ready' ? offeredBundles(view, verdict.decision) : [],
     history,
     expiryReminderDays: DEFAULT_LIFECYCLE.expiryReminderDays,
+    lastImportAt: verdict.state === 'ready' ? (view.connections.find((c) => c.id === verdict.decision.connectionId)?.lastImportAt ?? null) : null,
     keys,
     rules,
     paused,

@@ -18,15 +18,17 @@ import { previewRequest } from './preview';
 import { pageRules } from './page';
 import { answerRequest, cancelRequest, directReports, pageDecide, reportProblem, submitRequest, type RequesterDeps } from './requester';
 import { createDelegation, endDelegation, extendGrant, listDelegations, requestAgain } from './lifecycle';
+import { pageCheck, type LiveCheckDeps } from './live-check';
 
 /** The parts of `runtime.MessageSender` the router trusts. */
 export interface Sender {
   id?: string;
   url?: string;
-  tab?: { id?: number; url?: string };
+  /** `cookieStoreId`: Firefox names the tab's cookie store (containers, private windows); Chrome leaves it out. */
+  tab?: { id?: number; url?: string; cookieStoreId?: string };
 }
 
-export type Incoming = { from: 'content'; message: ContentMessage; host: string } | { from: 'page'; message: ExtensionPageMessage };
+export type Incoming = { from: 'content'; message: ContentMessage; host: string; storeId?: string } | { from: 'page'; message: ExtensionPageMessage };
 
 function invalid(issues?: z.ZodError): { ok: false; error: UiError } {
   if (issues) return invalidInput(issues, 'invalid_message');
@@ -58,10 +60,11 @@ export function classify(raw: unknown, sender: Sender, self: { id: string; origi
   if (!parsed.success) return invalid(parsed.error);
   const message = parsed.data;
   if ('page' in message && hostOf(message.page.url) !== host) return invalid();
-  return { ok: true, value: { from: 'content', message, host } };
+  const storeId = sender.tab.cookieStoreId;
+  return { ok: true, value: { from: 'content', message, host, ...(storeId ? { storeId } : {}) } };
 }
 
-export interface RouterDeps extends RequesterDeps, AuthDeps, FlagsDeps {
+export interface RouterDeps extends RequesterDeps, AuthDeps, FlagsDeps, LiveCheckDeps {
   openOptionsPage: () => Promise<void>;
 }
 
@@ -82,6 +85,8 @@ export async function route(deps: RouterDeps, incoming: Incoming): Promise<Resul
         return previewRequest(deps, host, message);
       case 'sync.now':
         return syncNow(replica);
+      case 'page.check':
+        return pageCheck(deps, host, message.page, incoming.storeId);
       case 'request.reportProblem':
         return reportProblem(deps, host, message);
       case 'request.answer':

@@ -305,12 +305,12 @@ async function finish(
           args: [JSON.stringify(outcome.snapshot.cursor ?? null), runId, due, connectionId, deps.ownerId],
         });
         await markAuthorised(w.tx, connectionId, w.nowIso);
+        // The connection (synced to everyone) says when AccessLens last read the CRM: the overlay shows how old its record is.
         const tenant = outcome.snapshot.tenant;
-        if (tenant) {
-          const c = await w.tx.execute({ sql: 'SELECT tenant FROM crm_connections WHERE id = ?', args: [connectionId] });
-          if (c.rows[0] && c.rows[0].tenant === null)
-            await w.tx.execute({ sql: 'UPDATE crm_connections SET tenant = ?, version = ? WHERE id = ?', args: [tenant, await w.version(), connectionId] });
-        }
+        await w.tx.execute({
+          sql: 'UPDATE crm_connections SET last_import_at = ?, tenant = coalesce(tenant, ?), version = ? WHERE id = ?',
+          args: [w.nowIso, tenant || null, await w.version(), connectionId],
+        });
         await w.audit({
           actorId: null,
           action: 'import.completed',
