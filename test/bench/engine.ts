@@ -246,7 +246,9 @@ for (let i = 0; i < 200; i++) {
     const cpu = process.cpuUsage();
     const t = performance.now();
     const d =
-      op === 'add' ? engine.applyAssignmentChange({ type: 'upsert', assignment }) : engine.applyAssignmentChange({ type: 'remove', assignmentId: assignment.id });
+      op === 'add'
+        ? engine.applyAssignmentChange({ type: 'upsert', assignment })
+        : engine.applyAssignmentChange({ type: 'remove', assignmentId: assignment.id });
     const end = performance.now();
     const used = process.cpuUsage(cpu);
     const after = engine.workCounters;
@@ -290,7 +292,16 @@ out.incremental = {
   removeP95Ms: quantile(removeMs, 0.95),
   removeMaxMs: quantile(removeMs, 1),
   avgChangedFindingsPerChange: Math.round((changedFindings / (addMs.length + removeMs.length)) * 10) / 10,
-  peerRechecksPerChange: { median: quantile(changes.map((c) => c.peerRechecks), 0.5), max: quantile(changes.map((c) => c.peerRechecks), 1) },
+  peerRechecksPerChange: {
+    median: quantile(
+      changes.map((c) => c.peerRechecks),
+      0.5,
+    ),
+    max: quantile(
+      changes.map((c) => c.peerRechecks),
+      1,
+    ),
+  },
   gcDuringChanges: {
     count: gcInIncremental.length,
     totalMs: round3(gcInIncremental.reduce((x, g) => x + g.ms, 0)),

@@ -13,8 +13,8 @@ export interface PeerGroup {
   /** Per bundle index: members holding the bundle now (directly or through inheritance). */
   bundleCounts: Int32Array;
   /** Per column / bundle: the stamp of the last change that noted it (see GroupChange). */
-  colNoted: Int32Array;
-  bundleNoted: Int32Array;
+  colNoted: Float64Array;
+  bundleNoted: Float64Array;
   /**
    * Who names what: per subject (a bundle index b as b, a key id k as -k - 1), the members with an
    * assignment naming it, active or not, once per assignment. Kept from the group's creation (members
@@ -46,8 +46,8 @@ export class OutlierSubjects {
   readonly bundles: number[] = [];
 
   constructor(
-    private readonly colMark: Int32Array,
-    private readonly bundleMark: Int32Array,
+    private readonly colMark: Float64Array,
+    private readonly bundleMark: Float64Array,
     private readonly stamp: number,
   ) {}
 
@@ -70,9 +70,6 @@ export class OutlierSubjects {
   }
 }
 
-/** Marks restart from 1 (arrays cleared) before a stamp counter reaches this. */
-const STAMP_LIMIT = 0x3fffffff;
-
 function countBits(bits: Uint32Array, off: number, words: number, counts: Int32Array, delta: number): void {
   for (let w = 0; w < words; w++) {
     let v = bits[off + w]!;
@@ -89,11 +86,14 @@ export class PeerGroups {
   private byJob = new Map<string, Map<string, PeerGroup>>();
   /** Per account index: its group, or null (inactive account or person). */
   groupOf: (PeerGroup | null)[] = [];
-  /** Stamps of group changes (GroupChange) and of subject sets (OutlierSubjects) and the latter's marks. */
+  /**
+   * Stamps of group changes (GroupChange) and of subject sets (OutlierSubjects), and the latter's
+   * marks: counters that only grow (kept in Float64Arrays, exact integers far beyond any run).
+   */
   private changeStamp = 0;
   private subjectStamp = 0;
-  private colMark = new Int32Array(0);
-  private bundleMark = new Int32Array(0);
+  private colMark = new Float64Array(0);
+  private bundleMark = new Float64Array(0);
 
   constructor(
     private readonly ctx: OrgContext,
@@ -103,7 +103,6 @@ export class PeerGroups {
   clear(): void {
     this.byJob.clear();
     this.groupOf = [];
-    this.changeStamp = 0;
   }
 
   private groupFor(department: string, title: string): PeerGroup {
@@ -121,8 +120,8 @@ export class PeerGroups {
         members: new Set(),
         counts: new Int32Array(cs.W * 32),
         bundleCounts: new Int32Array(cs.BW * 32),
-        colNoted: new Int32Array(cs.W * 32),
-        bundleNoted: new Int32Array(cs.BW * 32),
+        colNoted: new Float64Array(cs.W * 32),
+        bundleNoted: new Float64Array(cs.BW * 32),
         namers: new Map(),
       };
       titles.set(title, g);
@@ -218,14 +217,6 @@ export class PeerGroups {
     const { eff, held } = cs.index.rows();
     let c = changes.get(g);
     if (!c) {
-      if (this.changeStamp >= STAMP_LIMIT) {
-        for (const titles of this.byJob.values())
-          for (const x of titles.values()) {
-            x.colNoted.fill(0);
-            x.bundleNoted.fill(0);
-          }
-        this.changeStamp = 0;
-      }
       c = { cols: [], colsBefore: [], bundles: [], bundlesBefore: [], stamp: ++this.changeStamp };
       changes.set(g, c);
     }
@@ -245,10 +236,9 @@ export class PeerGroups {
     const peers = g.members.size - 1;
     if (peers < th.minPeerGroup) return null;
     const cs = this.cs;
-    if (this.colMark.length !== cs.W * 32 || this.bundleMark.length !== cs.BW * 32 || this.subjectStamp >= STAMP_LIMIT) {
-      this.colMark = new Int32Array(cs.W * 32);
-      this.bundleMark = new Int32Array(cs.BW * 32);
-      this.subjectStamp = 0;
+    if (this.colMark.length !== cs.W * 32 || this.bundleMark.length !== cs.BW * 32) {
+      this.colMark = new Float64Array(cs.W * 32);
+      this.bundleMark = new Float64Array(cs.BW * 32);
     }
     const s = new OutlierSubjects(this.colMark, this.bundleMark, ++this.subjectStamp);
     for (let i = 0; i < c.cols.length; i++) {
@@ -298,7 +288,7 @@ function diff(
   off: number,
   words: number,
   counts: Int32Array,
-  noted: Int32Array,
+  noted: Float64Array,
   stamp: number,
   changed: number[],
   before: number[],
