@@ -5,7 +5,10 @@
  * baselines per department and title.
  *
  * Measures: building effective permissions for every account, memory, can() checks per second, a
- * full findings scan, incremental recompute after one assignment change, clock advances; then casbin
+ * full findings scan, incremental recompute after one assignment change (400 changes after WARMUP=100
+ * unmeasured ones; the 5 slowest with their wall and process CPU time, peer-group size, peer re-checks
+ * and any garbage collection overlapping them: on a loaded machine wall ≫ CPU means the process
+ * waited for a core), clock advances; then casbin
  * (RBAC) and @cedar-policy/cedar-wasm on the same RBAC data (a sampled subset of accounts), with a
  * cross-check of at least 2,000 decisions. Prints one JSON document; exits non-zero when the three
  * disagree.
