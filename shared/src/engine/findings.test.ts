@@ -268,6 +268,24 @@ describe('incremental recompute', () => {
     expect(resolved.opened).toEqual([]);
   });
 
+  it("a peer's new grant recomputes that account and re-checks only the peers naming what changed (work counters)", () => {
+    // acc holds Payables, which none of its 20 peers hold; the first change in the group gives it to pa0.
+    const o = org(['Sales', 'Payables'], {}, { peers: 20 });
+    const engine = new OrgEngine(o, TEST_NOW);
+    const before = engine.workCounters;
+    const grant = testAssignment('pa0-pay', 'pa0', 'Payables');
+    const d = engine.applyAssignmentChange({ type: 'upsert', assignment: grant });
+    const after = engine.workCounters;
+    expect(after.accountsComputed - before.accountsComputed).toBe(1);
+    // Only acc names Payables (or a key of its columns) among the other peers.
+    expect(after.peerRechecks - before.peerRechecks).toBe(1);
+    expect(ofKind(d.opened, 'peer-outlier', 'pa0')).toMatchObject([{ bundleIds: ['Payables'], evidence: { holders: 1, peers: 20 } }]);
+    expect(ofKind(d.updated, 'peer-outlier')).toMatchObject([{ bundleIds: ['Payables'], evidence: { holders: 1, peers: 20, share: 0.05 } }]);
+    // The same as a full recomputation.
+    const byId = (fs: Finding[]) => [...fs].sort((x, y) => (x.id < y.id ? -1 : 1));
+    expect(byId(engine.findings())).toEqual(byId(findings({ ...o, assignments: [...o.assignments, grant] }, TEST_NOW)));
+  });
+
   it('a person change (department, status) recomputes their accounts and both peer groups', () => {
     const engine = new OrgEngine(org(['Sales', 'Payables'], {}, { peers: 6 }), TEST_NOW);
     expect(ofKind(engine.findings(), 'peer-outlier')).toHaveLength(1);

@@ -56,6 +56,17 @@ export class OrgEngine {
   lastAdvanceRecomputed = 0;
   lastAdvancePeerRechecks = 0;
   private outlierRechecks = 0;
+  private accountComputations = 0;
+  private readonly recheckScratch = new SubjectScratch();
+
+  /**
+   * Work done since construction, for measurements (a benchmark reads the difference around a
+   * change): accounts whose findings were computed from scratch, and peers whose outlier findings were
+   * re-checked.
+   */
+  get workCounters(): { accountsComputed: number; peerRechecks: number } {
+    return { accountsComputed: this.accountComputations, peerRechecks: this.outlierRechecks };
+  }
 
   constructor(org: OrgData, now: Date, options: { deferFindings?: boolean } = {}) {
     this.org = org;
@@ -291,7 +302,7 @@ export class OrgEngine {
     for (const [job, before] of baselinesBefore) {
       const after = baselineFor(this.ctx, cs, job);
       if (sameBaseline(before, after)) continue;
-      for (const a of cs.peers.membersOf(job.department, job.title)) if (!olds.has(a)) this.mergeDelta(delta, this.recomputeAccount(cs, a));
+      for (const a of cs.peers.membersOf(job.department, job.title)) if (!olds.has(a)) this.recomputeAccount(cs, a, delta);
     }
     return delta;
   }
@@ -335,7 +346,7 @@ export class OrgEngine {
       touched.set(cs, set);
     }
     const delta = emptyDelta();
-    for (const [cs, set] of touched) for (const a of set) this.mergeDelta(delta, this.recomputeAccount(cs, a));
+    for (const [cs, set] of touched) for (const a of set) this.recomputeAccount(cs, a, delta);
     return delta;
   }
 
@@ -481,6 +492,7 @@ export class OrgEngine {
 
   /** Every finding of one account, from scratch, and the account's next time-based event. */
   private computeAccount(cs: ConnState, a: number, previous: readonly Finding[] | undefined = cs.findingsAt(a)): Finding[] {
+    this.accountComputations++;
     this.ctx.previous = previous;
     const out = accountFindings(this.ctx, cs, a);
     this.ctx.previous = undefined;
@@ -520,11 +532,12 @@ export class OrgEngine {
     return delta;
   }
 
-  private recomputeAccount(cs: ConnState, a: number): FindingsDelta {
+  /** Recomputes account `a`'s findings, adding what changed to `delta` (returned). */
+  private recomputeAccount(cs: ConnState, a: number, delta: FindingsDelta = emptyDelta()): FindingsDelta {
     const before = cs.findingsAt(a) ?? NO_DELTA_ACCOUNT;
     const after = this.computeAccount(cs, a, before);
     cs.setFindings(a, after);
-    const delta = emptyDelta();
+    if (after === before) return delta;
     const index = before.length > 16 ? new Map(before.map((f) => [f.id, f])) : null;
     const afterIds = after.length > 16 ? new Set(after.map((f) => f.id)) : null;
     for (const f of after) {
@@ -544,7 +557,7 @@ export class OrgEngine {
     // Group sizes changed: every member's outlier shares change.
     for (const g of new Set([oldGroup, newGroup])) {
       if (!g) continue;
-      for (const m of g.members) if (m !== a) this.mergeDelta(delta, this.recheckOutliers(cs, m, null));
+      for (const m of g.members) if (m !== a) this.recheckOutliers(cs, m, null, delta);
     }
     return delta;
   }
@@ -556,11 +569,11 @@ export class OrgEngine {
     // counted would judge it against stale peers.
     const changes = new Map<PeerGroup, GroupChange>();
     for (const [a, old] of olds) cs.peers.recount(a, old.eff, old.held, changes);
-    for (const a of olds.keys()) this.mergeDelta(delta, this.recomputeAccount(cs, a));
+    for (const a of olds.keys()) this.recomputeAccount(cs, a, delta);
     for (const [g, c] of changes) {
       const subjects = cs.peers.subjectsToRecheck(g, c);
       if (!subjects) continue;
-      for (const m of cs.peers.recheckCandidates(g, subjects, olds)) this.mergeDelta(delta, this.recheckOutliers(cs, m, subjects));
+      for (const m of cs.peers.recheckCandidates(g, subjects, olds)) this.recheckOutliers(cs, m, subjects, delta);
     }
     return delta;
   }
@@ -568,73 +581,75 @@ export class OrgEngine {
   /**
    * Re-evaluates the peer-outlier findings of account `a`: for assignments of the changed columns and
    * bundles, or all of them (`changed` null, e.g. when the group's size changed). A peer-outlier
-   * finding is matched by its subject (the bundle or key it names; its id derives from it).
+   * finding is matched by its subject (the bundle or key it names; its id derives from it). What
+   * changed is added to `delta`.
    */
-  private recheckOutliers(cs: ConnState, a: number, changed: OutlierSubjects | null): FindingsDelta {
-    const delta = emptyDelta();
+  private recheckOutliers(cs: ConnState, a: number, changed: OutlierSubjects | null, delta: FindingsDelta): void {
     const acct = cs.accounts[a];
-    if (!acct) return delta;
+    if (!acct) return;
     this.outlierRechecks++;
     const ix = cs.index;
+    // Subjects in scratch lists (no allocation per re-check: a change can re-check hundreds of peers).
     // A subject is the bundle id or the key an assignment names (kept apart: a bundle id may look like a key).
-    const subjects: { bundle: boolean; name: string }[] = [];
-    const fresh: (Finding | null)[] = [];
+    const sc = this.recheckScratch;
+    let n = 0;
+    const before = cs.findingsAt(a) ?? NO_DELTA_ACCOUNT;
     for (let g = ix.firstGrant(a); g >= 0; g = ix.nextGrant(g)) {
       const b = ix.grantBundle(g);
       const k = ix.grantKey(g);
       if (b < 0 && k < 0) continue;
-      if (changed && !(b >= 0 ? changed.bundles.has(b) : changed.cols.has(ix.column(k)))) continue;
+      if (changed && !(b >= 0 ? changed.hasBundle(b) : changed.hasCol(ix.column(k)))) continue;
       const t = ix.grantAssignment(g).target;
       const bundle = t.type === 'bundle';
       const name = t.type === 'bundle' ? t.bundleId : t.key;
-      let i = subjectIndex(subjects, bundle, name);
-      if (i < 0) {
-        i = subjects.push({ bundle, name }) - 1;
-        fresh.push(null);
-      }
-      this.ctx.previous = cs.findingsAt(a);
+      let i = sc.indexOf(n, bundle, name);
+      if (i < 0) i = sc.add(n++, bundle, name);
+      this.ctx.previous = before;
       const f = ix.grantActive(g, this.ctx.nowMs) ? outlierFinding(this.ctx, cs, a, g) : null;
       this.ctx.previous = undefined;
       if (f) {
-        fresh[i] = f;
+        sc.fresh[i] = f;
         scheduleAcceptance(this.ctx, cs, a, f);
       }
     }
-    const before = cs.findingsAt(a) ?? NO_DELTA_ACCOUNT;
-    const old: (number | undefined)[] = new Array(subjects.length);
     for (let j = 0; j < before.length; j++) {
       const f = before[j]!;
       if (f.kind !== 'peer-outlier') continue;
       const bundle = f.bundleIds.length > 0;
       const name = bundle ? f.bundleIds[0]! : f.keys[0]!;
-      let i = subjectIndex(subjects, bundle, name);
+      let i = sc.indexOf(n, bundle, name);
       if (i < 0) {
         if (changed !== null) continue;
-        i = subjects.push({ bundle, name }) - 1;
-        fresh.push(null);
+        i = sc.add(n++, bundle, name);
       }
-      old[i] = j;
+      sc.old[i] = j;
     }
-    let current: Finding[] | null = null;
+    // The account's new list, copied only when something changed (one exact-size copy when findings
+    // were only replaced, the common case: a peer's count moved).
+    let replaced: Finding[] | null = null;
     let removed: Set<Finding> | null = null;
-    for (let i = 0; i < subjects.length; i++) {
-      const at = old[i];
-      const was = at === undefined ? undefined : before[at];
-      const now = fresh[i];
+    let added: Finding[] | null = null;
+    for (let i = 0; i < n; i++) {
+      const at = sc.old[i]!;
+      const was = at < 0 ? undefined : before[at];
+      const now = sc.fresh[i];
       if (now && !was) {
         delta.opened.push(now);
-        (current ??= [...before]).push(now);
+        (added ??= []).push(now);
       } else if (!now && was) {
         delta.resolved.push(was);
         (removed ??= new Set()).add(was);
-        current ??= [...before];
       } else if (now && was && now !== was) {
         if (!sameFinding(was, now)) delta.updated.push(now);
-        (current ??= [...before])[at!] = now;
+        (replaced ??= before.slice())[at] = now;
       }
     }
-    if (current) cs.setFindings(a, removed ? current.filter((f) => !removed.has(f)) : current.slice());
-    return delta;
+    sc.release(n);
+    if (!replaced && !removed && !added) return;
+    let list = replaced ?? before;
+    if (removed) list = list.filter((f) => !removed.has(f));
+    if (added) list = list.concat(added);
+    cs.setFindings(a, list);
   }
 
   private restatus(findingId: string): FindingsDelta {
@@ -661,9 +676,32 @@ export class OrgEngine {
   }
 }
 
-function subjectIndex(subjects: readonly { bundle: boolean; name: string }[], bundle: boolean, name: string): number {
-  for (let i = 0; i < subjects.length; i++) if (subjects[i]!.bundle === bundle && subjects[i]!.name === name) return i;
-  return -1;
+/** Reusable lists for `recheckOutliers`: per subject, whether it is a bundle, its name, its fresh finding and where the held one is. */
+class SubjectScratch {
+  bundle: boolean[] = [];
+  name: string[] = [];
+  fresh: (Finding | null)[] = [];
+  /** Index in the account's held findings, -1 when none. */
+  old: number[] = [];
+
+  indexOf(n: number, bundle: boolean, name: string): number {
+    for (let i = 0; i < n; i++) if (this.bundle[i] === bundle && this.name[i] === name) return i;
+    return -1;
+  }
+
+  /** Sets entry `i` (the next free one) and returns it. */
+  add(i: number, bundle: boolean, name: string): number {
+    this.bundle[i] = bundle;
+    this.name[i] = name;
+    this.fresh[i] = null;
+    this.old[i] = -1;
+    return i;
+  }
+
+  /** Drops the references of the first `n` entries (nothing kept alive between re-checks). */
+  release(n: number): void {
+    for (let i = 0; i < n; i++) this.fresh[i] = null;
+  }
 }
 
 function sameBaseline(a: JobBaseline | null, b: JobBaseline | null): boolean {

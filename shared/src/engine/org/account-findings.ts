@@ -21,7 +21,7 @@ export function accountFindings(ctx: OrgContext, cs: ConnState, a: number): Find
   const person = ctx.people.get(acct.personId);
   if (!person || person.status !== 'active') {
     inactivePersonFinding(ctx, cs, a, acct, person, out);
-    return exact(out);
+    return exact(out, ctx.previous);
   }
   dormantFinding(ctx, cs, a, acct, out);
   const admin = ctx.isAdmin(person);
@@ -32,12 +32,26 @@ export function accountFindings(ctx: OrgContext, cs: ConnState, a: number): Find
   outsideProcessFindings(ctx, cs, a, acct, person, out);
   unusedFindings(ctx, cs, a, acct, out);
   peerOutlierFindings(ctx, cs, a, out);
-  return exact(out);
+  return exact(out, ctx.previous);
 }
 
 const NONE_FOUND: Finding[] = [];
 
-/** An exact-size copy (kept per account: a list grown by push has room for 16). */
-function exact(list: Finding[]): Finding[] {
-  return list.length === 0 ? NONE_FOUND : list.slice();
+/**
+ * An exact-size copy (kept per account: a list grown by push has room for 16), or the account's
+ * previous list when it holds the same findings in the same order: a recomputation that changes
+ * nothing then keeps nothing new (a full scan or a clock step leaves no garbage to promote).
+ */
+function exact(list: Finding[], previous: readonly Finding[] | undefined): Finding[] {
+  if (list.length === 0) return NONE_FOUND;
+  if (previous !== undefined && previous.length === list.length && previous !== NONE_FOUND) {
+    let same = true;
+    for (let i = 0; i < list.length; i++)
+      if (list[i] !== previous[i]) {
+        same = false;
+        break;
+      }
+    if (same) return previous as Finding[];
+  }
+  return list.slice();
 }

@@ -103,7 +103,8 @@ export class OrgContext {
     )
       return old;
     return {
-      id,
+      // The held finding's id string (equal): the one just hashed is then garbage, not kept.
+      id: old === undefined ? id : old.id,
       kind,
       connectionId: cs.conn.id,
       accountId: acct.id,

@@ -12,24 +12,62 @@ export interface PeerGroup {
   counts: Int32Array;
   /** Per bundle index: members holding the bundle now (directly or through inheritance). */
   bundleCounts: Int32Array;
+  /** Per column / bundle: the stamp of the last change that noted it (see GroupChange). */
+  colNoted: Float64Array;
+  bundleNoted: Float64Array;
   /**
    * Who names what: per subject (a bundle index b as b, a key id k as -k - 1), the members with an
-   * assignment naming it, active or not, once per assignment. Built on the group's first re-check
-   * (scans never need it), then kept up to date.
+   * assignment naming it, active or not, once per assignment. Kept from the group's creation (members
+   * join with their assignments), so that no incremental change pays for building it.
    */
-  namers: Map<number, number[]> | null;
+  namers: Map<number, number[]>;
 }
 
-/** What changed in one group while rows changed: per column and per bundle, the count before. */
+/**
+ * What changed in one group while rows changed: the changed columns and bundles, each with its count
+ * before its first change (lists, with the group's marks saying which are noted: no map per change).
+ */
 export interface GroupChange {
-  cols: Map<number, number>;
-  bundles: Map<number, number>;
+  cols: number[];
+  colsBefore: number[];
+  bundles: number[];
+  bundlesBefore: number[];
+  /** The mark of this change in the group's `colNoted` / `bundleNoted`. */
+  stamp: number;
 }
 
-/** Subjects whose outlier findings can have changed: the changed columns and bundles. */
-export interface OutlierSubjects {
-  cols: Set<number>;
-  bundles: Set<number>;
+/**
+ * Subjects whose outlier findings can have changed: the changed columns and bundles. Membership is
+ * kept as marks in arrays the connection's groups share, so only the latest one asked for answers
+ * `hasCol`/`hasBundle` (they are used one group at a time).
+ */
+export class OutlierSubjects {
+  readonly cols: number[] = [];
+  readonly bundles: number[] = [];
+
+  constructor(
+    private readonly colMark: Float64Array,
+    private readonly bundleMark: Float64Array,
+    private readonly stamp: number,
+  ) {}
+
+  addCol(c: number): void {
+    this.colMark[c] = this.stamp;
+    this.cols.push(c);
+  }
+
+  addBundle(b: number): void {
+    this.bundleMark[b] = this.stamp;
+    this.bundles.push(b);
+  }
+
+  hasCol(c: number): boolean {
+    return this.colMark[c] === this.stamp;
+  }
+
+  hasBundle(b: number): boolean {
+    return this.bundleMark[b] === this.stamp;
+  }
 }
 
 function countBits(bits: Uint32Array, off: number, words: number, counts: Int32Array, delta: number): void {
@@ -48,6 +86,14 @@ export class PeerGroups {
   private byJob = new Map<string, Map<string, PeerGroup>>();
   /** Per account index: its group, or null (inactive account or person). */
   groupOf: (PeerGroup | null)[] = [];
+  /**
+   * Stamps of group changes (GroupChange) and of subject sets (OutlierSubjects), and the latter's
+   * marks: counters that only grow (kept in Float64Arrays, exact integers far beyond any run).
+   */
+  private changeStamp = 0;
+  private subjectStamp = 0;
+  private colMark = new Float64Array(0);
+  private bundleMark = new Float64Array(0);
 
   constructor(
     private readonly ctx: OrgContext,
@@ -68,7 +114,16 @@ export class PeerGroups {
     let g = titles.get(title);
     if (!g) {
       const cs = this.cs;
-      g = { department, title, members: new Set(), counts: new Int32Array(cs.W * 32), bundleCounts: new Int32Array(cs.BW * 32), namers: null };
+      g = {
+        department,
+        title,
+        members: new Set(),
+        counts: new Int32Array(cs.W * 32),
+        bundleCounts: new Int32Array(cs.BW * 32),
+        colNoted: new Float64Array(cs.W * 32),
+        bundleNoted: new Float64Array(cs.BW * 32),
+        namers: new Map(),
+      };
       titles.set(title, g);
     }
     return g;
@@ -131,7 +186,6 @@ export class PeerGroups {
   }
 
   private indexGrants(g: PeerGroup, a: number, add: boolean): void {
-    if (g.namers === null) return;
     const ix = this.cs.index;
     for (let slot = ix.firstGrant(a); slot >= 0; slot = ix.nextGrant(slot)) {
       const b = ix.grantBundle(slot);
@@ -163,28 +217,39 @@ export class PeerGroups {
     const { eff, held } = cs.index.rows();
     let c = changes.get(g);
     if (!c) {
-      c = { cols: new Map(), bundles: new Map() };
+      c = { cols: [], colsBefore: [], bundles: [], bundlesBefore: [], stamp: ++this.changeStamp };
       changes.set(g, c);
     }
-    diff(oldEff, eff, a * cs.W, cs.W, g.counts, c.cols);
-    diff(oldHeld, held, a * cs.BW, cs.BW, g.bundleCounts, c.bundles);
+    diff(oldEff, eff, a * cs.W, cs.W, g.counts, g.colNoted, c.stamp, c.cols, c.colsBefore);
+    diff(oldHeld, held, a * cs.BW, cs.BW, g.bundleCounts, g.bundleNoted, c.stamp, c.bundles, c.bundlesBefore);
   }
 
   /**
    * The columns and bundles of a group change whose outlier findings can have changed. A member's
    * share for a subject is holders / peers with holders ≥ count − 1 (the member itself aside), so
    * when (min(count before, count after) − 1) / peers reaches the threshold, no member had a finding
-   * for it before and none has one after: only rarer subjects are re-checked.
+   * for it before and none has one after: only rarer subjects are re-checked. The result answers
+   * `hasCol`/`hasBundle` until the next call.
    */
   subjectsToRecheck(g: PeerGroup, c: GroupChange): OutlierSubjects | null {
     const th = this.ctx.thresholds;
     const peers = g.members.size - 1;
     if (peers < th.minPeerGroup) return null;
-    const cols = new Set<number>();
-    const bundles = new Set<number>();
-    for (const [k, before] of c.cols) if (!((Math.min(before, g.counts[k]!) - 1) / peers >= th.peerOutlierShare)) cols.add(k);
-    for (const [b, before] of c.bundles) if (!((Math.min(before, g.bundleCounts[b]!) - 1) / peers >= th.peerOutlierShare)) bundles.add(b);
-    return cols.size > 0 || bundles.size > 0 ? { cols, bundles } : null;
+    const cs = this.cs;
+    if (this.colMark.length !== cs.W * 32 || this.bundleMark.length !== cs.BW * 32) {
+      this.colMark = new Float64Array(cs.W * 32);
+      this.bundleMark = new Float64Array(cs.BW * 32);
+    }
+    const s = new OutlierSubjects(this.colMark, this.bundleMark, ++this.subjectStamp);
+    for (let i = 0; i < c.cols.length; i++) {
+      const k = c.cols[i]!;
+      if (!((Math.min(c.colsBefore[i]!, g.counts[k]!) - 1) / peers >= th.peerOutlierShare)) s.addCol(k);
+    }
+    for (let i = 0; i < c.bundles.length; i++) {
+      const b = c.bundles[i]!;
+      if (!((Math.min(c.bundlesBefore[i]!, g.bundleCounts[b]!) - 1) / peers >= th.peerOutlierShare)) s.addBundle(b);
+    }
+    return s.cols.length > 0 || s.bundles.length > 0 ? s : null;
   }
 
   /**
@@ -192,32 +257,53 @@ export class PeerGroups {
    * those with an assignment (active or not) naming one of its bundles or a key of one of its
    * columns, from the group's namers — as many as there are (rare subjects have few).
    */
-  recheckCandidates(g: PeerGroup, s: OutlierSubjects, skip: Map<number, unknown>): number[] {
+  recheckCandidates(g: PeerGroup, s: OutlierSubjects, skip: Map<number, unknown>): Set<number> {
     const ix = this.cs.index;
-    if (g.namers === null) {
-      g.namers = new Map();
-      for (const m of g.members) this.indexGrants(g, m, true);
-    }
     const namers = g.namers;
     const out = new Set<number>();
-    for (const b of s.bundles) addAll(namers.get(b), skip, out);
-    for (const c of s.cols) for (const k of ix.columnKeys(c)) addAll(namers.get(-k - 1), skip, out);
-    return [...out];
+    for (let i = 0; i < s.bundles.length; i++) addAll(namers.get(s.bundles[i]!), skip, out);
+    for (let i = 0; i < s.cols.length; i++) {
+      const keys = ix.columnKeys(s.cols[i]!);
+      for (let j = 0; j < keys.length; j++) addAll(namers.get(-keys[j]! - 1), skip, out);
+    }
+    return out;
   }
 }
 
 function addAll(members: readonly number[] | undefined, skip: Map<number, unknown>, out: Set<number>): void {
-  if (members) for (const m of members) if (!skip.has(m)) out.add(m);
+  if (members)
+    for (let i = 0; i < members.length; i++) {
+      const m = members[i]!;
+      if (!skip.has(m)) out.add(m);
+    }
 }
 
-function diff(old: Uint32Array, now: Uint32Array, off: number, words: number, counts: Int32Array, out: Map<number, number>): void {
+/**
+ * Applies one account's row change (`old` → the row at `off` of `now`) to `counts`, noting each
+ * changed column (or bundle) with its count before, once per stamp.
+ */
+function diff(
+  old: Uint32Array,
+  now: Uint32Array,
+  off: number,
+  words: number,
+  counts: Int32Array,
+  noted: Float64Array,
+  stamp: number,
+  changed: number[],
+  before: number[],
+): void {
   for (let w = 0; w < words; w++) {
     const after = now[off + w]!;
     let d = old[w]! ^ after;
     while (d !== 0) {
       const t = d & -d;
       const k = (w << 5) + (31 - Math.clz32(t));
-      if (!out.has(k)) out.set(k, counts[k]!);
+      if (noted[k] !== stamp) {
+        noted[k] = stamp;
+        changed.push(k);
+        before.push(counts[k]!);
+      }
       counts[k]! += (after & t) !== 0 ? 1 : -1;
       d ^= t;
     }
