@@ -67,7 +67,18 @@ export interface Harness {
  * server instead of a file, so the same tests prove the same code on both kinds of DATABASE_URL.
  */
 export async function harness(
-  options: { seed?: boolean; dir?: string; oidc?: OidcSettings; crmFetch?: typeof fetch; mail?: MailSettings } = {},
+  options: {
+    seed?: boolean;
+    dir?: string;
+    oidc?: OidcSettings;
+    crmFetch?: typeof fetch;
+    mail?: MailSettings;
+    /**
+     * The test's own clock instead of one starting at T0 (the extension's tests pass one that reads `Date`,
+     * which vitest's fake timers drive, so the server and the background see the same time).
+     */
+    clock?: Harness['clock'];
+  } = {},
 ): Promise<Harness> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'accesslens-test-'));
   const sqld = process.env.ACCESSLENS_TEST_DB === 'sqld' ? await startSqld() : null;
@@ -78,7 +89,7 @@ export async function harness(
   db.auditSigner = new AuditSigner(() => secrets.keyRing);
   await migrate(db);
   let t = T0;
-  const clock = {
+  const clock = options.clock ?? {
     now: () => t,
     set: (d: Date) => void (t = d),
     advance: (ms: number) => void (t = new Date(t.getTime() + ms)),
