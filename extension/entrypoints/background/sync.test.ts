@@ -1,11 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fakeBrowser } from 'wxt/testing/fake-browser';
 import { setTestLocale } from '../../locales/testing';
 import type { PageDecideAnswer, PopupStateAnswer, RequestAnswer } from '../../utils/protocol';
 import { ALARM_THRESHOLD_MS, backoffDelay } from './outbox';
 import { handleMessage, type RouterDeps } from './router';
 import { RETRY_ALARM } from './sync';
-import { SELF, TestServer, contentSender, contractPage, createDeps, popupSender, signInAs, startTestServer, until } from './test-server';
+import { SELF, type TestServer, contentSender, contractPage, createDeps, popupSender, signInAs, ServerTemplate, until } from './test-server';
 
 async function decide(deps: RouterDeps) {
   const answer = await handleMessage(deps, { type: 'page.decide', page: contractPage }, contentSender, SELF);
@@ -34,10 +34,14 @@ describe('sync and outbox', () => {
   let server: TestServer;
   let deps: RouterDeps;
 
+  let template: ServerTemplate;
+  beforeAll(async () => void (template = await ServerTemplate.create()));
+  afterAll(() => template.dispose());
+
   beforeEach(async () => {
     fakeBrowser.reset();
     vi.useFakeTimers();
-    server = await startTestServer();
+    server = await template.start();
     deps = createDeps(server);
   });
   afterEach(async () => {

@@ -12,6 +12,9 @@
  *
  * The server's clock is the test's `Date`: under vitest's fake timers both sides see the same moving time.
  */
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { vi } from 'vitest';
 import type { AccessRequest, MutationsResponse, SyncResponse } from '@accesslens/shared';
 import { createMutation, decisionMutation, harness, type Harness } from '../../../server/src/testing.ts';
@@ -57,9 +60,21 @@ export class TestServer {
   #inFlight = 0;
   #closed = false;
   /** Sessions the test itself holds (its own sign-ins, not the background's), by email. */
-  readonly #tokens = new Map<string, string>();
+  readonly #tokens: Map<string, string>;
 
-  constructor(readonly h: Harness) {}
+  constructor(
+    readonly h: Harness,
+    tokens: ReadonlyMap<string, string> = new Map(),
+    /** The database's folder when this server owns it (a copy of a template): removed on close. */
+    private readonly dir: string | null = null,
+  ) {
+    this.#tokens = new Map(tokens);
+  }
+
+  /** The test's own sessions (a template hands them to its copies, whose databases hold them). */
+  get tokens(): ReadonlyMap<string, string> {
+    return this.#tokens;
+  }
 
   get app(): Harness['app'] {
     return this.h.app;
@@ -145,6 +160,45 @@ export class TestServer {
     if (res.status !== 200) throw new Error(`policy change failed: ${res.status} ${await res.text()}`);
   }
 
+  /**
+   * The approval rules the background's tests exercise, set up on top of the demo policy through the
+   * admin API (an approver group, then a policy change with four eyes):
+   * Contract edit = the manager, then Deal Desk (Dan); Contract delete = 2 of Legal (Ben, Dan, Gil);
+   * Contract create = approved automatically for up to 7 days.
+   */
+  async contractRules(): Promise<void> {
+    const res = await this.admin('POST', '/api/admin/approver-groups', { name: 'Legal', memberIds: ['p-ben', 'p-dan', 'p-gil'] });
+    const legal = ((await res.json()) as { group: { id: string } }).group.id;
+    const manager = { kind: 'manager', mode: { type: 'any' }, label: 'Manager' };
+    const fallback = [{ kind: 'group', groupId: 'grp-admins' }];
+    const rule = (id: string, key: string, extra: Record<string, unknown>) => ({
+      id,
+      connectionId: CONNECTION_ID,
+      name: id,
+      match: { keys: [key] },
+      fallback,
+      defaultDurationDays: 7,
+      maxDurationDays: 90,
+      ...extra,
+    });
+    await this.changePolicy((document) => {
+      document.requestRules.unshift(
+        rule('rr-contract-edit', 'object:Contract:edit', {
+          stages: [manager, { kind: 'group', groupId: 'grp-deal-desk', mode: { type: 'any' }, label: 'Deal Desk' }],
+        }),
+        rule('rr-contract-delete', 'object:Contract:delete', {
+          stages: [{ kind: 'group', groupId: legal, mode: { type: 'nOfM', n: 2 }, label: 'Legal' }],
+          maxDurationDays: 7,
+        }),
+        rule('rr-contract-create', 'object:Contract:create', {
+          stages: [manager],
+          autoApprove: { maxRisk: 'critical', maxDurationDays: 7 },
+          maxDurationDays: 7,
+        }),
+      );
+    });
+  }
+
   /** Ends a session on the server (as signing out elsewhere, or its expiry, would). */
   async endSession(token: string): Promise<void> {
     const res = await this.h.post(token, '/api/auth/sign-out', {});
@@ -176,6 +230,7 @@ export class TestServer {
     this.#closed = true;
     await until(() => this.#inFlight === 0, 'the requests in flight to finish');
     await this.h.close();
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
@@ -193,14 +248,52 @@ export async function until(check: () => boolean | Promise<boolean>, what = chec
   throw new Error(`waited in vain for: ${what}`);
 }
 
-/** Starts the real server on a fresh database, its clock reading the test's `Date`. */
+/** The server's clock: the test's `Date`, which vitest's fake timers drive. */
+const testClock = {
+  now: () => new Date(),
+  set: (d: Date) => vi.setSystemTime(d),
+  advance: (ms: number) => vi.setSystemTime(Date.now() + ms),
+};
+
+/** Starts the real server on a fresh database (migrated, demo seeded), its clock reading the test's `Date`. */
 export async function startTestServer(options: { oidc?: OidcSettings } = {}): Promise<TestServer> {
-  const clock = {
-    now: () => new Date(),
-    set: (d: Date) => vi.setSystemTime(d),
-    advance: (ms: number) => vi.setSystemTime(Date.now() + ms),
-  };
-  return new TestServer(await harness({ clock, ...options }));
+  return new TestServer(await harness({ clock: testClock, ...options }));
+}
+
+/**
+ * A database prepared once per test file (migrations, demo seed, `setup` through the API, the test's own
+ * sign-ins), copied for each test: every test gets a server of its own without paying for the seed's
+ * and the sign-ins' password hashing again.
+ */
+export class ServerTemplate {
+  private constructor(
+    private readonly dir: string,
+    private readonly tokens: ReadonlyMap<string, string>,
+    private readonly options: { oidc?: OidcSettings },
+  ) {}
+
+  static async create(setup: (server: TestServer) => Promise<void> = async () => undefined, options: { oidc?: OidcSettings } = {}): Promise<ServerTemplate> {
+    const dir = mkdtempSync(join(tmpdir(), 'accesslens-ext-template-'));
+    const server = new TestServer(await harness({ clock: testClock, dir, ...options }));
+    await setup(server);
+    // The sessions most tests use, signed in once here.
+    for (const email of ['ava@acme.test', 'ben@acme.test', 'cara@acme.test'] as const) await server.token(email);
+    const tokens = server.tokens;
+    await server.close();
+    return new ServerTemplate(dir, tokens, options);
+  }
+
+  /** A server of its own on a copy of the template's database. */
+  async start(): Promise<TestServer> {
+    const dir = mkdtempSync(join(tmpdir(), 'accesslens-ext-test-'));
+    for (const suffix of ['', '-wal', '-shm'])
+      if (existsSync(join(this.dir, `accesslens.db${suffix}`))) copyFileSync(join(this.dir, `accesslens.db${suffix}`), join(dir, `accesslens.db${suffix}`));
+    return new TestServer(await harness({ clock: testClock, dir, ...this.options }), this.tokens, dir);
+  }
+
+  dispose(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
 }
 
 let counter = 0;
@@ -208,6 +301,11 @@ let counter = 0;
 export function uuid(): string {
   counter++;
   return `00000000-0000-4000-8000-${String(counter).padStart(12, '0')}`;
+}
+
+/** Waits until the background's outbox has delivered everything (the server answered each mutation). */
+export function delivered(deps: RouterDeps): Promise<void> {
+  return until(async () => (await deps.replica.syncStatus()).outbox === 0, 'the outbox to be delivered');
 }
 
 export function createDeps(server: TestServer): RouterDeps {
