@@ -76,7 +76,7 @@ export default defineConfig({
       '**/*.test.tsx',
       'extension/vitest.*',
       'extension/locales/testing.ts',
-      'extension/entrypoints/background/test-support.ts',
+      'extension/entrypoints/background/test-server.ts',
     ],
   },
   vite: () => ({
