@@ -15,7 +15,15 @@ const ava: Person = {
   status: 'active',
   roles: ['requester'],
 };
-const ben: Person = { ...ava, id: 'p-ben', email: 'ben@acme.test', name: 'Ben Ortiz', title: 'Sales Manager', managerId: 'p-dan', roles: ['requester', 'approver'] };
+const ben: Person = {
+  ...ava,
+  id: 'p-ben',
+  email: 'ben@acme.test',
+  name: 'Ben Ortiz',
+  title: 'Sales Manager',
+  managerId: 'p-dan',
+  roles: ['requester', 'approver'],
+};
 const connection = { id: 'sf-acme' };
 
 const T = '2026-03-02T09:00:00.000Z';

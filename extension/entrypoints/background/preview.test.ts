@@ -4,12 +4,23 @@ import { fakeBrowser } from 'wxt/testing/fake-browser';
 import type { PageDecideAnswer, PreviewAnswer, RequestAnswer } from '../../utils/protocol';
 import { PREVIEW_TIMEOUT_MS } from './preview';
 import { handleMessage, type RouterDeps } from './router';
-import { SELF, type TestServer, contentSender, contractPage, createDeps, delivered, popupSender, ServerTemplate, signInAs } from './test-server';
+import {
+  type DemoEmail,
+  SELF,
+  type TestServer,
+  contentSender,
+  contractPage,
+  createDeps,
+  delivered,
+  popupSender,
+  ServerTemplate,
+  signInAs,
+} from './test-server';
 
 let server: TestServer;
 let deps: RouterDeps;
 
-const signIn = (email = 'ava@acme.test') => signInAs(deps, email);
+const signIn = (email: DemoEmail = 'ava@acme.test') => signInAs(deps, email);
 
 const previewMessage = (key: string, durationDays: number | null = 7) => ({
   type: 'request.preview',
