@@ -236,11 +236,12 @@ export class TestServer {
 
 /**
  * Waits until `check` holds: between looks it lets the background's pending promises run (fake timers
- * advanced by 0 ms, so no retry or alarm fires early) and the server's own asynchronous work finish
- * (argon2 runs on libuv's pool). Fails after `attempts` looks, saying what it waited for.
+ * advanced by 0 ms, so no retry, poll or alarm fires early) and the server's own asynchronous work finish
+ * (argon2 runs on libuv's pool). Fails after `seconds` of real time, saying what it waited for.
  */
-export async function until(check: () => boolean | Promise<boolean>, what = check.toString(), attempts = 500): Promise<void> {
-  for (let i = 0; i < attempts; i++) {
+export async function until(check: () => boolean | Promise<boolean>, what = check.toString(), seconds = 10): Promise<void> {
+  const deadline = process.hrtime.bigint() + BigInt(seconds * 1e9);
+  while (process.hrtime.bigint() < deadline) {
     if (await check()) return;
     if (vi.isFakeTimers()) await vi.advanceTimersByTimeAsync(0);
     await realTick();
