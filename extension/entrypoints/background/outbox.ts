@@ -138,6 +138,15 @@ export function settle(outbox: OutboxEntry[], results: MutationResult[], now: Da
   return { outbox: next, failures, delivered };
 }
 
+/**
+ * The server names a rejected mutation's field by its place in the batch it was sent in
+ * (`mutations.3.args.permissions.0`); a failure outlives that batch, so it keeps the field of the
+ * mutation's own arguments (`permissions.0`), as the form that sent it names it.
+ */
+export function argsField(field: string): string {
+  return field.replace(/^mutations\.\d+\.(?:args\.)?/, '');
+}
+
 export function failureOf(
   entry: OutboxEntry,
   error: { code: string; message: string; field?: string; problems?: PolicyProblem[] },
@@ -150,7 +159,7 @@ export function failureOf(
     requestId: m.args.requestId,
     // A bundle or extension asks for keys the server works out: the optimistic request names them.
     permissions: m.name === 'request.create' ? (m.args.permissions.length > 0 ? m.args.permissions : (entry.predicted?.permissions ?? [])) : [],
-    error: { code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) },
+    error: { code: error.code, message: error.message, ...(error.field ? { field: argsField(error.field) } : {}) },
     ...(error.problems && error.problems.length > 0 ? { problems: error.problems } : {}),
     at: now.toISOString(),
   };

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { fakeBrowser } from 'wxt/testing/fake-browser';
 import { setTestLocale } from '../../locales/testing';
 import type { PageDecideAnswer, PopupStateAnswer, RequestAnswer } from '../../utils/protocol';
-import { ALARM_THRESHOLD_MS, backoffDelay } from './outbox';
+import { ALARM_THRESHOLD_MS, argsField, backoffDelay } from './outbox';
 import { handleMessage, type RouterDeps } from './router';
 import { RETRY_ALARM } from './sync';
 import { SELF, type TestServer, contentSender, contractPage, createDeps, popupSender, signInAs, ServerTemplate, until } from './test-server';
@@ -27,6 +27,15 @@ const readRow = (a: PageDecideAnswer) => (a.verdict?.state === 'ready' ? a.verdi
 describe('backoff', () => {
   it('doubles from 2 s and caps at 60 s', () => {
     expect([1, 2, 3, 4, 5, 6, 7, 20].map(backoffDelay)).toEqual([2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000]);
+  });
+});
+
+describe('argsField', () => {
+  it("keeps a rejected mutation's field relative to its own arguments, not to the batch it was sent in", () => {
+    expect(argsField('mutations.0.args.permissions.0')).toBe('permissions.0');
+    expect(argsField('mutations.12.args.justification')).toBe('justification');
+    expect(argsField('mutations.3.id')).toBe('id');
+    expect(argsField('durationDays')).toBe('durationDays');
   });
 });
 
@@ -176,8 +185,9 @@ describe('sync and outbox', () => {
     expect(readRow(answer)?.state).toBe('granted'); // the optimistic request is gone; the grant from the other browser shows
     expect(answer.failures).toHaveLength(1);
     // Said from the reason in the person's language, not the server's English sentence.
-    // (The real server also names the field within the batch it was sent: the fake never did.)
-    expect(answer.failures[0]!.error).toEqual({ code: 'conflict', message: '您已拥有 object:Contract:read。', field: 'mutations.0.args.permissions.0' });
+    // The server names the field by its place in the batch (mutations.0.args.permissions.0; the fake named none):
+    // the failure keeps the field of the request's own arguments.
+    expect(answer.failures[0]!.error).toEqual({ code: 'conflict', message: '您已拥有 object:Contract:read。', field: 'permissions.0' });
     // Not retried.
     const calls = server.mutationCalls().length;
     await vi.advanceTimersByTimeAsync(120000);
