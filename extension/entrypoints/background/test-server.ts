@@ -83,7 +83,7 @@ export class TestServer {
   fetch = async (input: string, init: RequestInit = {}): Promise<Response> => {
     const url = new URL(input);
     const headers = new Headers(init.headers);
-    const body = typeof init.body === 'string' ? JSON.parse(init.body) : null;
+    const body = typeof init.body === 'string' ? parsed(init.body) : null;
     this.calls.push({ method: init.method ?? 'GET', path: url.pathname + url.search, body, auth: headers.get('Authorization') });
     if (this.down || this.#closed) throw new TypeError('Failed to fetch');
     if (this.failWith && this.failWith.times > 0) {
@@ -345,6 +345,14 @@ export const contractPage = {
   recordId: '800xx000001AbCdAAK',
   denialText: 'Insufficient Privileges',
 };
+
+function parsed(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
 
 function delay(ms: number, signal: AbortSignal | null | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
