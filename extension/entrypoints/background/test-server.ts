@@ -33,7 +33,6 @@ export { DEMO_PASSWORDS };
 export const SERVER_URL = 'http://localhost:8787';
 /** The demo org's Salesforce connection (server/src/seed/demo.ts). */
 export const CONNECTION_ID = 'sf-acme';
-export const HOST = 'acme.lightning.force.com';
 export const CONTRACT_URL = 'https://acme.lightning.force.com/lightning/r/Contract/800xx000001AbCdAAK/view';
 
 /** One call the background made, as the network saw it. */
@@ -51,7 +50,7 @@ const realTick = () => new Promise<void>((resolve) => realSetImmediate(resolve))
 export class TestServer {
   /** The network is down: every fetch rejects, as the browser's does. */
   down = false;
-  /** A proxy in front of the server answers the next `times` requests with this status (a 5xx the app never sees). */
+  /** A proxy in front of the server answers the next `times` requests with this status (the app never sees them). */
   failWith: { status: number; times: number } | null = null;
   /** The network delivers the answers to these paths this late (ms, on the test's timers). */
   slow: { path: string; ms: number } | null = null;
@@ -74,10 +73,6 @@ export class TestServer {
   /** The test's own sessions (a template hands them to its copies, whose databases hold them). */
   get tokens(): ReadonlyMap<string, string> {
     return this.#tokens;
-  }
-
-  get app(): Harness['app'] {
-    return this.h.app;
   }
 
   fetch = async (input: string, init: RequestInit = {}): Promise<Response> => {
