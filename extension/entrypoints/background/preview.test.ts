@@ -168,15 +168,15 @@ describe('what submit predicts', () => {
     ]);
   });
 
-  it('approved automatically: predicted approved until the end of the grant, then granted by the server', async () => {
+  it('approved automatically: predicted approved (not yet held), then granted for the 7 days allowed once the CRM holds it', async () => {
     await signIn();
     const p = (await preview('object:Contract:create', 30)) as unknown as PreviewAnswer;
     expect(p.preview).toMatchObject({ autoApproved: true, durationChoices: [1, 7], duration: { requested: 30, granted: 7 } });
     await preview('object:Contract:create', 7);
     server.down = true;
     const submitted = (await submit('object:Contract:create')) as unknown as RequestAnswer;
-    expect(submitted.request).toMatchObject({ status: 'approved', stages: [] });
-    expect(Date.parse(submitted.request.expiresAt!) - Date.parse(submitted.request.grantedAt!)).toBe(7 * 86_400_000);
+    // Approved is not held yet: the server sets grantedAt and expiresAt when the CRM confirms (docs/api.md).
+    expect(submitted.request).toMatchObject({ status: 'approved', stages: [], durationDays: 7, grantedAt: null, expiresAt: null });
     server.down = false;
     await (deps.replica as any).syncNow({ force: true });
     const row = async () => {
@@ -185,7 +185,12 @@ describe('what submit predicts', () => {
     };
     // Approved by the server at once, and held once the CRM has it (the demo connection is read-only: Cara grants it).
     expect(await row()).toMatchObject({ state: 'approved', request: { id: submitted.request.id, status: 'approved' } });
+    // The prediction and the server agree: approved, not yet held (no grantedAt, no expiresAt).
+    expect(await server.request(submitted.request.id)).toMatchObject({ status: 'approved', grantedAt: null, expiresAt: null, durationDays: 7 });
     await server.fulfil(submitted.request.id);
+    const granted = (await server.request(submitted.request.id))!;
+    expect(granted.status).toBe('fulfilled');
+    expect(Date.parse(granted.expiresAt!) - Date.parse(granted.grantedAt!)).toBe(7 * 86_400_000);
     await (deps.replica as any).syncNow({ force: true });
     expect((await row())?.state).toBe('granted');
   });
