@@ -10,5 +10,9 @@ export default defineConfig({
     exclude: ['node_modules/**', '.output/**', '.wxt/**'],
     environment: 'node',
     setupFiles: ['./vitest.setup.ts'],
+    // The background's tests run the real server in-process (entrypoints/background/test-server.ts): seeding
+    // a template database and argon2 sign-ins take longer than vitest's defaults on a loaded two-core machine.
+    testTimeout: 20_000,
+    hookTimeout: 30_000,
   },
 });
