@@ -45,7 +45,9 @@ export interface Call {
 
 // Captured before any test fakes the timers: waiting for the server's own I/O (argon2 runs on libuv's pool).
 const realSetImmediate = globalThis.setImmediate;
+const realSetTimeout = globalThis.setTimeout;
 const realTick = () => new Promise<void>((resolve) => realSetImmediate(resolve));
+const realSleep = (ms: number) => new Promise<void>((resolve) => realSetTimeout(resolve, ms));
 
 export class TestServer {
   /** The network is down: every fetch rejects, as the browser's does. */
@@ -236,10 +238,11 @@ export class TestServer {
  */
 export async function until(check: () => boolean | Promise<boolean>, what = check.toString(), seconds = 10): Promise<void> {
   const deadline = process.hrtime.bigint() + BigInt(seconds * 1e9);
-  while (process.hrtime.bigint() < deadline) {
+  for (let look = 0; process.hrtime.bigint() < deadline; look++) {
     if (await check()) return;
     if (vi.isFakeTimers()) await vi.advanceTimersByTimeAsync(0);
-    await realTick();
+    // A few quick looks, then short real pauses: spinning would take the core argon2 and the other test files need.
+    await (look < 20 ? realTick() : realSleep(2));
   }
   throw new Error(`waited in vain for: ${what}`);
 }
