@@ -77,6 +77,7 @@ export default defineConfig({
       'extension/vitest.*',
       'extension/locales/testing.ts',
       'extension/entrypoints/background/test-server.ts',
+      'extension/entrypoints/background/test-server-seed.ts',
     ],
   },
   vite: () => ({

@@ -15,7 +15,7 @@
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { vi } from 'vitest';
+import { inject, vi } from 'vitest';
 import type { AccessRequest, MutationsResponse, SyncResponse } from '@accesslens/shared';
 import { createMutation, decisionMutation, harness, type Harness } from '../../../server/src/testing.ts';
 import type { OidcSettings } from '../../../server/src/auth/oidc.ts';
@@ -273,6 +273,9 @@ export class ServerTemplate {
 
   static async create(setup: (server: TestServer) => Promise<void> = async () => undefined, options: { oidc?: OidcSettings } = {}): Promise<ServerTemplate> {
     const dir = mkdtempSync(join(tmpdir(), 'accesslens-ext-template-'));
+    // The run's seeded database (test-server-seed.ts), when the global setup made one.
+    const seeded = inject('accesslensSeededDir');
+    if (seeded) copyDatabase(seeded, dir);
     const server = new TestServer(await harness({ clock: testClock, dir, ...options }));
     await setup(server);
     // The sessions most tests use, signed in once here.
@@ -285,8 +288,7 @@ export class ServerTemplate {
   /** A server of its own on a copy of the template's database. */
   async start(): Promise<TestServer> {
     const dir = mkdtempSync(join(tmpdir(), 'accesslens-ext-test-'));
-    for (const suffix of ['', '-wal', '-shm'])
-      if (existsSync(join(this.dir, `accesslens.db${suffix}`))) copyFileSync(join(this.dir, `accesslens.db${suffix}`), join(dir, `accesslens.db${suffix}`));
+    copyDatabase(this.dir, dir);
     return new TestServer(await harness({ clock: testClock, dir, ...this.options }), this.tokens, dir);
   }
 
@@ -343,6 +345,12 @@ export const contractPage = {
   recordId: '800xx000001AbCdAAK',
   denialText: 'Insufficient Privileges',
 };
+
+/** Copies a closed database (and any write-ahead log left beside it) from one folder to another. */
+function copyDatabase(from: string, to: string): void {
+  for (const suffix of ['', '-wal', '-shm'])
+    if (existsSync(join(from, `accesslens.db${suffix}`))) copyFileSync(join(from, `accesslens.db${suffix}`), join(to, `accesslens.db${suffix}`));
+}
 
 function parsed(text: string): unknown {
   try {
