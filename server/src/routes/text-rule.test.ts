@@ -110,6 +110,14 @@ describe('text that is not text, in fields that are not free text', () => {
     },
   );
 
+  it('a Salesforce user id is compared by its first 15 characters — never by half of a surrogate pair', async () => {
+    // Found by the same property test: well-formed input, cut at 15 by the server, became ill-formed.
+    const cara = await h.signIn('cara@acme.test');
+    const res = await h.post(cara, '/api/findings/by-accounts', { connectionId: 'sf-acme', externalUserIds: ['005xx000001Ava\u{1F600}'] });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { accounts: unknown[] }).accounts).toEqual([]);
+  });
+
   it('the same ids, well formed, are answered', async () => {
     const cara = await h.signIn('cara@acme.test');
     const res = await h.post(cara, '/api/findings/by-accounts', { connectionId: 'sf-acme', externalUserIds: ['005xx000001Ava'] });
