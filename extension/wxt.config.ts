@@ -80,7 +80,8 @@ export default defineConfig({
       '**/*.test.tsx',
       'extension/vitest.*',
       'extension/locales/testing.ts',
-      'extension/entrypoints/background/test-support.ts',
+      'extension/entrypoints/background/test-server.ts',
+      'extension/entrypoints/background/test-server-seed.ts',
     ],
   },
   vite: () => ({

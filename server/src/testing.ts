@@ -98,6 +98,11 @@ export async function harness(
     oidc?: OidcSettings;
     crmFetch?: typeof fetch;
     mail?: MailSettings;
+    /**
+     * The test's own clock instead of one starting at T0 (the extension's tests pass one that reads `Date`,
+     * which vitest's fake timers drive, so the server and the background see the same time).
+     */
+    clock?: Harness['clock'];
     /** On a libsql server: migrate and seed over HTTP as a server does, instead of loading the template. */
     fresh?: boolean;
   } = {},
@@ -112,7 +117,7 @@ export async function harness(
   // As a server process does: whoever holds the key signs the audit chain's head, the seed's too.
   db.auditSigner = new AuditSigner(() => secrets.keyRing);
   let t = T0;
-  const clock = {
+  const clock = options.clock ?? {
     now: () => t,
     set: (d: Date) => void (t = d),
     advance: (ms: number) => void (t = new Date(t.getTime() + ms)),

@@ -1,27 +1,39 @@
 /**
- * Multi-stage approvals through the background, against the fake server's policy (test-support.ts):
- * Contract edit = manager (Ben), then Deal Desk (Dan); Contract delete = 2 of Ben, Dan, Eve (Legal).
+ * Multi-stage approvals through the background, against the real server (in-process) with the demo policy
+ * and the rules of test-server.ts's `contractRules`, set up through the policy API:
+ * Contract edit = manager (Ben), then Deal Desk (Dan); Contract delete = 2 of Ben, Dan, Gil (Legal).
  * Each decision is checked twice: as the optimistic replay shows it (server down) and as the server
  * applied it after delivery — they must agree.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fakeBrowser } from 'wxt/testing/fake-browser';
 import type { AccessRequest } from '@accesslens/shared';
 import type { PageDecideAnswer, PopupStateAnswer, RequestAnswer } from '../../utils/protocol';
 import { applyDecision } from './outbox';
 import { handleMessage, type RouterDeps } from './router';
-import { FakeServer, SELF, contentSender, contractPage, createDeps, popupSender, signInAs } from './test-support';
+import {
+  type DemoEmail,
+  SELF,
+  ServerTemplate,
+  type TestServer,
+  contentSender,
+  contractPage,
+  createDeps,
+  delivered,
+  popupSender,
+  signInAs,
+} from './test-server';
 
-let server: FakeServer;
+let server: TestServer;
 let deps: RouterDeps;
 
-const signIn = (email: string) => signInAs(deps, email);
+const signIn = (email: DemoEmail) => signInAs(deps, email);
 
 async function signOut() {
   await handleMessage(deps, { type: 'auth.signOut' }, popupSender, SELF);
 }
 
-async function as(email: string) {
+async function as(email: DemoEmail) {
   await signOut();
   await signIn(email);
 }
@@ -34,7 +46,7 @@ async function request(key: string, durationDays = 7): Promise<AccessRequest> {
     SELF,
   );
   if (!answer.ok) throw new Error(answer.error.message);
-  await vi.advanceTimersByTimeAsync(0);
+  await delivered(deps);
   return (answer as unknown as RequestAnswer).request;
 }
 
@@ -57,6 +69,8 @@ const rowOf = (a: PageDecideAnswer, key: string) => (a.verdict?.state === 'ready
 /** A request's stages without timestamps, to compare the client's guess with the server's copy. */
 const shape = (r: AccessRequest) => ({
   status: r.status,
+  // Approved is not held: neither side names a grant before the CRM confirms it.
+  held: [r.grantedAt, r.expiresAt],
   stages: r.stages.map((s) => ({
     label: s.label,
     approverIds: s.approverIds,
@@ -74,24 +88,31 @@ async function decideOfflineThenDeliver(id: string, decision: () => Promise<unkn
   const optimistic = (answer as RequestAnswer).request;
   server.down = false;
   await (deps.replica as any).syncNow({ force: true });
-  const delivered = server.requests.find((r) => r.value.id === id)!.value;
-  expect(shape(optimistic)).toEqual(shape(delivered));
+  const onServer = (await server.request(id))!;
+  expect(shape(optimistic)).toEqual(shape(onServer));
   return optimistic;
 }
 
-beforeEach(() => {
+let template: ServerTemplate;
+beforeAll(async () => void (template = await ServerTemplate.create((s) => s.contractRules())));
+afterAll(() => template.dispose());
+
+beforeEach(async () => {
   fakeBrowser.reset();
   vi.useFakeTimers();
-  server = new FakeServer();
+  server = await template.start();
   deps = createDeps(server);
 });
-afterEach(() => vi.useRealTimers());
+afterEach(async () => {
+  vi.useRealTimers();
+  await server.close();
+});
 
 describe('ordered stages', () => {
   it("two stages: Ben's approval concludes stage 1 only; Dan's approval grants", async () => {
     await signIn('ava@acme.test');
     const r = await request('object:Contract:edit');
-    expect(server.requests[0]!.value.stages.map((s) => s.label)).toEqual(['Manager', 'Deal Desk']);
+    expect((await server.request(r.id))!.stages.map((s) => s.label)).toEqual(['Manager', 'Deal Desk']);
 
     await as('dan@acme.test');
     expect((await popup()).queue).toEqual([]); // stage 2 is not open yet
@@ -114,10 +135,16 @@ describe('ordered stages', () => {
     expect(queue.map((q) => q.id)).toEqual([r.id]);
     const afterDan = await decideOfflineThenDeliver(r.id, () => approve(r.id, 1));
     expect(afterDan.status).toBe('approved');
-    expect(Date.parse(afterDan.expiresAt!) - Date.parse(afterDan.grantedAt!)).toBe(86_400_000);
 
     await as('ava@acme.test');
+    // Approved; held once the CRM has it (the demo connection is read-only: Cara grants it in Salesforce).
+    expect(rowOf(await decide(), 'object:Contract:edit')?.state).toBe('approved');
+    await server.fulfil(r.id);
+    await (deps.replica as any).syncNow({ force: true });
     expect(rowOf(await decide(), 'object:Contract:edit')?.state).toBe('granted');
+    // For the day Dan gave, the shortest any approver gave.
+    const granted = (await server.request(r.id))!;
+    expect(Date.parse(granted.expiresAt!) - Date.parse(granted.grantedAt!)).toBe(86_400_000);
   });
 
   it('a denial in a later stage ends the request', async () => {
@@ -137,16 +164,18 @@ describe('ordered stages', () => {
     await signIn('ava@acme.test');
     const r = await request('object:Contract:edit');
     await as('dan@acme.test');
+    const sent = server.mutationCalls().length;
     expect(await approve(r.id)).toMatchObject({ ok: false, error: { code: 'not_found' } });
-    expect(server.mutationCalls().filter((c) => (c.auth ?? '').includes('p-dan'))).toHaveLength(0);
+    await (deps.replica as any).syncNow({ force: true });
+    expect(server.mutationCalls()).toHaveLength(sent);
   });
 });
 
 describe('N of M', () => {
-  it('needs 2 of Ben, Dan and Eve; whoever approved no longer sees it', async () => {
+  it('needs 2 of Ben, Dan and Gil; whoever approved no longer sees it', async () => {
     await signIn('ava@acme.test');
     const r = await request('object:Contract:delete');
-    expect(server.requests[0]!.value.stages).toMatchObject([{ label: 'Legal', required: 2, approverIds: ['p-ben', 'p-dan', 'p-eve'] }]);
+    expect((await server.request(r.id))!.stages).toMatchObject([{ label: 'Legal', required: 2, approverIds: ['p-ben', 'p-dan', 'p-gil'] }]);
 
     await as('ben@acme.test');
     const one = await decideOfflineThenDeliver(r.id, () => approve(r.id));
@@ -156,26 +185,26 @@ describe('N of M', () => {
     expect((await popup()).queue).toEqual([]); // Ben approved: no longer his to decide
     expect(await approve(r.id)).toMatchObject({ ok: false, error: { code: 'not_found' } });
 
-    await as('eve@acme.test');
+    await as('gil@acme.test');
     expect((await popup()).queue.map((q) => q.id)).toEqual([r.id]);
     const two = await decideOfflineThenDeliver(r.id, () => approve(r.id));
     expect(two.status).toBe('approved');
-    expect(two.stages[0]!.decision?.deciderId).toBe('p-eve');
+    expect(two.stages[0]!.decision?.deciderId).toBe('p-gil');
 
     await as('dan@acme.test');
     expect((await popup()).queue).toEqual([]); // concluded without him
   });
 
-  it('the fake server refuses a second approval by the same person', async () => {
+  it('the server refuses a second approval by the same person', async () => {
     await signIn('ava@acme.test');
     const r = await request('object:Contract:delete');
     await as('ben@acme.test');
     await approve(r.id);
-    await vi.advanceTimersByTimeAsync(0);
+    await delivered(deps);
     const token = server.mutationCalls().at(-1)!.auth!;
     const again = await server.fetch('http://localhost:8787/api/mutations', {
       method: 'POST',
-      headers: { Authorization: token },
+      headers: { Authorization: token, 'Content-Type': 'application/json' },
       body: JSON.stringify({
         mutations: [
           {
@@ -186,8 +215,9 @@ describe('N of M', () => {
         ],
       }),
     });
-    expect((await again.json()).results[0]).toMatchObject({ status: 'rejected', error: { code: 'conflict' } });
-    expect(server.requests[0]!.value.stages[0]!.approvals).toHaveLength(1);
+    // The real server answers forbidden (the stage no longer waits for him); the fake said conflict.
+    expect((await again.json()).results[0]).toMatchObject({ status: 'rejected', error: { code: 'forbidden' } });
+    expect((await server.request(r.id))!.stages[0]!.approvals).toHaveLength(1);
   });
 });
 
@@ -221,7 +251,7 @@ describe('applyDecision (the optimistic rule)', () => {
     decidedAt: '2026-01-02T00:00:00.000Z',
   });
 
-  it('only the open stage, only its approvers, once each; the shortest approval wins', () => {
+  it('only the open stage, only its approvers, once each; approved is not yet held', () => {
     expect(applyDecision(base, 'p-dan', d('p-dan'))).toBeNull(); // stage 2 not open
     const s1 = applyDecision(base, 'p-ben', d('p-ben', 'approve', 7))!;
     expect(s1.status).toBe('pending');
@@ -229,8 +259,9 @@ describe('applyDecision (the optimistic rule)', () => {
     expect(s2a.stages[1]!.approvals).toHaveLength(1);
     expect(applyDecision(s2a, 'p-ben', d('p-ben'))).toBeNull(); // but not twice in one stage
     const done = applyDecision(s2a, 'p-eve', d('p-eve'))!;
-    expect(done.status).toBe('approved');
-    expect(done.expiresAt).toBe('2026-01-09T00:00:00.000Z'); // 7 days: Ben shortened it
+    // Approved, not held: the server sets grantedAt and expiresAt (the shortest duration any approver gave —
+    // see the two-stage test above) when the CRM confirms.
+    expect(done).toMatchObject({ status: 'approved', decidedAt: '2026-01-02T00:00:00.000Z', grantedAt: null, expiresAt: null });
     expect(applyDecision(done, 'p-dan', d('p-dan'))).toBeNull();
   });
 

@@ -1,10 +1,20 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fakeBrowser } from 'wxt/testing/fake-browser';
 import { approverQueue } from '@accesslens/shared';
 import { setTestLocale } from '../../locales/testing';
 import { badgeCount, wireBadge } from './badge';
 import { handleMessage } from './router';
-import { FakeServer, SELF, contentSender, contractPage, createDeps, popupSender } from './test-support';
+import { SELF, ServerTemplate, type TestServer, contentSender, contractPage, createDeps, popupSender } from './test-server';
+
+let template: ServerTemplate;
+let server: TestServer;
+beforeAll(async () => void (template = await ServerTemplate.create()));
+afterAll(() => template.dispose());
+beforeEach(async () => {
+  fakeBrowser.reset();
+  server = await template.start();
+});
+afterEach(() => server.close());
 
 const signInMessage = (email: string, password: string, serverUrl = 'http://localhost:8787') => ({
   type: 'auth.signIn' as const,
@@ -14,18 +24,16 @@ const signInMessage = (email: string, password: string, serverUrl = 'http://loca
 });
 
 describe('auth', () => {
-  beforeEach(() => fakeBrowser.reset());
-
   it('never writes the session token to storage.local', async () => {
-    const server = new FakeServer();
     const deps = createDeps(server);
     const answer = await handleMessage(deps, signInMessage('ava@acme.test', 'ava-demo-2026'), popupSender, SELF);
     expect(answer).toMatchObject({ ok: true, person: { name: 'Ava Chen' } });
     const token = await deps.tokens.get();
-    expect(token).toMatch(/^sess-/);
+    // The server's session token: `<id>.<secret>` (server/src/auth/session.ts).
+    expect(token).toMatch(/^[a-z0-9]+\.[a-z0-9]+$/);
     const stored = JSON.stringify(await fakeBrowser.storage.local.get(null));
     expect(stored).not.toContain(token!);
-    expect(stored).not.toContain('secret-');
+    expect(stored).not.toContain(token!.split('.')[1]!);
     // …and it is what authorises requests.
     expect(server.calls.find((c) => c.path.startsWith('/api/sync'))?.auth).toBe(`Bearer ${token}`);
     // Answers to content scripts never carry it either.
@@ -34,7 +42,7 @@ describe('auth', () => {
   });
 
   it("returns the server's error for wrong credentials, next to the password, in the browser's language", async () => {
-    const deps = createDeps(new FakeServer());
+    const deps = createDeps(server);
     const answer = await handleMessage(deps, signInMessage('ava@acme.test', 'nope'), popupSender, SELF);
     expect(answer).toEqual({
       ok: false,
@@ -46,7 +54,6 @@ describe('auth', () => {
   });
 
   it('names the server URL when it cannot be reached', async () => {
-    const server = new FakeServer();
     server.down = true;
     const deps = createDeps(server);
     const answer = await handleMessage(deps, signInMessage('ava@acme.test', 'ava-demo-2026', 'http://localhost:9999/'), popupSender, SELF);
@@ -55,7 +62,6 @@ describe('auth', () => {
   });
 
   it('signs out: deletes the token and clears slice, cursor and outbox', async () => {
-    const server = new FakeServer();
     const deps = createDeps(server);
     await handleMessage(deps, signInMessage('ava@acme.test', 'ava-demo-2026'), popupSender, SELF);
     const out = await handleMessage(deps, { type: 'auth.signOut' }, popupSender, SELF);
@@ -69,10 +75,7 @@ describe('auth', () => {
 });
 
 describe('badge', () => {
-  beforeEach(() => fakeBrowser.reset());
-
   it('counts the decisions routed to the signed-in approver, and clears when there are none', async () => {
-    const server = new FakeServer();
     const deps = createDeps(server);
     const refresh = wireBadge(deps.replica);
     await handleMessage(deps, signInMessage('ava@acme.test', 'ava-demo-2026'), popupSender, SELF);

@@ -1,30 +1,20 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fakeBrowser } from 'wxt/testing/fake-browser';
 import { handleMessage } from './router';
-import { FakeServer, SELF, createDeps, popupSender, signInAs } from './test-support';
+import { SELF, ServerTemplate, type TestServer, createDeps, popupSender, signInAs } from './test-server';
 
-/** The console's routes answered here (docs/api.md "Admin console routes"); everything else goes to the fake server. */
-function withConsoleRoutes(server: FakeServer, seen: { path: string; auth: string | null; body: unknown }[]) {
-  return async (input: string, init: RequestInit = {}) => {
-    const url = new URL(input);
-    if (!url.pathname.startsWith('/api/findings') && !url.pathname.startsWith('/api/audit')) return server.fetch(input, init);
-    const auth = (init.headers as Record<string, string>).Authorization ?? null;
-    seen.push({ path: url.pathname + url.search, auth, body: init.body ? JSON.parse(String(init.body)) : undefined });
-    if (url.pathname === '/api/findings/export') return new Response('\uFEFFid,kind\r\n', { headers: { 'content-type': 'text/csv; charset=utf-8' } });
-    if (url.pathname === '/api/audit/verify')
-      return new Response(JSON.stringify({ error: { code: 'forbidden', message: 'Only administrators and auditors can verify the audit log.' } }), {
-        status: 403,
-        headers: { 'content-type': 'application/json' },
-      });
-    return new Response(JSON.stringify({ findings: [], nextCursor: null, total: 0 }), { headers: { 'content-type': 'application/json' } });
-  };
-}
+let template: ServerTemplate;
+let server: TestServer;
+beforeAll(async () => void (template = await ServerTemplate.create()));
+afterAll(() => template.dispose());
+beforeEach(async () => {
+  fakeBrowser.reset();
+  server = await template.start();
+});
+afterEach(() => server.close());
 
 describe('console.api: extension pages call the console routes with the token the background holds', () => {
-  beforeEach(() => fakeBrowser.reset());
-
   it('refuses while signed out, without calling the server', async () => {
-    const server = new FakeServer();
     const deps = createDeps(server);
     const answer = await handleMessage(deps, { type: 'console.api', method: 'GET', path: '/api/findings' }, popupSender, SELF);
     expect(answer).toMatchObject({ ok: false, error: { code: 'unauthenticated' } });
@@ -32,22 +22,24 @@ describe('console.api: extension pages call the console routes with the token th
   });
 
   it('relays JSON and CSV with the bearer token, and the server’s refusal as a UI error', async () => {
-    const server = new FakeServer();
     const deps = createDeps(server);
-    await signInAs(deps, 'ben@acme.test'); // the server decides who may: the background only relays
-    const seen: { path: string; auth: string | null; body: unknown }[] = [];
-    deps.fetch = withConsoleRoutes(server, seen);
+    await signInAs(deps, 'cara@acme.test'); // the server decides who may: the background only relays
+    const consoleCalls = () => server.calls.filter((c) => c.path.startsWith('/api/findings') || c.path.startsWith('/api/audit'));
 
     const list = await handleMessage(deps, { type: 'console.api', method: 'GET', path: '/api/findings?q=ortiz&limit=50' }, popupSender, SELF);
-    expect(list).toMatchObject({ ok: true, status: 200, json: { findings: [], total: 0 }, text: null });
-    expect(seen[0]).toMatchObject({ path: '/api/findings?q=ortiz&limit=50', auth: expect.stringMatching(/^Bearer sess-/) });
+    expect(list).toMatchObject({ ok: true, status: 200, json: { findings: expect.any(Array), total: expect.any(Number) }, text: null });
+    // The demo org's findings about Ben Ortiz (his unused Sales Ops permission set).
+    expect((list as unknown as { json: { findings: { personId: string }[] } }).json.findings.map((f) => f.personId)).toContain('p-ben');
+    expect(consoleCalls()[0]).toMatchObject({ path: '/api/findings?q=ortiz&limit=50', auth: `Bearer ${await deps.tokens.get()}` });
 
     const csv = await handleMessage(deps, { type: 'console.api', method: 'GET', path: '/api/findings/export' }, popupSender, SELF);
     // A body's text loses its byte-order mark (UTF-8 decode); the console's download puts it back for spreadsheets.
-    expect(csv).toMatchObject({ ok: true, json: null, text: 'id,kind\r\n' });
+    expect(csv).toMatchObject({ ok: true, json: null, text: expect.stringMatching(/^id,/) });
 
+    await handleMessage(deps, { type: 'auth.signOut' }, popupSender, SELF);
+    await signInAs(deps, 'ben@acme.test');
     const refused = await handleMessage(deps, { type: 'console.api', method: 'POST', path: '/api/audit/verify', body: {} }, popupSender, SELF);
     expect(refused).toEqual({ ok: false, error: { code: 'forbidden', message: 'Only administrators and auditors can verify the audit log.' } });
-    expect(seen[2]!.body).toEqual({});
+    expect(consoleCalls().at(-1)).toMatchObject({ method: 'POST', path: '/api/audit/verify', body: {} });
   });
 });

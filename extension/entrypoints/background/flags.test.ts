@@ -1,11 +1,11 @@
 /** Flags on CRM user pages, in the background: who may ask, how the slice and the queries' answers combine, the evidence in words. */
 import { emptySlice, type Slice, type SyncedFinding } from '@accesslens/shared';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fakeBrowser } from 'wxt/testing/fake-browser';
 import type { FlagsAnswer } from '../../utils/protocol';
 import { evidenceWords, FlagsCache, flagged, mergedFindings } from './flags';
 import { handleMessage, type RouterDeps } from './router';
-import { FakeServer, SELF, createDeps, signInAs } from './test-support';
+import { SELF, ServerTemplate, type TestServer, createDeps, signInAs } from './test-server';
 
 const USERS_URL = 'https://acme.my.salesforce.com/005';
 const sender = {
@@ -35,13 +35,17 @@ const finding = (over: Partial<SyncedFinding>): SyncedFinding => ({
 });
 
 describe('who may ask', () => {
-  let server: FakeServer;
+  let template: ServerTemplate;
+  let server: TestServer;
   let deps: RouterDeps;
-  beforeEach(() => {
+  beforeAll(async () => void (template = await ServerTemplate.create()));
+  afterAll(() => template.dispose());
+  beforeEach(async () => {
     fakeBrowser.reset();
-    server = new FakeServer();
+    server = await template.start();
     deps = createDeps(server);
   });
+  afterEach(() => server.close());
 
   it('answers nothing to someone who is not an administrator, without asking the server', async () => {
     await signInAs(deps, 'ava@acme.test');
@@ -56,6 +60,23 @@ describe('who may ask', () => {
       SELF,
     );
     expect(accept).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+  });
+
+  it("an administrator gets the server's findings for the users on the page, and their evidence in words", async () => {
+    await signInAs(deps, 'cara@acme.test');
+    // The demo org's Salesforce users (server/src/seed/demo.ts): Ivy (9th) has not signed in for 41 days; Jon
+    // (11th) left the company with his user still active; Ava (3rd) has nothing to flag.
+    const ivy = '005Hs0000000009AAA';
+    const jon = '005Hs0000000011AAA';
+    const ava = '005Hs0000000003AAA';
+    const answer = (await handleMessage(deps, { type: 'flags.query', page, externalUserIds: [ivy, jon, ava] }, sender, SELF)) as { ok: true } & FlagsAnswer;
+    expect(answer).toMatchObject({ ok: true, admin: true, connectionId: 'sf-acme', offline: false });
+    expect(answer.users.map((u) => u.externalUserId).sort()).toEqual([ivy, jon]);
+    expect(server.calls.some((c) => c.path === '/api/findings/by-accounts')).toBe(true);
+    const detail = await handleMessage(deps, { type: 'flags.detail', page, externalUserId: ivy }, sender, SELF);
+    expect(detail).toMatchObject({ ok: true, offline: false, user: { externalUserId: ivy, person: { personName: 'Ivy Lund' } } });
+    const findings = (detail as unknown as { user: { findings: { kind: string; evidence: string[] }[] } }).user.findings;
+    expect(findings).toMatchObject([{ kind: 'dormant', evidence: ['no sign-in for 41 days (the limit is 30)'] }]);
   });
 
   it('refuses a page that is not the sender’s own, and an accepted risk without a reason', async () => {

@@ -1,18 +1,18 @@
 /**
- * The lifecycle from the popup, through the background and its outbox against the fake server: a question
+ * The lifecycle from the popup, through the background and its outbox against the real server (in-process): a question
  * asked offline is queued, shown at once and sent exactly once; the requester's answer likewise; "My
  * decisions" lists it; request again after a denial is linked to the denied request.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fakeBrowser } from 'wxt/testing/fake-browser';
 import type { PopupStateAnswer, RequestAnswer } from '../../utils/protocol';
 import { handleMessage, type RouterDeps } from './router';
-import { FakeServer, SELF, contentSender, contractPage, createDeps, popupSender, signInAs } from './test-support';
+import { SELF, type TestServer, contentSender, contractPage, createDeps, delivered, popupSender, signInAs, ServerTemplate } from './test-server';
 
-let server: FakeServer;
+let server: TestServer;
 let deps: RouterDeps;
 
-async function as(email: string) {
+async function as(email: 'ava@acme.test' | 'ben@acme.test') {
   await handleMessage(deps, { type: 'auth.signOut' }, popupSender, SELF);
   await signInAs(deps, email);
 }
@@ -30,13 +30,20 @@ const posted = (name: string) =>
     .flatMap((c) => (c.body as { mutations: { id: string; name: string }[] }).mutations)
     .filter((m) => m.name === name);
 
-beforeEach(() => {
+let template: ServerTemplate;
+beforeAll(async () => void (template = await ServerTemplate.create()));
+afterAll(() => template.dispose());
+
+beforeEach(async () => {
   fakeBrowser.reset();
   vi.useFakeTimers();
-  server = new FakeServer();
+  server = await template.start();
   deps = createDeps(server);
 });
-afterEach(() => vi.useRealTimers());
+afterEach(async () => {
+  vi.useRealTimers();
+  await server.close();
+});
 
 async function avaAsks(): Promise<string> {
   await signInAs(deps, 'ava@acme.test');
@@ -47,7 +54,7 @@ async function avaAsks(): Promise<string> {
     SELF,
   );
   if (!answer.ok) throw new Error(answer.error.message);
-  await vi.advanceTimersByTimeAsync(0);
+  await delivered(deps);
   return (answer as unknown as RequestAnswer).request.id;
 }
 
@@ -76,8 +83,9 @@ describe('needs-info from the popup', () => {
     await deps.replica.syncNow({ force: true });
     expect(new Set(posted('decision.record').map((m) => m.id)).size).toBe(1);
     expect(posted('decision.record').length).toBeGreaterThan(1); // retried while offline…
-    expect([...server.applied].filter((m) => posted('decision.record').some((p) => p.id === m))).toHaveLength(1); // …applied once
-    expect(server.requests.find((r) => r.value.id === id)!.value).toMatchObject({ status: 'needs-info', needsInfo: { question: 'Which account is it for?' } });
+    const onServer = (await server.request(id))!;
+    expect(onServer).toMatchObject({ status: 'needs-info', needsInfo: { question: 'Which account is it for?', askedBy: 'p-ben', stage: 0 } });
+    expect(onServer.timeline!.filter((e) => e.kind === 'needs-info')).toHaveLength(1); // …applied once
     state = await popup();
     expect(state.sync.outbox).toBe(0);
     expect(state.history).toMatchObject([{ requestId: id, outcome: 'needs-info' }]);
@@ -92,7 +100,9 @@ describe('needs-info from the popup', () => {
     await deps.replica.syncNow({ force: true });
     // Every attempt carried the same mutation id (the server applies an id once).
     expect(new Set(posted('request.answer').map((m) => m.id)).size).toBe(1);
-    expect(server.requests.find((r) => r.value.id === id)!.value).toMatchObject({ status: 'pending', needsInfo: null });
+    const answered = (await server.request(id))!;
+    expect(answered).toMatchObject({ status: 'pending', needsInfo: null });
+    expect(answered.timeline!.filter((e) => e.kind === 'answered')).toMatchObject([{ text: 'Globex, the renewal' }]);
     // Answering a request that no longer waits for an answer is refused locally.
     expect(await send({ type: 'request.answer', requestId: id, answer: 'again' })).toMatchObject({ ok: false, error: { code: 'conflict' } });
 
@@ -132,10 +142,8 @@ describe('needs-info from the popup', () => {
       ok: false,
       error: { code: 'not_found' },
     });
-    // The CRM confirmed it (docs/api.md "Fulfilment": status fulfilled).
-    const entry = server.requests.find((r) => r.value.id === id)!;
-    entry.v = ++server.version;
-    entry.value = { ...entry.value, status: 'fulfilled' };
+    // The CRM confirmed it (docs/api.md "Fulfilment": status fulfilled): Cara granted it in Salesforce.
+    await server.fulfil(id);
     await deps.replica.syncNow({ force: true });
     expect(await send({ type: 'request.extend', requestId: id, justification: 'More time', durationDays: 365 })).toMatchObject({
       ok: false,

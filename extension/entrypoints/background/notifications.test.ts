@@ -1,9 +1,30 @@
 import { describe, expect, it } from 'vitest';
-import { emptySlice, type AccessRequest, type Slice, type TimelineEntry } from '@accesslens/shared';
+import { emptySlice, type AccessRequest, type Person, type Slice, type TimelineEntry } from '@accesslens/shared';
 import { DEFAULT_NOTIFY_SETTINGS, withDefaults } from '../../utils/notify-settings';
 import { BrowserNotifier, deriveEvents, plan, render, seenItem, type NotifyEvent } from './notifications';
-import { ava, ben, connection } from './test-support';
 import { setTestLocale } from '../../locales/testing';
+
+// Two people of the demo org (server/src/seed/demo.ts) and its Salesforce connection: pure functions here, no server.
+const ava: Person = {
+  id: 'p-ava',
+  email: 'ava@acme.test',
+  name: 'Ava Chen',
+  department: 'Sales',
+  title: 'Account Executive',
+  managerId: 'p-ben',
+  status: 'active',
+  roles: ['requester'],
+};
+const ben: Person = {
+  ...ava,
+  id: 'p-ben',
+  email: 'ben@acme.test',
+  name: 'Ben Ortiz',
+  title: 'Sales Manager',
+  managerId: 'p-dan',
+  roles: ['requester', 'approver'],
+};
+const connection = { id: 'sf-acme' };
 
 const T = '2026-03-02T09:00:00.000Z';
 const at = (minutes: number) => new Date(Date.parse(T) + minutes * 60_000).toISOString();

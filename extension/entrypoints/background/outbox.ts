@@ -35,7 +35,6 @@ export function nextHeldAt(outbox: OutboxEntry[], now: number): number | null {
 }
 
 const OPEN = new Set<AccessRequest['status']>(['pending', 'needs-info']);
-const DAY_MS = 86_400_000;
 
 /** The slice as the user should see it: the server's, plus what is queued but not yet pulled back. */
 export function replay(base: Slice, outbox: OutboxEntry[]): Slice {
@@ -103,17 +102,9 @@ export function applyDecision(r: AccessRequest, deciderId: string, d: StageDecis
   const stages = r.stages.map((s, i) => (i === index ? next : s));
   if (d.outcome === 'deny') return { ...r, stages, status: 'denied', decidedAt: at, updatedAt: at };
   if (stages.some((s) => s.decision === null)) return { ...r, stages, updatedAt: at };
-  // Any approver may shorten the grant; the shortest wins, never longer than asked.
-  const days = Math.min(r.durationDays, ...stages.flatMap((s) => s.approvals.map((a) => a.durationDays ?? r.durationDays)));
-  return {
-    ...r,
-    stages,
-    status: 'approved',
-    decidedAt: at,
-    grantedAt: at,
-    expiresAt: new Date(Date.parse(at) + days * DAY_MS).toISOString(),
-    updatedAt: at,
-  };
+  // Approved is not yet held: `grantedAt` and `expiresAt` are the CRM's confirmation and the end of the grant
+  // (the shortest duration any approver gave), which the server sets when the CRM confirms (docs/api.md).
+  return { ...r, stages, status: 'approved', decidedAt: at, grantedAt: null, expiresAt: null, updatedAt: at };
 }
 
 /** Folds a push's results into the outbox: accepted → delivered, rejected → dropped and reported. */
@@ -138,6 +129,15 @@ export function settle(outbox: OutboxEntry[], results: MutationResult[], now: Da
   return { outbox: next, failures, delivered };
 }
 
+/**
+ * The server names a rejected mutation's field by its place in the batch it was sent in
+ * (`mutations.3.args.permissions.0`); a failure outlives that batch, so it keeps the field of the
+ * mutation's own arguments (`permissions.0`), as the form that sent it names it.
+ */
+export function argsField(field: string): string {
+  return field.replace(/^mutations\.\d+\.(?:args\.)?/, '');
+}
+
 export function failureOf(
   entry: OutboxEntry,
   error: { code: string; message: string; field?: string; problems?: PolicyProblem[] },
@@ -150,7 +150,7 @@ export function failureOf(
     requestId: m.args.requestId,
     // A bundle or extension asks for keys the server works out: the optimistic request names them.
     permissions: m.name === 'request.create' ? (m.args.permissions.length > 0 ? m.args.permissions : (entry.predicted?.permissions ?? [])) : [],
-    error: { code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) },
+    error: { code: error.code, message: error.message, ...(error.field ? { field: argsField(error.field) } : {}) },
     ...(error.problems && error.problems.length > 0 ? { problems: error.problems } : {}),
     at: now.toISOString(),
   };

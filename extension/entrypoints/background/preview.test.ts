@@ -1,15 +1,26 @@
 /** The request preview: trust boundary, the server call, offline fallback, 401, and what submit predicts from it. */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fakeBrowser } from 'wxt/testing/fake-browser';
 import type { PageDecideAnswer, PreviewAnswer, RequestAnswer } from '../../utils/protocol';
 import { PREVIEW_TIMEOUT_MS } from './preview';
 import { handleMessage, type RouterDeps } from './router';
-import { FakeServer, SELF, contentSender, contractPage, createDeps, popupSender, signInAs } from './test-support';
+import {
+  type DemoEmail,
+  SELF,
+  type TestServer,
+  contentSender,
+  contractPage,
+  createDeps,
+  delivered,
+  popupSender,
+  ServerTemplate,
+  signInAs,
+} from './test-server';
 
-let server: FakeServer;
+let server: TestServer;
 let deps: RouterDeps;
 
-const signIn = (email = 'ava@acme.test') => signInAs(deps, email);
+const signIn = (email: DemoEmail = 'ava@acme.test') => signInAs(deps, email);
 
 const previewMessage = (key: string, durationDays: number | null = 7) => ({
   type: 'request.preview',
@@ -31,13 +42,21 @@ async function submit(key: string, extra: Record<string, unknown> = {}) {
   );
 }
 
-beforeEach(() => {
+let template: ServerTemplate;
+// Contract edit: the manager, then Deal Desk; Contract create: approved automatically for up to 7 days.
+beforeAll(async () => void (template = await ServerTemplate.create((s) => s.contractRules())));
+afterAll(() => template.dispose());
+
+beforeEach(async () => {
   fakeBrowser.reset();
   vi.useFakeTimers();
-  server = new FakeServer();
+  server = await template.start();
   deps = createDeps(server);
 });
-afterEach(() => vi.useRealTimers());
+afterEach(async () => {
+  vi.useRealTimers();
+  await server.close();
+});
 
 describe('request.preview at the trust boundary', () => {
   it('a content script cannot preview for another host', async () => {
@@ -87,8 +106,8 @@ describe('request.preview against the server', () => {
     ]);
     const call = server.previewCalls()[0]!;
     expect(call.method).toBe('POST');
-    expect(call.auth).toMatch(/^Bearer sess-p-ava\./);
-    expect(call.body).toEqual({ connectionId: 'c-acme', permissions: ['object:Contract:edit'], durationDays: 30 });
+    expect(call.auth).toBe(`Bearer ${await deps.tokens.get()}`);
+    expect(call.body).toEqual({ connectionId: 'sf-acme', permissions: ['object:Contract:edit'], durationDays: 30 });
   });
 
   it('offline, failing or slow server → preview null and offline, so the form predicts locally', async () => {
@@ -98,7 +117,7 @@ describe('request.preview against the server', () => {
     server.down = false;
     server.failWith = { status: 503, times: 1 };
     expect(await preview('object:Contract:edit')).toEqual({ ok: true, preview: null, offline: true, error: null });
-    server.previewDelayMs = 10_000;
+    server.slow = { path: '/api/requests/preview', ms: 10_000 };
     const slow = preview('object:Contract:edit');
     await vi.advanceTimersByTimeAsync(PREVIEW_TIMEOUT_MS + 10);
     expect(await slow).toEqual({ ok: true, preview: null, offline: true, error: null });
@@ -106,16 +125,17 @@ describe('request.preview against the server', () => {
     expect(((await handleMessage(deps, { type: 'page.decide', page: contractPage }, contentSender, SELF)) as unknown as PageDecideAnswer).signedIn).toBe(true);
   });
 
-  it('a server that refuses the preview (4xx) falls back too, and says why', async () => {
+  it('a refusal (4xx) falls back too, and says why', async () => {
     await signIn();
+    // Not the server's own: a proxy in front of it that does not know the path (the app answers every route).
     server.failWith = { status: 404, times: 1 };
     const answer = (await preview('object:Contract:edit')) as unknown as PreviewAnswer & { ok: true };
-    expect(answer).toMatchObject({ ok: true, preview: null, offline: false, error: { code: 'internal' } });
+    expect(answer).toMatchObject({ ok: true, preview: null, offline: false, error: { code: 'http_404' } });
   });
 
   it('401 → signed out, like a failed pull', async () => {
     await signIn();
-    server.tokens.clear();
+    await server.endSession((await deps.tokens.get())!);
     expect(await preview('object:Contract:edit')).toMatchObject({ ok: false, error: { code: 'unauthenticated' } });
     const page = (await handleMessage(deps, { type: 'page.decide', page: contractPage }, contentSender, SELF)) as unknown as PageDecideAnswer;
     expect(page.signedIn).toBe(false);
@@ -148,20 +168,31 @@ describe('what submit predicts', () => {
     ]);
   });
 
-  it('approved automatically: predicted approved until the end of the grant, then granted by the server', async () => {
+  it('approved automatically: predicted approved (not yet held), then granted for the 7 days allowed once the CRM holds it', async () => {
     await signIn();
     const p = (await preview('object:Contract:create', 30)) as unknown as PreviewAnswer;
     expect(p.preview).toMatchObject({ autoApproved: true, durationChoices: [1, 7], duration: { requested: 30, granted: 7 } });
     await preview('object:Contract:create', 7);
     server.down = true;
     const submitted = (await submit('object:Contract:create')) as unknown as RequestAnswer;
-    expect(submitted.request).toMatchObject({ status: 'approved', stages: [] });
-    expect(Date.parse(submitted.request.expiresAt!) - Date.parse(submitted.request.grantedAt!)).toBe(7 * 86_400_000);
+    // Approved is not held yet: the server sets grantedAt and expiresAt when the CRM confirms (docs/api.md).
+    expect(submitted.request).toMatchObject({ status: 'approved', stages: [], durationDays: 7, grantedAt: null, expiresAt: null });
     server.down = false;
     await (deps.replica as any).syncNow({ force: true });
-    const page = (await handleMessage(deps, { type: 'page.decide', page: contractPage }, contentSender, SELF)) as unknown as PageDecideAnswer;
-    const row = page.verdict?.state === 'ready' ? page.verdict.decision.rows.find((r) => r.key === 'object:Contract:create') : undefined;
-    expect(row?.state).toBe('granted');
+    const row = async () => {
+      const page = (await handleMessage(deps, { type: 'page.decide', page: contractPage }, contentSender, SELF)) as unknown as PageDecideAnswer;
+      return page.verdict?.state === 'ready' ? page.verdict.decision.rows.find((r) => r.key === 'object:Contract:create') : undefined;
+    };
+    // Approved by the server at once, and held once the CRM has it (the demo connection is read-only: Cara grants it).
+    expect(await row()).toMatchObject({ state: 'approved', request: { id: submitted.request.id, status: 'approved' } });
+    // The prediction and the server agree: approved, not yet held (no grantedAt, no expiresAt).
+    expect(await server.request(submitted.request.id)).toMatchObject({ status: 'approved', grantedAt: null, expiresAt: null, durationDays: 7 });
+    await server.fulfil(submitted.request.id);
+    const granted = (await server.request(submitted.request.id))!;
+    expect(granted.status).toBe('fulfilled');
+    expect(Date.parse(granted.expiresAt!) - Date.parse(granted.grantedAt!)).toBe(7 * 86_400_000);
+    await (deps.replica as any).syncNow({ force: true });
+    expect((await row())?.state).toBe('granted');
   });
 });
 
@@ -170,8 +201,8 @@ describe('evidence links', () => {
     await signIn();
     const ok = (await submit('object:Contract:read', { evidence: ['https://tickets.acme.test/OPS-1142'] })) as unknown as RequestAnswer;
     expect(ok.request.evidence).toEqual(['https://tickets.acme.test/OPS-1142']);
-    await vi.advanceTimersByTimeAsync(0);
-    expect(server.requests[0]!.value.evidence).toEqual(['https://tickets.acme.test/OPS-1142']);
+    await delivered(deps);
+    expect((await server.request(ok.request.id))!.evidence).toEqual(['https://tickets.acme.test/OPS-1142']);
     const sent = server.mutationCalls()[0]!.body as { mutations: { args: { evidence: string[] } }[] };
     expect(sent.mutations[0]!.args.evidence).toEqual(['https://tickets.acme.test/OPS-1142']);
   });

@@ -2,20 +2,20 @@
  * The requester's lifecycle through the background: several keys in one request, a whole bundle, a start
  * date, a direct report, request again, extend, and answering an approver's question (request.answer).
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fakeBrowser } from 'wxt/testing/fake-browser';
 import type { PageDecideAnswer, ReportsAnswer, RequestAnswer } from '../../utils/protocol';
 import { handleMessage, type RouterDeps } from './router';
-import { FakeServer, SELF, contentSender, contractPage, createDeps, signInAs } from './test-support';
+import { SELF, ServerTemplate, type TestServer, contentSender, contractPage, createDeps, signInAs, uuid } from './test-server';
 
-let server: FakeServer;
+let server: TestServer;
 let deps: RouterDeps;
 
 const send = (message: Record<string, unknown>) => handleMessage(deps, message, contentSender, SELF);
 const submit = (extra: Record<string, unknown>) =>
   send({ type: 'request.submit', page: contractPage, permissions: [], justification: 'Renewal due Friday', durationDays: 7, ...extra });
 const decide = () => send({ type: 'page.decide', page: contractPage }) as Promise<unknown> as Promise<PageDecideAnswer & { ok: true }>;
-const sentMutations = () => server.mutationCalls().flatMap((c) => (c.body as { mutations: { name: string; args: any }[] }).mutations);
+const sentMutations = () => server.sentMutations();
 const flush = async () => {
   await vi.advanceTimersByTimeAsync(0);
   await (deps.replica as any).syncNow({ force: true });
@@ -23,13 +23,21 @@ const flush = async () => {
 const rowState = (page: PageDecideAnswer, key: string) =>
   page.verdict?.state === 'ready' ? page.verdict.decision.rows.find((r) => r.key === key)?.state : undefined;
 
-beforeEach(() => {
+let template: ServerTemplate;
+// Contract create is approved automatically (test-server.ts, contractRules).
+beforeAll(async () => void (template = await ServerTemplate.create((s) => s.contractRules())));
+afterAll(() => template.dispose());
+
+beforeEach(async () => {
   fakeBrowser.reset();
   vi.useFakeTimers();
-  server = new FakeServer();
+  server = await template.start();
   deps = createDeps(server);
 });
-afterEach(() => vi.useRealTimers());
+afterEach(async () => {
+  vi.useRealTimers();
+  await server.close();
+});
 
 describe('several keys, and one pending key does not block another', () => {
   it('two keys in one request; then a third while they wait; a waiting key is refused', async () => {
@@ -52,25 +60,35 @@ describe('a whole bundle', () => {
   it('the page offers the permission sets that grant what is missing (never a profile), with what they add', async () => {
     await signInAs(deps, 'ava@acme.test');
     const page = await decide();
+    // The demo's permission sets (server/src/seed/demo.ts): Contract Manager, and the Revenue Ops group that includes it.
     expect(page.bundles).toEqual([
       {
-        id: 'b-cm',
+        id: 'ps-contract-manager',
         name: 'Contract Manager',
         kind: 'permissionSet',
-        adds: ['object:Contract:read', 'object:Contract:create', 'object:Contract:edit', 'object:Contract:delete'],
-        total: 4,
+        adds: ['object:Contract:read', 'object:Contract:create', 'object:Contract:edit'],
+        total: 3,
+      },
+      {
+        id: 'psg-revenue-ops',
+        name: 'Revenue Ops',
+        kind: 'permissionSetGroup',
+        adds: ['object:Contract:read', 'object:Contract:create', 'object:Contract:edit'],
+        total: 6,
       },
     ]);
   });
 
   it('is sent as bundleId with no keys; the optimistic request names what it adds; a profile is refused', async () => {
     await signInAs(deps, 'ava@acme.test');
-    const answer = (await submit({ bundleId: 'b-cm' })) as unknown as RequestAnswer & { ok: true };
-    expect(answer.request).toMatchObject({ bundleId: 'b-cm', status: 'pending' });
-    expect(answer.request.permissions).toHaveLength(4);
+    const answer = (await submit({ bundleId: 'ps-contract-manager' })) as unknown as RequestAnswer & { ok: true };
+    expect(answer.request).toMatchObject({ bundleId: 'ps-contract-manager', status: 'pending' });
+    expect(answer.request.permissions).toEqual(['object:Contract:read', 'object:Contract:create', 'object:Contract:edit']);
     await flush();
-    expect(sentMutations().find((m) => m.name === 'request.create')!.args).toMatchObject({ bundleId: 'b-cm', permissions: [] });
-    expect(await submit({ bundleId: 'b-std' })).toMatchObject({ ok: false, error: { code: 'invalid_input', field: 'bundleId' } });
+    expect(sentMutations().find((m) => m.name === 'request.create')!.args).toMatchObject({ bundleId: 'ps-contract-manager', permissions: [] });
+    // The server's copy asks for the same keys the optimistic one named.
+    expect((await server.request(answer.request.id))!.permissions.sort()).toEqual([...answer.request.permissions].sort());
+    expect(await submit({ bundleId: 'profile-standard-sales' })).toMatchObject({ ok: false, error: { code: 'invalid_input', field: 'bundleId' } });
     expect(await submit({ bundleId: 'b-nope' })).toMatchObject({ ok: false, error: { field: 'bundleId' } });
   });
 });
@@ -90,7 +108,8 @@ describe('options', () => {
   it('a manager files for a direct report: onBehalfOf, no optimistic request of hers in his slice', async () => {
     await signInAs(deps, 'ben@acme.test');
     const reports = (await send({ type: 'people.reports' })) as unknown as ReportsAnswer & { ok: true };
-    expect(reports.people.map((p) => p.id)).toEqual(['p-ava']);
+    // Ben's active reports in the demo directory (Jon, who left, is not one to file for).
+    expect(reports.people.map((p) => p.id)).toEqual(['p-ava', 'p-eli']);
     expect(await submit({ permissions: ['object:Contract:read'], onBehalfOf: 'p-ava' })).toMatchObject({
       ok: true,
       request: { requesterId: 'p-ava', filedBy: 'p-ben' },
@@ -109,29 +128,34 @@ describe('request again and extend', () => {
     await signInAs(deps, 'ava@acme.test');
     await submit({ permissions: ['object:Contract:read'] });
     await flush();
-    const first = server.requests[0]!.value;
-    expect(await submit({ permissions: ['object:Contract:edit'], previousRequestId: first.id })).toMatchObject({
+    const [first] = await server.requests();
+    expect(await submit({ permissions: ['object:Contract:edit'], previousRequestId: first!.id })).toMatchObject({
       ok: false,
       error: { field: 'previousRequestId' },
     });
-    server.requests[0]!.value = { ...first, status: 'denied' };
-    server.requests[0]!.v = ++server.version;
+    // Ben denies it (from his browser).
+    const denied = await server.mutate('ben@acme.test', [
+      { id: uuid(), name: 'decision.record', args: { requestId: first!.id, outcome: 'deny', reason: 'Which customer?', durationDays: null } },
+    ]);
+    expect(denied.results[0]).toMatchObject({ status: 'applied' });
     await flush();
-    expect(await submit({ permissions: ['object:Contract:read'], previousRequestId: first.id })).toMatchObject({
+    expect(await submit({ permissions: ['object:Contract:read'], previousRequestId: first!.id })).toMatchObject({
       ok: true,
-      request: { previousRequestId: first.id },
+      request: { previousRequestId: first!.id },
     });
   });
 
   it('extend: a grant of mine, its keys by default though held, linked by extendsRequestId', async () => {
     await signInAs(deps, 'ava@acme.test');
-    // Contract create is approved automatically (the fake's policy); the CRM confirms it.
+    // Contract create is approved automatically (contractRules); the CRM confirms it (Cara grants it).
     await submit({ permissions: ['object:Contract:create'] });
     await flush();
-    server.requests[0]!.value = { ...server.requests[0]!.value, status: 'fulfilled' };
-    server.requests[0]!.v = ++server.version;
+    const [approved] = await server.requests();
+    expect(approved).toMatchObject({ status: 'approved' });
+    await server.fulfil(approved!.id);
     await flush();
-    const grant = server.requests[0]!.value;
+    const grant = (await server.request(approved!.id))!;
+    expect(grant.status).toBe('fulfilled');
     expect(rowState(await decide(), 'object:Contract:create')).toBe('granted');
     const answer = (await submit({ extendsRequestId: grant.id })) as unknown as RequestAnswer & { ok: true };
     expect(answer.request).toMatchObject({ extendsRequestId: grant.id, permissions: ['object:Contract:create'] });
@@ -154,18 +178,14 @@ describe('needs-info: request.answer', () => {
     await signInAs(deps, 'ava@acme.test');
     await submit({ permissions: ['object:Contract:read'] });
     await flush();
-    const id = server.requests[0]!.value.id;
+    const id = (await server.requests())[0]!.id;
     expect(await send({ type: 'request.answer', requestId: id, answer: 'Globex' })).toMatchObject({ ok: false, error: { code: 'conflict' } });
 
-    // Ben asks (through the server).
-    const entry = server.requests[0]!;
-    entry.value = {
-      ...entry.value,
-      status: 'needs-info',
-      needsInfo: { askedBy: 'p-ben', askedAt: new Date().toISOString(), question: 'Which account?', stage: 0 },
-      timeline: [{ at: new Date().toISOString(), kind: 'needs-info', actorId: 'p-ben', personIds: ['p-ava'], stage: 0, text: 'Which account?' }],
-    };
-    entry.v = ++server.version;
+    // Ben asks (from his browser, through the server).
+    const question = await server.mutate('ben@acme.test', [
+      { id: uuid(), name: 'decision.record', args: { requestId: id, outcome: 'needs-info', reason: 'Which account?', durationDays: null } },
+    ]);
+    expect(question.results[0]).toMatchObject({ status: 'applied' });
     await flush();
     const asked = await decide();
     expect(asked.history?.[0]).toMatchObject({ status: 'needs-info', needsInfo: { question: 'Which account?' } });
@@ -181,7 +201,7 @@ describe('needs-info: request.answer', () => {
         .filter((m) => m.name === 'request.answer')
         .map((m) => m.args),
     ).toEqual([{ requestId: id, answer: 'Globex, renewal' }]);
-    expect(server.requests[0]!.value.status).toBe('pending');
+    expect((await server.request(id))!.status).toBe('pending');
   });
 
   it("nobody answers someone else's request", async () => {
@@ -194,11 +214,11 @@ describe('previews at the trust boundary', () => {
   it('a bundle the page does not offer, or a grant not mine, cannot be previewed; an offered bundle can', async () => {
     await signInAs(deps, 'ava@acme.test');
     const preview = (extra: Record<string, unknown>) => send({ type: 'request.preview', page: contractPage, permissions: [], durationDays: 7, ...extra });
-    expect(await preview({ bundleId: 'b-std' })).toMatchObject({ ok: false, error: { code: 'invalid_input', field: 'bundleId' } });
+    expect(await preview({ bundleId: 'profile-standard-sales' })).toMatchObject({ ok: false, error: { code: 'invalid_input', field: 'bundleId' } });
     expect(await preview({ extendsRequestId: 'r-unknown' })).toMatchObject({ ok: false, error: { code: 'not_found', field: 'extendsRequestId' } });
     expect(await preview({})).toMatchObject({ ok: false, error: { code: 'invalid_message', field: 'permissions' } });
     expect(server.previewCalls()).toHaveLength(0);
-    expect(await preview({ bundleId: 'b-cm' })).toMatchObject({ ok: true });
-    expect(server.previewCalls().map((c) => c.body)).toEqual([{ connectionId: 'c-acme', permissions: [], durationDays: 7, bundleId: 'b-cm' }]);
+    expect(await preview({ bundleId: 'ps-contract-manager' })).toMatchObject({ ok: true, offline: false, preview: { bundle: { id: 'ps-contract-manager' } } });
+    expect(server.previewCalls().map((c) => c.body)).toEqual([{ connectionId: 'sf-acme', permissions: [], durationDays: 7, bundleId: 'ps-contract-manager' }]);
   });
 });

@@ -36,8 +36,6 @@ export interface RequesterDeps {
   previews: PreviewCache;
 }
 
-const DAY_MS = 86_400_000;
-
 /** Names the overlay may show: the approvers and deciders its verdict refers to. */
 function namesFor(view: Slice, verdict: PageVerdict, requests: AccessRequest[], extra: PersonRef[]): Record<string, string> {
   const names: Record<string, string> = {};
@@ -308,8 +306,9 @@ export async function submitRequest(deps: RequesterDeps, host: string, msg: Subm
     createdAt: at,
     updatedAt: at,
     decidedAt: auto ? at : null,
-    grantedAt: auto ? at : null,
-    expiresAt: auto ? new Date(now.getTime() + args.data.durationDays * DAY_MS).toISOString() : null,
+    // Approved automatically is not yet held: the server sets these when the CRM confirms (docs/api.md).
+    grantedAt: null,
+    expiresAt: null,
     bundleId: bundle?.id ?? null,
     startsAt: args.data.startsAt ?? null,
     filedBy: onBehalfOf ? me.id : null,

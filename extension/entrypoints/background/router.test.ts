@@ -1,9 +1,14 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fakeBrowser } from 'wxt/testing/fake-browser';
 import { t } from '../../utils/i18n';
 import { ApiFailure, callApi } from './api';
 import { classify, handleMessage } from './router';
-import { FakeServer, SELF, contentSender, contractPage, createDeps, popupSender } from './test-support';
+import { SELF, type TestServer, contentSender, contractPage, createDeps, popupSender, startTestServer } from './test-server';
+
+// Nothing here changes the server: one for the file.
+let server: TestServer;
+beforeAll(async () => void (server = await startTestServer()));
+afterAll(() => server.close());
 
 describe('message validation at the trust boundary', () => {
   beforeEach(() => fakeBrowser.reset());
@@ -46,14 +51,14 @@ describe('message validation at the trust boundary', () => {
   ] as const;
 
   it.each(dropped)('drops %s', async (_name, message, sender) => {
-    const deps = createDeps(new FakeServer());
+    const deps = createDeps(server);
     const answer = await handleMessage(deps, message, sender, SELF);
     expect(answer.ok).toBe(false);
     if (!answer.ok) expect(answer.error.code).toBe('invalid_message');
   });
 
   it('names the offending field for extension pages', async () => {
-    const deps = createDeps(new FakeServer());
+    const deps = createDeps(server);
     const answer = await handleMessage(
       deps,
       { type: 'auth.signIn', serverUrl: 'http://localhost:8787', email: 'not-an-email', password: 'x' },
@@ -68,7 +73,7 @@ describe('a handler that fails (issue 10, defect 6)', () => {
   beforeEach(() => fakeBrowser.reset());
 
   it('tells the content script nothing of the exception: the text stays in the background console', async () => {
-    const deps = createDeps(new FakeServer());
+    const deps = createDeps(server);
     const secret = 'storage key al:token at https://accesslens.internal.acme:8787 failed';
     deps.replica.view = async () => {
       throw new Error(secret);
@@ -91,7 +96,6 @@ describe('plain http:// servers (issue 10, defect 6)', () => {
   beforeEach(() => fakeBrowser.reset());
 
   it('an options page cannot sign in to a plain-http server beyond this computer', async () => {
-    const server = new FakeServer();
     const deps = createDeps(server);
     const answer = await handleMessage(
       deps,

@@ -1,13 +1,16 @@
 /**
- * Single sign-on in the background, through the router as the options page asks for it. The browser
- * is WXT's fakeBrowser; only `identity` (which it does not implement) is played here, at the browser
- * boundary: getRedirectURL as Chromium makes it, launchWebAuthFlow as the provider's window would end.
+ * Single sign-on in the background, through the router as the options page asks for it, against the real
+ * server (in-process) and a real OpenID Connect provider on loopback (server/src/testing-oidc.ts). The
+ * browser is WXT's fakeBrowser; only `identity` (which it does not implement) is played here, at the
+ * browser boundary: getRedirectURL as Chromium makes it, launchWebAuthFlow as the provider's window would
+ * end — by going through the provider's own login and consent pages.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fakeBrowser } from 'wxt/testing/fake-browser';
 import { setTestLocale as setLocale } from '../../locales/testing';
 import { handleMessage } from './router';
-import { FAKE_IDP, FakeServer, SELF, contentSender, createDeps, popupSender } from './test-support';
+import { startIdentityProvider, type TestIdentityProvider } from '../../../server/src/testing-oidc.ts';
+import { SELF, ServerTemplate, type TestServer, contentSender, createDeps, popupSender, startTestServer } from './test-server';
 
 const EXTENSION_ID = 'abcdefghijklmnopabcdefghijklmnop';
 const SERVER = 'http://localhost:8787';
@@ -23,31 +26,51 @@ function fakeIdentity(launch: Launch) {
   return { getRedirectURL, launchWebAuthFlow };
 }
 
-/** The provider's window: the person signs in as `email` and is sent back to the redirect URI. */
+let idp: TestIdentityProvider;
+
+/** The provider's window: the person signs in at the provider as `sub` and is sent back to the redirect URI. */
 const signsInAs =
-  (email: string): Launch =>
-  async ({ url }) => {
-    const authorize = new URL(url);
-    if (authorize.origin !== FAKE_IDP) throw new Error('Authorization page could not be loaded.');
-    const back = new URL(authorize.searchParams.get('redirect_uri')!);
-    back.searchParams.set('code', `code-for-${email}`);
-    back.searchParams.set('state', authorize.searchParams.get('state')!);
-    return back.href;
-  };
+  (sub: string): Launch =>
+  async ({ url }) =>
+    idp.signIn(url, sub);
 
 const ssoMessage = { type: 'auth.signInSso' as const, serverUrl: SERVER };
 
 describe('single sign-on in the background', () => {
-  let server: FakeServer;
-  beforeEach(() => {
-    fakeBrowser.reset();
-    server = new FakeServer();
-    server.sso = { name: 'Acme SSO' };
+  let template: ServerTemplate;
+  let server: TestServer;
+  beforeAll(async () => {
+    idp = await startIdentityProvider({
+      accounts: {
+        'ava-sub': { email: 'ava@acme.test', email_verified: true, name: 'Ava Chen' },
+        'zed-sub': { email: 'zed@acme.test', email_verified: true, name: 'Zed Nobody' },
+      },
+    });
+    template = await ServerTemplate.create(async () => undefined, { oidc: idp.settings({ name: 'Acme SSO' }) });
   });
-  afterEach(() => {
+  afterAll(async () => {
+    template.dispose();
+    await idp.close();
+  });
+  beforeEach(async () => {
+    fakeBrowser.reset();
+    server = await template.start();
+  });
+  afterEach(async () => {
     vi.restoreAllMocks();
     setLocale('en');
+    await server.close();
   });
+
+  /** The same organisation on a server without single sign-on. */
+  async function withoutSso<T>(run: (plain: TestServer) => Promise<T>): Promise<T> {
+    const plain = await startTestServer();
+    try {
+      return await run(plain);
+    } finally {
+      await plain.close();
+    }
+  }
 
   it('asks the server how to sign in', async () => {
     const deps = createDeps(server);
@@ -55,11 +78,12 @@ describe('single sign-on in the background', () => {
       ok: true,
       methods: { password: true, sso: { protocol: 'oidc', name: 'Acme SSO' } },
     });
-    server.sso = null;
-    expect(await handleMessage(deps, { type: 'auth.methods', serverUrl: `${SERVER}/` }, popupSender, SELF)).toEqual({
-      ok: true,
-      methods: { password: true, sso: null },
-    });
+    await withoutSso(async (plain) =>
+      expect(await handleMessage(createDeps(plain), { type: 'auth.methods', serverUrl: `${SERVER}/` }, popupSender, SELF)).toEqual({
+        ok: true,
+        methods: { password: true, sso: null },
+      }),
+    );
     server.down = true;
     expect(await handleMessage(deps, { type: 'auth.methods', serverUrl: SERVER }, popupSender, SELF)).toMatchObject({
       ok: false,
@@ -68,7 +92,7 @@ describe('single sign-on in the background', () => {
   });
 
   it("runs the flow: the server's URL for our redirect URI, the provider's window, the callback to the server; the token goes to the token store only", async () => {
-    const identity = fakeIdentity(signsInAs('ava@acme.test'));
+    const identity = fakeIdentity(signsInAs('ava-sub'));
     const deps = createDeps(server);
     const answer = await handleMessage(deps, ssoMessage, popupSender, SELF);
     expect(answer).toMatchObject({ ok: true, person: { id: 'p-ava', name: 'Ava Chen' } });
@@ -84,7 +108,9 @@ describe('single sign-on in the background', () => {
     expect((finish.body as { callbackUrl: string }).callbackUrl).toMatch(/^https:\/\/abcdefghijklmnopabcdefghijklmnop\.chromiumapp\.org\/oidc\?code=/);
 
     const token = await deps.tokens.get();
-    expect(token).toMatch(/^sess-p-ava\./);
+    // The server's session for Ava: what /api/me answers with it.
+    const me = await server.h.get(token, '/api/me');
+    expect(((await me.json()) as { person: { id: string } }).person.id).toBe('p-ava');
     expect(JSON.stringify(await fakeBrowser.storage.local.get(null))).not.toContain(token!);
     // Signed in like a password sign-in: the first pull carries the token, and the status says who.
     expect(server.calls.find((c) => c.path.startsWith('/api/sync'))?.auth).toBe(`Bearer ${token}`);
@@ -116,7 +142,7 @@ describe('single sign-on in the background', () => {
   });
 
   it("the server's refusal is said in the user's language, and nobody is signed in", async () => {
-    fakeIdentity(signsInAs('zed@acme.test'));
+    fakeIdentity(signsInAs('zed-sub'));
     const deps = createDeps(server);
     expect(await handleMessage(deps, ssoMessage, popupSender, SELF)).toEqual({
       ok: false,
@@ -131,12 +157,13 @@ describe('single sign-on in the background', () => {
   });
 
   it('a server without single sign-on, and an unreachable server (named next to the server URL)', async () => {
-    const identity = fakeIdentity(signsInAs('ava@acme.test'));
-    server.sso = null;
-    expect(await handleMessage(createDeps(server), ssoMessage, popupSender, SELF)).toMatchObject({
-      ok: false,
-      error: { code: 'sso_not_configured', message: expect.stringContaining('email and password') },
-    });
+    const identity = fakeIdentity(signsInAs('ava-sub'));
+    await withoutSso(async (plain) =>
+      expect(await handleMessage(createDeps(plain), ssoMessage, popupSender, SELF)).toMatchObject({
+        ok: false,
+        error: { code: 'sso_not_configured', message: expect.stringContaining('email and password') },
+      }),
+    );
     server.down = true;
     const answer = await handleMessage(createDeps(server), ssoMessage, popupSender, SELF);
     expect(answer).toMatchObject({ ok: false, error: { code: 'network', field: 'serverUrl' } });
@@ -151,7 +178,7 @@ describe('single sign-on in the background', () => {
   });
 
   it('only extension pages may start it, with a server URL', async () => {
-    fakeIdentity(signsInAs('ava@acme.test'));
+    fakeIdentity(signsInAs('ava-sub'));
     const deps = createDeps(server);
     expect(await handleMessage(deps, ssoMessage, contentSender, SELF)).toMatchObject({ ok: false, error: { code: 'invalid_message' } });
     expect(await handleMessage(deps, { type: 'auth.signInSso', serverUrl: 'javascript:alert(1)' }, popupSender, SELF)).toMatchObject({

@@ -1,12 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fakeBrowser } from 'wxt/testing/fake-browser';
-import { serverErrorMessage } from '@accesslens/shared';
 import { setTestLocale } from '../../locales/testing';
 import type { PageDecideAnswer, PopupStateAnswer, RequestAnswer } from '../../utils/protocol';
-import { ALARM_THRESHOLD_MS, backoffDelay } from './outbox';
+import { ALARM_THRESHOLD_MS, argsField, backoffDelay } from './outbox';
 import { handleMessage, type RouterDeps } from './router';
 import { RETRY_ALARM } from './sync';
-import { FakeServer, SELF, contentSender, contractPage, createDeps, popupSender, signInAs } from './test-support';
+import { SELF, type TestServer, contentSender, contractPage, createDeps, popupSender, signInAs, ServerTemplate, until } from './test-server';
 
 async function decide(deps: RouterDeps) {
   const answer = await handleMessage(deps, { type: 'page.decide', page: contractPage }, contentSender, SELF);
@@ -31,17 +30,33 @@ describe('backoff', () => {
   });
 });
 
+describe('argsField', () => {
+  it("keeps a rejected mutation's field relative to its own arguments, not to the batch it was sent in", () => {
+    expect(argsField('mutations.0.args.permissions.0')).toBe('permissions.0');
+    expect(argsField('mutations.12.args.justification')).toBe('justification');
+    expect(argsField('mutations.3.id')).toBe('id');
+    expect(argsField('durationDays')).toBe('durationDays');
+  });
+});
+
 describe('sync and outbox', () => {
-  let server: FakeServer;
+  let server: TestServer;
   let deps: RouterDeps;
 
-  beforeEach(() => {
+  let template: ServerTemplate;
+  beforeAll(async () => void (template = await ServerTemplate.create()));
+  afterAll(() => template.dispose());
+
+  beforeEach(async () => {
     fakeBrowser.reset();
     vi.useFakeTimers();
-    server = new FakeServer();
+    server = await template.start();
     deps = createDeps(server);
   });
-  afterEach(() => vi.useRealTimers());
+  afterEach(async () => {
+    vi.useRealTimers();
+    await server.close();
+  });
 
   it('decides a page from the synced slice after sign-in', async () => {
     await signInAs(deps, 'ava@acme.test');
@@ -53,9 +68,15 @@ describe('sync and outbox', () => {
     expect(d.focus).toBe('read');
     expect(d.rows.map((r) => r.state)).toEqual(['missing', 'missing', 'missing', 'missing']);
     expect(d.approvers.map((p) => p.name)).toEqual(['Ben Ortiz']);
-    expect(d.durationChoices).toEqual([1, 7, 30]);
+    // The demo catalog caps Contract read at 90 days (server/src/seed/demo.ts).
+    expect(d.durationChoices).toEqual([1, 7, 30, 90]);
     const row = readRow(answer)!;
-    expect(row.explanation.allowed ? [] : row.explanation.grantableBy.map((b) => b.name)).toEqual(['Contract Manager']);
+    expect(row.explanation.allowed ? [] : row.explanation.grantableBy.map((b) => b.name)).toEqual([
+      'Contract Manager',
+      'Revenue Ops',
+      'Finance User',
+      'System Administrator',
+    ]);
   });
 
   it('answers signed-out when there is no session', async () => {
@@ -85,20 +106,20 @@ describe('sync and outbox', () => {
     await vi.advanceTimersByTimeAsync(8000);
     const failedAttempts = server.mutationCalls().length;
     expect(failedAttempts).toBe(4);
-    expect(server.requests).toHaveLength(0);
+    expect(await server.requests()).toHaveLength(0);
     const status = (await decide(deps)).sync;
     expect(status.outbox).toBe(1);
     expect(status.lastError?.code).toBe('network');
 
     server.down = false;
     await vi.advanceTimersByTimeAsync(16000);
-    expect(server.requests).toHaveLength(1);
-    expect(server.requests[0]!.value.id).toBe(request.id);
+    await until(async () => (await server.requests()).length === 1);
+    expect((await server.requests()).map((r) => r.id)).toEqual([request.id]);
 
     // Every attempt carried the same mutation id; the server applied it once.
     const ids = server.mutationCalls().map((c) => (c.body as { mutations: { id: string }[] }).mutations.map((m) => m.id));
     expect(new Set(ids.flat()).size).toBe(1);
-    expect(server.applied.size).toBe(1);
+    expect(await server.requests()).toHaveLength(1);
 
     // Nothing left to send, and the server's copy replaced the guess.
     const after = await decide(deps);
@@ -106,7 +127,7 @@ describe('sync and outbox', () => {
     expect(after.sync.lastError).toBeNull();
     expect(readRow(after)?.state).toBe('pending');
     await (deps.replica as any).syncNow({ force: true });
-    expect(server.applied.size).toBe(1);
+    expect(await server.requests()).toHaveLength(1);
     expect(server.mutationCalls().length).toBe(failedAttempts + 1);
   });
 
@@ -114,16 +135,17 @@ describe('sync and outbox', () => {
     await signInAs(deps, 'ava@acme.test');
     const first = await submit(deps);
     expect(first.ok).toBe(true);
-    await vi.advanceTimersByTimeAsync(0);
+    await until(() => server.mutationCalls().length === 1);
+    await until(async () => (await server.requests()).length === 1);
     const sent = server.mutationCalls()[0]!.body as { mutations: { id: string }[] };
     // The same mutation again (as after a response lost in transit):
     const res = await server.fetch('http://localhost:8787/api/mutations', {
       method: 'POST',
-      headers: { Authorization: server.mutationCalls()[0]!.auth! },
+      headers: { Authorization: server.mutationCalls()[0]!.auth!, 'Content-Type': 'application/json' },
       body: JSON.stringify(sent),
     });
     expect((await res.json()).results[0].status).toBe('duplicate');
-    expect(server.requests).toHaveLength(1);
+    expect(await server.requests()).toHaveLength(1);
   });
 
   it('retries server errors, and schedules long waits with an alarm that survives the worker', async () => {
@@ -143,25 +165,29 @@ describe('sync and outbox', () => {
     await fakeBrowser.alarms.onAlarm.trigger(alarm!);
     await vi.advanceTimersByTimeAsync(0);
     await (deps.replica as any).syncNow(); // the alarm handler (index.ts) calls syncNow
-    expect(server.requests).toHaveLength(1);
+    expect(await server.requests()).toHaveLength(1);
     expect(await fakeBrowser.alarms.get(RETRY_ALARM)).toBeUndefined();
   });
 
   it('drops a rejected mutation and tells the user, in their language', async () => {
     setTestLocale('zh-CN');
     await signInAs(deps, 'ava@acme.test');
-    const params = { key: 'object:Contract:read' };
-    server.reject = () => ({ code: 'forbidden', message: serverErrorMessage('not_requestable', params), reason: 'not_requestable', params });
+    // After this browser's pull, Ava was granted the key from another browser: the server refuses what her
+    // slice still allows (already held), with a reason the extension says in her language.
+    const grantId = await server.grant('ava@acme.test', 'ben@acme.test', 'object:Contract:read');
     const submitted = await submit(deps);
     expect(submitted.ok).toBe(true);
-    await vi.advanceTimersByTimeAsync(0);
-    expect(server.requests).toHaveLength(0);
+    await until(() => server.mutationCalls().length === 1);
+    await until(async () => (await decide(deps)).failures.length === 1);
+    expect((await server.requests()).map((r) => r.id)).toEqual([grantId]);
     const answer = await decide(deps);
     expect(answer.sync.outbox).toBe(0);
-    expect(readRow(answer)?.state).toBe('missing');
+    expect(readRow(answer)?.state).toBe('granted'); // the optimistic request is gone; the grant from the other browser shows
     expect(answer.failures).toHaveLength(1);
     // Said from the reason in the person's language, not the server's English sentence.
-    expect(answer.failures[0]!.error).toEqual({ code: 'forbidden', message: 'object:Contract:read 不可申请；请联系管理员。' });
+    // The server names the field by its place in the batch (mutations.0.args.permissions.0; the fake named none):
+    // the failure keeps the field of the request's own arguments.
+    expect(answer.failures[0]!.error).toEqual({ code: 'conflict', message: '您已拥有 object:Contract:read。', field: 'permissions.0' });
     // Not retried.
     const calls = server.mutationCalls().length;
     await vi.advanceTimersByTimeAsync(120000);
@@ -175,7 +201,7 @@ describe('sync and outbox', () => {
     await signInAs(deps, 'ava@acme.test');
     const tooLong = await handleMessage(
       deps,
-      { type: 'request.submit', page: contractPage, permissions: ['object:Contract:read'], justification: 'x', durationDays: 90 },
+      { type: 'request.submit', page: contractPage, permissions: ['object:Contract:read'], justification: 'x', durationDays: 365 },
       contentSender,
       SELF,
     );
@@ -186,7 +212,7 @@ describe('sync and outbox', () => {
 
   it('goes to the signed-out state on 401', async () => {
     await signInAs(deps, 'ava@acme.test');
-    server.tokens.clear();
+    await server.endSession((await deps.tokens.get())!);
     await (deps.replica as any).syncNow();
     const answer = await decide(deps);
     expect(answer.signedIn).toBe(false);
@@ -212,14 +238,22 @@ describe('sync and outbox', () => {
       SELF,
     );
     expect(decided).toMatchObject({ ok: true, request: { status: 'approved' } });
-    await vi.advanceTimersByTimeAsync(0);
-    expect(server.requests[0]!.value.status).toBe('approved');
+    await until(async () => (await server.request(request.id))?.status === 'approved');
     await handleMessage(deps, { type: 'auth.signOut' }, popupSender, SELF);
 
     await signInAs(deps, 'ava@acme.test');
+    // Approved is not yet held: the demo connection is read-only, so an administrator grants it in Salesforce.
+    const approved = await decide(deps);
+    expect(readRow(approved)?.state).toBe('approved');
+    expect(readRow(approved)?.request?.status).toBe('approved');
+    await server.fulfil(request.id);
+    await (deps.replica as any).syncNow({ force: true });
     const answer = await decide(deps);
     expect(readRow(answer)?.state).toBe('granted');
-    expect(readRow(answer)?.request?.status).toBe('approved');
+    expect(readRow(answer)?.request?.status).toBe('fulfilled');
+    // For the day Ben allowed, not the seven Ava asked for.
+    const granted = (await server.request(request.id))!;
+    expect(Date.parse(granted.expiresAt!) - Date.parse(granted.grantedAt!)).toBe(86_400_000);
   });
 
   it('needs a reason to deny, and never approves longer than asked', async () => {
