@@ -3,6 +3,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { requireSession } from '../auth/require-session.ts';
+import { fastJson } from '../cors.ts';
 import type { Db } from '../db.ts';
 import type { DbPosition } from '../env.ts';
 import { apiRoutes, bearer, errors, json } from '../openapi.ts';
@@ -51,26 +52,23 @@ export const sync = apiRoutes()
     if ((await sweepIfDue(db, c.get('now')(), c.get('notifier'), c.get('findings'))) > 0) position = await readPosition(db);
     const { cursor } = c.req.valid('query');
     const from = cursor === undefined ? null : parseCursor(cursor);
-    // A cursor from another process's newer write that this one has not seen yet: look again.
+    // The position was read with the session check of this very request (auth/session.ts), on any
+    // database: a write through another process is seen by the next pull. A cursor ahead of it can only
+    // come from a write that committed since: look again.
     if (from && from.instanceId === position.instanceId && from.version > position.version) position = await readPosition(db);
-    // On a libsql server other processes write at any time, and the position remembered with the session
-    // only moves when this one's change feed looks (every FEED_POLL_MS): before saying "unchanged", read
-    // the version itself, so a write through another process is seen by the very next pull. (On an
-    // embedded file the only other writer is the CLI, which the feed reports within a poll.)
-    else if (from && from.instanceId === position.instanceId && from.version === position.version && !db.isFile) position = await readPosition(db);
     if (from && from.instanceId === position.instanceId) {
       // The hot path: nothing anywhere changed since the cursor; the session read already told us.
-      if (from.version === position.version) return c.json(unchangedPull(formatCursor(position)), 200);
+      if (from.version === position.version) return fastJson(c, unchangedPull(formatCursor(position)));
       if (from.version < position.version) {
         const person = c.get('person');
         const delta = await readSlice(db, person.id, from.version, person.roles.includes('admin'));
         // Past a change of what this person may see, "changed since" is not enough: start over.
-        if (from.version >= delta.sliceVersion) return c.json(toSyncResponse(delta, false), 200);
+        if (from.version >= delta.sliceVersion) return fastJson(c, toSyncResponse(delta, false));
       }
     }
     // No cursor, or one this database cannot serve (malformed, foreign, ahead, too old).
     const person = c.get('person');
-    return c.json(toSyncResponse(await readSlice(db, person.id, -1, person.roles.includes('admin')), true), 200);
+    return fastJson(c, toSyncResponse(await readSlice(db, person.id, -1, person.roles.includes('admin')), true));
   })
   .openapi(eventsRoute, (c) => {
     const { notifier, person, session } = c.var;
