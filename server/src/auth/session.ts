@@ -68,7 +68,7 @@ const MAX_CACHED_SESSIONS = 100_000;
 
 const caches = new WeakMap<Db, Map<string, CachedSession>>();
 
-/** The revocation counter, the caller's row version and the sync position: one indexed read. */
+/** The sync position, the revocation counter and the caller's row version: one indexed read (in this order). */
 const CHECK = `SELECT m.instance_id, m.version AS db_version, m.auth_epoch, p.version AS person_version
   FROM meta m JOIN people p ON p.id = ? WHERE m.id = 1`;
 
@@ -88,8 +88,8 @@ export async function validateSessionToken(db: Db, token: string, now: Date): Pr
     const idle = now.getTime() - cached.lastVerifiedAt.getTime();
     if (idle >= 0 && idle < SESSION_REFRESH_INTERVAL_MS) {
       if (!constantTimeEqual(cached.secretHash, hashSecret(secret))) return { ok: false };
-      const check = (await db.execute(CHECK, [cached.person.id])).rows[0];
-      if (check && Number(check.auth_epoch) === cached.authEpoch && Number(check.person_version) === cached.personVersion) {
+      const check = await db.pointRead(CHECK, [cached.person.id]);
+      if (check && Number(check[2]) === cached.authEpoch && Number(check[3]) === cached.personVersion) {
         return {
           ok: true,
           person: cached.person,
@@ -100,7 +100,7 @@ export async function validateSessionToken(db: Db, token: string, now: Date): Pr
             lastVerifiedAt: cached.lastVerifiedAt,
             expiresAt: sessionExpiry(cached.lastVerifiedAt),
           },
-          position: { instanceId: String(check.instance_id), version: Number(check.db_version) },
+          position: { instanceId: String(check[0]), version: Number(check[1]) },
         };
       }
     }
