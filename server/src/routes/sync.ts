@@ -1,17 +1,20 @@
-import { syncQuery, syncResponse, unchangedPull } from '@accesslens/shared';
+import { syncQuery, syncResponse, unchangedPull, type SyncResponse } from '@accesslens/shared';
 import { createRoute } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { requireSession } from '../auth/require-session.ts';
-import { fastJson } from '../cors.ts';
+import { fastJson, fastJsonText, type JsonText } from '../cors.ts';
 import type { Db } from '../db.ts';
 import type { DbPosition } from '../env.ts';
 import { apiRoutes, bearer, errors, json } from '../openapi.ts';
 import { sweepIfDue } from '../expiry.ts';
 import { formatCursor, parseCursor } from '../sync/cursor.ts';
-import { readSlice, toSyncResponse } from '../sync/slice.ts';
+import { sharedSliceRead, toSyncResponse } from '../sync/slice.ts';
 
 export const KEEP_ALIVE_MS = 20_000;
+
+/** A sync response already serialised. */
+type SyncJson = JsonText<SyncResponse>;
 
 async function readPosition(db: Db): Promise<DbPosition> {
   const meta = await db.execute('SELECT instance_id, version FROM meta WHERE id = 1');
@@ -61,14 +64,15 @@ export const sync = apiRoutes()
       if (from.version === position.version) return fastJson(c, unchangedPull(formatCursor(position)));
       if (from.version < position.version) {
         const person = c.get('person');
-        const delta = await readSlice(db, person.id, from.version, person.roles.includes('admin'));
+        const delta = await sharedSliceRead(db, person.id, from.version, person.roles.includes('admin'), position.version);
         // Past a change of what this person may see, "changed since" is not enough: start over.
-        if (from.version >= delta.sliceVersion) return fastJson(c, toSyncResponse(delta, false));
+        if (from.version >= delta.read.sliceVersion) return fastJsonText(c, (delta.body ??= JSON.stringify(toSyncResponse(delta.read, false))) as SyncJson);
       }
     }
     // No cursor, or one this database cannot serve (malformed, foreign, ahead, too old).
     const person = c.get('person');
-    return fastJson(c, toSyncResponse(await readSlice(db, person.id, -1, person.roles.includes('admin')), true));
+    const snapshot = await sharedSliceRead(db, person.id, -1, person.roles.includes('admin'), position.version);
+    return fastJsonText(c, (snapshot.body ??= JSON.stringify(toSyncResponse(snapshot.read, true))) as SyncJson);
   })
   .openapi(eventsRoute, (c) => {
     const { notifier, person, session } = c.var;
