@@ -33,7 +33,8 @@ export class Db {
 
   /**
    * Moves whenever this handle committed a write, or was told of another process's (`noteChange`):
-   * what a process keeps in memory from the database (validated sessions) is good while it stays put.
+   * what a process keeps in memory from the database is good while it stays put. (Validated sessions
+   * do not rely on it: they are checked against `meta.auth_epoch` on every request, auth/session.ts.)
    */
   get generation(): number {
     return this.#generation;

@@ -244,6 +244,23 @@ describe('sessions', () => {
       }
     });
 
+    it('many requests at once through the other process (on a libsql server: one batched check): only the signed-out session is refused', async () => {
+      const emails = ['ava@acme.test', 'ben@acme.test', 'cara@acme.test', 'dan@acme.test'] as const;
+      const tokens = await Promise.all(emails.map((e) => h.signIn(e)));
+      const b = await otherProcess();
+      try {
+        for (const t of tokens) expect((await b.me(t)).status).toBe(200);
+        expect((await h.post(tokens[1]!, '/api/auth/sign-out', {})).status).toBe(204);
+        const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => b.me(tokens[i % tokens.length]!)));
+        answers.forEach((a, i) => {
+          expect(a.status, `request ${i}`).toBe(i % tokens.length === 1 ? 401 : 200);
+          if (a.body) expect(a.body.person.email).toBe(emails[i % tokens.length]);
+        });
+      } finally {
+        b.db.close();
+      }
+    });
+
     it('a session deleted in the database by another writer (revocation, the CLI) is refused at once', async () => {
       const token = await h.signIn('ben@acme.test');
       expect((await h.get(token, '/api/me')).status).toBe(200);

@@ -6,7 +6,7 @@ import type { Person } from '@accesslens/shared';
 import { createHash } from 'node:crypto';
 import { constantTimeEqual } from '@oslojs/crypto/subtle';
 import { encodeBase32LowerCaseNoPadding } from '@oslojs/encoding';
-import type { Db, Transaction } from '../db.ts';
+import type { Db, InStatement, Transaction } from '../db.ts';
 import type { DbPosition, SessionInfo } from '../env.ts';
 import { PERSON_COLUMNS, personFromRow } from '../model.ts';
 
@@ -72,6 +72,65 @@ const caches = new WeakMap<Db, Map<string, CachedSession>>();
 const CHECK = `SELECT m.instance_id, m.version AS db_version, m.auth_epoch, p.version AS person_version
   FROM meta m JOIN people p ON p.id = ? WHERE m.id = 1`;
 
+/** People per statement in a batched check. */
+const CHECK_CHUNK = 100;
+
+/**
+ * The same check for many requests in one round trip, on a libsql server (where each read is an HTTP
+ * request, and a poke makes hundreds of clients pull at once): requests that arrive while a check is on
+ * its way wait for the next one, which answers all of them from one read transaction. Each request's
+ * answer is still read after it arrived, so a sign-out is refused by the next request as before.
+ */
+class BatchedCheck {
+  #waiting = new Map<string, { resolve: (row: unknown[] | undefined) => void; reject: (error: unknown) => void }[]>();
+  #running = false;
+
+  constructor(private readonly db: Db) {}
+
+  check(personId: string): Promise<unknown[] | undefined> {
+    return new Promise((resolve, reject) => {
+      const list = this.#waiting.get(personId);
+      if (list) list.push({ resolve, reject });
+      else this.#waiting.set(personId, [{ resolve, reject }]);
+      if (!this.#running) void this.#run();
+    });
+  }
+
+  async #run(): Promise<void> {
+    this.#running = true;
+    while (this.#waiting.size > 0) {
+      const batch = this.#waiting;
+      this.#waiting = new Map();
+      const ids = [...batch.keys()];
+      try {
+        const statements: InStatement[] = [{ sql: 'SELECT instance_id, version, auth_epoch FROM meta WHERE id = 1', args: [] }];
+        for (let i = 0; i < ids.length; i += CHECK_CHUNK) {
+          const chunk = ids.slice(i, i + CHECK_CHUNK);
+          statements.push({ sql: `SELECT id, version FROM people WHERE id IN (${chunk.map(() => '?').join(', ')})`, args: chunk });
+        }
+        const [meta, ...people] = await this.db.readBatch(statements);
+        const head = meta!.rows[0];
+        const versions = new Map<string, unknown>();
+        for (const r of people) for (const row of r.rows) versions.set(String(row.id), row.version);
+        for (const [id, waiters] of batch) {
+          const row = head && versions.has(id) ? [head.instance_id, head.version, head.auth_epoch, versions.get(id)] : undefined;
+          for (const w of waiters) w.resolve(row);
+        }
+      } catch (error) {
+        for (const waiters of batch.values()) for (const w of waiters) w.reject(error);
+      }
+    }
+    this.#running = false;
+  }
+}
+
+const checkers = new WeakMap<Db, BatchedCheck>();
+function checker(db: Db): BatchedCheck {
+  let c = checkers.get(db);
+  if (!c) checkers.set(db, (c = new BatchedCheck(db)));
+  return c;
+}
+
 /**
  * The session, its person and the database's sync position (so an unchanged pull needs nothing
  * more): one small read when the session is in memory and nothing about it changed, else one indexed
@@ -88,7 +147,7 @@ export async function validateSessionToken(db: Db, token: string, now: Date): Pr
     const idle = now.getTime() - cached.lastVerifiedAt.getTime();
     if (idle >= 0 && idle < SESSION_REFRESH_INTERVAL_MS) {
       if (!constantTimeEqual(cached.secretHash, hashSecret(secret))) return { ok: false };
-      const check = await db.pointRead(CHECK, [cached.person.id]);
+      const check = db.isFile ? await db.pointRead(CHECK, [cached.person.id]) : await checker(db).check(cached.person.id);
       if (check && Number(check[2]) === cached.authEpoch && Number(check[3]) === cached.personVersion) {
         return {
           ok: true,
