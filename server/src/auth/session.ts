@@ -3,7 +3,7 @@
  * constant time, sessions end after 30 days without use, `last_verified_at` moves at most hourly.
  */
 import type { Person } from '@accesslens/shared';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { constantTimeEqual } from '@oslojs/crypto/subtle';
 import { encodeBase32LowerCaseNoPadding } from '@oslojs/encoding';
 import type { Db, InStatement, Transaction } from '../db.ts';
@@ -19,9 +19,9 @@ function randomBase32(bytes: number): string {
   return encodeBase32LowerCaseNoPadding(crypto.getRandomValues(new Uint8Array(bytes)));
 }
 
-/** SHA-256 of the secret (node's native hash: this runs on every authenticated request). */
+/** SHA-256 of the secret (node's one-shot native hash, no Hash object: this runs on every authenticated request). */
 export function hashSecret(secret: string): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(secret, 'utf8').digest());
+  return new Uint8Array(hash('sha256', secret, 'buffer'));
 }
 
 export function sessionExpiry(lastVerifiedAt: Date): Date {

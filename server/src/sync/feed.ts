@@ -19,7 +19,8 @@ import type { Notifier } from '../notifier.ts';
 export const POKE_EVERYONE_ABOVE = 200;
 /** Pokes older than this are deleted by the periodic sweep; a process that fell further behind re-reads. */
 export const POKE_RETENTION_MS = 10 * 60 * 1000;
-export const FEED_POLL_MS = 200;
+/** One small indexed read per interval per process: prompt cross-process pokes without load on the database. */
+export const FEED_POLL_MS = 100;
 
 export async function recordPokes(tx: Transaction, origin: string, personIds: ReadonlySet<string>, now: Date): Promise<void> {
   const ids = personIds.size > POKE_EVERYONE_ABOVE ? ['*'] : [...personIds];
