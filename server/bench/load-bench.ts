@@ -218,7 +218,10 @@ class Client {
               buffer = buffer.slice(i + 2);
               if (/^event: poke$/m.test(event)) {
                 this.lastPokeAt = performance.now();
-                void this.pull();
+                // Pull after this turn of the event loop: 5,000 clients share this one process, and
+                // opening a connection here would delay reading the pokes already waiting on other
+                // streams — a delay of this process, not of the server (each real client is its own).
+                setImmediate(() => void this.pull());
               }
             }
           });
