@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { demoFxiaokeCompany, FX_DEMO_ACTING_USER, FX_DEMO_APP, roleKeysOfDemo, startFakeFxiaoke } from '../fakes/fxiaoke.ts';
 import { demoZohoOrg, startFakeZoho, ZOHO_DEMO_CLIENT } from '../fakes/zoho.ts';
-import { waitFor } from '../support/fake-crm.ts';
+import { connectDemo, waitFor } from '../support/fake-crm.ts';
 import { ApiClient, DEMO, startServer } from '../support/server.ts';
 
 const cleanup: (() => Promise<unknown>)[] = [];
@@ -23,18 +23,9 @@ async function signedIn(url: string, who: { email: string; password: string }) {
   return c;
 }
 
-/** Connects `connectionId` as Cara would, imports it, and returns the finished run. */
-async function connectAndImport(url: string, connectionId: string, body: Record<string, unknown>) {
-  const cara = await signedIn(url, DEMO.cara);
-  const patched = await cara.call('PATCH', `/api/admin/connections/${connectionId}`, { mode: 'provision', automaticChange: true, ...body });
-  expect(patched.status).toBe(200);
-  const queued = await cara.call('POST', `/api/admin/connections/${connectionId}/import`, {});
-  expect(queued.status).toBe(202);
-  return waitFor(`the import of ${connectionId}`, async () => {
-    const run = (await cara.call('GET', `/api/admin/connections/${connectionId}/imports/${queued.json.run.id}`)).json.run;
-    return run.status === 'succeeded' || run.status === 'failed' ? run : null;
-  });
-}
+/** Connects `connectionId` with automatic change on, imports it, and returns the finished run. */
+const connectAndImport = (url: string, connectionId: string, body: Record<string, unknown>) =>
+  connectDemo(url, connectionId, { automaticChange: true, ...body });
 
 /** Ava asks, Ben approves; resolves when the request is fulfilled. */
 async function approvedAndFulfilled(url: string, connectionId: string, permissions: string[]) {

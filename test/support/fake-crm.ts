@@ -23,26 +23,15 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | null | u
 /** Points the demo connection at `fake` (a new fake of the demo org when absent), in provision mode, and imports. */
 export async function connectDemoSalesforce(serverUrl: string, fake?: FakeSalesforce): Promise<FakeSalesforce> {
   const sf = fake ?? (await startFakeSalesforce({ org: demoSalesforceOrg(new Date()), clients: [DEMO_CLIENT] }));
-  const cara = new ApiClient(serverUrl);
-  await cara.signIn(DEMO.cara.email, DEMO.cara.password);
-  const patched = await cara.call('PATCH', '/api/admin/connections/sf-acme', {
-    mode: 'provision',
-    settings: { instanceUrl: sf.url },
-    credentials: { flow: 'client_credentials', ...DEMO_CLIENT },
-  });
-  if (patched.status !== 200) throw new Error(`connecting the demo org failed: ${patched.status} ${JSON.stringify(patched.json)}`);
-  const queued = await cara.call('POST', '/api/admin/connections/sf-acme/import', {});
-  if (queued.status !== 202) throw new Error(`import request failed: ${queued.status} ${JSON.stringify(queued.json)}`);
-  const run = await waitFor('the demo import', async () => {
-    const r = (await cara.call('GET', `/api/admin/connections/sf-acme/imports/${queued.json.run.id}`)).json.run;
-    return r.status === 'succeeded' || r.status === 'failed' ? r : null;
-  });
-  if (run.status !== 'succeeded') throw new Error(`the demo import failed: ${run.error}`);
+  await connectDemo(serverUrl, 'sf-acme', { settings: { instanceUrl: sf.url }, credentials: { flow: 'client_credentials', ...DEMO_CLIENT } });
   return sf;
 }
 
-/** Connects one of the demo org's connections (PATCH with `patch`, in provision mode) and imports it. */
-async function connectDemo(serverUrl: string, connectionId: string, patch: Record<string, unknown>): Promise<void> {
+/**
+ * Connects one of the demo org's connections as Cara would (PATCH with `patch`, in provision mode) and
+ * imports it; returns the succeeded import run.
+ */
+export async function connectDemo(serverUrl: string, connectionId: string, patch: Record<string, unknown>): Promise<ImportRun> {
   const cara = new ApiClient(serverUrl);
   await cara.signIn(DEMO.cara.email, DEMO.cara.password);
   const patched = await cara.call('PATCH', `/api/admin/connections/${connectionId}`, { mode: 'provision', ...patch });
@@ -54,6 +43,13 @@ async function connectDemo(serverUrl: string, connectionId: string, patch: Recor
     return r.status === 'succeeded' || r.status === 'failed' ? r : null;
   });
   if (run.status !== 'succeeded') throw new Error(`the ${connectionId} import failed: ${run.error}`);
+  return run;
+}
+
+interface ImportRun {
+  status: string;
+  error: string | null;
+  changes: Record<string, number>;
 }
 
 /** Points the demo's Dynamics connection (`dyn-acme`) at `fake` (a new fake of the demo environment when absent) and imports. */

@@ -57,6 +57,7 @@ import { GUID, later, required, serviceUrl, str, text, toIso } from './fields.ts
 import { describe } from './http.ts';
 import {
   CrmError,
+  refusalOf,
   type ConnectorContext,
   type ConnectorDefinition,
   type CrmAssignment,
@@ -330,10 +331,10 @@ class DynamicsClient implements CrmClient {
         },
       );
     } catch (error) {
-      if (!(error instanceof CrmError) || error.kind !== 'refused') throw error;
+      const refusal = refusalOf(error);
       loginsKnown = false;
       warnings.push(
-        `Last logins are unknown: AccessLens cannot read user access audits (${error.message}) — give the application user prvReadAuditSummary and turn on "Log access" auditing.`,
+        `Last logins are unknown: AccessLens cannot read user access audits (${refusal.message}) — give the application user prvReadAuditSummary and turn on "Log access" auditing.`,
       );
     }
 

@@ -54,6 +54,7 @@ import { z } from 'zod';
 import { describe } from './http.ts';
 import {
   CrmError,
+  refusalOf,
   type ConnectorContext,
   type ConnectorDefinition,
   type CrmAssignment,
@@ -417,8 +418,7 @@ class FxiaokeClient implements CrmClient {
         );
         out.push({ bundleExternalId: b.externalId, ok: true, externalId: assignmentId(op.userExternalId, b.externalId) });
       } catch (error) {
-        if (!(error instanceof CrmError) || error.kind !== 'refused') throw error;
-        out.push({ bundleExternalId: b.externalId, ok: false, error });
+        out.push({ bundleExternalId: b.externalId, ok: false, error: refusalOf(error) });
       }
     }
     return out;
@@ -435,8 +435,7 @@ class FxiaokeClient implements CrmClient {
         );
         out.push({ externalId: a.externalId, ok: true });
       } catch (error) {
-        if (!(error instanceof CrmError) || error.kind !== 'refused') throw error;
-        out.push({ externalId: a.externalId, ok: false, error });
+        out.push({ externalId: a.externalId, ok: false, error: refusalOf(error) });
       }
     }
     return out;

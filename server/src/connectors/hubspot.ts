@@ -48,6 +48,7 @@ import { later, required, serviceUrl, str, text, toIso } from './fields.ts';
 import { describe } from './http.ts';
 import {
   CrmError,
+  refusalOf,
   type ConnectorContext,
   type ConnectorDefinition,
   type CrmAssignment,
@@ -413,10 +414,10 @@ class HubspotClient implements CrmClient {
           }
         });
       } catch (error) {
-        if (!(error instanceof CrmError) || error.kind !== 'refused') throw error;
+        const refusal = refusalOf(error);
         loginsKnown = false;
         warnings.push(
-          `Last logins are unknown: AccessLens cannot read HubSpot's login history (${error.message}) — it needs the account-info.security.read scope.`,
+          `Last logins are unknown: AccessLens cannot read HubSpot's login history (${refusal.message}) — it needs the account-info.security.read scope.`,
         );
       }
     }
@@ -480,8 +481,7 @@ class HubspotClient implements CrmClient {
         if (unmapped.length > 0)
           warnings.push(`Seats not counted (${unmapped.join(', ')}): HubSpot does not say which permission sets use them — name them in settings.roleSeats.`);
       } catch (error) {
-        if (!(error instanceof CrmError) || error.kind !== 'refused') throw error;
-        warnings.push(`Paid seats are unknown: ${error.message}`);
+        warnings.push(`Paid seats are unknown: ${refusalOf(error).message}`);
       }
     }
 
@@ -543,8 +543,7 @@ class HubspotClient implements CrmClient {
     try {
       await this.#setRole(user.id, to.id, `Give ${user.email ?? user.id} the permission set "${to.name}"`);
     } catch (error) {
-      if (error instanceof CrmError && error.kind === 'refused') return [{ bundleExternalId: b.externalId, ok: false, error }];
-      throw error;
+      return [{ bundleExternalId: b.externalId, ok: false, error: refusalOf(error) }];
     }
     return [{ bundleExternalId: b.externalId, ok: true, externalId: roleAssignmentId(user.id, to.id) }];
   }
@@ -590,8 +589,7 @@ class HubspotClient implements CrmClient {
         await this.#setRole(user.id, to.id, `Give ${user.email ?? user.id} back the permission set "${to.name}"`);
         out.push({ externalId: a.externalId, ok: true });
       } catch (error) {
-        if (!(error instanceof CrmError) || error.kind !== 'refused') throw error;
-        out.push({ externalId: a.externalId, ok: false, error });
+        out.push({ externalId: a.externalId, ok: false, error: refusalOf(error) });
       }
     }
     return out;

@@ -247,6 +247,15 @@ export type CrmErrorKind =
   /** The CRM said something we do not understand. */
   | 'protocol';
 
+/**
+ * A CRM's refusal of one operation, kept as that operation's outcome (or a warning); anything else —
+ * credentials, throttling, an outage — is thrown on, so that the whole job is retried.
+ */
+export function refusalOf(error: unknown): CrmError {
+  if (error instanceof CrmError && error.kind === 'refused') return error;
+  throw error;
+}
+
 export class CrmError extends Error {
   override name = 'CrmError';
   constructor(
