@@ -3,7 +3,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { requireSession } from '../auth/require-session.ts';
-import { fastJson, fastJsonText, type JsonText } from '../cors.ts';
+import { fastJsonText, type JsonText } from '../cors.ts';
 import type { Db } from '../db.ts';
 import type { DbPosition } from '../env.ts';
 import { apiRoutes, bearer, errors, json } from '../openapi.ts';
@@ -19,6 +19,13 @@ type SyncJson = JsonText<SyncResponse>;
 async function readPosition(db: Db): Promise<DbPosition> {
   const meta = await db.execute('SELECT instance_id, version FROM meta WHERE id = 1');
   return { instanceId: String(meta.rows[0]!.instance_id), version: Number(meta.rows[0]!.version) };
+}
+
+/** The unchanged pull's JSON depends on the cursor alone: made once per cursor (the latest one kept). */
+let unchanged: { cursor: string; text: SyncJson } | null = null;
+function unchangedBody(cursor: string): SyncJson {
+  if (unchanged?.cursor !== cursor) unchanged = { cursor, text: JSON.stringify(unchangedPull(cursor)) as SyncJson };
+  return unchanged.text;
 }
 
 const pullRoute = createRoute({
@@ -61,7 +68,7 @@ export const sync = apiRoutes()
     if (from && from.instanceId === position.instanceId && from.version > position.version) position = await readPosition(db);
     if (from && from.instanceId === position.instanceId) {
       // The hot path: nothing anywhere changed since the cursor; the session read already told us.
-      if (from.version === position.version) return fastJson(c, unchangedPull(formatCursor(position)));
+      if (from.version === position.version) return fastJsonText(c, unchangedBody(formatCursor(position)));
       if (from.version < position.version) {
         const person = c.get('person');
         const delta = await sharedSliceRead(db, person.id, from.version, person.roles.includes('admin'), position.version);
