@@ -1,7 +1,11 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // Vitest's default (cores − 1) is one worker on a two-core machine: the server tests, which mostly wait
+    // on a database, sqld or a child process, would then run strictly one file after another.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     projects: [
       // Property tests run hundreds of random orgs: give them time on a loaded two-core machine.
       { test: { name: 'shared', include: ['shared/src/**/*.test.ts'], environment: 'node', testTimeout: 30_000 } },
@@ -14,6 +18,7 @@ export default defineConfig({
             'server/src/{auth,connectors,directory,mutations,revocations,routes,sync}/**/*.test.ts',
             'server/src/audit.test.ts',
             'server/src/cli/crm-connectors.test.ts',
+            'server/src/**/*.libsql-test.ts',
           ],
           environment: 'node',
           testTimeout: 30_000,

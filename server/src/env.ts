@@ -1,6 +1,6 @@
 import type { Person } from '@accesslens/shared';
 import { zValidator } from '@hono/zod-validator';
-import { issuesOf } from '@accesslens/shared';
+import { ILL_FORMED_TEXT_MESSAGE, illFormedTextAt, issuesOf, type IssueDetail } from '@accesslens/shared';
 import type { Context, ValidationTargets } from 'hono';
 import { createFactory } from 'hono/factory';
 import type { z } from 'zod';
@@ -55,9 +55,14 @@ export interface Env {
 export const factory = createFactory<Env>();
 
 /** The one validation hook every route shares: 400 invalid_input naming the first bad field. */
-export function invalidInputHook(result: { success: true } | { success: false; error: unknown }, c: Context): Response | undefined {
-  if (result.success) return;
-  const issues = issuesOf(result.error as z.ZodError);
+export function invalidInputHook(result: { success: true; data?: unknown } | { success: false; error: unknown }, c: Context): Response | undefined {
+  let issues: { field: string; message: string; detail: IssueDetail }[];
+  if (result.success) {
+    // Valid by its schema, but text that is not text (an unpaired surrogate) can be neither stored nor sent on.
+    const field = illFormedTextAt(result.data);
+    if (field === null) return;
+    issues = [{ field, message: ILL_FORMED_TEXT_MESSAGE, detail: { code: 'custom' } }];
+  } else issues = issuesOf(result.error as z.ZodError);
   const first = issues[0] ?? { field: '(body)', message: 'is invalid' };
   return c.json(
     {

@@ -13,7 +13,7 @@ import { openDatabase, type Db } from './db.ts';
 import { migrate } from './migrate.ts';
 import { Notifier } from './notifier.ts';
 import { DEMO_PASSWORDS, seedDemoIfEmpty } from './seed/demo.ts';
-import { startSqld } from './testing-sqld.ts';
+import { loadTemplate, startSqld, templateOf, type DatabaseTemplate } from './testing-sqld.ts';
 import { ConnectorWorker } from './connectors/worker.ts';
 import { ConsoleWorker } from './console/worker.ts';
 import { generateKey, KeyRing, SecretBox } from './secrets.ts';
@@ -62,28 +62,66 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+const TEMPLATE_KEY = generateKey();
+const templates = new Map<boolean, Promise<DatabaseTemplate>>();
+
+/** The migrated (and seeded) database every libsql-server harness of this process starts from. */
+function templateFor(seed: boolean): Promise<DatabaseTemplate> {
+  let template = templates.get(seed);
+  if (!template) {
+    template = (async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'accesslens-template-'));
+      const db = await openDatabase(`file:${join(dir, 'template.db')}`);
+      try {
+        db.auditSigner = new AuditSigner(() => new KeyRing(TEMPLATE_KEY));
+        await migrate(db);
+        if (seed) await seedDemoIfEmpty(db, T0);
+        return await templateOf(db.client);
+      } finally {
+        db.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    })();
+    templates.set(seed, template);
+  }
+  return template;
+}
+
 /**
  * With ACCESSLENS_TEST_DB=sqld (the `server-libsql` test project) every harness gets its own libsql
  * server instead of a file, so the same tests prove the same code on both kinds of DATABASE_URL.
  */
 export async function harness(
-  options: { seed?: boolean; dir?: string; oidc?: OidcSettings; crmFetch?: typeof fetch; mail?: MailSettings } = {},
+  options: {
+    seed?: boolean;
+    dir?: string;
+    oidc?: OidcSettings;
+    crmFetch?: typeof fetch;
+    mail?: MailSettings;
+    /** On a libsql server: migrate and seed over HTTP as a server does, instead of loading the template. */
+    fresh?: boolean;
+  } = {},
 ): Promise<Harness> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'accesslens-test-'));
+  const seed = options.seed ?? true;
   const sqld = process.env.ACCESSLENS_TEST_DB === 'sqld' ? await startSqld() : null;
   const url = sqld ? sqld.url : `file:${join(dir, 'accesslens.db')}`;
   const db = await openDatabase(url);
-  const secrets = new SecretBox(new KeyRing(generateKey()));
+  // On a libsql server the copies of one template share its key: the seed's audit head is signed with it.
+  const secrets = new SecretBox(new KeyRing(sqld ? TEMPLATE_KEY : generateKey()));
   // As a server process does: whoever holds the key signs the audit chain's head, the seed's too.
   db.auditSigner = new AuditSigner(() => secrets.keyRing);
-  await migrate(db);
   let t = T0;
   const clock = {
     now: () => t,
     set: (d: Date) => void (t = d),
     advance: (ms: number) => void (t = new Date(t.getTime() + ms)),
   };
-  if (options.seed ?? true) await seedDemoIfEmpty(db, clock.now());
+  if (sqld && !options.fresh) await loadTemplate(db.client, await templateFor(seed));
+  else {
+    await migrate(db);
+    if (seed) await seedDemoIfEmpty(db, clock.now());
+  }
   const notifier = new Notifier();
   const findings = new FindingsService(db);
   const crm = options.crmFetch ? { crmFetch: options.crmFetch } : {};

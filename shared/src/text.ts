@@ -24,6 +24,26 @@ export function textProblem(value: string, { multiline = false }: { multiline?: 
   return `${UNSAFE_TEXT_MESSAGE} (U+${code} at position ${m.index + 1})`;
 }
 
+const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+export const ILL_FORMED_TEXT_MESSAGE = 'must be well-formed text (it has an unpaired surrogate)';
+
+/**
+ * Where in a parsed body (any string, key or value, at any depth) text is not text at all — an unpaired
+ * surrogate, which no database or JSON encoder can carry as it is — as a field path ("a.0.b"), or null.
+ * What every input is held to, free text or not; `plainText` fields are held to the whole rule above.
+ */
+export function illFormedTextAt(value: unknown, path: string[] = []): string | null {
+  if (typeof value === 'string') return UNPAIRED_SURROGATE.test(value) ? path.join('.') || '(body)' : null;
+  if (value === null || typeof value !== 'object') return null;
+  for (const [key, inner] of Object.entries(value)) {
+    if (UNPAIRED_SURROGATE.test(key)) return [...path, key].join('.');
+    const found = illFormedTextAt(inner, [...path, key]);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
 /** Whether `value` keeps the text rule. */
 export function isPlainText(value: string, options: { multiline?: boolean } = {}): boolean {
   return textProblem(value, options) === null;

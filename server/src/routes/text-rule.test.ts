@@ -95,3 +95,32 @@ describe('text fields refuse control characters and bidirectional overrides', ()
     });
   });
 });
+
+describe('text that is not text, in fields that are not free text', () => {
+  // Found by the property test on a libsql server: an unpaired surrogate in a user id reached the
+  // database driver, whose HTTP protocol cannot encode it (sqld: "unexpected end of hex escape"), a 500.
+  it.each([['a user id', '/api/findings/by-accounts', { connectionId: 'sf-acme', externalUserIds: ['005\uD800'] }, 'externalUserIds.0']])(
+    'an unpaired surrogate in %s is a 400 naming the field',
+    async (_label, path, body, field) => {
+      const cara = await h.signIn('cara@acme.test');
+      const res = await h.post(cara, path, body);
+      const error = await errorOf(res);
+      expect(error).toMatchObject({ status: 400, field });
+      expect(error.message).toContain('well-formed');
+    },
+  );
+
+  it('a Salesforce user id is compared by its first 15 characters — never by half of a surrogate pair', async () => {
+    // Found by the same property test: well-formed input, cut at 15 by the server, became ill-formed.
+    const cara = await h.signIn('cara@acme.test');
+    const res = await h.post(cara, '/api/findings/by-accounts', { connectionId: 'sf-acme', externalUserIds: ['005xx000001Ava\u{1F600}'] });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { accounts: unknown[] }).accounts).toEqual([]);
+  });
+
+  it('the same ids, well formed, are answered', async () => {
+    const cara = await h.signIn('cara@acme.test');
+    const res = await h.post(cara, '/api/findings/by-accounts', { connectionId: 'sf-acme', externalUserIds: ['005xx000001Ava'] });
+    expect(res.status).toBe(200);
+  });
+});
