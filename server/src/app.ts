@@ -1,10 +1,9 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
-import type { MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import { DEVELOPMENT_EXTENSION_ID, extensionOrigin } from '@accesslens/shared';
 import { bodyLimit } from 'hono/body-limit';
-import { secureHeaders } from 'hono/secure-headers';
 import { AuditSigner } from './audit-checkpoint.ts';
-import { apiCors } from './cors.ts';
+import { responseHeaders } from './cors.ts';
 import type { TrustedProxies } from './client-address.ts';
 import { HTTPException } from 'hono/http-exception';
 import { OidcClient, type OidcSettings } from './auth/oidc.ts';
@@ -111,22 +110,27 @@ export function createApp({
   });
   app.notFound((c) => c.json(ApiFailure.of(404, 'not_found', 'route_not_found', { method: c.req.method, path: c.req.path }).body, 404));
 
-  // Hono's defaults (nosniff, frame-ancestors via X-Frame-Options, no referrer, COOP/CORP, HSTS …).
-  app.use('*', secureHeaders());
-  app.use('/api/*', apiCors(allowed));
-  const variables: MiddlewareHandler<Env> = async (c, next) => {
+  // Hono's secure-headers defaults (nosniff, X-Frame-Options, no referrer, COOP/CORP, HSTS …) on every
+  // response; CORS and no-store on the API's (cors.ts).
+  app.use('*', responseHeaders(allowed));
+  const setVariables = (c: Context<Env>) => {
     c.set('db', db);
     c.set('now', now);
     c.set('notifier', notifier);
     c.set('findings', findings);
     c.set('connectors', connectors);
     c.set('trustedProxies', trustedProxies);
+  };
+  app.use('/api/*', (c, next) => {
+    setVariables(c);
+    return next();
+  });
+  app.use(`${SCIM_BASE_PATH}/*`, async (c, next) => {
+    setVariables(c);
     await next();
     // On the response's own headers: c.header() after the handler would rebuild the whole response.
     if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
-  };
-  app.use('/api/*', variables);
-  app.use(`${SCIM_BASE_PATH}/*`, variables);
+  });
   app.use(
     `${SCIM_BASE_PATH}/*`,
     bodyLimit({

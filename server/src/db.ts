@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient, type Client, type InArgs, type InStatement, type ResultSet, type Transaction } from '@libsql/client';
+import Database from 'libsql';
 import type { AuditSigner } from './audit-checkpoint.ts';
 
 export type { Transaction, ResultSet, InArgs, InStatement };
@@ -22,6 +23,8 @@ export class Db {
   auditSigner: AuditSigner | null = null;
   /** This handle's name in `sync_pokes.origin`: a process skips the pokes it delivered itself. */
   readonly origin = crypto.randomUUID();
+  /** `pointRead`'s own connection to a file database, and its prepared statements. */
+  #hot: { db: Database.Database; statements: Map<string, Database.Statement<unknown[]>> } | null = null;
 
   constructor(
     readonly client: Client,
@@ -30,7 +33,8 @@ export class Db {
 
   /**
    * Moves whenever this handle committed a write, or was told of another process's (`noteChange`):
-   * what a process keeps in memory from the database (validated sessions) is good while it stays put.
+   * what a process keeps in memory from the database is good while it stays put. (Validated sessions
+   * do not rely on it: they are checked against `meta.auth_epoch` on every request, auth/session.ts.)
    */
   get generation(): number {
     return this.#generation;
@@ -49,6 +53,29 @@ export class Db {
     // A statement outside a transaction that is not a read (tests, tools) changes the database too.
     if (!READ.test(sql)) void result.finally(() => this.#generation++).catch(() => undefined);
     return result;
+  }
+
+  /**
+   * The first row of a small read that runs on every request (the session check), as an array of
+   * values. On a file database: a statement prepared once, on a connection of its own, run
+   * synchronously — @libsql/client prepares every statement anew and builds a row object with column
+   * names, which cost more than the rest of an unchanged sync (issue 10). It reads the latest commit
+   * of any connection (WAL). On a libsql server: an ordinary execute.
+   */
+  async pointRead(sql: string, args: unknown[]): Promise<unknown[] | undefined> {
+    const path = filePathOf(this.url);
+    if (path === null) {
+      const r = await this.client.execute({ sql, args: args as InArgs });
+      const row = r.rows[0];
+      return row ? r.columns.map((_, i) => row[i]) : undefined;
+    }
+    if (!this.#hot) {
+      const db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+      this.#hot = { db, statements: new Map() };
+    }
+    let statement = this.#hot.statements.get(sql);
+    if (!statement) this.#hot.statements.set(sql, (statement = this.#hot.db.prepare(sql).raw(true)));
+    return statement.get(...args) as unknown[] | undefined;
   }
 
   /** Several reads in one read transaction: one consistent snapshot, one round trip. */
@@ -81,6 +108,8 @@ export class Db {
   }
 
   close(): void {
+    this.#hot?.db.close();
+    this.#hot = null;
     this.client.close();
   }
 }

@@ -45,6 +45,8 @@ export interface Env {
     person: Person;
     session: SessionInfo;
     position: DbPosition;
+    /** Set by `responseHeaders` (cors.ts) on API paths: a JSON answer's whole header set, for `fastJson`. */
+    jsonHeaders: Readonly<Record<string, string>>;
     /** Set by the SCIM routes' bearer check: the identity provider calling. */
     scim: ScimCaller;
   };

@@ -1,6 +1,8 @@
 import { meResponse, signInResponse } from '@accesslens/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DAY_MS, harness, type Harness } from '../testing.ts';
+import { openDatabase } from '../db.ts';
+import { createApp } from '../app.ts';
 import { hashSecret } from './session.ts';
 
 let h: Harness;
@@ -205,5 +207,96 @@ describe('sessions', () => {
     expect((await h.get(other, '/api/me')).status).toBe(200);
     expect(await auditActions()).toContain('auth.signed_out');
     expect((await h.post(token, '/api/auth/sign-out', {})).status).toBe(401);
+  });
+
+  describe('with validated sessions kept in memory (issue 10: the cache never outlives a sign-out)', () => {
+    /** Another server process: its own database handle (so its own memory of sessions) on the same database. */
+    async function otherProcess() {
+      const db = await openDatabase(h.url);
+      const app = createApp({ db, now: h.clock.now });
+      const me = async (token: string) => {
+        const res = await app.request('/api/me', { headers: { Authorization: `Bearer ${token}` } });
+        return { status: res.status, body: res.status === 200 ? meResponse.parse(await res.json()) : null };
+      };
+      return { db, me };
+    }
+
+    it('a signed-out session is refused by the very next request, in this process and in another one that remembered it', async () => {
+      const token = await h.signIn('ava@acme.test');
+      const kept = await h.signIn('ava@acme.test');
+      const b = await otherProcess();
+      try {
+        // Both "processes" validated (and remembered) both sessions.
+        for (let i = 0; i < 2; i++) {
+          expect((await h.get(token, '/api/me')).status).toBe(200);
+          expect((await b.me(token)).status).toBe(200);
+          expect((await b.me(kept)).status).toBe(200);
+        }
+        expect((await h.post(token, '/api/auth/sign-out', {})).status).toBe(204);
+        // No waiting for a change feed or a TTL: refused at once, here and there.
+        expect((await b.me(token)).status).toBe(401);
+        expect((await h.get(token, '/api/me')).status).toBe(401);
+        expect((await h.get(token, '/api/sync')).status).toBe(401);
+        // The other session of the same person is not affected.
+        expect((await b.me(kept)).status).toBe(200);
+      } finally {
+        b.db.close();
+      }
+    });
+
+    it('many requests at once through the other process (on a libsql server: one batched check): only the signed-out session is refused', async () => {
+      const emails = ['ava@acme.test', 'ben@acme.test', 'cara@acme.test', 'dan@acme.test'] as const;
+      const tokens = await Promise.all(emails.map((e) => h.signIn(e)));
+      const b = await otherProcess();
+      try {
+        for (const t of tokens) expect((await b.me(t)).status).toBe(200);
+        expect((await h.post(tokens[1]!, '/api/auth/sign-out', {})).status).toBe(204);
+        const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => b.me(tokens[i % tokens.length]!)));
+        answers.forEach((a, i) => {
+          expect(a.status, `request ${i}`).toBe(i % tokens.length === 1 ? 401 : 200);
+          if (a.body) expect(a.body.person.email).toBe(emails[i % tokens.length]);
+        });
+      } finally {
+        b.db.close();
+      }
+    });
+
+    it('a session deleted in the database by another writer (revocation, the CLI) is refused at once', async () => {
+      const token = await h.signIn('ben@acme.test');
+      expect((await h.get(token, '/api/me')).status).toBe(200);
+      expect((await h.get(token, '/api/me')).status).toBe(200);
+      const other = await openDatabase(h.url);
+      try {
+        await other.transaction((tx) => tx.execute({ sql: 'DELETE FROM sessions WHERE id = ?', args: [token.split('.')[0]!] }));
+      } finally {
+        other.close();
+      }
+      expect((await h.get(token, '/api/me')).status).toBe(401);
+    });
+
+    it("a suspension and a change of roles made through one process hold at once in the other; so does a change to the person's row", async () => {
+      const cara = await h.signIn('cara@acme.test');
+      const ava = await h.signIn('ava@acme.test');
+      const dan = await h.signIn('dan@acme.test');
+      const b = await otherProcess();
+      try {
+        expect((await b.me(ava)).body?.person.roles).toEqual(['requester']);
+        expect((await b.me(ava)).body?.person.roles).toEqual(['requester']);
+        expect((await h.patch(cara, '/api/admin/people/p-ava', { roles: ['requester', 'approver'] })).status).toBe(200);
+        expect((await b.me(ava)).body?.person.roles).toEqual(['requester', 'approver']);
+
+        // A change of the person's own row (no session or role change): the next answer carries it.
+        expect((await b.me(ava)).body?.person.language ?? null).toBeNull();
+        expect((await h.patch(ava, '/api/me/preferences', { language: 'zh-CN' })).status).toBe(200);
+        expect((await b.me(ava)).body?.person.language).toBe('zh-CN');
+
+        expect((await b.me(dan)).status).toBe(200);
+        expect((await b.me(dan)).status).toBe(200);
+        expect((await h.patch(cara, '/api/admin/people/p-dan', { status: 'suspended' })).status).toBe(200);
+        expect((await b.me(dan)).status).toBe(401);
+      } finally {
+        b.db.close();
+      }
+    });
   });
 });

@@ -3,10 +3,10 @@
  * constant time, sessions end after 30 days without use, `last_verified_at` moves at most hourly.
  */
 import type { Person } from '@accesslens/shared';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { constantTimeEqual } from '@oslojs/crypto/subtle';
 import { encodeBase32LowerCaseNoPadding } from '@oslojs/encoding';
-import type { Db, Transaction } from '../db.ts';
+import type { Db, InStatement, Transaction } from '../db.ts';
 import type { DbPosition, SessionInfo } from '../env.ts';
 import { PERSON_COLUMNS, personFromRow } from '../model.ts';
 
@@ -19,9 +19,9 @@ function randomBase32(bytes: number): string {
   return encodeBase32LowerCaseNoPadding(crypto.getRandomValues(new Uint8Array(bytes)));
 }
 
-/** SHA-256 of the secret (node's native hash: this runs on every authenticated request). */
+/** SHA-256 of the secret (node's one-shot native hash, no Hash object: this runs on every authenticated request). */
 export function hashSecret(secret: string): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(secret, 'utf8').digest());
+  return new Uint8Array(hash('sha256', secret, 'buffer'));
 }
 
 export function sessionExpiry(lastVerifiedAt: Date): Date {
@@ -45,73 +45,130 @@ export async function createSession(tx: Transaction, personId: string, now: Date
 export type SessionValidation = { ok: true; session: SessionInfo; person: Person; position: DbPosition } | { ok: false };
 
 /**
- * Validated sessions kept in memory, per database handle, while nothing was written: a hit costs a
- * hash of the secret and a constant-time compare, no database read. Any write through this handle, or
- * any change the change feed sees from another writer (sync/feed.ts: sign-outs and access changes
- * move `meta.auth_epoch`, every synced write moves `meta.version`), empties it — so a sign-out,
- * suspension or role change takes effect at once in this process and within a poll interval in others.
+ * Validated sessions kept in memory, per database handle. The cache never answers alone: every
+ * request still makes one point read of the database's revocation counter (`meta.auth_epoch`, moved by
+ * a trigger whenever any session row is deleted — sign-out, "sign out everywhere", expiry, revocation —
+ * and whenever a person's status or roles change, migration 0009) and of the caller's `people.version`.
+ * The entry holds only while both are what they were when the session row was read, so a sign-out or
+ * suspension through any process sharing the database (another server process on the same libsql
+ * server, the CLI) is refused by the very next request everywhere — no poll interval, no TTL. What the
+ * cache saves is the session/person join, the row decoding and the writes; the same read also gives the
+ * sync position, fresh, so an unchanged pull needs nothing more.
  */
 interface CachedSession {
   secretHash: Uint8Array;
   person: Person;
+  personVersion: number;
+  authEpoch: number;
   createdAt: Date;
   lastVerifiedAt: Date;
-  position: DbPosition;
 }
 
 const MAX_CACHED_SESSIONS = 100_000;
 
-class SessionCache {
-  generation = -1;
-  readonly entries = new Map<string, CachedSession>();
+const caches = new WeakMap<Db, Map<string, CachedSession>>();
 
-  /** The entries, emptied first when the database changed since they were read. */
-  current(db: Db): Map<string, CachedSession> {
-    if (this.generation !== db.generation) {
-      this.entries.clear();
-      this.generation = db.generation;
+/** The sync position, the revocation counter and the caller's row version: one indexed read (in this order). */
+const CHECK = `SELECT m.instance_id, m.version AS db_version, m.auth_epoch, p.version AS person_version
+  FROM meta m JOIN people p ON p.id = ? WHERE m.id = 1`;
+
+/** People per statement in a batched check. */
+const CHECK_CHUNK = 100;
+
+/**
+ * The same check for many requests in one round trip, on a libsql server (where each read is an HTTP
+ * request, and a poke makes hundreds of clients pull at once): requests that arrive while a check is on
+ * its way wait for the next one, which answers all of them from one read transaction. Each request's
+ * answer is still read after it arrived, so a sign-out is refused by the next request as before.
+ */
+class BatchedCheck {
+  #waiting = new Map<string, { resolve: (row: unknown[] | undefined) => void; reject: (error: unknown) => void }[]>();
+  #running = false;
+
+  constructor(private readonly db: Db) {}
+
+  check(personId: string): Promise<unknown[] | undefined> {
+    return new Promise((resolve, reject) => {
+      const list = this.#waiting.get(personId);
+      if (list) list.push({ resolve, reject });
+      else this.#waiting.set(personId, [{ resolve, reject }]);
+      if (!this.#running) void this.#run();
+    });
+  }
+
+  async #run(): Promise<void> {
+    this.#running = true;
+    while (this.#waiting.size > 0) {
+      const batch = this.#waiting;
+      this.#waiting = new Map();
+      const ids = [...batch.keys()];
+      try {
+        const statements: InStatement[] = [{ sql: 'SELECT instance_id, version, auth_epoch FROM meta WHERE id = 1', args: [] }];
+        for (let i = 0; i < ids.length; i += CHECK_CHUNK) {
+          const chunk = ids.slice(i, i + CHECK_CHUNK);
+          statements.push({ sql: `SELECT id, version FROM people WHERE id IN (${chunk.map(() => '?').join(', ')})`, args: chunk });
+        }
+        const [meta, ...people] = await this.db.readBatch(statements);
+        const head = meta!.rows[0];
+        const versions = new Map<string, unknown>();
+        for (const r of people) for (const row of r.rows) versions.set(String(row.id), row.version);
+        for (const [id, waiters] of batch) {
+          const row = head && versions.has(id) ? [head.instance_id, head.version, head.auth_epoch, versions.get(id)] : undefined;
+          for (const w of waiters) w.resolve(row);
+        }
+      } catch (error) {
+        for (const waiters of batch.values()) for (const w of waiters) w.reject(error);
+      }
     }
-    return this.entries;
+    this.#running = false;
   }
 }
 
-const caches = new WeakMap<Db, SessionCache>();
+const checkers = new WeakMap<Db, BatchedCheck>();
+function checker(db: Db): BatchedCheck {
+  let c = checkers.get(db);
+  if (!c) checkers.set(db, (c = new BatchedCheck(db)));
+  return c;
+}
 
 /**
  * The session, its person and the database's sync position (so an unchanged pull needs nothing
- * more): from memory when nothing changed since it was read, else one indexed read. Writes only when
- * the session expired (delete) or is due a refresh.
+ * more): one small read when the session is in memory and nothing about it changed, else one indexed
+ * read of the session and person. Writes only when the session expired (delete) or is due a refresh.
  */
 export async function validateSessionToken(db: Db, token: string, now: Date): Promise<SessionValidation> {
   const match = TOKEN.exec(token);
   if (!match) return { ok: false };
   const [, id, secret] = match as unknown as [string, string, string];
   let cache = caches.get(db);
-  if (!cache) caches.set(db, (cache = new SessionCache()));
-  const cached = cache.current(db).get(id);
+  if (!cache) caches.set(db, (cache = new Map()));
+  const cached = cache.get(id);
   if (cached) {
     const idle = now.getTime() - cached.lastVerifiedAt.getTime();
     if (idle >= 0 && idle < SESSION_REFRESH_INTERVAL_MS) {
       if (!constantTimeEqual(cached.secretHash, hashSecret(secret))) return { ok: false };
-      return {
-        ok: true,
-        person: cached.person,
-        session: {
-          id,
-          personId: cached.person.id,
-          createdAt: cached.createdAt,
-          lastVerifiedAt: cached.lastVerifiedAt,
-          expiresAt: sessionExpiry(cached.lastVerifiedAt),
-        },
-        position: cached.position,
-      };
+      const check = db.isFile ? await db.pointRead(CHECK, [cached.person.id]) : await checker(db).check(cached.person.id);
+      if (check && Number(check[2]) === cached.authEpoch && Number(check[3]) === cached.personVersion) {
+        return {
+          ok: true,
+          person: cached.person,
+          session: {
+            id,
+            personId: cached.person.id,
+            createdAt: cached.createdAt,
+            lastVerifiedAt: cached.lastVerifiedAt,
+            expiresAt: sessionExpiry(cached.lastVerifiedAt),
+          },
+          position: { instanceId: String(check[0]), version: Number(check[1]) },
+        };
+      }
     }
+    // Expired, due a refresh, or something about it changed: read it again.
+    cache.delete(id);
   }
-  // Read at this generation: a write that commits meanwhile makes the entry stale at once.
-  const generation = db.generation;
   const result = await db.execute(
     `SELECT s.id AS session_id, s.secret_hash, s.created_at, s.last_verified_at, ${PERSON_COLUMNS},
-            m.instance_id, m.version AS db_version
+            m.instance_id, m.version AS db_version, m.auth_epoch
      FROM sessions s JOIN people p ON p.id = s.person_id JOIN meta m ON m.id = 1
      WHERE s.id = ?`,
     [id],
@@ -134,12 +191,10 @@ export async function validateSessionToken(db: Db, token: string, now: Date): Pr
   }
   const createdAt = new Date(Number(row.created_at));
   const position = { instanceId: String(row.instance_id), version: Number(row.db_version) };
+  // Cached as read (one consistent snapshot): the counter read with it is what later checks compare.
   if (verified === lastVerifiedAt) {
-    const entries = cache.current(db);
-    if (cache.generation === generation) {
-      if (entries.size >= MAX_CACHED_SESSIONS) entries.clear();
-      entries.set(id, { secretHash: stored, person, createdAt, lastVerifiedAt, position });
-    }
+    if (cache.size >= MAX_CACHED_SESSIONS) cache.clear();
+    cache.set(id, { secretHash: stored, person, personVersion: Number(row.version), authEpoch: Number(row.auth_epoch), createdAt, lastVerifiedAt });
   }
   return {
     ok: true,

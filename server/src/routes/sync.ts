@@ -1,20 +1,31 @@
-import { syncQuery, syncResponse, unchangedPull } from '@accesslens/shared';
+import { syncQuery, syncResponse, unchangedPull, type SyncResponse } from '@accesslens/shared';
 import { createRoute } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { requireSession } from '../auth/require-session.ts';
+import { fastJsonText, type JsonText } from '../cors.ts';
 import type { Db } from '../db.ts';
 import type { DbPosition } from '../env.ts';
 import { apiRoutes, bearer, errors, json } from '../openapi.ts';
 import { sweepIfDue } from '../expiry.ts';
 import { formatCursor, parseCursor } from '../sync/cursor.ts';
-import { readSlice, toSyncResponse } from '../sync/slice.ts';
+import { sharedSliceRead, toSyncResponse } from '../sync/slice.ts';
 
 export const KEEP_ALIVE_MS = 20_000;
+
+/** A sync response already serialised. */
+type SyncJson = JsonText<SyncResponse>;
 
 async function readPosition(db: Db): Promise<DbPosition> {
   const meta = await db.execute('SELECT instance_id, version FROM meta WHERE id = 1');
   return { instanceId: String(meta.rows[0]!.instance_id), version: Number(meta.rows[0]!.version) };
+}
+
+/** The unchanged pull's JSON depends on the cursor alone: made once per cursor (the latest one kept). */
+let unchanged: { cursor: string; text: SyncJson } | null = null;
+function unchangedBody(cursor: string): SyncJson {
+  if (unchanged?.cursor !== cursor) unchanged = { cursor, text: JSON.stringify(unchangedPull(cursor)) as SyncJson };
+  return unchanged.text;
 }
 
 const pullRoute = createRoute({
@@ -51,26 +62,24 @@ export const sync = apiRoutes()
     if ((await sweepIfDue(db, c.get('now')(), c.get('notifier'), c.get('findings'))) > 0) position = await readPosition(db);
     const { cursor } = c.req.valid('query');
     const from = cursor === undefined ? null : parseCursor(cursor);
-    // A cursor from another process's newer write that this one has not seen yet: look again.
+    // The position was read with the session check of this very request (auth/session.ts), on any
+    // database: a write through another process is seen by the next pull. A cursor ahead of it can only
+    // come from a write that committed since: look again.
     if (from && from.instanceId === position.instanceId && from.version > position.version) position = await readPosition(db);
-    // On a libsql server other processes write at any time, and the position remembered with the session
-    // only moves when this one's change feed looks (every FEED_POLL_MS): before saying "unchanged", read
-    // the version itself, so a write through another process is seen by the very next pull. (On an
-    // embedded file the only other writer is the CLI, which the feed reports within a poll.)
-    else if (from && from.instanceId === position.instanceId && from.version === position.version && !db.isFile) position = await readPosition(db);
     if (from && from.instanceId === position.instanceId) {
       // The hot path: nothing anywhere changed since the cursor; the session read already told us.
-      if (from.version === position.version) return c.json(unchangedPull(formatCursor(position)), 200);
+      if (from.version === position.version) return fastJsonText(c, unchangedBody(formatCursor(position)));
       if (from.version < position.version) {
         const person = c.get('person');
-        const delta = await readSlice(db, person.id, from.version, person.roles.includes('admin'));
+        const delta = await sharedSliceRead(db, person.id, from.version, person.roles.includes('admin'), position.version);
         // Past a change of what this person may see, "changed since" is not enough: start over.
-        if (from.version >= delta.sliceVersion) return c.json(toSyncResponse(delta, false), 200);
+        if (from.version >= delta.read.sliceVersion) return fastJsonText(c, (delta.body ??= JSON.stringify(toSyncResponse(delta.read, false))) as SyncJson);
       }
     }
     // No cursor, or one this database cannot serve (malformed, foreign, ahead, too old).
     const person = c.get('person');
-    return c.json(toSyncResponse(await readSlice(db, person.id, -1, person.roles.includes('admin')), true), 200);
+    const snapshot = await sharedSliceRead(db, person.id, -1, person.roles.includes('admin'), position.version);
+    return fastJsonText(c, (snapshot.body ??= JSON.stringify(toSyncResponse(snapshot.read, true))) as SyncJson);
   })
   .openapi(eventsRoute, (c) => {
     const { notifier, person, session } = c.var;

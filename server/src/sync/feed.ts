@@ -1,14 +1,16 @@
 /**
  * What other writers did to the database, seen by this process. Several server processes share one
  * libsql server (and the CLI writes to the same database as a running server), but each process only
- * reaches its own event streams and keeps its own memory of validated sessions:
+ * reaches its own event streams:
  *
  * - every write records whose slice it changed in `sync_pokes` (same transaction, `recordPokes`);
  * - each server process looks at the database a few times a second (`ChangeFeed`): one small read of
  *   the sync version, the auth epoch and the newest poke. When they moved, it pokes its own streams for
- *   the other writers' pokes and forgets what it keeps in memory (`Db.noteChange`).
+ *   the other writers' pokes and moves `Db.generation` (`Db.noteChange`).
  *
- * A poke therefore reaches a stream on another process within about one poll interval.
+ * A poke therefore reaches a stream on another process within about one poll interval. (Validated
+ * sessions kept in memory do not wait for this: every request checks the auth epoch itself,
+ * auth/session.ts.)
  */
 import type { Db, Transaction } from '../db.ts';
 import type { Notifier } from '../notifier.ts';
@@ -17,7 +19,8 @@ import type { Notifier } from '../notifier.ts';
 export const POKE_EVERYONE_ABOVE = 200;
 /** Pokes older than this are deleted by the periodic sweep; a process that fell further behind re-reads. */
 export const POKE_RETENTION_MS = 10 * 60 * 1000;
-export const FEED_POLL_MS = 200;
+/** One small indexed read per interval per process: prompt cross-process pokes without load on the database. */
+export const FEED_POLL_MS = 100;
 
 export async function recordPokes(tx: Transaction, origin: string, personIds: ReadonlySet<string>, now: Date): Promise<void> {
   const ids = personIds.size > POKE_EVERYONE_ABOVE ? ['*'] : [...personIds];

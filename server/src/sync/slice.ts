@@ -159,3 +159,41 @@ export function toSyncResponse(read: SliceRead, reset: boolean): SyncResponse {
   const { instanceId, version, sliceVersion: _sliceVersion, ...lists } = read;
   return { cursor: formatCursor({ instanceId, version }), reset, ...lists };
 }
+
+/** Slice reads kept for the current database version (`sharedSliceRead`): at most this many. */
+export const SHARED_READS_MAX = 256;
+
+export interface SharedSliceRead {
+  read: SliceRead;
+  /** The response's JSON text, made by the first pull that needed it. */
+  body: string | null;
+}
+
+const shared = new WeakMap<Db, { version: number; reads: Map<string, Promise<SharedSliceRead>> }>();
+
+/**
+ * `readSlice`, shared by every pull of the same person from the same version while the database stays
+ * at `atVersion` (the version the session check read): a poke makes each of a person's streams pull
+ * at once, and they would otherwise each read — and serialise — the same thing (issue 10's load test:
+ * hundreds of clients per person; in life, one person's browsers and devices). Correct because any
+ * write a slice can see moves `meta.version` (the same rule that lets an unchanged pull answer from the
+ * version alone): an answer read at `atVersion` or later is one any pull at `atVersion` may get. Kept
+ * until the version moves, at most SHARED_READS_MAX of them.
+ */
+export function sharedSliceRead(db: Db, personId: string, since: number, admin: boolean, atVersion: number): Promise<SharedSliceRead> {
+  let memo = shared.get(db);
+  if (!memo || memo.version < atVersion) shared.set(db, (memo = { version: atVersion, reads: new Map() }));
+  // A pull that saw an older version than another already did: read on its own.
+  if (memo.version !== atVersion) return readSlice(db, personId, since, admin).then((read) => ({ read, body: null }));
+  const key = `${personId}\n${since}\n${admin ? 1 : 0}`;
+  let entry = memo.reads.get(key);
+  if (!entry) {
+    if (memo.reads.size >= SHARED_READS_MAX) memo.reads.clear();
+    const reads = memo.reads;
+    entry = readSlice(db, personId, since, admin).then((read) => ({ read, body: null }));
+    reads.set(key, entry);
+    // A failed read is not kept: the next pull tries again.
+    entry.catch(() => reads.get(key) === entry && reads.delete(key));
+  }
+  return entry;
+}
