@@ -185,21 +185,21 @@ progress('incremental recompute');
 // Warm-up: the first changes of a process also pay for compiling the incremental path (seconds of
 // scans warm up only the per-account part). They are timed and reported apart, not in the figures.
 const WARMUP = Number(process.env.WARMUP ?? 100);
+/** A bundle (not the first, held by everyone) given yesterday to a random account. */
+const randomBundleAssignment = (id: string, rnd: () => number) => ({
+  id,
+  accountId: ix.accountId(Math.floor(rnd() * ix.accountCount)),
+  target: { type: 'bundle' as const, bundleId: org.bundles[1 + Math.floor(rnd() * (org.bundles.length - 1))]!.id },
+  source: 'request' as const,
+  requestId: null,
+  grantedAt: new Date(now.getTime() - 86_400_000).toISOString(),
+  expiresAt: null,
+  revokedAt: null,
+});
 const warmRnd = seededRandom(13);
 const warmMs: number[] = [];
 for (let i = 0; i < WARMUP / 2; i++) {
-  const accountId = ix.accountId(Math.floor(warmRnd() * ix.accountCount));
-  const bundleId = org.bundles[1 + Math.floor(warmRnd() * (org.bundles.length - 1))]!.id;
-  const assignment = {
-    id: `warmup-${i}`,
-    accountId,
-    target: { type: 'bundle' as const, bundleId },
-    source: 'request' as const,
-    requestId: null,
-    grantedAt: new Date(now.getTime() - 86_400_000).toISOString(),
-    expiresAt: null,
-    revokedAt: null,
-  };
+  const assignment = randomBundleAssignment(`warmup-${i}`, warmRnd);
   let t = performance.now();
   engine.applyAssignmentChange({ type: 'upsert', assignment });
   warmMs.push(performance.now() - t);
@@ -231,18 +231,9 @@ const peerGroupSize = (accountId: string) => {
   return h === null ? 0 : h.peers + 1;
 };
 for (let i = 0; i < 200; i++) {
-  const accountId = ix.accountId(Math.floor(incRnd() * ix.accountCount));
-  const bundleId = org.bundles[1 + Math.floor(incRnd() * (org.bundles.length - 1))]!.id;
-  const assignment = {
-    id: `bench-${i}`,
-    accountId,
-    target: { type: 'bundle' as const, bundleId },
-    source: 'request' as const,
-    requestId: null,
-    grantedAt: new Date(now.getTime() - 86_400_000).toISOString(),
-    expiresAt: null,
-    revokedAt: null,
-  };
+  const assignment = randomBundleAssignment(`bench-${i}`, incRnd);
+  const { accountId } = assignment;
+  const { bundleId } = assignment.target;
   const peerGroup = peerGroupSize(accountId);
   for (const op of ['add', 'remove'] as const) {
     const work = engine.workCounters;
