@@ -232,7 +232,15 @@ export async function signInFirefox(ff: FirefoxWithExtension, serverUrl: string,
       name,
     );
   } catch (error) {
-    const shown = await options.evaluate(() => document.body.innerText).catch(() => '(unreadable)');
+    // What the page shows, and what text does not: the fields' values and whether the form is still waiting
+    // on the background (its button stays disabled while the sign-in is under way).
+    const shown = await options
+      .evaluate(() => {
+        const value = (id: string) => (document.querySelector(`[data-testid="${id}"]`) as HTMLInputElement | null)?.value ?? '(none)';
+        const button = document.querySelector('[data-testid="al-sign-in"]') as HTMLButtonElement | null;
+        return `${document.body.innerText}\n[server URL "${value('al-server-url')}", email "${value('al-email')}", sign-in button ${button?.disabled ? 'disabled (waiting on the background)' : 'enabled'}]`;
+      })
+      .catch(() => '(unreadable)');
     throw new Error(`signing in as ${email} in Firefox did not finish; the settings page shows:\n${shown}`, { cause: error });
   }
   return options;
