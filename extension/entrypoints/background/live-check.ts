@@ -16,7 +16,7 @@
  * - GET /services/data/vXX.X/query/?q= … FROM UserRecordAccess WHERE UserId = … AND RecordId = …
  *   (Object Reference, "UserRecordAccess": `UserId = [single ID] AND RecordId = [single ID]`).
  */
-import { salesforce, salesforceApiHost, salesforceVerdict, type ObservedPage, type Result } from '@accesslens/shared';
+import { isApiName, isSalesforceId, salesforce, salesforceApiHost, salesforceVerdict, type ObservedPage, type Result } from '@accesslens/shared';
 import type { LiveCheckAnswer, LiveUnavailable } from '../../utils/protocol';
 
 /** The same version the connector reads (server/src/connectors/salesforce.ts). */
@@ -28,8 +28,6 @@ export interface LiveCheckDeps {
   cookie?: (url: string, name: string, storeId?: string) => Promise<string | null>;
 }
 
-const API_NAME = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
-const RECORD_ID = /^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/;
 const USER_ID = /^005[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/;
 
 class Unavailable extends Error {
@@ -46,7 +44,7 @@ export async function pageCheck(deps: LiveCheckDeps, host: string, page: Observe
   if (page.crm !== 'salesforce' || !salesforce.isHost(hostname) || !deps.cookie) return none('unsupported');
   const apiHost = salesforceApiHost(hostname);
   const object = page.object;
-  if (!apiHost || !object || !API_NAME.test(object)) return none('unsupported');
+  if (!apiHost || !object || !isApiName(object)) return none('unsupported');
   let sid: string | null = null;
   try {
     sid = await deps.cookie(`https://${apiHost}/`, 'sid', storeId);
@@ -84,7 +82,7 @@ export async function pageCheck(deps: LiveCheckDeps, host: string, page: Observe
     const identity = String((await get('/')).identity ?? '');
     const userId = identity.split('/').at(-1) ?? '';
     if (!USER_ID.test(userId)) return none('refused');
-    const recordId = page.recordId && RECORD_ID.test(page.recordId) ? page.recordId : null;
+    const recordId = page.recordId && isSalesforceId(page.recordId) ? page.recordId : null;
     const [entity, record] = await Promise.all([
       firstRecord(
         '/tooling/query/',

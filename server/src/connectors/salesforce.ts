@@ -1,4 +1,4 @@
-import { salesforce as salesforceAdapter } from '@accesslens/shared/crm';
+import { isSalesforceId, salesforce as salesforceAdapter } from '@accesslens/shared/crm';
 /**
  * The Salesforce connector: REST API over `fetch` (see README "Salesforce connector" for why not
  * jsforce). Reads users, profiles, permission sets, permission-set groups and their assignments,
@@ -98,8 +98,6 @@ export type SalesforceCredentials = z.infer<typeof salesforceCredentials>;
 
 type Ctx = ConnectorContext<SalesforceSettings, SalesforceCredentials>;
 type SfRecord = Record<string, unknown>;
-
-const ID = /^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$/;
 
 /** ObjectPermissions columns → our object actions. */
 const OBJECT_COLUMNS: [string, string][] = [
@@ -461,7 +459,7 @@ class SalesforceClient implements CrmClient {
   }
 
   async holdings(userExternalId: string): Promise<CrmHolding[]> {
-    if (!ID.test(userExternalId)) throw new CrmError('refused', `"${userExternalId}" is not a Salesforce user id.`);
+    if (!isSalesforceId(userExternalId)) throw new CrmError('refused', `"${userExternalId}" is not a Salesforce user id.`);
     const rows = await this.queryAll(
       'SELECT Id, PermissionSetId, PermissionSetGroupId, ExpirationDate, IsActive, PermissionSet.IsOwnedByProfile, PermissionSet.ProfileId ' +
         `FROM PermissionSetAssignment WHERE AssigneeId = '${userExternalId}'`,
@@ -476,13 +474,13 @@ class SalesforceClient implements CrmClient {
   }
 
   async userActive(userExternalId: string): Promise<boolean | null> {
-    if (!ID.test(userExternalId)) throw new CrmError('refused', `"${userExternalId}" is not a Salesforce user id.`);
+    if (!isSalesforceId(userExternalId)) throw new CrmError('refused', `"${userExternalId}" is not a Salesforce user id.`);
     const [user] = await this.queryAll(`SELECT Id, IsActive FROM User WHERE Id = '${userExternalId}'`);
     return user ? user.IsActive === true : null;
   }
 
   async deactivateUser(userExternalId: string): Promise<void> {
-    if (!ID.test(userExternalId)) throw new CrmError('refused', `"${userExternalId}" is not a Salesforce user id.`);
+    if (!isSalesforceId(userExternalId)) throw new CrmError('refused', `"${userExternalId}" is not a Salesforce user id.`);
     const res = await this.ctx.http.request(await this.#api(`/sobjects/User/${userExternalId}`), { method: 'PATCH', body: { IsActive: false } });
     if (res.status !== 204 && res.status !== 200) throw refusal(res.status, res.body, `Deactivate user ${userExternalId}`);
   }

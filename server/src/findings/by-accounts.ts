@@ -4,14 +4,13 @@
  * "watched" by the admin, and from then on their findings travel in the admin's sync slice.
  */
 import type { FindingsByAccountsResponse, PersonRef } from '@accesslens/shared';
+import { isSalesforceId, salesforceUserKey } from '@accesslens/shared/crm';
 import type { Db } from '../db.ts';
 import { runWrite } from '../write.ts';
 import { SYNCED_FINDING_COLUMNS, SYNCED_FINDING_FROM, syncedFindingFromRow } from './query.ts';
 
 /** Accounts an admin's slice follows at most; the ones looked at longest ago are dropped first. */
 export const MAX_WATCHED_ACCOUNTS = 2000;
-
-const SALESFORCE_ID = /^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/;
 
 /** The findings of the accounts with these CRM user ids on one connection; they become watched by `personId`. */
 export async function findingsByAccounts(
@@ -25,7 +24,7 @@ export async function findingsByAccounts(
   // Salesforce pages link users by the 15-character id, its API by the 18 (the 15 plus a checksum): compare the 15.
   const salesforce = kind === 'salesforce';
   // Anything else cannot name a Salesforce user (and cut at 15 it could split a surrogate pair in two).
-  const ids = [...new Set(salesforce ? externalUserIds.filter((x) => SALESFORCE_ID.test(x)).map((x) => x.slice(0, 15)) : externalUserIds)];
+  const ids = [...new Set(salesforce ? externalUserIds.filter(isSalesforceId).map(salesforceUserKey) : externalUserIds)];
   if (ids.length === 0) return { accounts: [], findings: [], people: [] };
   const marks = ids.map(() => '?').join(', ');
   const column = salesforce ? 'substr(ac.external_user_id, 1, 15)' : 'ac.external_user_id';

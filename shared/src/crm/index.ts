@@ -17,7 +17,14 @@ export * from './rules.ts';
 export * from './kill-switch.ts';
 export { denialWith, detectWith, userIdInLink } from './detect.ts';
 export { userIdFromHref, userKey } from './user-links.ts';
-export { salesforce, SALESFORCE_KEY_PREFIXES, SALESFORCE_USER_LINKS, salesforceUserIdFromHref, salesforceUserKey } from './salesforce.ts';
+export {
+  isSalesforceId,
+  salesforce,
+  SALESFORCE_KEY_PREFIXES,
+  SALESFORCE_USER_LINKS,
+  salesforceUserIdFromHref,
+  salesforceUserKey,
+} from './salesforce.ts';
 export { dynamics, DYNAMICS_MAX_REGION, DYNAMICS_USER_LINKS, DYNAMICS_USER_TABLE, dynamicsUserIdFromHref } from './dynamics.ts';
 export {
   hubspot,

@@ -60,6 +60,9 @@ const PREFIX = /^[A-Za-z0-9]{3}$/;
 const API_NAME = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
 
 const isId = (s: string | undefined): s is string => s !== undefined && ID.test(s);
+
+/** A Salesforce record id: 15 case-sensitive letters and digits, or 18 (the 15 plus a checksum). */
+export const isSalesforceId = (s: string): boolean => ID.test(s);
 const objectOfId = (id: string): string | null => SALESFORCE_KEY_PREFIXES[id.slice(0, 3)] ?? null;
 
 /** A record page: a user's record is the user's page. */
