@@ -9,10 +9,12 @@
  */
 import { z } from 'zod';
 
+/** Half of a surrogate pair without its other half: not text at all. */
+const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 /** C0 and C1 controls, DEL, bidirectional embeddings/overrides (U+202A–U+202E) and isolates (U+2066–U+2069). */
-const UNSAFE = /[\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const UNSAFE_MULTILINE =
-  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const UNSAFE = new RegExp(`[\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]|${UNPAIRED_SURROGATE.source}`);
+/** The same, keeping tabs and line breaks. */
+const UNSAFE_MULTILINE = new RegExp(`[\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]|${UNPAIRED_SURROGATE.source}`);
 
 export const UNSAFE_TEXT_MESSAGE = 'must not contain control characters or bidirectional overrides';
 
@@ -23,8 +25,6 @@ export function textProblem(value: string, { multiline = false }: { multiline?: 
   const code = m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
   return `${UNSAFE_TEXT_MESSAGE} (U+${code} at position ${m.index + 1})`;
 }
-
-const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export const ILL_FORMED_TEXT_MESSAGE = 'must be well-formed text (it has an unpaired surrogate)';
 
