@@ -77,10 +77,11 @@ const notificationIds = (browser: ExtensionBrowser) =>
  * What the background shows after its periodic pull — the 30 s alarm played by the test instead of waited
  * for — for someone with nothing of AccessLens open.
  */
-async function notificationIdsAfterPull(browser: ExtensionBrowser) {
+async function afterPull<T>(browser: ExtensionBrowser, read: (browser: ExtensionBrowser) => Promise<T>): Promise<T> {
   await fireAlarm(browser, 'accesslens-sync');
-  return notificationIds(browser);
+  return read(browser);
 }
+const notificationIdsAfterPull = (browser: ExtensionBrowser) => afterPull(browser, notificationIds);
 
 async function until(what: string, check: () => Promise<boolean>, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -228,15 +229,7 @@ describe('the lifecycle in the popup', () => {
     });
     expect(res.json.results[0].status).toBe('applied');
     // Ava's extension saw the approval (remembered as seen) without showing it.
-    await expect
-      .poll(
-        async () => {
-          await fireAlarm(ava, 'accesslens-sync');
-          return (await notified(ava))?.keys ?? [];
-        },
-        { timeout: 30_000, interval: 250 },
-      )
-      .toContain(`${id}:approved`);
+    await expect.poll(async () => (await afterPull(ava, notified))?.keys ?? [], { timeout: 30_000, interval: 250 }).toContain(`${id}:approved`);
     expect(await notificationIds(ava)).not.toContain(`al:${id}:approved`);
   });
 
