@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import { DEVELOPMENT_EXTENSION_ID, extensionOrigin } from '@accesslens/shared';
 import { bodyLimit } from 'hono/body-limit';
 import { AuditSigner } from './audit-checkpoint.ts';
-import { responseHeaders } from './cors.ts';
+import { jsonHeaderSets, responseHeaders } from './cors.ts';
 import type { TrustedProxies } from './client-address.ts';
 import { HTTPException } from 'hono/http-exception';
 import { OidcClient, type OidcSettings } from './auth/oidc.ts';
@@ -40,7 +40,7 @@ import { requestRoutes } from './routes/requests.ts';
 import { ssoRoutes } from './routes/sso.ts';
 import { scim, SCIM_BASE_PATH } from './routes/scim.ts';
 import { ERROR_SCHEMA, SCIM_CONTENT_TYPE } from './scim/protocol.ts';
-import { sync } from './routes/sync.ts';
+import { sync, unchangedPullListener } from './routes/sync.ts';
 import { z } from 'zod';
 
 export interface AppOptions {
@@ -72,7 +72,15 @@ export interface AppOptions {
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
-export function createApp({
+export function createApp(options: AppOptions) {
+  return buildApp(options).app;
+}
+
+/**
+ * The app, and the unchanged pull's own listener in front of it (routes/sync.ts), made from the same
+ * database, clock and header sets: startServer serves both.
+ */
+export function buildApp({
   db,
   now = () => new Date(),
   notifier = new Notifier(),
@@ -112,7 +120,8 @@ export function createApp({
 
   // Hono's secure-headers defaults (nosniff, X-Frame-Options, no referrer, COOP/CORP, HSTS …) on every
   // response; CORS and no-store on the API's (cors.ts).
-  app.use('*', responseHeaders(allowed));
+  const headersFor = jsonHeaderSets(allowed);
+  app.use('*', responseHeaders(allowed, headersFor));
   const setVariables = (c: Context<Env>) => {
     c.set('db', db);
     c.set('now', now);
@@ -162,7 +171,7 @@ export function createApp({
     (c) => c.json((document ??= openApiDocument(app)) as unknown as Record<string, unknown>, 200),
   );
 
-  return app
+  const routed = app
     .route('/api/health', health)
     .route('/api/auth', auth)
     .route('/api/auth', ssoRoutes(oidcClient))
@@ -193,6 +202,7 @@ export function createApp({
     .route('/api/admin/notifications', notificationRoutes)
     .route('/api/admin/revocations', adminRevocations)
     .route('/api/openapi.json', docs);
+  return { app: routed, unchangedPull: unchangedPullListener({ db, now, headersFor }) };
 }
 
 export type AppType = ReturnType<typeof createApp>;

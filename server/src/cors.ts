@@ -66,18 +66,27 @@ export function fastJsonText<T>(c: Context<Env, any, any>, text: JsonText<T>): R
   return res as never;
 }
 
+/** The whole header set of a JSON answer on `/api/*` for a request from `origin`. */
+export type JsonHeadersFor = (origin: string | undefined) => HeaderSet;
+
 /**
- * The middleware for every path. `allowed`: the origins that get a CORS answer on `/api/*` (API
- * answers also get `Cache-Control: no-store` unless they set their own).
+ * The header sets of JSON answers on `/api/*`, made once: without CORS, and for each allowed origin
+ * (the one rule for both the middleware below and the unchanged pull's own path, routes/sync.ts).
  */
-export function responseHeaders(allowed: ReadonlySet<string>): MiddlewareHandler<Env> {
-  // A JSON answer's whole header set: without CORS, and for each allowed origin.
+export function jsonHeaderSets(allowed: ReadonlySet<string>): JsonHeadersFor {
   const json = (extra: Record<string, string>): HeaderSet =>
     Object.freeze({ ...SECURE_HEADERS, Vary: 'Origin', ...extra, 'Cache-Control': 'no-store', 'Content-Type': 'application/json' });
   const plainJson = json({});
   const byOrigin = new Map<string, HeaderSet>();
   for (const origin of allowed) byOrigin.set(origin, json({ 'Access-Control-Allow-Origin': origin, 'Access-Control-Expose-Headers': EXPOSE_HEADERS }));
+  return (origin) => (origin === undefined ? plainJson : (byOrigin.get(origin) ?? plainJson));
+}
 
+/**
+ * The middleware for every path. `allowed`: the origins that get a CORS answer on `/api/*` (API
+ * answers also get `Cache-Control: no-store` unless they set their own).
+ */
+export function responseHeaders(allowed: ReadonlySet<string>, headersFor: JsonHeadersFor = jsonHeaderSets(allowed)): MiddlewareHandler<Env> {
   return async (c, next) => {
     if (!c.req.path.startsWith('/api/')) {
       await next();
@@ -96,7 +105,7 @@ export function responseHeaders(allowed: ReadonlySet<string>): MiddlewareHandler
       }
       return new Response(null, { status: 204, headers });
     }
-    c.set('jsonHeaders', allow ? byOrigin.get(origin)! : plainJson);
+    c.set('jsonHeaders', headersFor(origin));
     await next();
     const res = c.res;
     if (complete.has(res)) return;

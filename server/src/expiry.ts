@@ -57,10 +57,15 @@ export async function sweepExpiredGrants(db: Db, now: Date, notifier?: Notifier,
 const SWEEP_INTERVAL_MS = 60_000;
 const lastSweep = new WeakMap<Db, number>();
 
+/** Whether `sweepIfDue` would sweep now. */
+export function isSweepDue(db: Db, now: Date): boolean {
+  const last = lastSweep.get(db);
+  return last === undefined || Math.abs(now.getTime() - last) >= SWEEP_INTERVAL_MS;
+}
+
 /** At most one sweep a minute per database handle, so pulls stay cheap. */
 export async function sweepIfDue(db: Db, now: Date, notifier?: Notifier, findings?: FindingsService): Promise<number> {
-  const last = lastSweep.get(db);
-  if (last !== undefined && Math.abs(now.getTime() - last) < SWEEP_INTERVAL_MS) return 0;
+  if (!isSweepDue(db, now)) return 0;
   lastSweep.set(db, now.getTime());
   return sweepExpiredGrants(db, now, notifier, findings);
 }

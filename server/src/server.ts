@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
-import type { Server } from 'node:http';
-import { createApp } from './app.ts';
+import { getRequestListener } from '@hono/node-server';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { buildApp } from './app.ts';
 import type { OidcSettings } from './auth/oidc.ts';
 import type { Config } from './config.ts';
 import { openDatabase, type Db } from './db.ts';
@@ -95,7 +95,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   }
   const notifier = new Notifier();
   const findings = new FindingsService(db);
-  const app = createApp({
+  const { app, unchangedPull } = buildApp({
     db,
     now,
     notifier,
@@ -122,7 +122,17 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const lifecycle = new LifecycleWorker({ db, box, now, notifier, mailer, ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}) });
 
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: options.port ?? 8787, hostname }, () => resolve(s as Server)) as Server;
+    // @hono/node-server's listener for the app, behind the unchanged pull's own (it answers or declines).
+    const toApp = getRequestListener(app.fetch, { hostname });
+    const s = createHttpServer((req, res) => {
+      const answered = unchangedPull(req, res);
+      if (answered === false) void toApp(req, res);
+      else
+        void answered.then((done) => {
+          if (!done) void toApp(req, res);
+        });
+    });
+    s.listen(options.port ?? 8787, hostname, () => resolve(s));
     s.once('error', reject);
   });
   const bound = server.address() as AddressInfo;

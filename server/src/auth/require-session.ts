@@ -1,11 +1,10 @@
 import { factory } from '../env.ts';
 import { refuse } from '../errors.ts';
-import { validateSessionToken } from './session.ts';
+import { bearerToken, validateSessionToken } from './session.ts';
 
 /** Bearer auth for every route but sign-in and health: sets `person`, `session` and `position`. */
 export const requireSession = factory.createMiddleware(async (c, next) => {
-  const header = c.req.header('Authorization');
-  const token = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : null;
+  const token = bearerToken(c.req.header('Authorization'));
   if (!token) throw refuse.unauthenticated('token_missing');
   // c.get, not c.var: c.var builds an object of every variable on each access (this runs on every call).
   const result = await validateSessionToken(c.get('db'), token, c.get('now')());

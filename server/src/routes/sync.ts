@@ -2,12 +2,14 @@ import { syncQuery, syncResponse, unchangedPull, type SyncResponse } from '@acce
 import { createRoute } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { requireSession } from '../auth/require-session.ts';
-import { fastJsonText, type JsonText } from '../cors.ts';
+import { bearerToken, validateCachedSession } from '../auth/session.ts';
+import { fastJsonText, type JsonHeadersFor, type JsonText } from '../cors.ts';
 import type { Db } from '../db.ts';
 import type { DbPosition } from '../env.ts';
 import { apiRoutes, bearer, errors, json } from '../openapi.ts';
-import { sweepIfDue } from '../expiry.ts';
+import { isSweepDue, sweepIfDue } from '../expiry.ts';
 import { formatCursor, parseCursor } from '../sync/cursor.ts';
 import { sharedSliceRead, toSyncResponse } from '../sync/slice.ts';
 
@@ -26,6 +28,55 @@ let unchanged: { cursor: string; text: SyncJson } | null = null;
 function unchangedBody(cursor: string): SyncJson {
   if (unchanged?.cursor !== cursor) unchanged = { cursor, text: JSON.stringify(unchangedPull(cursor)) as SyncJson };
   return unchanged.text;
+}
+
+/** What the unchanged pull's own path needs: the app's database, clock and header sets. */
+export interface UnchangedPullDeps {
+  db: Db;
+  now: () => Date;
+  headersFor: JsonHeadersFor;
+}
+
+const UNCHANGED_PREFIX = '/api/sync?cursor=';
+
+/**
+ * Answers an unchanged pull straight from Node's HTTP server, before Hono, or declines (`false`, or a
+ * promise of `false`) and the request goes to the app as usual. The one request the extension makes
+ * all the time — every 30 s per client, and from every client at once after a poke — spent most of its
+ * time in the framework (routing, the request and context objects, the query validator; issue 10).
+ *
+ * It answers only what the route above would answer with the same bytes, from the same rules: the
+ * exact form `GET /api/sync?cursor=<cursor>` (nothing else in the query), one Bearer token
+ * (`bearerToken`) whose session is in memory and confirmed by this request's own read of the revocation
+ * counter (`validateCachedSession`, the check every route makes), no expiry sweep due, and a cursor
+ * equal to the database's position. The headers are the app's own set for the origin (`headersFor`,
+ * cors.ts). Everything else — a session to read or refresh, a change, a sweep, a malformed query, an
+ * error — is declined before anything is written, and the app answers it (and says why).
+ */
+export function unchangedPullListener({ db, now, headersFor }: UnchangedPullDeps) {
+  return (req: IncomingMessage, res: ServerResponse): Promise<boolean> | false => {
+    const url = req.url;
+    if (req.method !== 'GET' || url === undefined || !url.startsWith(UNCHANGED_PREFIX)) return false;
+    const cursor = url.slice(UNCHANGED_PREFIX.length);
+    if (parseCursor(cursor) === null) return false;
+    // Node keeps the first of several Authorization headers, the app sees them joined: only one.
+    const raw = req.rawHeaders;
+    let authorizations = 0;
+    for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 13 && raw[i]!.toLowerCase() === 'authorization') authorizations++;
+    if (authorizations !== 1) return false;
+    const token = bearerToken(req.headers.authorization);
+    const at = now();
+    if (token === null || isSweepDue(db, at)) return false;
+    return validateCachedSession(db, token, at).then(
+      (session) => {
+        if (!session?.ok || cursor !== formatCursor(session.position) || res.headersSent) return false;
+        res.writeHead(200, headersFor(req.headers.origin));
+        res.end(unchangedBody(cursor));
+        return true;
+      },
+      () => false,
+    );
+  };
 }
 
 const pullRoute = createRoute({
