@@ -705,6 +705,7 @@ export const en = {
   'field.page': 'The page',
   // ---- errors made by the background ----
   'error.network': 'Could not reach the AccessLens server at {url}.',
+  'error.timeout': 'The AccessLens server at {url} did not answer within {seconds} seconds.',
   'error.server': 'The server failed ({status}).',
   'error.badResponse': 'The server sent an answer this extension does not understand.',
   'error.invalidMessage': 'This message was not understood.',

@@ -691,6 +691,7 @@ export const zhCN: Record<MessageKey, string> = {
   'field.decision': '审批决定',
   'field.page': '页面',
   'error.network': '无法连接 AccessLens 服务器 {url}。',
+  'error.timeout': 'AccessLens 服务器 {url} 在 {seconds} 秒内没有响应。',
   'error.server': '服务器出错（{status}）。',
   'error.badResponse': '服务器返回了本扩展无法识别的内容。',
   'error.invalidMessage': '无法识别此消息。',

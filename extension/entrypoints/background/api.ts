@@ -32,12 +32,27 @@ export function normaliseServerUrl(url: string): string {
   return url.trim().replace(/\/+$/, '');
 }
 
+/**
+ * How long a call waits for the server's whole answer. A server (or a proxy in front of it) that takes
+ * the connection and never answers would otherwise leave a sign-in or a sync waiting for good; past
+ * this the call fails as unreachable, which sync retries later and a form shows.
+ */
+export const API_TIMEOUT_MS = 30_000;
+
 interface ApiCall<S extends z.ZodType | null> {
   method?: 'GET' | 'POST';
   token?: string | null;
   body?: unknown;
   schema: S;
   signal?: AbortSignal;
+  /** Default API_TIMEOUT_MS. */
+  timeoutMs?: number;
+}
+
+/** Aborts when `signal` does or after `ms`, whichever comes first. */
+function withTimeout(signal: AbortSignal | undefined, ms: number): AbortSignal {
+  const timeout = AbortSignal.timeout(ms);
+  return signal ? AbortSignal.any([signal, timeout]) : timeout;
 }
 
 export async function callApi<S extends z.ZodType | null>(
@@ -52,16 +67,22 @@ export async function callApi<S extends z.ZodType | null>(
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (call.token) headers.Authorization = `Bearer ${call.token}`;
   if (call.body !== undefined) headers['Content-Type'] = 'application/json';
+  const timeoutMs = call.timeoutMs ?? API_TIMEOUT_MS;
+  const signal = withTimeout(call.signal, timeoutMs);
+  // The caller's own abort is theirs to handle; the timeout is the server not answering.
+  const timedOut = () =>
+    new ApiFailure(0, { code: 'timeout', message: t('error.timeout', { url: normaliseServerUrl(serverUrl), seconds: Math.round(timeoutMs / 1000) }) });
   let res: Response;
   try {
     res = await fetchFn(`${normaliseServerUrl(serverUrl)}${path}`, {
       method: call.method ?? 'GET',
       headers,
       body: call.body === undefined ? undefined : JSON.stringify(call.body),
-      signal: call.signal,
+      signal,
     });
   } catch (e) {
     if (call.signal?.aborted) throw e;
+    if (signal.aborted) throw timedOut();
     throw new ApiFailure(0, { code: 'network', message: t('error.network', { url: normaliseServerUrl(serverUrl) }) });
   }
   if (!res.ok) {
@@ -87,7 +108,9 @@ export async function callApi<S extends z.ZodType | null>(
   let json: unknown;
   try {
     json = await res.json();
-  } catch {
+  } catch (e) {
+    if (call.signal?.aborted) throw e;
+    if (signal.aborted) throw timedOut();
     throw new ApiFailure(res.status, { code: 'bad_response', message: t('error.badResponse') });
   }
   const parsed = call.schema.safeParse(json);

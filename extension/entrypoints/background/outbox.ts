@@ -56,9 +56,6 @@ export function replay(base: Slice, outbox: OutboxEntry[]): Slice {
       case 'request.cancel':
         update(m.args.requestId, (r) => (OPEN.has(r.status) ? { ...r, status: 'cancelled', updatedAt: entry.queuedAt } : null));
         break;
-      case 'request.answer':
-        update(m.args.requestId, (r) => (r.status === 'needs-info' ? { ...r, status: 'pending', needsInfo: null, updatedAt: entry.queuedAt } : null));
-        break;
       case 'decision.record':
         update(m.args.requestId, (r) =>
           base.me

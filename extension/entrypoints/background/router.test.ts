@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { fakeBrowser } from 'wxt/testing/fake-browser';
+import { z } from 'zod';
 import { t } from '../../utils/i18n';
 import { ApiFailure, callApi } from './api';
 import { classify, handleMessage } from './router';
@@ -119,5 +121,34 @@ describe('plain http:// servers (issue 10, defect 6)', () => {
     await callApi(fetchFn, 'http://127.0.0.1:8787', '/api/health', { schema: null });
     await callApi(fetchFn, 'https://accesslens.acme.com', '/api/health', { schema: null });
     expect(calls).toBe(2);
+  });
+  it('a server that takes the connection and never answers, or stops halfway through its answer: the call ends as timed out, naming the URL, and is retried later', async () => {
+    // A real socket on loopback: one connection answered with nothing, one with headers and half a body.
+    const sockets: Socket[] = [];
+    const stuck = createServer((socket) => {
+      sockets.push(socket);
+      socket.once('data', (chunk) => {
+        if (String(chunk).startsWith('GET /half')) socket.write('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"ok":');
+      });
+    });
+    await new Promise<void>((resolve) => stuck.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(stuck.address() as AddressInfo).port}`;
+    try {
+      for (const path of ['/silent', '/half']) {
+        const started = Date.now();
+        const call = callApi(fetch, url, path, { schema: z.unknown(), timeoutMs: 300 });
+        await expect(call, path).rejects.toMatchObject({ status: 0, error: { code: 'timeout', message: t('error.timeout', { url, seconds: 0 }) } });
+        await expect(call).rejects.toSatisfy((e: ApiFailure) => e.transient);
+        expect(Date.now() - started, path).toBeGreaterThanOrEqual(250);
+      }
+      // The caller's own abort stays the caller's (not a timeout).
+      const aborted = new AbortController();
+      const call = callApi(fetch, url, '/silent', { schema: null, signal: aborted.signal, timeoutMs: 60_000 });
+      aborted.abort();
+      await expect(call).rejects.toSatisfy((e: unknown) => !(e instanceof ApiFailure));
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => stuck.close(() => resolve()));
+    }
   });
 });
