@@ -7,7 +7,7 @@ export async function ask<T>(message: ContentMessageInput | ExtensionPageMessage
   try {
     const answer = (await browser.runtime.sendMessage(message)) as Result<T> | undefined;
     return answer ?? { ok: false, error: { code: 'no_response', message: t('error.noResponse') } };
-  } catch (e) {
+  } catch {
     return { ok: false, error: { code: 'no_response', message: t('error.noResponse') } };
   }
 }

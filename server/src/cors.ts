@@ -49,7 +49,7 @@ const complete = new WeakSet<Response>();
  * A JSON answer with the request's whole header set (Content-Type included) as one plain object:
  * for the hot routes (unchanged sync, /api/me). Falls back to `c.json` outside `responseHeaders`.
  */
-// biome-ignore lint/suspicious/noExplicitAny: any route's context (its path and input types do not matter here)
+// `any`: any route's context (its path and input types do not matter here)
 export function fastJson<T>(c: Context<Env, any, any>, body: T): Response & TypedResponse<JSONParsed<T>, 200, 'json'> {
   return fastJsonText(c, JSON.stringify(body) as JsonText<T>);
 }
@@ -58,7 +58,7 @@ export function fastJson<T>(c: Context<Env, any, any>, body: T): Response & Type
 export type JsonText<T> = string & { readonly __json: T };
 
 /** `fastJson` for a body already serialised (e.g. shared by several pulls). */
-// biome-ignore lint/suspicious/noExplicitAny: as fastJson
+// `any`: as fastJson
 export function fastJsonText<T>(c: Context<Env, any, any>, text: JsonText<T>): Response & TypedResponse<JSONParsed<T>, 200, 'json'> {
   const headers = c.get('jsonHeaders');
   const res = headers ? new Response(text, { status: 200, headers }) : c.body(text, 200, { 'Content-Type': 'application/json' });

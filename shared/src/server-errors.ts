@@ -24,9 +24,12 @@ export const SERVER_ERRORS = {
   route_not_found: 'No route for {method} {path}.',
   request_not_found: 'There is no such request.',
   own_request: 'You cannot decide your own request.',
+  filed_by_you: 'You cannot decide a request you filed.',
+  approved_earlier_stage: 'You approved an earlier stage of this request: another approver must decide this one.',
   not_waiting_for_you: 'This request is not waiting for you.',
   /** status: the request's status (`REQUEST_STATUSES`). */
   request_not_pending: 'This request is no longer pending (it is {status}).',
+  awaiting_answer: 'This request is waiting for the requester to answer a question.',
   approve_longer: 'You can shorten the grant but not lengthen it: at most {days} days.',
   cancel_not_yours: 'Only the requester can cancel a request.',
   mutation_id_used: 'This mutation id was already used.',

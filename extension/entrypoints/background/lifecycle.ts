@@ -7,7 +7,6 @@ import {
   delegationResponse,
   delegationsResponse,
   durationChoicesFor,
-  requestAnswerArgs,
   requestCreateArgs,
   type AccessRequest,
   type Delegation,

@@ -1,6 +1,6 @@
 import type { AccessRequest, ApprovalStage, DecisionRecordArgs, Person, StageDecision } from '@accesslens/shared';
 import type { AuditInput } from '../audit.ts';
-import { ApiFailure, conflict, forbidden, notFound, refuse } from '../errors.ts';
+import { ApiFailure, refuse } from '../errors.ts';
 import type { FindingsService } from '../findings/service.ts';
 import { startGrant } from '../lifecycle/grants.ts';
 import { notify, type NotifyInput } from '../lifecycle/outbox.ts';
@@ -36,19 +36,17 @@ export interface DecisionPlan {
 /** The checks every decision passes: an approver of the open stage who has not decided it, never the requester or filer. */
 function checkDecider(request: AccessRequest, me: Person, args: DecisionRecordArgs): { position: number; reached: string[] } {
   if (request.requesterId === me.id) throw refuse.forbidden('own_request');
-  if (request.filedBy === me.id) throw forbidden('You cannot decide a request you filed.');
+  if (request.filedBy === me.id) throw refuse.forbidden('filed_by_you');
   // Everyone the request reached so far: the approvers of every stage up to the open one.
   const openAt = request.stages.findIndex((s) => s.decision === null);
   const reached = [...new Set(request.stages.slice(0, openAt < 0 ? request.stages.length : openAt + 1).flatMap((s) => s.approverIds))];
   if (!reached.includes(me.id)) throw refuse.forbidden('not_waiting_for_you');
   if (request.status !== 'pending')
-    throw request.status === 'needs-info'
-      ? conflict('This request is waiting for the requester to answer a question.')
-      : refuse.conflict('request_not_pending', { status: request.status });
+    throw request.status === 'needs-info' ? refuse.conflict('awaiting_answer') : refuse.conflict('request_not_pending', { status: request.status });
   const stage = request.stages[openAt];
   if (!stage || !stage.approverIds.includes(me.id) || stage.approvals.some((a) => a.deciderId === me.id)) throw refuse.forbidden('not_waiting_for_you');
   if (stage.distinctApprovers !== false && args.outcome === 'approve' && priorApprovers(request.stages, openAt).has(me.id))
-    throw forbidden('You approved an earlier stage of this request: another approver must decide this one.');
+    throw refuse.forbidden('approved_earlier_stage');
   return { position: openAt, reached };
 }
 

@@ -78,7 +78,10 @@ describe('needs-info', () => {
     expect(waiting.timeline!.at(-1)).toMatchObject({ kind: 'needs-info', actorId: 'p-ben', personIds: ['p-ava'], text: 'Which renewal is this for?' });
     expect(waiting.stages[0]!.approvals).toEqual([]);
     // Nobody decides while it waits for the requester; only the requester answers.
-    expect(only((await h.mutate(ben, [decisionMutation(id, 'approve')])).results)).toMatchObject({ status: 'rejected', error: { code: 'conflict' } });
+    expect(only((await h.mutate(ben, [decisionMutation(id, 'approve')])).results)).toMatchObject({
+      status: 'rejected',
+      error: { code: 'conflict', reason: 'awaiting_answer', message: 'This request is waiting for the requester to answer a question.' },
+    });
     expect(only((await h.mutate(ben, [answerMutation(id, 'me?')])).results)).toMatchObject({ status: 'rejected', error: { code: 'forbidden' } });
 
     h.clock.advance(60_000);
@@ -541,7 +544,10 @@ describe('distinct approvers', () => {
     const id = await create(ava, 'object:Quote:edit');
     expect((await requestOf(ava, id)).stages.map((s) => s.approverIds)).toEqual([['p-ben'], ['p-dan']]);
     only((await h.mutate(ben, [decisionMutation(id, 'approve')])).results);
-    expect(only((await h.mutate(ben, [decisionMutation(id, 'approve')])).results)).toMatchObject({ status: 'rejected', error: { code: 'forbidden' } });
+    expect(only((await h.mutate(ben, [decisionMutation(id, 'approve')])).results)).toMatchObject({
+      status: 'rejected',
+      error: { code: 'forbidden', reason: 'not_waiting_for_you' },
+    });
 
     await changePolicy((d) => {
       d.requestRules.find((r) => r.id === 'rr-deal-desk')!.distinctApprovers = false;
@@ -588,7 +594,7 @@ describe('on behalf of a direct report', () => {
     expect((await requestOf(ben, m.args.requestId)).id).toBe(m.args.requestId);
     expect(only((await h.mutate(ben, [decisionMutation(m.args.requestId, 'approve')])).results)).toMatchObject({
       status: 'rejected',
-      error: { code: 'forbidden' },
+      error: { code: 'forbidden', reason: 'filed_by_you', message: 'You cannot decide a request you filed.' },
     });
     // Not a report of the caller.
     const notMine = only((await h.mutate(ben, [requestMutation('object:Contract:read', { onBehalfOf: 'p-fay' })])).results);

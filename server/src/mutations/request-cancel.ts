@@ -1,5 +1,4 @@
 import type { Person, RequestCancelArgs } from '@accesslens/shared';
-import { conflict, forbidden, notFound } from '../errors.ts';
 import { finishWork } from '../lifecycle/schedule.ts';
 import { appendTimeline } from '../lifecycle/timeline.ts';
 import { refuse } from '../errors.ts';

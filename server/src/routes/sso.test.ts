@@ -306,7 +306,7 @@ describe('single sign-on: refusals, each audited', () => {
   });
 
   it('a provider account without an email is refused', async () => {
-    const { app, db } = await setup();
+    const { app } = await setup();
     idp.accounts.set('ava-sub', {});
     const started = await start(app);
     const res = await finish(app, await idp.signIn(started.authorizationUrl, 'ava-sub'));
