@@ -5,24 +5,12 @@
  * Each decision is checked twice: as the optimistic replay shows it (server down) and as the server
  * applied it after delivery — they must agree.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { fakeBrowser } from 'wxt/testing/fake-browser';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { AccessRequest } from '@accesslens/shared';
 import type { PageDecideAnswer, PopupStateAnswer, RequestAnswer } from '../../utils/protocol';
 import { applyDecision } from './outbox';
 import { handleMessage, type RouterDeps } from './router';
-import {
-  type DemoEmail,
-  SELF,
-  ServerTemplate,
-  type TestServer,
-  contentSender,
-  contractPage,
-  createDeps,
-  delivered,
-  popupSender,
-  signInAs,
-} from './test-server';
+import { type DemoEmail, SELF, type TestServer, contentSender, contractPage, createDeps, delivered, popupSender, signInAs, useTestServer } from './test-server';
 
 let server: TestServer;
 let deps: RouterDeps;
@@ -93,19 +81,10 @@ async function decideOfflineThenDeliver(id: string, decision: () => Promise<unkn
   return optimistic;
 }
 
-let template: ServerTemplate;
-beforeAll(async () => void (template = await ServerTemplate.create((s) => s.contractRules())));
-afterAll(() => template.dispose());
-
-beforeEach(async () => {
-  fakeBrowser.reset();
-  vi.useFakeTimers();
-  server = await template.start();
+const testServer = useTestServer((s) => s.contractRules(), { fakeTimers: true });
+beforeEach(() => {
+  server = testServer();
   deps = createDeps(server);
-});
-afterEach(async () => {
-  vi.useRealTimers();
-  await server.close();
 });
 
 describe('ordered stages', () => {

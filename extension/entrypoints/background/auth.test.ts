@@ -1,20 +1,14 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { fakeBrowser } from 'wxt/testing/fake-browser';
 import { approverQueue } from '@accesslens/shared';
 import { setTestLocale } from '../../locales/testing';
 import { badgeCount, wireBadge } from './badge';
 import { handleMessage } from './router';
-import { SELF, ServerTemplate, type TestServer, contentSender, contractPage, createDeps, popupSender } from './test-server';
+import { SELF, type TestServer, contentSender, contractPage, createDeps, popupSender, useTestServer } from './test-server';
 
-let template: ServerTemplate;
 let server: TestServer;
-beforeAll(async () => void (template = await ServerTemplate.create()));
-afterAll(() => template.dispose());
-beforeEach(async () => {
-  fakeBrowser.reset();
-  server = await template.start();
-});
-afterEach(() => server.close());
+const testServer = useTestServer();
+beforeEach(() => void (server = testServer()));
 
 const signInMessage = (email: string, password: string, serverUrl = 'http://localhost:8787') => ({
   type: 'auth.signIn' as const,

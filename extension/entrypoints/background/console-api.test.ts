@@ -1,17 +1,10 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { fakeBrowser } from 'wxt/testing/fake-browser';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { handleMessage } from './router';
-import { SELF, ServerTemplate, type TestServer, createDeps, popupSender, signInAs } from './test-server';
+import { SELF, type TestServer, createDeps, popupSender, signInAs, useTestServer } from './test-server';
 
-let template: ServerTemplate;
 let server: TestServer;
-beforeAll(async () => void (template = await ServerTemplate.create()));
-afterAll(() => template.dispose());
-beforeEach(async () => {
-  fakeBrowser.reset();
-  server = await template.start();
-});
-afterEach(() => server.close());
+const testServer = useTestServer();
+beforeEach(() => void (server = testServer()));
 
 describe('console.api: extension pages call the console routes with the token the background holds', () => {
   it('refuses while signed out, without calling the server', async () => {

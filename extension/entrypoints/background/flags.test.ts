@@ -1,11 +1,10 @@
 /** Flags on CRM user pages, in the background: who may ask, how the slice and the queries' answers combine, the evidence in words. */
 import { emptySlice, type Slice, type SyncedFinding } from '@accesslens/shared';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { fakeBrowser } from 'wxt/testing/fake-browser';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { FlagsAnswer } from '../../utils/protocol';
 import { evidenceWords, FlagsCache, flagged, mergedFindings } from './flags';
 import { handleMessage, type RouterDeps } from './router';
-import { SELF, ServerTemplate, type TestServer, createDeps, signInAs } from './test-server';
+import { SELF, type TestServer, createDeps, signInAs, useTestServer } from './test-server';
 
 const USERS_URL = 'https://acme.my.salesforce.com/005';
 const sender = {
@@ -35,17 +34,13 @@ const finding = (over: Partial<SyncedFinding>): SyncedFinding => ({
 });
 
 describe('who may ask', () => {
-  let template: ServerTemplate;
   let server: TestServer;
   let deps: RouterDeps;
-  beforeAll(async () => void (template = await ServerTemplate.create()));
-  afterAll(() => template.dispose());
-  beforeEach(async () => {
-    fakeBrowser.reset();
-    server = await template.start();
+  const testServer = useTestServer();
+  beforeEach(() => {
+    server = testServer();
     deps = createDeps(server);
   });
-  afterEach(() => server.close());
 
   it('answers nothing to someone who is not an administrator, without asking the server', async () => {
     await signInAs(deps, 'ava@acme.test');

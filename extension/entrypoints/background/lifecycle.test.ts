@@ -3,11 +3,10 @@
  * asked offline is queued, shown at once and sent exactly once; the requester's answer likewise; "My
  * decisions" lists it; request again after a denial is linked to the denied request.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { fakeBrowser } from 'wxt/testing/fake-browser';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { PopupStateAnswer, RequestAnswer } from '../../utils/protocol';
 import { handleMessage, type RouterDeps } from './router';
-import { SELF, type TestServer, contentSender, contractPage, createDeps, delivered, popupSender, signInAs, ServerTemplate } from './test-server';
+import { SELF, type TestServer, contentSender, contractPage, createDeps, delivered, popupSender, signInAs, useTestServer } from './test-server';
 
 let server: TestServer;
 let deps: RouterDeps;
@@ -30,19 +29,10 @@ const posted = (name: string) =>
     .flatMap((c) => (c.body as { mutations: { id: string; name: string }[] }).mutations)
     .filter((m) => m.name === name);
 
-let template: ServerTemplate;
-beforeAll(async () => void (template = await ServerTemplate.create()));
-afterAll(() => template.dispose());
-
-beforeEach(async () => {
-  fakeBrowser.reset();
-  vi.useFakeTimers();
-  server = await template.start();
+const testServer = useTestServer(undefined, { fakeTimers: true });
+beforeEach(() => {
+  server = testServer();
   deps = createDeps(server);
-});
-afterEach(async () => {
-  vi.useRealTimers();
-  await server.close();
 });
 
 async function avaAsks(): Promise<string> {

@@ -1,21 +1,9 @@
 /** The request preview: trust boundary, the server call, offline fallback, 401, and what submit predicts from it. */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { fakeBrowser } from 'wxt/testing/fake-browser';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { PageDecideAnswer, PreviewAnswer, RequestAnswer } from '../../utils/protocol';
 import { PREVIEW_TIMEOUT_MS } from './preview';
 import { handleMessage, type RouterDeps } from './router';
-import {
-  type DemoEmail,
-  SELF,
-  type TestServer,
-  contentSender,
-  contractPage,
-  createDeps,
-  delivered,
-  popupSender,
-  ServerTemplate,
-  signInAs,
-} from './test-server';
+import { type DemoEmail, SELF, type TestServer, contentSender, contractPage, createDeps, delivered, popupSender, signInAs, useTestServer } from './test-server';
 
 let server: TestServer;
 let deps: RouterDeps;
@@ -42,20 +30,11 @@ async function submit(key: string, extra: Record<string, unknown> = {}) {
   );
 }
 
-let template: ServerTemplate;
 // Contract edit: the manager, then Deal Desk; Contract create: approved automatically for up to 7 days.
-beforeAll(async () => void (template = await ServerTemplate.create((s) => s.contractRules())));
-afterAll(() => template.dispose());
-
-beforeEach(async () => {
-  fakeBrowser.reset();
-  vi.useFakeTimers();
-  server = await template.start();
+const testServer = useTestServer((s) => s.contractRules(), { fakeTimers: true });
+beforeEach(() => {
+  server = testServer();
   deps = createDeps(server);
-});
-afterEach(async () => {
-  vi.useRealTimers();
-  await server.close();
 });
 
 describe('request.preview at the trust boundary', () => {

@@ -2,11 +2,10 @@
  * The requester's lifecycle through the background: several keys in one request, a whole bundle, a start
  * date, a direct report, request again, extend, and answering an approver's question (request.answer).
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { fakeBrowser } from 'wxt/testing/fake-browser';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { PageDecideAnswer, ReportsAnswer, RequestAnswer } from '../../utils/protocol';
 import { handleMessage, type RouterDeps } from './router';
-import { SELF, ServerTemplate, type TestServer, contentSender, contractPage, createDeps, signInAs, uuid } from './test-server';
+import { SELF, type TestServer, contentSender, contractPage, createDeps, signInAs, uuid, useTestServer } from './test-server';
 
 let server: TestServer;
 let deps: RouterDeps;
@@ -23,20 +22,11 @@ const flush = async () => {
 const rowState = (page: PageDecideAnswer, key: string) =>
   page.verdict?.state === 'ready' ? page.verdict.decision.rows.find((r) => r.key === key)?.state : undefined;
 
-let template: ServerTemplate;
 // Contract create is approved automatically (test-server.ts, contractRules).
-beforeAll(async () => void (template = await ServerTemplate.create((s) => s.contractRules())));
-afterAll(() => template.dispose());
-
-beforeEach(async () => {
-  fakeBrowser.reset();
-  vi.useFakeTimers();
-  server = await template.start();
+const testServer = useTestServer((s) => s.contractRules(), { fakeTimers: true });
+beforeEach(() => {
+  server = testServer();
   deps = createDeps(server);
-});
-afterEach(async () => {
-  vi.useRealTimers();
-  await server.close();
 });
 
 describe('several keys, and one pending key does not block another', () => {

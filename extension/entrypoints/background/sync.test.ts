@@ -1,11 +1,11 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { fakeBrowser } from 'wxt/testing/fake-browser';
 import { setTestLocale } from '../../locales/testing';
 import type { PageDecideAnswer, PopupStateAnswer, RequestAnswer } from '../../utils/protocol';
 import { ALARM_THRESHOLD_MS, argsField, backoffDelay } from './outbox';
 import { handleMessage, type RouterDeps } from './router';
 import { RETRY_ALARM } from './sync';
-import { SELF, type TestServer, contentSender, contractPage, createDeps, popupSender, signInAs, ServerTemplate, until } from './test-server';
+import { SELF, type TestServer, contentSender, contractPage, createDeps, popupSender, signInAs, until, useTestServer } from './test-server';
 
 async function decide(deps: RouterDeps) {
   const answer = await handleMessage(deps, { type: 'page.decide', page: contractPage }, contentSender, SELF);
@@ -43,19 +43,10 @@ describe('sync and outbox', () => {
   let server: TestServer;
   let deps: RouterDeps;
 
-  let template: ServerTemplate;
-  beforeAll(async () => void (template = await ServerTemplate.create()));
-  afterAll(() => template.dispose());
-
-  beforeEach(async () => {
-    fakeBrowser.reset();
-    vi.useFakeTimers();
-    server = await template.start();
+  const testServer = useTestServer(undefined, { fakeTimers: true });
+  beforeEach(() => {
+    server = testServer();
     deps = createDeps(server);
-  });
-  afterEach(async () => {
-    vi.useRealTimers();
-    await server.close();
   });
 
   it('decides a page from the synced slice after sign-in', async () => {

@@ -15,7 +15,8 @@
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inject, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, inject, vi } from 'vitest';
+import { fakeBrowser } from 'wxt/testing/fake-browser';
 import type { AccessRequest, MutationsResponse, SyncResponse } from '@accesslens/shared';
 import { createMutation, decisionMutation, harness, type Harness } from '../../../server/src/testing.ts';
 import type { OidcSettings } from '../../../server/src/auth/oidc.ts';
@@ -295,6 +296,34 @@ export class ServerTemplate {
   dispose(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The set-up most background test files share, registered as the calling file's (or describe block's)
+ * hooks: one ServerTemplate (seeded by `setup`) for all its tests, and for each test a reset fake browser
+ * and a server of its own on a copy of the template, closed after the test. With `fakeTimers`, the test's
+ * timers are faked before its server starts and real again before it closes. Returns the current test's
+ * server (hooks registered after this call, e.g. a `createDeps`, run after it starts and before it closes).
+ */
+export function useTestServer(setup?: (server: TestServer) => Promise<void>, { fakeTimers = false }: { fakeTimers?: boolean } = {}): () => TestServer {
+  let template: ServerTemplate | undefined;
+  let server: TestServer | undefined;
+  beforeAll(async () => void (template = await ServerTemplate.create(setup)));
+  afterAll(() => template?.dispose());
+  beforeEach(async () => {
+    fakeBrowser.reset();
+    if (fakeTimers) vi.useFakeTimers();
+    server = await template!.start();
+  });
+  afterEach(async () => {
+    if (fakeTimers) vi.useRealTimers();
+    await server?.close();
+    server = undefined;
+  });
+  return () => {
+    if (!server) throw new Error('useTestServer: the server exists only while a test runs');
+    return server;
+  };
 }
 
 let counter = 0;
