@@ -16,6 +16,7 @@ import { LicencesTab } from './licences';
 import { PeopleTab } from './people';
 import { PolicyTab } from './policy';
 import { ReviewsTab } from './reviews';
+import { Loading } from './table';
 import { TasksTab } from './tasks';
 
 export type Connection = ConnectionsAnswer['connections'][number];
@@ -80,9 +81,7 @@ export function Console() {
   if (!state)
     return (
       <main class="console">
-        <p class="muted" role="status">
-          {t('console.loading')}
-        </p>
+        <Loading />
       </main>
     );
   if (!state.signedIn)

@@ -4,6 +4,7 @@ import type { AuditResponse, AuditVerifyResponse, UiError } from '@accesslens/sh
 import { formatDateTime, t } from '../../utils/i18n';
 import { api, download, qs, today } from './api';
 import { Problem, type ConsoleContext } from './Console';
+import { DataTable } from './table';
 
 interface Filter {
   action: string;
@@ -108,42 +109,30 @@ export function AuditTab(_props: { ctx: ConsoleContext }) {
           <p class="muted" role="status">
             {page.total === 0 ? t('console.audit.none') : t('console.audit.count', { n: page.total })}
           </p>
-          {page.events.length > 0 && (
-            <div class="table-wrap">
-              <table class="table" data-testid="al-audit-table">
-                <caption class="sr-only">{t('console.tab.audit')}</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">#</th>
-                    <th scope="col">{t('console.audit.when')}</th>
-                    <th scope="col">{t('console.audit.actor')}</th>
-                    <th scope="col">{t('console.audit.action')}</th>
-                    <th scope="col">{t('console.audit.subject')}</th>
-                    <th scope="col">{t('console.audit.data')}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {page.events.map((e) => (
-                    <tr key={e.seq} data-testid="al-audit-row" data-action={e.action}>
-                      <td>{e.seq}</td>
-                      <td>{formatDateTime(e.at)}</td>
-                      <td>{e.actorName ?? e.actorId ?? t('console.audit.system')}</td>
-                      <td>
-                        <code>{e.action}</code>
-                      </td>
-                      <td>
-                        {e.subjectType}
-                        {e.subjectId ? ` · ${e.subjectId}` : ''}
-                      </td>
-                      <td class="data-cell">
-                        <code>{JSON.stringify(e.data).slice(0, 200)}</code>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )}
+          <DataTable
+            testid="al-audit-table"
+            caption={t('console.tab.audit')}
+            wrap
+            columns={['#', t('console.audit.when'), t('console.audit.actor'), t('console.audit.action'), t('console.audit.subject'), t('console.audit.data')]}
+            rows={page.events}
+            row={(e) => (
+              <tr key={e.seq} data-testid="al-audit-row" data-action={e.action}>
+                <td>{e.seq}</td>
+                <td>{formatDateTime(e.at)}</td>
+                <td>{e.actorName ?? e.actorId ?? t('console.audit.system')}</td>
+                <td>
+                  <code>{e.action}</code>
+                </td>
+                <td>
+                  {e.subjectType}
+                  {e.subjectId ? ` · ${e.subjectId}` : ''}
+                </td>
+                <td class="data-cell">
+                  <code>{JSON.stringify(e.data).slice(0, 200)}</code>
+                </td>
+              </tr>
+            )}
+          />
           <div class="pager">
             <button type="button" class="button" disabled={pages.length === 1} onClick={() => setPages((p) => p.slice(0, -1))}>
               {t('console.newer')}

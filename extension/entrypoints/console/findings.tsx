@@ -14,6 +14,7 @@ import { formatDate, t } from '../../utils/i18n';
 import { api, download, qs, today } from './api';
 import { DepartmentBars, SEVERITY_COLOUR, SeverityBars, Trend } from './charts';
 import { Problem, type ConsoleContext } from './Console';
+import { DataTable } from './table';
 
 const PAGE = 50;
 
@@ -160,33 +161,24 @@ export function FindingsTab({ ctx }: { ctx: ConsoleContext }) {
                 ? t('console.findings.none')
                 : t('console.range', { from: first + 1, to: first + page.findings.length, total: page.total })}
           </p>
-          {page.findings.length > 0 && (
-            <div class="table-wrap">
-              <table class="table" data-testid="al-findings-table">
-                <caption class="sr-only">{t('console.tab.findings')}</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">{t('console.findings.severity')}</th>
-                    <th scope="col">{t('console.findings.person')}</th>
-                    <th scope="col">{t('console.findings.department')}</th>
-                    <th scope="col">{t('console.findings.kind')}</th>
-                    <th scope="col">{t('console.findings.crm')}</th>
-                    <th scope="col">{t('console.findings.permissions')}</th>
-                    <th scope="col">{t('console.findings.status')}</th>
-                    <th scope="col">{t('console.findings.since')}</th>
-                    <th scope="col">
-                      <span class="sr-only">{t('console.tasks.actions')}</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {page.findings.map((f) => (
-                    <FindingRow key={f.id} f={f} canAct={ctx.me.roles.includes('admin')} onChanged={refresh} onError={setError} />
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )}
+          <DataTable
+            testid="al-findings-table"
+            caption={t('console.tab.findings')}
+            wrap
+            columns={[
+              t('console.findings.severity'),
+              t('console.findings.person'),
+              t('console.findings.department'),
+              t('console.findings.kind'),
+              t('console.findings.crm'),
+              t('console.findings.permissions'),
+              t('console.findings.status'),
+              t('console.findings.since'),
+            ]}
+            actions
+            rows={page.findings}
+            row={(f) => <FindingRow key={f.id} f={f} canAct={ctx.me.roles.includes('admin')} onChanged={refresh} onError={setError} />}
+          />
           <div class="pager">
             <button type="button" class="button" disabled={cursors.length === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
               {t('console.prev')}

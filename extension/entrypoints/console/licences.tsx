@@ -4,6 +4,7 @@ import type { LicenseSeatsView, UiError } from '@accesslens/shared';
 import { formatDate, t } from '../../utils/i18n';
 import { api } from './api';
 import { Problem, type ConsoleContext } from './Console';
+import { Loading } from './table';
 
 export function LicencesTab({ ctx }: { ctx: ConsoleContext }) {
   const [licences, setLicences] = useState<LicenseSeatsView[] | null>(null);
@@ -19,6 +20,7 @@ export function LicencesTab({ ctx }: { ctx: ConsoleContext }) {
   return (
     <div class="stack">
       <Problem error={error} />
+      {licences === null && error === null && <Loading />}
       {licences && licences.length === 0 && <p class="muted">{t('console.licences.none')}</p>}
       {licences?.map((l) => (
         <Licence key={l.id} l={l} canReclaim={ctx.me.roles.includes('admin')} onChanged={load} onError={setError} />

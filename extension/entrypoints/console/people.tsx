@@ -4,6 +4,7 @@ import type { AdminPeopleResponse, HoldersResponse, PersonAccessResponse, UiErro
 import { formatDate, labelOf, t } from '../../utils/i18n';
 import { api, qs } from './api';
 import { Problem, type ConsoleContext } from './Console';
+import { Loading, Table } from './table';
 
 type Path = PersonAccessResponse['accounts'][number]['permissions'][number]['paths'][number];
 
@@ -60,7 +61,7 @@ export function PeopleTab({ ctx }: { ctx: ConsoleContext }) {
       <div class="stack" aria-live="polite">
         <Holders ctx={ctx} onPick={setChosen} />
         {!chosen && <p class="muted">{t('console.people.choose')}</p>}
-        {chosen && !access && <p class="muted">{t('console.loading')}</p>}
+        {chosen && !access && <Loading />}
         {access && <Access access={access} />}
       </div>
     </div>
@@ -101,34 +102,25 @@ function Access({ access }: { access: PersonAccessResponse }) {
               ))}
           </ul>
           <h4>{t('console.people.permissions', { n: a.permissions.length })}</h4>
-          <table class="table">
-            <thead>
-              <tr>
-                <th scope="col">{t('console.people.permission')}</th>
-                <th scope="col">{t('console.people.risk')}</th>
-                <th scope="col">{t('console.people.why')}</th>
+          <Table columns={[t('console.people.permission'), t('console.people.risk'), t('console.people.why')]}>
+            {a.permissions.map((k) => (
+              <tr key={k.key} data-testid="al-people-permission" data-key={k.key}>
+                <td>
+                  {labelOf(k.labels, k.key)}
+                  <div class="muted">{k.key}</div>
+                </td>
+                <td>{k.risk ? t(`risk.${k.risk}`) : '—'}</td>
+                <td>
+                  <ul class="paths">
+                    {k.paths.map((path, i) => (
+                      <li key={i}>{pathText(path)}</li>
+                    ))}
+                  </ul>
+                  {k.missingPrerequisites.length > 0 && <p class="error">{t('console.people.missingPrereq', { keys: k.missingPrerequisites.join(', ') })}</p>}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {a.permissions.map((k) => (
-                <tr key={k.key} data-testid="al-people-permission" data-key={k.key}>
-                  <td>
-                    {labelOf(k.labels, k.key)}
-                    <div class="muted">{k.key}</div>
-                  </td>
-                  <td>{k.risk ? t(`risk.${k.risk}`) : '—'}</td>
-                  <td>
-                    <ul class="paths">
-                      {k.paths.map((path, i) => (
-                        <li key={i}>{pathText(path)}</li>
-                      ))}
-                    </ul>
-                    {k.missingPrerequisites.length > 0 && <p class="error">{t('console.people.missingPrereq', { keys: k.missingPrerequisites.join(', ') })}</p>}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         </section>
       ))}
     </div>

@@ -8,6 +8,7 @@ import type { PolicyProposalView, PolicyResponse, UiError } from '@accesslens/sh
 import { formatDateTime, t } from '../../utils/i18n';
 import { api } from './api';
 import { Problem, type ConsoleContext } from './Console';
+import { Table } from './table';
 
 const THRESHOLDS = ['unusedDays', 'dormantDays', 'peerOutlierShare', 'minPeerGroup'] as const;
 type ThresholdKey = (typeof THRESHOLDS)[number];
@@ -162,38 +163,31 @@ function Proposal({ p, me, onChanged, onError }: { p: PolicyProposalView; me: st
           {t('console.policy.beneficiaries', { names: p.beneficiaries.map((b) => b.person.name).join(', ') })}
         </p>
       )}
-      <table class="table" data-testid="al-policy-diff">
-        <caption class="sr-only">{t('console.policy.diff')}</caption>
-        <thead>
-          <tr>
-            <th scope="col">{t('console.policy.section')}</th>
-            <th scope="col">{t('console.policy.changeKind')}</th>
-            <th scope="col">{t('console.policy.before')}</th>
-            <th scope="col">{t('console.policy.after')}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {p.diff.map((d, i) => {
-            const [before, after] = narrowed(d.before, d.after);
-            return (
-              <tr key={i}>
-                <td>
-                  {d.section}
-                  {d.id ? ` · ${d.id}` : ''}
-                  {d.fields.length > 0 && <div class="muted">{d.fields.join(', ')}</div>}
-                </td>
-                <td>{t(`console.diff.${d.change}`)}</td>
-                <td>
-                  <code class="diff-del">{before}</code>
-                </td>
-                <td>
-                  <code class="diff-add">{after}</code>
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+      <Table
+        testid="al-policy-diff"
+        caption={t('console.policy.diff')}
+        columns={[t('console.policy.section'), t('console.policy.changeKind'), t('console.policy.before'), t('console.policy.after')]}
+      >
+        {p.diff.map((d, i) => {
+          const [before, after] = narrowed(d.before, d.after);
+          return (
+            <tr key={i}>
+              <td>
+                {d.section}
+                {d.id ? ` · ${d.id}` : ''}
+                {d.fields.length > 0 && <div class="muted">{d.fields.join(', ')}</div>}
+              </td>
+              <td>{t(`console.diff.${d.change}`)}</td>
+              <td>
+                <code class="diff-del">{before}</code>
+              </td>
+              <td>
+                <code class="diff-add">{after}</code>
+              </td>
+            </tr>
+          );
+        })}
+      </Table>
       {p.decidedBy && (
         <p class="muted">
           {t('console.policy.decidedBy', { name: p.decidedBy.name, when: p.decidedAt ? formatDateTime(p.decidedAt) : '' })}

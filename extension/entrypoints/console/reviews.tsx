@@ -5,6 +5,7 @@ import { formatDate, formatDateTime, t } from '../../utils/i18n';
 import { api, download } from './api';
 import { Problem, type ConsoleContext } from './Console';
 import { Select } from './findings';
+import { DataTable, Table } from './table';
 
 export function ReviewsTab({ ctx }: { ctx: ConsoleContext }) {
   const [campaigns, setCampaigns] = useState<ReviewCampaignView[] | null>(null);
@@ -40,51 +41,41 @@ export function ReviewsTab({ ctx }: { ctx: ConsoleContext }) {
       <Problem error={error} />
       {isAdmin && <NewCampaign ctx={ctx} onCreated={load} onError={setError} />}
       <h2>{t('console.reviews.campaigns')}</h2>
-      {campaigns && campaigns.length === 0 && <p class="muted">{t('console.reviews.none')}</p>}
-      {campaigns && campaigns.length > 0 && (
-        <table class="table" data-testid="al-review-campaigns">
-          <thead>
-            <tr>
-              <th scope="col">{t('console.reviews.name')}</th>
-              <th scope="col">{t('console.reviews.status')}</th>
-              <th scope="col">{t('console.reviews.due')}</th>
-              <th scope="col">{t('console.reviews.progress')}</th>
-              <th scope="col">
-                <span class="sr-only">{t('console.tasks.actions')}</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {campaigns.map((c) => (
-              <tr key={c.id} data-testid="al-review-campaign" data-campaign-id={c.id} data-status={c.status}>
-                <td>{c.name}</td>
-                <td>{t(`console.campaign.${c.status}`)}</td>
-                <td>{formatDateTime(c.dueAt)}</td>
-                <td>
-                  {t('console.reviews.counts', {
-                    decided: c.counts.total - c.counts.pending,
-                    total: c.counts.total,
-                    revoked: c.counts.revoked + c.counts.autoRevoked,
-                  })}
-                </td>
-                <td class="actions">
-                  <button type="button" class="link" onClick={() => void showReport(c)}>
-                    {t('console.reviews.report')}
-                  </button>
-                  <button type="button" class="link" onClick={() => void csv(c)}>
-                    {t('console.exportCsv')}
-                  </button>
-                  {isAdmin && (c.status === 'open' || c.status === 'escalated') && (
-                    <button type="button" class="link" onClick={() => void cancel(c)}>
-                      {t('console.reviews.cancel')}
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <DataTable
+        testid="al-review-campaigns"
+        columns={[t('console.reviews.name'), t('console.reviews.status'), t('console.reviews.due'), t('console.reviews.progress')]}
+        actions
+        rows={campaigns}
+        failed={error !== null}
+        empty={t('console.reviews.none')}
+        row={(c) => (
+          <tr key={c.id} data-testid="al-review-campaign" data-campaign-id={c.id} data-status={c.status}>
+            <td>{c.name}</td>
+            <td>{t(`console.campaign.${c.status}`)}</td>
+            <td>{formatDateTime(c.dueAt)}</td>
+            <td>
+              {t('console.reviews.counts', {
+                decided: c.counts.total - c.counts.pending,
+                total: c.counts.total,
+                revoked: c.counts.revoked + c.counts.autoRevoked,
+              })}
+            </td>
+            <td class="actions">
+              <button type="button" class="link" onClick={() => void showReport(c)}>
+                {t('console.reviews.report')}
+              </button>
+              <button type="button" class="link" onClick={() => void csv(c)}>
+                {t('console.exportCsv')}
+              </button>
+              {isAdmin && (c.status === 'open' || c.status === 'escalated') && (
+                <button type="button" class="link" onClick={() => void cancel(c)}>
+                  {t('console.reviews.cancel')}
+                </button>
+              )}
+            </td>
+          </tr>
+        )}
+      />
     </div>
   );
 }
@@ -219,52 +210,32 @@ function Report({ report, onClose }: { report: ReviewReportResponse; onClose: ()
       <p>
         {t('console.reviews.counts', { decided: c.counts.total - c.counts.pending, total: c.counts.total, revoked: c.counts.revoked + c.counts.autoRevoked })}
       </p>
-      <table class="table">
-        <thead>
-          <tr>
-            <th scope="col">{t('console.reviews.reviewer')}</th>
-            <th scope="col">{t('console.reviews.kept')}</th>
-            <th scope="col">{t('console.reviews.revoked')}</th>
-            <th scope="col">{t('console.reviews.pending')}</th>
+      <Table columns={[t('console.reviews.reviewer'), t('console.reviews.kept'), t('console.reviews.revoked'), t('console.reviews.pending')]}>
+        {report.byReviewer.map((r) => (
+          <tr key={r.reviewer.id}>
+            <td>{r.reviewer.name}</td>
+            <td>{r.kept}</td>
+            <td>{r.revoked}</td>
+            <td>{r.pending}</td>
           </tr>
-        </thead>
-        <tbody>
-          {report.byReviewer.map((r) => (
-            <tr key={r.reviewer.id}>
-              <td>{r.reviewer.name}</td>
-              <td>{r.kept}</td>
-              <td>{r.revoked}</td>
-              <td>{r.pending}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      <table class="table">
-        <thead>
-          <tr>
-            <th scope="col">{t('console.findings.person')}</th>
-            <th scope="col">{t('console.reviews.access')}</th>
-            <th scope="col">{t('console.reviews.outcome')}</th>
-            <th scope="col">{t('console.reviews.comment')}</th>
+        ))}
+      </Table>
+      <Table columns={[t('console.findings.person'), t('console.reviews.access'), t('console.reviews.outcome'), t('console.reviews.comment')]}>
+        {report.items.map((i) => (
+          <tr key={i.id}>
+            <td>
+              {i.person.name}
+              <div class="muted">{i.connection.name}</div>
+            </td>
+            <td>{i.access.type === 'bundle' ? i.access.name : i.access.key}</td>
+            <td>{i.outcome ? t(`console.outcome.${i.outcome}`) : t('console.reviews.pending')}</td>
+            <td>
+              {i.comment ?? ''}
+              {i.decidedBy ? ` — ${i.decidedBy.name}` : ''}
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {report.items.map((i) => (
-            <tr key={i.id}>
-              <td>
-                {i.person.name}
-                <div class="muted">{i.connection.name}</div>
-              </td>
-              <td>{i.access.type === 'bundle' ? i.access.name : i.access.key}</td>
-              <td>{i.outcome ? t(`console.outcome.${i.outcome}`) : t('console.reviews.pending')}</td>
-              <td>
-                {i.comment ?? ''}
-                {i.decidedBy ? ` — ${i.decidedBy.name}` : ''}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </Table>
     </div>
   );
 }

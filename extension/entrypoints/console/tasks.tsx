@@ -8,6 +8,7 @@ import type { AdminRevocationsResponse, AdminTaskView, RevocationView, UiError }
 import { formatDateTime, locale, t } from '../../utils/i18n';
 import { api } from './api';
 import { Problem, type ConsoleContext } from './Console';
+import { DataTable } from './table';
 
 /** Revocations still to happen. */
 const DUE_STATUSES = ['planned', 'due', 'in-progress', 'task', 'failed'] as const;
@@ -40,83 +41,63 @@ export function TasksTab(_props: { ctx: ConsoleContext }) {
       <Problem error={error} />
       <section aria-labelledby="revocations-title">
         <h2 id="revocations-title">{t('console.tasks.revocations')}</h2>
-        {revocations && revocations.length === 0 && <p class="muted">{t('console.tasks.noRevocations')}</p>}
-        {revocations && revocations.length > 0 && (
-          <table class="table" data-testid="al-revocations">
-            <thead>
-              <tr>
-                <th scope="col">{t('console.tasks.who')}</th>
-                <th scope="col">{t('console.tasks.what')}</th>
-                <th scope="col">{t('console.tasks.why')}</th>
-                <th scope="col">{t('console.tasks.due')}</th>
-                <th scope="col">{t('console.reviews.status')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {revocations.map((r) => (
-                <tr key={r.id} data-testid="al-revocation" data-status={r.status}>
-                  <td>
-                    {r.person.name}
-                    <div class="muted">
-                      {r.connection.name} · {r.account.username}
-                    </div>
-                  </td>
-                  <td>
-                    {r.assignments.map((a) => a.bundleName ?? a.key ?? a.id).join(', ')}
-                    {r.deactivateAccount && <div class="muted">{t('console.tasks.deactivate')}</div>}
-                  </td>
-                  <td>
-                    {r.reason.text[locale()]}
-                    {r.problem && <div class="error">{r.problem.message}</div>}
-                  </td>
-                  <td>{formatDateTime(r.dueAt)}</td>
-                  <td>{t(`console.revocationStatus.${r.status}`)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        <DataTable
+          testid="al-revocations"
+          columns={[t('console.tasks.who'), t('console.tasks.what'), t('console.tasks.why'), t('console.tasks.due'), t('console.reviews.status')]}
+          rows={revocations}
+          failed={error !== null}
+          empty={t('console.tasks.noRevocations')}
+          row={(r) => (
+            <tr key={r.id} data-testid="al-revocation" data-status={r.status}>
+              <td>
+                {r.person.name}
+                <div class="muted">
+                  {r.connection.name} · {r.account.username}
+                </div>
+              </td>
+              <td>
+                {r.assignments.map((a) => a.bundleName ?? a.key ?? a.id).join(', ')}
+                {r.deactivateAccount && <div class="muted">{t('console.tasks.deactivate')}</div>}
+              </td>
+              <td>
+                {r.reason.text[locale()]}
+                {r.problem && <div class="error">{r.problem.message}</div>}
+              </td>
+              <td>{formatDateTime(r.dueAt)}</td>
+              <td>{t(`console.revocationStatus.${r.status}`)}</td>
+            </tr>
+          )}
+        />
       </section>
       <section aria-labelledby="tasks-title">
         <h2 id="tasks-title">{t('console.tasks.open', { n: tasks?.length ?? 0 })}</h2>
-        {tasks && tasks.length === 0 && <p class="muted">{t('console.tasks.none')}</p>}
-        {tasks && tasks.length > 0 && (
-          <table class="table" data-testid="al-tasks">
-            <thead>
-              <tr>
-                <th scope="col">{t('console.tasks.kind')}</th>
-                <th scope="col">{t('console.tasks.who')}</th>
-                <th scope="col">{t('console.tasks.what')}</th>
-                <th scope="col">{t('console.tasks.why')}</th>
-                <th scope="col">{t('console.tasks.since')}</th>
-                <th scope="col">
-                  <span class="sr-only">{t('console.tasks.actions')}</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {tasks.map((x) => (
-                <tr key={x.id} data-testid="al-task" data-kind={x.kind}>
-                  <td>{t(`console.taskKind.${x.kind}`)}</td>
-                  <td>
-                    {x.account.personName}
-                    <div class="muted">
-                      {x.connectionName} · {x.account.username}
-                    </div>
-                  </td>
-                  <td>{[...x.bundles.map((b) => b.name), ...x.keys].join(', ')}</td>
-                  <td>{x.reason.message}</td>
-                  <td>{formatDateTime(x.createdAt)}</td>
-                  <td>
-                    <button type="button" class="button" onClick={() => void done(x.id)}>
-                      {t('console.tasks.done')}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        <DataTable
+          testid="al-tasks"
+          columns={[t('console.tasks.kind'), t('console.tasks.who'), t('console.tasks.what'), t('console.tasks.why'), t('console.tasks.since')]}
+          actions
+          rows={tasks}
+          failed={error !== null}
+          empty={t('console.tasks.none')}
+          row={(x) => (
+            <tr key={x.id} data-testid="al-task" data-kind={x.kind}>
+              <td>{t(`console.taskKind.${x.kind}`)}</td>
+              <td>
+                {x.account.personName}
+                <div class="muted">
+                  {x.connectionName} · {x.account.username}
+                </div>
+              </td>
+              <td>{[...x.bundles.map((b) => b.name), ...x.keys].join(', ')}</td>
+              <td>{x.reason.message}</td>
+              <td>{formatDateTime(x.createdAt)}</td>
+              <td>
+                <button type="button" class="button" onClick={() => void done(x.id)}>
+                  {t('console.tasks.done')}
+                </button>
+              </td>
+            </tr>
+          )}
+        />
       </section>
     </div>
   );
