@@ -69,7 +69,7 @@ export function unchangedPullListener({ db, now, headersFor }: UnchangedPullDeps
     if (token === null || isSweepDue(db, at)) return false;
     return validateCachedSession(db, token, at).then(
       (session) => {
-        if (!session?.ok || cursor !== formatCursor(session.position) || res.headersSent) return false;
+        if (!session?.ok || cursor !== formatCursor(session.position)) return false;
         res.writeHead(200, headersFor(req.headers.origin));
         res.end(unchangedBody(cursor));
         return true;
