@@ -115,6 +115,22 @@ export class Db {
 }
 
 /** The filesystem path of a `file:` URL (null for `:memory:`). */
+/**
+ * Runs `run` again when a libsql server took its write lock away: sqld ends a transaction that has held
+ * the lock for 5 s while another connection waits (TRANSACTION_TIMEOUT) and rolls it back. On a busy
+ * machine that is a long start-up write — a migration, the demo seed — of one process beside another.
+ * Only for work that is one transaction and safe to run again (it re-reads what it depends on).
+ */
+export async function retryTakenLock<T>(run: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'TRANSACTION_TIMEOUT' || attempt >= attempts) throw error;
+    }
+  }
+}
+
 export function filePathOf(url: string): string | null {
   if (!url.startsWith('file:')) return null;
   const rest = url.slice('file:'.length).split('?')[0]!;

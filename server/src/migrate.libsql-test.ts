@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
-import { openDatabase } from './db.ts';
+import { openDatabase, retryTakenLock } from './db.ts';
 import { migrate } from './migrate.ts';
 import { startSqld, type RunningSqld } from './testing-sqld.ts';
 
@@ -44,4 +44,37 @@ test('a migration whose write lock sqld takes away for a waiting process is run 
   expect(result.applied).toEqual(['0001_slow.sql']);
   expect((await first.execute('SELECT count(*) AS n FROM schema_migrations')).rows[0]!.n).toBe(1);
   expect((await first.execute('SELECT count(*) AS n FROM slow')).rows[0]!.n).toBe(2);
+}, 120_000);
+
+test('any start-up write whose lock sqld takes away is run again by retryTakenLock (the demo seed, the audit head): it checks again and writes once', async () => {
+  const sqld: RunningSqld = await startSqld();
+  cleanup.push(() => sqld.stop());
+  const first = await openDatabase(sqld.url);
+  const second = await openDatabase(sqld.url);
+  cleanup.push(
+    () => first.close(),
+    () => second.close(),
+  );
+  await first.execute('CREATE TABLE seeded (n INTEGER)');
+  let attempts = 0;
+  // Shaped like seedDemoIfEmpty: look inside the transaction, write only when empty, and take long.
+  const seed = () =>
+    first.transaction(async (tx) => {
+      attempts++;
+      if (Number((await tx.execute('SELECT count(*) AS n FROM seeded')).rows[0]!.n) > 0) return false;
+      await tx.execute(
+        'INSERT INTO seeded SELECT count(*) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 40000000) SELECT x FROM c)',
+      );
+      return true;
+    });
+  const seeding = retryTakenLock(seed);
+  await new Promise((r) => setTimeout(r, 300));
+  const other = second.transaction(async (tx) => {
+    await tx.execute('CREATE TABLE IF NOT EXISTS other (x INTEGER)');
+  });
+  const [seeded] = await Promise.all([seeding, other]);
+  expect(seeded).toBe(true);
+  // The lock was taken away at least once, and the write is there once.
+  expect(attempts).toBeGreaterThan(1);
+  expect((await first.execute('SELECT count(*) AS n FROM seeded')).rows[0]!.n).toBe(1);
 }, 120_000);

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sha256 } from '@oslojs/crypto/sha2';
 import { encodeHexLowerCase } from '@oslojs/encoding';
-import type { Db } from './db.ts';
+import { retryTakenLock, type Db } from './db.ts';
 
 export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
 
@@ -35,7 +35,7 @@ export function readMigrations(dir = MIGRATIONS_DIR): MigrationFile[] {
  * schema_migrations row. Idempotent; refuses to start when an applied file has since changed.
  */
 export async function migrate(db: Db, dir = MIGRATIONS_DIR): Promise<{ applied: string[] }> {
-  await outlastingTimeouts(() =>
+  await retryTakenLock(() =>
     db.transaction(async (tx) => {
       await tx.execute(
         `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -45,7 +45,7 @@ export async function migrate(db: Db, dir = MIGRATIONS_DIR): Promise<{ applied: 
   );
   const applied: string[] = [];
   for (const m of readMigrations(dir)) {
-    const ran = await outlastingTimeouts(() =>
+    const ran = await retryTakenLock(() =>
       db.transaction(async (tx) => {
         // Read inside the write transaction: a second process migrating at the same time waits, then skips.
         const existing = await tx.execute({
@@ -72,19 +72,4 @@ export async function migrate(db: Db, dir = MIGRATIONS_DIR): Promise<{ applied: 
     if (ran) applied.push(m.name);
   }
   return { applied };
-}
-
-/**
- * A libsql server takes the write lock from a transaction that has held it for 5 s while another
- * connection waits (TRANSACTION_TIMEOUT): on a busy machine, a long migration of one process starting
- * beside another. Each migration is one transaction, rolled back when taken away: it is simply run again.
- */
-async function outlastingTimeouts<T>(run: () => Promise<T>, attempts = 5): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await run();
-    } catch (error) {
-      if ((error as { code?: unknown }).code !== 'TRANSACTION_TIMEOUT' || attempt >= attempts) throw error;
-    }
-  }
 }

@@ -4,7 +4,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { buildApp } from './app.ts';
 import type { OidcSettings } from './auth/oidc.ts';
 import type { Config } from './config.ts';
-import { openDatabase, type Db } from './db.ts';
+import { openDatabase, retryTakenLock, type Db } from './db.ts';
 import { sweepExpiredGrants } from './expiry.ts';
 import { FindingsService } from './findings/service.ts';
 import { migrate } from './migrate.ts';
@@ -82,12 +82,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const hostname = options.hostname ?? '127.0.0.1';
   const trustedProxies = options.trustedProxies?.length ? new TrustedProxies(options.trustedProxies) : null;
   const db = await openDatabase(options.databaseUrl, options.databaseAuthToken);
-  db.auditSigner = new AuditSigner(() => box.currentKeyRing());
+  const signer = new AuditSigner(() => box.currentKeyRing());
+  db.auditSigner = signer;
   try {
     await migrate(db);
-    if ((options.seed ?? (isLoopbackHost(hostname) ? 'demo' : 'none')) === 'demo') await seedDemoIfEmpty(db, now());
+    // Each one transaction that checks again what it depends on: run again when sqld takes its lock away.
+    if ((options.seed ?? (isLoopbackHost(hostname) ? 'demo' : 'none')) === 'demo') await retryTakenLock(() => seedDemoIfEmpty(db, now()));
     // A chain from before signed checkpoints: sign its head once it verifies.
-    if ((await adoptUnsignedHead(db, db.auditSigner, now())) === 'refused')
+    if ((await retryTakenLock(() => adoptUnsignedHead(db, signer, now()))) === 'refused')
       console.error('[accesslens] the audit chain does not verify or its signed head was removed: run `pnpm accesslens verify-audit`');
   } catch (error) {
     db.close();
