@@ -3,6 +3,7 @@ import { defineBackground } from 'wxt/utils/define-background';
 import { PORT_NAMES } from '../../utils/protocol';
 import { wireBadge } from './badge';
 import { LiveUpdates } from './live';
+import { LiveCheckMemory } from './live-check';
 import { PreviewCache } from './preview';
 import { FlagsCache } from './flags';
 import { syncInHouseScripts } from './in-house';
@@ -49,6 +50,7 @@ export default defineBackground(() => {
     openOptionsPage: () => browser.runtime.openOptionsPage(),
     // Salesforce's session cookie for the current-user API check (live-check.ts): read there, used there only.
     cookie: async (url: string, name: string, storeId?: string) => (await browser.cookies.get({ url, name, ...(storeId ? { storeId } : {}) }))?.value ?? null,
+    liveMemory: new LiveCheckMemory(),
   };
   const self = { id: browser.runtime.id, origin: browser.runtime.getURL('/') };
 

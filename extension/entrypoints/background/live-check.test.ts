@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ObservedPage } from '@accesslens/shared';
 import { demoSalesforceOrg } from '../../../test/fakes/salesforce-demo';
 import { startFakeSalesforce, type FakeSalesforce } from '../../../test/fakes/salesforce';
-import { pageCheck, type LiveCheckDeps } from './live-check';
+import { LiveCheckMemory, pageCheck, type LiveCheckDeps } from './live-check';
 
 /** Ava Chen's user in the demo org. */
 let AVA = '';
@@ -107,5 +107,58 @@ describe('pageCheck (Salesforce)', () => {
       unavailable: 'unsupported',
     });
     expect(seen).toEqual([]);
+  });
+});
+
+describe('who is behind a session, remembered between pages (LiveCheckMemory: the org counts every API call)', () => {
+  const OBJECT = 'Account';
+  /** Which of the documented calls a check made: identity ("Resources by Version"), object (Tooling), record. */
+  const calls = () =>
+    seen.map((s) => {
+      const path = new URL(s.url).pathname;
+      return path.endsWith('/tooling/query/') ? 'object' : path.endsWith('/query/') ? 'record' : 'identity';
+    });
+  const remembering = (memory: LiveCheckMemory): LiveCheckDeps => ({ ...deps(), liveMemory: memory });
+
+  it('asks who the user is once per session; what they may do every time, so a grant taken away shows at the next load', async () => {
+    cookies.clear();
+    cookies.set('acme.my.salesforce.com sid', sid);
+    const memory = new LiveCheckMemory();
+    seen.length = 0;
+    const first = await pageCheck(remembering(memory), 'acme.lightning.force.com', page(OBJECT, '001xx000003DGb2AAG'));
+    expect(calls().sort()).toEqual(['identity', 'object', 'record']);
+    seen.length = 0;
+    const again = await pageCheck(remembering(memory), 'acme.lightning.force.com', page(OBJECT, '001xx000003DGb2AAG'));
+    expect(calls().sort()).toEqual(['object', 'record']);
+    expect(again).toEqual(first);
+    seen.length = 0;
+    await pageCheck(remembering(memory), 'acme.lightning.force.com', page(OBJECT, null));
+    expect(calls()).toEqual(['object']);
+    // The same answers as without memory.
+    expect(await pageCheck(deps(), 'acme.lightning.force.com', page(OBJECT, '001xx000003DGb2AAG'))).toEqual(first);
+  });
+
+  it("another session (another user, another tab's cookie store) is asked who it is, and gets its own answers", async () => {
+    const ben = String(sf.org.objects.User!.find((u) => String(u.Username).startsWith('ben@'))!.Id);
+    const benSid = sf.sessionFor(ben);
+    const memory = new LiveCheckMemory();
+    cookies.clear();
+    cookies.set('acme.my.salesforce.com sid', sid);
+    await pageCheck(remembering(memory), 'acme.lightning.force.com', page(OBJECT, null));
+    cookies.set('acme.my.salesforce.com sid', benSid);
+    seen.length = 0;
+    const answer = await pageCheck(remembering(memory), 'acme.lightning.force.com', page(OBJECT, null));
+    expect(calls()).toEqual(['identity', 'object']);
+    expect(seen.every((s) => s.auth === `Bearer ${benSid}`)).toBe(true);
+    expect(answer.ok && answer.verdict?.object).toEqual({
+      read: sf.userCan(ben, OBJECT, 'read'),
+      create: sf.userCan(ben, OBJECT, 'create'),
+      edit: sf.userCan(ben, OBJECT, 'edit'),
+      delete: sf.userCan(ben, OBJECT, 'delete'),
+    });
+    cookies.set('firefox-container-2acme.my.salesforce.com sid', sid);
+    seen.length = 0;
+    await pageCheck(remembering(memory), 'acme.lightning.force.com', page(OBJECT, null), 'firefox-container-2');
+    expect(calls()).toEqual(['identity', 'object']);
   });
 });

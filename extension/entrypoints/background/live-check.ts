@@ -26,6 +26,37 @@ export interface LiveCheckDeps {
   fetch: (input: string, init?: RequestInit) => Promise<Response>;
   /** A cookie's value for a URL (the `cookies` API) in a cookie store (the page's tab's); null when absent or not allowed. */
   cookie?: (url: string, name: string, storeId?: string) => Promise<string | null>;
+  /** Who is behind a session, from earlier checks (none: every check asks). */
+  liveMemory?: LiveCheckMemory;
+}
+
+const MAX_REMEMBERED = 1000;
+
+/**
+ * Who is behind a session, remembered between checks in the worker's memory only (gone when it sleeps;
+ * never stored), keyed by a digest of the session id — never the id. Salesforce counts every API call
+ * against the org's daily limit and a grant in force is checked on every load of its pages: the user's
+ * id cannot change within a session, so it is asked once per session (a record page then costs two calls,
+ * any other page one). What the user may do is asked every time: a grant taken away in the CRM shows at
+ * the next load.
+ */
+export class LiveCheckMemory {
+  readonly #users = new Map<string, string>();
+
+  user(session: string): string | undefined {
+    return this.#users.get(session);
+  }
+
+  rememberUser(session: string, userId: string): void {
+    if (this.#users.size >= MAX_REMEMBERED) this.#users.clear();
+    this.#users.set(session, userId);
+  }
+}
+
+/** A digest of the session id (hex SHA-256): what the memory keys the user by. */
+async function sessionDigest(sid: string): Promise<string> {
+  const bytes = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(sid)));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 const USER_ID = /^005[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/;
@@ -78,10 +109,16 @@ export async function pageCheck(deps: LiveCheckDeps, host: string, page: Observe
       throw e;
     }
   };
+  const memory = deps.liveMemory;
   try {
-    const identity = String((await get('/')).identity ?? '');
-    const userId = identity.split('/').at(-1) ?? '';
-    if (!USER_ID.test(userId)) return none('refused');
+    const session = memory ? `${apiHost} ${storeId ?? ''} ${await sessionDigest(sid)}` : '';
+    let userId = memory?.user(session);
+    if (userId === undefined) {
+      const identity = String((await get('/')).identity ?? '');
+      userId = identity.split('/').at(-1) ?? '';
+      if (!USER_ID.test(userId)) return none('refused');
+      memory?.rememberUser(session, userId);
+    }
     const recordId = page.recordId && isSalesforceId(page.recordId) ? page.recordId : null;
     const [entity, record] = await Promise.all([
       firstRecord(
