@@ -16,7 +16,7 @@ import {
   type RequestEvaluation,
   type OrgEngine,
 } from '@accesslens/shared';
-import { ApiFailure, conflict, forbidden, notFound, refuse } from '../errors.ts';
+import { ApiFailure, refuse } from '../errors.ts';
 import type { FindingsService } from '../findings/service.ts';
 import { startGrant } from '../lifecycle/grants.ts';
 import { openStage } from '../lifecycle/routing.ts';
@@ -232,23 +232,23 @@ export async function resolveRequester(
   if (!onBehalfOf || onBehalfOf === me.id) return { subject: me, filedBy: null };
   const [r] = await readBatch(source, [{ sql: `SELECT ${PERSON_COLUMNS} FROM people p WHERE p.id = ?`, args: [onBehalfOf] }]);
   const row = r!.rows[0];
-  if (!row) throw withField(notFound(`There is no person "${onBehalfOf}".`), field('onBehalfOf'));
+  if (!row) throw withField(refuse.notFound('person_not_found', { personId: onBehalfOf }), field('onBehalfOf'));
   const subject = personFromRow(row);
-  if (subject.managerId !== me.id)
-    throw withField(forbidden(`You can request access only for yourself or your direct reports; ${subject.name} does not report to you.`), field('onBehalfOf'));
-  if (subject.status !== 'active') throw withField(forbidden(`${subject.name} is ${subject.status}.`), field('onBehalfOf'));
+  if (subject.managerId !== me.id) throw withField(refuse.forbidden('not_your_report', { name: subject.name }), field('onBehalfOf'));
+  if (subject.status !== 'active')
+    throw withField(refuse.forbidden('subject_inactive', { name: subject.name, personStatus: subject.status }), field('onBehalfOf'));
   return { subject, filedBy: me.id };
 }
 
 /** The grant an extension extends: the requester's, on this connection, in force; its root when it was an extension itself. */
 async function extensionTarget(w: WriteContext, subject: Person, connectionId: string, id: string, field: (f: string) => string): Promise<AccessRequest> {
   let grant = await loadRequest(w.tx, id);
-  if (!grant) throw withField(notFound('There is no such request to extend.'), field('extendsRequestId'));
-  if (grant.requesterId !== subject.id) throw withField(forbidden('Only the holder of a grant can extend it.'), field('extendsRequestId'));
+  if (!grant) throw withField(refuse.notFound('extend_request_not_found'), field('extendsRequestId'));
+  if (grant.requesterId !== subject.id) throw withField(refuse.forbidden('extend_not_holder'), field('extendsRequestId'));
   if (grant.connectionId !== connectionId)
     throw new ApiFailure(400, 'invalid_input', 'connectionId: the grant is on another connection', field('connectionId'));
   if (grant.status !== 'fulfilled' || !grant.expiresAt || grant.expiresAt <= w.nowIso)
-    throw withField(conflict(`Only a grant in force can be extended (this request is ${grant.status}).`), field('extendsRequestId'));
+    throw withField(refuse.conflict('extend_not_in_force', { status: grant.status }), field('extendsRequestId'));
   for (let i = 0; i < 10 && grant.extendsRequestId && !grant.fulfilment; i++) {
     const root = await loadRequest(w.tx, grant.extendsRequestId);
     if (!root) break;
@@ -259,10 +259,9 @@ async function extensionTarget(w: WriteContext, subject: Person, connectionId: s
 
 async function previousTarget(w: WriteContext, subject: Person, id: string, field: (f: string) => string): Promise<void> {
   const previous = await loadRequest(w.tx, id);
-  if (!previous) throw withField(notFound('There is no such request to request again.'), field('previousRequestId'));
-  if (previous.requesterId !== subject.id) throw withField(forbidden('Only its requester can request it again.'), field('previousRequestId'));
-  if (previous.status !== 'denied')
-    throw withField(conflict(`Only a denied request can be requested again (this one is ${previous.status}).`), field('previousRequestId'));
+  if (!previous) throw withField(refuse.notFound('previous_request_not_found'), field('previousRequestId'));
+  if (previous.requesterId !== subject.id) throw withField(refuse.forbidden('request_again_not_requester'), field('previousRequestId'));
+  if (previous.status !== 'denied') throw withField(refuse.conflict('request_again_not_denied', { status: previous.status }), field('previousRequestId'));
 }
 
 /** The access window's start: in the future, at most a year ahead. */
@@ -352,14 +351,14 @@ export async function checkRequestable(
   if (accountId === null)
     throw withField(
       options.onBehalf
-        ? forbidden(`${subject.name} has no active account on ${connectionName}.`)
+        ? refuse.forbidden('subject_no_account', { name: subject.name, connection: connectionName })
         : refuse.forbidden('no_account', { connection: connectionName }),
       field('connectionId'),
     );
   let bundle: BundleRequest | null = null;
   if (options.bundleId) {
     const b = await readBundle(tx, connectionId, options.bundleId);
-    if (!b || b.removed) throw withField(notFound(`There is no bundle "${options.bundleId}" in ${connectionName}.`), field('bundleId'));
+    if (!b || b.removed) throw withField(refuse.notFound('bundle_not_found', { bundleId: options.bundleId, connection: connectionName }), field('bundleId'));
     if (b.kind === 'profile')
       throw new ApiFailure(
         400,
@@ -384,7 +383,10 @@ export async function checkRequestable(
     const held = await heldKeys(tx, connectionId, accountId, keys, w.now);
     for (const key of keys)
       if (held.has(key))
-        throw withField(options.onBehalf ? conflict(`${subject.name} already has ${key}.`) : refuse.conflict('already_held', { key }), at(key));
+        throw withField(
+          options.onBehalf ? refuse.conflict('subject_already_held', { name: subject.name, key }) : refuse.conflict('already_held', { key }),
+          at(key),
+        );
   }
   const first = context.overlapping[0];
   if (first)

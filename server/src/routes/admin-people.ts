@@ -23,7 +23,7 @@ import { importPeopleCsv } from '../directory/import.ts';
 import { managerCycle, newPersonId, readPersonRecord, writePeople, type PersonDraft } from '../directory/people.ts';
 import { listPeople, readPersonDetail } from '../directory/query.ts';
 import type { Transaction } from '../db.ts';
-import { ApiFailure, forbidden, notFound } from '../errors.ts';
+import { ApiFailure, refuse } from '../errors.ts';
 import { apiRoutes, bearer, errors, json, jsonBody } from '../openapi.ts';
 import { runWrite } from '../write.ts';
 
@@ -31,7 +31,7 @@ import { runWrite } from '../write.ts';
 export const PEOPLE_IMPORT_MAX_BYTES = 64 * 1024 * 1024;
 export const PEOPLE_IMPORT_PATH = '/api/admin/people/import';
 
-const adminOnly = requireRole(['admin'], 'manage the directory');
+const adminOnly = requireRole(['admin'], 'manage_directory');
 const personParam = z.object({ id });
 
 const invalid = (field: string, message: string) => new ApiFailure(400, 'invalid_input', `${field}: ${message}`, field);
@@ -42,7 +42,7 @@ async function checkEmailFree(tx: Transaction, email: string, exceptId: string |
     sql: 'SELECT id FROM people WHERE (email = ?1 OR scim_user_name = ?1 COLLATE NOCASE) AND id <> ?2',
     args: [email, exceptId ?? ''],
   });
-  if (r.rows[0]) throw new ApiFailure(409, 'conflict', `${email} is already the email of another person.`, 'email');
+  if (r.rows[0]) throw ApiFailure.of(409, 'conflict', 'email_taken', { email }, { field: 'email' });
 }
 
 async function checkManager(tx: Transaction, personId: string, managerId: string): Promise<void> {
@@ -143,7 +143,7 @@ export const adminPeople = apiRoutes()
   .openapi(listRoute, async (c) => c.json(await listPeople(c.var.db, c.req.valid('query')), 200))
   .openapi(getRoute, async (c) => {
     const person = await readPersonDetail(c.var.db, c.req.valid('param').id);
-    if (!person) throw notFound('There is no such person.');
+    if (!person) throw refuse.notFound('no_such_person');
     return c.json({ person }, 200);
   })
   .openapi(createPersonRoute, async (c) => {
@@ -174,7 +174,7 @@ export const adminPeople = apiRoutes()
       c.var.now(),
       async (w) => {
         const before = await readPersonRecord(w.tx, personId);
-        if (!before) throw notFound('There is no such person.');
+        if (!before) throw refuse.notFound('no_such_person');
         const after: PersonDraft = {
           id: before.id,
           email: body.email ?? before.email,
@@ -192,8 +192,8 @@ export const adminPeople = apiRoutes()
         if (after.email !== before.email) await checkEmailFree(w.tx, after.email, before.id);
         if (after.managerId && after.managerId !== before.managerId) await checkManager(w.tx, before.id, after.managerId);
         const rolesChange = after.roles.length !== before.roles.length || after.roles.some((r) => !before.roles.includes(r));
-        if (before.id === actor.id && rolesChange) throw forbidden('You cannot change your own roles: ask another administrator.');
-        if (before.id === actor.id && after.status !== before.status) throw forbidden('You cannot change your own status: ask another administrator.');
+        if (before.id === actor.id && rolesChange) throw refuse.forbidden('own_roles');
+        if (before.id === actor.id && after.status !== before.status) throw refuse.forbidden('own_status');
         const summary = await writePeople(w, [{ before, after }], { via: 'api', actorId: actor.id });
         if (summary.changedIds.length > 0) findings.track(w);
         return detail(w.tx, before.id);

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { randomUUID } from 'node:crypto';
 import { requireRole } from '../auth/require-role.ts';
 import { requireSession } from '../auth/require-session.ts';
-import { ApiFailure, notFound } from '../errors.ts';
+import { ApiFailure, refuse } from '../errors.ts';
 import { apiRoutes, bearer, errors, json, jsonBody } from '../openapi.ts';
 import { KILL_SWITCH_COLUMNS, PAGE_RULE_COLUMNS, killSwitchFromRow, pageRuleFromRow } from '../model.ts';
 import { runWrite, type WriteContext } from '../write.ts';
@@ -68,8 +68,8 @@ const ruleArgs = (rule: PageRuleInput) => [
 
 const listQuery = z.object({ connectionId: z.string().max(64).optional() });
 const idParam = z.object({ id });
-const rulesAdmin = () => requireRole(['admin'], 'manage page rules');
-const switchesAdmin = () => requireRole(['admin'], 'manage kill switches');
+const rulesAdmin = () => requireRole(['admin'], 'manage_page_rules');
+const switchesAdmin = () => requireRole(['admin'], 'manage_kill_switches');
 const noContent = { 204: { description: 'Done.' } };
 
 const listRules = createRoute({
@@ -152,7 +152,7 @@ export const pageRuleRoutes = apiRoutes()
       c.var.now(),
       async (w) => {
         const before = await readRule(w, id);
-        if (!before || before.deleted) throw notFound(`There is no page rule "${id}".`);
+        if (!before || before.deleted) throw refuse.notFound('page_rule_not_found', { id });
         await checkAgainstConnection(w, rule);
         await w.tx.execute({
           sql: `UPDATE page_rules SET connection_id = ?, host = ?, protocol = ?, path = ?, hash = ?, page_kind = ?, object = ?,
@@ -174,7 +174,7 @@ export const pageRuleRoutes = apiRoutes()
       c.var.now(),
       async (w) => {
         const before = await readRule(w, id);
-        if (!before || before.deleted) throw notFound(`There is no page rule "${id}".`);
+        if (!before || before.deleted) throw refuse.notFound('page_rule_not_found', { id });
         await w.tx.execute({ sql: 'UPDATE page_rules SET deleted = 1, version = ? WHERE id = ?', args: [await w.version(), id] });
         await w.audit({ actorId: c.var.person.id, action: 'page_rule.deleted', subjectType: 'page_rule', subjectId: id, data: { before } });
         await pokeEveryone(w);
@@ -251,7 +251,7 @@ export const killSwitchRoutes = apiRoutes()
       c.var.now(),
       async (w) => {
         const before = await readSwitch(w, id);
-        if (!before || before.deleted) throw notFound(`There is no kill switch "${id}".`);
+        if (!before || before.deleted) throw refuse.notFound('kill_switch_not_found', { id });
         await w.tx.execute({ sql: 'UPDATE kill_switches SET deleted = 1, version = ? WHERE id = ?', args: [await w.version(), id] });
         await w.audit({ actorId: c.var.person.id, action: 'kill_switch.deleted', subjectType: 'kill_switch', subjectId: id, data: { before } });
         await pokeEveryone(w);
