@@ -168,7 +168,12 @@ describe('/api/admin/trainings', () => {
     const created = await h.post(cara, '/api/admin/trainings', { id: 'gdpr-2026', title: 'GDPR 2026' });
     expect(created.status).toBe(201);
     expect(trainingResponse.parse(await created.json()).training).toEqual({ id: 'gdpr-2026', title: 'GDPR 2026', completedCount: 0 });
-    expect(await errorOf(await h.post(cara, '/api/admin/trainings', { id: 'gdpr-2026', title: 'x' }))).toMatchObject({ code: 'conflict', field: 'id' });
+    expect(await errorOf(await h.post(cara, '/api/admin/trainings', { id: 'gdpr-2026', title: 'x' }))).toMatchObject({
+      code: 'conflict',
+      field: 'id',
+      reason: 'training_exists',
+      params: { trainingId: 'gdpr-2026' },
+    });
 
     const put = await h.put(cara, '/api/admin/trainings/gdpr-2026/completions/p-ava', { completedOn: '2026-02-10' });
     expect(trainingCompletionsResponse.parse(await put.json()).completions).toEqual([

@@ -127,7 +127,7 @@ describe('POST /api/admin/people', () => {
     const base = { email: 'new@acme.test', name: 'New' };
     const dup = await h.post(cara, '/api/admin/people', { ...base, email: 'AVA@acme.test' });
     expect(dup.status).toBe(409);
-    expect(await errorOf(dup)).toMatchObject({ code: 'conflict', field: 'email' });
+    expect(await errorOf(dup)).toMatchObject({ code: 'conflict', field: 'email', reason: 'email_taken' });
     for (const [body, field] of [
       [{ ...base, email: 'not-an-email' }, 'email'],
       [{ ...base, name: '  ' }, 'name'],

@@ -108,7 +108,7 @@ describe('PUT /api/policy', () => {
     expect((await h.changePolicy({ baseVersion: 1, document, note: 'first' })).status).toBe(200);
     const stale = await put({ baseVersion: 1, document, note: 'second' });
     expect(stale.status).toBe(409);
-    expect(await errorOf(stale)).toMatchObject({ code: 'conflict', field: 'baseVersion' });
+    expect(await errorOf(stale)).toMatchObject({ code: 'conflict', field: 'baseVersion', reason: 'policy_changed' });
     expect((await current()).version).toBe(2);
     const n = await h.db.execute("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'policy.changed'");
     expect(Number(n.rows[0]!.n)).toBe(1);
