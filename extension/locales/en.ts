@@ -826,6 +826,7 @@ export const en = {
   'serverError.sessionExpired': 'Your session ended. Sign in again.',
   'serverError.badRequest': 'The server could not read what the extension sent. Update the extension and try again.',
   'serverError.payloadTooLarge': 'What was sent is too large for the server (over 1 MB).',
+  'serverError.csvTooLarge': 'The CSV file is larger than 64 MB.',
   'serverError.internal': 'Something went wrong on the AccessLens server. Try again later.',
   'serverError.routeNotFound': 'This AccessLens server does not offer {method} {path}. Is it up to date?',
   'serverError.requestNotFound': 'There is no such request.',

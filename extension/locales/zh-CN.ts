@@ -811,6 +811,7 @@ export const zhCN: Record<MessageKey, string> = {
   'serverError.sessionExpired': '您的会话已结束。请重新登录。',
   'serverError.badRequest': '服务器无法读取扩展发送的内容。请更新扩展后重试。',
   'serverError.payloadTooLarge': '发送的内容太大（超过 1 MB），服务器无法接收。',
+  'serverError.csvTooLarge': 'CSV 文件超过 64 MB。',
   'serverError.internal': 'AccessLens 服务器出错。请稍后重试。',
   'serverError.routeNotFound': '此 AccessLens 服务器不支持 {method} {path}。服务器是否为最新版本？',
   'serverError.requestNotFound': '没有这个申请。',

@@ -20,6 +20,7 @@ export const SERVER_ERRORS = {
   session_expired: 'The session is invalid or has expired. Sign in again.',
   invalid_json: 'The request body is not valid JSON.',
   payload_too_large: 'The request body is larger than 1 MB.',
+  csv_too_large: 'The CSV file is larger than 64 MB.',
   internal: 'Something went wrong on the server.',
   route_not_found: 'No route for {method} {path}.',
   request_not_found: 'There is no such request.',

@@ -124,7 +124,7 @@ const importRoute = createRoute({
     adminOnly,
     bodyLimit({
       maxSize: PEOPLE_IMPORT_MAX_BYTES,
-      onError: (c) => c.json({ error: { code: 'payload_too_large', message: 'The CSV file is larger than 64 MB.' } }, 413),
+      onError: (c) => c.json(ApiFailure.of(413, 'payload_too_large', 'csv_too_large').body, 413),
     }),
   ] as const,
   request: { query: peopleImportQuery, body: { required: true, content: { 'text/csv': { schema: z.string() } } } },
