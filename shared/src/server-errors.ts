@@ -160,6 +160,26 @@ export const SERVER_ERRORS = {
   review_item_not_yours: 'This item is not yours to review.',
   review_own_access: 'Nobody reviews their own access.',
   review_item_decided: 'This item is already decided.',
+
+  // ---- Bad input a schema cannot see (400 invalid_input, with the field) ----
+  extension_no_start: 'An extension continues the grant: it has no start date.',
+  grant_on_other_connection: 'The grant is on another connection.',
+  starts_in_past: 'The start date must be in the future.',
+  starts_too_late: 'The start date must be at most a year ahead.',
+  bundle_is_profile: "{bundle} is a profile, which replaces the user's whole profile: request the permissions it adds instead.",
+  side_required: 'Name the side of the conflict to take out (left or right).',
+  webhook_not_signed: '{platform} webhooks are not signed.',
+  automatic_change_unsupported: 'Automatic change applies only to Zoho and Fxiaoke connections.',
+  expiry_in_past: 'The expiry must be in the future.',
+  expiry_too_late: 'The expiry must be at most {days} days ahead.',
+  due_in_past: 'The due date must be in the future.',
+  due_too_late: 'The due date must be at most a year ahead.',
+  active_person_not_found: 'There is no active person "{personId}".',
+  decided_twice: 'This item is decided twice in one batch.',
+  delegate_self: 'The delegate must be someone else.',
+  ends_in_past: 'The end must be in the future.',
+  delegate_inactive: 'The delegate is not active.',
+  cursor_invalid: 'The cursor is not one this server gave out.',
 } as const;
 
 /**

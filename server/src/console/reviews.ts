@@ -90,11 +90,11 @@ async function catalogOf(tx: Transaction, connectionIds: string[]): Promise<Map<
 export async function createCampaign(w: WriteContext, actorId: string, body: ReviewCampaignBody): Promise<{ id: string; items: number }> {
   const now = w.now;
   const due = Date.parse(body.dueAt);
-  if (due <= now.getTime()) throw new ApiFailure(400, 'invalid_input', 'dueAt: must be in the future', 'dueAt');
-  if (due > now.getTime() + 366 * DAY_MS) throw new ApiFailure(400, 'invalid_input', 'dueAt: must be at most a year ahead', 'dueAt');
+  if (due <= now.getTime()) throw ApiFailure.of(400, 'invalid_input', 'due_in_past', {}, { field: 'dueAt' });
+  if (due > now.getTime() + 366 * DAY_MS) throw ApiFailure.of(400, 'invalid_input', 'due_too_late', {}, { field: 'dueAt' });
   const activePerson = async (personId: string, field: string) => {
     const r = await w.tx.execute({ sql: "SELECT id FROM people WHERE id = ? AND status = 'active'", args: [personId] });
-    if (!r.rows[0]) throw new ApiFailure(400, 'invalid_input', `${field}: there is no active person "${personId}"`, field);
+    if (!r.rows[0]) throw ApiFailure.of(400, 'invalid_input', 'active_person_not_found', { personId }, { field });
   };
   if (body.reviewers.kind === 'person') await activePerson(body.reviewers.personId, 'reviewers.personId');
   if (body.fallbackReviewerId) await activePerson(body.fallbackReviewerId, 'fallbackReviewerId');
@@ -102,7 +102,7 @@ export async function createCampaign(w: WriteContext, actorId: string, body: Rev
   if (body.scope.connectionId) {
     const c = await w.tx.execute({ sql: 'SELECT id FROM crm_connections WHERE id = ?', args: [body.scope.connectionId] });
     if (!c.rows[0])
-      throw new ApiFailure(400, 'invalid_input', `scope.connectionId: there is no CRM connection "${body.scope.connectionId}"`, 'scope.connectionId');
+      throw ApiFailure.of(400, 'invalid_input', 'connection_not_found', { connectionId: body.scope.connectionId }, { field: 'scope.connectionId' });
   }
   const fallback = body.fallbackReviewerId ?? actorId;
   const id = `rev-${randomUUID()}`;
@@ -405,7 +405,7 @@ export async function decide(w: WriteContext, actorId: string, body: ReviewDecis
   const ids = body.decisions.map((d) => d.itemId);
   if (new Set(ids).size !== ids.length) {
     const i = ids.findIndex((x, n) => ids.indexOf(x) !== n);
-    throw new ApiFailure(400, 'invalid_input', `decisions.${i}.itemId: decided twice in one batch`, `decisions.${i}.itemId`);
+    throw ApiFailure.of(400, 'invalid_input', 'decided_twice', {}, { field: `decisions.${i}.itemId` });
   }
   const rows = await w.tx.execute({
     sql: `SELECT i.*, c.status AS campaign_status, c.name AS campaign_name,

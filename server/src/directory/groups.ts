@@ -81,7 +81,7 @@ export async function checkMembers(tx: Transaction, memberIds: string[], fieldOf
   const missing = memberIds.findIndex((m) => !found.has(m));
   if (missing >= 0) {
     const field = fieldOf(missing);
-    throw new ApiFailure(400, 'invalid_input', `${field}: there is no person "${memberIds[missing]}"`, field);
+    throw ApiFailure.of(400, 'invalid_input', 'person_not_found', { personId: memberIds[missing]! }, { field });
   }
 }
 

@@ -47,7 +47,7 @@ async function assignmentsBehind(
   };
   switch (evidence.kind) {
     case 'sod-conflict': {
-      if (!side) throw new ApiFailure(400, 'invalid_input', 'side: name the side of the conflict to take out (left or right)', 'side');
+      if (!side) throw ApiFailure.of(400, 'invalid_input', 'side_required', {}, { field: 'side' });
       granting(evidence[side].keys);
       await ofBundles(evidence[side].bundleIds);
       break;

@@ -50,8 +50,8 @@ export async function listDelegations(db: Db, personId: string | null, now: Date
 export async function createDelegation(db: Db, me: Person, input: DelegationInput, now: Date, notifier?: Notifier): Promise<Delegation> {
   const personId = input.personId ?? me.id;
   if (personId !== me.id && !me.roles.includes('admin')) throw refuse.forbidden('admins_only', { action: 'set_others_delegate' });
-  if (input.delegateId === personId) throw new ApiFailure(400, 'invalid_input', 'delegateId: must be someone else', 'delegateId');
-  if (input.endsAt <= now.toISOString()) throw new ApiFailure(400, 'invalid_input', 'endsAt: must be in the future', 'endsAt');
+  if (input.delegateId === personId) throw ApiFailure.of(400, 'invalid_input', 'delegate_self', {}, { field: 'delegateId' });
+  if (input.endsAt <= now.toISOString()) throw ApiFailure.of(400, 'invalid_input', 'ends_in_past', {}, { field: 'endsAt' });
   return runWrite(
     db,
     now,
@@ -60,7 +60,7 @@ export async function createDelegation(db: Db, me: Person, input: DelegationInpu
       const status = new Map(people.rows.map((p) => [String(p.id), String(p.status)] as const));
       if (!status.has(personId)) throw ApiFailure.of(404, 'not_found', 'person_not_found', { personId }, { field: 'personId' });
       if (!status.has(input.delegateId)) throw ApiFailure.of(404, 'not_found', 'person_not_found', { personId: input.delegateId }, { field: 'delegateId' });
-      if (status.get(input.delegateId) !== 'active') throw new ApiFailure(400, 'invalid_input', 'delegateId: the delegate is not active', 'delegateId');
+      if (status.get(input.delegateId) !== 'active') throw ApiFailure.of(400, 'invalid_input', 'delegate_inactive', {}, { field: 'delegateId' });
       const overlap = await w.tx.execute({
         sql: 'SELECT id FROM approver_delegations WHERE person_id = ? AND ended_at IS NULL AND starts_at < ? AND ends_at > ? LIMIT 1',
         args: [personId, input.endsAt, input.startsAt],

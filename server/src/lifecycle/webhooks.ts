@@ -95,7 +95,7 @@ export async function updateWebhook(db: Db, box: SecretBox, me: Person, id: stri
   const platform = current.rows[0] ? String(current.rows[0].platform) : null;
   if (!platform) throw refuse.notFound('webhook_not_found');
   if (patch.secret != null && platform !== 'feishu' && platform !== 'dingtalk')
-    throw new ApiFailure(400, 'invalid_input', `secret: ${platform} webhooks are not signed`, 'secret');
+    throw ApiFailure.of(400, 'invalid_input', 'webhook_not_signed', { platform }, { field: 'secret' });
   await runWrite(db, now, async (w) => {
     const sets: string[] = [];
     const args: (string | number | null)[] = [];

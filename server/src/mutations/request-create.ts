@@ -61,7 +61,7 @@ export async function createRequest(w: WriteContext, me: Person, args: RequestCr
   let extending: AccessRequest | null = null;
   if (args.extendsRequestId) {
     extending = await extensionTarget(w, subject, args.connectionId, args.extendsRequestId, field);
-    if (args.startsAt) throw new ApiFailure(400, 'invalid_input', 'startsAt: an extension continues the grant; it has no start date', field('startsAt'));
+    if (args.startsAt) throw ApiFailure.of(400, 'invalid_input', 'extension_no_start', {}, { field: field('startsAt') });
   }
   if (args.previousRequestId) await previousTarget(w, subject, args.previousRequestId, field);
   const startsAt = checkStartsAt(w.now, args.startsAt ?? null, field);
@@ -245,8 +245,7 @@ async function extensionTarget(w: WriteContext, subject: Person, connectionId: s
   let grant = await loadRequest(w.tx, id);
   if (!grant) throw withField(refuse.notFound('extend_request_not_found'), field('extendsRequestId'));
   if (grant.requesterId !== subject.id) throw withField(refuse.forbidden('extend_not_holder'), field('extendsRequestId'));
-  if (grant.connectionId !== connectionId)
-    throw new ApiFailure(400, 'invalid_input', 'connectionId: the grant is on another connection', field('connectionId'));
+  if (grant.connectionId !== connectionId) throw ApiFailure.of(400, 'invalid_input', 'grant_on_other_connection', {}, { field: field('connectionId') });
   if (grant.status !== 'fulfilled' || !grant.expiresAt || grant.expiresAt <= w.nowIso)
     throw withField(refuse.conflict('extend_not_in_force', { status: grant.status }), field('extendsRequestId'));
   for (let i = 0; i < 10 && grant.extendsRequestId && !grant.fulfilment; i++) {
@@ -268,8 +267,8 @@ async function previousTarget(w: WriteContext, subject: Person, id: string, fiel
 function checkStartsAt(now: Date, startsAt: string | null, field: (f: string) => string): string | null {
   if (startsAt === null) return null;
   const at = Date.parse(startsAt);
-  if (at <= now.getTime()) throw new ApiFailure(400, 'invalid_input', 'startsAt: must be in the future', field('startsAt'));
-  if (at > now.getTime() + 365 * DAY_MS) throw new ApiFailure(400, 'invalid_input', 'startsAt: must be at most a year ahead', field('startsAt'));
+  if (at <= now.getTime()) throw ApiFailure.of(400, 'invalid_input', 'starts_in_past', {}, { field: field('startsAt') });
+  if (at > now.getTime() + 365 * DAY_MS) throw ApiFailure.of(400, 'invalid_input', 'starts_too_late', {}, { field: field('startsAt') });
   return new Date(at).toISOString();
 }
 
@@ -359,13 +358,7 @@ export async function checkRequestable(
   if (options.bundleId) {
     const b = await readBundle(tx, connectionId, options.bundleId);
     if (!b || b.removed) throw withField(refuse.notFound('bundle_not_found', { bundleId: options.bundleId, connection: connectionName }), field('bundleId'));
-    if (b.kind === 'profile')
-      throw new ApiFailure(
-        400,
-        'invalid_input',
-        `bundleId: ${b.name} is a profile, which replaces the user's whole profile: request the permissions it adds instead`,
-        field('bundleId'),
-      );
+    if (b.kind === 'profile') throw ApiFailure.of(400, 'invalid_input', 'bundle_is_profile', { bundle: b.name }, { field: field('bundleId') });
     const held = await heldKeys(tx, connectionId, accountId, b.keys, w.now);
     bundle = { id: b.id, name: b.name, kind: b.kind, adds: b.keys.filter((k) => !held.has(k)), alreadyHeld: b.keys.filter((k) => held.has(k)) };
     if (bundle.adds.length === 0) throw new PolicyBlocked([policyProblem('bundle-adds-nothing', { bundle: b.name })], field('bundleId'));

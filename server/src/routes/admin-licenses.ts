@@ -139,7 +139,7 @@ export const adminLicenses = apiRoutes()
       c.var.now(),
       async (w) => {
         const conn = await w.tx.execute({ sql: 'SELECT 1 FROM crm_connections WHERE id = ?', args: [body.connectionId] });
-        if (!conn.rows[0]) throw new ApiFailure(400, 'invalid_input', `connectionId: there is no CRM connection "${body.connectionId}"`, 'connectionId');
+        if (!conn.rows[0]) throw ApiFailure.of(400, 'invalid_input', 'connection_not_found', { connectionId: body.connectionId }, { field: 'connectionId' });
         const version = await w.version();
         await w.tx.execute({
           sql: `INSERT INTO licenses (id, connection_id, name, license_type, seats, term_end_date, version) VALUES (?, ?, ?, ?, ?, ?, ?)`,

@@ -135,7 +135,7 @@ export const connectionRoutes = apiRoutes()
     const current = await loadConnection(db, connectionId);
     if (!current) throw refuse.notFound('no_such_connection');
     if (body.automaticChange && !WHOLE_PROFILE_KINDS.includes(current.kind))
-      throw new ApiFailure(400, 'invalid_input', 'automaticChange: applies only to Zoho and Fxiaoke connections', 'automaticChange');
+      throw ApiFailure.of(400, 'invalid_input', 'automatic_change_unsupported', {}, { field: 'automaticChange' });
     // Settings merge key by key (null removes a key); credentials replace (null removes them).
     const mergedSettings = body.settings
       ? Object.fromEntries(Object.entries({ ...current.settings, ...body.settings }).filter(([, v]) => v !== null))

@@ -198,6 +198,16 @@ describe('accepting a risk', () => {
     expect(await field({ reason: 'ok', expiresAt: 'tomorrow' })).toBe('expiresAt');
     expect(await field({ reason: 'ok', expiresAt: inDays(-1) })).toBe('expiresAt');
     expect(await field({ reason: 'ok', expiresAt: inDays(366) })).toBe('expiresAt');
+    // What a schema cannot see is said by a reason too, naming the field.
+    const past = await accept(id, { reason: 'ok', expiresAt: inDays(-1) });
+    expect(((await past.json()) as { error: unknown }).error).toEqual({
+      code: 'invalid_input',
+      message: 'The expiry must be in the future.',
+      field: 'expiresAt',
+      reason: 'expiry_in_past',
+    });
+    const far = await accept(id, { reason: 'ok', expiresAt: inDays(366) });
+    expect(((await far.json()) as { error: unknown }).error).toMatchObject({ field: 'expiresAt', reason: 'expiry_too_late', params: { days: 365 } });
     expect((await accept(id, { reason: 'ok', expiresAt: inDays(365) })).status).toBe(200);
     expect((await accept('f_0000000000000000', { reason: 'ok', expiresAt: inDays(10) })).status).toBe(404);
 

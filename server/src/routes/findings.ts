@@ -164,9 +164,9 @@ export const findingsRoutes = apiRoutes()
     const { id } = c.req.valid('param');
     const { reason, expiresAt } = c.req.valid('json');
     const until = Date.parse(expiresAt);
-    if (until <= now.getTime()) throw new ApiFailure(400, 'invalid_input', 'expiresAt: must be in the future', 'expiresAt');
+    if (until <= now.getTime()) throw ApiFailure.of(400, 'invalid_input', 'expiry_in_past', {}, { field: 'expiresAt' });
     if (until > now.getTime() + MAX_ACCEPT_DAYS * DAY_MS)
-      throw new ApiFailure(400, 'invalid_input', `expiresAt: must be at most ${MAX_ACCEPT_DAYS} days ahead`, 'expiresAt');
+      throw ApiFailure.of(400, 'invalid_input', 'expiry_too_late', { days: MAX_ACCEPT_DAYS }, { field: 'expiresAt' });
     const expiresIso = new Date(until).toISOString();
     await findings.ensureCurrent(now);
     await runWrite(db, now, async (w) => {

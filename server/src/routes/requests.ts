@@ -64,13 +64,7 @@ export const requestRoutes = apiRoutes().openapi(previewRoute, async (c) => {
   if (body.bundleId) {
     const b = await readBundle(db, body.connectionId, body.bundleId);
     if (!b || b.removed) throw withField(refuse.notFound('bundle_not_found', { bundleId: body.bundleId, connection: connectionName }), 'bundleId');
-    if (b.kind === 'profile')
-      throw new ApiFailure(
-        400,
-        'invalid_input',
-        `bundleId: ${b.name} is a profile, which replaces the user's whole profile: request the permissions it adds instead`,
-        'bundleId',
-      );
+    if (b.kind === 'profile') throw ApiFailure.of(400, 'invalid_input', 'bundle_is_profile', { bundle: b.name }, { field: 'bundleId' });
     const held = await heldKeys(db, body.connectionId, accountId, b.keys, now);
     bundleView = { id: b.id, name: b.name, kind: b.kind, adds: b.keys.filter((k) => !held.has(k)), alreadyHeld: b.keys.filter((k) => held.has(k)) };
     if (bundleView.adds.length === 0) extra.push(policyProblem('bundle-adds-nothing', { bundle: b.name }));
