@@ -101,6 +101,11 @@ describe("the server's errors in the person's language", () => {
     setTestLocale('en');
     expect(serverErrorText(sent('conflict', 'task_not_open', { taskStatus: 'cancelled' }))).toBe('This task is already cancelled.');
     expect(serverErrorText(sent('forbidden', 'subject_inactive', { name: 'Jon Park', personStatus: 'departed' }))).toBe('Jon Park is departed.');
+    expect(serverErrorText(sent('invalid_input', 'https_only', { crm: 'dynamics' }), 400)).toBe(
+      'The protocol must be https: Dynamics 365 is served over HTTPS only.',
+    );
+    setTestLocale('zh-CN');
+    expect(serverErrorText(sent('invalid_input', 'not_crm_host', { crm: 'fxiaoke' }), 400)).toBe('这不是 纷享销客 的主机。');
   });
 
   it('says one and many in a count correctly, in both languages', () => {

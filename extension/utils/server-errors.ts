@@ -7,6 +7,7 @@
 import {
   ADMIN_TASK_STATUSES,
   CAMPAIGN_STATUSES,
+  CRM_KINDS,
   FINDING_STATUSES,
   PERSON_STATUSES,
   POLICY_GAIN_KINDS,
@@ -154,6 +155,11 @@ const REASON_KEYS: Record<ServerErrorReason, ServerErrorKey> = {
   ends_in_past: 'serverError.endsInPast',
   delegate_inactive: 'serverError.delegateInactive',
   cursor_invalid: 'serverError.cursorInvalid',
+  manager_cycle: 'serverError.managerCycle',
+  host_not_of_connection: 'serverError.hostNotOfConnection',
+  connection_has_no_hosts: 'serverError.connectionHasNoHosts',
+  https_only: 'serverError.httpsOnly',
+  not_crm_host: 'serverError.notCrmHost',
 };
 
 /** Errors without a reason (older servers, other routes): said by their code. */
@@ -185,11 +191,12 @@ const LISTED_PARAMS: Record<string, { values: readonly string[]; key: (value: st
   proposalStatus: { values: PROPOSAL_STATUSES, key: (v) => `console.proposal.${v as (typeof PROPOSAL_STATUSES)[number]}` },
   personStatus: { values: PERSON_STATUSES, key: (v) => `console.personStatus.${v as (typeof PERSON_STATUSES)[number]}` },
   action: { values: Object.keys(ROLE_ACTIONS), key: (v) => `roleAction.${v as RoleAction}` },
+  crm: { values: CRM_KINDS, key: (v) => `crm.${v as (typeof CRM_KINDS)[number]}` },
 };
 
 /**
- * Params as the person reads them: a status (of a request, task, finding, campaign, proposal or person) and a
- * role check's action in their language, and a policy change's gains each said in it. Other params are data
+ * Params as the person reads them: a status (of a request, task, finding, campaign, proposal or person), a
+ * role check's action and a CRM's name in their language, and a policy change's gains each said in it. Other params are data
  * (names, ids, the CRM's own words) and stay as sent.
  */
 function localParams(params: ServerErrorParams): ServerErrorParams {

@@ -180,6 +180,13 @@ export const SERVER_ERRORS = {
   ends_in_past: 'The end must be in the future.',
   delegate_inactive: 'The delegate is not active.',
   cursor_invalid: 'The cursor is not one this server gave out.',
+  /** cycle: the people's emails, joined with " → ". */
+  manager_cycle: 'This would make a manager cycle: {cycle}.',
+  host_not_of_connection: 'This is not a host of this connection ({hosts}); add it to the connection first.',
+  connection_has_no_hosts: 'This is not a host of this connection (it has none); add it to the connection first.',
+  /** crm: the CRM's kind (`CRM_KINDS`). */
+  https_only: 'The protocol must be https: {crm} is served over HTTPS only.',
+  not_crm_host: 'This is not a {crm} host.',
 } as const;
 
 /**

@@ -34,8 +34,6 @@ export const PEOPLE_IMPORT_PATH = '/api/admin/people/import';
 const adminOnly = requireRole(['admin'], 'manage_directory');
 const personParam = z.object({ id });
 
-const invalid = (field: string, message: string) => new ApiFailure(400, 'invalid_input', `${field}: ${message}`, field);
-
 /** 409 when another person has this email (or uses it as their identity provider userName). */
 async function checkEmailFree(tx: Transaction, email: string, exceptId: string | null): Promise<void> {
   const r = await tx.execute({
@@ -47,7 +45,7 @@ async function checkEmailFree(tx: Transaction, email: string, exceptId: string |
 
 async function checkManager(tx: Transaction, personId: string, managerId: string): Promise<void> {
   const manager = await tx.execute({ sql: 'SELECT email FROM people WHERE id = ?', args: [managerId] });
-  if (!manager.rows[0]) throw invalid('managerId', `there is no person "${managerId}"`);
+  if (!manager.rows[0]) throw ApiFailure.of(400, 'invalid_input', 'person_not_found', { personId: managerId }, { field: 'managerId' });
   const cycle = await managerCycle(tx, personId, managerId);
   if (cycle) {
     const members = [...new Set(cycle)];
@@ -56,7 +54,7 @@ async function checkManager(tx: Transaction, personId: string, managerId: string
       args: members,
     });
     const emailOf = new Map(emails.rows.map((r) => [String(r.id), String(r.email)]));
-    throw invalid('managerId', `would make a manager cycle: ${cycle.map((c) => emailOf.get(c) ?? c).join(' → ')}`);
+    throw ApiFailure.of(400, 'invalid_input', 'manager_cycle', { cycle: cycle.map((c) => emailOf.get(c) ?? c).join(' → ') }, { field: 'managerId' });
   }
 }
 
