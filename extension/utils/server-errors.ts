@@ -160,6 +160,9 @@ const REASON_KEYS: Record<ServerErrorReason, ServerErrorKey> = {
   connection_has_no_hosts: 'serverError.connectionHasNoHosts',
   https_only: 'serverError.httpsOnly',
   not_crm_host: 'serverError.notCrmHost',
+  bundle_unknown: 'serverError.bundleUnknown',
+  bundle_other_connection: 'serverError.bundleOtherConnection',
+  approver_group_id_not_found: 'serverError.approverGroupIdNotFound',
 };
 
 /** Errors without a reason (older servers, other routes): said by their code. */

@@ -187,6 +187,9 @@ export const SERVER_ERRORS = {
   /** crm: the CRM's kind (`CRM_KINDS`). */
   https_only: 'The protocol must be https: {crm} is served over HTTPS only.',
   not_crm_host: 'This is not a {crm} host.',
+  bundle_unknown: 'There is no bundle "{bundleId}".',
+  bundle_other_connection: 'The bundle "{bundleId}" belongs to connection "{connectionId}", not "{expected}".',
+  approver_group_id_not_found: 'There is no approver group "{groupId}".',
 } as const;
 
 /**

@@ -139,6 +139,14 @@ describe('PUT /api/policy', () => {
       expect(res.status, label).toBe(400);
       expect(await errorOf(res), label).toMatchObject({ code: 'invalid_input', field });
     }
+    // What the schema cannot see (references to what the server holds) is said by a reason, with what was named.
+    const unknownGroup = structuredClone(base);
+    (unknownGroup.requestRules[1]!.stages[1] as { groupId: string }).groupId = 'grp-nobody';
+    expect(await errorOf(await put({ baseVersion: 1, document: unknownGroup }))).toMatchObject({
+      message: 'There is no approver group "grp-nobody".',
+      reason: 'approver_group_id_not_found',
+      params: { groupId: 'grp-nobody' },
+    });
     const missing = await put({ baseVersion: 1 });
     expect(await errorOf(missing)).toMatchObject({ field: 'document' });
     expect((await current()).version).toBe(1);

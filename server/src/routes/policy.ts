@@ -12,6 +12,8 @@ import {
   proposalRejectBody,
   type PolicyDocument,
   type PolicyResponse,
+  type ServerErrorParams,
+  type ServerErrorReason,
 } from '@accesslens/shared';
 import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
@@ -47,20 +49,20 @@ async function checkReferences(db: Db, d: PolicyDocument): Promise<void> {
   const bundleConn = new Map(bundles!.rows.map((r) => [String(r.id), String(r.connection_id)] as const));
   const groupIds = new Set(groups!.rows.map((r) => String(r.id)));
   const personIds = new Set(people!.rows.map((r) => String(r.id)));
-  const fail = (field: string, message: string) => {
-    throw new ApiFailure(400, 'invalid_input', `document.${field}: ${message}`, `document.${field}`);
+  const fail = (field: string, reason: ServerErrorReason, params: ServerErrorParams) => {
+    throw ApiFailure.of(400, 'invalid_input', reason, params, { field: `document.${field}` });
   };
   const connection = (field: string, id: string) => {
-    if (!connections.has(id)) fail(field, `there is no CRM connection "${id}"`);
+    if (!connections.has(id)) fail(field, 'connection_not_found', { connectionId: id });
   };
   const bundleIn = (field: string, id: string, connectionId: string) => {
     const c = bundleConn.get(id);
-    if (c === undefined) fail(field, `there is no bundle "${id}"`);
-    else if (c !== connectionId) fail(field, `bundle "${id}" belongs to connection "${c}", not "${connectionId}"`);
+    if (c === undefined) fail(field, 'bundle_unknown', { bundleId: id });
+    else if (c !== connectionId) fail(field, 'bundle_other_connection', { bundleId: id, connectionId: c, expected: connectionId });
   };
   const approver = (field: string, spec: { kind: string; groupId?: string; personId?: string }) => {
-    if (spec.kind === 'group' && !groupIds.has(spec.groupId!)) fail(`${field}.groupId`, `there is no approver group "${spec.groupId}"`);
-    if (spec.kind === 'person' && !personIds.has(spec.personId!)) fail(`${field}.personId`, `there is no person "${spec.personId}"`);
+    if (spec.kind === 'group' && !groupIds.has(spec.groupId!)) fail(`${field}.groupId`, 'approver_group_id_not_found', { groupId: spec.groupId! });
+    if (spec.kind === 'person' && !personIds.has(spec.personId!)) fail(`${field}.personId`, 'person_not_found', { personId: spec.personId! });
   };
   for (const [i, b] of d.baselines.entries()) {
     connection(`baselines.${i}.connectionId`, b.connectionId);
