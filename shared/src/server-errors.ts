@@ -96,7 +96,7 @@ export const SERVER_ERRORS = {
   /** taskStatus: the task's status (`ADMIN_TASK_STATUSES`). */
   task_not_open: 'This task is already {taskStatus}.',
   task_completed_meanwhile: 'This task was completed meanwhile.',
-  /** permissions: what the grant asked for, as the CRM names it, joined with ", ". */
+  /** permissions: the permission keys the CRM does not show yet, joined with ", ". */
   crm_not_granted_yet: 'The CRM does not show {username} holding {permissions} yet: grant it there first, then mark the task done.',
   /** assignments: what the CRM still shows, as it names it, joined with ", ". */
   crm_still_holds: 'The CRM still shows {assignments} for {username}: remove it there first, then mark the task done.',
