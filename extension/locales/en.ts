@@ -823,6 +823,7 @@ export const en = {
   // ---- the server's errors, by reason (utils/server-errors.ts) ----
   'serverError.invalidCredentials': 'The email or password is incorrect.',
   'serverError.signInRateLimited': 'Too many failed sign-in attempts. Try again in {seconds} seconds.',
+  'serverError.ssoRateLimited': 'Too many sign-ins were started from this address. Try again in {seconds} seconds.',
   'serverError.sessionExpired': 'Your session ended. Sign in again.',
   'serverError.badRequest': 'The server could not read what the extension sent. Update the extension and try again.',
   'serverError.payloadTooLarge': 'What was sent is too large for the server (over 1 MB).',

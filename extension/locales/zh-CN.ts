@@ -808,6 +808,7 @@ export const zhCN: Record<MessageKey, string> = {
   'options.delegationLoading': '加载中…',
   'serverError.invalidCredentials': '邮箱或密码不正确。',
   'serverError.signInRateLimited': '登录失败次数过多。请在 {seconds} 秒后重试。',
+  'serverError.ssoRateLimited': '从此地址发起的登录过多。请在 {seconds} 秒后重试。',
   'serverError.sessionExpired': '您的会话已结束。请重新登录。',
   'serverError.badRequest': '服务器无法读取扩展发送的内容。请更新扩展后重试。',
   'serverError.payloadTooLarge': '发送的内容太大（超过 1 MB），服务器无法接收。',

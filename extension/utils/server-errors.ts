@@ -27,6 +27,7 @@ type ServerErrorKey = Extract<MessageKey, `serverError.${string}`>;
 const REASON_KEYS: Record<ServerErrorReason, ServerErrorKey> = {
   invalid_credentials: 'serverError.invalidCredentials',
   sign_in_rate_limited: 'serverError.signInRateLimited',
+  sso_rate_limited: 'serverError.ssoRateLimited',
   token_missing: 'serverError.sessionExpired',
   session_expired: 'serverError.sessionExpired',
   invalid_json: 'serverError.badRequest',

@@ -16,6 +16,7 @@ export const SERVER_ERRORS = {
   /** Sign-in: unknown email, wrong password or an inactive person (one answer for all three). */
   invalid_credentials: 'The email or password is incorrect.',
   sign_in_rate_limited: 'Too many failed sign-in attempts. Try again in {seconds} seconds.',
+  sso_rate_limited: 'Too many sign-ins were started from this address. Try again in {seconds} seconds.',
   token_missing: 'Missing bearer token.',
   session_expired: 'The session is invalid or has expired. Sign in again.',
   invalid_json: 'The request body is not valid JSON.',
