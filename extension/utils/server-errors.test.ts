@@ -62,6 +62,66 @@ describe("the server's errors in the person's language", () => {
     expect(serverErrorText(sent('conflict', 'request_not_pending', { status: 'approved' }))).toBe('This request is no longer pending: Approved.');
   });
 
+  it('says why the CRM does not confirm an admin task, keeping the CRM’s own names and words', () => {
+    const notYet = sent('conflict', 'crm_not_granted_yet', { username: 'ava@acme.test', permissions: 'object:Deals:read' });
+    setTestLocale('en');
+    expect(serverErrorText(notYet, 409)).toBe(
+      'The CRM does not show ava@acme.test holding object:Deals:read yet: grant it there first, then mark the task done.',
+    );
+    setTestLocale('zh-CN');
+    expect(serverErrorText(notYet, 409)).toBe('CRM 中尚未显示 ava@acme.test 拥有 object:Deals:read：请先在 CRM 中授予，再将任务标记为完成。');
+    // The CRM's error text is its own words: passed through untranslated.
+    expect(serverErrorText(sent('conflict', 'crm_unreadable', { message: 'INVALID_SESSION_ID' }), 409)).toBe(
+      'AccessLens 无法读取 CRM 来确认此操作（INVALID_SESSION_ID）。请稍后重试。',
+    );
+  });
+
+  it('says who may do what, the action in the reader’s language too', () => {
+    const refusal = sent('forbidden', 'admins_and_auditors_only', { action: 'verify_audit_log' });
+    expect(refusal.message).toBe('Only administrators and auditors can verify the audit log.');
+    setTestLocale('zh-CN');
+    expect(serverErrorText(refusal, 403)).toBe('只有管理员和审计员可以校验审计日志。');
+    expect(serverErrorText(sent('forbidden', 'admins_only', { action: 'manage_trainings' }), 403)).toBe('只有管理员可以管理培训。');
+    setTestLocale('en');
+    expect(serverErrorText(refusal, 403)).toBe('Only administrators and auditors can verify the audit log.');
+    expect(serverErrorText(sent('forbidden', 'admins_only', { action: 'see_others_delegations' }), 403)).toBe(
+      "Only administrators can see other people's delegations.",
+    );
+  });
+
+  it('says statuses of tasks, findings, campaigns and proposals, and a policy change’s gains, from their shared lists', () => {
+    setTestLocale('zh-CN');
+    expect(serverErrorText(sent('conflict', 'task_not_open', { taskStatus: 'done' }))).toBe('此任务已处理（当前状态：已完成）。');
+    expect(serverErrorText(sent('conflict', 'finding_not_accepted', { findingStatus: 'open' }))).toBe('只有已接受风险的发现可以重新打开（当前状态：未处理）。');
+    expect(serverErrorText(sent('conflict', 'campaign_not_open', { campaignStatus: 'closed' }))).toBe('此审查活动已不再进行（当前状态：已结束）。');
+    expect(serverErrorText(sent('conflict', 'proposal_not_pending', { proposalStatus: 'applied' }))).toBe('此提议已处理（当前状态：已生效）。');
+    expect(serverErrorText(sent('forbidden', 'proposal_benefits_you', { gains: 'auto-approval, baseline' }))).toBe(
+      '此变更通过您自己的岗位让您获得更多（自动批准、更宽的基线）：须由不因此获益的管理员批准。',
+    );
+    setTestLocale('en');
+    expect(serverErrorText(sent('conflict', 'task_not_open', { taskStatus: 'cancelled' }))).toBe('This task is already cancelled.');
+    expect(serverErrorText(sent('forbidden', 'subject_inactive', { name: 'Jon Park', personStatus: 'departed' }))).toBe('Jon Park is departed.');
+    expect(serverErrorText(sent('invalid_input', 'https_only', { crm: 'dynamics' }), 400)).toBe(
+      'The protocol must be https: Dynamics 365 is served over HTTPS only.',
+    );
+    setTestLocale('zh-CN');
+    expect(serverErrorText(sent('invalid_input', 'not_crm_host', { crm: 'fxiaoke' }), 400)).toBe('这不是 纷享销客 的主机。');
+  });
+
+  it('says one and many in a count correctly, in both languages', () => {
+    setTestLocale('en');
+    expect(serverErrorText(sent('conflict', 'training_completed_one', { trainingId: 'gdpr-2026' }))).toBe(
+      '1 person completed "gdpr-2026": remove their completion first.',
+    );
+    expect(serverErrorText(sent('conflict', 'training_completed_many', { count: 3, trainingId: 'gdpr-2026' }))).toBe(
+      '3 people completed "gdpr-2026": remove their completions first.',
+    );
+    setTestLocale('zh-CN');
+    expect(serverErrorText(sent('conflict', 'licence_consumed_many', { count: 2, licence: 'Sales Cloud' }))).toBe(
+      '有 2 个目录条目占用“Sales Cloud”：请先修改这些条目。',
+    );
+  });
+
   it('says the server’s validation issues by their kind and bounds, naming the form’s field', () => {
     const parsed = requestCreateArgs.safeParse({
       requestId: crypto.randomUUID(),

@@ -52,11 +52,11 @@ export class ApiFailure extends Error {
 }
 
 export const unauthenticated = (message = 'Sign in to continue.') => new ApiFailure(401, 'unauthenticated', message);
-export const forbidden = (message: string) => new ApiFailure(403, 'forbidden', message);
-export const notFound = (message: string) => new ApiFailure(404, 'not_found', message);
-export const conflict = (message: string) => new ApiFailure(409, 'conflict', message);
 
-/** The coarse codes' failures with a reason (`SERVER_ERRORS`) and its params. */
+/**
+ * The coarse codes' failures with a reason (`SERVER_ERRORS`) and its params. There is no way to throw these
+ * codes with an English sentence alone: a client could not say it in its reader's language.
+ */
 export const refuse = {
   unauthenticated: (reason: ServerErrorReason, params?: ServerErrorParams) => ApiFailure.of(401, 'unauthenticated', reason, params),
   forbidden: (reason: ServerErrorReason, params?: ServerErrorParams) => ApiFailure.of(403, 'forbidden', reason, params),

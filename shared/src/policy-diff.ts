@@ -67,6 +67,9 @@ export function diffPolicy(before: PolicyDocument, after: PolicyDocument): Polic
   return out;
 }
 
+/** The kinds of `PolicyGain`, listed once (clients say each in their language). */
+export const POLICY_GAIN_KINDS = ['auto-approval', 'baseline', 'admin-function'] as const;
+
 /**
  * What a change would give one person through their job function (department and title). Only rules
  * that name a job count: a rule for everyone is nobody's own gain (and the diff shows it to the approver).
@@ -78,6 +81,11 @@ export type PolicyGain =
   | { kind: 'baseline'; baselineId: string; connectionId: string; added: string[] }
   /** This person's job would become an admin function: high-risk permissions stop being findings for them. */
   | { kind: 'admin-function' };
+
+// Every kind listed, and no other.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const gainKindsListed: Same<PolicyGain['kind'], (typeof POLICY_GAIN_KINDS)[number]> = true;
+void gainKindsListed;
 
 type Job = { department: string; title: string };
 type Rule = PolicyDocument['requestRules'][number];

@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { setTestLocale } from '../../locales/testing';
 import { handleMessage } from './router';
 import { SELF, type TestServer, createDeps, popupSender, signInAs, useTestServer } from './test-server';
 
@@ -33,6 +34,15 @@ describe('console.api: extension pages call the console routes with the token th
     await signInAs(deps, 'ben@acme.test');
     const refused = await handleMessage(deps, { type: 'console.api', method: 'POST', path: '/api/audit/verify', body: {} }, popupSender, SELF);
     expect(refused).toEqual({ ok: false, error: { code: 'forbidden', message: 'Only administrators and auditors can verify the audit log.' } });
+    // Said from the reason and params the server sent: in the reader's language, not the server's English.
+    setTestLocale('zh-CN');
+    const refusedZh = await handleMessage(deps, { type: 'console.api', method: 'POST', path: '/api/audit/verify', body: {} }, popupSender, SELF);
+    expect(refusedZh).toEqual({ ok: false, error: { code: 'forbidden', message: '只有管理员和审计员可以校验审计日志。' } });
     expect(consoleCalls().at(-1)).toMatchObject({ method: 'POST', path: '/api/audit/verify', body: {} });
+    // And a refusal about what is not there.
+    await handleMessage(deps, { type: 'auth.signOut' }, popupSender, SELF);
+    await signInAs(deps, 'cara@acme.test');
+    const missing = await handleMessage(deps, { type: 'console.api', method: 'POST', path: '/api/findings/f-nope/reopen', body: {} }, popupSender, SELF);
+    expect(missing).toEqual({ ok: false, error: { code: 'not_found', message: '没有这个发现。' } });
   });
 });

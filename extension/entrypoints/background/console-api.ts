@@ -5,6 +5,7 @@
  */
 import { apiError, type Result, type UiError } from '@accesslens/shared';
 import { t } from '../../utils/i18n';
+import { serverErrorText } from '../../utils/server-errors';
 import type { ConsoleApiAnswer } from '../../utils/protocol';
 import { normaliseServerUrl } from './api';
 import type { AuthDeps } from './auth';
@@ -35,7 +36,12 @@ export async function consoleApi(deps: AuthDeps, msg: { method: 'GET' | 'POST' |
     }
     const parsed = apiError.safeParse(body);
     const error: UiError = parsed.success
-      ? { code: parsed.data.error.code, message: parsed.data.error.message, ...(parsed.data.error.field ? { field: parsed.data.error.field } : {}) }
+      ? {
+          code: parsed.data.error.code,
+          // In the person's language, from the reason and params the server sent (the message is English), as callApi does.
+          message: serverErrorText(parsed.data.error, res.status),
+          ...(parsed.data.error.field ? { field: parsed.data.error.field } : {}),
+        }
       : { code: res.status >= 500 ? 'internal' : `http_${res.status}`, message: t('error.server', { status: res.status }) };
     if (res.status === 401) await deps.replica.syncNow({ force: true }).catch(() => undefined);
     return { ok: false, error };

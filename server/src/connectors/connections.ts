@@ -204,7 +204,7 @@ export async function createConnection(
     context.now,
     async (w) => {
       const exists = await w.tx.execute({ sql: 'SELECT 1 FROM crm_connections WHERE id = ?', args: [connectionId] });
-      if (exists.rows[0]) throw new ApiFailure(409, 'conflict', `A connection with id "${connectionId}" already exists.`, 'id');
+      if (exists.rows[0]) throw ApiFailure.of(409, 'conflict', 'connection_id_taken', { connectionId }, { field: 'id' });
       await w.tx.execute({
         sql: `INSERT INTO crm_connections (id, kind, name, hosts, settings, tenant, mode, automatic_change, schedule_minutes, enabled, created_at, updated_at, version)
               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,

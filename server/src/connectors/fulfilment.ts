@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AccessRequest, BundleKind, CrmKind, FulfilmentReason, PageContext, RequestFulfilment } from '@accesslens/shared';
 import type { Db, Transaction } from '../db.ts';
-import { conflict, forbidden, notFound } from '../errors.ts';
+import { refuse } from '../errors.ts';
 import type { FindingsService } from '../findings/service.ts';
 import type { Notifier } from '../notifier.ts';
 import type { SecretBox } from '../secrets.ts';
@@ -105,7 +105,7 @@ async function touchRequest(
   columns: Record<string, string | null> = {},
 ): Promise<RequestFulfilment> {
   const current = await readFulfilment(w.tx, requestId);
-  if (!current) throw notFound('There is no such request.');
+  if (!current) throw refuse.notFound('request_not_found');
   const next = { ...change(current.fulfilment), updatedAt: w.nowIso };
   const sets = Object.keys(columns);
   await w.tx.execute({
@@ -1037,12 +1037,12 @@ export async function reportProblem(w: WriteContext, personId: string, requestId
     args: [requestId],
   });
   const row = r.rows[0];
-  if (!row) throw notFound('There is no such request.');
-  if (String(row.requester_id) !== personId) throw forbidden('Only the requester can report a problem with this grant.');
-  if (String(row.status) !== 'fulfilled') throw conflict(`Only a grant in force can be reported (this request is ${String(row.status)}).`);
+  if (!row) throw refuse.notFound('request_not_found');
+  if (String(row.requester_id) !== personId) throw refuse.forbidden('report_not_requester');
+  if (String(row.status) !== 'fulfilled') throw refuse.conflict('report_not_in_force', { status: String(row.status) });
   const prior = row.fulfilment === null ? null : (JSON.parse(String(row.fulfilment)) as RequestFulfilment);
   const open = await w.tx.execute({ sql: "SELECT id FROM admin_tasks WHERE request_id = ? AND kind = 'problem' AND status = 'open'", args: [requestId] });
-  if (open.rows[0]) throw conflict('A problem with this grant is already reported and waiting for an administrator.');
+  if (open.rows[0]) throw refuse.conflict('problem_already_reported');
   const held = await w.tx.execute({
     sql: `SELECT a.id, a.external_id, a.bundle_id, b.name, b.kind, b.external_id AS bundle_external_id FROM assignments a
           LEFT JOIN bundles b ON b.id = a.bundle_id WHERE a.request_id = ? AND a.revoked_at IS NULL`,
@@ -1113,8 +1113,8 @@ export interface TaskDeps {
 export async function completeTask(deps: TaskDeps, taskId: string, adminId: string, note: string | null): Promise<void> {
   const t = await deps.db.execute('SELECT id, kind, status, request_id, connection_id, details FROM admin_tasks WHERE id = ?', [taskId]);
   const task = t.rows[0];
-  if (!task) throw notFound('There is no such task.');
-  if (String(task.status) !== 'open') throw conflict(`This task is already ${String(task.status)}.`);
+  if (!task) throw refuse.notFound('task_not_found');
+  if (String(task.status) !== 'open') throw refuse.conflict('task_not_open', { taskStatus: String(task.status) });
   const kind = String(task.kind) as 'grant' | 'revoke' | 'problem';
   const details = JSON.parse(String(task.details)) as { plan: JobPlan; revocation?: unknown };
   // A revocation after a departure or a move (revocations/jobs.ts) has its own record to complete.
@@ -1138,7 +1138,7 @@ export async function completeTask(deps: TaskDeps, taskId: string, adminId: stri
         holdings = await opened.client.holdings(plan.externalUserId);
       } catch (error) {
         if (!(error instanceof CrmError) || error.kind === 'refused') throw error;
-        throw conflict(`AccessLens could not read the CRM to confirm this (${error.message}). Try again shortly.`);
+        throw refuse.conflict('crm_unreadable', { message: error.message });
       }
       const known = await deps.db.execute(
         `SELECT id, external_id, kind FROM bundles WHERE connection_id = ? AND external_id IN (${holdings.map(() => '?').join(', ') || "''"})`,
@@ -1154,15 +1154,14 @@ export async function completeTask(deps: TaskDeps, taskId: string, adminId: stri
     deps.now(),
     async (w) => {
       const again = await w.tx.execute({ sql: 'SELECT status FROM admin_tasks WHERE id = ?', args: [taskId] });
-      if (String(again.rows[0]?.status) !== 'open') throw conflict('This task was completed meanwhile.');
+      if (String(again.rows[0]?.status) !== 'open') throw refuse.conflict('task_completed_meanwhile');
       if (kind === 'grant' && requestId) {
         let held: { bundleId: string | null; externalId: string | null }[];
         if (holdings) {
           const grantsOf = await bundleKeyClosure(w.tx, String(task.connection_id));
           const covered = new Set(heldBundles.flatMap((b) => plan.keys.filter((k) => grantsOf.get(b.id)?.has(k))));
           const missing = plan.keys.filter((k) => !covered.has(k));
-          if (missing.length > 0)
-            throw conflict(`The CRM does not show ${plan.username} holding ${missing.join(', ')} yet: grant it there first, then mark the task done.`);
+          if (missing.length > 0) throw refuse.conflict('crm_not_granted_yet', { username: plan.username, permissions: missing.join(', ') });
           // The plan's bundles where held, else whichever held bundles grant the keys — never the user's
           // profile (it is not this grant's to remove at expiry; then the grant is recorded by key), except
           // where a grant is a profile replacing the user's one (Zoho): then the new profile is the grant.
@@ -1181,7 +1180,7 @@ export async function completeTask(deps: TaskDeps, taskId: string, adminId: stri
           const still = holdings.filter((h) =>
             ours.some((a) => (a.externalId ? a.externalId === h.externalId : a.bundleId !== null && bundleExt.get(a.bundleId) === h.bundleExternalId)),
           );
-          if (still.length > 0) throw conflict(`The CRM still shows the grant to ${plan.username}: remove it there first, then mark the task done.`);
+          if (still.length > 0) throw refuse.conflict('crm_still_shows_grant', { username: plan.username });
         }
         await recordRemoved(w, plan, adminId, deps.findings, holdings);
       } else if (kind === 'problem' && requestId) {

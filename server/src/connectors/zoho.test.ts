@@ -243,7 +243,15 @@ describe('Zoho CRM: grants replace the whole profile', () => {
     expect(bundles.map((b) => b.id)).toEqual(['zoho-sales-manager']);
 
     // Not done in Zoho yet: marking it done is refused, the task stays open.
-    expect((await h.completeTask(requestId)).status).toBe(409);
+    const early = await h.completeTask(requestId);
+    expect(early.status).toBe(409);
+    // Said as what it is (not a generic "changed meanwhile"): the reason and what the CRM does not show yet.
+    expect(((await early.json()) as { error: unknown }).error).toEqual({
+      code: 'conflict',
+      message: 'The CRM does not show ava@acme.test holding object:Deals:read yet: grant it there first, then mark the task done.',
+      reason: 'crm_not_granted_yet',
+      params: { username: 'ava@acme.test', permissions: 'object:Deals:read' },
+    });
     zoho.userById(AVA)!.profile = SALES_MANAGER; // the administrator changes the profile in Zoho
     expect((await h.completeTask(requestId)).status).toBe(200);
     r = await requestStatus(requestId);
@@ -265,7 +273,14 @@ describe('Zoho CRM: grants replace the whole profile', () => {
     ).tasks;
     const revoke = tasks.find((t) => t.requestId === requestId && t.kind === 'revoke')!;
     expect(revoke.reason.message).toContain('Put back what the grant replaced: Standard (profile).');
-    expect((await h.completeTask(requestId, 'revoke')).status).toBe(409); // Zoho still shows Sales Manager
+    const stillHeld = await h.completeTask(requestId, 'revoke');
+    expect(stillHeld.status).toBe(409); // Zoho still shows Sales Manager
+    expect(((await stillHeld.json()) as { error: unknown }).error).toEqual({
+      code: 'conflict',
+      message: 'The CRM still shows the grant to ava@acme.test: remove it there first, then mark the task done.',
+      reason: 'crm_still_shows_grant',
+      params: { username: 'ava@acme.test' },
+    });
     zoho.userById(AVA)!.profile = STANDARD;
     // An import before the task is marked done: the profile put back is explained by the removal, not a finding.
     h.clock.advance(60_000);

@@ -6,7 +6,7 @@
  */
 import { LICENSE_REMINDER_DAYS, type LicenseSeatsView, type OrgEngine, type ReclaimableSeat } from '@accesslens/shared';
 import type { Db } from '../db.ts';
-import { ApiFailure, notFound } from '../errors.ts';
+import { ApiFailure, refuse } from '../errors.ts';
 import { readCurrentPolicy } from '../policy/load.ts';
 import type { WriteContext } from '../write.ts';
 import { adminIds, notify } from './notices.ts';
@@ -87,7 +87,7 @@ export async function reclaimSeats(
   actorId: string,
 ): Promise<{ accountId: string; taskIds: string[]; requestIds: string[] }[]> {
   const l = (await w.tx.execute({ sql: 'SELECT id, connection_id, name FROM licenses WHERE id = ? AND deleted_at IS NULL', args: [licenseId] })).rows[0];
-  if (!l) throw notFound('There is no such licence.');
+  if (!l) throw refuse.notFound('licence_not_found');
   const connectionId = String(l.connection_id);
   const keys = (
     await w.tx.execute({ sql: 'SELECT key FROM permission_catalog WHERE connection_id = ? AND license_id = ?', args: [connectionId, licenseId] })
@@ -95,7 +95,7 @@ export async function reclaimSeats(
   const { holders } = engine.licenseSeatsUsed(connectionId, licenseId);
   const out: { accountId: string; taskIds: string[]; requestIds: string[] }[] = [];
   for (const [n, accountId] of accountIds.entries()) {
-    if (!holders.has(accountId)) throw new ApiFailure(409, 'conflict', `accountIds.${n}: this account holds no seat of ${String(l.name)}`, `accountIds.${n}`);
+    if (!holders.has(accountId)) throw ApiFailure.of(409, 'conflict', 'no_seat', { licence: String(l.name) }, { field: `accountIds.${n}` });
     const assignments = new Set<string>();
     for (const k of keys) {
       const why = engine.explain(accountId, k);

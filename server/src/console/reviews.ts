@@ -20,7 +20,7 @@ import {
 } from '@accesslens/shared';
 import type { InValue, Row } from '@libsql/client';
 import type { Db, Transaction } from '../db.ts';
-import { ApiFailure, conflict, notFound } from '../errors.ts';
+import { ApiFailure, refuse } from '../errors.ts';
 import type { FindingsService } from '../findings/service.ts';
 import { readBatch, type Source } from '../policy/load.ts';
 import type { WriteContext } from '../write.ts';
@@ -90,11 +90,11 @@ async function catalogOf(tx: Transaction, connectionIds: string[]): Promise<Map<
 export async function createCampaign(w: WriteContext, actorId: string, body: ReviewCampaignBody): Promise<{ id: string; items: number }> {
   const now = w.now;
   const due = Date.parse(body.dueAt);
-  if (due <= now.getTime()) throw new ApiFailure(400, 'invalid_input', 'dueAt: must be in the future', 'dueAt');
-  if (due > now.getTime() + 366 * DAY_MS) throw new ApiFailure(400, 'invalid_input', 'dueAt: must be at most a year ahead', 'dueAt');
+  if (due <= now.getTime()) throw ApiFailure.of(400, 'invalid_input', 'due_in_past', {}, { field: 'dueAt' });
+  if (due > now.getTime() + 366 * DAY_MS) throw ApiFailure.of(400, 'invalid_input', 'due_too_late', {}, { field: 'dueAt' });
   const activePerson = async (personId: string, field: string) => {
     const r = await w.tx.execute({ sql: "SELECT id FROM people WHERE id = ? AND status = 'active'", args: [personId] });
-    if (!r.rows[0]) throw new ApiFailure(400, 'invalid_input', `${field}: there is no active person "${personId}"`, field);
+    if (!r.rows[0]) throw ApiFailure.of(400, 'invalid_input', 'active_person_not_found', { personId }, { field });
   };
   if (body.reviewers.kind === 'person') await activePerson(body.reviewers.personId, 'reviewers.personId');
   if (body.fallbackReviewerId) await activePerson(body.fallbackReviewerId, 'fallbackReviewerId');
@@ -102,7 +102,7 @@ export async function createCampaign(w: WriteContext, actorId: string, body: Rev
   if (body.scope.connectionId) {
     const c = await w.tx.execute({ sql: 'SELECT id FROM crm_connections WHERE id = ?', args: [body.scope.connectionId] });
     if (!c.rows[0])
-      throw new ApiFailure(400, 'invalid_input', `scope.connectionId: there is no CRM connection "${body.scope.connectionId}"`, 'scope.connectionId');
+      throw ApiFailure.of(400, 'invalid_input', 'connection_not_found', { connectionId: body.scope.connectionId }, { field: 'scope.connectionId' });
   }
   const fallback = body.fallbackReviewerId ?? actorId;
   const id = `rev-${randomUUID()}`;
@@ -405,7 +405,7 @@ export async function decide(w: WriteContext, actorId: string, body: ReviewDecis
   const ids = body.decisions.map((d) => d.itemId);
   if (new Set(ids).size !== ids.length) {
     const i = ids.findIndex((x, n) => ids.indexOf(x) !== n);
-    throw new ApiFailure(400, 'invalid_input', `decisions.${i}.itemId: decided twice in one batch`, `decisions.${i}.itemId`);
+    throw ApiFailure.of(400, 'invalid_input', 'decided_twice', {}, { field: `decisions.${i}.itemId` });
   }
   const rows = await w.tx.execute({
     sql: `SELECT i.*, c.status AS campaign_status, c.name AS campaign_name,
@@ -417,12 +417,12 @@ export async function decide(w: WriteContext, actorId: string, body: ReviewDecis
   for (const [n, d] of body.decisions.entries()) {
     const r = byId.get(d.itemId);
     const field = `decisions.${n}.itemId`;
-    if (!r) throw new ApiFailure(404, 'not_found', `${field}: there is no such review item`, field);
-    if (Number(r.mine) !== 1) throw new ApiFailure(403, 'forbidden', `${field}: this item is not yours to review`, field);
-    if (String(r.person_id) === actorId) throw new ApiFailure(403, 'forbidden', `${field}: nobody reviews their own access`, field);
+    if (!r) throw ApiFailure.of(404, 'not_found', 'review_item_not_found', {}, { field });
+    if (Number(r.mine) !== 1) throw ApiFailure.of(403, 'forbidden', 'review_item_not_yours', {}, { field });
+    if (String(r.person_id) === actorId) throw ApiFailure.of(403, 'forbidden', 'review_own_access', {}, { field });
     if (!['open', 'escalated'].includes(String(r.campaign_status)))
-      throw new ApiFailure(409, 'conflict', `${field}: the campaign "${String(r.campaign_name)}" is ${String(r.campaign_status)}`, field);
-    if (r.decision !== null || r.outcome !== null) throw new ApiFailure(409, 'conflict', `${field}: this item is already decided`, field);
+      throw ApiFailure.of(409, 'conflict', 'campaign_closed', { campaign: String(r.campaign_name), campaignStatus: String(r.campaign_status) }, { field });
+    if (r.decision !== null || r.outcome !== null) throw ApiFailure.of(409, 'conflict', 'review_item_decided', {}, { field });
   }
   for (const d of body.decisions) {
     const r = byId.get(d.itemId)!;
@@ -572,8 +572,8 @@ export async function remindReviewers(w: WriteContext, subject: string): Promise
 
 export async function cancelCampaign(w: WriteContext, actorId: string, campaignId: string): Promise<void> {
   const c = (await w.tx.execute({ sql: 'SELECT status FROM review_campaigns WHERE id = ?', args: [campaignId] })).rows[0];
-  if (!c) throw notFound('There is no such review campaign.');
-  if (!['open', 'escalated'].includes(String(c.status))) throw conflict(`This campaign is already ${String(c.status)}.`);
+  if (!c) throw refuse.notFound('campaign_not_found');
+  if (!['open', 'escalated'].includes(String(c.status))) throw refuse.conflict('campaign_not_open', { campaignStatus: String(c.status) });
   await w.tx.execute({ sql: "UPDATE review_campaigns SET status = 'cancelled', closed_at = ? WHERE id = ?", args: [w.nowIso, campaignId] });
   for (const kind of ['review.close', 'review.escalation'] as const) await cancelScheduled(w.tx, kind, campaignId, w.nowIso);
   await cancelScheduled(w.tx, 'review.remind', `${campaignId}:`, w.nowIso);

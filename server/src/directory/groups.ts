@@ -6,7 +6,7 @@
 import type { ApproverGroupView } from '@accesslens/shared';
 import type { Row } from '@libsql/client';
 import type { Transaction } from '../db.ts';
-import { ApiFailure, conflict } from '../errors.ts';
+import { ApiFailure, refuse } from '../errors.ts';
 import { PERSON_REF_COLUMNS, personRefFromRow } from '../model.ts';
 import { readCurrentPolicy, readBatch, type Source } from '../policy/load.ts';
 import type { WriteContext } from '../write.ts';
@@ -81,7 +81,7 @@ export async function checkMembers(tx: Transaction, memberIds: string[], fieldOf
   const missing = memberIds.findIndex((m) => !found.has(m));
   if (missing >= 0) {
     const field = fieldOf(missing);
-    throw new ApiFailure(400, 'invalid_input', `${field}: there is no person "${memberIds[missing]}"`, field);
+    throw ApiFailure.of(400, 'invalid_input', 'person_not_found', { personId: memberIds[missing]! }, { field });
   }
 }
 
@@ -124,27 +124,23 @@ export async function writeGroup(
   return true;
 }
 
-/** Where the policy or the catalog names a group (nothing = it may be deleted). */
-export async function groupReferences(tx: Transaction, id: string): Promise<string[]> {
+/** Where the policy or the catalog names a group: request rules (by name) and catalog entries it owns (none of either = it may be deleted). */
+export async function groupReferences(tx: Transaction, id: string): Promise<{ rules: string[]; catalogEntries: number }> {
   const policy = await readCurrentPolicy(tx);
-  const refs: string[] = [];
-  for (const r of policy.document.requestRules) {
-    if (r.stages.some((s) => s.kind === 'group' && s.groupId === id)) refs.push(`request rule "${r.name}"`);
-    else if (r.fallback.some((s) => s.kind === 'group' && s.groupId === id)) refs.push(`the fallback of request rule "${r.name}"`);
-  }
+  const rules = policy.document.requestRules.filter((r) => [...r.stages, ...r.fallback].some((s) => s.kind === 'group' && s.groupId === id)).map((r) => r.name);
   const catalog = await tx.execute({
     sql: `SELECT COUNT(*) AS n FROM permission_catalog WHERE json_extract(owner, '$.type') = 'group' AND json_extract(owner, '$.groupId') = ?`,
     args: [id],
   });
-  const n = Number(catalog.rows[0]!.n);
-  if (n > 0) refs.push(`${n} catalog ${n === 1 ? 'entry' : 'entries'} as owner`);
-  return refs;
+  return { rules, catalogEntries: Number(catalog.rows[0]!.n) };
 }
 
-/** Deletes a group the policy and catalog do not name (409 otherwise). Its row stays, marked deleted. */
+/** Deletes a group the policy and catalog do not name (409 otherwise: the rules first, then the catalog). Its row stays, marked deleted. */
 export async function deleteGroup(w: WriteContext, group: GroupRecord, source: ChangeSource): Promise<void> {
   const refs = await groupReferences(w.tx, group.id);
-  if (refs.length > 0) throw conflict(`The group "${group.name}" is named by ${refs.join(', ')}: change those first.`);
+  if (refs.rules.length > 0) throw refuse.conflict('group_in_rules', { name: group.name, rules: refs.rules.map((n) => `"${n}"`).join(', ') });
+  if (refs.catalogEntries === 1) throw refuse.conflict('group_owns_entry', { name: group.name });
+  if (refs.catalogEntries > 1) throw refuse.conflict('group_owns_entries', { name: group.name, count: refs.catalogEntries });
   const version = await w.version();
   await w.tx.execute({
     sql: 'UPDATE approver_groups SET deleted_at = ?, updated_at = ?, version = ? WHERE id = ?',

@@ -30,7 +30,7 @@ function decodeCursor(cursor: string): string {
   } catch {
     // fall through
   }
-  throw new ApiFailure(400, 'invalid_input', 'cursor: is not a cursor this server gave out', 'cursor');
+  throw ApiFailure.of(400, 'invalid_input', 'cursor_invalid', {}, { field: 'cursor' });
 }
 
 const likePattern = (q: string) => `%${q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;

@@ -137,7 +137,7 @@ function decodeCursor(cursor: string, sort: FindingSort): { value: string | numb
   } catch {
     // fall through
   }
-  throw new ApiFailure(400, 'invalid_input', 'cursor: is not a cursor this server issued for this sort', 'cursor');
+  throw ApiFailure.of(400, 'invalid_input', 'cursor_invalid', {}, { field: 'cursor' });
 }
 
 async function page(db: Db, q: FindingsFilter & { sort: FindingSort; limit: number; cursor?: string | undefined }, now: Date) {

@@ -5,7 +5,7 @@
  */
 import type { FindingEvidence, OrgEngine } from '@accesslens/shared';
 import { revokeAssignments } from '../console/revoke.ts';
-import { ApiFailure, conflict, notFound } from '../errors.ts';
+import { ApiFailure, refuse } from '../errors.ts';
 import type { WriteContext } from '../write.ts';
 
 export interface Remediation {
@@ -47,7 +47,7 @@ async function assignmentsBehind(
   };
   switch (evidence.kind) {
     case 'sod-conflict': {
-      if (!side) throw new ApiFailure(400, 'invalid_input', 'side: name the side of the conflict to take out (left or right)', 'side');
+      if (!side) throw ApiFailure.of(400, 'invalid_input', 'side_required', {}, { field: 'side' });
       granting(evidence[side].keys);
       await ofBundles(evidence[side].bundleIds);
       break;
@@ -84,8 +84,8 @@ export async function remediateFinding(
 ): Promise<Remediation> {
   const row = (await w.tx.execute({ sql: 'SELECT id, kind, status, account_id, keys, bundle_ids, evidence FROM findings WHERE id = ?', args: [findingId] }))
     .rows[0];
-  if (!row) throw notFound('There is no such finding.');
-  if (String(row.status) === 'remediated') throw conflict('This finding is already remediated.');
+  if (!row) throw refuse.notFound('finding_not_found');
+  if (String(row.status) === 'remediated') throw refuse.conflict('finding_already_remediated');
   const accountId = String(row.account_id);
   const evidence = JSON.parse(String(row.evidence)) as FindingEvidence;
   const ids = await assignmentsBehind(
@@ -97,13 +97,13 @@ export async function remediateFinding(
     JSON.parse(String(row.bundle_ids)) as string[],
     side,
   );
-  if (ids.length === 0) throw conflict('Nothing this account holds gives it what the finding is about: there is nothing to take out.');
+  if (ids.length === 0) throw refuse.conflict('finding_nothing_to_remove');
   const result = await revokeAssignments(w, accountId, ids, {
     kind: 'finding',
     id: findingId,
     actorId,
     why: `An administrator remediates a finding (${String(row.kind)}).`,
   });
-  if (result.taskIds.length === 0 && result.requestIds.length === 0) throw conflict('What this finding is about is already being taken out.');
+  if (result.taskIds.length === 0 && result.requestIds.length === 0) throw refuse.conflict('finding_removal_underway');
   return { findingId, assignmentIds: ids, ...result };
 }

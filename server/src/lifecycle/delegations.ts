@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Delegation, DelegationInput, Person } from '@accesslens/shared';
 import type { Db, Transaction } from '../db.ts';
-import { ApiFailure, conflict, forbidden, notFound } from '../errors.ts';
+import { ApiFailure, refuse } from '../errors.ts';
 import { indexStageApprovers, loadRequest } from '../mutations/requests.ts';
 import { runWrite } from '../write.ts';
 import type { WriteContext } from '../write.ts';
@@ -49,24 +49,23 @@ export async function listDelegations(db: Db, personId: string | null, now: Date
 
 export async function createDelegation(db: Db, me: Person, input: DelegationInput, now: Date, notifier?: Notifier): Promise<Delegation> {
   const personId = input.personId ?? me.id;
-  if (personId !== me.id && !me.roles.includes('admin')) throw forbidden('Only administrators can set a delegate for someone else.');
-  if (input.delegateId === personId) throw new ApiFailure(400, 'invalid_input', 'delegateId: must be someone else', 'delegateId');
-  if (input.endsAt <= now.toISOString()) throw new ApiFailure(400, 'invalid_input', 'endsAt: must be in the future', 'endsAt');
+  if (personId !== me.id && !me.roles.includes('admin')) throw refuse.forbidden('admins_only', { action: 'set_others_delegate' });
+  if (input.delegateId === personId) throw ApiFailure.of(400, 'invalid_input', 'delegate_self', {}, { field: 'delegateId' });
+  if (input.endsAt <= now.toISOString()) throw ApiFailure.of(400, 'invalid_input', 'ends_in_past', {}, { field: 'endsAt' });
   return runWrite(
     db,
     now,
     async (w) => {
       const people = await w.tx.execute({ sql: 'SELECT id, status FROM people WHERE id IN (?, ?)', args: [personId, input.delegateId] });
       const status = new Map(people.rows.map((p) => [String(p.id), String(p.status)] as const));
-      if (!status.has(personId)) throw new ApiFailure(404, 'not_found', `There is no person "${personId}".`, 'personId');
-      if (!status.has(input.delegateId)) throw new ApiFailure(404, 'not_found', `There is no person "${input.delegateId}".`, 'delegateId');
-      if (status.get(input.delegateId) !== 'active') throw new ApiFailure(400, 'invalid_input', 'delegateId: the delegate is not active', 'delegateId');
+      if (!status.has(personId)) throw ApiFailure.of(404, 'not_found', 'person_not_found', { personId }, { field: 'personId' });
+      if (!status.has(input.delegateId)) throw ApiFailure.of(404, 'not_found', 'person_not_found', { personId: input.delegateId }, { field: 'delegateId' });
+      if (status.get(input.delegateId) !== 'active') throw ApiFailure.of(400, 'invalid_input', 'delegate_inactive', {}, { field: 'delegateId' });
       const overlap = await w.tx.execute({
         sql: 'SELECT id FROM approver_delegations WHERE person_id = ? AND ended_at IS NULL AND starts_at < ? AND ends_at > ? LIMIT 1',
         args: [personId, input.endsAt, input.startsAt],
       });
-      if (overlap.rows[0])
-        throw new ApiFailure(409, 'conflict', `Another delegation (${String(overlap.rows[0].id)}) covers part of this period: end it first.`, 'startsAt');
+      if (overlap.rows[0]) throw ApiFailure.of(409, 'conflict', 'delegation_overlap', { delegationId: String(overlap.rows[0].id) }, { field: 'startsAt' });
       const id = `dlg-${randomUUID()}`;
       await w.tx.execute({
         sql: `INSERT INTO approver_delegations (id, person_id, delegate_id, starts_at, ends_at, note, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -95,10 +94,9 @@ export async function endDelegation(db: Db, me: Person, id: string, now: Date, n
     async (w) => {
       const r = await w.tx.execute({ sql: `SELECT ${COLUMNS} FROM approver_delegations WHERE id = ?`, args: [id] });
       const row = r.rows[0];
-      if (!row) throw notFound('There is no such delegation.');
-      if (String(row.person_id) !== me.id && !me.roles.includes('admin'))
-        throw forbidden('Only the approver who set it (or an administrator) can end a delegation.');
-      if (row.ended_at !== null) throw conflict('This delegation has already ended.');
+      if (!row) throw refuse.notFound('delegation_not_found');
+      if (String(row.person_id) !== me.id && !me.roles.includes('admin')) throw refuse.forbidden('delegation_end_not_yours');
+      if (row.ended_at !== null) throw refuse.conflict('delegation_ended');
       const end = w.nowIso < String(row.ends_at) ? w.nowIso : String(row.ends_at);
       await w.tx.execute({ sql: 'UPDATE approver_delegations SET ended_at = ?, ended_by = ? WHERE id = ?', args: [end, me.id, id] });
       await finishWork(w.tx, 'delegation.start', id, w.nowIso);

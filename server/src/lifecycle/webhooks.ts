@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Person, WebhookInput, WebhookPatch, WebhookView } from '@accesslens/shared';
 import type { Db } from '../db.ts';
-import { ApiFailure, notFound } from '../errors.ts';
+import { ApiFailure, refuse } from '../errors.ts';
 import type { SecretBox } from '../secrets.ts';
 import { runWrite } from '../write.ts';
 import { renderMessage } from './messages.ts';
@@ -43,7 +43,7 @@ export async function listWebhooks(db: Db): Promise<WebhookView[]> {
 
 export async function getWebhook(db: Db, id: string): Promise<WebhookView> {
   const r = await db.execute(`SELECT ${COLUMNS} FROM notification_webhooks w WHERE w.id = ? AND w.deleted_at IS NULL`, [id]);
-  if (!r.rows[0]) throw notFound('There is no such webhook.');
+  if (!r.rows[0]) throw refuse.notFound('webhook_not_found');
   return viewOf(r.rows[0]);
 }
 
@@ -93,9 +93,9 @@ export async function createWebhook(db: Db, box: SecretBox, me: Person, input: W
 export async function updateWebhook(db: Db, box: SecretBox, me: Person, id: string, patch: WebhookPatch, now: Date): Promise<WebhookView> {
   const current = await db.execute('SELECT platform FROM notification_webhooks WHERE id = ? AND deleted_at IS NULL', [id]);
   const platform = current.rows[0] ? String(current.rows[0].platform) : null;
-  if (!platform) throw notFound('There is no such webhook.');
+  if (!platform) throw refuse.notFound('webhook_not_found');
   if (patch.secret != null && platform !== 'feishu' && platform !== 'dingtalk')
-    throw new ApiFailure(400, 'invalid_input', `secret: ${platform} webhooks are not signed`, 'secret');
+    throw ApiFailure.of(400, 'invalid_input', 'webhook_not_signed', { platform }, { field: 'secret' });
   await runWrite(db, now, async (w) => {
     const sets: string[] = [];
     const args: (string | number | null)[] = [];
@@ -129,7 +129,7 @@ export async function deleteWebhook(db: Db, me: Person, id: string, now: Date): 
       sql: 'UPDATE notification_webhooks SET deleted_at = ?, enabled = 0, updated_at = ? WHERE id = ? AND deleted_at IS NULL',
       args: [w.nowIso, w.nowIso, id],
     });
-    if (r.rowsAffected === 0) throw notFound('There is no such webhook.');
+    if (r.rowsAffected === 0) throw refuse.notFound('webhook_not_found');
     await w.audit({ actorId: me.id, action: 'webhook.deleted', subjectType: 'webhook', subjectId: id });
   });
 }
@@ -147,7 +147,7 @@ export async function testWebhook(
     id,
   ]);
   const hook = r.rows[0];
-  if (!hook) throw notFound('There is no such webhook.');
+  if (!hook) throw refuse.notFound('webhook_not_found');
   const url = box.decrypt(String(hook.url_ciphertext), webhookSecretContext(id, 'url'));
   const secret = hook.secret_ciphertext === null ? null : box.decrypt(String(hook.secret_ciphertext), webhookSecretContext(id, 'secret'));
   const locale = String(hook.language) as 'en' | 'zh-CN';

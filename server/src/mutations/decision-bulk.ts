@@ -60,12 +60,12 @@ export class BulkDecisions {
     if (m.name !== 'decision.record' || m.args.outcome === 'needs-info') return null;
     const owner = this.#applied.get(m.id);
     if (owner !== undefined) {
-      if (owner !== this.me.id) return rejected(m.id, new ApiFailure(409, 'conflict', 'This mutation id was already used.', `mutations.${index}.id`));
+      if (owner !== this.me.id) return rejected(m.id, ApiFailure.of(409, 'conflict', 'mutation_id_used', {}, { field: `mutations.${index}.id` }));
       return { id: m.id, status: 'duplicate' };
     }
     const field = (f: string) => `mutations.${index}.args.${f}`;
     const request = await this.#request(m.args.requestId);
-    if (!request) return rejected(m.id, new ApiFailure(404, 'not_found', 'There is no such request.', field('requestId')));
+    if (!request) return rejected(m.id, ApiFailure.of(404, 'not_found', 'request_not_found', {}, { field: field('requestId') }));
     let plan: ReturnType<typeof planDecision>;
     try {
       plan = planDecision(this.w, request, this.me, { ...m.args, outcome: m.args.outcome }, field);

@@ -104,7 +104,7 @@ async function applyIn(w: WriteContext, me: Person, m: AnyMutation, index: numbe
   const field = (f: string) => `mutations.${index}.args.${f}`;
   const prior = await w.tx.execute({ sql: 'SELECT person_id FROM applied_mutations WHERE id = ?', args: [m.id] });
   if (prior.rows[0]) {
-    if (prior.rows[0].person_id !== me.id) throw new ApiFailure(409, 'conflict', 'This mutation id was already used.', `mutations.${index}.id`);
+    if (prior.rows[0].person_id !== me.id) throw ApiFailure.of(409, 'conflict', 'mutation_id_used', {}, { field: `mutations.${index}.id` });
     return { id: m.id, status: 'duplicate' } satisfies MutationResult;
   }
   switch (m.name) {

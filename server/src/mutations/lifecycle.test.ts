@@ -82,7 +82,10 @@ describe('needs-info', () => {
       status: 'rejected',
       error: { code: 'conflict', reason: 'awaiting_answer', message: 'This request is waiting for the requester to answer a question.' },
     });
-    expect(only((await h.mutate(ben, [answerMutation(id, 'me?')])).results)).toMatchObject({ status: 'rejected', error: { code: 'forbidden' } });
+    expect(only((await h.mutate(ben, [answerMutation(id, 'me?')])).results)).toMatchObject({
+      status: 'rejected',
+      error: { code: 'forbidden', reason: 'answer_not_requester' },
+    });
 
     h.clock.advance(60_000);
     expect(only((await h.mutate(ava, [answerMutation(id, 'Globex, renewal due Friday.')])).results).status).toBe('applied');
@@ -91,7 +94,10 @@ describe('needs-info', () => {
     expect(back.stages[0]!.waitingSince).toBe(h.clock.now().toISOString());
     expect(back.timeline!.at(-1)).toMatchObject({ kind: 'answered', actorId: 'p-ava', personIds: ['p-ben'], text: 'Globex, renewal due Friday.', stage: 0 });
     // A second answer is refused: nothing is asked.
-    expect(only((await h.mutate(ava, [answerMutation(id, 'again')])).results)).toMatchObject({ status: 'rejected', error: { code: 'conflict' } });
+    expect(only((await h.mutate(ava, [answerMutation(id, 'again')])).results)).toMatchObject({
+      status: 'rejected',
+      error: { code: 'conflict', reason: 'not_awaiting_answer', params: { status: 'pending' } },
+    });
 
     expect(only((await h.mutate(ben, [decisionMutation(id, 'approve')])).results).status).toBe('applied');
     const approved = await requestOf(ava, id);
@@ -120,7 +126,7 @@ describe('request again', () => {
     const notDenied = requestMutation('object:Order:read', { previousRequestId: again.args.requestId });
     expect(only((await h.mutate(ava, [notDenied])).results)).toMatchObject({
       status: 'rejected',
-      error: { code: 'conflict', field: 'mutations.0.args.previousRequestId' },
+      error: { code: 'conflict', field: 'mutations.0.args.previousRequestId', reason: 'request_again_not_denied', params: { status: 'pending' } },
     });
   });
 });
@@ -598,7 +604,10 @@ describe('on behalf of a direct report', () => {
     });
     // Not a report of the caller.
     const notMine = only((await h.mutate(ben, [requestMutation('object:Contract:read', { onBehalfOf: 'p-fay' })])).results);
-    expect(notMine).toMatchObject({ status: 'rejected', error: { code: 'forbidden', field: 'mutations.0.args.onBehalfOf' } });
+    expect(notMine).toMatchObject({
+      status: 'rejected',
+      error: { code: 'forbidden', field: 'mutations.0.args.onBehalfOf', reason: 'not_your_report', params: { name: 'Fay Okafor' } },
+    });
   });
 });
 

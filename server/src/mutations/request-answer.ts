@@ -1,5 +1,5 @@
 import type { Person, RequestAnswerArgs } from '@accesslens/shared';
-import { conflict, forbidden, notFound } from '../errors.ts';
+import { refuse } from '../errors.ts';
 import { notify } from '../lifecycle/outbox.ts';
 import { appendTimeline } from '../lifecycle/timeline.ts';
 import { scheduleTimer } from '../lifecycle/timers.ts';
@@ -13,9 +13,9 @@ import { loadRequest, reachedApprovers } from './requests.ts';
  */
 export async function answerRequest(w: WriteContext, me: Person, args: RequestAnswerArgs, field: (f: string) => string) {
   const request = await loadRequest(w.tx, args.requestId);
-  if (!request) throw withField(notFound('There is no such request.'), field('requestId'));
-  if (request.requesterId !== me.id && request.filedBy !== me.id) throw forbidden('Only the requester can answer a question about this request.');
-  if (request.status !== 'needs-info' || !request.needsInfo) throw conflict(`This request is not waiting for an answer (it is ${request.status}).`);
+  if (!request) throw withField(refuse.notFound('request_not_found'), field('requestId'));
+  if (request.requesterId !== me.id && request.filedBy !== me.id) throw refuse.forbidden('answer_not_requester');
+  if (request.status !== 'needs-info' || !request.needsInfo) throw refuse.conflict('not_awaiting_answer', { status: request.status });
   const position = request.stages.findIndex((s) => s.decision === null);
   const stages = request.stages.map((s) => ({ ...s }));
   if (stages[position]) stages[position] = { ...stages[position]!, waitingSince: w.nowIso };

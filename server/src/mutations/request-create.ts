@@ -16,7 +16,7 @@ import {
   type RequestEvaluation,
   type OrgEngine,
 } from '@accesslens/shared';
-import { ApiFailure, conflict, forbidden, notFound, refuse } from '../errors.ts';
+import { ApiFailure, refuse } from '../errors.ts';
 import type { FindingsService } from '../findings/service.ts';
 import { startGrant } from '../lifecycle/grants.ts';
 import { openStage } from '../lifecycle/routing.ts';
@@ -61,7 +61,7 @@ export async function createRequest(w: WriteContext, me: Person, args: RequestCr
   let extending: AccessRequest | null = null;
   if (args.extendsRequestId) {
     extending = await extensionTarget(w, subject, args.connectionId, args.extendsRequestId, field);
-    if (args.startsAt) throw new ApiFailure(400, 'invalid_input', 'startsAt: an extension continues the grant; it has no start date', field('startsAt'));
+    if (args.startsAt) throw ApiFailure.of(400, 'invalid_input', 'extension_no_start', {}, { field: field('startsAt') });
   }
   if (args.previousRequestId) await previousTarget(w, subject, args.previousRequestId, field);
   const startsAt = checkStartsAt(w.now, args.startsAt ?? null, field);
@@ -232,23 +232,22 @@ export async function resolveRequester(
   if (!onBehalfOf || onBehalfOf === me.id) return { subject: me, filedBy: null };
   const [r] = await readBatch(source, [{ sql: `SELECT ${PERSON_COLUMNS} FROM people p WHERE p.id = ?`, args: [onBehalfOf] }]);
   const row = r!.rows[0];
-  if (!row) throw withField(notFound(`There is no person "${onBehalfOf}".`), field('onBehalfOf'));
+  if (!row) throw withField(refuse.notFound('person_not_found', { personId: onBehalfOf }), field('onBehalfOf'));
   const subject = personFromRow(row);
-  if (subject.managerId !== me.id)
-    throw withField(forbidden(`You can request access only for yourself or your direct reports; ${subject.name} does not report to you.`), field('onBehalfOf'));
-  if (subject.status !== 'active') throw withField(forbidden(`${subject.name} is ${subject.status}.`), field('onBehalfOf'));
+  if (subject.managerId !== me.id) throw withField(refuse.forbidden('not_your_report', { name: subject.name }), field('onBehalfOf'));
+  if (subject.status !== 'active')
+    throw withField(refuse.forbidden('subject_inactive', { name: subject.name, personStatus: subject.status }), field('onBehalfOf'));
   return { subject, filedBy: me.id };
 }
 
 /** The grant an extension extends: the requester's, on this connection, in force; its root when it was an extension itself. */
 async function extensionTarget(w: WriteContext, subject: Person, connectionId: string, id: string, field: (f: string) => string): Promise<AccessRequest> {
   let grant = await loadRequest(w.tx, id);
-  if (!grant) throw withField(notFound('There is no such request to extend.'), field('extendsRequestId'));
-  if (grant.requesterId !== subject.id) throw withField(forbidden('Only the holder of a grant can extend it.'), field('extendsRequestId'));
-  if (grant.connectionId !== connectionId)
-    throw new ApiFailure(400, 'invalid_input', 'connectionId: the grant is on another connection', field('connectionId'));
+  if (!grant) throw withField(refuse.notFound('extend_request_not_found'), field('extendsRequestId'));
+  if (grant.requesterId !== subject.id) throw withField(refuse.forbidden('extend_not_holder'), field('extendsRequestId'));
+  if (grant.connectionId !== connectionId) throw ApiFailure.of(400, 'invalid_input', 'grant_on_other_connection', {}, { field: field('connectionId') });
   if (grant.status !== 'fulfilled' || !grant.expiresAt || grant.expiresAt <= w.nowIso)
-    throw withField(conflict(`Only a grant in force can be extended (this request is ${grant.status}).`), field('extendsRequestId'));
+    throw withField(refuse.conflict('extend_not_in_force', { status: grant.status }), field('extendsRequestId'));
   for (let i = 0; i < 10 && grant.extendsRequestId && !grant.fulfilment; i++) {
     const root = await loadRequest(w.tx, grant.extendsRequestId);
     if (!root) break;
@@ -259,18 +258,17 @@ async function extensionTarget(w: WriteContext, subject: Person, connectionId: s
 
 async function previousTarget(w: WriteContext, subject: Person, id: string, field: (f: string) => string): Promise<void> {
   const previous = await loadRequest(w.tx, id);
-  if (!previous) throw withField(notFound('There is no such request to request again.'), field('previousRequestId'));
-  if (previous.requesterId !== subject.id) throw withField(forbidden('Only its requester can request it again.'), field('previousRequestId'));
-  if (previous.status !== 'denied')
-    throw withField(conflict(`Only a denied request can be requested again (this one is ${previous.status}).`), field('previousRequestId'));
+  if (!previous) throw withField(refuse.notFound('previous_request_not_found'), field('previousRequestId'));
+  if (previous.requesterId !== subject.id) throw withField(refuse.forbidden('request_again_not_requester'), field('previousRequestId'));
+  if (previous.status !== 'denied') throw withField(refuse.conflict('request_again_not_denied', { status: previous.status }), field('previousRequestId'));
 }
 
 /** The access window's start: in the future, at most a year ahead. */
 function checkStartsAt(now: Date, startsAt: string | null, field: (f: string) => string): string | null {
   if (startsAt === null) return null;
   const at = Date.parse(startsAt);
-  if (at <= now.getTime()) throw new ApiFailure(400, 'invalid_input', 'startsAt: must be in the future', field('startsAt'));
-  if (at > now.getTime() + 365 * DAY_MS) throw new ApiFailure(400, 'invalid_input', 'startsAt: must be at most a year ahead', field('startsAt'));
+  if (at <= now.getTime()) throw ApiFailure.of(400, 'invalid_input', 'starts_in_past', {}, { field: field('startsAt') });
+  if (at > now.getTime() + 365 * DAY_MS) throw ApiFailure.of(400, 'invalid_input', 'starts_too_late', {}, { field: field('startsAt') });
   return new Date(at).toISOString();
 }
 
@@ -352,21 +350,15 @@ export async function checkRequestable(
   if (accountId === null)
     throw withField(
       options.onBehalf
-        ? forbidden(`${subject.name} has no active account on ${connectionName}.`)
+        ? refuse.forbidden('subject_no_account', { name: subject.name, connection: connectionName })
         : refuse.forbidden('no_account', { connection: connectionName }),
       field('connectionId'),
     );
   let bundle: BundleRequest | null = null;
   if (options.bundleId) {
     const b = await readBundle(tx, connectionId, options.bundleId);
-    if (!b || b.removed) throw withField(notFound(`There is no bundle "${options.bundleId}" in ${connectionName}.`), field('bundleId'));
-    if (b.kind === 'profile')
-      throw new ApiFailure(
-        400,
-        'invalid_input',
-        `bundleId: ${b.name} is a profile, which replaces the user's whole profile: request the permissions it adds instead`,
-        field('bundleId'),
-      );
+    if (!b || b.removed) throw withField(refuse.notFound('bundle_not_found', { bundleId: options.bundleId, connection: connectionName }), field('bundleId'));
+    if (b.kind === 'profile') throw ApiFailure.of(400, 'invalid_input', 'bundle_is_profile', { bundle: b.name }, { field: field('bundleId') });
     const held = await heldKeys(tx, connectionId, accountId, b.keys, w.now);
     bundle = { id: b.id, name: b.name, kind: b.kind, adds: b.keys.filter((k) => !held.has(k)), alreadyHeld: b.keys.filter((k) => held.has(k)) };
     if (bundle.adds.length === 0) throw new PolicyBlocked([policyProblem('bundle-adds-nothing', { bundle: b.name })], field('bundleId'));
@@ -384,7 +376,10 @@ export async function checkRequestable(
     const held = await heldKeys(tx, connectionId, accountId, keys, w.now);
     for (const key of keys)
       if (held.has(key))
-        throw withField(options.onBehalf ? conflict(`${subject.name} already has ${key}.`) : refuse.conflict('already_held', { key }), at(key));
+        throw withField(
+          options.onBehalf ? refuse.conflict('subject_already_held', { name: subject.name, key }) : refuse.conflict('already_held', { key }),
+          at(key),
+        );
   }
   const first = context.overlapping[0];
   if (first)

@@ -1,5 +1,5 @@
 import type { Person, UsageReportArgs } from '@accesslens/shared';
-import { ApiFailure, forbidden } from '../errors.ts';
+import { ApiFailure, refuse } from '../errors.ts';
 import type { FindingsService } from '../findings/service.ts';
 import type { WriteContext } from '../write.ts';
 import { withField } from './request-create.ts';
@@ -18,7 +18,7 @@ export async function reportUsage(w: WriteContext, me: Person, args: UsageReport
     args: [me.id, args.connectionId],
   });
   const accountId = account.rows[0] ? String(account.rows[0].id) : null;
-  if (!accountId) throw withField(forbidden('You have no active account on this connection.'), field('connectionId'));
+  if (!accountId) throw withField(refuse.forbidden('no_account_here'), field('connectionId'));
   const today = w.nowIso.slice(0, 10);
   if (args.day > today) throw ApiFailure.of(400, 'invalid_input', 'day_in_future', {}, { field: field('day') });
   const oldest = new Date(w.now.getTime() - MAX_AGE_DAYS * 86_400_000).toISOString().slice(0, 10);

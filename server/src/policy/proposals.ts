@@ -31,7 +31,7 @@ import {
 } from '@accesslens/shared';
 import type { Row } from '@libsql/client';
 import type { Db, Transaction } from '../db.ts';
-import { ApiFailure, conflict, forbidden, notFound } from '../errors.ts';
+import { ApiFailure, refuse } from '../errors.ts';
 import type { FindingsService } from '../findings/service.ts';
 import { notify } from '../console/notices.ts';
 import type { WriteContext } from '../write.ts';
@@ -162,12 +162,7 @@ export async function propose(
 ): Promise<{ id: string; applied: StoredPolicy | null }> {
   const current = await readCurrentPolicy(w.tx);
   if (body.baseVersion !== current.version)
-    throw new ApiFailure(
-      409,
-      'conflict',
-      `The policy changed since version ${body.baseVersion}: it is now version ${current.version}. Reload it and make your change again.`,
-      'baseVersion',
-    );
+    throw ApiFailure.of(409, 'conflict', 'policy_changed', { baseVersion: body.baseVersion, version: current.version }, { field: 'baseVersion' });
   const beneficiaries = await beneficiariesOf(w.tx, current.document, body.document);
   const id = `prop-${randomUUID()}`;
   const everyAdmin = await admins(w.tx);
@@ -202,8 +197,8 @@ export async function propose(
 async function pendingRow(tx: Transaction, id: string): Promise<Row> {
   const r = await tx.execute({ sql: `SELECT ${PROPOSAL_COLUMNS} FROM policy_proposals pp WHERE pp.id = ?`, args: [id] });
   const row = r.rows[0];
-  if (!row) throw notFound('There is no such policy proposal.');
-  if (String(row.status) !== 'pending') throw conflict(`This proposal is already ${String(row.status)}.`);
+  if (!row) throw refuse.notFound('proposal_not_found');
+  if (String(row.status) !== 'pending') throw refuse.conflict('proposal_not_pending', { proposalStatus: String(row.status) });
   return row;
 }
 
@@ -217,25 +212,17 @@ export async function approveProposal(
   checkReferences: (d: PolicyDocument) => Promise<void>,
 ): Promise<StoredPolicy> {
   const row = await pendingRow(w.tx, id);
-  if (String(row.proposed_by) === actorId) throw forbidden('You proposed this change: another administrator must approve it.');
+  if (String(row.proposed_by) === actorId) throw refuse.forbidden('proposal_own_approve');
   const current = await readCurrentPolicy(w.tx);
   const base = Number(row.base_version);
   if (base !== current.version)
-    throw new ApiFailure(
-      409,
-      'conflict',
-      `The policy moved on to version ${current.version} since this change was proposed (on version ${base}): it must be proposed again on top of it.`,
-      'baseVersion',
-    );
+    throw ApiFailure.of(409, 'conflict', 'policy_moved_on', { version: current.version, baseVersion: base }, { field: 'baseVersion' });
   const document = policyDocument.parse(JSON.parse(String(row.document)));
   await checkReferences(document);
   // Who gains is decided again now: people's jobs and roles may have changed since.
   const beneficiaries = await beneficiariesOf(w.tx, current.document, document);
   const mine = beneficiaries.find((b) => b.personId === actorId);
-  if (mine)
-    throw forbidden(
-      `This change gives you more through your own job (${mine.gains.map((g) => g.kind).join(', ')}): an administrator it gives nothing must approve it.`,
-    );
+  if (mine) throw refuse.forbidden('proposal_benefits_you', { gains: [...new Set(mine.gains.map((g) => g.kind))].join(', ') });
   const applied = await applyPolicyVersion(w, current, document, String(row.note), actorId, findings, { proposalId: id, proposedBy: String(row.proposed_by) });
   await w.tx.execute({
     sql: "UPDATE policy_proposals SET status = 'applied', decided_by = ?, decided_at = ?, decision_note = ?, applied_version = ?, beneficiaries = ? WHERE id = ?",
@@ -267,8 +254,8 @@ export async function approveProposal(
 export async function closeProposal(w: WriteContext, actorId: string, id: string, how: 'rejected' | 'withdrawn', note: string): Promise<void> {
   const row = await pendingRow(w.tx, id);
   const proposer = String(row.proposed_by);
-  if (how === 'rejected' && proposer === actorId) throw forbidden('You proposed this change: withdraw it instead.');
-  if (how === 'withdrawn' && proposer !== actorId) throw forbidden('Only the administrator who proposed a change can withdraw it.');
+  if (how === 'rejected' && proposer === actorId) throw refuse.forbidden('proposal_own_reject');
+  if (how === 'withdrawn' && proposer !== actorId) throw refuse.forbidden('proposal_withdraw_not_yours');
   await w.tx.execute({
     sql: 'UPDATE policy_proposals SET status = ?, decided_by = ?, decided_at = ?, decision_note = ? WHERE id = ?',
     args: [how, actorId, w.nowIso, note, id],

@@ -14,7 +14,7 @@ import { openConnector } from '../connectors/connections.ts';
 import { jobBackoffMs, MAX_ATTEMPTS, DEFAULT_JOB_LEASE_MS, connectionFacts, type TaskDeps } from '../connectors/fulfilment.ts';
 import { CrmError, type CrmClient, type CrmHolding } from '../connectors/types.ts';
 import type { Db } from '../db.ts';
-import { conflict, notFound } from '../errors.ts';
+import { refuse } from '../errors.ts';
 import type { FindingsService } from '../findings/service.ts';
 import type { Notifier } from '../notifier.ts';
 import type { SecretBox } from '../secrets.ts';
@@ -342,10 +342,10 @@ export async function releaseRevocations(db: Db, ownerId: string, now: Date): Pr
 export async function completeRevocationTask(deps: TaskDeps, taskId: string, adminId: string, note: string | null): Promise<void> {
   const t = await deps.db.execute('SELECT status, details FROM admin_tasks WHERE id = ?', [taskId]);
   const task = t.rows[0];
-  if (!task) throw notFound('There is no such task.');
-  if (String(task.status) !== 'open') throw conflict(`This task is already ${String(task.status)}.`);
+  if (!task) throw refuse.notFound('task_not_found');
+  if (String(task.status) !== 'open') throw refuse.conflict('task_not_open', { taskStatus: String(task.status) });
   const r = await deps.db.execute(`SELECT ${REVOCATION_COLUMNS} FROM revocations r WHERE r.task_id = ?`, [taskId]);
-  if (!r.rows[0]) throw notFound('There is no revocation for this task.');
+  if (!r.rows[0]) throw refuse.notFound('revocation_not_found');
   const row = revocationFromRow(r.rows[0]);
   // The task's plan: everything for a manual revocation, what remained for a failed one.
   const plan = (JSON.parse(String(task.details)) as { revocation: { plan: RevocationPlan } }).revocation.plan;
@@ -360,14 +360,13 @@ export async function completeRevocationTask(deps: TaskDeps, taskId: string, adm
   if (opened.ok) {
     try {
       const still = stillHeld(await opened.client.holdings(plan.externalUserId), plan);
-      if (still.length > 0)
-        throw conflict(`The CRM still shows ${still.map(assignmentName).join(', ')} for ${plan.username}: remove it there first, then mark the task done.`);
+      if (still.length > 0) throw refuse.conflict('crm_still_holds', { assignments: still.map(assignmentName).join(', '), username: plan.username });
       if (plan.deactivate && opened.client.userActive && (await opened.client.userActive(plan.externalUserId)) === true)
-        throw conflict(`The CRM still shows ${plan.username} as active: deactivate the user there first, then mark the task done.`);
+        throw refuse.conflict('crm_user_still_active', { username: plan.username });
       checked = true;
     } catch (error) {
       if (!(error instanceof CrmError)) throw error;
-      throw conflict(`AccessLens could not read the CRM to confirm this (${error.message}). Try again shortly.`);
+      throw refuse.conflict('crm_unreadable', { message: error.message });
     }
   }
 
@@ -376,7 +375,7 @@ export async function completeRevocationTask(deps: TaskDeps, taskId: string, adm
     deps.now(),
     async (w) => {
       const again = await w.tx.execute({ sql: 'SELECT status FROM admin_tasks WHERE id = ?', args: [taskId] });
-      if (String(again.rows[0]?.status) !== 'open') throw conflict('This task was completed meanwhile.');
+      if (String(again.rows[0]?.status) !== 'open') throw refuse.conflict('task_completed_meanwhile');
       await recordRevoked(w, row, plan.assignments, plan.deactivate, adminId, deps.findings);
       await w.tx.execute({
         sql: "UPDATE revocations SET state = 'done', lease_owner = NULL, lease_until = NULL, finished_at = ?, updated_at = ? WHERE id = ? AND state IN ('task', 'failed')",

@@ -105,7 +105,7 @@ function decodeCursor(cursor: string): { dueAt: string; id: string } {
   } catch {
     // fall through
   }
-  throw new ApiFailure(400, 'invalid_input', 'cursor: is not a cursor this server gave out', 'cursor');
+  throw ApiFailure.of(400, 'invalid_input', 'cursor_invalid', {}, { field: 'cursor' });
 }
 
 /** Revocations matching the filters, soonest due first, one page after the cursor; `total` counts every match. */

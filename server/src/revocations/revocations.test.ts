@@ -388,7 +388,14 @@ describe('task mode', () => {
     expect(task.bundles.map((b) => b.id).sort()).toEqual(['ps-report-builder', 'ps-sales-ops']);
     const early = await h.post(cara, `/api/admin/tasks/${task.id}/done`, {});
     expect(early.status).toBe(409);
-    expect(((await early.json()) as { error: { message: string } }).error.message).toContain('still shows');
+    const refusal = ((await early.json()) as { error: { message: string } }).error;
+    expect(refusal.message).toContain('still shows');
+    expect(refusal).toEqual({
+      code: 'conflict',
+      message: 'The CRM still shows Sales Ops, Report Builder for ben@acme.test.sf: remove it there first, then mark the task done.',
+      reason: 'crm_still_holds',
+      params: { assignments: 'Sales Ops, Report Builder', username: 'ben@acme.test.sf' },
+    });
 
     // The administrator removes both permission sets and deactivates Ben in Salesforce.
     const psa = sf.org.objects.PermissionSetAssignment!;

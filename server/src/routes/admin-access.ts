@@ -8,7 +8,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { requireRole } from '../auth/require-role.ts';
 import { requireSession } from '../auth/require-session.ts';
-import { ApiFailure, notFound } from '../errors.ts';
+import { ApiFailure, refuse } from '../errors.ts';
 import { apiRoutes, bearer, errors, json } from '../openapi.ts';
 
 type PathView = PersonAccessResponse['accounts'][number]['permissions'][number]['paths'][number];
@@ -29,7 +29,7 @@ const personRoute = createRoute({
   tags: ['access'],
   summary: "A person's CRM accounts, what each holds and every path that grants it (administrators and auditors)",
   security: bearer,
-  middleware: [requireSession, requireRole(['admin', 'auditor'], "see people's access")] as const,
+  middleware: [requireSession, requireRole(['admin', 'auditor'], 'see_peoples_access')] as const,
   request: { params: z.object({ id }) },
   responses: { 200: json(personAccessResponse, 'Accounts, assignments and effective permissions with their paths.'), ...errors(400, 401, 403, 404) },
 });
@@ -40,7 +40,7 @@ const holdersRoute = createRoute({
   tags: ['access'],
   summary: 'Who holds a permission on a connection, with the paths that grant it (administrators and auditors)',
   security: bearer,
-  middleware: [requireSession, requireRole(['admin', 'auditor'], "see people's access")] as const,
+  middleware: [requireSession, requireRole(['admin', 'auditor'], 'see_peoples_access')] as const,
   request: { query: holdersQuery },
   responses: { 200: json(holdersResponse, 'Holders in account order; `nextCursor` pages on.'), ...errors(400, 401, 403, 404) },
 });
@@ -80,7 +80,7 @@ export const adminAccessRoutes = apiRoutes()
       },
     ]);
     const p = people!.rows[0];
-    if (!p) throw notFound('There is no such person.');
+    if (!p) throw refuse.notFound('no_such_person');
     const nowMs = c.var.now().getTime();
     const grantedAt = new Map(assignments!.rows.map((a) => [String(a.id), String(a.granted_at)] as const));
     const labels = new Map(catalog!.rows.map((k) => [`${String(k.connection_id)}\u0000${String(k.key)}`, k] as const));
@@ -178,7 +178,7 @@ export const adminAccessRoutes = apiRoutes()
     const q = c.req.valid('query');
     const engine = await findings.ensureCurrent(c.var.now());
     const conn = await db.execute('SELECT id FROM crm_connections WHERE id = ?', [q.connectionId]);
-    if (!conn.rows[0]) throw new ApiFailure(404, 'not_found', `connectionId: there is no CRM connection "${q.connectionId}"`, 'connectionId');
+    if (!conn.rows[0]) throw ApiFailure.of(404, 'not_found', 'connection_not_found', { connectionId: q.connectionId }, { field: 'connectionId' });
     const accounts = await db.execute(
       `SELECT ac.id, ac.username, ac.external_user_id, p.id AS person_id, p.name, p.department, p.title, p.status
        FROM crm_accounts ac JOIN people p ON p.id = ac.person_id WHERE ac.connection_id = ? ORDER BY ac.id`,

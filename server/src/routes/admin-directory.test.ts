@@ -22,7 +22,8 @@ afterEach(async () => {
   await h.close();
 });
 
-const errorOf = async (res: Response) => ((await res.json()) as { error: { code: string; field?: string; message: string } }).error;
+const errorOf = async (res: Response) =>
+  ((await res.json()) as { error: { code: string; field?: string; message: string; reason?: string; params?: Record<string, string | number> } }).error;
 const actions = async (prefix: string) =>
   (await h.db.execute('SELECT action FROM audit_events WHERE action LIKE ? ORDER BY seq', [`${prefix}%`])).rows.map((r) => r.action);
 
@@ -78,7 +79,10 @@ describe('authorization', () => {
       expect((await call(null, route)).status, `anonymous ${label}`).toBe(401);
       const asAva = await call(ava, route);
       expect(asAva.status, `requester ${label}`).toBe(403);
-      expect((await errorOf(asAva)).message).toMatch(/^Only administrators can /);
+      const refusal = await errorOf(asAva);
+      expect(refusal.message).toMatch(/^Only administrators can /);
+      // The role check's reason and the action it guards, as a key the extension says in its own words.
+      expect(refusal, label).toMatchObject({ code: 'forbidden', reason: 'admins_only', params: { action: expect.stringMatching(/^manage_/) } });
       expect((await call(ben, route)).status, `approver ${label}`).toBe(403);
     }
     expect(Number((await h.db.execute('SELECT COUNT(*) AS n FROM audit_events')).rows[0]!.n)).toBe(audits);
@@ -129,12 +133,27 @@ describe('/api/admin/approver-groups', () => {
     expect(await errorOf(await h.post(cara, '/api/admin/approver-groups/grp-deal-desk/members', { personId: 'p-nobody' }))).toMatchObject({
       field: 'personId',
     });
-    expect((await h.patch(cara, '/api/admin/approver-groups/grp-nope', { name: 'x' })).status).toBe(404);
+    const missing = await h.patch(cara, '/api/admin/approver-groups/grp-nope', { name: 'x' });
+    expect(missing.status).toBe(404);
+    expect(await errorOf(missing)).toEqual({ code: 'not_found', message: 'There is no such approver group.', reason: 'approver_group_not_found' });
     const inUse = await h.del(cara, '/api/admin/approver-groups/grp-deal-desk');
     expect(inUse.status).toBe(409);
-    expect((await errorOf(inUse)).message).toContain('request rule "Deal Desk changes"');
+    expect(await errorOf(inUse)).toEqual({
+      code: 'conflict',
+      message: 'The group "Deal Desk" is named by request rules "Deal Desk changes": change those first.',
+      reason: 'group_in_rules',
+      params: { name: 'Deal Desk', rules: '"Deal Desk changes"' },
+    });
     const owner = await h.del(cara, '/api/admin/approver-groups/grp-sf-admins');
-    expect((await errorOf(owner)).message).toContain('catalog entries as owner');
+    expect(owner.status).toBe(409);
+    expect(await errorOf(owner)).toMatchObject({
+      code: 'conflict',
+      reason: 'group_owns_entries',
+      params: { name: 'Salesforce Admins', count: expect.any(Number) },
+    });
+    expect((await errorOf(await h.del(cara, '/api/admin/approver-groups/grp-sf-admins'))).message).toMatch(
+      /^The group "Salesforce Admins" is the owner of \d+ catalog entries: change them first\.$/,
+    );
   });
 });
 
@@ -149,7 +168,12 @@ describe('/api/admin/trainings', () => {
     const created = await h.post(cara, '/api/admin/trainings', { id: 'gdpr-2026', title: 'GDPR 2026' });
     expect(created.status).toBe(201);
     expect(trainingResponse.parse(await created.json()).training).toEqual({ id: 'gdpr-2026', title: 'GDPR 2026', completedCount: 0 });
-    expect(await errorOf(await h.post(cara, '/api/admin/trainings', { id: 'gdpr-2026', title: 'x' }))).toMatchObject({ code: 'conflict', field: 'id' });
+    expect(await errorOf(await h.post(cara, '/api/admin/trainings', { id: 'gdpr-2026', title: 'x' }))).toMatchObject({
+      code: 'conflict',
+      field: 'id',
+      reason: 'training_exists',
+      params: { trainingId: 'gdpr-2026' },
+    });
 
     const put = await h.put(cara, '/api/admin/trainings/gdpr-2026/completions/p-ava', { completedOn: '2026-02-10' });
     expect(trainingCompletionsResponse.parse(await put.json()).completions).toEqual([

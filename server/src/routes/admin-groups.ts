@@ -15,11 +15,11 @@ import { z } from 'zod';
 import { requireRole } from '../auth/require-role.ts';
 import { requireSession } from '../auth/require-session.ts';
 import { checkMembers, deleteGroup, groupView, listGroupViews, newGroupId, readGroup, writeGroup } from '../directory/groups.ts';
-import { notFound } from '../errors.ts';
+import { refuse } from '../errors.ts';
 import { apiRoutes, bearer, errors, json, jsonBody } from '../openapi.ts';
 import { runWrite } from '../write.ts';
 
-const adminOnly = requireRole(['admin'], 'manage approver groups');
+const adminOnly = requireRole(['admin'], 'manage_approver_groups');
 const groupParam = z.object({ id });
 const memberParam = z.object({ id, personId: id });
 
@@ -99,7 +99,7 @@ const removeMemberRoute = createRoute({
   responses: { 200: json(approverGroupResponse, 'The group.'), ...errors(400, 401, 403, 404) },
 });
 
-const noGroup = () => notFound('There is no such approver group.');
+const noGroup = () => refuse.notFound('approver_group_not_found');
 
 export const adminGroups = apiRoutes()
   .openapi(listRoute, async (c) => c.json({ groups: await listGroupViews(c.var.db) }, 200))

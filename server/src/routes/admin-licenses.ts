@@ -18,12 +18,12 @@ import type { Row } from '@libsql/client';
 import { z } from 'zod';
 import { requireRole } from '../auth/require-role.ts';
 import { requireSession } from '../auth/require-session.ts';
-import { ApiFailure, conflict, notFound } from '../errors.ts';
+import { ApiFailure, refuse } from '../errors.ts';
 import { apiRoutes, bearer, errors, json, jsonBody } from '../openapi.ts';
 import { readBatch, type Source } from '../policy/load.ts';
 import { runWrite } from '../write.ts';
 
-const adminOnly = requireRole(['admin'], 'manage licences');
+const adminOnly = requireRole(['admin'], 'manage_licences');
 const licenseParam = z.object({ id });
 
 const COLUMNS = 'l.id, l.connection_id, l.name, l.license_type, l.seats, l.term_end_date';
@@ -115,7 +115,7 @@ const deleteRoute = createRoute({
   responses: { 204: { description: 'Deleted.' }, ...errors(400, 401, 403, 404, 409) },
 });
 
-const noLicense = () => notFound('There is no such licence.');
+const noLicense = () => refuse.notFound('licence_not_found');
 
 export const adminLicenses = apiRoutes()
   .openapi(listRoute, async (c) => {
@@ -139,7 +139,7 @@ export const adminLicenses = apiRoutes()
       c.var.now(),
       async (w) => {
         const conn = await w.tx.execute({ sql: 'SELECT 1 FROM crm_connections WHERE id = ?', args: [body.connectionId] });
-        if (!conn.rows[0]) throw new ApiFailure(400, 'invalid_input', `connectionId: there is no CRM connection "${body.connectionId}"`, 'connectionId');
+        if (!conn.rows[0]) throw ApiFailure.of(400, 'invalid_input', 'connection_not_found', { connectionId: body.connectionId }, { field: 'connectionId' });
         const version = await w.version();
         await w.tx.execute({
           sql: `INSERT INTO licenses (id, connection_id, name, license_type, seats, term_end_date, version) VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -192,7 +192,8 @@ export const adminLicenses = apiRoutes()
         if (!before) throw noLicense();
         const used = await w.tx.execute({ sql: 'SELECT COUNT(*) AS n FROM permission_catalog WHERE license_id = ?', args: [licenseId] });
         const n = Number(used.rows[0]!.n);
-        if (n > 0) throw conflict(`${n} catalog ${n === 1 ? 'entry consumes' : 'entries consume'} "${before.name}": change them first.`);
+        if (n === 1) throw refuse.conflict('licence_consumed_one', { licence: before.name });
+        if (n > 1) throw refuse.conflict('licence_consumed_many', { count: n, licence: before.name });
         const version = await w.version();
         await w.tx.execute({ sql: 'UPDATE licenses SET deleted_at = ?, version = ? WHERE id = ?', args: [w.nowIso, version, licenseId] });
         await w.audit({ actorId: person.id, action: 'license.deleted', subjectType: 'license', subjectId: licenseId, data: { ...before } });

@@ -127,7 +127,7 @@ describe('POST /api/admin/people', () => {
     const base = { email: 'new@acme.test', name: 'New' };
     const dup = await h.post(cara, '/api/admin/people', { ...base, email: 'AVA@acme.test' });
     expect(dup.status).toBe(409);
-    expect(await errorOf(dup)).toMatchObject({ code: 'conflict', field: 'email' });
+    expect(await errorOf(dup)).toMatchObject({ code: 'conflict', field: 'email', reason: 'email_taken' });
     for (const [body, field] of [
       [{ ...base, email: 'not-an-email' }, 'email'],
       [{ ...base, name: '  ' }, 'name'],
@@ -210,13 +210,20 @@ describe('PATCH /api/admin/people/:id', () => {
   it('refuses manager cycles and changes of one’s own roles or status', async () => {
     const cycle = await h.patch(cara, '/api/admin/people/p-dan', { managerId: 'p-ava' });
     expect(cycle.status).toBe(400);
-    expect(await errorOf(cycle)).toMatchObject({
+    expect(await errorOf(cycle)).toEqual({
+      code: 'invalid_input',
       field: 'managerId',
-      message: 'managerId: would make a manager cycle: dan@acme.test → ava@acme.test → ben@acme.test → dan@acme.test',
+      message: 'This would make a manager cycle: dan@acme.test → ava@acme.test → ben@acme.test → dan@acme.test.',
+      reason: 'manager_cycle',
+      params: { cycle: 'dan@acme.test → ava@acme.test → ben@acme.test → dan@acme.test' },
     });
     expect(await errorOf(await h.patch(cara, '/api/admin/people/p-dan', { managerId: 'p-dan' }))).toMatchObject({ field: 'managerId' });
-    expect((await h.patch(cara, '/api/admin/people/p-cara', { roles: ['requester', 'admin', 'auditor'] })).status).toBe(403);
-    expect((await h.patch(cara, '/api/admin/people/p-cara', { status: 'suspended' })).status).toBe(403);
+    const ownRoles = await h.patch(cara, '/api/admin/people/p-cara', { roles: ['requester', 'admin', 'auditor'] });
+    expect(ownRoles.status).toBe(403);
+    expect(await errorOf(ownRoles)).toMatchObject({ code: 'forbidden', reason: 'own_roles' });
+    const ownStatus = await h.patch(cara, '/api/admin/people/p-cara', { status: 'suspended' });
+    expect(ownStatus.status).toBe(403);
+    expect(await errorOf(ownStatus)).toMatchObject({ code: 'forbidden', reason: 'own_status' });
     // Another administrator may: Kai, made one by Cara, takes Cara's role away; Cara's session then cannot administer.
     expect((await h.patch(cara, '/api/admin/people/p-kai', { roles: ['approver', 'admin'] })).status).toBe(200);
     expect((await person('p-kai')).roles).toEqual(['requester', 'approver', 'admin']);

@@ -23,7 +23,7 @@ import { importPeopleCsv } from '../directory/import.ts';
 import { managerCycle, newPersonId, readPersonRecord, writePeople, type PersonDraft } from '../directory/people.ts';
 import { listPeople, readPersonDetail } from '../directory/query.ts';
 import type { Transaction } from '../db.ts';
-import { ApiFailure, forbidden, notFound } from '../errors.ts';
+import { ApiFailure, refuse } from '../errors.ts';
 import { apiRoutes, bearer, errors, json, jsonBody } from '../openapi.ts';
 import { runWrite } from '../write.ts';
 
@@ -31,10 +31,8 @@ import { runWrite } from '../write.ts';
 export const PEOPLE_IMPORT_MAX_BYTES = 64 * 1024 * 1024;
 export const PEOPLE_IMPORT_PATH = '/api/admin/people/import';
 
-const adminOnly = requireRole(['admin'], 'manage the directory');
+const adminOnly = requireRole(['admin'], 'manage_directory');
 const personParam = z.object({ id });
-
-const invalid = (field: string, message: string) => new ApiFailure(400, 'invalid_input', `${field}: ${message}`, field);
 
 /** 409 when another person has this email (or uses it as their identity provider userName). */
 async function checkEmailFree(tx: Transaction, email: string, exceptId: string | null): Promise<void> {
@@ -42,12 +40,12 @@ async function checkEmailFree(tx: Transaction, email: string, exceptId: string |
     sql: 'SELECT id FROM people WHERE (email = ?1 OR scim_user_name = ?1 COLLATE NOCASE) AND id <> ?2',
     args: [email, exceptId ?? ''],
   });
-  if (r.rows[0]) throw new ApiFailure(409, 'conflict', `${email} is already the email of another person.`, 'email');
+  if (r.rows[0]) throw ApiFailure.of(409, 'conflict', 'email_taken', { email }, { field: 'email' });
 }
 
 async function checkManager(tx: Transaction, personId: string, managerId: string): Promise<void> {
   const manager = await tx.execute({ sql: 'SELECT email FROM people WHERE id = ?', args: [managerId] });
-  if (!manager.rows[0]) throw invalid('managerId', `there is no person "${managerId}"`);
+  if (!manager.rows[0]) throw ApiFailure.of(400, 'invalid_input', 'person_not_found', { personId: managerId }, { field: 'managerId' });
   const cycle = await managerCycle(tx, personId, managerId);
   if (cycle) {
     const members = [...new Set(cycle)];
@@ -56,7 +54,7 @@ async function checkManager(tx: Transaction, personId: string, managerId: string
       args: members,
     });
     const emailOf = new Map(emails.rows.map((r) => [String(r.id), String(r.email)]));
-    throw invalid('managerId', `would make a manager cycle: ${cycle.map((c) => emailOf.get(c) ?? c).join(' → ')}`);
+    throw ApiFailure.of(400, 'invalid_input', 'manager_cycle', { cycle: cycle.map((c) => emailOf.get(c) ?? c).join(' → ') }, { field: 'managerId' });
   }
 }
 
@@ -124,7 +122,7 @@ const importRoute = createRoute({
     adminOnly,
     bodyLimit({
       maxSize: PEOPLE_IMPORT_MAX_BYTES,
-      onError: (c) => c.json({ error: { code: 'payload_too_large', message: 'The CSV file is larger than 64 MB.' } }, 413),
+      onError: (c) => c.json(ApiFailure.of(413, 'payload_too_large', 'csv_too_large').body, 413),
     }),
   ] as const,
   request: { query: peopleImportQuery, body: { required: true, content: { 'text/csv': { schema: z.string() } } } },
@@ -143,7 +141,7 @@ export const adminPeople = apiRoutes()
   .openapi(listRoute, async (c) => c.json(await listPeople(c.var.db, c.req.valid('query')), 200))
   .openapi(getRoute, async (c) => {
     const person = await readPersonDetail(c.var.db, c.req.valid('param').id);
-    if (!person) throw notFound('There is no such person.');
+    if (!person) throw refuse.notFound('no_such_person');
     return c.json({ person }, 200);
   })
   .openapi(createPersonRoute, async (c) => {
@@ -174,7 +172,7 @@ export const adminPeople = apiRoutes()
       c.var.now(),
       async (w) => {
         const before = await readPersonRecord(w.tx, personId);
-        if (!before) throw notFound('There is no such person.');
+        if (!before) throw refuse.notFound('no_such_person');
         const after: PersonDraft = {
           id: before.id,
           email: body.email ?? before.email,
@@ -192,8 +190,8 @@ export const adminPeople = apiRoutes()
         if (after.email !== before.email) await checkEmailFree(w.tx, after.email, before.id);
         if (after.managerId && after.managerId !== before.managerId) await checkManager(w.tx, before.id, after.managerId);
         const rolesChange = after.roles.length !== before.roles.length || after.roles.some((r) => !before.roles.includes(r));
-        if (before.id === actor.id && rolesChange) throw forbidden('You cannot change your own roles: ask another administrator.');
-        if (before.id === actor.id && after.status !== before.status) throw forbidden('You cannot change your own status: ask another administrator.');
+        if (before.id === actor.id && rolesChange) throw refuse.forbidden('own_roles');
+        if (before.id === actor.id && after.status !== before.status) throw refuse.forbidden('own_status');
         const summary = await writePeople(w, [{ before, after }], { via: 'api', actorId: actor.id });
         if (summary.changedIds.length > 0) findings.track(w);
         return detail(w.tx, before.id);

@@ -21,7 +21,7 @@ const listRoute = createRoute({
     '`reason` says why (departed, suspended, moved from one job to another: outside the new baseline) in English and Chinese. ' +
     'Paged with `limit` and `nextCursor`.',
   security: bearer,
-  middleware: [requireSession, requireRole(['admin'], 'see revocations')] as const,
+  middleware: [requireSession, requireRole(['admin'], 'see_revocations')] as const,
   request: { query: adminRevocationsQuery },
   responses: { 200: json(adminRevocationsResponse, 'A page of revocations.'), ...errors(400, 401, 403) },
 });

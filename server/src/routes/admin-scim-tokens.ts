@@ -11,7 +11,7 @@ import { apiRoutes, bearer, errors, json, jsonBody } from '../openapi.ts';
 import { createScimToken, listScimTokens, revokeScimToken } from '../scim/tokens.ts';
 import { runWrite } from '../write.ts';
 
-const adminOnly = requireRole(['admin'], 'manage SCIM tokens');
+const adminOnly = requireRole(['admin'], 'manage_scim_tokens');
 const tokenParam = z.object({ id: z.string().min(1).max(64) });
 
 const listRoute = createRoute({

@@ -20,12 +20,12 @@ import { requireRole } from '../auth/require-role.ts';
 import { requireSession } from '../auth/require-session.ts';
 import type { Transaction } from '../db.ts';
 import { draftOf, readPersonRecord, writePeople } from '../directory/people.ts';
-import { ApiFailure, conflict, notFound } from '../errors.ts';
+import { ApiFailure, refuse } from '../errors.ts';
 import { apiRoutes, bearer, errors, json, jsonBody } from '../openapi.ts';
 import { readBatch, readCurrentPolicy, type Source } from '../policy/load.ts';
 import { runWrite } from '../write.ts';
 
-const adminOnly = requireRole(['admin'], 'manage trainings');
+const adminOnly = requireRole(['admin'], 'manage_trainings');
 const trainingParam = z.object({ id: trainingId });
 const completionParam = z.object({ id: trainingId, personId: id });
 
@@ -42,7 +42,7 @@ async function trainingViews(source: Source, only?: string): Promise<TrainingVie
 
 async function requireTraining(tx: Transaction, trainingIdValue: string): Promise<void> {
   const r = await tx.execute({ sql: 'SELECT 1 FROM trainings WHERE id = ?', args: [trainingIdValue] });
-  if (!r.rows[0]) throw notFound('There is no such training.');
+  if (!r.rows[0]) throw refuse.notFound('training_not_found');
 }
 
 const listRoute = createRoute({
@@ -140,7 +140,7 @@ export const adminTrainings = apiRoutes()
     const body = c.req.valid('json');
     const training = await runWrite(db, c.var.now(), async (w) => {
       const exists = await w.tx.execute({ sql: 'SELECT 1 FROM trainings WHERE id = ?', args: [body.id] });
-      if (exists.rows[0]) throw new ApiFailure(409, 'conflict', `The training "${body.id}" exists.`, 'id');
+      if (exists.rows[0]) throw ApiFailure.of(409, 'conflict', 'training_exists', { trainingId: body.id }, { field: 'id' });
       await w.tx.execute({ sql: 'INSERT INTO trainings (id, title, created_at) VALUES (?, ?, ?)', args: [body.id, body.title, w.nowIso] });
       await w.audit({ actorId: person.id, action: 'training.created', subjectType: 'training', subjectId: body.id, data: { title: body.title } });
       return (await trainingViews(w.tx, body.id))[0]!;
@@ -153,7 +153,7 @@ export const adminTrainings = apiRoutes()
     const { title } = c.req.valid('json');
     const training = await runWrite(db, c.var.now(), async (w) => {
       const before = await w.tx.execute({ sql: 'SELECT title FROM trainings WHERE id = ?', args: [trainingIdValue] });
-      if (!before.rows[0]) throw notFound('There is no such training.');
+      if (!before.rows[0]) throw refuse.notFound('training_not_found');
       if (String(before.rows[0].title) !== title) {
         await w.tx.execute({ sql: 'UPDATE trainings SET title = ? WHERE id = ?', args: [title, trainingIdValue] });
         await w.audit({
@@ -173,16 +173,21 @@ export const adminTrainings = apiRoutes()
     const trainingIdValue = c.req.valid('param').id;
     await runWrite(db, c.var.now(), async (w) => {
       const [view] = await trainingViews(w.tx, trainingIdValue);
-      if (!view) throw notFound('There is no such training.');
-      if (view.completedCount > 0) throw conflict(`${view.completedCount} people completed "${trainingIdValue}": remove their completions first.`);
+      if (!view) throw refuse.notFound('training_not_found');
+      if (view.completedCount > 0)
+        throw view.completedCount === 1
+          ? refuse.conflict('training_completed_one', { trainingId: trainingIdValue })
+          : refuse.conflict('training_completed_many', { count: view.completedCount, trainingId: trainingIdValue });
       const policy = await readCurrentPolicy(w.tx);
       const rules = policy.document.requestRules.filter((r) => r.prerequisites.trainings?.includes(trainingIdValue));
-      if (rules.length > 0) throw conflict(`Request rules require "${trainingIdValue}": ${rules.map((r) => r.name).join(', ')}.`);
+      if (rules.length > 0) throw refuse.conflict('training_required_by_rules', { trainingId: trainingIdValue, rules: rules.map((r) => r.name).join(', ') });
       const catalog = await w.tx.execute({
         sql: 'SELECT COUNT(*) AS n FROM permission_catalog k WHERE EXISTS (SELECT 1 FROM json_each(k.required_trainings) WHERE value = ?)',
         args: [trainingIdValue],
       });
-      if (Number(catalog.rows[0]!.n) > 0) throw conflict(`${Number(catalog.rows[0]!.n)} catalog entries require "${trainingIdValue}".`);
+      const entries = Number(catalog.rows[0]!.n);
+      if (entries === 1) throw refuse.conflict('training_required_by_entry', { trainingId: trainingIdValue });
+      if (entries > 1) throw refuse.conflict('training_required_by_entries', { count: entries, trainingId: trainingIdValue });
       await w.tx.execute({ sql: 'DELETE FROM trainings WHERE id = ?', args: [trainingIdValue] });
       await w.audit({ actorId: person.id, action: 'training.deleted', subjectType: 'training', subjectId: trainingIdValue, data: { title: view.title } });
     });
@@ -190,7 +195,7 @@ export const adminTrainings = apiRoutes()
   })
   .openapi(completionsRoute, async (c) => {
     const trainingIdValue = c.req.valid('param').id;
-    if ((await trainingViews(c.var.db, trainingIdValue)).length === 0) throw notFound('There is no such training.');
+    if ((await trainingViews(c.var.db, trainingIdValue)).length === 0) throw refuse.notFound('training_not_found');
     return c.json({ completions: await completions(c.var.db, trainingIdValue) }, 200);
   })
   .openapi(recordRoute, async (c) => {
@@ -203,7 +208,7 @@ export const adminTrainings = apiRoutes()
       async (w) => {
         await requireTraining(w.tx, trainingIdValue);
         const before = await readPersonRecord(w.tx, personId);
-        if (!before) throw notFound('There is no such person.');
+        if (!before) throw refuse.notFound('no_such_person');
         const after = draftOf(before);
         if (!after.trainings.includes(trainingIdValue)) after.trainings.push(trainingIdValue);
         const summary = await writePeople(w, [{ before, after, completedOn: { [trainingIdValue]: completedOn } }], { via: 'api', actorId: actor.id });
@@ -223,7 +228,7 @@ export const adminTrainings = apiRoutes()
       async (w) => {
         await requireTraining(w.tx, trainingIdValue);
         const before = await readPersonRecord(w.tx, personId);
-        if (!before) throw notFound('There is no such person.');
+        if (!before) throw refuse.notFound('no_such_person');
         const after = draftOf(before);
         after.trainings = after.trainings.filter((t) => t !== trainingIdValue);
         const summary = await writePeople(w, [{ before, after }], { via: 'api', actorId: actor.id });

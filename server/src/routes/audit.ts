@@ -20,7 +20,7 @@ const listRoute = createRoute({
   tags: ['audit'],
   summary: 'Audit events, newest first, filtered and searched (administrators and auditors)',
   security: bearer,
-  middleware: [requireSession, requireRole(['admin', 'auditor'], 'read the audit log')] as const,
+  middleware: [requireSession, requireRole(['admin', 'auditor'], 'read_audit_log')] as const,
   request: { query: auditQuery },
   responses: { 200: json(auditResponse, 'A page of events; `nextBefore` pages on.'), ...errors(400, 401, 403) },
 });
@@ -32,7 +32,7 @@ const exportRoute = createRoute({
   summary: 'Every matching event, oldest first, as CSV or JSON (administrators and auditors)',
   description: 'CSV header: `seq,at,actor_id,actor_name,action,subject_type,subject_id,data,prev_hash,hash`. JSON: an array of events with their hashes.',
   security: bearer,
-  middleware: [requireSession, requireRole(['admin', 'auditor'], 'export the audit log')] as const,
+  middleware: [requireSession, requireRole(['admin', 'auditor'], 'export_audit_log')] as const,
   request: { query: auditExportQuery },
   responses: {
     200: {
@@ -49,7 +49,7 @@ const verifyRoute = createRoute({
   tags: ['audit'],
   summary: 'Checks the whole hash chain (administrators and auditors); audited as audit.verified',
   security: bearer,
-  middleware: [requireSession, requireRole(['admin', 'auditor'], 'verify the audit log')] as const,
+  middleware: [requireSession, requireRole(['admin', 'auditor'], 'verify_audit_log')] as const,
   responses: { 200: json(auditVerifyResponse, 'Whether every event links to the one before and its hash holds.'), ...errors(401, 403) },
 });
 

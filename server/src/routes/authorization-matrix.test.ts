@@ -333,6 +333,13 @@ describe('authorization matrix: every route × anonymous, requester, other perso
         const res = await callAs(caller, route, entry.call(fixture, caller));
         const key = `${route.method} ${route.path} as ${caller}`;
         if (res.status >= 500) wrong.push(`${key}: ${res.status} ${await res.text()}`);
+        // Every refusal with a coarse code says which one it is (a reason), so the extension can say it in the
+        // person's language (a specific code such as sso_not_configured is its own reason).
+        if ([401, 403, 404, 409].includes(res.status) && !route.path.startsWith('/scim/')) {
+          const error = ((await res.clone().json()) as { error?: { code?: string; reason?: unknown } }).error;
+          if (['unauthenticated', 'forbidden', 'not_found', 'conflict'].includes(String(error?.code)) && typeof error?.reason !== 'string')
+            wrong.push(`${key}: ${res.status} without a reason: ${JSON.stringify(error)}`);
+        }
         const outcome = entry.outcome ? await entry.outcome(res) : res.status === 401 || res.status === 403 ? 'deny' : 'allow';
         if (route.path === '/api/sync/events') await res.body?.cancel();
         const expected = entry.allow.includes(caller) ? 'allow' : 'deny';

@@ -37,7 +37,7 @@ import { wakeJobs } from '../connectors/fulfilment.ts';
 import { signalWork } from '../connectors/signal.ts';
 import { requestImport } from '../connectors/import.ts';
 import { CrmError } from '../connectors/types.ts';
-import { ApiFailure, conflict, notFound } from '../errors.ts';
+import { ApiFailure, refuse } from '../errors.ts';
 import { apiRoutes, bearer, errors, json, jsonBody } from '../openapi.ts';
 import { runWrite } from '../write.ts';
 
@@ -45,7 +45,7 @@ const idParam = z.object({ id });
 const runParam = z.object({ id, runId: id });
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(20) });
 
-const admin = () => requireRole(['admin'], 'manage CRM connections');
+const admin = () => requireRole(['admin'], 'manage_connections');
 const route = <R extends Parameters<typeof createRoute>[0]>(r: R) =>
   createRoute({ tags: ['connections'], security: bearer, ...r, middleware: [requireSession, admin()] as const });
 
@@ -125,7 +125,7 @@ export const connectionRoutes = apiRoutes()
   })
   .openapi(getRoute, async (c) => {
     const connection = await loadConnection(c.var.db, c.req.valid('param').id);
-    if (!connection) throw notFound('There is no such connection.');
+    if (!connection) throw refuse.notFound('no_such_connection');
     return c.json({ connection: await connectionView(c.var.db, connection) }, 200);
   })
   .openapi(patchRoute, async (c) => {
@@ -133,9 +133,9 @@ export const connectionRoutes = apiRoutes()
     const { id: connectionId } = c.req.valid('param');
     const body = c.req.valid('json');
     const current = await loadConnection(db, connectionId);
-    if (!current) throw notFound('There is no such connection.');
+    if (!current) throw refuse.notFound('no_such_connection');
     if (body.automaticChange && !WHOLE_PROFILE_KINDS.includes(current.kind))
-      throw new ApiFailure(400, 'invalid_input', 'automaticChange: applies only to Zoho and Fxiaoke connections', 'automaticChange');
+      throw ApiFailure.of(400, 'invalid_input', 'automatic_change_unsupported', {}, { field: 'automaticChange' });
     // Settings merge key by key (null removes a key); credentials replace (null removes them).
     const mergedSettings = body.settings
       ? Object.fromEntries(Object.entries({ ...current.settings, ...body.settings }).filter(([, v]) => v !== null))
@@ -199,7 +199,7 @@ export const connectionRoutes = apiRoutes()
     const { db, person, notifier } = c.var;
     const { id: connectionId } = c.req.valid('param');
     const current = await loadConnection(db, connectionId);
-    if (!current) throw notFound('There is no such connection.');
+    if (!current) throw refuse.notFound('no_such_connection');
     if (current.enabled)
       await runWrite(
         db,
@@ -249,9 +249,9 @@ export const connectionRoutes = apiRoutes()
     const { db, person } = c.var;
     const { id: connectionId } = c.req.valid('param');
     const connection = await loadConnection(db, connectionId);
-    if (!connection) throw notFound('There is no such connection.');
-    if (!connection.enabled) throw conflict(`The connection ${connection.name} is disabled.`);
-    if (!connection.credentialsUpdatedAt) throw conflict(`The connection ${connection.name} has no credentials: add them first.`);
+    if (!connection) throw refuse.notFound('no_such_connection');
+    if (!connection.enabled) throw refuse.conflict('connection_disabled', { connection: connection.name });
+    if (!connection.credentialsUpdatedAt) throw refuse.conflict('connection_no_credentials', { connection: connection.name });
     const run = await requestImport(db, connectionId, 'admin', person.id, c.var.now());
     signalWork();
     return c.json({ run }, 202);
@@ -260,7 +260,7 @@ export const connectionRoutes = apiRoutes()
     const { db } = c.var;
     const { id: connectionId } = c.req.valid('param');
     const connection = await loadConnection(db, connectionId);
-    if (!connection) throw notFound('There is no such connection.');
+    if (!connection) throw refuse.notFound('no_such_connection');
     const runs = await db.execute(`SELECT ${IMPORT_RUN_COLUMNS} FROM import_runs r WHERE r.connection_id = ? ORDER BY r.created_at DESC, r.id LIMIT ?`, [
       connectionId,
       c.req.valid('query').limit,
@@ -271,7 +271,7 @@ export const connectionRoutes = apiRoutes()
   .openapi(importRunRoute, async (c) => {
     const { id: connectionId, runId } = c.req.valid('param');
     const run = await loadImportRun(c.var.db, runId);
-    if (!run || run.connectionId !== connectionId) throw notFound('There is no such import.');
+    if (!run || run.connectionId !== connectionId) throw refuse.notFound('import_not_found');
     return c.json({ run }, 200);
   });
 
@@ -290,7 +290,7 @@ export async function testConnection(
     ...(connectors.fetch ? { fetch: connectors.fetch } : {}),
   });
   if (!opened.ok) {
-    if (!opened.connection) throw notFound('There is no such connection.');
+    if (!opened.connection) throw refuse.notFound('no_such_connection');
     return { ok: false, identity: null, canRead: false, canProvision: false, checks: [{ id: 'configuration', ok: false, message: opened.reason.message }] };
   }
   try {

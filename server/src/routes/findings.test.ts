@@ -198,6 +198,16 @@ describe('accepting a risk', () => {
     expect(await field({ reason: 'ok', expiresAt: 'tomorrow' })).toBe('expiresAt');
     expect(await field({ reason: 'ok', expiresAt: inDays(-1) })).toBe('expiresAt');
     expect(await field({ reason: 'ok', expiresAt: inDays(366) })).toBe('expiresAt');
+    // What a schema cannot see is said by a reason too, naming the field.
+    const past = await accept(id, { reason: 'ok', expiresAt: inDays(-1) });
+    expect(((await past.json()) as { error: unknown }).error).toEqual({
+      code: 'invalid_input',
+      message: 'The expiry must be in the future.',
+      field: 'expiresAt',
+      reason: 'expiry_in_past',
+    });
+    const far = await accept(id, { reason: 'ok', expiresAt: inDays(366) });
+    expect(((await far.json()) as { error: unknown }).error).toMatchObject({ field: 'expiresAt', reason: 'expiry_too_late', params: { days: 365 } });
     expect((await accept(id, { reason: 'ok', expiresAt: inDays(365) })).status).toBe(200);
     expect((await accept('f_0000000000000000', { reason: 'ok', expiresAt: inDays(10) })).status).toBe(404);
 
@@ -212,6 +222,19 @@ describe('accepting a risk', () => {
     expect(gone[0]!.resolvedAt).toBe(h.clock.now().toISOString());
     const res = await accept(jon.id, { reason: 'ok', expiresAt: inDays(10) });
     expect(res.status).toBe(409);
+    expect(((await res.json()) as { error: unknown }).error).toEqual({
+      code: 'conflict',
+      message: 'This finding is remediated: there is no risk left to accept.',
+      reason: 'finding_remediated_no_risk',
+    });
+    // Nor anything left to take out.
+    const remediate = await h.post(cara, `/api/findings/${jon.id}/remediate`, {});
+    expect(remediate.status).toBe(409);
+    expect(((await remediate.json()) as { error: unknown }).error).toEqual({
+      code: 'conflict',
+      message: 'This finding is already remediated.',
+      reason: 'finding_already_remediated',
+    });
   });
 
   it('an acceptance that expires opens the finding again', async () => {
@@ -229,7 +252,15 @@ describe('accepting a risk', () => {
 
   it('reopen: an accepted finding is open again, audited; anything else is 409; unknown 404', async () => {
     const id = find((await list()).findings, 'unused', 'p-ben')!.id;
-    expect((await h.post(cara, `/api/findings/${id}/reopen`, {})).status).toBe(409);
+    const notAccepted = await h.post(cara, `/api/findings/${id}/reopen`, {});
+    expect(notAccepted.status).toBe(409);
+    // The status is a param: the extension says it in the reader's language.
+    expect(((await notAccepted.json()) as { error: unknown }).error).toEqual({
+      code: 'conflict',
+      message: 'Only an accepted finding can be reopened (this one is open).',
+      reason: 'finding_not_accepted',
+      params: { findingStatus: 'open' },
+    });
     await accept(id, { reason: 'Ben covers Sales Ops in March.', expiresAt: inDays(20) });
     const res = await h.post(cara, `/api/findings/${id}/reopen`, {});
     expect(res.status).toBe(200);
@@ -238,7 +269,13 @@ describe('accepting a risk', () => {
     expect(audit.rows.map((r) => [r.actor_id, r.subject_id])).toEqual([['p-cara', id]]);
     expect(JSON.parse(String(audit.rows[0]!.data))).toMatchObject({ acceptance: { reason: 'Ben covers Sales Ops in March.', acceptedBy: 'p-cara' } });
     expect((await h.post(cara, `/api/findings/${id}/reopen`, {})).status).toBe(409);
-    expect((await h.post(cara, '/api/findings/f_0000000000000000/reopen', {})).status).toBe(404);
+    const unknown = await h.post(cara, '/api/findings/f_0000000000000000/reopen', {});
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: unknown }).error).toEqual({
+      code: 'not_found',
+      message: 'There is no such finding.',
+      reason: 'finding_not_found',
+    });
   });
 });
 

@@ -16,7 +16,7 @@ import { remediateFinding } from '../findings/remediate.ts';
 import { requireRole } from '../auth/require-role.ts';
 import { requireSession } from '../auth/require-session.ts';
 import { apiRoutes, bearer, errors, json, jsonBody } from '../openapi.ts';
-import { ApiFailure, conflict, notFound } from '../errors.ts';
+import { ApiFailure, refuse } from '../errors.ts';
 import { findingsCsv, getFinding, listFindings } from '../findings/query.ts';
 import { acceptFindingBody, findingResponse, findingsQuery, findingsResponse, type FindingView } from '../findings/schemas.ts';
 import { runWrite } from '../write.ts';
@@ -36,7 +36,7 @@ const listRoute = createRoute({
   tags: ['findings'],
   summary: 'Over-privilege findings, most severe first (administrators and auditors)',
   security: bearer,
-  middleware: [requireSession, requireRole(['admin', 'auditor'], 'read findings')] as const,
+  middleware: [requireSession, requireRole(['admin', 'auditor'], 'read_findings')] as const,
   request: { query: findingsQuery },
   responses: { 200: json(findingsResponse, 'A page of findings.'), ...errors(400, 401, 403) },
 });
@@ -47,7 +47,7 @@ const summaryRoute = createRoute({
   tags: ['findings'],
   summary: 'Open findings by severity, department and kind, and per day (administrators and auditors)',
   security: bearer,
-  middleware: [requireSession, requireRole(['admin', 'auditor'], 'read findings')] as const,
+  middleware: [requireSession, requireRole(['admin', 'auditor'], 'read_findings')] as const,
   request: { query: findingsSummaryQuery },
   responses: { 200: json(findingsSummaryResponse, 'Counts for the charts.'), ...errors(400, 401, 403) },
 });
@@ -60,7 +60,7 @@ const exportRoute = createRoute({
   description:
     'Header: `id,kind,severity,status,person,department,title,connection,account,external_user_id,keys,bundles,evidence,first_seen_at,last_seen_at,accepted_reason,accepted_until,temporary_until`.',
   security: bearer,
-  middleware: [requireSession, requireRole(['admin', 'auditor'], 'export findings')] as const,
+  middleware: [requireSession, requireRole(['admin', 'auditor'], 'export_findings')] as const,
   request: { query: findingsFilter },
   responses: { 200: { description: 'CSV, most severe first.', content: { 'text/csv': { schema: z.string() } } }, ...errors(400, 401, 403) },
 });
@@ -74,7 +74,7 @@ const byAccountsRoute = createRoute({
     'Open, accepted and temporary findings of the accounts with these CRM user ids on the connection. The accounts become watched by the caller: ' +
     "their findings then travel in the caller's sync slice (`findings`), kept current (at most 2,000 accounts per administrator, the oldest dropped).",
   security: bearer,
-  middleware: [requireSession, requireRole(['admin'], 'see findings on CRM user pages')] as const,
+  middleware: [requireSession, requireRole(['admin'], 'see_findings_on_user_pages')] as const,
   request: { body: jsonBody(findingsByAccountsBody) },
   responses: { 200: json(findingsByAccountsResponse, 'The accounts known and their findings.'), ...errors(400, 401, 403, 404) },
 });
@@ -85,7 +85,7 @@ const acceptRoute = createRoute({
   tags: ['findings'],
   summary: 'Accept a risk until a date (administrators)',
   security: bearer,
-  middleware: [requireSession, requireRole(['admin'], 'accept a risk')] as const,
+  middleware: [requireSession, requireRole(['admin'], 'accept_risk')] as const,
   request: { params: findingParam, body: jsonBody(acceptFindingBody) },
   responses: { 200: json(findingResponse, 'The finding, accepted.'), ...errors(400, 401, 403, 404, 409) },
 });
@@ -96,7 +96,7 @@ const reopenRoute = createRoute({
   tags: ['findings'],
   summary: 'Reopen an accepted finding (administrators)',
   security: bearer,
-  middleware: [requireSession, requireRole(['admin'], 'reopen a finding')] as const,
+  middleware: [requireSession, requireRole(['admin'], 'reopen_finding')] as const,
   request: { params: findingParam },
   responses: { 200: json(findingResponse, 'The finding, open again.'), ...errors(400, 401, 403, 404, 409) },
 });
@@ -111,7 +111,7 @@ const remediateRoute = createRoute({
     '(dormant accounts and inactive people: everything the account holds). A separation-of-duties conflict names `side` (`left` | `right`). ' +
     '409 when the finding is remediated or its access is already being taken out. Audited `revocation.requested` with origin `finding`.',
   security: bearer,
-  middleware: [requireSession, requireRole(['admin'], 'remediate a finding')] as const,
+  middleware: [requireSession, requireRole(['admin'], 'remediate_finding')] as const,
   request: { params: findingParam, body: jsonBody(remediateFindingBody) },
   responses: { 200: json(remediateFindingResponse, 'What was started.'), ...errors(400, 401, 403, 404, 409) },
 });
@@ -154,7 +154,7 @@ export const findingsRoutes = apiRoutes()
     const now = c.var.now();
     const { connectionId, externalUserIds } = c.req.valid('json');
     const conn = await db.execute('SELECT id FROM crm_connections WHERE id = ?', [connectionId]);
-    if (!conn.rows[0]) throw new ApiFailure(404, 'not_found', `connectionId: there is no CRM connection "${connectionId}"`, 'connectionId');
+    if (!conn.rows[0]) throw ApiFailure.of(404, 'not_found', 'connection_not_found', { connectionId }, { field: 'connectionId' });
     await findings.ensureCurrent(now);
     return c.json(await findingsByAccounts(db, person.id, connectionId, externalUserIds, now), 200);
   })
@@ -164,16 +164,16 @@ export const findingsRoutes = apiRoutes()
     const { id } = c.req.valid('param');
     const { reason, expiresAt } = c.req.valid('json');
     const until = Date.parse(expiresAt);
-    if (until <= now.getTime()) throw new ApiFailure(400, 'invalid_input', 'expiresAt: must be in the future', 'expiresAt');
+    if (until <= now.getTime()) throw ApiFailure.of(400, 'invalid_input', 'expiry_in_past', {}, { field: 'expiresAt' });
     if (until > now.getTime() + MAX_ACCEPT_DAYS * DAY_MS)
-      throw new ApiFailure(400, 'invalid_input', `expiresAt: must be at most ${MAX_ACCEPT_DAYS} days ahead`, 'expiresAt');
+      throw ApiFailure.of(400, 'invalid_input', 'expiry_too_late', { days: MAX_ACCEPT_DAYS }, { field: 'expiresAt' });
     const expiresIso = new Date(until).toISOString();
     await findings.ensureCurrent(now);
     await runWrite(db, now, async (w) => {
       const row = await w.tx.execute({ sql: 'SELECT id, status, kind, account_id, person_id FROM findings WHERE id = ?', args: [id] });
       const f = row.rows[0];
-      if (!f) throw notFound('There is no such finding.');
-      if (f.status === 'remediated') throw conflict('This finding is remediated: there is no risk left to accept.');
+      if (!f) throw refuse.notFound('finding_not_found');
+      if (f.status === 'remediated') throw refuse.conflict('finding_remediated_no_risk');
       const prior = await w.tx.execute({
         sql: 'SELECT reason, expires_at FROM finding_acceptances WHERE finding_id = ? AND revoked_at IS NULL',
         args: [id],
@@ -202,7 +202,7 @@ export const findingsRoutes = apiRoutes()
         },
       });
       const engine = await findings.catchUpWithin(w);
-      if (!engine.findingsOf(String(f.account_id)).some((x) => x.id === id)) throw conflict('This finding is no longer present: its cause was removed.');
+      if (!engine.findingsOf(String(f.account_id)).some((x) => x.id === id)) throw refuse.conflict('finding_gone');
     });
     return c.json({ finding: (await getFinding(db, id, now)) as FindingView }, 200);
   })
@@ -214,8 +214,8 @@ export const findingsRoutes = apiRoutes()
     await runWrite(db, now, async (w) => {
       const row = await w.tx.execute({ sql: 'SELECT status FROM findings WHERE id = ?', args: [id] });
       const f = row.rows[0];
-      if (!f) throw notFound('There is no such finding.');
-      if (f.status !== 'accepted') throw conflict(`Only an accepted finding can be reopened (this one is ${String(f.status)}).`);
+      if (!f) throw refuse.notFound('finding_not_found');
+      if (f.status !== 'accepted') throw refuse.conflict('finding_not_accepted', { findingStatus: String(f.status) });
       const acc = await w.tx.execute({
         sql: 'SELECT reason, accepted_by, accepted_at, expires_at FROM finding_acceptances WHERE finding_id = ? AND revoked_at IS NULL',
         args: [id],

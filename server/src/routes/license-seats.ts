@@ -18,7 +18,7 @@ const listRoute = createRoute({
   tags: ['directory'],
   summary: 'Licence seats: bought, assigned, free, reclaimable, and the end of term (administrators)',
   security: bearer,
-  middleware: [requireSession, requireRole(['admin'], 'see licence seats')] as const,
+  middleware: [requireSession, requireRole(['admin'], 'see_licence_seats')] as const,
   request: { query: licensesQuery },
   responses: { 200: json(licenseSeatsResponse, 'Licences by connection and name.'), ...errors(400, 401, 403) },
 });
@@ -32,7 +32,7 @@ const reclaimRoute = createRoute({
     "Every assignment through which an account holds a permission consuming the licence is taken out: a request's grant by its revoke job " +
     '(or task), other access by an admin task. 409 (field `accountIds.N`) for an account holding no seat of it. Audited `license.reclaimed`.',
   security: bearer,
-  middleware: [requireSession, requireRole(['admin'], 'reclaim licence seats')] as const,
+  middleware: [requireSession, requireRole(['admin'], 'reclaim_licence_seats')] as const,
   request: { params: z.object({ id }), body: jsonBody(reclaimBody) },
   responses: { 200: json(reclaimResponse, 'What was started, per account.'), ...errors(400, 401, 403, 404, 409) },
 });

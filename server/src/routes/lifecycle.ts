@@ -19,19 +19,20 @@ import {
   webhooksResponse,
   webhookTestResponse,
   type NotificationView,
+  type RoleAction,
 } from '@accesslens/shared';
 import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { requireRole } from '../auth/require-role.ts';
 import { requireSession } from '../auth/require-session.ts';
-import { forbidden } from '../errors.ts';
+import { refuse } from '../errors.ts';
 import { createDelegation, endDelegation, listDelegations } from '../lifecycle/delegations.ts';
 import { createWebhook, deleteWebhook, getWebhook, listWebhooks, testWebhook, updateWebhook } from '../lifecycle/webhooks.ts';
 import { apiRoutes, bearer, errors, json, jsonBody } from '../openapi.ts';
 import { runWrite } from '../write.ts';
 
 const idParams = z.object({ id });
-const admin = (what: string) => [requireSession, requireRole(['admin'], what)];
+const admin = (action: RoleAction) => [requireSession, requireRole(['admin'], action)];
 
 // ---------- delegation ----------
 
@@ -74,7 +75,8 @@ export const delegationRoutes = apiRoutes()
   .openapi(listDelegationsRoute, async (c) => {
     const { personId } = c.req.valid('query');
     const me = c.var.person;
-    if (personId !== undefined && personId !== me.id && !me.roles.includes('admin')) throw forbidden("Only administrators can see other people's delegations.");
+    if (personId !== undefined && personId !== me.id && !me.roles.includes('admin'))
+      throw refuse.forbidden('admins_only', { action: 'see_others_delegations' });
     return c.json({ delegations: await listDelegations(c.var.db, personId ?? me.id, c.var.now()) }, 200);
   })
   .openapi(createDelegationRoute, async (c) =>
@@ -121,7 +123,7 @@ const listWebhooksRoute = createRoute({
   tags: ['notifications'],
   summary: 'Organisation webhooks (Slack, Teams, Feishu/Lark, DingTalk, WeCom); URLs and secrets are never returned',
   security: bearer,
-  middleware: admin('manage webhooks'),
+  middleware: admin('manage_webhooks'),
   responses: { 200: json(webhooksResponse, 'Every webhook, with its last delivery.'), ...errors(401, 403) },
 });
 
@@ -131,7 +133,7 @@ const createWebhookRoute = createRoute({
   tags: ['notifications'],
   summary: 'Add a webhook (the URL and signing secret are stored encrypted)',
   security: bearer,
-  middleware: admin('manage webhooks'),
+  middleware: admin('manage_webhooks'),
   request: { body: jsonBody(webhookInput) },
   responses: { 201: json(webhookResponse, 'The webhook.'), ...errors(400, 401, 403) },
 });
@@ -142,7 +144,7 @@ const getWebhookRoute = createRoute({
   tags: ['notifications'],
   summary: 'One webhook',
   security: bearer,
-  middleware: admin('manage webhooks'),
+  middleware: admin('manage_webhooks'),
   request: { params: idParams },
   responses: { 200: json(webhookResponse, 'The webhook.'), ...errors(401, 403, 404) },
 });
@@ -153,7 +155,7 @@ const patchWebhookRoute = createRoute({
   tags: ['notifications'],
   summary: 'Change a webhook (name, url, secret — null removes it —, events, language, enabled)',
   security: bearer,
-  middleware: admin('manage webhooks'),
+  middleware: admin('manage_webhooks'),
   request: { params: idParams, body: jsonBody(webhookPatch) },
   responses: { 200: json(webhookResponse, 'The webhook.'), ...errors(400, 401, 403, 404) },
 });
@@ -164,7 +166,7 @@ const deleteWebhookRoute = createRoute({
   tags: ['notifications'],
   summary: 'Remove a webhook (its messages not yet sent are dropped)',
   security: bearer,
-  middleware: admin('manage webhooks'),
+  middleware: admin('manage_webhooks'),
   request: { params: idParams },
   responses: { 204: { description: 'Removed.' }, ...errors(401, 403, 404) },
 });
@@ -175,7 +177,7 @@ const testWebhookRoute = createRoute({
   tags: ['notifications'],
   summary: 'Send a test message now and say what the platform answered',
   security: bearer,
-  middleware: admin('manage webhooks'),
+  middleware: admin('manage_webhooks'),
   request: { params: idParams },
   responses: { 200: json(webhookTestResponse, 'The platform accepted it (ok) or why not.'), ...errors(401, 403, 404) },
 });
@@ -203,7 +205,7 @@ const notificationsRoute = createRoute({
   tags: ['notifications'],
   summary: 'The notification outbox: what was (or will be) sent to whom, newest first',
   security: bearer,
-  middleware: admin('read the notification outbox'),
+  middleware: admin('read_notification_outbox'),
   request: { query: notificationsQuery },
   responses: { 200: json(notificationsResponse, 'Messages (without their text).'), ...errors(400, 401, 403) },
 });

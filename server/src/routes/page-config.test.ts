@@ -81,9 +81,9 @@ describe('page rules', () => {
   it('checks the host against the connection: an in-house host, or a host of the CRM a rule overrides', async () => {
     let res = await h.post(cara, '/api/admin/page-rules', { ...RULE, host: 'other.acme.internal' });
     expect(res.status).toBe(400);
-    expect(await errorOf(res)).toMatchObject({ field: 'host' });
+    expect(await errorOf(res)).toMatchObject({ field: 'host', reason: 'host_not_of_connection' });
     res = await h.post(cara, '/api/admin/page-rules', { ...RULE, connectionId: 'nope' });
-    expect(await errorOf(res)).toMatchObject({ field: 'connectionId' });
+    expect(await errorOf(res)).toMatchObject({ field: 'connectionId', reason: 'connection_not_found', params: { connectionId: 'nope' } });
 
     // An override of the Salesforce adapter: only Salesforce hosts, only HTTPS.
     const override = { ...RULE, connectionId: 'sf-acme', host: 'acme.lightning.force.com', path: '/lightning/cmp/c__Invoice' };
@@ -91,9 +91,14 @@ describe('page rules', () => {
     expect(res.status).toBe(201);
     expect(await res.json()).toMatchObject({ crm: 'salesforce' });
     res = await h.post(cara, '/api/admin/page-rules', { ...override, host: 'crm.acme.internal', object: { value: 'X' }, recordId: null });
-    expect(await errorOf(res)).toMatchObject({ field: 'host', message: 'host: is not a salesforce host' });
+    expect(await errorOf(res)).toMatchObject({
+      field: 'host',
+      message: 'This is not a salesforce host.',
+      reason: 'not_crm_host',
+      params: { crm: 'salesforce' },
+    });
     res = await h.post(cara, '/api/admin/page-rules', { ...override, protocol: 'http', object: { value: 'X' }, recordId: null });
-    expect(await errorOf(res)).toMatchObject({ field: 'protocol' });
+    expect(await errorOf(res)).toMatchObject({ field: 'protocol', reason: 'https_only', params: { crm: 'salesforce' } });
     // Plain HTTP is for in-house CRMs.
     res = await h.post(cara, '/api/admin/page-rules', { ...RULE, host: 'localhost:8788', protocol: 'http' });
     expect(res.status).toBe(201);

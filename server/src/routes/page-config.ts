@@ -5,18 +5,29 @@
  * audited and pokes everyone.
  */
 import { adapterFor } from '@accesslens/shared/crm';
-import { id, killSwitch, killSwitchInput, pageRule, pageRuleInput, type PageRuleInput, type SyncedKillSwitch, type SyncedPageRule } from '@accesslens/shared';
+import {
+  id,
+  killSwitch,
+  killSwitchInput,
+  pageRule,
+  pageRuleInput,
+  type PageRuleInput,
+  type SyncedKillSwitch,
+  type SyncedPageRule,
+  type ServerErrorParams,
+  type ServerErrorReason,
+} from '@accesslens/shared';
 import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { randomUUID } from 'node:crypto';
 import { requireRole } from '../auth/require-role.ts';
 import { requireSession } from '../auth/require-session.ts';
-import { ApiFailure, notFound } from '../errors.ts';
+import { ApiFailure, refuse } from '../errors.ts';
 import { apiRoutes, bearer, errors, json, jsonBody } from '../openapi.ts';
 import { KILL_SWITCH_COLUMNS, PAGE_RULE_COLUMNS, killSwitchFromRow, pageRuleFromRow } from '../model.ts';
 import { runWrite, type WriteContext } from '../write.ts';
 
-const invalid = (field: string, message: string) => new ApiFailure(400, 'invalid_input', `${field}: ${message}`, field);
+const invalid = (field: string, reason: ServerErrorReason, params: ServerErrorParams = {}) => ApiFailure.of(400, 'invalid_input', reason, params, { field });
 
 /** Everyone: rules and switches reach every extension, so a change concerns every person. */
 async function pokeEveryone(w: WriteContext): Promise<void> {
@@ -31,18 +42,18 @@ async function pokeEveryone(w: WriteContext): Promise<void> {
 async function checkAgainstConnection(w: WriteContext, rule: PageRuleInput): Promise<void> {
   const found = await w.tx.execute({ sql: 'SELECT kind, hosts FROM crm_connections WHERE id = ?', args: [rule.connectionId] });
   const row = found.rows[0];
-  if (!row) throw invalid('connectionId', `there is no CRM connection "${rule.connectionId}"`);
+  if (!row) throw invalid('connectionId', 'connection_not_found', { connectionId: rule.connectionId });
   const kind = String(row.kind) as SyncedPageRule['crm'];
   const hosts = (JSON.parse(String(row.hosts)) as string[]).map((h) => h.toLowerCase());
   if (kind === 'generic') {
     if (!hosts.includes(rule.host))
-      throw invalid('host', `is not a host of this connection (${hosts.join(', ') || 'it has none'}); add it to the connection first`);
+      throw hosts.length > 0 ? invalid('host', 'host_not_of_connection', { hosts: hosts.join(', ') }) : invalid('host', 'connection_has_no_hosts');
     return;
   }
-  if (rule.protocol !== 'https') throw invalid('protocol', `must be https: ${kind} is served over HTTPS only`);
+  if (rule.protocol !== 'https') throw invalid('protocol', 'https_only', { crm: kind });
   const adapter = adapterFor(kind);
   const hostname = rule.host.replace(/:\d+$/, '');
-  if (!adapter?.isHost(hostname)) throw invalid('host', `is not a ${kind} host`);
+  if (!adapter?.isHost(hostname)) throw invalid('host', 'not_crm_host', { crm: kind });
 }
 
 async function readRule(w: WriteContext, id: string): Promise<SyncedPageRule | null> {
@@ -68,8 +79,8 @@ const ruleArgs = (rule: PageRuleInput) => [
 
 const listQuery = z.object({ connectionId: z.string().max(64).optional() });
 const idParam = z.object({ id });
-const rulesAdmin = () => requireRole(['admin'], 'manage page rules');
-const switchesAdmin = () => requireRole(['admin'], 'manage kill switches');
+const rulesAdmin = () => requireRole(['admin'], 'manage_page_rules');
+const switchesAdmin = () => requireRole(['admin'], 'manage_kill_switches');
 const noContent = { 204: { description: 'Done.' } };
 
 const listRules = createRoute({
@@ -152,7 +163,7 @@ export const pageRuleRoutes = apiRoutes()
       c.var.now(),
       async (w) => {
         const before = await readRule(w, id);
-        if (!before || before.deleted) throw notFound(`There is no page rule "${id}".`);
+        if (!before || before.deleted) throw refuse.notFound('page_rule_not_found', { id });
         await checkAgainstConnection(w, rule);
         await w.tx.execute({
           sql: `UPDATE page_rules SET connection_id = ?, host = ?, protocol = ?, path = ?, hash = ?, page_kind = ?, object = ?,
@@ -174,7 +185,7 @@ export const pageRuleRoutes = apiRoutes()
       c.var.now(),
       async (w) => {
         const before = await readRule(w, id);
-        if (!before || before.deleted) throw notFound(`There is no page rule "${id}".`);
+        if (!before || before.deleted) throw refuse.notFound('page_rule_not_found', { id });
         await w.tx.execute({ sql: 'UPDATE page_rules SET deleted = 1, version = ? WHERE id = ?', args: [await w.version(), id] });
         await w.audit({ actorId: c.var.person.id, action: 'page_rule.deleted', subjectType: 'page_rule', subjectId: id, data: { before } });
         await pokeEveryone(w);
@@ -251,7 +262,7 @@ export const killSwitchRoutes = apiRoutes()
       c.var.now(),
       async (w) => {
         const before = await readSwitch(w, id);
-        if (!before || before.deleted) throw notFound(`There is no kill switch "${id}".`);
+        if (!before || before.deleted) throw refuse.notFound('kill_switch_not_found', { id });
         await w.tx.execute({ sql: 'UPDATE kill_switches SET deleted = 1, version = ? WHERE id = ?', args: [await w.version(), id] });
         await w.audit({ actorId: c.var.person.id, action: 'kill_switch.deleted', subjectType: 'kill_switch', subjectId: id, data: { before } });
         await pokeEveryone(w);

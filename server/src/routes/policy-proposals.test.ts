@@ -31,7 +31,8 @@ async function propose(document: PolicyDocument, note = '', token = cara) {
 }
 
 const approve = (token: string, id: string, note = '') => h.post(token, `/api/policy/proposals/${id}/approve`, { note });
-const errorOf = async (res: Response) => ((await res.json()) as { error: { code: string; message: string; field?: string } }).error;
+const errorOf = async (res: Response) =>
+  ((await res.json()) as { error: { code: string; message: string; field?: string; reason?: string; params?: Record<string, string | number> } }).error;
 
 /** An auto-approval of Account deletes for one job function (or several). */
 function autoApproveFor(document: PolicyDocument, requesters: { department?: string; title?: string }[]): PolicyDocument {
@@ -67,12 +68,23 @@ describe('four eyes', () => {
 
     const own = await approve(cara, proposal.id);
     expect(own.status).toBe(403);
-    expect((await errorOf(own)).message).toBe('You proposed this change: another administrator must approve it.');
+    expect(await errorOf(own)).toEqual({
+      code: 'forbidden',
+      message: 'You proposed this change: another administrator must approve it.',
+      reason: 'proposal_own_approve',
+    });
     expect((await current()).version).toBe(1);
 
     // Dan is not an administrator yet: not even allowed to look.
     const dan = await h.signIn('dan@acme.test');
-    expect((await approve(dan, proposal.id)).status).toBe(403);
+    const notAdmin = await approve(dan, proposal.id);
+    expect(notAdmin.status).toBe(403);
+    expect(await errorOf(notAdmin)).toEqual({
+      code: 'forbidden',
+      message: 'Only administrators can approve policy changes.',
+      reason: 'admins_only',
+      params: { action: 'approve_policy_changes' },
+    });
     await h.makeAdmin('p-dan');
     const danAdmin = await h.signIn('dan@acme.test');
     // Dan was told a change waits for him.
@@ -85,7 +97,17 @@ describe('four eyes', () => {
     expect(body.policy).toMatchObject({ version: 2, createdBy: 'p-dan' });
     expect((await current()).document.thresholds.dormantDays).toBe(45);
     // Once decided it cannot be decided again.
-    expect((await approve(danAdmin, proposal.id)).status).toBe(409);
+    const again = await approve(danAdmin, proposal.id);
+    expect(again.status).toBe(409);
+    expect(await errorOf(again)).toEqual({
+      code: 'conflict',
+      message: 'This proposal is already applied.',
+      reason: 'proposal_not_pending',
+      params: { proposalStatus: 'applied' },
+    });
+    const unknown = await approve(danAdmin, 'prop-nope');
+    expect(unknown.status).toBe(404);
+    expect(await errorOf(unknown)).toEqual({ code: 'not_found', message: 'There is no such policy proposal.', reason: 'proposal_not_found' });
 
     const audit = await h.db.execute("SELECT actor_id, action, subject_id FROM audit_events WHERE action LIKE 'policy.%' ORDER BY seq");
     expect(audit.rows.map((r) => [r.actor_id, r.action, r.subject_id])).toEqual([
@@ -125,7 +147,10 @@ describe('four eyes', () => {
     ]);
     const byCara = await approve(cara, proposal.id);
     expect(byCara.status).toBe(403);
-    expect((await errorOf(byCara)).message).toMatch(/gives you more through your own job \(auto-approval\)/);
+    const benefits = await errorOf(byCara);
+    expect(benefits.message).toMatch(/gives you more through your own job \(auto-approval\)/);
+    // The kinds of gain are keys the extension says in the reader's language.
+    expect(benefits).toMatchObject({ code: 'forbidden', reason: 'proposal_benefits_you', params: { gains: 'auto-approval' } });
     expect((await approve(kai, proposal.id)).status).toBe(403);
     // Dan (Sales) gains nothing from it: he may let it through, and sees who gains.
     expect((await approve(dan, proposal.id)).status).toBe(200);

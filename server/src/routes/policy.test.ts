@@ -108,7 +108,7 @@ describe('PUT /api/policy', () => {
     expect((await h.changePolicy({ baseVersion: 1, document, note: 'first' })).status).toBe(200);
     const stale = await put({ baseVersion: 1, document, note: 'second' });
     expect(stale.status).toBe(409);
-    expect(await errorOf(stale)).toMatchObject({ code: 'conflict', field: 'baseVersion' });
+    expect(await errorOf(stale)).toMatchObject({ code: 'conflict', field: 'baseVersion', reason: 'policy_changed' });
     expect((await current()).version).toBe(2);
     const n = await h.db.execute("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'policy.changed'");
     expect(Number(n.rows[0]!.n)).toBe(1);
@@ -139,6 +139,14 @@ describe('PUT /api/policy', () => {
       expect(res.status, label).toBe(400);
       expect(await errorOf(res), label).toMatchObject({ code: 'invalid_input', field });
     }
+    // What the schema cannot see (references to what the server holds) is said by a reason, with what was named.
+    const unknownGroup = structuredClone(base);
+    (unknownGroup.requestRules[1]!.stages[1] as { groupId: string }).groupId = 'grp-nobody';
+    expect(await errorOf(await put({ baseVersion: 1, document: unknownGroup }))).toMatchObject({
+      message: 'There is no approver group "grp-nobody".',
+      reason: 'approver_group_id_not_found',
+      params: { groupId: 'grp-nobody' },
+    });
     const missing = await put({ baseVersion: 1 });
     expect(await errorOf(missing)).toMatchObject({ field: 'document' });
     expect((await current()).version).toBe(1);

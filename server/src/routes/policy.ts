@@ -12,6 +12,8 @@ import {
   proposalRejectBody,
   type PolicyDocument,
   type PolicyResponse,
+  type ServerErrorParams,
+  type ServerErrorReason,
 } from '@accesslens/shared';
 import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
@@ -19,7 +21,7 @@ import { requireRole } from '../auth/require-role.ts';
 import { requireSession } from '../auth/require-session.ts';
 import type { Db } from '../db.ts';
 import { apiRoutes, bearer, errors, json, jsonBody } from '../openapi.ts';
-import { ApiFailure } from '../errors.ts';
+import { ApiFailure, refuse } from '../errors.ts';
 import { readCurrentPolicy, type StoredPolicy } from '../policy/load.ts';
 import { approveProposal, closeProposal, getProposal, listProposals, propose } from '../policy/proposals.ts';
 import { runWrite } from '../write.ts';
@@ -47,20 +49,20 @@ async function checkReferences(db: Db, d: PolicyDocument): Promise<void> {
   const bundleConn = new Map(bundles!.rows.map((r) => [String(r.id), String(r.connection_id)] as const));
   const groupIds = new Set(groups!.rows.map((r) => String(r.id)));
   const personIds = new Set(people!.rows.map((r) => String(r.id)));
-  const fail = (field: string, message: string) => {
-    throw new ApiFailure(400, 'invalid_input', `document.${field}: ${message}`, `document.${field}`);
+  const fail = (field: string, reason: ServerErrorReason, params: ServerErrorParams) => {
+    throw ApiFailure.of(400, 'invalid_input', reason, params, { field: `document.${field}` });
   };
   const connection = (field: string, id: string) => {
-    if (!connections.has(id)) fail(field, `there is no CRM connection "${id}"`);
+    if (!connections.has(id)) fail(field, 'connection_not_found', { connectionId: id });
   };
   const bundleIn = (field: string, id: string, connectionId: string) => {
     const c = bundleConn.get(id);
-    if (c === undefined) fail(field, `there is no bundle "${id}"`);
-    else if (c !== connectionId) fail(field, `bundle "${id}" belongs to connection "${c}", not "${connectionId}"`);
+    if (c === undefined) fail(field, 'bundle_unknown', { bundleId: id });
+    else if (c !== connectionId) fail(field, 'bundle_other_connection', { bundleId: id, connectionId: c, expected: connectionId });
   };
   const approver = (field: string, spec: { kind: string; groupId?: string; personId?: string }) => {
-    if (spec.kind === 'group' && !groupIds.has(spec.groupId!)) fail(`${field}.groupId`, `there is no approver group "${spec.groupId}"`);
-    if (spec.kind === 'person' && !personIds.has(spec.personId!)) fail(`${field}.personId`, `there is no person "${spec.personId}"`);
+    if (spec.kind === 'group' && !groupIds.has(spec.groupId!)) fail(`${field}.groupId`, 'approver_group_id_not_found', { groupId: spec.groupId! });
+    if (spec.kind === 'person' && !personIds.has(spec.personId!)) fail(`${field}.personId`, 'person_not_found', { personId: spec.personId! });
   };
   for (const [i, b] of d.baselines.entries()) {
     connection(`baselines.${i}.connectionId`, b.connectionId);
@@ -85,7 +87,7 @@ const getPolicyRoute = createRoute({
   tags: ['policy'],
   summary: 'The current policy version (administrators and auditors)',
   security: bearer,
-  middleware: [requireSession, requireRole(['admin', 'auditor'], 'read the policy')] as const,
+  middleware: [requireSession, requireRole(['admin', 'auditor'], 'read_policy')] as const,
   responses: { 200: json(policyResponse, 'The current version.'), ...errors(401, 403) },
 });
 
@@ -100,7 +102,7 @@ const putPolicyRoute = createRoute({
     "administrator applies at once (200), unless it would approve that administrator's own requests automatically. " +
     '409 (field baseVersion) when baseVersion is not the current version.',
   security: bearer,
-  middleware: [requireSession, requireRole(['admin'], 'change the policy')] as const,
+  middleware: [requireSession, requireRole(['admin'], 'change_policy')] as const,
   request: { body: jsonBody(policyPutBody) },
   responses: {
     200: json(policyResponse, 'The first policy, applied.'),
@@ -117,7 +119,7 @@ const listProposalsRoute = createRoute({
   tags: ['policy'],
   summary: 'Policy changes proposed, newest first, with their diff and who they would give more (administrators)',
   security: bearer,
-  middleware: [requireSession, requireRole(['admin'], 'see policy proposals')] as const,
+  middleware: [requireSession, requireRole(['admin'], 'see_policy_proposals')] as const,
   request: { query: policyProposalsQuery },
   responses: { 200: json(policyProposalsResponse, 'Proposals.'), ...errors(400, 401, 403) },
 });
@@ -129,7 +131,7 @@ const createProposalRoute = createRoute({
   summary: 'Propose a policy change (administrators)',
   description: 'Same as PUT /api/policy, answered with the proposal (status `applied` for the first policy of a single-administrator organisation).',
   security: bearer,
-  middleware: [requireSession, requireRole(['admin'], 'propose policy changes')] as const,
+  middleware: [requireSession, requireRole(['admin'], 'propose_policy_changes')] as const,
   request: { body: jsonBody(policyProposalBody) },
   responses: { 201: json(policyProposalResponse, 'The proposal.'), ...errors(400, 401, 403, 409) },
 });
@@ -140,7 +142,7 @@ const getProposalRoute = createRoute({
   tags: ['policy'],
   summary: 'One policy proposal with its diff',
   security: bearer,
-  middleware: [requireSession, requireRole(['admin'], 'see policy proposals')] as const,
+  middleware: [requireSession, requireRole(['admin'], 'see_policy_proposals')] as const,
   request: { params: proposalParam },
   responses: { 200: json(policyProposalResponse, 'The proposal.'), ...errors(400, 401, 403, 404) },
 });
@@ -154,7 +156,7 @@ const approveRoute = createRoute({
     '403 for its proposer, and for an administrator the change gives more through their own job (auto-approval of their requests, a ' +
     'wider baseline for their job, their job becoming an admin function). 409 when the policy moved on since it was proposed.',
   security: bearer,
-  middleware: [requireSession, requireRole(['admin'], 'approve policy changes')] as const,
+  middleware: [requireSession, requireRole(['admin'], 'approve_policy_changes')] as const,
   request: { params: proposalParam, body: jsonBody(proposalDecisionBody) },
   responses: { 200: json(policyProposalApproved, 'The proposal, applied, and the new policy version.'), ...errors(400, 401, 403, 404, 409) },
 });
@@ -165,7 +167,7 @@ const rejectRoute = createRoute({
   tags: ['policy'],
   summary: 'Reject a proposal, with a reason (another administrator than its proposer)',
   security: bearer,
-  middleware: [requireSession, requireRole(['admin'], 'reject policy changes')] as const,
+  middleware: [requireSession, requireRole(['admin'], 'reject_policy_changes')] as const,
   request: { params: proposalParam, body: jsonBody(proposalRejectBody) },
   responses: { 200: json(policyProposalResponse, 'The proposal, rejected.'), ...errors(400, 401, 403, 404, 409) },
 });
@@ -176,7 +178,7 @@ const withdrawRoute = createRoute({
   tags: ['policy'],
   summary: "Withdraw one's own pending proposal",
   security: bearer,
-  middleware: [requireSession, requireRole(['admin'], 'withdraw policy changes')] as const,
+  middleware: [requireSession, requireRole(['admin'], 'withdraw_policy_changes')] as const,
   request: { params: proposalParam },
   responses: { 200: json(policyProposalResponse, 'The proposal, withdrawn.'), ...errors(400, 401, 403, 404, 409) },
 });
@@ -202,7 +204,7 @@ export const policyRoutes = apiRoutes()
   })
   .openapi(getProposalRoute, async (c) => {
     const proposal = await getProposal(c.var.db, c.req.valid('param').id);
-    if (!proposal) throw new ApiFailure(404, 'not_found', 'There is no such policy proposal.');
+    if (!proposal) throw refuse.notFound('proposal_not_found');
     return c.json({ proposal }, 200);
   })
   .openapi(approveRoute, async (c) => {

@@ -11,10 +11,9 @@ import {
 import { createRoute } from '@hono/zod-openapi';
 import { requireSession } from '../auth/require-session.ts';
 import { apiRoutes, bearer, errors, json, jsonBody } from '../openapi.ts';
-import { ApiFailure, forbidden, notFound } from '../errors.ts';
+import { ApiFailure, refuse } from '../errors.ts';
 import { REQUEST_COLUMNS, requestFromRow } from '../model.ts';
 import { heldKeys, readBundle, resolveRequester, withField } from '../mutations/request-create.ts';
-import { refuse } from '../errors.ts';
 import { readRequestContext } from '../mutations/requests.ts';
 
 /**
@@ -44,9 +43,9 @@ export const requestRoutes = apiRoutes().openapi(previewRoute, async (c) => {
   if (body.extendsRequestId) {
     const [r] = await db.readBatch([{ sql: `SELECT ${REQUEST_COLUMNS} FROM requests r WHERE r.id = ?`, args: [body.extendsRequestId] }]);
     const row = r!.rows[0];
-    if (!row) throw withField(notFound('There is no such request to extend.'), 'extendsRequestId');
+    if (!row) throw withField(refuse.notFound('extend_request_not_found'), 'extendsRequestId');
     extending = requestFromRow(row);
-    if (extending.requesterId !== subject.id) throw withField(forbidden('Only the holder of a grant can extend it.'), 'extendsRequestId');
+    if (extending.requesterId !== subject.id) throw withField(refuse.forbidden('extend_not_holder'), 'extendsRequestId');
   }
   const asked = body.permissions.length > 0 || !extending ? body.permissions : extending.permissions;
   let keys = [...new Set(asked)];
@@ -55,21 +54,17 @@ export const requestRoutes = apiRoutes().openapi(previewRoute, async (c) => {
   if (connectionName === null) throw withField(refuse.notFound('connection_not_found', { connectionId: body.connectionId }), 'connectionId');
   if (accountId === null)
     throw withField(
-      forbidden(filedBy ? `${subject.name} has no active account on ${connectionName}.` : `You have no active account on ${connectionName}.`),
+      filedBy
+        ? refuse.forbidden('subject_no_account', { name: subject.name, connection: connectionName })
+        : refuse.forbidden('no_account', { connection: connectionName }),
       'connectionId',
     );
   const extra: PolicyProblem[] = [];
   let bundleView: RequestPreviewResponse['bundle'] = null;
   if (body.bundleId) {
     const b = await readBundle(db, body.connectionId, body.bundleId);
-    if (!b || b.removed) throw withField(notFound(`There is no bundle "${body.bundleId}" in ${connectionName}.`), 'bundleId');
-    if (b.kind === 'profile')
-      throw new ApiFailure(
-        400,
-        'invalid_input',
-        `bundleId: ${b.name} is a profile, which replaces the user's whole profile: request the permissions it adds instead`,
-        'bundleId',
-      );
+    if (!b || b.removed) throw withField(refuse.notFound('bundle_not_found', { bundleId: body.bundleId, connection: connectionName }), 'bundleId');
+    if (b.kind === 'profile') throw ApiFailure.of(400, 'invalid_input', 'bundle_is_profile', { bundle: b.name }, { field: 'bundleId' });
     const held = await heldKeys(db, body.connectionId, accountId, b.keys, now);
     bundleView = { id: b.id, name: b.name, kind: b.kind, adds: b.keys.filter((k) => !held.has(k)), alreadyHeld: b.keys.filter((k) => held.has(k)) };
     if (bundleView.adds.length === 0) extra.push(policyProblem('bundle-adds-nothing', { bundle: b.name }));

@@ -74,7 +74,12 @@ describe('/api/reviews', () => {
       ],
     });
     expect(notHis.status).toBe(403);
-    expect(((await notHis.json()) as { error: { field: string } }).error.field).toBe('decisions.1.itemId');
+    expect(((await notHis.json()) as { error: unknown }).error).toEqual({
+      code: 'forbidden',
+      message: 'This item is not yours to review.',
+      field: 'decisions.1.itemId',
+      reason: 'review_item_not_yours',
+    });
     expect((await mine(ben)).length).toBe(items.length); // all or nothing
 
     const jon = items.find((i) => i.person.id === 'p-jon')!;
@@ -99,6 +104,10 @@ describe('/api/reviews', () => {
 
     const again = await h.post(ben, '/api/reviews/decisions', { decisions: [{ itemId: jon.id, decision: 'keep' }] });
     expect(again.status).toBe(409);
+    expect(((await again.json()) as { error: { reason: string; field: string } }).error).toMatchObject({
+      reason: 'review_item_decided',
+      field: 'decisions.0.itemId',
+    });
 
     const audit = await (await h.get(cara, '/api/audit?action=review.decided')).json();
     expect((audit as { events: { actorId: string }[] }).events.every((e) => e.actorId === 'p-ben')).toBe(true);
@@ -160,10 +169,14 @@ describe('/api/reviews', () => {
     const ava = await h.signIn('ava@acme.test');
     const denied = await h.get(ava, '/api/reviews/campaigns');
     expect(denied.status).toBe(403);
-    expect(((await denied.json()) as { error: { message: string } }).error.message).toMatch(/administrators/i);
+    const refusal = ((await denied.json()) as { error: { message: string } }).error;
+    expect(refusal.message).toMatch(/administrators/i);
+    expect(refusal).toMatchObject({ code: 'forbidden', reason: 'admins_and_auditors_only', params: { action: 'see_review_campaigns' } });
     expect((await h.post(ava, '/api/reviews/campaigns', { name: 'x' })).status).toBe(403);
     expect((await h.get(ava, '/api/reviews/mine')).status).toBe(200);
-    expect((await h.get(cara, '/api/reviews/campaigns/nope')).status).toBe(404);
+    const unknown = await h.get(cara, '/api/reviews/campaigns/nope');
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: { reason: string } }).error.reason).toBe('campaign_not_found');
   });
 });
 
@@ -186,7 +199,13 @@ describe('/api/admin/license-seats', () => {
 
     const notHolder = await h.post(cara, `/api/admin/license-seats/${platform.id}/reclaim`, { accountIds: ['acct-nobody'] });
     expect(notHolder.status).toBe(409);
-    expect(((await notHolder.json()) as { error: { field: string } }).error.field).toBe('accountIds.0');
+    expect(((await notHolder.json()) as { error: { field: string } }).error).toEqual({
+      code: 'conflict',
+      message: `This account holds no seat of ${platform.name}.`,
+      field: 'accountIds.0',
+      reason: 'no_seat',
+      params: { licence: platform.name },
+    });
     expect((await h.post(cara, '/api/admin/license-seats/lic-nope/reclaim', { accountIds: [jon.account.id] })).status).toBe(404);
 
     // A term entered 40 days before its end: the 60-day reminder (already past) at once, then the 30- and

@@ -34,12 +34,12 @@ import {
   listCampaigns,
   myItems,
 } from '../console/reviews.ts';
-import { notFound } from '../errors.ts';
+import { refuse } from '../errors.ts';
 import { apiRoutes, bearer, errors, json, jsonBody } from '../openapi.ts';
 import { runWrite } from '../write.ts';
 
 const campaignParam = z.object({ id });
-const noCampaign = () => notFound('There is no such review campaign.');
+const noCampaign = () => refuse.notFound('campaign_not_found');
 
 const mineRoute = createRoute({
   method: 'get',
@@ -71,7 +71,7 @@ const listRoute = createRoute({
   tags: ['reviews'],
   summary: 'Review campaigns with their counts, newest first (administrators and auditors)',
   security: bearer,
-  middleware: [requireSession, requireRole(['admin', 'auditor'], 'see review campaigns')] as const,
+  middleware: [requireSession, requireRole(['admin', 'auditor'], 'see_review_campaigns')] as const,
   responses: { 200: json(reviewCampaignsResponse, 'Campaigns.'), ...errors(401, 403) },
 });
 
@@ -84,7 +84,7 @@ const createCampaignRoute = createRoute({
     'One item per assignment in force in the scope (a connection, a department, assignments granting a permission of at least `minRisk`, ' +
     'granted more than `grantedBeforeDays` ago). Reminders and the due date are scheduled in the database.',
   security: bearer,
-  middleware: [requireSession, requireRole(['admin'], 'start access reviews')] as const,
+  middleware: [requireSession, requireRole(['admin'], 'start_access_reviews')] as const,
   request: { body: jsonBody(reviewCampaignBody) },
   responses: { 201: json(reviewCampaignResponse, 'The campaign.'), ...errors(400, 401, 403) },
 });
@@ -95,7 +95,7 @@ const getCampaignRoute = createRoute({
   tags: ['reviews'],
   summary: 'One review campaign',
   security: bearer,
-  middleware: [requireSession, requireRole(['admin', 'auditor'], 'see review campaigns')] as const,
+  middleware: [requireSession, requireRole(['admin', 'auditor'], 'see_review_campaigns')] as const,
   request: { params: campaignParam },
   responses: { 200: json(reviewCampaignResponse, 'The campaign.'), ...errors(400, 401, 403, 404) },
 });
@@ -106,7 +106,7 @@ const itemsRoute = createRoute({
   tags: ['reviews'],
   summary: "A campaign's items (administrators and auditors)",
   security: bearer,
-  middleware: [requireSession, requireRole(['admin', 'auditor'], 'see review campaigns')] as const,
+  middleware: [requireSession, requireRole(['admin', 'auditor'], 'see_review_campaigns')] as const,
   request: { params: campaignParam, query: reviewItemsQuery },
   responses: { 200: json(reviewItemsResponse, 'A page of items.'), ...errors(400, 401, 403, 404) },
 });
@@ -117,7 +117,7 @@ const cancelRoute = createRoute({
   tags: ['reviews'],
   summary: 'Cancel a campaign: undecided items stay as they are, nothing more is scheduled (administrators)',
   security: bearer,
-  middleware: [requireSession, requireRole(['admin'], 'cancel access reviews')] as const,
+  middleware: [requireSession, requireRole(['admin'], 'cancel_access_reviews')] as const,
   request: { params: campaignParam },
   responses: { 200: json(reviewCampaignResponse, 'The campaign, cancelled.'), ...errors(400, 401, 403, 404, 409) },
 });
@@ -128,7 +128,7 @@ const reportRoute = createRoute({
   tags: ['reviews'],
   summary: 'The report for auditors: counts, per reviewer, every item (administrators and auditors)',
   security: bearer,
-  middleware: [requireSession, requireRole(['admin', 'auditor'], 'read review reports')] as const,
+  middleware: [requireSession, requireRole(['admin', 'auditor'], 'read_review_reports')] as const,
   request: { params: campaignParam },
   responses: { 200: json(reviewReportResponse, 'The report.'), ...errors(400, 401, 403, 404) },
 });
@@ -141,7 +141,7 @@ const csvRoute = createRoute({
   description:
     'Header: `campaign,item_id,person,department,title,connection,account,access,keys,risk,granted_at,reviewers,decision,comment,decided_by,decided_at,outcome,escalated,revocation_tasks,revocation_requests`.',
   security: bearer,
-  middleware: [requireSession, requireRole(['admin', 'auditor'], 'read review reports')] as const,
+  middleware: [requireSession, requireRole(['admin', 'auditor'], 'read_review_reports')] as const,
   request: { params: campaignParam },
   responses: { 200: { description: 'CSV.', content: { 'text/csv': { schema: z.string() } } }, ...errors(400, 401, 403, 404) },
 });

@@ -388,6 +388,11 @@ describe('single sign-on: input and limits', () => {
     const limited = await post(app, '/api/auth/sso/start', { redirectUri: TEST_REDIRECT_URI }, from('203.0.113.9'));
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('Retry-After'))).toBe(SSO_FLOW_TTL_MS / 1000);
+    expect(((await limited.json()) as { error: unknown }).error).toMatchObject({
+      code: 'rate_limited',
+      reason: 'sso_rate_limited',
+      params: { seconds: SSO_FLOW_TTL_MS / 1000 },
+    });
     // Another address is not affected; once the flows expire the first may start again.
     await start(app, TEST_REDIRECT_URI, from('198.51.100.2'));
     clock.advance(SSO_FLOW_TTL_MS);

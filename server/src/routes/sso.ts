@@ -79,12 +79,12 @@ export function ssoRoutes(oidc: OidcClient | null) {
       }
       const stored = await storeFlow(c.var.db, flow, oidc.issuer, clientAddress(c), now);
       if (!stored.ok)
-        throw new ApiFailure(
+        throw ApiFailure.of(
           429,
           'rate_limited',
-          `Too many sign-ins were started from this address. Try again in ${stored.retryAfterSeconds} seconds.`,
-          undefined,
-          { 'Retry-After': String(stored.retryAfterSeconds) },
+          'sso_rate_limited',
+          { seconds: stored.retryAfterSeconds },
+          { headers: { 'Retry-After': String(stored.retryAfterSeconds) } },
         );
       return c.json({ authorizationUrl: url.href, expiresAt: stored.expiresAt.toISOString() } satisfies SsoStartResponse, 200);
     })

@@ -11,7 +11,7 @@ import { requireRole } from '../auth/require-role.ts';
 import { requireSession } from '../auth/require-session.ts';
 import { completeTask, type JobPlan } from '../connectors/fulfilment.ts';
 import type { Db } from '../db.ts';
-import { notFound } from '../errors.ts';
+import { refuse } from '../errors.ts';
 import { apiRoutes, bearer, errors, json, jsonBody } from '../openapi.ts';
 
 const TASK_SQL = `SELECT t.id, t.kind, t.status, t.request_id, t.connection_id, c.name AS connection_name, t.reason_code, t.reason, t.details,
@@ -55,7 +55,7 @@ async function loadTask(db: Db, taskId: string): Promise<AdminTaskView | null> {
   return r.rows[0] ? taskFromRow(r.rows[0]) : null;
 }
 
-const admin = () => requireRole(['admin'], 'work on admin tasks');
+const admin = () => requireRole(['admin'], 'work_on_admin_tasks');
 const idParam = z.object({ id });
 const taskResponse = z.object({ task: adminTaskView });
 
@@ -108,7 +108,7 @@ export const taskRoutes = apiRoutes()
   })
   .openapi(getRoute, async (c) => {
     const task = await loadTask(c.var.db, c.req.valid('param').id);
-    if (!task) throw notFound('There is no such task.');
+    if (!task) throw refuse.notFound('task_not_found');
     return c.json({ task }, 200);
   })
   .openapi(doneRoute, async (c) => {

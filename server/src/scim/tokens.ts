@@ -9,7 +9,7 @@ import { encodeBase32LowerCaseNoPadding } from '@oslojs/encoding';
 import type { Row } from '@libsql/client';
 import { hashSecret } from '../auth/session.ts';
 import type { Db } from '../db.ts';
-import { conflict, notFound } from '../errors.ts';
+import { refuse } from '../errors.ts';
 import { readBatch, type Source } from '../policy/load.ts';
 import type { WriteContext } from '../write.ts';
 
@@ -55,8 +55,8 @@ export async function createScimToken(w: WriteContext, name: string, actorId: st
 export async function revokeScimToken(w: WriteContext, id: string, actorId: string | null): Promise<ScimTokenView> {
   const r = await w.tx.execute({ sql: `SELECT ${COLUMNS} FROM scim_tokens WHERE id = ?`, args: [id] });
   const row = r.rows[0];
-  if (!row) throw notFound('There is no such SCIM token.');
-  if (row.revoked_at !== null) throw conflict('This SCIM token is already revoked.');
+  if (!row) throw refuse.notFound('scim_token_not_found');
+  if (row.revoked_at !== null) throw refuse.conflict('scim_token_revoked');
   await w.tx.execute({ sql: 'UPDATE scim_tokens SET revoked_at = ?, revoked_by = ? WHERE id = ?', args: [w.nowIso, actorId, id] });
   await w.audit({ actorId, action: 'scim_token.revoked', subjectType: 'scim_token', subjectId: id, data: { name: String(row.name) } });
   return { ...viewFromRow(row), revokedAt: w.nowIso };
