@@ -147,14 +147,8 @@ export function AdminsOnly() {
 }
 
 /** A failure to show where it happened; "admins only" when the server refused the caller. */
-export function Problem({ error }: { error: { code: string; message: string } | null }) {
-  if (!error) return null;
-  return (
-    <p class="error" role="alert" data-testid="al-console-error">
-      {error.code === 'forbidden' || error.code === 'http_403' ? `${t('console.adminsOnly')} ${error.message}` : error.message}
-    </p>
-  );
-}
+// The failed state, beside the table's others (table.tsx); the tabs import it from here.
+export { Problem } from './table';
 
 function noticeText(n: NoticeView): string {
   const name = String(n.data.name ?? '');

@@ -2,7 +2,7 @@
 import { type ComponentChild, render } from 'preact';
 import { afterEach, describe, expect, it } from 'vitest';
 import { setTestLocale } from '../../locales/testing';
-import { DataTable, Loading, Table } from './table';
+import { DataTable, Loading, Problem, Table } from './table';
 
 const host = document.createElement('div');
 const show = (node: ComponentChild) => {
@@ -72,5 +72,16 @@ describe('the console table', () => {
     expect(table.querySelector('caption')?.outerHTML).toBe('<caption class="sr-only">Audit log</caption>');
     expect([...table.querySelectorAll('th')].map((th) => th.textContent)).toEqual(['#', 'When']);
     expect(table.querySelectorAll('tbody td')).toHaveLength(2);
+  });
+});
+
+describe('the console problem line', () => {
+  it("says the server's reason as it is; only a 403 the server did not explain gets 'Admins only'", () => {
+    const own = 'You cannot change your own roles: ask another administrator.';
+    expect(show(<Problem error={{ code: 'forbidden', message: own }} />).textContent).toBe(own);
+    expect(show(<Problem error={{ code: 'http_403', message: 'The server failed (403).' }} />).textContent).toBe(
+      'Admins only: this console is for AccessLens administrators (and auditors, who may read). The server failed (403).',
+    );
+    expect(show(<Problem error={null} />).innerHTML).toBe('');
   });
 });

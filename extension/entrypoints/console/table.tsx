@@ -74,3 +74,16 @@ export function Loading() {
     </p>
   );
 }
+
+/**
+ * What went wrong, as an alert. The server says why in the reader's language (a role refusal names the
+ * role: "Only administrators can …"); only a 403 it did not explain gets the console's "Admins only".
+ */
+export function Problem({ error }: { error: { code: string; message: string } | null }) {
+  if (!error) return null;
+  return (
+    <p class="error" role="alert" data-testid="al-console-error">
+      {error.code === 'http_403' ? `${t('console.adminsOnly')} ${error.message}` : error.message}
+    </p>
+  );
+}

@@ -361,6 +361,12 @@ describe('Users: lists and errors', () => {
     expect(await scim('GET', '/Users/p-nobody')).toMatchObject({ status: 404, body: { status: '404', detail: 'No such User.' } });
     expect((await scim('POST', '/Users', '{"userName":')).body).toMatchObject({ status: '400', scimType: 'invalidSyntax' });
     expect((await scim('POST', '/Users', { name: { givenName: 'x' } })).body).toMatchObject({ status: '400', scimType: 'invalidValue' });
+    // Text that is not text (an unpaired surrogate): refused naming the attribute, as on every route (it was a 500 on sqld).
+    const lone = await scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Sales', externalId: '\ud800' });
+    expect(lone).toMatchObject({ status: 400, body: { status: '400', scimType: 'invalidValue' } });
+    expect(lone.body.detail).toMatch(/^externalId: /);
+    const loneUser = await scim('PATCH', '/Users/p-ava', { Operations: [{ op: 'replace', path: 'title', value: 'a\udc00b' }] });
+    expect(loneUser).toMatchObject({ status: 400, body: { scimType: 'invalidValue' } });
     expect((await scim('POST', '/Users', { userName: 'no-email-anywhere' })).body.detail).toContain('email');
     expect((await scim('PATCH', '/Users/p-ava', { Operations: [{ op: 'move', path: 'title' }] })).body.scimType).toBe('invalidSyntax');
     expect((await scim('PATCH', '/Users/p-ava', { Operations: [{ op: 'remove' }] })).body.scimType).toBe('noTarget');

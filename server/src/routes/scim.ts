@@ -5,6 +5,7 @@
  * directory events for departures and moves, findings recomputed). Bearer token per provider; the
  * discovery endpoints are public. Errors are SCIM error bodies (RFC 7644 §3.12).
  */
+import { ILL_FORMED_TEXT_MESSAGE, illFormedTextAt } from '@accesslens/shared';
 import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
@@ -74,8 +75,12 @@ function scimJson(c: Context, body: unknown, status: 200 | 201 | 400 | 401 | 404
 }
 
 /** Bad input, in SCIM's words: 400 invalidValue naming the attribute. */
-function scimHook(result: { success: true } | { success: false; error: unknown }, c: Context): Response | undefined {
-  if (result.success) return;
+function scimHook(result: { success: true; data?: unknown } | { success: false; error: unknown }, c: Context): Response | undefined {
+  if (result.success) {
+    // As every route (invalidInputHook): text that is not text (an unpaired surrogate) can be neither stored nor sent on.
+    const field = illFormedTextAt(result.data);
+    return field === null ? undefined : scimJson(c, new ScimError(400, `${field}: ${ILL_FORMED_TEXT_MESSAGE}`, 'invalidValue').body, 400);
+  }
   const issue = (result.error as z.ZodError).issues[0];
   const field = issue?.path.map(String).join('.') || '(body)';
   return scimJson(c, new ScimError(400, `${field}: ${issue?.message ?? 'is invalid'}`, 'invalidValue').body, 400);
