@@ -93,6 +93,8 @@ export async function signIn(browser: ExtensionBrowser, serverUrl: string, email
   await options.getByTestId('al-server-url').fill(serverUrl);
   await options.getByTestId('al-email').fill(email);
   await options.getByTestId('al-password').fill(password);
+  // The server's sign-in methods first: an SSO button appearing above the form moves the button under the click.
+  await options.locator('form[data-methods="shown"]').waitFor({ timeout: 30_000 });
   await options.getByTestId('al-sign-in').click();
   try {
     await options.getByTestId('al-signed-in-as').filter({ hasText: name }).waitFor({ timeout: 30_000 });

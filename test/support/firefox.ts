@@ -224,6 +224,8 @@ export async function signInFirefox(ff: FirefoxWithExtension, serverUrl: string,
   await options.locator('[data-testid="al-server-url"]').fill(serverUrl);
   await options.locator('[data-testid="al-email"]').fill(email);
   await options.locator('[data-testid="al-password"]').fill(password);
+  // The server's sign-in methods first: an SSO button appearing above the form moves the button under the click.
+  await options.waitForSelector('form[data-methods="shown"]', { timeout: 30_000 });
   await options.locator('[data-testid="al-sign-in"]').click();
   try {
     await options.waitForFunction(

@@ -24,6 +24,8 @@ export function Options() {
   const [error, setError] = useState<UiError | null>(null);
   const [busy, setBusy] = useState(false);
   const [methods, setMethods] = useState<AuthMethodsResponse | null>(null);
+  /** The server URL whose methods are shown (the SSO button comes and goes with it). */
+  const [methodsFor, setMethodsFor] = useState<string | null>(null);
   const [ssoBusy, setSsoBusy] = useState(false);
   const [ssoError, setSsoError] = useState<UiError | null>(null);
   const methodsAsked = useRef(0);
@@ -35,11 +37,14 @@ export function Options() {
     const url = serverUrl.trim();
     if (!/^https?:\/\/./.test(url)) {
       setMethods(null);
+      setMethodsFor(url);
       return;
     }
     const timer = setTimeout(() => {
       void ask<AuthMethodsAnswer>({ type: 'auth.methods', serverUrl: url }).then((result) => {
-        if (asked === methodsAsked.current) setMethods(result.ok ? result.methods : null);
+        if (asked !== methodsAsked.current) return;
+        setMethods(result.ok ? result.methods : null);
+        setMethodsFor(url);
       });
     }, METHODS_DEBOUNCE_MS);
     return () => clearTimeout(timer);
@@ -130,7 +135,9 @@ export function Options() {
           <NotificationSettings />
         </>
       ) : (
-        <form class="card" onSubmit={signIn} noValidate>
+        // data-methods: whether the sign-in methods shown are the server URL's yet (until then the SSO button
+        // may still appear above the form and move it: tests wait for "shown" before they click).
+        <form class="card" onSubmit={signIn} noValidate data-methods={methodsFor === serverUrl.trim() ? 'shown' : 'pending'}>
           {status?.sync.lastError?.code === 'unauthenticated' && <p class="muted">{status.sync.lastError.message}</p>}
           <label class="field">
             <span>{t('options.serverUrl')}</span>
